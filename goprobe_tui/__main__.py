@@ -1,0 +1,3 @@
+from goprobe_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Command line: `goprobe-tui BINARY` (the TUI), `list`, `trace`, `cleanup`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from goprobe_tui import __version__
+
+EXIT_BAD_INPUT = 2
+SUBCOMMANDS = ("list", "trace", "cleanup", "ui")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="goprobe-tui",
+                                description="Trace Go functions with kernel uprobes.")
+    p.add_argument("--version", action="version", version=f"goprobe-tui {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ui = sub.add_parser("ui", help="the terminal UI (default when a binary is given)")
+    ui.add_argument("binary", nargs="?")
+    ui.add_argument("--pid", type=int, help="attach to a running process's executable")
+
+    ls = sub.add_parser("list", help="list the functions of a Go binary")
+    ls.add_argument("binary")
+    ls.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    tr = sub.add_parser("trace", help="attach uprobes and print events")
+    tr.add_argument("binary", nargs="?", help="Go binary (omit with --pid)")
+    tr.add_argument("patterns", nargs="*", metavar="PATTERN",
+                    help="shell glob on full Go names, e.g. 'main.*'")
+    tr.add_argument("--json", action="store_true", help="one JSON object per event")
+    tr.add_argument("--ret", action="store_true", help="also probe returns (RET sweep)")
+    tr.add_argument("--pid", type=int, help="trace this running process only")
+    tr.add_argument("--count", type=int, help="stop after N events")
+    tr.add_argument("--duration", type=float, help="stop after S seconds")
+    tr.add_argument("--fetch", action="append", default=[], metavar="FUNC=SPEC",
+                    help="explicit fetch args for a function, e.g. 'main.F=a=%%ax:s64'")
+    tr.add_argument("--max-probes", type=int, default=2000,
+                    help="refuse to attach more functions than this (default 2000)")
+
+    sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
+    return p
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
+        return ["ui", *argv]
+    if argv and argv[0] == "--pid":
+        return ["ui", *argv]
+    return argv
+
+
+def fail(message: str) -> int:
+    print(f"goprobe-tui: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(_normalise(sys.argv[1:] if argv is None else argv))
+    try:
+        if args.command == "list":
+            return _cmd_list(args)
+        if args.command == "trace":
+            from goprobe_tui.headless import run_trace
+
+            return run_trace(args)
+        if args.command == "cleanup":
+            from goprobe_tui.headless import run_cleanup
+
+            return run_cleanup()
+        from goprobe_tui.ui.launch import run_ui
+
+        return run_ui(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from goprobe_tui.gobinary import BinaryError, GoBinary
+    from goprobe_tui.listing import write_json, write_table
+
+    try:
+        with GoBinary.open(args.binary) as binary:
+            _ = binary.functions  # decode fully before printing anything
+            (write_json if args.json else write_table)(binary, sys.stdout)
+    except BinaryError as exc:
+        return fail(f"{args.binary}: {exc}")
+    return 0

@@ -1,0 +1,255 @@
+"""Go's pclntab (runtime.pcHeader and what follows), every layout from Go 1.2 to today.
+
+All version differences live in `parse_header` and `FuncLayout`, the way Go's own
+src/debug/gosym/pclntab.go keeps them in one switch. Every read is bounds-checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from goprobe_tui.gobinary import pcvalue
+from goprobe_tui.gobinary.errors import BinaryError
+
+VERSIONS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
+MAX_FUNCS = 5_000_000  # far above any real program; bounds memory on corrupt counts
+
+
+@dataclass(frozen=True)
+class Header:
+    version: str  # "1.2" (Go 1.2-1.15), "1.16" (1.16-1.17), "1.18" (1.18-1.19), "1.20" (1.20+)
+    order: str  # numpy byte-order prefix, "<" or ">"
+    quantum: int
+    ptrsize: int
+    nfunc: int
+    nfiles: int
+    text_start: int  # header word (1.18+); 0 when absent or zeroed (Go 1.26+)
+    funcname_off: int
+    cu_off: int
+    filetab_off: int
+    pctab_off: int
+    functab_off: int  # start of (entry, funcoff) pairs
+    func_base: int  # funcoff values are relative to this
+    entry_size: int  # bytes per functab field
+
+    @property
+    def relative_entries(self) -> bool:
+        """From Go 1.18 functab holds offsets from runtime.text, not addresses."""
+        return self.version in ("1.18", "1.20")
+
+    @property
+    def byteorder(self) -> str:
+        return "little" if self.order == "<" else "big"
+
+
+def detect(table: bytes) -> tuple[str, str] | None:
+    """(version, order) if the first 8 bytes look like a pcHeader, else None."""
+    if len(table) < 16 or table[4] or table[5]:
+        return None
+    if table[6] not in (1, 2, 4) or table[7] not in (4, 8):
+        return None
+    for order, byteorder in (("<", "little"), (">", "big")):
+        version = VERSIONS.get(int.from_bytes(table[:4], byteorder))
+        if version:
+            return version, order
+    return None
+
+
+def parse_header(table: bytes) -> Header:
+    found = detect(table)
+    if found is None:
+        raise BinaryError("no valid pclntab header")
+    version, order = found
+    byteorder = "little" if order == "<" else "big"
+    quantum, ptrsize = table[6], table[7]
+
+    def word(k: int) -> int:
+        start = 8 + k * ptrsize
+        if start + ptrsize > len(table):
+            raise BinaryError("pclntab header is truncated")
+        return int.from_bytes(table[start : start + ptrsize], byteorder)
+
+    nfunc = word(0)
+    if not 0 < nfunc <= MAX_FUNCS:
+        raise BinaryError(f"pclntab claims {nfunc} functions")
+    if version == "1.2":
+        functab_off = 8 + ptrsize
+        ftab_end = functab_off + (2 * nfunc + 1) * ptrsize
+        if ftab_end + 4 > len(table):
+            raise BinaryError("pclntab function table runs past the end")
+        filetab_off = int.from_bytes(table[ftab_end : ftab_end + 4], byteorder)
+        if filetab_off + 4 > len(table):
+            raise BinaryError("pclntab file table offset is out of bounds")
+        nfiles = int.from_bytes(table[filetab_off : filetab_off + 4], byteorder)
+        hdr = Header(version, order, quantum, ptrsize, nfunc, nfiles, 0, 0, 0, filetab_off,
+                     0, functab_off, 0, ptrsize)
+    elif version == "1.16":
+        pcln = word(6)
+        hdr = Header(version, order, quantum, ptrsize, nfunc, word(1), 0, word(2), word(3),
+                     word(4), word(5), pcln, pcln, ptrsize)
+    else:
+        pcln = word(7)
+        hdr = Header(version, order, quantum, ptrsize, nfunc, word(1), word(2), word(3),
+                     word(4), word(5), word(6), pcln, pcln, 4)
+    for name in ("funcname_off", "cu_off", "filetab_off", "pctab_off", "functab_off"):
+        if getattr(hdr, name) >= len(table):
+            raise BinaryError(f"pclntab {name.removesuffix('_off')} offset is out of bounds")
+    if hdr.nfiles > len(table):
+        raise BinaryError(f"pclntab claims {hdr.nfiles} files")
+    if hdr.functab_off + (2 * nfunc + 1) * hdr.entry_size > len(table):
+        raise BinaryError("pclntab function table runs past the end")
+    return hdr
+
+
+@dataclass(frozen=True)
+class FuncLayout:
+    """Byte offsets of the _func fields we read. Field 0 is a pointer before Go 1.18."""
+
+    name: int
+    args: int
+    pcsp: int
+    pcfile: int
+    pcln: int
+    cu: int  # -1 before Go 1.16
+    size: int  # bytes we touch
+
+    @classmethod
+    def for_header(cls, hdr: Header) -> FuncLayout:
+        sz0 = 4 if hdr.relative_entries else hdr.ptrsize
+        field = lambda n: sz0 + (n - 1) * 4  # noqa: E731 - mirrors Go's funcData.field
+        cu = field(8) if hdr.version != "1.2" else -1
+        return cls(field(1), field(2), field(4), field(5), field(6), cu, field(9))
+
+
+@dataclass
+class RawFunctions:
+    """Columns straight from the table, one row per function, in table order."""
+
+    entry: np.ndarray  # uint64 absolute entry pc
+    end: np.ndarray  # uint64 next function's entry (includes padding)
+    name_off: np.ndarray  # into the table
+    func_off: np.ndarray  # _func start, into the table
+    args: np.ndarray
+
+
+def _gather_u32(buf: np.ndarray, offs: np.ndarray, order: str) -> np.ndarray:
+    raw = buf[offs[:, None] + np.arange(4)]
+    return np.ascontiguousarray(raw).view(order + "u4").ravel().astype(np.int64)
+
+
+class PcLnTable:
+    """A validated pclntab. `text_start` must be the true runtime.text for Go 1.18+ tables."""
+
+    def __init__(self, table: bytes, vaddr: int) -> None:
+        self.table = table
+        self.vaddr = vaddr
+        self.header = parse_header(table)
+        self.layout = FuncLayout.for_header(self.header)
+        self.buf = np.frombuffer(table, dtype=np.uint8)
+        hdr = self.header
+        ftab = np.frombuffer(table, dtype=f"{hdr.order}u{hdr.entry_size}",
+                             count=2 * hdr.nfunc + 1, offset=hdr.functab_off)
+        self._entry_raw = ftab[0::2].astype(np.uint64)
+        funcoff = ftab[1::2].astype(np.int64)
+        hole = (1 << (8 * hdr.entry_size)) - 1  # multi-text-section marker, not a function
+        self._keep = np.flatnonzero(funcoff != hole)
+        if len(self._keep) and np.any(np.diff(self._entry_raw.astype(np.int64)) < 0):
+            raise BinaryError("pclntab function table is not sorted")
+        self._func_off = funcoff[self._keep] + hdr.func_base
+        if len(self._func_off) and (
+            self._func_off.min() < 0 or self._func_off.max() + self.layout.size > len(table)
+        ):
+            raise BinaryError("pclntab function record out of bounds")
+
+    @property
+    def first_entry_offset(self) -> int:
+        return int(self._entry_raw[0])
+
+    def raw_functions(self, text_start: int) -> RawFunctions:
+        base = np.uint64(text_start if self.header.relative_entries else 0)
+        entries = self._entry_raw + base
+        keep = self._keep
+        fo = self._func_off
+        order = self.header.order
+        name_off = _gather_u32(self.buf, fo + self.layout.name, order) + self.header.funcname_off
+        if len(name_off) and name_off.max() >= len(self.table):
+            raise BinaryError("function name offset out of bounds")
+        args = _gather_u32(self.buf, fo + self.layout.args, order)
+        return RawFunctions(entries[keep], entries[keep + 1], name_off, fo, args)
+
+    # -- strings ---------------------------------------------------------------
+    def cstring(self, off: int) -> str:
+        end = self.table.find(b"\0", off)
+        if end < 0:
+            raise BinaryError("unterminated string in pclntab")
+        return self.table[off:end].decode("utf-8", "replace")
+
+    def names(self, name_off: np.ndarray) -> list[str]:
+        table = self.table
+        find = table.find
+        out = []
+        for off in name_off.tolist():
+            end = find(b"\0", off)
+            if end < 0:
+                raise BinaryError("unterminated function name in pclntab")
+            out.append(table[off:end].decode("utf-8", "replace"))
+        return out
+
+    # -- file and line at entry ---------------------------------------------------
+    def _pc_data_base(self) -> int:
+        return self.header.pctab_off
+
+    def values_at_entry(self, raw: RawFunctions, field: int) -> np.ndarray:
+        order = self.header.order
+        offs = _gather_u32(self.buf, raw.func_off + field, order) + self._pc_data_base()
+        values, slow = pcvalue.first_values(self.buf, offs, self.header.quantum)
+        for i in np.flatnonzero(slow).tolist():
+            entry = int(raw.entry[i])
+            values[i] = pcvalue.value_at(self.table, int(offs[i]), entry, entry,
+                                         self.header.quantum)
+        return values
+
+    def lines_at_entry(self, raw: RawFunctions) -> np.ndarray:
+        return self.values_at_entry(raw, self.layout.pcln)
+
+    def files_at_entry(self, raw: RawFunctions) -> list[str]:
+        fno = self.values_at_entry(raw, self.layout.pcfile)
+        fileoffs = self._file_name_offsets(raw.func_off, fno)
+        uniq, inverse = np.unique(fileoffs, return_inverse=True)
+        names = ["" if off < 0 else self.cstring(int(off)) for off in uniq.tolist()]
+        return [names[i] for i in inverse.ravel().tolist()]
+
+    def _file_name_offsets(self, func_off: np.ndarray, fno: np.ndarray) -> np.ndarray:
+        """Table offset of each file name, -1 for none (mirrors gosym's go12PCToFile)."""
+        hdr = self.header
+        out = np.full(len(fno), -1, dtype=np.int64)
+        if hdr.version == "1.2":
+            ok = (fno > 0) & (fno < hdr.nfiles)
+            slot = hdr.filetab_off + 4 * fno[ok]
+            if len(slot) and slot.max() + 4 > len(self.table):
+                raise BinaryError("file table out of bounds")
+            out[ok] = _gather_u32(self.buf, slot, hdr.order)
+        else:
+            cu = _gather_u32(self.buf, func_off + self.layout.cu, hdr.order)
+            ok = fno >= 0
+            slot = hdr.cu_off + (cu[ok] + fno[ok]) * 4
+            if len(slot) and slot.max() + 4 > len(self.table):
+                raise BinaryError("compilation-unit table out of bounds")
+            fnoff = _gather_u32(self.buf, slot, hdr.order)
+            fnoff = np.where(fnoff == 0xFFFFFFFF, -1, fnoff + hdr.filetab_off)
+            out[ok] = fnoff
+        if len(out) and out.max() >= len(self.table):
+            raise BinaryError("file name offset out of bounds")
+        return out
+
+    # -- one function, any pc (detail view) ---------------------------------------------
+    def line_at(self, func_off: int, entry: int, pc: int) -> int:
+        off = self._u32(func_off + self.layout.pcln) + self._pc_data_base()
+        return pcvalue.value_at(self.table, off, entry, pc, self.header.quantum)
+
+    def _u32(self, off: int) -> int:
+        if off + 4 > len(self.table):
+            raise BinaryError("pclntab read out of bounds")
+        return int.from_bytes(self.table[off : off + 4], self.header.byteorder)

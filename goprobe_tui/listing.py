@@ -1,0 +1,45 @@
+"""Output for `goprobe-tui list`: a readable table or one JSON object."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from goprobe_tui.gobinary import GoBinary
+
+_q = json.encoder.encode_basestring_ascii  # C-accelerated, escapes hostile names safely
+
+
+def write_json(binary: GoBinary, out: TextIO) -> None:
+    fns = binary.functions
+    head = {
+        "path": binary.path,
+        "goversion": binary.goversion,
+        "arch": binary.arch,
+        "pclntab_version": binary.pclntab_version,
+        "text_start": binary.text_start,
+    }
+    out.write(json.dumps(head)[:-1] + ', "functions": [')
+    rows = zip(fns.names, fns.entry.tolist(), fns.end.tolist(), fns.offset.tolist(),
+               fns.files, fns.lines.tolist(), strict=True)
+    parts = [
+        f'{{"name": {_q(n)}, "entry": {e}, "end": {x}, "offset": {o}, "file": {_q(f)}, "line": {ln}}}'
+        for n, e, x, o, f, ln in rows
+    ]
+    out.write(", ".join(parts))
+    out.write("]}\n")
+
+
+def write_table(binary: GoBinary, out: TextIO) -> None:
+    fns = binary.functions
+    out.write(f"# {binary.path}: {binary.goversion or 'unknown Go version'} {binary.arch}, "
+              f"pclntab {binary.pclntab_version}, runtime.text {binary.text_start:#x} "
+              f"({binary.text_start_source}), {len(fns)} functions\n")
+    out.write(f"{'OFFSET':>10}  {'SIZE':>6}  {'FUNCTION':<60}  FILE:LINE\n")
+    lines = []
+    for name, off, entry, end, file, line in zip(fns.names, fns.offset.tolist(), fns.entry.tolist(),
+                                                 fns.end.tolist(), fns.files, fns.lines.tolist(),
+                                                 strict=True):
+        shown = name.encode("unicode_escape").decode("ascii")  # no terminal control codes
+        lines.append(f"{off:#10x}  {end - entry:6d}  {shown:<60}  {file}:{line}\n")
+    out.writelines(lines)

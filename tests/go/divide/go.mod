@@ -1,0 +1,3 @@
+module goprobe.test/divide
+
+go 1.19

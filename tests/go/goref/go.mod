@@ -1,0 +1,3 @@
+module goprobe.test/goref
+
+go 1.19

@@ -1,0 +1,3 @@
+module goprobe.test/large
+
+go 1.19
