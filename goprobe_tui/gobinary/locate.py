@@ -25,14 +25,17 @@ class Located:
     how: str  # which method found it, for diagnostics
 
 
-def _try(elf: ElfImage, data: bytes, vaddr: int) -> PcLnTable | None:
+def _parse(data: bytes, vaddr: int) -> PcLnTable:
+    table = PcLnTable(data, vaddr)
+    raw = table.raw_functions(0)
+    if table.cstring(int(raw.name_off[0])) == "":  # a real table names its first function
+        raise BinaryError("pclntab names its first function with an empty string")
+    return table
+
+
+def _try(data: bytes, vaddr: int) -> PcLnTable | None:
     try:
-        table = PcLnTable(data, vaddr)
-        # A real table names its first function with printable text.
-        raw = table.raw_functions(0)
-        if table.cstring(int(raw.name_off[0])) == "":
-            return None
-        return table
+        return _parse(data, vaddr)
     except BinaryError:
         return None
 
@@ -42,16 +45,16 @@ def locate_pclntab(elf: ElfImage) -> Located:
         found = elf.section_bytes(name)
         if found is not None:
             sec, data = found
-            table = _try(elf, data, sec.addr)
-            if table is not None:
-                return Located(table, f"section {name}")
-            raise BinaryError(f"section {name} does not hold a valid pclntab")
+            try:
+                return Located(_parse(data, sec.addr), f"section {name}")
+            except BinaryError as exc:
+                raise BinaryError(f"section {name}: {exc}") from None
     syms = elf.symbol_values(["runtime.pclntab", "runtime.epclntab"])
     start, end = syms.get("runtime.pclntab"), syms.get("runtime.epclntab")
-    if start is not None and end is not None and 16 <= end - start:
+    if start is not None and end is not None and end - start >= 16:
         seg = elf.segment_for(start, end - start)
         if seg is not None:
-            table = _try(elf, elf.read_vaddr(start, end - start), start)
+            table = _try(elf.read_vaddr(start, end - start), start)
             if table is not None:
                 return Located(table, "symbol runtime.pclntab")
     # Data segments first: the table is read-only data; old Go put rodata in the text segment.
@@ -67,7 +70,7 @@ def locate_pclntab(elf: ElfImage) -> Located:
             tried += 1
             if tried > _MAX_CANDIDATES:
                 raise BinaryError("no valid pclntab (too many false candidates)")
-            table = _try(elf, elf.data[pos : seg.offset + seg.filesz], vaddr)
+            table = _try(elf.data[pos : seg.offset + seg.filesz], vaddr)
             if table is not None:
                 return Located(table, "segment scan")
     raise BinaryError("not a Go binary (no pclntab found)")

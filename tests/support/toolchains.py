@@ -106,7 +106,7 @@ def build(program: str, version: str, variant: str = "default") -> Path:
             cgo = True
         elif variant == "arm64":
             goarch = "arm64"
-        subprocess.run(args + ["."], cwd=GO_SOURCES / program, env=_env(goroot, goarch, cgo),
+        subprocess.run([*args, "."], cwd=GO_SOURCES / program, env=_env(goroot, goarch, cgo),
                        check=True, capture_output=True, text=True)
     tmp.rename(out)
     return out

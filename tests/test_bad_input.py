@@ -1,0 +1,94 @@
+"""Bad input: one line on stderr naming the file and the cause, exit 2, no traceback, no hang."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.support import toolchains as tc
+
+
+def run_list(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "goprobe_tui", "list", *extra, path],
+                          capture_output=True, text=True, timeout=30)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], path: str, cause: str) -> None:
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert path in lines[0] and cause in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def divide() -> Path:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    return tc.build("divide", "1.27.3")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    p = str(tmp_path / "nope")
+    assert_one_line_error(run_list(p), p, "No such file")
+
+
+def test_directory(tmp_path: Path) -> None:
+    assert_one_line_error(run_list(str(tmp_path)), str(tmp_path), "not a regular file")
+
+
+def test_not_elf(tmp_path: Path) -> None:
+    p = tmp_path / "script.sh"
+    p.write_text("#!/bin/sh\necho hi\n" * 10)
+    assert_one_line_error(run_list(str(p)), str(p), "not an ELF file")
+
+
+def test_elf_but_not_go(tmp_path: Path) -> None:
+    p = tmp_path / "c-program"
+    src = tmp_path / "x.c"
+    src.write_text("int main(void){return 0;}\n")
+    subprocess.run(["cc", "-o", str(p), str(src)], check=True)
+    assert_one_line_error(run_list(str(p)), str(p), "not a Go binary")
+
+
+def test_truncated(tmp_path: Path, divide: Path) -> None:
+    p = tmp_path / "truncated"
+    p.write_bytes(divide.read_bytes()[: 200_000])
+    assert_one_line_error(run_list(str(p), "--json"), str(p), "truncated")
+
+
+def test_absurd_function_count(tmp_path: Path, divide: Path) -> None:
+    data = bytearray(divide.read_bytes())
+    magic = data.find(b"\xf1\xff\xff\xff\x00\x00\x01\x08")
+    data[magic + 8 : magic + 16] = (2**62).to_bytes(8, "little")
+    p = tmp_path / "absurd"
+    p.write_bytes(bytes(data))
+    assert_one_line_error(run_list(str(p)), str(p), "functions")
+
+
+def test_corrupt_function_table(tmp_path: Path, divide: Path) -> None:
+    data = bytearray(divide.read_bytes())
+    magic = data.find(b"\xf1\xff\xff\xff\x00\x00\x01\x08")
+    pcln = int.from_bytes(data[magic + 8 + 7 * 8 : magic + 8 + 8 * 8], "little")
+    ftab = magic + pcln
+    data[ftab + 8 : ftab + 12] = b"\xff\xff\xff\x7f"  # second entry far beyond the rest
+    data[ftab + 12 : ftab + 16] = b"\xff\xff\xff\x7f"  # and its _func far out of bounds
+    p = tmp_path / "corrupt"
+    p.write_bytes(bytes(data))
+    proc = run_list(str(p))
+    assert_one_line_error(proc, str(p), "")
+
+
+def test_json_is_one_object(divide: Path) -> None:
+    import json
+
+    proc = run_list(str(divide), "--json")
+    assert proc.returncode == 0
+    doc = json.loads(proc.stdout)
+    assert set(doc) == {"path", "goversion", "arch", "pclntab_version", "text_start", "functions"}
+    assert all(isinstance(f["offset"], int) for f in doc["functions"])
+    assert proc.stdout.count("\n") == 1
