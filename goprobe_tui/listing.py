@@ -20,10 +20,13 @@ def write_json(binary: GoBinary, out: TextIO) -> None:
         "text_start": binary.text_start,
     }
     out.write(json.dumps(head)[:-1] + ', "functions": [')
-    rows = zip(fns.names, fns.entry.tolist(), fns.end.tolist(), fns.offset.tolist(),
-               fns.files, fns.lines.tolist(), strict=True)
+    names = map(_q, fns.names)
+    quoted_files = {f: _q(f) for f in set(fns.files)}
+    files = map(quoted_files.__getitem__, fns.files)
+    rows = zip(names, fns.entry.tolist(), fns.end.tolist(), fns.offset.tolist(), files,
+               fns.lines.tolist(), strict=True)
     parts = [
-        f'{{"name": {_q(n)}, "entry": {e}, "end": {x}, "offset": {o}, "file": {_q(f)}, "line": {ln}}}'
+        f'{{"name": {n}, "entry": {e}, "end": {x}, "offset": {o}, "file": {f}, "line": {ln}}}'
         for n, e, x, o, f, ln in rows
     ]
     out.write(", ".join(parts))

@@ -187,15 +187,23 @@ class PcLnTable:
         return self.table[off:end].decode("utf-8", "replace")
 
     def names(self, name_off: np.ndarray) -> list[str]:
-        table = self.table
-        find = table.find
-        out = []
-        for off in name_off.tolist():
-            end = find(b"\0", off)
-            if end < 0:
-                raise BinaryError("unterminated function name in pclntab")
-            out.append(table[off:end].decode("utf-8", "replace"))
-        return out
+        """Decode all names with one decode and one split: names are NUL-separated runs."""
+        if not len(name_off):
+            return []
+        lo = int(name_off.min())
+        hi = self.table.find(b"\0", int(name_off.max()))
+        if hi < 0:
+            raise BinaryError("unterminated function name in pclntab")
+        region = self.table[lo:hi]
+        nuls = np.flatnonzero(self.buf[lo:hi] == 0)
+        starts = np.concatenate(([lo], nuls + lo + 1))
+        idx = np.searchsorted(starts, name_off)
+        idx_ok = np.minimum(idx, len(starts) - 1)
+        if not np.array_equal(starts[idx_ok], name_off):
+            return [self.cstring(off) for off in name_off.tolist()]  # names overlap: slow path
+        # 'replace' never creates or eats a NUL, so pieces line up with `starts`.
+        pieces = region.decode("utf-8", "replace").split("\0")
+        return [pieces[i] for i in idx.tolist()]
 
     # -- file and line at entry ---------------------------------------------------
     def _pc_data_base(self) -> int:

@@ -1,0 +1,38 @@
+"""`goprobe-tui list --json` on a real 58,519-function binary against debug/gosym (Go) in the same run.
+
+Targets (issue: reader): <= 2.0x the Go reference's time, <= 300 MB peak memory.
+Run: .venv/bin/python -m benchmarks.bench_list
+"""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks._measure import measure
+from goprobe_tui.gobinary import GoBinary
+from tests.support import npm_fixtures
+from tests.support import toolchains as tc
+
+
+def main() -> int:
+    path = npm_fixtures.fetch(npm_fixtures.BIG_BINARY)
+    with GoBinary.open(str(path)) as b:
+        nfunc, text = len(b.functions), b.text_start
+    goref = tc.goref_binary()
+    measure([str(goref), "-text", hex(text), str(path)], runs=1)  # warm the page cache
+    ref = measure([str(goref), "-text", hex(text), str(path)])
+    ours = measure([sys.executable, "-m", "goprobe_tui", "list", "--json", str(path)])
+    ratio = ours["median_s"] / ref["median_s"]
+    print(f"binary: {npm_fixtures.BIG_BINARY.package}@{npm_fixtures.BIG_BINARY.version} "
+          f"({nfunc} functions, {path.stat().st_size / 1e6:.0f} MB)")
+    print(f"go debug/gosym reference: median {ref['median_s'] * 1000:.0f} ms, "
+          f"peak {ref['peak_mb']:.0f} MB")
+    print(f"goprobe-tui list --json:  median {ours['median_s'] * 1000:.0f} ms, "
+          f"peak {ours['peak_mb']:.0f} MB")
+    print(f"time ratio: {ratio:.2f}x (target <= 2.0x); peak memory {ours['peak_mb']:.0f} MB "
+          f"(target <= 300 MB)")
+    return 0 if ratio <= 2.0 and ours["peak_mb"] <= 300 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
