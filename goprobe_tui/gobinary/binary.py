@@ -47,7 +47,7 @@ class FunctionTable:
 
     def __init__(self, names: list[str], entry: np.ndarray, end: np.ndarray,
                  offset: np.ndarray, files: list[str], lines: np.ndarray,
-                 func_off: np.ndarray) -> None:
+                 func_off: np.ndarray, args: np.ndarray) -> None:
         self.names = names
         self.entry = entry
         self.end = end
@@ -55,6 +55,7 @@ class FunctionTable:
         self.files = files
         self.lines = lines
         self.func_off = func_off
+        self.args = args  # _func.args: bytes of arguments and results
 
     def __len__(self) -> int:
         return len(self.names)
@@ -134,7 +135,7 @@ class GoBinary:
                 continue
             inside = (entry >= seg.vaddr) & (entry < seg.vaddr + seg.filesz)
             offset[inside] = entry[inside] - seg.vaddr + seg.offset
-        return FunctionTable(names, raw.entry, raw.end, offset, files, lines, raw.func_off)
+        return FunctionTable(names, raw.entry, raw.end, offset, files, lines, raw.func_off, raw.args)
 
     def find(self, name: str) -> Function | None:
         try:

@@ -1,0 +1,158 @@
+"""Parameter names and types of a Go function from DWARF (pyelftools), looked up lazily.
+
+Go emits one compile unit per package, so a lookup only walks the CU of the function's
+package. Results are formal parameters with DW_AT_variable_parameter set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from goprobe_tui.gobinary.binary import GoBinary, package_of
+
+DW_AT_GO_KIND = 0x2900
+# reflect.Kind values as DW_AT_go_kind carries them
+_INT_KINDS = {2, 3, 4, 5, 6}
+_UINT_KINDS = {7, 8, 9, 10, 11, 12}
+_PTR_KINDS = {18, 19, 21, 22, 26}
+_KIND_BOOL, _KIND_F32, _KIND_F64, _KIND_C64, _KIND_C128 = 1, 13, 14, 15, 16
+_KIND_ARRAY, _KIND_IFACE, _KIND_SLICE, _KIND_STRING, _KIND_STRUCT = 17, 20, 23, 24, 25
+
+
+@dataclass(frozen=True)
+class Part:
+    """One register-sized piece of a value: 'int', 'uint', 'bool', 'ptr', or 'float'."""
+
+    kind: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type_name: str
+    kind: str  # int uint bool ptr float string slice iface struct unknown
+    size: int
+    align: int
+    result: bool
+    parts: tuple[Part, ...]  # flattened register pieces; empty when not register-assignable
+
+
+class DwarfParams:
+    def __init__(self, binary: GoBinary) -> None:
+        self._binary = binary
+        self._dwarf = None
+        self._cus: dict[str, list] | None = None
+        self._cache: dict[str, list[Param] | None] = {}
+        self.available = ".debug_info" in binary.elf.sections or ".zdebug_info" in binary.elf.sections
+
+    def _index(self) -> dict[str, list]:
+        if self._cus is None:
+            self._dwarf = self._binary.elf._elf.get_dwarf_info()
+            self._cus = {}
+            for cu in self._dwarf.iter_CUs():
+                name = cu.get_top_DIE().attributes.get("DW_AT_name")
+                if name is not None:
+                    self._cus.setdefault(name.value.decode("utf-8", "replace"), []).append(cu)
+        return self._cus
+
+    def params(self, func_name: str) -> list[Param] | None:
+        """The function's parameters in declaration order, or None without DWARF for it."""
+        if not self.available:
+            return None
+        if func_name not in self._cache:
+            try:
+                self._cache[func_name] = self._lookup(func_name)
+            except Exception:  # pyelftools on damaged DWARF: fall back to positional args
+                self._cache[func_name] = None
+        return self._cache[func_name]
+
+    def _lookup(self, func_name: str) -> list[Param] | None:
+        wanted = func_name.encode()
+        pkg = package_of(func_name) or "main"
+        for cu in self._index().get(pkg, []):
+            for die in cu.get_top_DIE().iter_children():
+                if die.tag != "DW_TAG_subprogram":
+                    continue
+                name = die.attributes.get("DW_AT_name")
+                if name is None or name.value != wanted:
+                    continue
+                return [self._param(c) for c in die.iter_children()
+                        if c.tag == "DW_TAG_formal_parameter"]
+        return None
+
+    def _param(self, die) -> Param:
+        name = die.attributes["DW_AT_name"].value.decode("utf-8", "replace")
+        result = bool(die.attributes.get("DW_AT_variable_parameter", None)
+                      and die.attributes["DW_AT_variable_parameter"].value)
+        tdie = die.get_DIE_from_attribute("DW_AT_type") if "DW_AT_type" in die.attributes else None
+        if tdie is None:
+            return Param(name, "?", "unknown", 0, 1, result, ())
+        type_name = _name(tdie)
+        kind, size, align, parts = _classify(tdie, self._binary.elf.ptrsize, 0)
+        return Param(name, type_name, kind, size, align, result, parts)
+
+
+def _name(die) -> str:
+    attr = die.attributes.get("DW_AT_name")
+    return attr.value.decode("utf-8", "replace") if attr else "?"
+
+
+def _resolve(die):
+    for _ in range(16):  # typedef chains are short; bound them anyway
+        if die.tag != "DW_TAG_typedef" or DW_AT_GO_KIND in die.attributes:
+            return die
+        if "DW_AT_type" not in die.attributes:
+            return die
+        die = die.get_DIE_from_attribute("DW_AT_type")
+    return die
+
+
+def _classify(die, ptrsize: int, depth: int) -> tuple[str, int, int, tuple[Part, ...]]:
+    """(kind, size, alignment, register parts) following Go's internal ABI assignment rules."""
+    die = _resolve(die)
+    attrs = die.attributes
+    size = attrs["DW_AT_byte_size"].value if "DW_AT_byte_size" in attrs else ptrsize
+    kind = attrs[DW_AT_GO_KIND].value if DW_AT_GO_KIND in attrs else None
+    if kind is None:
+        if die.tag == "DW_TAG_pointer_type":
+            kind = 22
+        elif die.tag == "DW_TAG_base_type":
+            enc = attrs["DW_AT_encoding"].value if "DW_AT_encoding" in attrs else 0
+            kind = {2: _KIND_BOOL, 4: _KIND_F64, 5: 6, 6: 3, 7: 11, 8: 8}.get(enc)
+    align = max(1, min(size, ptrsize))
+    if kind in _INT_KINDS:
+        return "int", size, align, (Part("int", size),)
+    if kind in _UINT_KINDS:
+        return "uint", size, align, (Part("uint", size),)
+    if kind == _KIND_BOOL:
+        return "bool", 1, 1, (Part("bool", 1),)
+    if kind in _PTR_KINDS:
+        return "ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),)
+    if kind in (_KIND_F32, _KIND_F64):
+        return "float", size, align, (Part("float", size),)
+    if kind in (_KIND_C64, _KIND_C128):
+        half = size // 2
+        return "complex", size, align, (Part("float", half), Part("float", half))
+    if kind == _KIND_STRING:
+        return "string", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize))
+    if kind == _KIND_SLICE:
+        return "slice", 3 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize),
+                                               Part("int", ptrsize))
+    if kind == _KIND_IFACE:
+        return "iface", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("ptr", ptrsize))
+    if kind == _KIND_STRUCT and depth < 4:
+        parts: list[Part] = []
+        max_align = 1
+        for member in die.iter_children():
+            if member.tag != "DW_TAG_member" or "DW_AT_type" not in member.attributes:
+                continue
+            _k, _s, a, p = _classify(member.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
+            if _k == "unknown":
+                return "struct", size, ptrsize, ()
+            max_align = max(max_align, a)
+            parts.extend(p)
+        return "struct", size, max_align, tuple(parts)
+    if kind == _KIND_ARRAY and size == 0:
+        return "struct", 0, 1, ()
+    return "unknown", size, align, ()

@@ -1,0 +1,151 @@
+"""Raw events -> Go-level events: named argument and result values, entry/return pairing.
+
+Entries and returns pair per goroutine (the g register) when the ABI gives us g, else per
+thread. Unmatched entries (panics, runtime.Goexit) are tolerated and bounded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from goprobe_tui.gobinary.abi import ValueSpec
+from goprobe_tui.tracefs.parser import RawEvent, parse_fields
+from goprobe_tui.tracefs.session import Probe
+
+MAX_PENDING_KEYS = 100_000
+MAX_DEPTH = 4096
+
+
+@dataclass
+class TraceEvent:
+    ts_us: int
+    cpu: int
+    pid: int
+    tid: int
+    comm: str
+    function: str
+    kind: str  # "entry" or "return"
+    event: str
+    args: dict[str, Any] = field(default_factory=dict)
+    returns: dict[str, Any] = field(default_factory=dict)
+    latency_ns: int | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"ts": self.ts_us / 1e6, "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
+                "comm": self.comm, "function": self.function, "kind": self.kind,
+                "args": self.args, "returns": self.returns, "latency_ns": self.latency_ns}
+
+    def values_text(self) -> str:
+        values = self.args if self.kind == "entry" else self.returns
+        return ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value) if not value.startswith("<") else value
+    if isinstance(value, dict):
+        return "{" + " ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        return "?"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _int(text: str | None) -> int | None:
+    if text is None or text == "(fault)":
+        return None
+    try:
+        return int(text, 0) if text.startswith(("0x", "-0x")) else int(text)
+    except ValueError:
+        return None
+
+
+def _bytes(text: str | None) -> bytes | None:
+    if not text or not text.startswith("{"):
+        return None
+    try:
+        return bytes(int(b, 0) & 0xFF for b in text.strip("{}").split(",") if b)
+    except ValueError:
+        return None
+
+
+def decode_value(spec: ValueSpec, fields: Mapping[str, str]) -> Any:
+    parts = [fields.get(k) for k in spec.keys]
+    if spec.kind == "unavailable" or not parts:
+        return "<unavailable>"
+    if spec.kind == "raw":
+        raw = parts[0]
+        return _int(raw) if _int(raw) is not None else raw
+    nums = [_int(p) for p in parts]
+    if spec.kind in ("int", "uint", "ptr"):
+        return nums[0]
+    if spec.kind == "bool":
+        return None if nums[0] is None else bool(nums[0])
+    if spec.kind == "string":
+        length = nums[1] if len(nums) > 1 else None
+        if length is None or length < 0:
+            return "<bad string>"
+        if length == 0:
+            return ""
+        data = _bytes(parts[2] if len(parts) > 2 else None)
+        if data is None:
+            return f"<fault: {length} bytes>"
+        text = data[:length].decode("utf-8", "backslashreplace")
+        return text if length <= len(data) else text + f"…(+{length - len(data)})"
+    if spec.kind == "slice":
+        return {"ptr": nums[0], "len": nums[1], "cap": nums[2]}
+    if spec.kind == "iface":
+        return None if nums[0] == 0 else {"type": nums[0], "data": nums[1]}
+    return {f"w{i}": n for i, n in enumerate(nums)}  # flattened struct words
+
+
+class EventDecoder:
+    def __init__(self, probes: Mapping[str, Probe]) -> None:
+        self.probes = probes
+        self._pending: OrderedDict[tuple[int, int], list[tuple[str, int]]] = OrderedDict()
+        self.unmatched_returns = 0
+
+    def decode(self, raw: RawEvent) -> TraceEvent | None:
+        probe = self.probes.get(raw.event)
+        if probe is None:
+            return None  # a probe removed while its events were still in the pipe
+        fields = parse_fields(raw.fields)
+        values = {spec.name: decode_value(spec, fields) for spec in probe.plan.values}
+        ev = TraceEvent(raw.ts_us, raw.cpu, raw.tgid or raw.tid, raw.tid, raw.comm,
+                        probe.function, probe.kind, raw.event)
+        g = _int(fields.get("g")) if probe.pair_by_g else None
+        key = (raw.tgid or raw.tid, g if g else raw.tid)
+        if probe.kind == "entry":
+            ev.args = values
+            self._push(key, probe.function, raw.ts_us)
+        else:
+            ev.returns = values
+            start = self._pop(key, probe.function)
+            if start is not None:
+                ev.latency_ns = (raw.ts_us - start) * 1000
+            else:
+                self.unmatched_returns += 1
+        return ev
+
+    def _push(self, key: tuple[int, int], function: str, ts: int) -> None:
+        stack = self._pending.get(key)
+        if stack is None:
+            stack = self._pending[key] = []
+            if len(self._pending) > MAX_PENDING_KEYS:
+                self._pending.popitem(last=False)
+        stack.append((function, ts))
+        if len(stack) > MAX_DEPTH:
+            del stack[0]
+
+    def _pop(self, key: tuple[int, int], function: str) -> int | None:
+        stack = self._pending.get(key)
+        while stack:
+            name, ts = stack.pop()
+            if name == function:
+                if not stack:
+                    del self._pending[key]
+                return ts
+            # an entry that never returned (panic, Goexit): drop it and keep looking
+        return None

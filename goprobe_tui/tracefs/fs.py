@@ -1,0 +1,108 @@
+"""Find (and if needed mount) tracefs; write control files safely.
+
+uprobe_events is only ever opened O_WRONLY|O_APPEND, one command per write(): O_TRUNC would
+delete every uprobe on the system, and a multi-line write is not atomic.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from goprobe_tui.tracefs.errors import ProbeError, TracefsError
+
+_CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+
+
+def _mounted() -> str | None:
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3 and fields[2] == "tracefs":
+                    return fields[1]
+    except OSError:
+        pass
+    return None
+
+
+def _lockdown() -> str:
+    try:
+        with open("/sys/kernel/security/lockdown", encoding="ascii") as f:
+            text = f.read()
+        return text[text.index("[") + 1 : text.index("]")]
+    except (OSError, ValueError):
+        return "none"
+
+
+def find_tracefs(*, mount: bool = True) -> str:
+    """The tracefs root. Raises TracefsError saying why it can't be used and how to fix it."""
+    root = _mounted()
+    if root is None and mount and os.geteuid() == 0:
+        subprocess.run(["mount", "-t", "tracefs", "nodev", _CANDIDATES[0]],
+                       capture_output=True, check=False)
+        root = _mounted()
+    if root is None:
+        for cand in _CANDIDATES[1:]:
+            if os.path.exists(os.path.join(cand, "uprobe_events")):
+                root = cand
+    if root is None:
+        if os.geteuid() != 0:
+            raise TracefsError("tracefs is not mounted and mounting needs root: run as root "
+                               "(sudo) or `mount -t tracefs nodev /sys/kernel/tracing`")
+        raise TracefsError("tracefs is not available: this kernel has no tracing support")
+    if _lockdown() == "confidentiality":
+        raise TracefsError("kernel lockdown (confidentiality) forbids tracefs; "
+                           "boot with lockdown=integrity or none to trace")
+    events = os.path.join(root, "uprobe_events")
+    if not os.path.exists(events):
+        if not os.access(root, os.X_OK):
+            raise TracefsError(f"{root} is not accessible: run as root (sudo)")
+        raise TracefsError("this kernel has no uprobe support (CONFIG_UPROBE_EVENTS)")
+    if not os.access(events, os.W_OK):
+        raise TracefsError(f"{events} is not writable: run as root (sudo)")
+    return root
+
+
+def read_text(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def write_value(path: str, value: str) -> None:
+    """Write a small control value (enable, options). Never truncates-by-open uprobe_events."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def last_error(root: str, command: str) -> str:
+    """The kernel's error_log entry for `command`, if it logged one."""
+    try:
+        text = read_text(os.path.join(root, "error_log"))
+    except OSError:
+        return ""
+    reason = ""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if "error:" in line and i + 1 < len(lines) and command[:40] in lines[i + 1]:
+            reason = line.split("error:", 1)[1].strip()
+    return reason
+
+
+def append_command(root: str, command: str) -> None:
+    """One uprobe_events command in one O_APPEND write. Raises ProbeError with the kernel's reason."""
+    if "\n" in command or "#" in command or len(command) > 4000 or not command.isascii():
+        raise ProbeError("refusing unsafe uprobe_events command", command[:80])
+    fd = os.open(os.path.join(root, "uprobe_events"), os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, command.encode("ascii"))
+    except OSError as exc:
+        reason = last_error(root, command) or os.strerror(exc.errno or 0)
+        if exc.errno == 524:  # ENOTSUPP, kernel-internal: a breakpoint on INT3 padding
+            reason = "offset is not a valid instruction (padding?)"
+        raise ProbeError(f"kernel refused `{command[:120]}`", reason, exc.errno or 0) from None
+    finally:
+        os.close(fd)
