@@ -80,6 +80,9 @@ class ProbeSession:
         opt = os.path.join(self.instance, "options")
         fs.write_value(os.path.join(opt, "record-tgid"), "1")  # events name their process
         fs.write_value(os.path.join(self.instance, "buffer_size_kb"), str(buffer_kb))
+        # One clock for all CPUs: the per-CPU "local" clock can reorder a goroutine's entry and
+        # return when it migrates between CPUs, breaking latency pairing.
+        fs.write_value(os.path.join(self.instance, "trace_clock"), "mono")
         if pid_filter is not None:
             fs.write_value(os.path.join(opt, "event-fork"), "1")  # threads started later too
             tids = os.listdir(f"/proc/{pid_filter}/task")

@@ -1,0 +1,3 @@
+module goprobe.test/hot
+
+go 1.19

@@ -1,0 +1,3 @@
+module goprobe.test/recurse
+
+go 1.19

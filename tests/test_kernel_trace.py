@@ -1,0 +1,154 @@
+"""Real uprobes on the real kernel: decoded args and returns, stack growth, no leftovers."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from goprobe_tui.tracefs import fs
+from goprobe_tui.tracefs.session import ProbeSession, sweep_stale
+from tests.conftest import need
+from tests.kernel_helpers import TraceRun, goprobe_leftovers, run_program, tracefs_state
+from tests.support import toolchains as tc
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture
+def root():
+    need(os.geteuid() == 0, "kernel tests need root")
+    try:
+        root = fs.find_tracefs()
+    except Exception as exc:  # noqa: BLE001
+        need(False, f"tracefs unusable: {exc}")
+    yield root
+    # Safety net: whatever a failing test left behind is removed here (then reported).
+    sweep_stale(root)
+    assert goprobe_leftovers(root) == []
+
+
+def _toolchain(version: str) -> None:
+    need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+
+
+NAMED = {"dividend": 5, "divisor": 3}, {"quotient": 1, "remainder": 2}
+POSITIONAL = {"arg0": 5, "arg1": 3}, {"ret0": 1, "ret1": 2}
+
+
+@pytest.mark.parametrize("variant", ["default", "strip", "pie", "noshdr", "cgo"])
+@pytest.mark.parametrize("version", ["1.19", "1.27.3"])
+def test_divide_args_returns_latency(root: str, version: str, variant: str) -> None:
+    _toolchain(version)
+    binary = tc.build("divide", version, variant)
+    run = TraceRun("--json", "--ret", "--count", "2", str(binary), "main.Divide")
+    assert run_program(binary).stdout.startswith("dividend=5 divisor=3 quotient=1 remainder=2")
+    events, err = run.finish()
+    assert run.proc.returncode == 0, err
+    entry, ret = events
+    want_args, want_rets = NAMED if variant in ("default", "pie", "cgo") else POSITIONAL
+    assert entry["function"] == "main.Divide" and entry["kind"] == "entry"
+    assert {k: entry["args"][k] for k in want_args} == want_args
+    assert ret["kind"] == "return" and ret["returns"] == want_rets
+    assert isinstance(ret["latency_ns"], int) and ret["latency_ns"] >= 0
+    assert entry["pid"] == ret["pid"] and entry["comm"]
+    assert "0 lost" in err
+    assert goprobe_leftovers(root) == []
+
+
+def test_deep_recursion_survives_return_probes(root: str) -> None:
+    _toolchain("1.27.3")
+    binary = tc.build("recurse", "1.27.3")
+    depth = 3000
+    run = TraceRun("--json", "--ret", "--count", str(2 * (depth + 1)), str(binary), "main.Recurse")
+    proc = run_program(binary, str(depth))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"result {depth}"
+    events, err = run.finish()
+    entries = [e for e in events if e["kind"] == "entry"]
+    returns = [e for e in events if e["kind"] == "return"]
+    # One entry per call, even across morestack restarts, and every return paired.
+    assert len(entries) == len(returns) == depth + 1, err
+    assert sorted(e["args"]["n"] for e in entries) == list(range(depth + 1))
+    assert all(r["latency_ns"] is not None for r in returns)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signals_tear_down(root: str, sig: int) -> None:
+    _toolchain("1.27.3")
+    binary = tc.build("divide", "1.27.3")
+    run = TraceRun("--ret", str(binary), "main.*")
+    assert goprobe_leftovers(root) != []  # attached for real
+    run.proc.send_signal(sig)
+    run.finish(timeout=60)
+    assert run.proc.returncode is not None
+    assert goprobe_leftovers(root) == []
+
+
+def test_exception_tears_down(root: str) -> None:
+    _toolchain("1.27.3")
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.tracefs.attach import Attacher
+
+    binary = GoBinary.open(str(tc.build("divide", "1.27.3")))
+    with pytest.raises(RuntimeError), ProbeSession(root) as session:
+        Attacher(binary, session).attach(binary.find("main.Divide"), returns=True)
+        assert len(session.probes) >= 2
+        raise RuntimeError("boom")
+    assert goprobe_leftovers(root) == []
+
+
+def test_sigkill_then_cleanup_keeps_foreign_probe(root: str, tmp_path: Path) -> None:
+    _toolchain("1.27.3")
+    binary = tc.build("divide", "1.27.3")
+    from goprobe_tui.gobinary import GoBinary
+
+    with GoBinary.open(str(binary)) as b:
+        off = b.find("main.Divide").offset
+    foreign = f"p:othertool/divide_probe {binary}:{off:#x}"
+    fs.append_command(root, foreign)
+    os.mkdir(os.path.join(root, "instances", "othertool_inst"))
+    try:
+        run = TraceRun(str(binary), "main.Divide")
+        run.proc.kill()
+        run.proc.wait()
+        assert goprobe_leftovers(root) != []  # SIGKILL leaves them...
+        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "cleanup"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "removed" in out.stdout
+        assert goprobe_leftovers(root) == []  # ...and cleanup removes them
+        lines, instances = tracefs_state(root)
+        assert any(ln.startswith("p:othertool/divide_probe ") for ln in lines)
+        assert "othertool_inst" in instances
+    finally:
+        os.rmdir(os.path.join(root, "instances", "othertool_inst"))
+        fs.append_command(root, "-:othertool/divide_probe")
+
+
+def test_hostile_function_name_is_traced_safely(root: str, tmp_path: Path) -> None:
+    _toolchain("1.27.3")
+    data = bytearray(tc.build("divide", "1.27.3", "strip").read_bytes())
+    hostile = b"ma\n-:* #Div"  # same length as b"main.Divide"
+    pos = data.find(b"main.Divide\x00")
+    assert pos > 0
+    data[pos : pos + 11] = hostile
+    path = tmp_path / "hostile"
+    path.write_bytes(bytes(data))
+    path.chmod(0o755)
+    before, _ = tracefs_state(root)
+    run = TraceRun("--json", "--count", "1", str(path), "ma*Div")
+    during, _ = tracefs_state(root)
+    added = [ln for ln in during if ln not in before]
+    assert len(added) == 1, added
+    assert re.match(r"^p:goprobe_\d+_\d+/gp\d+_\d+_[A-Za-z0-9_]+ \S+:0x[0-9a-f]+( \S+)*$", added[0])
+    run_program(path)
+    events, err = run.finish()
+    assert events and events[0]["function"] == hostile.decode()
+    assert events[0]["args"]["arg0"] == 5
+    after, _ = tracefs_state(root)
+    assert after == before
