@@ -70,7 +70,7 @@ def run_trace(args: argparse.Namespace) -> int:
         _err("usage: goprobe-tui trace [--pid PID] BINARY PATTERN...")
         return EXIT_BAD_INPUT
     try:
-        overrides = _overrides(args.fetch)
+        _overrides(args.fetch)
         binary = GoBinary.open(path)
         names = binary.functions.names
     except (BinaryError, ValueError) as exc:

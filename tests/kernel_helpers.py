@@ -41,7 +41,7 @@ class TraceRun:
             if "attached" in line:
                 return
         self.proc.kill()
-        out, err = self.proc.communicate()
+        _out, err = self.proc.communicate()
         raise AssertionError(f"trace did not attach: {''.join(self.stderr_lines)}{err}")
 
     def finish(self, timeout: float = 60) -> tuple[list[dict], str]:

@@ -25,7 +25,7 @@ def root():
     need(os.geteuid() == 0, "kernel tests need root")
     try:
         root = fs.find_tracefs()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         need(False, f"tracefs unusable: {exc}")
     yield root
     # Safety net: whatever a failing test left behind is removed here (then reported).
@@ -147,7 +147,7 @@ def test_hostile_function_name_is_traced_safely(root: str, tmp_path: Path) -> No
     assert len(added) == 1, added
     assert re.match(r"^p:goprobe_\d+_\d+/gp\d+_\d+_[A-Za-z0-9_]+ \S+:0x[0-9a-f]+( \S+)*$", added[0])
     run_program(path)
-    events, err = run.finish()
+    events, _err = run.finish()
     assert events and events[0]["function"] == hostile.decode()
     assert events[0]["args"]["arg0"] == 5
     after, _ = tracefs_state(root)

@@ -67,7 +67,7 @@ def _is_ret(mnemonic: str, arch: str) -> bool:
 def _body_start(insns, fn: Function, arch: str) -> int:
     """The instruction after `cmp sp, g.stackguard; jbe morestack`, if the function has one."""
     head = insns[:_PROLOGUE_SCAN]
-    for i, (addr, size, mnemonic, ops) in enumerate(head[:-1]):
+    for i, (_addr, _size, mnemonic, ops) in enumerate(head[:-1]):
         nxt_addr, nxt_size, nxt_mnemonic, nxt_ops = head[i + 1]
         if arch == "amd64":
             checks = mnemonic == "cmp" and ("rsp" in ops or "r12" in ops) and "+ 0x10]" in ops

@@ -7,6 +7,7 @@ event by GROUP/EVENT, rmdir the instance. Stale sessions of dead processes are s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -190,10 +191,8 @@ class ProbeSession:
             self.closed = True
             for event in list(self.probes):
                 enable = os.path.join(self._event_dir(event, self.instance), "enable")
-                try:
+                with contextlib.suppress(OSError):
                     fs.write_value(enable, "0")
-                except OSError:
-                    pass
             if self._reader is not None:
                 self._reader.stop()
             errors = []
@@ -244,10 +243,8 @@ def sweep_stale(root: str) -> list[str]:
         for event in events:
             for inst in {group, *instances}:
                 enable = os.path.join(inst_dir, inst, "events", group, event, "enable")
-                try:
+                with contextlib.suppress(OSError):
                     fs.write_value(enable, "0")
-                except OSError:
-                    pass
     for inst in instances:  # rmdir also disables the instance's events and frees its buffer
         try:
             _retry_busy(lambda i=inst: os.rmdir(os.path.join(inst_dir, i)))
