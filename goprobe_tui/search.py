@@ -1,0 +1,66 @@
+"""Fuzzy function search (rapidfuzz): subsequence filter, then ranking. No UI code.
+
+Stage 1 keeps names that contain the query as a subsequence (fzf-like: "srvhandleconn"
+finds main.(*Server).handleConn), using cdist, which releases the GIL. Stage 2 ranks the
+hits: contiguous matches and matches in the short name first, then shorter names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import LCSseq
+
+PRECISE_LIMIT = 4_000  # above this many hits, rank by contiguity and length only
+
+
+def is_std(name: str) -> bool:
+    """Standard library (and runtime/compiler-generated) functions: no dot before the first slash."""
+    head = name.split("/", 1)[0]
+    return "." not in head.split(".", 1)[0] and not name.startswith("main.") or name.startswith(("type:", "go:", "go."))
+
+
+def short_name(name: str) -> str:
+    return name[name.rfind(".") + 1 :] if "." in name else name
+
+
+class FunctionSearch:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.lower = [n.lower() for n in names]
+        self.short = [short_name(n).lower() for n in self.lower]
+        self.std = np.fromiter((is_std(n) for n in names), dtype=bool, count=len(names))
+        self.all = np.arange(len(names))
+        self.lengths = np.fromiter((len(n) for n in names), dtype=np.int32, count=len(names))
+
+    def search(self, query: str, *, include_std: bool = True) -> np.ndarray:
+        """Indexes of matching functions, best first."""
+        base = self.all if include_std else self.all[~self.std]
+        query = query.strip()
+        if not query:
+            return base
+        smart = any(c.isupper() for c in query)
+        choices = self.names if smart else self.lower
+        q = query if smart else query.lower()
+        scores = process.cdist([q], choices, scorer=LCSseq.similarity, dtype=np.int32, workers=-1)[0]
+        mask = scores >= len(q)
+        if not include_std:
+            mask &= ~self.std
+        hits = np.flatnonzero(mask)
+        if len(hits) == 0:
+            return hits
+        ql = q.lower()
+        lower = self.lower
+        sub = [lower[i] for i in hits]
+        contiguous = np.fromiter((ql in s for s in sub), dtype=bool, count=len(sub))
+        lengths = self.lengths[hits]
+        if len(hits) > PRECISE_LIMIT:  # short queries: cheap ranking keeps keystrokes fast
+            order = np.lexsort((lengths, ~contiguous))
+            return hits[order]
+        short = self.short
+        part = process.cdist([ql], sub, scorer=fuzz.partial_ratio, dtype=np.int32, workers=-1)[0]
+        shorts = [short[i] for i in hits]
+        in_short = process.cdist([ql], shorts, scorer=fuzz.partial_ratio, dtype=np.int32, workers=-1)[0]
+        score = part + in_short // 2 + contiguous * 50
+        order = np.lexsort((lengths, -score))
+        return hits[order]

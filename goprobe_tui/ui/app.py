@@ -1,0 +1,326 @@
+"""The goprobe-tui application: function browser, probe panel, trace pane."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input, Static
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.search import FunctionSearch
+from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.ui.function_list import FunctionList, header_text
+from goprobe_tui.ui.messages import HitsUpdated, ProbeChanged, ProbeFailed, SearchDone
+from goprobe_tui.ui.probe_panel import ProbePanel
+from goprobe_tui.ui.screens import ConfirmScreen, DetailScreen, HelpScreen
+from goprobe_tui.ui.trace_pane import TracePane
+
+CONFIRM_ABOVE = 50
+DRAIN_EVERY = 0.05
+DRAIN_MAX = 5000
+
+
+class GoprobeApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "goprobe-tui"
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("space", "toggle", "Attach/detach"),
+        Binding("r", "toggle_returns", "Returns"),
+        Binding("a", "attach_all", "Attach all"),
+        Binding("d", "detach_all", "Detach all"),
+        Binding("t", "toggle_std", "Std lib"),
+        Binding("f", "filter", "Filter"),
+        Binding("p", "pause", "Pause"),
+        Binding("c", "clear", "Clear"),
+        Binding("s", "save", "Save"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit_app", "Quit"),
+    ]
+
+    def __init__(self, binary: GoBinary, controller: TraceController | None,
+                 readonly_reason: str = "", save_dir: str = ".") -> None:
+        super().__init__()
+        self.binary = binary
+        self.controller = controller
+        self.readonly_reason = readonly_reason
+        self.save_dir = save_dir
+        self.functions = binary.functions
+        self.searcher = FunctionSearch(self.functions.names)
+        self.include_std = True
+        self.query_text = ""
+        self.paused = False
+        self.saved_events: list = []  # everything received, for `s` (bounded by the pane's own cap)
+        self.index_by_name = {n: i for i, n in enumerate(self.functions.names)}
+        self._quitting = False
+        self._status_text = ""
+
+    # -- layout ---------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        banner = Static(id="banner")
+        if self.readonly_reason:
+            banner.update(f"Read-only: {self.readonly_reason}")
+            banner.add_class("visible")
+        yield banner
+        with Horizontal(id="top"):
+            with Vertical(id="browser"):
+                yield Input(placeholder="/ search functions (fuzzy)", id="search")
+                yield Static(id="list-header")
+                yield FunctionList(self.functions, id="functions")
+                yield Static(id="list-status")
+            yield ProbePanel(id="probes")
+        with Vertical(id="trace"):
+            yield Static(id="trace-status")
+            yield Input(placeholder="filter events (function or text), Enter to apply", id="trace-filter")
+            yield TracePane(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        b = self.binary
+        self.sub_title = (f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
+                          f"{len(self.functions):,} functions")
+        self.query_one(FunctionList).focus()
+        self._update_list_status()
+        self._update_trace_status()
+        self.set_interval(DRAIN_EVERY, self._drain)
+        if self.controller is not None:
+            self.set_interval(1.0, self._poll_hits)
+
+    def on_resize(self) -> None:
+        self.query_one("#list-header", Static).update(header_text(self.query_one(FunctionList).size.width))
+
+    # -- search ---------------------------------------------------------------
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self._run_search(event.value, self.include_std)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _run_search(self, query: str, include_std: bool) -> None:
+        rows = self.searcher.search(query, include_std=include_std)
+        self.post_message(SearchDone(query, rows))
+
+    @on(SearchDone)
+    def _search_done(self, message: SearchDone) -> None:
+        if message.query != self.query_text:
+            return  # a newer keystroke is on its way
+        self.query_one(FunctionList).set_rows(message.rows)
+        self._update_list_status()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self.query_one(FunctionList).focus()
+
+    def _update_list_status(self) -> None:
+        fl = self.query_one(FunctionList)
+        std = "" if self.include_std else " · std lib hidden"
+        self.query_one("#list-status", Static).update(
+            f" {len(fl.rows):,} / {len(self.functions):,} functions{std}")
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_toggle_std(self) -> None:
+        self.include_std = not self.include_std
+        self._run_search(self.query_text, self.include_std)
+
+    # -- probes ---------------------------------------------------------------
+    def _require_tracing(self) -> bool:
+        if self.controller is None:
+            self.notify(f"Read-only mode: {self.readonly_reason}", severity="error")
+            return False
+        return True
+
+    def _highlighted(self) -> int | None:
+        return self.query_one(FunctionList).current
+
+    def action_toggle(self) -> None:
+        idx = self._highlighted()
+        if idx is None or not self._require_tracing():
+            return
+        name = self.functions.names[idx]
+        if name in self.controller.attached:
+            self._detach(name)
+        else:
+            self._attach([idx], returns=False)
+
+    def action_toggle_returns(self) -> None:
+        idx = self._highlighted()
+        if idx is None or not self._require_tracing():
+            return
+        att = self.controller.attached.get(self.functions.names[idx])
+        self._attach([idx], returns=not (att and att.returns))
+
+    def action_attach_all(self) -> None:
+        if not self._require_tracing():
+            return
+        rows = [int(i) for i in self.query_one(FunctionList).rows]
+        if len(rows) > CONFIRM_ABOVE:
+            def answer(ok: bool | None) -> None:
+                if ok:
+                    self._attach(rows, returns=False)
+            self.push_screen(ConfirmScreen(f"Attach probes to all {len(rows):,} matching functions?"),
+                             answer)
+        else:
+            self._attach(rows, returns=False)
+
+    def action_detach_all(self) -> None:
+        if self._require_tracing() and self.controller.attached:
+            for name in list(self.controller.attached):
+                self._detach(name)
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _attach(self, indexes: list[int], returns: bool) -> None:
+        for idx in indexes:
+            fn = self.functions[idx]
+            try:
+                att = self.controller.attach(fn, returns)
+            except Exception as exc:  # noqa: BLE001 - kernel/ELF errors become notifications
+                self.post_message(ProbeFailed(fn.name, str(exc)))
+                continue
+            self.post_message(ProbeChanged(fn.name, True, att.returns, len(att.events)))
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _detach(self, name: str) -> None:
+        try:
+            self.controller.detach(name)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ProbeFailed(name, str(exc)))
+            return
+        self.post_message(ProbeChanged(name, False))
+
+    @on(ProbeChanged)
+    def _probe_changed(self, message: ProbeChanged) -> None:
+        idx = self.index_by_name.get(message.name)
+        panel = self.query_one(ProbePanel)
+        fl = self.query_one(FunctionList)
+        if message.attached:
+            panel.upsert(message.name, message.returns, message.probes)
+            if idx is not None:
+                fl.set_state(idx, "entry+ret" if message.returns else "entry")
+        else:
+            panel.drop(message.name)
+            if idx is not None:
+                fl.set_state(idx, None)
+
+    @on(ProbeFailed)
+    def _probe_failed(self, message: ProbeFailed) -> None:
+        idx = self.index_by_name.get(message.name)
+        if idx is not None:
+            self.query_one(FunctionList).set_state(idx, "error")
+        self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80])
+        self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
+
+    @work(thread=True, exclusive=True, group="hits", exit_on_error=False)
+    def _poll_hits(self) -> None:
+        if self.controller is not None and self.controller.attached:
+            self.post_message(HitsUpdated(self.controller.hits()))
+
+    @on(HitsUpdated)
+    def _hits_updated(self, message: HitsUpdated) -> None:
+        self.query_one(ProbePanel).set_hits(message.hits)
+        self.query_one(FunctionList).set_hits(
+            {self.index_by_name[n]: h for n, h in message.hits.items() if n in self.index_by_name})
+
+    # -- details --------------------------------------------------------------
+    @on(FunctionList.DetailsRequested)
+    def _details(self, message: FunctionList.DetailsRequested) -> None:
+        from goprobe_tui.ui.details import describe
+
+        self.push_screen(DetailScreen(describe(self.binary, self.functions[message.index])))
+
+    # -- events ---------------------------------------------------------------
+    def _drain(self) -> None:
+        if self.controller is None:
+            return
+        if not self.paused:
+            events = self.controller.drain(DRAIN_MAX)
+            if events:
+                self.query_one(TracePane).add(events)
+        self._update_trace_status()
+
+    def _update_trace_status(self) -> None:
+        pane = self.query_one(TracePane)
+        c = self.controller.counters if self.controller else None
+        parts = []
+        if c is not None:
+            backlog = len(self.controller.backlog)
+            parts.append(f"events {c.received:,}")
+            parts.append(f"[b]lost {c.lost:,}[/b]" if c.lost else "lost 0")
+            if backlog:
+                parts.append(f"waiting {backlog:,}")
+        else:
+            parts.append("tracing unavailable")
+        parts.append(f"shown {len(pane.view):,}")
+        if pane.dropped:
+            parts.append(f"scrolled out {pane.dropped:,}")
+        if pane.filter:
+            parts.append(f"filter '{pane.filter}'")
+        if self.paused:
+            parts.append("[reverse] PAUSED [/reverse]")
+        if pane.new_count:
+            parts.append(f"[reverse] ▼ {pane.new_count:,} new [/reverse]")
+        text = " · ".join(parts)
+        if text != self._status_text:  # repaint only on change: this runs every 50 ms
+            self._status_text = text
+            self.query_one("#trace-status", Static).update(text)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#trace-filter", Input)
+        box.add_class("visible")
+        box.focus()
+
+    @on(Input.Submitted, "#trace-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(TracePane).set_filter(event.value)
+        box = self.query_one("#trace-filter", Input)
+        if not event.value:
+            box.remove_class("visible")
+        self.query_one(TracePane).focus()
+        self._update_trace_status()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._update_trace_status()
+
+    def action_clear(self) -> None:
+        self.query_one(TracePane).clear()
+        self._update_trace_status()
+
+    def action_save(self) -> None:
+        pane = self.query_one(TracePane)
+        path = os.path.join(self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                for i in pane.view:
+                    f.write(json.dumps(pane.events[i].to_json_dict()) + "\n")
+        except OSError as exc:
+            self.notify(f"cannot save: {exc.strerror}", severity="error")
+            return
+        self.notify(f"saved {len(pane.view):,} events to {path}")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # -- quit -----------------------------------------------------------------
+    def action_quit_app(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        if self.controller is not None and self.controller.attached:
+            self.notify(f"detaching {len(self.controller.attached)} functions…", timeout=30)
+        self._shutdown()
+
+    @work(thread=True, group="shutdown", exit_on_error=False)
+    def _shutdown(self) -> None:
+        try:
+            if self.controller is not None:
+                self.controller.close()
+        finally:
+            self.call_from_thread(self.exit)

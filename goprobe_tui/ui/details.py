@@ -1,0 +1,38 @@
+"""Text for the function detail view (entry, end, offset, file:line, DWARF params, RET sites)."""
+
+from __future__ import annotations
+
+from goprobe_tui.gobinary import BinaryError, Function, GoBinary
+from goprobe_tui.gobinary.dwarfparams import DwarfParams
+from goprobe_tui.gobinary.retsweep import probe_sites
+
+_dwarf_cache: dict[int, DwarfParams] = {}
+
+
+def describe(binary: GoBinary, fn: Function) -> str:
+    lines = [
+        fn.name.encode("unicode_escape").decode("ascii"),
+        "",
+        f"entry   {fn.entry:#x}        end {fn.end:#x}   size {fn.size}",
+        f"offset  {fn.offset:#x}  (uprobe file offset)",
+        f"source  {fn.file}:{fn.line}",
+        f"package {fn.package or '-'}",
+    ]
+    dwarf = _dwarf_cache.setdefault(id(binary), DwarfParams(binary))
+    params = dwarf.params(fn.name)
+    if params is None:
+        lines.append("params  (no DWARF: positional arg0, arg1, ... from the ABI registers)")
+    else:
+        ins = [f"{p.name} {p.type_name}" for p in params if not p.result]
+        outs = [f"{p.name} {p.type_name}" for p in params if p.result]
+        lines.append(f"params  ({', '.join(ins)})")
+        lines.append(f"results ({', '.join(outs)})")
+    try:
+        sites = probe_sites(binary, fn)
+        lines.append(f"entry probe at {sites.entry:#x}"
+                     + ("  (after the stack check)" if sites.entry != fn.entry else ""))
+        rets = ", ".join(f"{r:#x}" for r in sites.returns) or "none (tail call): no return probe"
+        lines.append(f"RET sites {rets}")
+    except BinaryError as exc:
+        lines.append(f"RET sites unavailable: {exc}")
+    return "\n".join(lines)

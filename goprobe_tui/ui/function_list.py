@@ -1,0 +1,165 @@
+"""A virtualised list of every function (Line API): cost per repaint is the visible rows only."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from goprobe_tui.gobinary import FunctionTable, package_of
+
+
+class FunctionList(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {
+        "function-list--cursor",
+        "function-list--package",
+        "function-list--location",
+        "function-list--probe",
+        "function-list--error",
+    }
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "Top", show=False),
+        Binding("end", "jump(-1)", "Bottom", show=False),
+        Binding("enter", "details", "Details"),
+    ]
+
+    cursor = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        def __init__(self, index: int | None) -> None:
+            super().__init__()
+            self.index = index
+
+    class DetailsRequested(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, table: FunctionTable, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+        self.rows: np.ndarray = np.arange(len(table))
+        self.state: dict[int, str] = {}  # function index -> "entry" | "entry+ret" | "error"
+        self.hits: dict[int, int] = {}
+        self._cache: LRUCache[tuple, Strip] = LRUCache(2000)
+        self.virtual_size = Size(0, len(self.rows))
+
+    # -- model ----------------------------------------------------------------
+    def set_rows(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.virtual_size = Size(self.size.width, len(rows))
+        self._cache.clear()
+        self.scroll_to(y=0, animate=False)
+        self.cursor = 0
+        self.refresh()
+
+    def set_state(self, index: int, state: str | None) -> None:
+        if state is None:
+            self.state.pop(index, None)
+        else:
+            self.state[index] = state
+        self._cache.clear()
+        self.refresh()
+
+    def set_hits(self, hits: dict[int, int]) -> None:
+        if hits != self.hits:
+            self.hits = hits
+            self._cache.clear()
+            self.refresh()
+
+    @property
+    def current(self) -> int | None:
+        return int(self.rows[self.cursor]) if 0 <= self.cursor < len(self.rows) else None
+
+    # -- actions --------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        clamped = max(0, min(new, len(self.rows) - 1))
+        if clamped != new:
+            self.cursor = clamped
+            return
+        self._cache.clear()
+        self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True)
+        self.refresh()
+        self.post_message(self.Highlighted(self.current))
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.size.height - 1)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = 0 if where == 0 else len(self.rows) - 1
+
+    def action_details(self) -> None:
+        if self.current is not None:
+            self.post_message(self.DetailsRequested(self.current))
+
+    def on_click(self, event) -> None:
+        self.cursor = event.y + int(self.scroll_offset.y)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    # -- rendering ------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        row = y + int(self.scroll_offset.y)
+        width = self.size.width
+        if row >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        idx = int(self.rows[row])
+        key = (idx, row == self.cursor, width, self.state.get(idx), self.hits.get(idx))
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._render_row(idx, row == self.cursor, width)
+            self._cache[key] = strip
+        return strip
+
+    def _render_row(self, idx: int, is_cursor: bool, width: int) -> Strip:
+        t = self.table
+        name = t.names[idx].encode("unicode_escape").decode("ascii")  # no control chars on screen
+        pkg = package_of(t.names[idx])
+        loc = f"{t.files[idx].rsplit('/', 1)[-1]}:{t.lines[idx]}"
+        state = self.state.get(idx)
+        hits = self.hits.get(idx)
+        base = self.rich_style
+        dim = self.get_component_rich_style("function-list--package")
+        loc_style = self.get_component_rich_style("function-list--location")
+        marker_style = self.get_component_rich_style(
+            "function-list--error" if state == "error" else "function-list--probe")
+        marker = {"entry": "● ", "entry+ret": "◆ ", "error": "✗ "}.get(state or "", "  ")
+        right = f" {loc:>24.24} {int(t.offset[idx]):#10x} {int(t.end[idx] - t.entry[idx]):6d} "
+        right += f"{hits:>8}" if hits is not None else " " * 8
+        name_w = max(10, width - 2 - len(right))
+        shown = name if len(name) <= name_w else name[: name_w - 1] + "…"
+        split = len(pkg) if shown.startswith(pkg) else 0
+        segs = [
+            Segment(marker, base + marker_style),
+            Segment(shown[:split], base + dim),
+            Segment(shown[split:].ljust(name_w - split), base),
+            Segment(right, base + loc_style),
+        ]
+        strip = Strip(segs).crop_extend(0, width, base)
+        if is_cursor:
+            strip = strip.apply_style(self.get_component_rich_style("function-list--cursor"))
+        return strip
+
+
+def header_text(width: int) -> str:
+    right = f" {'FILE:LINE':>24} {'OFFSET':>10} {'SIZE':>6} {'HITS':>8}"
+    return ("  FUNCTION".ljust(max(10, width - len(right))) + right)[:width]
+
+
+__all__ = ["FunctionList", "Style", "header_text"]

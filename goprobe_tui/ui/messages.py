@@ -1,0 +1,37 @@
+"""Messages posted by workers; handlers on the app own all state."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.message import Message
+
+
+class SearchDone(Message):
+    def __init__(self, query: str, rows: np.ndarray) -> None:
+        super().__init__()
+        self.query = query
+        self.rows = rows
+
+
+class ProbeChanged(Message):
+    """A function was attached (`attached=True`) or detached."""
+
+    def __init__(self, name: str, attached: bool, returns: bool = False, probes: int = 0) -> None:
+        super().__init__()
+        self.name = name
+        self.attached = attached
+        self.returns = returns
+        self.probes = probes
+
+
+class ProbeFailed(Message):
+    def __init__(self, name: str, error: str) -> None:
+        super().__init__()
+        self.name = name
+        self.error = error
+
+
+class HitsUpdated(Message):
+    def __init__(self, hits: dict[str, int]) -> None:
+        super().__init__()
+        self.hits = hits

@@ -1,0 +1,75 @@
+"""Modal screens: confirm, help (every key), function details."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+KEYS = [
+    ("/", "search functions (fuzzy); Enter returns to the list"),
+    ("↑ ↓ PgUp PgDn", "move in the list"),
+    ("Space", "attach / detach the highlighted function"),
+    ("r", "attach with return probes (args, results, latency) / drop them"),
+    ("Enter", "details: entry, end, offset, file:line, DWARF params, RET sites"),
+    ("a", "attach all current matches (asks above 50)"),
+    ("d", "detach all"),
+    ("t", "show / hide standard-library functions"),
+    ("f", "filter events by function name or text"),
+    ("p", "pause / resume the event view"),
+    ("c", "clear events"),
+    ("s", "save events to a JSON-lines file"),
+    ("Tab", "next pane"),
+    ("?", "this help"),
+    ("q", "quit (detaches everything first)"),
+    ("ctrl+p", "command palette"),
+]
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question)
+            yield Button("Yes (y)", id="yes", variant="primary")
+            yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        body = "\n".join(f"[b]{k:>14}[/b]  {v}" for k, v in KEYS)
+        with Vertical(id="dialog"):
+            yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\nEsc closes.")
+
+    def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
+
+
+class DetailScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.text, markup=False)
+
+    def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
