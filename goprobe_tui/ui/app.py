@@ -146,16 +146,16 @@ class GoprobeApp(App):
             return
         name = self.functions.names[idx]
         if name in self.controller.attached:
-            self._detach(name)
+            self._detach_function(name)
         else:
-            self._attach([idx], returns=False)
+            self._attach_functions([idx], returns=False)
 
     def action_toggle_returns(self) -> None:
         idx = self._highlighted()
         if idx is None or not self._require_tracing():
             return
         att = self.controller.attached.get(self.functions.names[idx])
-        self._attach([idx], returns=not (att and att.returns))
+        self._attach_functions([idx], returns=not (att and att.returns))
 
     def action_attach_all(self) -> None:
         if not self._require_tracing():
@@ -164,19 +164,19 @@ class GoprobeApp(App):
         if len(rows) > CONFIRM_ABOVE:
             def answer(ok: bool | None) -> None:
                 if ok:
-                    self._attach(rows, returns=False)
+                    self._attach_functions(rows, returns=False)
             self.push_screen(ConfirmScreen(f"Attach probes to all {len(rows):,} matching functions?"),
                              answer)
         else:
-            self._attach(rows, returns=False)
+            self._attach_functions(rows, returns=False)
 
     def action_detach_all(self) -> None:
         if self._require_tracing() and self.controller.attached:
             for name in list(self.controller.attached):
-                self._detach(name)
+                self._detach_function(name)
 
     @work(thread=True, group="probes", exit_on_error=False)
-    def _attach(self, indexes: list[int], returns: bool) -> None:
+    def _attach_functions(self, indexes: list[int], returns: bool) -> None:
         for idx in indexes:
             fn = self.functions[idx]
             try:
@@ -187,7 +187,7 @@ class GoprobeApp(App):
             self.post_message(ProbeChanged(fn.name, True, att.returns, len(att.events)))
 
     @work(thread=True, group="probes", exit_on_error=False)
-    def _detach(self, name: str) -> None:
+    def _detach_function(self, name: str) -> None:
         try:
             self.controller.detach(name)
         except Exception as exc:  # noqa: BLE001
@@ -315,10 +315,10 @@ class GoprobeApp(App):
         self._quitting = True
         if self.controller is not None and self.controller.attached:
             self.notify(f"detaching {len(self.controller.attached)} functions…", timeout=30)
-        self._shutdown()
+        self._detach_and_exit()
 
     @work(thread=True, group="shutdown", exit_on_error=False)
-    def _shutdown(self) -> None:
+    def _detach_and_exit(self) -> None:
         try:
             if self.controller is not None:
                 self.controller.close()

@@ -60,7 +60,7 @@ def _env(goroot: Path, goarch: str = "amd64", cgo: bool = False) -> dict[str, st
 
 
 def _digest(program: str, version: str, variant: str) -> str:
-    h = hashlib.sha256(f"{version}/{variant}".encode())
+    h = hashlib.sha256(f"{version}/{variant}/trimpath".encode())
     for f in sorted((GO_SOURCES / program).iterdir()):
         h.update(f.name.encode() + f.read_bytes())
     return h.hexdigest()[:16]
@@ -95,7 +95,7 @@ def build(program: str, version: str, variant: str = "default") -> Path:
         else:
             remove_section_headers(base, tmp)
     else:
-        args = ["go", "build", "-o", str(tmp)]
+        args = ["go", "build", "-trimpath", "-o", str(tmp)]
         goarch, cgo = "amd64", False
         if variant == "sw":
             args.append("-ldflags=-s -w")

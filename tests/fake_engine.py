@@ -1,0 +1,59 @@
+"""A stand-in for TraceController, for UI tests that must not depend on the kernel."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from goprobe_tui.tracefs.controller import AttachedFunction, Counters
+from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.tracefs.errors import ProbeError
+
+
+def sample_events(n: int = 6) -> list[TraceEvent]:
+    out = []
+    for i in range(n):
+        out.append(TraceEvent(1_000_000 + 10 * i, 0, 4242, 4242, "divide", "main.Divide", "entry",
+                              "gp1_0_main_Divide", args={"dividend": 5 + i, "divisor": 3}))
+        out.append(TraceEvent(1_000_004 + 10 * i, 0, 4242, 4242, "divide", "main.Divide", "return",
+                              "gp1_1_main_Divide_ret", returns={"quotient": (5 + i) // 3,
+                                                                "remainder": (5 + i) % 3},
+                              latency_ns=4000))
+    out.append(TraceEvent(2_000_000, 1, 4242, 4243, "divide", "fmt.Printf", "entry",
+                          "gp1_2_fmt_Printf", args={"format": "dividend=%d", "a": 1}))
+    return out
+
+
+class FakeController:
+    def __init__(self, fail: set[str] | None = None) -> None:
+        self.attached: dict[str, AttachedFunction] = {}
+        self.backlog: deque[TraceEvent] = deque()
+        self.counters = Counters()
+        self.fail = fail or set()
+        self.closed = False
+
+    def attach(self, fn, returns: bool) -> AttachedFunction:
+        if fn.name in self.fail:
+            raise ProbeError(f"kernel refused `p:... {fn.name}`", "Invalid argument")
+        att = AttachedFunction(fn, returns, ["e1", "e2"] if returns else ["e1"])
+        self.attached[fn.name] = att
+        return att
+
+    def detach(self, name: str) -> None:
+        self.attached.pop(name, None)
+
+    def hits(self) -> dict[str, int]:
+        return {name: 7 for name in self.attached}
+
+    def push(self, events: list[TraceEvent]) -> None:
+        self.backlog.extend(events)
+        self.counters.received += len(events)
+
+    def drain(self, limit: int = 5000) -> list[TraceEvent]:
+        out = []
+        while self.backlog and len(out) < limit:
+            out.append(self.backlog.popleft())
+        return out
+
+    def close(self) -> None:
+        self.attached.clear()
+        self.closed = True

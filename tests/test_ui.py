@@ -1,0 +1,182 @@
+"""Pilot tests of the TUI: search, attach/detach, filter, pause, read-only mode, errors."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import shutil
+
+import pytest
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.ui.app import GoprobeApp
+from goprobe_tui.ui.function_list import FunctionList
+from goprobe_tui.ui.messages import ProbeChanged, ProbeFailed, SearchDone
+from goprobe_tui.ui.probe_panel import ProbePanel
+from goprobe_tui.ui.trace_pane import TracePane
+from tests.conftest import need
+from tests.fake_engine import FakeController, sample_events
+from tests.support import toolchains as tc
+
+SIZE = (120, 36)
+
+
+@pytest.fixture(scope="module")
+def binary_path(tmp_path_factory) -> pathlib.Path:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    dst = tmp_path_factory.mktemp("bin") / "large"
+    shutil.copy(tc.build("large", "1.27.3"), dst)
+    return dst
+
+
+@pytest.fixture
+def binary(binary_path):
+    b = GoBinary.open(str(binary_path))
+    yield b
+    b.close()
+
+
+async def _settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_search_ranks_and_enter_returns_to_list(binary) -> None:
+    messages = []
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await pilot.press("slash", *"srvhandleconn")
+        await _settle(app, pilot)
+        fl = app.query_one(FunctionList)
+        assert binary.functions.names[fl.current] == "main.(*Server).handleConn"
+        assert any(isinstance(m, SearchDone) and m.query == "srvhandleconn" for m in messages)
+        await pilot.press("enter")
+        assert app.focused is fl
+
+
+async def test_attach_detach_and_return_probes(binary) -> None:
+    messages = []
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await pilot.press("slash", *"main.Greet", "enter")
+        await _settle(app, pilot)
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert "main.Greet" in engine.attached
+        assert any(isinstance(m, ProbeChanged) and m.attached for m in messages)
+        assert "main.Greet" in app.query_one(ProbePanel).rows
+        await pilot.press("r")
+        await _settle(app, pilot)
+        assert engine.attached["main.Greet"].returns
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert "main.Greet" not in engine.attached
+        assert "main.Greet" not in app.query_one(ProbePanel).rows
+
+
+async def test_attach_all_asks_above_threshold_and_detach_all(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"strings.", "enter")
+        await _settle(app, pilot)
+        rows = len(app.query_one(FunctionList).rows)
+        assert rows > 50
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("n")  # declined: nothing attached
+        await _settle(app, pilot)
+        assert engine.attached == {}
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert len(engine.attached) == rows
+        await pilot.press("d")
+        await _settle(app, pilot)
+        assert engine.attached == {}
+
+
+async def test_events_filter_pause_clear_save(binary, tmp_path) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine, save_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        engine.push(sample_events())
+        await pilot.pause(0.2)
+        pane = app.query_one(TracePane)
+        assert len(pane.view) == 13
+        assert "dividend=5" in pane.texts[0]
+        await pilot.press("f", *"printf", "enter")
+        await pilot.pause()
+        assert len(pane.view) == 1 and "fmt.Printf" in pane.texts[pane.view[0]]
+        await pilot.press("p")
+        engine.push(sample_events(1))
+        await pilot.pause(0.2)
+        assert len(pane.events) == 13  # paused: nothing drained…
+        assert len(engine.backlog) == 3  # …and nothing lost
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert len(pane.events) == 16
+        await pilot.press("s")
+        await pilot.pause()
+        saved = list(tmp_path.glob("goprobe-events-*.jsonl"))
+        assert len(saved) == 1 and saved[0].read_text().count("\n") == 2  # the filtered view
+        await pilot.press("c")
+        assert pane.view == [] and pane.events == []
+
+
+async def test_read_only_mode_shows_banner_and_refuses_attach(binary) -> None:
+    app = GoprobeApp(binary, None, "tracefs is not writable: run as root (sudo)")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        banner = app.query_one("#banner")
+        assert "run as root" in str(banner.render())
+        await pilot.press("space")
+        await pilot.pause()
+        assert any("Read-only" in n.message for n in app._notifications)
+        await pilot.press("slash", *"Divide")
+        await _settle(app, pilot)
+        assert len(app.query_one(FunctionList).rows) >= 1  # browsing still works
+
+
+async def test_kernel_error_becomes_notification(binary) -> None:
+    messages = []
+    engine = FakeController(fail={"main.Greet"})
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE, message_hook=messages.append, notifications=True) as pilot:
+        await pilot.press("slash", *"main.Greet", "enter")
+        await _settle(app, pilot)
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert any(isinstance(m, ProbeFailed) and "Invalid argument" in m.error for m in messages)
+        assert any("Invalid argument" in n.message for n in app._notifications)
+        assert app.is_running  # still alive
+
+
+async def test_quit_detaches_everything(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert engine.attached
+        await pilot.press("q")
+        await _settle(app, pilot)
+    assert engine.closed and engine.attached == {}
+
+
+def test_core_never_imports_textual() -> None:
+    root = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui"
+    offenders = []
+    core = [*root.glob("gobinary/*.py"), *root.glob("tracefs/*.py"),
+            *(root / n for n in ("search.py", "listing.py", "headless.py"))]
+    for path in core:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names
+                          if n.split(".")[0] in ("textual", "rich") or n.startswith("goprobe_tui.ui")]
+    assert offenders == []
