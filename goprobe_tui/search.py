@@ -17,7 +17,7 @@ PRECISE_LIMIT = 4_000  # above this many hits, rank by contiguity and length onl
 def is_std(name: str) -> bool:
     """Standard library (and runtime/compiler-generated) functions: no dot before the first slash."""
     head = name.split("/", 1)[0]
-    return "." not in head.split(".", 1)[0] and not name.startswith("main.") or name.startswith(("type:", "go:", "go."))
+    return ("." not in head.split(".", 1)[0] and not name.startswith("main.")) or name.startswith(("type:", "go:", "go."))
 
 
 def short_name(name: str) -> str:

@@ -181,7 +181,7 @@ class GoprobeApp(App):
             fn = self.functions[idx]
             try:
                 att = self.controller.attach(fn, returns)
-            except Exception as exc:  # noqa: BLE001 - kernel/ELF errors become notifications
+            except Exception as exc:
                 self.post_message(ProbeFailed(fn.name, str(exc)))
                 continue
             self.post_message(ProbeChanged(fn.name, True, att.returns, len(att.events)))
@@ -190,7 +190,7 @@ class GoprobeApp(App):
     def _detach_function(self, name: str) -> None:
         try:
             self.controller.detach(name)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.post_message(ProbeFailed(name, str(exc)))
             return
         self.post_message(ProbeChanged(name, False))

@@ -140,8 +140,10 @@ class FunctionList(ScrollView, can_focus=True):
         marker_style = self.get_component_rich_style(
             "function-list--error" if state == "error" else "function-list--probe")
         marker = {"entry": "● ", "entry+ret": "◆ ", "error": "✗ "}.get(state or "", "  ")
-        right = f" {loc:>24.24} {int(t.offset[idx]):#10x} {int(t.end[idx] - t.entry[idx]):6d} "
-        right += f"{hits:>8}" if hits is not None else " " * 8
+        right = f" {loc:>22.22} {int(t.offset[idx]):#9x} {int(t.end[idx] - t.entry[idx]):5d}"
+        right += f"{hits:>7}" if hits is not None else " " * 7
+        if width < 80:  # narrow terminals: the name matters most
+            right = f" {loc:>18.18}"
         name_w = max(10, width - 2 - len(right))
         shown = name if len(name) <= name_w else name[: name_w - 1] + "…"
         split = len(pkg) if shown.startswith(pkg) else 0
@@ -158,7 +160,9 @@ class FunctionList(ScrollView, can_focus=True):
 
 
 def header_text(width: int) -> str:
-    right = f" {'FILE:LINE':>24} {'OFFSET':>10} {'SIZE':>6} {'HITS':>8}"
+    right = f" {'FILE:LINE':>22} {'OFFSET':>9} {'SIZE':>5} {'HITS':>7}"
+    if width < 80:
+        right = f" {'FILE:LINE':>18}"
     return ("  FUNCTION".ljust(max(10, width - len(right))) + right)[:width]
 
 

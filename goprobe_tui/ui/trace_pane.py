@@ -9,8 +9,23 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from goprobe_tui.headless import format_event
-from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.tracefs.decode import TraceEvent, format_value
+
+
+def pane_text(ev: TraceEvent) -> str:
+    """Function first: it is what the eye scans for; where and when follow."""
+    secs = f"{ev.ts_us // 1_000_000}.{ev.ts_us % 1_000_000:06d}"
+    where = f"{ev.comm}[{ev.pid}/{ev.tid}] cpu{ev.cpu} {secs}"
+    if ev.kind == "entry":
+        return f"→ {ev.function}({ev.values_text()})  {where}"
+    lat = "" if ev.latency_ns is None else f" {ev.latency_ns / 1000:.0f}µs"
+    vals = ", ".join(f"{k}={format_value(v)}" for k, v in ev.returns.items())
+    return f"← {ev.function} = ({vals}){lat}  {where}"
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
 
 MAX_LINES = 50_000  # bounded memory; older lines are dropped (and the count says so)
 TRIM = 10_000
@@ -49,7 +64,8 @@ class TracePane(ScrollView, can_focus=True):
         follow = self.following
         start = len(self.events)
         self.events.extend(events)
-        self.texts.extend(format_event(e) for e in events)
+        # hostile names/strings: escape control characters once, here, not per repaint
+        self.texts.extend(_printable(pane_text(e)) for e in events)
         before = len(self.view)
         self.view.extend(i for i in range(start, len(self.events)) if self._matches(i))
         added = len(self.view) - before
@@ -109,7 +125,7 @@ class TracePane(ScrollView, can_focus=True):
             ev = self.events[i]
             style = self.get_component_rich_style(
                 "trace-pane--entry" if ev.kind == "entry" else "trace-pane--return")
-            text = Text(self.texts[i].encode("unicode_escape").decode("ascii"), style=style,
+            text = Text(self.texts[i], style=style,
                         no_wrap=True, end="")
             strip = Strip(text.render(self.app.console)).crop_extend(0, width, self.rich_style)
             self._cache[key] = strip

@@ -1,0 +1,80 @@
+"""Snapshot tests of the main screens (pytest-textual-snapshot). Update: pytest --snapshot-update."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.ui.app import GoprobeApp
+from tests.conftest import need
+from tests.fake_engine import FakeController, sample_events
+from tests.support import toolchains as tc
+
+SIZE = (120, 36)
+
+
+class QuietEngine(FakeController):
+    def hits(self) -> dict[str, int]:
+        return {}  # the 1 s hit poll would make snapshots timing-dependent
+
+
+@pytest.fixture(scope="module")
+def binary(tmp_path_factory):
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    dst = tmp_path_factory.mktemp("snap") / "large"
+    shutil.copy(tc.build("large", "1.27.3"), dst)
+    b = GoBinary.open(str(dst))
+    yield b
+    b.close()
+
+
+async def _settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+
+
+def test_browser_with_search(binary, snap_compare) -> None:
+    async def run_before(pilot) -> None:
+        await pilot.press("slash", *"handle", "enter")
+        await _settle(pilot)
+
+    assert snap_compare(GoprobeApp(binary, QuietEngine()), terminal_size=SIZE, run_before=run_before)
+
+
+def test_probes_attached_with_events(binary, snap_compare) -> None:
+    engine = QuietEngine()
+
+    async def run_before(pilot) -> None:
+        await pilot.press("slash", *"main.Greet", "enter", "r")
+        await _settle(pilot)
+        engine.push(sample_events())
+        await _settle(pilot)
+
+    assert snap_compare(GoprobeApp(binary, engine), terminal_size=SIZE, run_before=run_before)
+
+
+def test_filtered_trace_pane(binary, snap_compare) -> None:
+    engine = QuietEngine()
+
+    async def run_before(pilot) -> None:
+        engine.push(sample_events())
+        await _settle(pilot)
+        await pilot.press("f", *"printf", "enter")
+        await _settle(pilot)
+
+    assert snap_compare(GoprobeApp(binary, engine), terminal_size=SIZE, run_before=run_before)
+
+
+def test_read_only_banner(binary, snap_compare) -> None:
+    app = GoprobeApp(binary, None, "tracefs is not writable: run as root (sudo)")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_settle)
+
+
+def test_help_screen(binary, snap_compare) -> None:
+    async def run_before(pilot) -> None:
+        await pilot.press("question_mark")
+        await _settle(pilot)
+
+    assert snap_compare(GoprobeApp(binary, QuietEngine()), terminal_size=SIZE, run_before=run_before)
