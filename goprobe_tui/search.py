@@ -11,13 +11,15 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
+from goprobe_tui.gobinary import package_of
+
 PRECISE_LIMIT = 4_000  # above this many hits, rank by contiguity and length only
 
 
 def is_std(name: str) -> bool:
-    """Standard library (and runtime/compiler-generated) functions: no dot before the first slash."""
-    head = name.split("/", 1)[0]
-    return ("." not in head.split(".", 1)[0] and not name.startswith("main.")) or name.startswith(("type:", "go:", "go."))
+    """Standard library and runtime-generated functions: no dot in the first path element."""
+    pkg = package_of(name)
+    return pkg != "main" and "." not in pkg.split("/", 1)[0]
 
 
 def short_name(name: str) -> str:

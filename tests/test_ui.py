@@ -106,10 +106,10 @@ async def test_events_filter_pause_clear_save(binary, tmp_path) -> None:
         await pilot.pause(0.2)
         pane = app.query_one(TracePane)
         assert len(pane.view) == 13
-        assert "dividend=5" in pane.texts[0]
+        assert "dividend=5" in pane.text(0)
         await pilot.press("f", *"printf", "enter")
         await pilot.pause()
-        assert len(pane.view) == 1 and "fmt.Printf" in pane.texts[pane.view[0]]
+        assert len(pane.view) == 1 and "fmt.Printf" in pane.text(pane.view[0])
         await pilot.press("p")
         engine.push(sample_events(1))
         await pilot.pause(0.2)

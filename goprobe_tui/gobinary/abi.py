@@ -118,7 +118,8 @@ def plan_register(arch: str, ptrsize: int, params: list[Param], prefix: str) -> 
     return b.plan()
 
 
-def plan_stack(arch: str, ptrsize: int, params: list[Param], prefix: str, start: int) -> tuple[FetchPlan, int]:
+def plan_stack(arch: str, ptrsize: int, params: list[Param], prefix: str,
+               start: int) -> tuple[FetchPlan, int]:
     """ABI0: every value in memory above the return address. Returns (plan, end offset)."""
     b = _Builder(arch, ptrsize, prefix)
     off = start

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from goprobe_tui.tracefs.parser import RawEvent, parse_chunk
 
 _READ_SIZE = 1 << 16
-_MAX_READS_PER_WAKE = 256  # then deliver a batch, so consumers see steady progress
+_MAX_READS_PER_WAKE = 16  # ~64 KiB per parse: C regex calls hold the GIL, keep them short
 
 
 @dataclass
@@ -96,6 +96,7 @@ class PipeReader:
                 self.stats.lost += chunk.lost
                 self.stats.malformed += chunk.malformed
                 self.on_events(chunk.events, self.stats)
+                time.sleep(0)  # yield the GIL between batches
         except OSError as exc:
             self.error = f"reading {self.path}: {exc.strerror}"
         finally:

@@ -60,6 +60,8 @@ class GoprobeApp(App):
         self.index_by_name = {n: i for i, n in enumerate(self.functions.names)}
         self._quitting = False
         self._status_text = ""
+        self._search_started = 0.0
+        self.search_latencies: list[float] = []  # keystroke -> results applied, for benchmarks
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -99,6 +101,7 @@ class GoprobeApp(App):
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
+        self._search_started = time.perf_counter()
         self._run_search(event.value, self.include_std)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
@@ -112,6 +115,7 @@ class GoprobeApp(App):
             return  # a newer keystroke is on its way
         self.query_one(FunctionList).set_rows(message.rows)
         self._update_list_status()
+        self.search_latencies.append(time.perf_counter() - self._search_started)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:

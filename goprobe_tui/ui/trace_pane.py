@@ -42,7 +42,7 @@ class TracePane(ScrollView, can_focus=True):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.events: list[TraceEvent] = []
-        self.texts: list[str] = []
+        self.texts: list[str | None] = []
         self.view: list[int] = []  # indexes into events that pass the filter
         self.filter = ""
         self.new_count = 0
@@ -54,9 +54,16 @@ class TracePane(ScrollView, can_focus=True):
     def following(self) -> bool:
         return self.scroll_offset.y >= self.max_scroll_y - 1
 
+    def text(self, i: int) -> str:
+        """Formatted lazily: only lines that are shown (or filtered) ever pay for formatting."""
+        t = self.texts[i]
+        if t is None:
+            t = self.texts[i] = _printable(pane_text(self.events[i]))
+        return t
+
     def _matches(self, i: int) -> bool:
         f = self.filter
-        return not f or f in self.events[i].function.lower() or f in self.texts[i].lower()
+        return not f or f in self.events[i].function.lower() or f in self.text(i).lower()
 
     def add(self, events: list[TraceEvent]) -> None:
         if not events:
@@ -64,8 +71,7 @@ class TracePane(ScrollView, can_focus=True):
         follow = self.following
         start = len(self.events)
         self.events.extend(events)
-        # hostile names/strings: escape control characters once, here, not per repaint
-        self.texts.extend(_printable(pane_text(e)) for e in events)
+        self.texts.extend([None] * len(events))
         before = len(self.view)
         self.view.extend(i for i in range(start, len(self.events)) if self._matches(i))
         added = len(self.view) - before
@@ -125,7 +131,7 @@ class TracePane(ScrollView, can_focus=True):
             ev = self.events[i]
             style = self.get_component_rich_style(
                 "trace-pane--entry" if ev.kind == "entry" else "trace-pane--return")
-            text = Text(self.texts[i], style=style,
+            text = Text(self.text(i), style=style,
                         no_wrap=True, end="")
             strip = Strip(text.render(self.app.console)).crop_extend(0, width, self.rich_style)
             self._cache[key] = strip

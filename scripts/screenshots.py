@@ -1,0 +1,58 @@
+"""Generate screenshots/*.svg from the real app on a real binary (run as root for live events).
+
+.venv/bin/python -m scripts.screenshots
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.tracefs.session import ProbeSession
+from goprobe_tui.ui.app import GoprobeApp
+from tests.support import toolchains as tc
+
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+SIZE = (140, 40)
+
+
+async def settle(app, pilot, seconds: float = 0.3) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause(seconds)
+
+
+async def shoot() -> None:
+    tmp = Path(tempfile.mkdtemp())
+    large = tmp / "large"
+    shutil.copy(tc.build("large", "1.27.3"), large)
+    with GoBinary.open(str(large)) as binary:
+        app = GoprobeApp(binary, None, "")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("slash", *"srvhandle", "enter")
+            await settle(app, pilot)
+            app.save_screenshot("browser-search.svg", str(OUT))
+        controller = TraceController(binary, ProbeSession())
+        app = GoprobeApp(binary, controller)
+        async with app.run_test(size=SIZE) as pilot:
+            for name in ("main.Greet", "main.(*Server).handleConn", "main.Sum[go.shape.int]"):
+                await pilot.press("slash", *name, "enter", "r")
+                await settle(app, pilot)
+            for _ in range(3):
+                subprocess.run([str(large)], capture_output=True, check=True)
+            await settle(app, pilot, 1.5)
+            app.save_screenshot("probes-live-events.svg", str(OUT))
+            await pilot.press("f", *"greet", "enter")
+            await settle(app, pilot)
+            app.save_screenshot("trace-filtered.svg", str(OUT))
+            await asyncio.to_thread(controller.close)
+    shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    asyncio.run(shoot())
+    print("\n".join(str(p) for p in sorted(OUT.glob("*.svg"))))
