@@ -7,7 +7,8 @@ from goprobe_tui.tracefs.decode import EventDecoder, decode_value
 from goprobe_tui.tracefs.parser import parse_chunk, parse_fields
 from goprobe_tui.tracefs.session import Probe
 
-LINE = b" divide-go1.27.3-21051   [001] DBZff   700.364749: gp9_0_main_Divide: (0x49b460) a0_0=5 a1_0=3 g=0xc0000021e0\n"
+LINE = (b" divide-go1.27.3-21051   [001] DBZff   700.364749: gp9_0_main_Divide: (0x49b460)"
+        b" a0_0=5 a1_0=3 g=0xc0000021e0\n")
 
 
 def test_plain_line() -> None:
