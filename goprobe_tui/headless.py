@@ -6,21 +6,22 @@ import argparse
 import fnmatch
 import json
 import os
-import queue
 import signal
 import sys
+import threading
 import time
 
 from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan, explicit_plan
-from goprobe_tui.tracefs.attach import Attacher, executable_of
-from goprobe_tui.tracefs.decode import EventDecoder, TraceEvent, format_value
+from goprobe_tui.tracefs.attach import executable_of
+from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.fs import find_tracefs
-from goprobe_tui.tracefs.reader import PipeReader
 from goprobe_tui.tracefs.session import ProbeSession, sweep_stale
 
 EXIT_BAD_INPUT = 2
+DRAIN_MAX = 20_000
 
 
 class _Stop(Exception):
@@ -46,13 +47,8 @@ def _overrides(specs: list[str]) -> dict[str, FetchPlan]:
 
 
 def format_event(ev: TraceEvent) -> str:
-    clock = f"{ev.ts_us // 1_000_000}.{ev.ts_us % 1_000_000:06d}"
-    who = f"{ev.comm}[{ev.pid}/{ev.tid}]"
-    if ev.kind == "entry":
-        return f"{clock} cpu{ev.cpu} {who} -> {ev.function}({ev.values_text()})"
-    lat = "" if ev.latency_ns is None else f" {ev.latency_ns / 1000:.0f}us"
-    vals = ", ".join(f"{k}={format_value(v)}" for k, v in ev.returns.items())
-    return f"{clock} cpu{ev.cpu} {who} <- {ev.function} ({vals}){lat}"
+    arrow = "->" if ev.kind == "entry" else "<-"
+    return f"{ev.clock_text()} {ev.who_text()} {arrow} {ev.call_text()}"
 
 
 def run_trace(args: argparse.Namespace) -> int:
@@ -70,7 +66,7 @@ def run_trace(args: argparse.Namespace) -> int:
         _err("usage: goprobe-tui trace [--pid PID] BINARY PATTERN...")
         return EXIT_BAD_INPUT
     try:
-        _overrides(args.fetch)
+        overrides = _overrides(args.fetch)
         binary = GoBinary.open(path)
         names = binary.functions.names
     except (BinaryError, ValueError) as exc:
@@ -87,7 +83,7 @@ def run_trace(args: argparse.Namespace) -> int:
     session = None
     try:
         session = ProbeSession(pid_filter=args.pid)
-        return _trace(args, binary, session, chosen)
+        return _trace(args, binary, session, chosen, overrides)
     except (TracefsError, ProbeError) as exc:
         _err(str(exc))
         return 1
@@ -105,30 +101,27 @@ def run_trace(args: argparse.Namespace) -> int:
             binary.close()
 
 
-def _trace(args: argparse.Namespace, binary: GoBinary, session: ProbeSession, chosen: list[int]) -> int:
-    attacher = Attacher(binary, session, binary.path)
+def _trace(args: argparse.Namespace, binary: GoBinary, session: ProbeSession, chosen: list[int],
+           overrides: dict[str, FetchPlan]) -> int:
+    wake = threading.Event()
+    controller = TraceController(binary, session, binary.path, pid_filter=args.pid,
+                                 overrides=overrides, on_wake=wake.set)
+    if controller.reader.error:
+        _err(controller.reader.error)
+        return 1
     failed = 0
     for i in chosen:
         fn = binary.functions[i]
         try:
-            attacher.attach(fn, returns=args.ret)
+            controller.attach(fn, returns=args.ret)
         except (ProbeError, BinaryError) as exc:
             failed += 1
             _err(f"{fn.name!r}: {exc}")
     if failed == len(chosen):
         _err("no probe could be attached")
         return 1
-    batches: queue.SimpleQueue = queue.SimpleQueue()
-    reader = PipeReader(session.trace_pipe, lambda evs, _st: batches.put(evs) if evs else None,
-                        session.overruns)
-    session.attach_reader(reader)
-    reader.start()
-    if reader.error:
-        _err(reader.error)
-        return 1
     _err(f"attached {len(session.probes)} probes to {len(chosen) - failed} functions in "
          f"{binary.path}; Ctrl-C to stop")
-    decoder = EventDecoder(session.probes)
     out = sys.stdout
     seen = 0
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -137,29 +130,20 @@ def _trace(args: argparse.Namespace, binary: GoBinary, session: ProbeSession, ch
             timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if timeout <= 0:
                 break
-            try:
-                batch = batches.get(timeout=timeout)
-            except queue.Empty:
-                continue
-            lines = []
-            for raw in batch:
-                ev = decoder.decode(raw)
-                if ev is None:
-                    continue
-                if args.pid is not None and ev.pid != args.pid:
-                    continue
-                lines.append(json.dumps(ev.to_json_dict()) if args.json else format_event(ev))
-                seen += 1
-                if args.count is not None and seen >= args.count:
-                    break
-            if lines:
-                out.write("\n".join(lines) + "\n")
+            wake.wait(timeout)
+            wake.clear()  # before draining: a batch landing now is drained now or wakes us again
+            events = controller.drain(DRAIN_MAX)
+            if args.count is not None:
+                events = events[: args.count - seen]
+            if events:
+                fmt = (lambda e: json.dumps(e.to_json_dict())) if args.json else format_event
+                out.write("\n".join(map(fmt, events)) + "\n")
                 out.flush()
+                seen += len(events)
     finally:
-        reader.stop()
-        st = reader.stats
-        lost = st.lost + session.overruns()
-        _err(f"{seen} events, {lost} lost, {st.malformed} malformed lines")
+        c = controller.counters
+        c.overrun = session.overruns()  # the reader samples it twice a second; take the final value
+        _err(f"{seen} events, {c.lost} lost, {c.malformed} malformed lines")
     return 0
 
 

@@ -78,6 +78,27 @@ def test_deep_recursion_survives_return_probes(root: str) -> None:
     assert all(r["latency_ns"] is not None for r in returns)
 
 
+def test_explicit_fetch_spec_overrides_decoding(root: str) -> None:
+    _toolchain("1.27.3")
+    binary = tc.build("divide", "1.27.3")
+    run = TraceRun("--json", "--count", "1", "--fetch", "main.Divide=top=%ax:s64,bottom=%bx:u32",
+                   str(binary), "main.Divide")
+    run_program(binary)
+    events, err = run.finish()
+    assert events[0]["args"] == {"top": 5, "bottom": 3}, err
+
+
+def test_unsafe_fetch_spec_is_refused(root: str) -> None:
+    _toolchain("1.27.3")
+    binary = tc.build("divide", "1.27.3")
+    before, _ = tracefs_state(root)
+    proc = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--fetch",
+                           "main.Divide=x=%ax:s64 y=$comm:string", str(binary), "main.Divide"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "fetch arg" in proc.stderr
+    assert tracefs_state(root)[0] == before
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signals_tear_down(root: str, sig: int) -> None:
     _toolchain("1.27.3")

@@ -60,7 +60,8 @@ def test_decode_values() -> None:
 
 
 def test_pairing_per_goroutine_tolerates_unmatched_entries() -> None:
-    entry = Probe("gp9_0_f", "main.f", "entry", 0, 0, explicit_plan("a=%ax:s64"), True)
+    entry = Probe("gp9_0_f", "main.f", "entry", 0, 0, explicit_plan("a=%ax:s64"), True,
+                  has_return=True)
     ret = Probe("gp9_1_f_ret", "main.f", "return", 0, 0, FetchPlan((), ()), True)
     panicky = Probe("gp9_2_p", "main.p", "entry", 0, 0, FetchPlan((), ()), True)
     dec = EventDecoder({p.event: p for p in (entry, ret, panicky)})

@@ -46,9 +46,6 @@ class FetchPlan:
     args: tuple[str, ...]  # "key=expr:type" for uprobe_events
     values: tuple[ValueSpec, ...]
 
-    def __add__(self, other: FetchPlan) -> FetchPlan:
-        return FetchPlan(self.args + other.args, self.values + other.values)
-
 
 def uses_register_abi(arch: str, goversion: tuple[int, int], table_version: str, name: str) -> bool:
     if name.endswith(".abi0"):
@@ -70,8 +67,8 @@ def _kernel_type(part: Part, ptrsize: int) -> str:
 
 
 class _Builder:
-    def __init__(self, arch: str, ptrsize: int, prefix: str) -> None:
-        self.arch, self.ptrsize, self.prefix = arch, ptrsize, prefix
+    def __init__(self, ptrsize: int, prefix: str) -> None:
+        self.ptrsize, self.prefix = ptrsize, prefix
         self.args: list[str] = []
         self.values: list[ValueSpec] = []
 
@@ -101,7 +98,7 @@ class _Builder:
 def plan_register(arch: str, ptrsize: int, params: list[Param], prefix: str) -> FetchPlan:
     """Assign params to registers in order; values that don't fit go to the stack (not fetched)."""
     regs = INT_REGS[arch]
-    b = _Builder(arch, ptrsize, prefix)
+    b = _Builder(ptrsize, prefix)
     used_int = used_float = 0
     for p in params:
         nint = sum(1 for part in p.parts if part.kind != "float")
@@ -121,7 +118,7 @@ def plan_register(arch: str, ptrsize: int, params: list[Param], prefix: str) -> 
 def plan_stack(arch: str, ptrsize: int, params: list[Param], prefix: str,
                start: int) -> tuple[FetchPlan, int]:
     """ABI0: every value in memory above the return address. Returns (plan, end offset)."""
-    b = _Builder(arch, ptrsize, prefix)
+    b = _Builder(ptrsize, prefix)
     off = start
     for p in params:
         off = (off + p.align - 1) // p.align * p.align

@@ -111,6 +111,12 @@ class GoBinary:
     def buildinfo(self) -> BuildInfo:
         return read_buildinfo(self.elf)
 
+    @cached_property
+    def dwarf(self):  # -> DwarfParams; one lazily built index per binary, shared by all users
+        from goprobe_tui.gobinary.dwarfparams import DwarfParams  # it imports this module
+
+        return DwarfParams(self)
+
     @property
     def goversion(self) -> str:
         return self.buildinfo.goversion

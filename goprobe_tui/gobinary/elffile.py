@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -18,10 +19,7 @@ from elftools.elf.elffile import ELFFile
 
 from goprobe_tui.gobinary.errors import BinaryError
 
-PT_LOAD = 1
-PT_DYNAMIC = 2
 PF_X = 1
-SHT_NOBITS = 8
 
 _ARCH_BY_MACHINE = {
     "EM_X86_64": "amd64",
@@ -72,7 +70,7 @@ class ElfImage:
             raise BinaryError(f"cannot open: {exc.strerror}") from None
         try:
             st = os.fstat(fd)
-            if not _is_regular(st.st_mode):
+            if not stat.S_ISREG(st.st_mode):
                 raise BinaryError("not a regular file")
             if st.st_size < 64:
                 raise BinaryError("not an ELF file (too short)")
@@ -254,12 +252,6 @@ class ElfImage:
             return 0, 0
         foff = self.file_offset(rela)
         return (0, 0) if foff is None else (foff, relasz)
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
 
 
 class _MmapStream:

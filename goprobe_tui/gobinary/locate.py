@@ -27,8 +27,7 @@ class Located:
 
 def _parse(data: bytes, vaddr: int) -> PcLnTable:
     table = PcLnTable(data, vaddr)
-    raw = table.raw_functions(0)
-    if table.cstring(int(raw.name_off[0])) == "":  # a real table names its first function
+    if table.first_name() == "":  # a real table names its first function
         raise BinaryError("pclntab names its first function with an empty string")
     return table
 

@@ -165,7 +165,14 @@ class PcLnTable:
 
     @property
     def first_entry_offset(self) -> int:
+        """functab's first value: an address before Go 1.18, an offset from runtime.text after."""
         return int(self._entry_raw[0])
+
+    def first_name(self) -> str:
+        if not len(self._func_off):
+            raise BinaryError("pclntab lists no functions")
+        off = int(_gather_u32(self.buf, self._func_off[:1] + self.layout.name, self.header.order)[0])
+        return self.cstring(off + self.header.funcname_off)
 
     def raw_functions(self, text_start: int) -> RawFunctions:
         base = np.uint64(text_start if self.header.relative_entries else 0)
@@ -251,13 +258,3 @@ class PcLnTable:
         if len(out) and out.max() >= len(self.table):
             raise BinaryError("file name offset out of bounds")
         return out
-
-    # -- one function, any pc (detail view) ---------------------------------------------
-    def line_at(self, func_off: int, entry: int, pc: int) -> int:
-        off = self._u32(func_off + self.layout.pcln) + self._pc_data_base()
-        return pcvalue.value_at(self.table, off, entry, pc, self.header.quantum)
-
-    def _u32(self, off: int) -> int:
-        if off + 4 > len(self.table):
-            raise BinaryError("pclntab read out of bounds")
-        return int.from_bytes(self.table[off : off + 4], self.header.byteorder)

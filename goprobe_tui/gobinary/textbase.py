@@ -24,8 +24,7 @@ _MD_WORDS = 24
 def resolve_text_start(elf: ElfImage, table: PcLnTable) -> tuple[int, str]:
     """(runtime.text, how it was found). Raises BinaryError rather than guess."""
     if not table.header.relative_entries:
-        raw = table.raw_functions(0)
-        return int(raw.entry[0]), "functab (absolute entries)"
+        return table.first_entry_offset, "functab (absolute entries)"
     sym = elf.symbol_values(["runtime.text"]).get("runtime.text")
     if sym and _plausible(elf, table, sym):
         return sym, "symbol runtime.text"
@@ -66,16 +65,12 @@ def _candidates(elf: ElfImage, target: int) -> list[int]:
 def moduledata_text(elf: ElfImage, table: PcLnTable) -> int | None:
     """moduledata.text, with the record validated against the pclntab it points to."""
     target = table.vaddr
-    seen: set[int] = set()
+    scanned = _candidates(elf, target)
     for with_relocs in (False, True):
+        # Only if the raw words fail: external linkers may leave the pointers to relocations.
         relocs = elf.relative_relocations() if with_relocs else {}
-        cands = _candidates(elf, target)
-        if with_relocs:
-            cands += [off for off, addend in relocs.items() if addend == target]
-        for addr in cands:
-            if (addr, with_relocs) in seen:
-                continue
-            seen.add((addr, with_relocs))
+        extra = [off for off, addend in relocs.items() if addend == target]
+        for addr in dict.fromkeys(scanned + extra):
             words = _read_words(elf, addr, relocs)
             if words is not None and _valid_moduledata(elf, table, words):
                 return words[_MD_TEXT]

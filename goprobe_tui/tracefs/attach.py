@@ -6,7 +6,6 @@ import os
 
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan, goroutine_fetch, plan_function, uses_register_abi
-from goprobe_tui.gobinary.dwarfparams import DwarfParams
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.session import Probe, ProbeSession
@@ -37,7 +36,6 @@ class Attacher:
         self.session = session
         self.path = path or binary.path
         self.overrides = overrides or {}
-        self.dwarf = DwarfParams(binary)
         self._goversion = binary.buildinfo.version_tuple()
 
     def register_abi(self, fn: Function) -> bool:
@@ -46,7 +44,7 @@ class Attacher:
     def plans(self, fn: Function) -> tuple[FetchPlan, FetchPlan]:
         if fn.name in self.overrides:
             return self.overrides[fn.name], FetchPlan((), ())
-        params = self.dwarf.params(fn.name)
+        params = self.binary.dwarf.params(fn.name)
         args_size = int(self.binary.functions.args[fn.index])
         return plan_function(self.binary.arch, self.binary.elf.ptrsize, self.register_abi(fn),
                              params, args_size)
@@ -78,6 +76,7 @@ class Attacher:
             for probe in added:
                 self.session.remove(probe.event)
             raise
+        added[0].has_return = len(added) > 1  # the decoder pairs only what can return
         return added
 
     def detach(self, fn: Function) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from goprobe_tui.gobinary import Function, GoBinary
+from goprobe_tui.gobinary.abi import FetchPlan
 from goprobe_tui.tracefs.attach import Attacher
 from goprobe_tui.tracefs.decode import EventDecoder, TraceEvent
 from goprobe_tui.tracefs.parser import RawEvent
@@ -43,10 +44,11 @@ class Counters:
 
 class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
-                 pid_filter: int | None = None, on_wake: Callable[[], None] | None = None) -> None:
+                 pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
+                 on_wake: Callable[[], None] | None = None) -> None:
         self.binary = binary
         self.session = session
-        self.attacher = Attacher(binary, session, path)
+        self.attacher = Attacher(binary, session, path, overrides)
         self.decoder = EventDecoder(session.probes)
         self.pid_filter = pid_filter
         self.attached: dict[str, AttachedFunction] = {}
@@ -117,5 +119,4 @@ class TraceController:
         return out
 
     def close(self) -> None:
-        self.reader.stop()
-        self.session.close()
+        self.session.close()  # disables, stops our reader, deletes: in that order

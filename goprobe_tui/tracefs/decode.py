@@ -42,6 +42,19 @@ class TraceEvent:
         values = self.args if self.kind == "entry" else self.returns
         return ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
 
+    def clock_text(self) -> str:
+        return f"{self.ts_us // 1_000_000}.{self.ts_us % 1_000_000:06d}"
+
+    def who_text(self) -> str:
+        return f"{self.comm}[{self.pid}/{self.tid}] cpu{self.cpu}"
+
+    def call_text(self, micro: str = "us") -> str:
+        """`main.F(a=1)` for an entry, `main.F = (r=2) 12us` for a return."""
+        if self.kind == "entry":
+            return f"{self.function}({self.values_text()})"
+        lat = "" if self.latency_ns is None else f" {self.latency_ns / 1000:.0f}{micro}"
+        return f"{self.function} = ({self.values_text()}){lat}"
+
 
 def format_value(value: Any) -> str:
     if isinstance(value, str):
@@ -119,7 +132,8 @@ class EventDecoder:
         key = (raw.tgid or raw.tid, g if g else raw.tid)
         if probe.kind == "entry":
             ev.args = values
-            self._push(key, probe.function, raw.ts_us)
+            if probe.has_return:  # entries that can never be popped would only pile up
+                self._push(key, probe.function, raw.ts_us)
         else:
             ev.returns = values
             start = self._pop(key, probe.function)

@@ -38,6 +38,7 @@ class Probe:
     offset: int
     plan: FetchPlan
     pair_by_g: bool  # entries/returns carry the goroutine pointer as field g
+    has_return: bool = False  # entry probes only: the function also has return probes
 
 
 def _retry_busy(action: Callable[[], None], attempts: int = 20) -> None:

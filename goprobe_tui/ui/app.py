@@ -56,7 +56,6 @@ class GoprobeApp(App):
         self.include_std = True
         self.query_text = ""
         self.paused = False
-        self.saved_events: list = []  # everything received, for `s` (bounded by the pane's own cap)
         self.index_by_name = {n: i for i, n in enumerate(self.functions.names)}
         self._quitting = False
         self._status_text = ""

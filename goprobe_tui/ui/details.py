@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
-from goprobe_tui.gobinary.dwarfparams import DwarfParams
 from goprobe_tui.gobinary.retsweep import probe_sites
-
-_dwarf_cache: dict[int, DwarfParams] = {}
 
 
 def describe(binary: GoBinary, fn: Function) -> str:
@@ -18,8 +15,7 @@ def describe(binary: GoBinary, fn: Function) -> str:
         f"source  {fn.file}:{fn.line}",
         f"package {fn.package or '-'}",
     ]
-    dwarf = _dwarf_cache.setdefault(id(binary), DwarfParams(binary))
-    params = dwarf.params(fn.name)
+    params = binary.dwarf.params(fn.name)
     if params is None:
         lines.append("params  (no DWARF: positional arg0, arg1, ... from the ABI registers)")
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from rich.segment import Segment
-from rich.style import Style
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
@@ -52,6 +51,7 @@ class FunctionList(ScrollView, can_focus=True):
         self.rows: np.ndarray = np.arange(len(table))
         self.state: dict[int, str] = {}  # function index -> "entry" | "entry+ret" | "error"
         self.hits: dict[int, int] = {}
+        # Keyed by everything a row's look depends on, so model changes never need a clear.
         self._cache: LRUCache[tuple, Strip] = LRUCache(2000)
         self.virtual_size = Size(0, len(self.rows))
 
@@ -59,7 +59,6 @@ class FunctionList(ScrollView, can_focus=True):
     def set_rows(self, rows: np.ndarray) -> None:
         self.rows = rows
         self.virtual_size = Size(self.size.width, len(rows))
-        self._cache.clear()
         self.scroll_to(y=0, animate=False)
         self.cursor = 0
         self.refresh()
@@ -69,13 +68,11 @@ class FunctionList(ScrollView, can_focus=True):
             self.state.pop(index, None)
         else:
             self.state[index] = state
-        self._cache.clear()
         self.refresh()
 
     def set_hits(self, hits: dict[int, int]) -> None:
         if hits != self.hits:
             self.hits = hits
-            self._cache.clear()
             self.refresh()
 
     @property
@@ -88,7 +85,6 @@ class FunctionList(ScrollView, can_focus=True):
         if clamped != new:
             self.cursor = clamped
             return
-        self._cache.clear()
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True)
         self.refresh()
         self.post_message(self.Highlighted(self.current))
@@ -165,5 +161,3 @@ def header_text(width: int) -> str:
         right = f" {'FILE:LINE':>18}"
     return ("  FUNCTION".ljust(max(10, width - len(right))) + right)[:width]
 
-
-__all__ = ["FunctionList", "Style", "header_text"]

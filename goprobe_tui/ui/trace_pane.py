@@ -9,18 +9,13 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from goprobe_tui.tracefs.decode import TraceEvent, format_value
+from goprobe_tui.tracefs.decode import TraceEvent
 
 
 def pane_text(ev: TraceEvent) -> str:
     """Function first: it is what the eye scans for; where and when follow."""
-    secs = f"{ev.ts_us // 1_000_000}.{ev.ts_us % 1_000_000:06d}"
-    where = f"{ev.comm}[{ev.pid}/{ev.tid}] cpu{ev.cpu} {secs}"
-    if ev.kind == "entry":
-        return f"→ {ev.function}({ev.values_text()})  {where}"
-    lat = "" if ev.latency_ns is None else f" {ev.latency_ns / 1000:.0f}µs"
-    vals = ", ".join(f"{k}={format_value(v)}" for k, v in ev.returns.items())
-    return f"← {ev.function} = ({vals}){lat}  {where}"
+    arrow = "→" if ev.kind == "entry" else "←"
+    return f"{arrow} {ev.call_text('µs')}  {ev.who_text()} {ev.clock_text()}"
 
 
 def _printable(text: str) -> str:
@@ -73,7 +68,8 @@ class TracePane(ScrollView, can_focus=True):
         self.events.extend(events)
         self.texts.extend([None] * len(events))
         before = len(self.view)
-        self.view.extend(i for i in range(start, len(self.events)) if self._matches(i))
+        new = range(start, len(self.events))
+        self.view.extend(new if not self.filter else (i for i in new if self._matches(i)))
         added = len(self.view) - before
         if len(self.events) > MAX_LINES:
             self._trim()
