@@ -21,6 +21,8 @@ from goprobe_tui.ui.app import GoprobeApp
 from tests.support import npm_fixtures
 from tests.support import toolchains as tc
 
+EVENTS = 400_000  # hot 200000 2: 200k calls of main.Work, an entry and a return event each
+
 LAUNCH_SNIPPET = """
 import asyncio, sys
 from goprobe_tui.gobinary import GoBinary
@@ -69,7 +71,8 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
     controller = None
     if hot:
         controller = TraceController(binary, ProbeSession())
-    app = GoprobeApp(binary, controller, "" if controller else "benchmark")
+    # as `goprobe-tui BINARY` runs it (launch.py): decoder in a child process, start-up heap frozen
+    app = GoprobeApp(binary, controller, "" if controller else "benchmark", freeze_startup_heap=True)
     lags: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
         if controller:
@@ -84,15 +87,18 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
 
         app.set_interval(0.01, tick)
         proc = subprocess.Popen([hot, "200000", "2"], stdout=subprocess.DEVNULL) if hot else None
-        while proc is not None and proc.poll() is None:
+        deadline = time.perf_counter() + 30
+        # until the program is done and every event it caused has reached the app
+        while proc is not None and (proc.poll() is None or controller.counters.received
+                                    + controller.counters.lost < EVENTS) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0 if hot else 2.0)
+        await asyncio.sleep(0.5 if hot else 2.0)
         received = controller.counters.received if controller else 0
         lost = controller.counters.lost if controller else 0
         if controller:
             await asyncio.to_thread(controller.close)
         await pilot.pause()
-    return max(lags[5:]), received if not lost else -lost
+    return max(lags[5:]), received, lost
 
 
 def main() -> int:
@@ -104,15 +110,16 @@ def main() -> int:
     p95 = statistics.quantiles(keys, n=20)[18]
     hot_path = str(tc.build("hot", "1.27.3"))
     with GoBinary.open(hot_path) as hot:
-        idle_lag, _ = asyncio.run(loop_lag(hot, None))
-        busy_lag, received = asyncio.run(loop_lag(hot, hot_path))
+        idle_lag, _, _ = asyncio.run(loop_lag(hot, None))
+        busy = [asyncio.run(loop_lag(hot, hot_path)) for _ in range(3)]
+    busy_lag = max(b[0] for b in busy)
     print(f"binary: {npm_fixtures.BIG_BINARY.package} ({len(binary.functions)} functions)")
     print(f"launch until the list is shown: median {statistics.median(launches):.2f}s (target <= 1.5s)")
     print(f"keystroke to results: p95 {p95 * 1000:.1f} ms, max {max(keys) * 1000:.1f} ms "
           f"over {len(keys)} keys (target p95 <= 16 ms)")
-    print(f"event-loop lag: idle max {idle_lag * 1000:.1f} ms; with 400k events "
-          f"(entry+return, 200k calls) max {busy_lag * 1000:.1f} ms (target <= 50 ms); "
-          f"events received {received}")
+    print(f"event-loop lag: idle max {idle_lag * 1000:.1f} ms; with {EVENTS:,} events "
+          f"(entry+return, 200k calls, 3 runs) max {busy_lag * 1000:.1f} ms (target <= 50 ms); runs: "
+          + "; ".join(f"{lag * 1000:.1f} ms, received {r:,}, lost {lost:,}" for lag, r, lost in busy))
     ok = statistics.median(launches) <= 1.5 and p95 <= 0.016 and busy_lag <= 0.05
     return 0 if ok else 1
 

@@ -105,9 +105,10 @@ def _trace(args: argparse.Namespace, binary: GoBinary, session: ProbeSession, ch
            overrides: dict[str, FetchPlan]) -> int:
     wake = threading.Event()
     controller = TraceController(binary, session, binary.path, pid_filter=args.pid,
-                                 overrides=overrides, on_wake=wake.set)
-    if controller.reader.error:
-        _err(controller.reader.error)
+                                 overrides=overrides, on_wake=wake.set, isolate=False)
+    error = controller.stream.wait_ready()
+    if error:
+        _err(error)
         return 1
     failed = 0
     for i in chosen:
@@ -132,17 +133,20 @@ def _trace(args: argparse.Namespace, binary: GoBinary, session: ProbeSession, ch
                 break
             wake.wait(timeout)
             wake.clear()  # before draining: a batch landing now is drained now or wakes us again
-            events = controller.drain(DRAIN_MAX)
+            rows = controller.drain(DRAIN_MAX)
             if args.count is not None:
-                events = events[: args.count - seen]
-            if events:
+                rows = rows[: args.count - seen]
+            if rows:
+                events = map(TraceEvent.from_row, rows)
                 fmt = (lambda e: json.dumps(e.to_json_dict())) if args.json else format_event
                 out.write("\n".join(map(fmt, events)) + "\n")
                 out.flush()
-                seen += len(events)
+                seen += len(rows)
     finally:
         c = controller.counters
         c.overrun = session.overruns()  # the reader samples it twice a second; take the final value
+        if controller.error:
+            _err(controller.error)
         _err(f"{seen} events, {c.lost} lost, {c.malformed} malformed lines")
     return 0
 

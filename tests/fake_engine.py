@@ -26,10 +26,11 @@ def sample_events(n: int = 6) -> list[TraceEvent]:
 class FakeController:
     def __init__(self, fail: set[str] | None = None) -> None:
         self.attached: dict[str, AttachedFunction] = {}
-        self.backlog: deque[TraceEvent] = deque()
+        self.backlog: deque[tuple] = deque()
         self.counters = Counters()
         self.fail = fail or set()
         self.closed = False
+        self.error: str | None = None
 
     def attach(self, fn, returns: bool) -> AttachedFunction:
         if fn.name in self.fail:
@@ -45,10 +46,10 @@ class FakeController:
         return {name: 7 for name in self.attached}
 
     def push(self, events: list[TraceEvent]) -> None:
-        self.backlog.extend(events)
+        self.backlog.extend(ev.as_row() for ev in events)
         self.counters.received += len(events)
 
-    def drain(self, limit: int = 5000) -> list[TraceEvent]:
+    def drain(self, limit: int = 5000) -> list[tuple]:
         out = []
         while self.backlog and len(out) < limit:
             out.append(self.backlog.popleft())

@@ -32,41 +32,87 @@ def _wait_for(session: str, text: str, timeout: float = 20) -> str:
     raise AssertionError(f"{text!r} never appeared on screen:\n{screen}")
 
 
-def test_divide_in_tmux() -> None:
+def _launch_and_attach_divide(session: str) -> str:
+    """The seed's program: launch on it, `/`, type Divide, Enter, Space; the binary's path."""
     need(os.geteuid() == 0, "kernel tests need root")
     need(shutil.which("tmux") is not None, "tmux missing: run .ci/run")
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
     binary = tc.build("divide", "1.27.3")
-    session = f"goprobe-e2e-{os.getpid()}"
     cmd = f"{sys.executable} -m goprobe_tui {binary}; sleep 5"
     _tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "40", cmd)
-    try:
-        _tmux("resize-window", "-t", session, "-x", "140", "-y", "40")
-        _wait_for(session, "functions")
-        # Keys typed while the app still negotiates with the terminal can be dropped: retry.
-        for attempt in range(4):
-            time.sleep(1.0)
-            _tmux("send-keys", "-t", session, "/")
+    _tmux("resize-window", "-t", session, "-x", "140", "-y", "40")
+    _wait_for(session, "functions")
+    for attempt in range(4):
+        time.sleep(1.0)
+        _tmux("send-keys", "-t", session, "/")
+        if attempt:
+            # Clear what a previous attempt left. Bindings (ctrl+u) run after the key has
+            # bubbled up, so text typed in the same burst would be cleared too: wait first.
             _tmux("send-keys", "-t", session, "C-u")
-            _tmux("send-keys", "-t", session, "-l", "Divide")
-            try:
-                _wait_for(session, "main.Divide", timeout=5)
-                break
-            except AssertionError:
-                if attempt == 3:
-                    raise
-        time.sleep(0.5)
-        _tmux("send-keys", "-t", session, "Enter")
-        _tmux("send-keys", "-t", session, "Space")
-        _wait_for(session, "● main.Divide")
-        out = subprocess.run([str(binary)], capture_output=True, text=True, timeout=30).stdout
+            time.sleep(0.5)
+        _tmux("send-keys", "-t", session, "-l", "Divide")
+        try:
+            _wait_for(session, "main.Divide", timeout=5)
+            break
+        except AssertionError:
+            if attempt == 3:
+                raise
+    time.sleep(0.5)
+    _tmux("send-keys", "-t", session, "Enter")
+    _tmux("send-keys", "-t", session, "Space")
+    _wait_for(session, "● main.Divide")
+    return str(binary)
+
+
+def _wait_clean(timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while goprobe_leftovers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert goprobe_leftovers() == []
+
+
+def test_divide_in_tmux() -> None:
+    session = f"goprobe-e2e-{os.getpid()}"
+    try:
+        binary = _launch_and_attach_divide(session)
+        out = subprocess.run([binary], capture_output=True, text=True, timeout=30).stdout
         assert "quotient=1" in out
         screen = _wait_for(session, "dividend=5")
         assert "main.Divide(dividend=5, divisor=3)" in screen
         _tmux("send-keys", "-t", session, "q")
-        deadline = time.monotonic() + 30
-        while goprobe_leftovers() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert goprobe_leftovers() == []
+        _wait_clean()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_closing_the_terminal_detaches_and_exits() -> None:
+    """SIGHUP with probes attached: nothing left in tracefs, and the app does not linger."""
+    session = f"goprobe-hup-{os.getpid()}"
+    try:
+        _launch_and_attach_divide(session)
+        pane_pid = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
+        app_pids = [p for p in _children(pane_pid) if "goprobe_tui" in _cmdline(p)]
+        assert app_pids
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    _wait_clean()
+    deadline = time.monotonic() + 15
+    while any(os.path.exists(f"/proc/{p}") for p in app_pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(os.path.exists(f"/proc/{p}") for p in app_pids), "the app is still running"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

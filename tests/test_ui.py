@@ -113,17 +113,17 @@ async def test_events_filter_pause_clear_save(binary, tmp_path) -> None:
         await pilot.press("p")
         engine.push(sample_events(1))
         await pilot.pause(0.2)
-        assert len(pane.events) == 13  # paused: nothing drained…
+        assert len(pane.rows) == 13  # paused: nothing drained…
         assert len(engine.backlog) == 3  # …and nothing lost
         await pilot.press("p")
         await pilot.pause(0.2)
-        assert len(pane.events) == 16
+        assert len(pane.rows) == 16
         await pilot.press("s")
         await pilot.pause()
         saved = list(tmp_path.glob("goprobe-events-*.jsonl"))
         assert len(saved) == 1 and saved[0].read_text().count("\n") == 2  # the filtered view
         await pilot.press("c")
-        assert pane.view == [] and pane.events == []
+        assert pane.view == [] and pane.rows == []
 
 
 async def test_read_only_mode_shows_banner_and_refuses_attach(binary) -> None:
@@ -151,6 +151,31 @@ async def test_kernel_error_becomes_notification(binary) -> None:
         assert any(isinstance(m, ProbeFailed) and "Invalid argument" in m.error for m in messages)
         assert any("Invalid argument" in n.message for n in app._notifications)
         assert app.is_running  # still alive
+
+
+async def test_event_engine_failure_is_notified_once(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        engine.error = "cannot open .../trace_pipe: Permission denied"
+        await pilot.pause(0.2)  # several drain ticks
+        shown = [n for n in app._notifications if "trace_pipe" in n.message]
+        assert len(shown) == 1 and shown[0].severity == "error"
+        assert app.is_running
+
+
+async def test_command_palette_runs_app_commands(binary) -> None:
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"pause")
+        await pilot.pause(0.5)  # the palette searches asynchronously
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.paused
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Attach/detach (Space)", "Detach all (d)", "Save (s)", "Filter (f)"} <= titles
 
 
 async def test_quit_detaches_everything(binary) -> None:

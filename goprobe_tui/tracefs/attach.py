@@ -71,12 +71,13 @@ class Attacher:
                 off = self.binary.elf.file_offset(vaddr, executable=True)
                 if off is None:
                     raise ProbeError(f"{fn.name}: {vaddr:#x} is not in an executable segment")
-                added.append(self.session.add(self.path, fn.name, kind, vaddr, off, plan, extra))
+                # the decoder pairs only entries that can return
+                has_return = kind == "entry" and returns
+                added.append(self.session.add(self.path, fn.name, kind, vaddr, off, plan, extra, has_return))
         except ProbeError:
             for probe in added:
                 self.session.remove(probe.event)
             raise
-        added[0].has_return = len(added) > 1  # the decoder pairs only what can return
         return added
 
     def detach(self, fn: Function) -> None:

@@ -1,22 +1,23 @@
 """The tracing engine behind one thread-safe object, for the TUI (and anything else).
 
-Events are decoded on the reader thread and kept in a bounded deque; a consumer drains
-them at its own pace. Drops from the deque are counted, never hidden.
+Events are read and decoded by an event stream (a child process for the TUI, a thread for
+headless runs) and kept in a bounded backlog; a consumer drains them at its own pace. Drops
+from the backlog are counted, never hidden.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan
 from goprobe_tui.tracefs.attach import Attacher
-from goprobe_tui.tracefs.decode import EventDecoder, TraceEvent
-from goprobe_tui.tracefs.parser import RawEvent
-from goprobe_tui.tracefs.reader import PipeReader, ReadStats
+from goprobe_tui.tracefs.backlog import Backlog
+from goprobe_tui.tracefs.decode import EventRow
+from goprobe_tui.tracefs.event_stream import Batch, EventStream, ProcessEventStream, ThreadEventStream
+from goprobe_tui.tracefs.reader import ReadStats
 from goprobe_tui.tracefs.session import ProbeSession
 
 BACKLOG = 200_000
@@ -45,20 +46,22 @@ class Counters:
 class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
-                 on_wake: Callable[[], None] | None = None) -> None:
+                 on_wake: Callable[[], None] | None = None, isolate: bool = True) -> None:
+        """isolate: decode in a child process, so this process's event loop never waits on
+        decoding (the TUI); False decodes on a thread, which costs the traced program less CPU."""
         self.binary = binary
         self.session = session
         self.attacher = Attacher(binary, session, path, overrides)
-        self.decoder = EventDecoder(session.probes)
-        self.pid_filter = pid_filter
         self.attached: dict[str, AttachedFunction] = {}
-        self.backlog: deque[TraceEvent] = deque()
+        self.backlog = Backlog(BACKLOG)
         self.counters = Counters()
         self._lock = threading.Lock()
         self._on_wake = on_wake
-        self.reader = PipeReader(session.trace_pipe, self._on_events, session.overruns)
-        session.attach_reader(self.reader)
-        self.reader.start()
+        stream_type = ProcessEventStream if isolate else ThreadEventStream
+        self.stream: EventStream = stream_type(session.trace_pipe, session.instance, pid_filter,
+                                               self._on_batch)
+        session.on_define = self.stream.announce
+        session.attach_reader(self.stream)
 
     # -- probes (call from worker threads; they may take a while) -------------------
     def attach(self, fn: Function, returns: bool) -> AttachedFunction:
@@ -96,27 +99,24 @@ class TraceController:
         return out
 
     # -- events ---------------------------------------------------------------------
-    def _on_events(self, raws: list[RawEvent], stats: ReadStats) -> None:
+    @property
+    def error(self) -> str | None:
+        """Why events are not arriving (the decoder process failed), if they are not."""
+        return self.stream.error
+
+    def _on_batch(self, count: int, batch: Batch, stats: ReadStats) -> None:
         c = self.counters
         c.kernel_lost, c.overrun, c.malformed = stats.lost, stats.overrun, stats.malformed
-        for raw in raws:
-            ev = self.decoder.decode(raw)
-            if ev is None or (self.pid_filter is not None and ev.pid != self.pid_filter):
-                continue
-            if len(self.backlog) >= BACKLOG:
-                self.backlog.popleft()
-                c.backlog_dropped += 1
-            self.backlog.append(ev)
-            c.received += 1
-        if raws and self._on_wake:
-            self._on_wake()
+        if count:
+            self.backlog.put(count, batch)
+            c.backlog_dropped = self.backlog.dropped
+            c.received += count
+            if self._on_wake:
+                self._on_wake()
 
-    def drain(self, limit: int = 5000) -> list[TraceEvent]:
-        out = []
-        pop = self.backlog.popleft
-        for _ in range(min(limit, len(self.backlog))):
-            out.append(pop())
-        return out
+    def drain(self, limit: int = 5000) -> list[EventRow]:
+        """Up to `limit` waiting events, oldest first, as rows (TraceEvent.from_row)."""
+        return self.backlog.take(limit)
 
     def close(self) -> None:
         self.session.close()  # disables, stops our reader, deletes: in that order

@@ -1,24 +1,20 @@
-"""A thread that tails an instance's trace_pipe and hands parsed events onward in batches.
+"""Non-blocking reads of an instance's trace_pipe, turned into parsed events and counts.
 
-poll() + non-blocking reads (the kernel returns at most a page per read), partial lines kept
-for the next read, kernel loss markers and per-CPU overruns turned into counts. The callback
-runs on this thread; it must be quick (append to a deque, put on a queue).
+The kernel returns at most a page per read; partial lines are kept for the next read; kernel
+loss markers and unparseable lines are counted, never dropped silently. The caller owns the
+loop (poll on `fd`), so it can interleave other work between reads.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import select
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from goprobe_tui.tracefs.parser import RawEvent, parse_chunk
 
 _READ_SIZE = 1 << 16
-_MAX_READS_PER_WAKE = 16  # ~64 KiB per parse: C regex calls hold the GIL, keep them short
+_MAX_READS = 16  # ~1 MiB per call at most: keeps each batch (and its frame) small
 
 
 @dataclass
@@ -26,78 +22,46 @@ class ReadStats:
     lines: int = 0
     events: int = 0
     lost: int = 0  # [LOST n EVENTS] markers
-    overrun: int = 0  # per-CPU ring-buffer overruns (from the session)
+    overrun: int = 0  # per-CPU ring-buffer overruns (sampled from the instance's stats)
     malformed: int = 0
 
+    def as_tuple(self) -> tuple[int, ...]:
+        return astuple(self)
 
-class PipeReader:
-    def __init__(self, path: str, on_events: Callable[[list[RawEvent], ReadStats], None],
-                 overruns: Callable[[], int] | None = None) -> None:
+
+class PipeTail:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.on_events = on_events
-        self.overruns = overruns
+        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # OSError goes to the caller
         self.stats = ReadStats()
-        self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="goprobe-trace-pipe", daemon=True)
-        self._opened = threading.Event()
+        self._pending = b""
 
-    def start(self) -> None:
-        self._thread.start()
-        self._opened.wait(2.0)
+    def read(self) -> list[RawEvent]:
+        """Whatever complete lines are ready now, parsed; [] if none."""
+        chunks = []
+        for _ in range(_MAX_READS):
+            try:
+                data = os.read(self.fd, _READ_SIZE)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EINTR):
+                    break
+                raise
+            if not data:
+                break  # EOF when tracing_on flips; the pipe is still there
+            chunks.append(data)
+        if not chunks:
+            return []
+        data = self._pending + b"".join(chunks)
+        cut = data.rfind(b"\n") + 1
+        complete, self._pending = data[:cut], data[cut:]
+        if not complete:
+            return []
+        chunk = parse_chunk(complete)
+        self.stats.lines += complete.count(b"\n")
+        self.stats.events += len(chunk.events)
+        self.stats.lost += chunk.lost
+        self.stats.malformed += chunk.malformed
+        return chunk.events
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(5.0)
-
-    def _run(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            self.error = f"cannot open {self.path}: {exc.strerror}"
-            self._opened.set()
-            return
-        self._opened.set()
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        pending = b""
-        next_stats = 0.0
-        try:
-            while not self._stop.is_set():
-                poller.poll(100)
-                chunks = []
-                for _ in range(_MAX_READS_PER_WAKE):
-                    try:
-                        data = os.read(fd, _READ_SIZE)
-                    except OSError as exc:
-                        if exc.errno in (errno.EAGAIN, errno.EINTR):
-                            break
-                        raise
-                    if not data:
-                        break  # EOF when tracing_on flips; the pipe is still there
-                    chunks.append(data)
-                now = time.monotonic()
-                if self.overruns is not None and now >= next_stats:
-                    next_stats = now + 0.5
-                    self.stats.overrun = self.overruns()
-                if not chunks:
-                    if self.overruns is not None:
-                        self.on_events([], self.stats)
-                    continue
-                pending += b"".join(chunks)
-                cut = pending.rfind(b"\n") + 1
-                if not cut:
-                    continue
-                complete, pending = pending[:cut], pending[cut:]
-                chunk = parse_chunk(complete)
-                self.stats.lines += complete.count(b"\n")
-                self.stats.events += len(chunk.events)
-                self.stats.lost += chunk.lost
-                self.stats.malformed += chunk.malformed
-                self.on_events(chunk.events, self.stats)
-                time.sleep(0)  # yield the GIL between batches
-        except OSError as exc:
-            self.error = f"reading {self.path}: {exc.strerror}"
-        finally:
-            os.close(fd)
+    def close(self) -> None:
+        os.close(self.fd)

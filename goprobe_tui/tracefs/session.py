@@ -41,6 +41,26 @@ class Probe:
     has_return: bool = False  # entry probes only: the function also has return probes
 
 
+def read_overruns(instance: str) -> int:
+    """Events the kernel dropped from an instance's buffer (overwrite + dropped), all CPUs."""
+    total = 0
+    base = os.path.join(instance, "per_cpu")
+    try:
+        cpus = os.listdir(base)
+    except OSError:
+        return 0
+    for cpu in cpus:
+        try:
+            text = fs.read_text(os.path.join(base, cpu, "stats"))
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("overrun", "dropped events"):
+                total += int(value.strip() or 0)
+    return total
+
+
 def _retry_busy(action: Callable[[], None], attempts: int = 20) -> None:
     for i in range(attempts):
         try:
@@ -66,6 +86,9 @@ class ProbeSession:
         self._lock = threading.RLock()
         self.closed = False
         self._reader = None
+        # Told of each probe after it is defined and before it is enabled, so a decoder
+        # elsewhere knows it before its first event can exist.
+        self.on_define: Callable[[Probe], None] | None = None
         try:
             os.mkdir(self.instance)
         except FileExistsError:
@@ -92,7 +115,7 @@ class ProbeSession:
 
     # -- probes ----------------------------------------------------------------
     def add(self, path: str, function: str, kind: str, vaddr: int, offset: int,
-            plan: FetchPlan, extra: tuple[str, ...] = ()) -> Probe:
+            plan: FetchPlan, extra: tuple[str, ...] = (), has_return: bool = False) -> Probe:
         """Define, verify and enable one uprobe. Raises ProbeError with the kernel's reason."""
         if self.closed:
             raise ProbeError("session is closed")
@@ -112,11 +135,14 @@ class ProbeSession:
             if fetch:
                 cmd += " " + " ".join(fetch)
             fs.append_command(self.root, cmd)
-            probe = Probe(event, function, kind, vaddr, offset, plan, any(a.startswith("g=") for a in extra))
+            probe = Probe(event, function, kind, vaddr, offset, plan,
+                          any(a.startswith("g=") for a in extra), has_return)
             self.probes[event] = probe  # registered first: teardown covers it whatever happens next
             if not os.path.isdir(self._event_dir(event)):
                 self.remove(event)
                 raise ProbeError(f"probe {event} did not appear in tracefs")
+            if self.on_define is not None:
+                self.on_define(probe)
             try:
                 fs.write_value(os.path.join(self._event_dir(event, self.instance), "enable"), "1")
             except OSError as exc:
@@ -165,23 +191,7 @@ class ProbeSession:
         return out
 
     def overruns(self) -> int:
-        """Events the kernel dropped from our buffer (overwrite + dropped), all CPUs."""
-        total = 0
-        base = os.path.join(self.instance, "per_cpu")
-        try:
-            cpus = os.listdir(base)
-        except OSError:
-            return 0
-        for cpu in cpus:
-            try:
-                text = fs.read_text(os.path.join(base, cpu, "stats"))
-            except OSError:
-                continue
-            for line in text.splitlines():
-                key, _, value = line.partition(":")
-                if key.strip() in ("overrun", "dropped events"):
-                    total += int(value.strip() or 0)
-        return total
+        return read_overruns(self.instance)
 
     # -- teardown --------------------------------------------------------------
     def close(self) -> None:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
+from collections.abc import Iterable
 
 from textual import on, work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.search import FunctionSearch
 from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.ui import keymap
 from goprobe_tui.ui.function_list import FunctionList, header_text
 from goprobe_tui.ui.messages import HitsUpdated, ProbeChanged, ProbeFailed, SearchDone
 from goprobe_tui.ui.probe_panel import ProbePanel
@@ -29,24 +33,12 @@ DRAIN_MAX = 5000
 class GoprobeApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
-    BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("space", "toggle", "Attach/detach"),
-        Binding("r", "toggle_returns", "Returns"),
-        Binding("a", "attach_all", "Attach all"),
-        Binding("d", "detach_all", "Detach all"),
-        Binding("t", "toggle_std", "Std lib"),
-        Binding("f", "filter", "Filter"),
-        Binding("p", "pause", "Pause"),
-        Binding("c", "clear", "Clear"),
-        Binding("s", "save", "Save"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit_app", "Quit"),
-    ]
+    BINDINGS = keymap.bindings()
 
     def __init__(self, binary: GoBinary, controller: TraceController | None,
-                 readonly_reason: str = "", save_dir: str = ".") -> None:
+                 readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False) -> None:
         super().__init__()
+        self.freeze_startup_heap = freeze_startup_heap
         self.binary = binary
         self.controller = controller
         self.readonly_reason = readonly_reason
@@ -59,6 +51,7 @@ class GoprobeApp(App):
         self.index_by_name = {n: i for i, n in enumerate(self.functions.names)}
         self._quitting = False
         self._status_text = ""
+        self._engine_error: str | None = None
         self._search_started = 0.0
         self.search_latencies: list[float] = []  # keystroke -> results applied, for benchmarks
 
@@ -86,12 +79,30 @@ class GoprobeApp(App):
         b = self.binary
         self.sub_title = (f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
                           f"{len(self.functions):,} functions")
-        self.query_one(FunctionList).focus()
+        self._focus(self.query_one(FunctionList))
+        # Timers hold on to what they update: during shutdown the screen empties before the
+        # app's timers stop, and a query then would raise.
+        self._pane = self.query_one(TracePane)
+        self._trace_status = self.query_one("#trace-status", Static)
         self._update_list_status()
         self._update_trace_status()
         self.set_interval(DRAIN_EVERY, self._drain)
         if self.controller is not None:
             self.set_interval(1.0, self._poll_hits)
+        if self.freeze_startup_heap:
+            self.call_after_refresh(self._freeze_heap)
+
+    def _freeze_heap(self) -> None:
+        # What is alive once the UI is up (function table, widgets, modules) lives as long as
+        # the app. Out of the cyclic collector's reach, each full collection while events stream
+        # in walks only newer objects: ~30 ms less pause per collection on a 58k-function binary.
+        gc.collect()
+        gc.freeze()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for c in keymap.COMMANDS:
+            yield SystemCommand(f"{c.label} ({c.shown})", c.help, getattr(self, f"action_{c.action}"))
 
     def on_resize(self) -> None:
         self.query_one("#list-header", Static).update(header_text(self.query_one(FunctionList).size.width))
@@ -118,7 +129,7 @@ class GoprobeApp(App):
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:
-        self.query_one(FunctionList).focus()
+        self._focus(self.query_one(FunctionList))
 
     def _update_list_status(self) -> None:
         fl = self.query_one(FunctionList)
@@ -127,7 +138,12 @@ class GoprobeApp(App):
             f" {len(fl.rows):,} / {len(self.functions):,} functions{std}")
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self._focus(self.query_one("#search", Input))
+
+    def _focus(self, widget: Widget) -> None:
+        # Now, not via call_later like Widget.focus(): keys already queued behind this one
+        # (a fast typist, a paste, tmux send-keys) must reach the new widget, not the old.
+        self.screen.set_focus(widget)
 
     def action_toggle_std(self) -> None:
         self.include_std = not self.include_std
@@ -245,11 +261,15 @@ class GoprobeApp(App):
         if not self.paused:
             events = self.controller.drain(DRAIN_MAX)
             if events:
-                self.query_one(TracePane).add(events)
+                self._pane.add(events)
+        error = self.controller.error
+        if error and error != self._engine_error:  # once per distinct failure, not every tick
+            self._engine_error = error
+            self.notify(error, title="events stopped", severity="error", timeout=30)
         self._update_trace_status()
 
     def _update_trace_status(self) -> None:
-        pane = self.query_one(TracePane)
+        pane = self._pane
         c = self.controller.counters if self.controller else None
         parts = []
         if c is not None:
@@ -272,12 +292,12 @@ class GoprobeApp(App):
         text = " · ".join(parts)
         if text != self._status_text:  # repaint only on change: this runs every 50 ms
             self._status_text = text
-            self.query_one("#trace-status", Static).update(text)
+            self._trace_status.update(text)
 
     def action_filter(self) -> None:
         box = self.query_one("#trace-filter", Input)
         box.add_class("visible")
-        box.focus()
+        self._focus(box)
 
     @on(Input.Submitted, "#trace-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -285,7 +305,7 @@ class GoprobeApp(App):
         box = self.query_one("#trace-filter", Input)
         if not event.value:
             box.remove_class("visible")
-        self.query_one(TracePane).focus()
+        self._focus(self.query_one(TracePane))
         self._update_trace_status()
 
     def action_pause(self) -> None:
@@ -302,7 +322,7 @@ class GoprobeApp(App):
         try:
             with open(path, "w", encoding="utf-8") as f:
                 for i in pane.view:
-                    f.write(json.dumps(pane.events[i].to_json_dict()) + "\n")
+                    f.write(json.dumps(pane.event(i).to_json_dict()) + "\n")
         except OSError as exc:
             self.notify(f"cannot save: {exc.strerror}", severity="error")
             return

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import threading
 
 from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.tracefs.attach import executable_of
@@ -26,6 +28,19 @@ def open_controller(binary: GoBinary, path: str, pid: int | None) -> tuple[Trace
         raise
 
 
+def _after_hangup(controller: TraceController | None) -> None:
+    """The terminal is gone: detach everything and leave without Textual's orderly shutdown,
+    which would block for ever writing the terminal-restore sequences to a dead tty."""
+    def finish() -> None:
+        try:
+            if controller is not None:
+                controller.close()
+        finally:
+            os._exit(128 + signal.SIGHUP)
+
+    threading.Thread(target=finish, name="goprobe-hangup", daemon=True).start()
+
+
 def run_ui(args: argparse.Namespace) -> int:
     try:
         path = executable_of(args.pid) if args.pid is not None else args.binary
@@ -44,10 +59,10 @@ def run_ui(args: argparse.Namespace) -> int:
     from goprobe_tui.ui.app import GoprobeApp
 
     controller, reason = open_controller(binary, path, args.pid)
-    # SIGTERM/SIGHUP end the app the normal way, so probes are detached on the way out.
-    app = GoprobeApp(binary, controller, reason)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: app.call_later(app.action_quit_app))
+    app = GoprobeApp(binary, controller, reason, freeze_startup_heap=True)
+    # SIGTERM ends the app the normal way, so probes are detached on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: app.call_later(app.action_quit_app))
+    signal.signal(signal.SIGHUP, lambda *_: _after_hangup(controller))
     try:
         app.run()
     finally:

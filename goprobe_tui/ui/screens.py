@@ -8,24 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-KEYS = [
-    ("/", "search functions (fuzzy); Enter returns to the list"),
-    ("↑ ↓ PgUp PgDn", "move in the list"),
-    ("Space", "attach / detach the highlighted function"),
-    ("r", "attach with return probes (args, results, latency) / drop them"),
-    ("Enter", "details: entry, end, offset, file:line, DWARF params, RET sites"),
-    ("a", "attach all current matches (asks above 50)"),
-    ("d", "detach all"),
-    ("t", "show / hide standard-library functions"),
-    ("f", "filter events by function name or text"),
-    ("p", "pause / resume the event view"),
-    ("c", "clear events"),
-    ("s", "save events to a JSON-lines file"),
-    ("Tab", "next pane"),
-    ("?", "this help"),
-    ("q", "quit (detaches everything first)"),
-    ("ctrl+p", "command palette"),
-]
+from goprobe_tui.ui.keymap import help_rows
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -52,7 +35,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        body = "\n".join(f"[b]{k:>14}[/b]  {v}" for k, v in KEYS)
+        body = "\n".join(f"[b]{k:>14}[/b]  {v}" for k, v in help_rows())
         with Vertical(id="dialog"):
             yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\nEsc closes.")
 

@@ -9,7 +9,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.tracefs.decode import EventRow, TraceEvent
 
 
 def pane_text(ev: TraceEvent) -> str:
@@ -36,7 +36,7 @@ class TracePane(ScrollView, can_focus=True):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.events: list[TraceEvent] = []
+        self.rows: list[EventRow] = []  # rows, not TraceEvents: invisible to the cyclic GC
         self.texts: list[str | None] = []
         self.view: list[int] = []  # indexes into events that pass the filter
         self.filter = ""
@@ -53,25 +53,28 @@ class TracePane(ScrollView, can_focus=True):
         """Formatted lazily: only lines that are shown (or filtered) ever pay for formatting."""
         t = self.texts[i]
         if t is None:
-            t = self.texts[i] = _printable(pane_text(self.events[i]))
+            t = self.texts[i] = _printable(pane_text(self.event(i)))
         return t
+
+    def event(self, i: int) -> TraceEvent:
+        return TraceEvent.from_row(self.rows[i])
 
     def _matches(self, i: int) -> bool:
         f = self.filter
-        return not f or f in self.events[i].function.lower() or f in self.text(i).lower()
+        return not f or f in self.event(i).function.lower() or f in self.text(i).lower()
 
-    def add(self, events: list[TraceEvent]) -> None:
-        if not events:
+    def add(self, rows: list[EventRow]) -> None:
+        if not rows:
             return
         follow = self.following
-        start = len(self.events)
-        self.events.extend(events)
-        self.texts.extend([None] * len(events))
+        start = len(self.rows)
+        self.rows.extend(rows)
+        self.texts.extend([None] * len(rows))
         before = len(self.view)
-        new = range(start, len(self.events))
+        new = range(start, len(self.rows))
         self.view.extend(new if not self.filter else (i for i in new if self._matches(i)))
         added = len(self.view) - before
-        if len(self.events) > MAX_LINES:
+        if len(self.rows) > MAX_LINES:
             self._trim()
         self.virtual_size = Size(self.size.width, len(self.view))
         if follow:
@@ -81,7 +84,7 @@ class TracePane(ScrollView, can_focus=True):
         self.refresh()
 
     def _trim(self) -> None:
-        del self.events[:TRIM]
+        del self.rows[:TRIM]
         del self.texts[:TRIM]
         self.dropped += TRIM
         self._base += TRIM
@@ -90,15 +93,15 @@ class TracePane(ScrollView, can_focus=True):
 
     def set_filter(self, text: str) -> None:
         self.filter = text.strip().lower()
-        self.view = [i for i in range(len(self.events)) if self._matches(i)]
+        self.view = [i for i in range(len(self.rows)) if self._matches(i)]
         self.virtual_size = Size(self.size.width, len(self.view))
         self._cache.clear()
         self.scroll_end(animate=False, immediate=True)
         self.refresh()
 
     def clear(self) -> None:
-        self._base += len(self.events)
-        self.events.clear()
+        self._base += len(self.rows)
+        self.rows.clear()
         self.texts.clear()
         self.view.clear()
         self.new_count = 0
@@ -124,7 +127,7 @@ class TracePane(ScrollView, can_focus=True):
         key = (self._base + i, width)
         strip = self._cache.get(key)
         if strip is None:
-            ev = self.events[i]
+            ev = self.event(i)
             style = self.get_component_rich_style(
                 "trace-pane--entry" if ev.kind == "entry" else "trace-pane--return")
             text = Text(self.text(i), style=style,

@@ -1,0 +1,51 @@
+"""Every app command once: its key, Footer label and help text. Bindings, the help screen and
+the command palette are all built from this table, so they cannot disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Command:
+    key: str  # Textual key name
+    shown: str  # the key as help shows it
+    action: str
+    label: str  # Footer and palette title
+    help: str
+
+
+COMMANDS = [
+    Command("slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list"),
+    Command("space", "Space", "toggle", "Attach/detach", "attach / detach the highlighted function"),
+    Command("r", "r", "toggle_returns", "Returns",
+            "attach with return probes (args, results, latency) / drop them"),
+    Command("a", "a", "attach_all", "Attach all", "attach all current matches (asks above 50)"),
+    Command("d", "d", "detach_all", "Detach all", "detach all"),
+    Command("t", "t", "toggle_std", "Std lib", "show / hide standard-library functions"),
+    Command("f", "f", "filter", "Filter", "filter events by function name or text"),
+    Command("p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
+    Command("c", "c", "clear", "Clear", "clear events"),
+    Command("s", "s", "save", "Save", "save the shown events to a JSON-lines file"),
+    Command("question_mark", "?", "help", "Help", "every key"),
+    Command("q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
+]
+
+# Keys owned by widgets, listed in help only.
+NAVIGATION = [
+    ("↑ ↓ PgUp PgDn", "move in the list or the events"),
+    ("Enter", "details: entry, end, offset, file:line, DWARF params, RET sites"),
+    ("End", "events: back to the live tail"),
+    ("Tab", "next pane"),
+    ("ctrl+p", "command palette (every command above, by name)"),
+]
+
+
+def bindings() -> list[Binding]:
+    return [Binding(c.key, c.action, c.label) for c in COMMANDS]
+
+
+def help_rows() -> list[tuple[str, str]]:
+    return [(c.shown, c.help) for c in COMMANDS] + NAVIGATION
