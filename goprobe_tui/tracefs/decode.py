@@ -142,6 +142,27 @@ class EventDecoder:
         self.probes = probes
         self._pending: OrderedDict[tuple[int, int], list[tuple[str, int]]] = OrderedDict()
         self.unmatched_returns = 0
+        self._tgids: OrderedDict[int, int] = OrderedDict()
+
+    def _tgid_of(self, tid: int) -> int:
+        """The process of a thread the kernel printed without one (`-----`): its tgid map is
+        filled lazily, so a new thread's first events can lack it. Without this, a goroutine's
+        entry and return could land under different keys and never pair."""
+        tgid = self._tgids.get(tid)
+        if tgid is None:
+            tgid = tid
+            try:
+                with open(f"/proc/{tid}/status", "rb") as f:
+                    for line in f:
+                        if line.startswith(b"Tgid:"):
+                            tgid = int(line.split()[1])
+                            break
+            except (OSError, ValueError):
+                pass  # already gone: the thread id is the best name left
+            self._tgids[tid] = tgid
+            if len(self._tgids) > MAX_PENDING_KEYS:
+                self._tgids.popitem(last=False)
+        return tgid
 
     def decode(self, raw: RawEvent) -> TraceEvent | None:
         probe = self.probes.get(raw.event)
@@ -149,10 +170,11 @@ class EventDecoder:
             return None  # a probe removed while its events were still in the pipe
         fields = parse_fields(raw.fields)
         values = {spec.name: decode_value(spec, fields) for spec in probe.plan.values}
-        ev = TraceEvent(raw.ts_us, raw.cpu, raw.tgid or raw.tid, raw.tid, raw.comm,
+        pid = raw.tgid or self._tgid_of(raw.tid)
+        ev = TraceEvent(raw.ts_us, raw.cpu, pid, raw.tid, raw.comm,
                         probe.function, probe.kind, raw.event)
         g = _int(fields.get("g")) if probe.pair_by_g else None
-        key = (raw.tgid or raw.tid, g if g else raw.tid)
+        key = (pid, g if g else raw.tid)
         if probe.kind == "entry":
             ev.args = values
             if probe.has_return:  # entries that can never be popped would only pile up

@@ -1,0 +1,137 @@
+"""The TUI's engine path on the real kernel: decoding in a child process, rows, the backlog."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+
+import pytest
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.tracefs import fs
+from goprobe_tui.tracefs.backlog import Backlog
+from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
+from goprobe_tui.tracefs.session import ProbeSession, sweep_stale
+from tests.conftest import need
+from tests.kernel_helpers import goprobe_leftovers, run_program
+from tests.support import toolchains as tc
+
+
+def _row(i: int) -> tuple:
+    return TraceEvent(i, 0, 1, 1, "c", "main.F", "entry", "gp1_0_main_F", {"n": i}).as_row()
+
+
+def test_backlog_drops_whole_oldest_batches_and_counts_them() -> None:
+    b = Backlog(limit=2500)
+    for start in range(0, 4000, 1000):
+        b.put(1000, pickle.dumps([_row(i) for i in range(start, start + 1000)]))
+    assert len(b) == 2000 and b.dropped == 2000  # the two oldest batches, counted
+    first = b.take(1500)  # splits a batch; the rest stays at the front, in order
+    assert [r[0] for r in first] == list(range(2000, 3500))
+    assert [r[0] for r in b.take(5000)] == list(range(3500, 4000))
+    assert len(b) == 0
+
+
+def test_rows_round_trip_and_escape_the_cyclic_gc() -> None:
+    import gc
+
+    ev = TraceEvent(5, 1, 2, 3, "comm", "main.F", "return", "gp1_1_main_F_ret",
+                    returns={"s": "x", "sl": {"ptr": 1, "len": 2, "cap": 3}}, latency_ns=7)
+    row = pickle.loads(pickle.dumps(ev.as_row()))
+    assert TraceEvent.from_row(row) == ev
+    for _ in range(6):  # each pass untracks one more level of nesting
+        gc.collect()
+    assert not gc.is_tracked(row)
+
+
+def test_frames_survive_arbitrary_splits(tmp_path) -> None:
+    msgs = [("events", 3, b"x" * 70_000, (1, 2)), ("stats", (0,)), ("ready",)]
+    fd = os.open(tmp_path / "frames", os.O_RDWR | os.O_CREAT)
+    for m in msgs:
+        write_frame(fd, m)
+    os.close(fd)
+    data = (tmp_path / "frames").read_bytes()
+    buf = FrameBuffer()
+    got = []
+    for i in range(0, len(data), 777):  # frames cut anywhere, headers included
+        got += buf.feed(data[i:i + 777])
+    assert got == msgs
+
+
+@pytest.fixture
+def root():
+    need(os.geteuid() == 0, "kernel tests need root")
+    try:
+        root = fs.find_tracefs()
+    except Exception as exc:
+        need(False, f"tracefs unusable: {exc}")
+    yield root
+    sweep_stale(root)
+    assert goprobe_leftovers(root) == []
+
+
+def _drain_until(controller: TraceController, n: int, timeout: float = 30) -> list[TraceEvent]:
+    rows = []
+    deadline = time.monotonic() + timeout
+    while len(rows) < n and time.monotonic() < deadline:
+        rows += controller.drain(5000)
+        time.sleep(0.05)
+    return [TraceEvent.from_row(r) for r in rows]
+
+
+@pytest.mark.kernel
+def test_child_decoder_gets_every_event_of_a_fresh_probe(root: str) -> None:
+    """Attach, run at once: the first events are decoded (announced before enabled), all paired."""
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    path = tc.build("hot", "1.27.3")
+    with GoBinary.open(str(path)) as binary:
+        controller = TraceController(binary, ProbeSession())
+        try:
+            assert controller.stream.wait_ready() is None
+            controller.attach(binary.find("main.Work"), returns=True)
+            assert run_program(path, "20000", "2").returncode == 0
+            events = _drain_until(controller, 40_000)
+            assert (len(events), controller.counters.lost) == (40_000, 0)
+            entries = [e for e in events if e.kind == "entry"]
+            assert len(entries) == 20_000
+            # compared as booleans: a failing comparison of 40k-element lists takes pytest ages
+            assert sorted(e.args["a"] for e in entries) == sorted(list(range(10_000)) * 2), "args"
+            unpaired = sum(e.latency_ns is None for e in events if e.kind == "return")
+            assert unpaired == 0
+            child = controller.stream._proc.pid
+        finally:
+            controller.close()
+        assert not os.path.exists(f"/proc/{child}") or _is_zombie(child)
+    assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.kernel
+def test_a_dead_decoder_is_reported_and_teardown_still_completes(root: str) -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    path = tc.build("divide", "1.27.3")
+    with GoBinary.open(str(path)) as binary:
+        controller = TraceController(binary, ProbeSession())
+        try:
+            assert controller.stream.wait_ready() is None
+            controller.attach(binary.find("main.Divide"), returns=True)
+            os.kill(controller.stream._proc.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while controller.error is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert controller.error and "exited" in controller.error
+            controller.attach(binary.find("main.main"), returns=False)  # still no crash
+        finally:
+            controller.close()
+    assert goprobe_leftovers(root) == []
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
