@@ -16,3 +16,21 @@ def need(condition: bool, why: str) -> None:
     if IN_CI:
         pytest.fail(why)
     pytest.skip(why)
+
+
+@pytest.fixture
+def root():
+    """The tracefs root, for tests that attach real probes; whatever a failing test left behind
+    is swept afterwards (and then reported as a failure)."""
+    from goprobe_tui.tracefs import fs
+    from goprobe_tui.tracefs.session import sweep_stale
+    from tests.kernel_helpers import goprobe_leftovers
+
+    need(os.geteuid() == 0, "kernel tests need root")
+    try:
+        path = fs.find_tracefs()
+    except Exception as exc:
+        need(False, f"tracefs unusable: {exc}")
+    yield path
+    sweep_stale(path)
+    assert goprobe_leftovers(path) == []

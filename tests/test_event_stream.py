@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.backlog import Backlog
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
-from goprobe_tui.tracefs.session import ProbeSession, sweep_stale
+from goprobe_tui.tracefs.session import ProbeSession
 from tests.conftest import need
 from tests.kernel_helpers import goprobe_leftovers, run_program
 from tests.support import toolchains as tc
@@ -62,18 +64,6 @@ def test_frames_survive_arbitrary_splits(tmp_path) -> None:
     assert got == msgs
 
 
-@pytest.fixture
-def root():
-    need(os.geteuid() == 0, "kernel tests need root")
-    try:
-        root = fs.find_tracefs()
-    except Exception as exc:
-        need(False, f"tracefs unusable: {exc}")
-    yield root
-    sweep_stale(root)
-    assert goprobe_leftovers(root) == []
-
-
 def _drain_until(controller: TraceController, n: int, timeout: float = 30) -> list[TraceEvent]:
     rows = []
     deadline = time.monotonic() + timeout
@@ -83,49 +73,48 @@ def _drain_until(controller: TraceController, n: int, timeout: float = 30) -> li
     return [TraceEvent.from_row(r) for r in rows]
 
 
-@pytest.mark.kernel
-def test_child_decoder_gets_every_event_of_a_fresh_probe(root: str) -> None:
-    """Attach, run at once: the first events are decoded (announced before enabled), all paired."""
+@contextlib.contextmanager
+def _tracing(program: str, function: str) -> Iterator[tuple[Path, TraceController]]:
+    """The TUI's controller (decoder in a child process) with one function attached, returns too."""
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
-    path = tc.build("hot", "1.27.3")
+    path = tc.build(program, "1.27.3")
     with GoBinary.open(str(path)) as binary:
         controller = TraceController(binary, ProbeSession())
         try:
             assert controller.stream.wait_ready() is None
-            controller.attach(binary.find("main.Work"), returns=True)
-            assert run_program(path, "20000", "2").returncode == 0
-            events = _drain_until(controller, 40_000)
-            assert (len(events), controller.counters.lost) == (40_000, 0)
-            entries = [e for e in events if e.kind == "entry"]
-            assert len(entries) == 20_000
-            # compared as booleans: a failing comparison of 40k-element lists takes pytest ages
-            assert sorted(e.args["a"] for e in entries) == sorted(list(range(10_000)) * 2), "args"
-            unpaired = sum(e.latency_ns is None for e in events if e.kind == "return")
-            assert unpaired == 0
-            child = controller.stream._proc.pid
+            controller.attach(binary.find(function), returns=True)
+            yield path, controller
         finally:
             controller.close()
-        assert not os.path.exists(f"/proc/{child}") or _is_zombie(child)
+
+
+@pytest.mark.kernel
+def test_child_decoder_gets_every_event_of_a_fresh_probe(root: str) -> None:
+    """Attach, run at once: the first events are decoded (announced before enabled), all paired."""
+    with _tracing("hot", "main.Work") as (path, controller):
+        assert run_program(path, "20000", "2").returncode == 0
+        events = _drain_until(controller, 40_000)
+        assert (len(events), controller.counters.lost) == (40_000, 0)
+        entries = [e for e in events if e.kind == "entry"]
+        assert len(entries) == 20_000
+        # compared as booleans: a failing comparison of 40k-element lists takes pytest ages
+        assert sorted(e.args["a"] for e in entries) == sorted(list(range(10_000)) * 2), "args"
+        unpaired = sum(e.latency_ns is None for e in events if e.kind == "return")
+        assert unpaired == 0
+        child = controller.stream._proc.pid
+    assert not os.path.exists(f"/proc/{child}") or _is_zombie(child)
     assert goprobe_leftovers(root) == []
 
 
 @pytest.mark.kernel
 def test_a_dead_decoder_is_reported_and_teardown_still_completes(root: str) -> None:
-    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
-    path = tc.build("divide", "1.27.3")
-    with GoBinary.open(str(path)) as binary:
-        controller = TraceController(binary, ProbeSession())
-        try:
-            assert controller.stream.wait_ready() is None
-            controller.attach(binary.find("main.Divide"), returns=True)
-            os.kill(controller.stream._proc.pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while controller.error is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert controller.error and "exited" in controller.error
-            controller.attach(binary.find("main.main"), returns=False)  # still no crash
-        finally:
-            controller.close()
+    with _tracing("divide", "main.Divide") as (_path, controller):
+        os.kill(controller.stream._proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while controller.error is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert controller.error and "exited" in controller.error
+        controller.attach(controller.binary.find("main.main"), returns=False)  # still no crash
     assert goprobe_leftovers(root) == []
 
 

@@ -12,25 +12,12 @@ from pathlib import Path
 import pytest
 
 from goprobe_tui.tracefs import fs
-from goprobe_tui.tracefs.session import ProbeSession, sweep_stale
+from goprobe_tui.tracefs.session import ProbeSession
 from tests.conftest import need
 from tests.kernel_helpers import TraceRun, goprobe_leftovers, run_program, tracefs_state
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
-
-
-@pytest.fixture
-def root():
-    need(os.geteuid() == 0, "kernel tests need root")
-    try:
-        root = fs.find_tracefs()
-    except Exception as exc:
-        need(False, f"tracefs unusable: {exc}")
-    yield root
-    # Safety net: whatever a failing test left behind is removed here (then reported).
-    sweep_stale(root)
-    assert goprobe_leftovers(root) == []
 
 
 def _toolchain(version: str) -> None:

@@ -81,8 +81,9 @@ def test_pairing_per_goroutine_tolerates_unmatched_entries() -> None:
 
 
 def test_pairing_survives_a_missing_tgid() -> None:
-    """A new thread's first events can print `(-------)` for its process; pairing and the
-    shown pid must not change when the kernel learns it (a real flake, 1 run in 6)."""
+    """A new thread's first events can print `(-------)` and `<...>` for its process and name;
+    pairing and the shown pid must not change when the kernel learns them (a real flake, 1 run
+    in 6)."""
     import os
     import threading
 
@@ -96,13 +97,16 @@ def test_pairing_survives_a_missing_tgid() -> None:
     while not tids:
         pass
     tid = tids[0]
-    data = (f"{'x':>16}-{tid:<7} (-------) [000] ..... 1.000001: gp9_0_f: (0x1) g=0xa\n"
+    data = (f"{'<...>':>16}-{tid:<7} (-------) [000] ..... 1.000001: gp9_0_f: (0x1) g=0xa\n"
             f"{'x':>16}-{tid:<7} ({os.getpid():>7}) [000] ..... 1.000005: gp9_1_f_ret: (0x1) g=0xa\n"
             ).encode()
     first, second = [dec.decode(r) for r in parse_chunk(data).events]
+    with open(f"/proc/{tid}/comm") as f:
+        comm = f.read().strip()
     done.set()
     worker.join()
     assert first.pid == second.pid == os.getpid()
+    assert first.comm == comm != "<...>"  # the thread's name, not the kernel's placeholder
     assert second.latency_ns == 4000
 
 

@@ -142,27 +142,30 @@ class EventDecoder:
         self.probes = probes
         self._pending: OrderedDict[tuple[int, int], list[tuple[str, int]]] = OrderedDict()
         self.unmatched_returns = 0
-        self._tgids: OrderedDict[int, int] = OrderedDict()
+        self._threads: OrderedDict[int, tuple[int, str | None]] = OrderedDict()
 
-    def _tgid_of(self, tid: int) -> int:
-        """The process of a thread the kernel printed without one (`-----`): its tgid map is
-        filled lazily, so a new thread's first events can lack it. Without this, a goroutine's
-        entry and return could land under different keys and never pair."""
-        tgid = self._tgids.get(tid)
-        if tgid is None:
-            tgid = tid
+    def _thread(self, tid: int) -> tuple[int, str | None]:
+        """(tgid, comm) of a thread the kernel printed without them (`-----`, `<...>`): its
+        caches fill lazily, so a new thread's first events can lack both. Without the tgid, a
+        goroutine's entry and return could land under different keys and never pair."""
+        info = self._threads.get(tid)
+        if info is None:
+            tgid, comm = tid, None  # already gone: the thread id is the best name left
             try:
                 with open(f"/proc/{tid}/status", "rb") as f:
                     for line in f:
-                        if line.startswith(b"Tgid:"):
-                            tgid = int(line.split()[1])
+                        key, _, value = line.partition(b":")
+                        if key == b"Name":
+                            comm = value.strip().decode("utf-8", "replace")
+                        elif key == b"Tgid":
+                            tgid = int(value)
                             break
             except (OSError, ValueError):
-                pass  # already gone: the thread id is the best name left
-            self._tgids[tid] = tgid
-            if len(self._tgids) > MAX_PENDING_KEYS:
-                self._tgids.popitem(last=False)
-        return tgid
+                pass
+            info = self._threads[tid] = (tgid, comm)
+            if len(self._threads) > MAX_PENDING_KEYS:
+                self._threads.popitem(last=False)
+        return info
 
     def decode(self, raw: RawEvent) -> TraceEvent | None:
         probe = self.probes.get(raw.event)
@@ -170,8 +173,11 @@ class EventDecoder:
             return None  # a probe removed while its events were still in the pipe
         fields = parse_fields(raw.fields)
         values = {spec.name: decode_value(spec, fields) for spec in probe.plan.values}
-        pid = raw.tgid or self._tgid_of(raw.tid)
-        ev = TraceEvent(raw.ts_us, raw.cpu, pid, raw.tid, raw.comm,
+        pid, comm = raw.tgid, raw.comm
+        if not pid or comm == "<...>":
+            tgid, name = self._thread(raw.tid)
+            pid, comm = pid or tgid, name if comm == "<...>" and name else comm
+        ev = TraceEvent(raw.ts_us, raw.cpu, pid, raw.tid, comm,
                         probe.function, probe.kind, raw.event)
         g = _int(fields.get("g")) if probe.pair_by_g else None
         key = (pid, g if g else raw.tid)
