@@ -80,10 +80,10 @@ def test_pairing_per_goroutine_tolerates_unmatched_entries() -> None:
     assert out[3].pid == 100
 
 
-def test_pairing_survives_a_missing_tgid() -> None:
-    """A new thread's first events can print `(-------)` and `<...>` for its process and name;
-    pairing and the shown pid must not change when the kernel learns them (a real flake, 1 run
-    in 6)."""
+def test_pairing_survives_missing_or_wrong_tgid() -> None:
+    """A new thread's first events can print `(-------)` and `<...>` for its process and name,
+    and under load the kernel printed a thread id as the tgid; the shown pid and the pairing
+    must come out right anyway (both were real flakes, about 1 run in 6)."""
     import os
     import threading
 
@@ -98,7 +98,7 @@ def test_pairing_survives_a_missing_tgid() -> None:
         pass
     tid = tids[0]
     data = (f"{'<...>':>16}-{tid:<7} (-------) [000] ..... 1.000001: gp9_0_f: (0x1) g=0xa\n"
-            f"{'x':>16}-{tid:<7} ({os.getpid():>7}) [000] ..... 1.000005: gp9_1_f_ret: (0x1) g=0xa\n"
+            f"{'x':>16}-{tid:<7} ({tid:>7}) [000] ..... 1.000005: gp9_1_f_ret: (0x1) g=0xa\n"
             ).encode()
     first, second = [dec.decode(r) for r in parse_chunk(data).events]
     with open(f"/proc/{tid}/comm") as f:

@@ -137,6 +137,23 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, str]) -> Any:
     return {f"w{i}": n for i, n in enumerate(nums)}  # flattened struct words
 
 
+def _read_thread(tid: int) -> tuple[int, str | None]:
+    """(tgid, name) from /proc; (0, None) once the thread is gone."""
+    tgid, name = 0, None
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                key, _, value = line.partition(b":")
+                if key == b"Name":
+                    name = value.strip().decode("utf-8", "replace")
+                elif key == b"Tgid":
+                    tgid = int(value)
+                    break
+    except (OSError, ValueError):
+        pass
+    return tgid, name
+
+
 class EventDecoder:
     def __init__(self, probes: Mapping[str, Probe]) -> None:
         self.probes = probes
@@ -144,28 +161,20 @@ class EventDecoder:
         self.unmatched_returns = 0
         self._threads: OrderedDict[int, tuple[int, str | None]] = OrderedDict()
 
-    def _thread(self, tid: int) -> tuple[int, str | None]:
-        """(tgid, comm) of a thread the kernel printed without them (`-----`, `<...>`): its
-        caches fill lazily, so a new thread's first events can lack both. Without the tgid, a
-        goroutine's entry and return could land under different keys and never pair."""
-        info = self._threads.get(tid)
-        if info is None:
-            tgid, comm = tid, None  # already gone: the thread id is the best name left
-            try:
-                with open(f"/proc/{tid}/status", "rb") as f:
-                    for line in f:
-                        key, _, value = line.partition(b":")
-                        if key == b"Name":
-                            comm = value.strip().decode("utf-8", "replace")
-                        elif key == b"Tgid":
-                            tgid = int(value)
-                            break
-            except (OSError, ValueError):
-                pass
-            info = self._threads[tid] = (tgid, comm)
+    def _process(self, raw: RawEvent) -> tuple[int, str]:
+        """(pid, comm) of an event's thread. The kernel's columns are not reliable enough to
+        pair on: a new thread's first events print `(-------)` and `<...>`, and under load an
+        event can even show the thread id as its tgid (both seen here, 1 run in 6); either
+        splits a goroutine's entry and return under different keys. /proc decides while the
+        thread lives (read once per thread, again only when the kernel disagrees)."""
+        info = self._threads.get(raw.tid)
+        if info is None or (raw.tgid and raw.tgid != info[0]):
+            info = self._threads[raw.tid] = _read_thread(raw.tid)
             if len(self._threads) > MAX_PENDING_KEYS:
                 self._threads.popitem(last=False)
-        return info
+        tgid, name = info
+        comm = name if raw.comm == "<...>" and name else raw.comm
+        return tgid or raw.tgid or raw.tid, comm
 
     def decode(self, raw: RawEvent) -> TraceEvent | None:
         probe = self.probes.get(raw.event)
@@ -173,10 +182,7 @@ class EventDecoder:
             return None  # a probe removed while its events were still in the pipe
         fields = parse_fields(raw.fields)
         values = {spec.name: decode_value(spec, fields) for spec in probe.plan.values}
-        pid, comm = raw.tgid, raw.comm
-        if not pid or comm == "<...>":
-            tgid, name = self._thread(raw.tid)
-            pid, comm = pid or tgid, name if comm == "<...>" and name else comm
+        pid, comm = self._process(raw)
         ev = TraceEvent(raw.ts_us, raw.cpu, pid, raw.tid, comm,
                         probe.function, probe.kind, raw.event)
         g = _int(fields.get("g")) if probe.pair_by_g else None
