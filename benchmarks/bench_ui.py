@@ -30,7 +30,7 @@ from goprobe_tui.ui.app import GoprobeApp
 from goprobe_tui.ui.function_list import FunctionList
 async def main():
     b = GoBinary.open(sys.argv[1]); _ = b.functions
-    app = GoprobeApp(b, None, "benchmark")
+    app = GoprobeApp(b, None, "benchmark", freeze_startup_heap=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         assert app.query_one(FunctionList).rows.size == len(b.functions)
@@ -49,7 +49,7 @@ def launch_time(path: str) -> float:
 
 
 async def keystrokes(binary: GoBinary) -> list[float]:
-    app = GoprobeApp(binary, None, "benchmark")
+    app = GoprobeApp(binary, None, "benchmark", freeze_startup_heap=True)  # as launch.py runs it
     times = []
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("slash")
@@ -71,7 +71,7 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
     controller = None
     if hot:
         controller = TraceController(binary, ProbeSession())
-    # as `goprobe-tui BINARY` runs it (launch.py): decoder in a child process, start-up heap frozen
+    # as `goprobe-tui BINARY` runs it (launch.py): decoder in a child process
     app = GoprobeApp(binary, controller, "" if controller else "benchmark", freeze_startup_heap=True)
     lags: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:

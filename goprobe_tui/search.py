@@ -34,6 +34,10 @@ class FunctionSearch:
         self.std = np.fromiter((is_std(n) for n in names), dtype=bool, count=len(names))
         self.all = np.arange(len(names))
         self.lengths = np.fromiter((len(n) for n in names), dtype=np.int32, count=len(names))
+        # (query, smart, hits) of the last search: typing extends the query, and a name that
+        # holds "abc" as a subsequence is among those that hold "ab", so only those are scanned.
+        # One tuple, replaced whole: searches from a superseded worker thread may overlap.
+        self._last: tuple[str, bool, np.ndarray] = ("", False, self.all)
 
     def search(self, query: str, *, include_std: bool = True) -> np.ndarray:
         """Indexes of matching functions, best first."""
@@ -44,11 +48,15 @@ class FunctionSearch:
         smart = any(c.isupper() for c in query)
         choices = self.names if smart else self.lower
         q = query if smart else query.lower()
-        scores = process.cdist([q], choices, scorer=LCSseq.similarity, dtype=np.int32, workers=-1)[0]
-        mask = scores >= len(q)
+        last_q, last_smart, last_hits = self._last
+        narrow = last_q and smart == last_smart and q.startswith(last_q)
+        pool = last_hits if narrow and len(last_hits) < len(choices) // 4 else self.all
+        pool_names = choices if pool is self.all else [choices[i] for i in pool]
+        scores = process.cdist([q], pool_names, scorer=LCSseq.similarity, dtype=np.int32, workers=-1)[0]
+        hits = pool[scores >= len(q)]
+        self._last = (q, smart, hits)
         if not include_std:
-            mask &= ~self.std
-        hits = np.flatnonzero(mask)
+            hits = hits[~self.std[hits]]
         if len(hits) == 0:
             return hits
         ql = q.lower()

@@ -1,0 +1,25 @@
+"""Fuzzy search: incremental narrowing while typing gives exactly what a fresh search gives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.search import FunctionSearch
+from tests.conftest import need
+from tests.support import toolchains as tc
+
+
+def test_typing_narrows_to_the_same_results_as_a_fresh_search() -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    with GoBinary.open(str(tc.build("large", "1.27.3"))) as binary:
+        names = binary.functions.names
+        typing = FunctionSearch(names)
+        keystrokes = ["s", "sr", "srv", "srvh", "srvhandleconn", "srvh", "Srv", "SrvH", "", "han",
+                      "hand", "handx", "hand"]
+        for query in keystrokes:
+            for std in (True, False):
+                got = typing.search(query, include_std=std)
+                want = FunctionSearch(names).search(query, include_std=std)
+                assert np.array_equal(got, want), (query, std)
+        assert names[typing.search("srvhandleconn")[0]] == "main.(*Server).handleConn"
