@@ -15,7 +15,7 @@ import pytest
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.tracefs.backlog import Backlog
 from goprobe_tui.tracefs.controller import TraceController
-from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, TraceEvent
 from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
 from goprobe_tui.tracefs.session import ProbeSession
 from tests.conftest import need
@@ -45,6 +45,7 @@ def test_rows_round_trip_and_escape_the_cyclic_gc() -> None:
                     returns={"s": "x", "sl": {"ptr": 1, "len": 2, "cap": 3}}, latency_ns=7)
     row = pickle.loads(pickle.dumps(ev.as_row()))
     assert TraceEvent.from_row(row) == ev
+    assert (row[ROW_FUNCTION], row[ROW_KIND]) == (ev.function, ev.kind)
     for _ in range(6):  # each pass untracks one more level of nesting
         gc.collect()
     assert not gc.is_tracked(row)

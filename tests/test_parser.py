@@ -91,11 +91,11 @@ def test_pairing_survives_missing_or_wrong_tgid() -> None:
     ret = Probe("gp9_1_f_ret", "main.f", "return", 0, 0, FetchPlan((), ()), True)
     dec = EventDecoder({p.event: p for p in (entry, ret)})
     tids: list[int] = []
-    done = threading.Event()
-    worker = threading.Thread(target=lambda: (tids.append(threading.get_native_id()), done.wait()))
+    started, done = threading.Event(), threading.Event()
+    worker = threading.Thread(target=lambda: (tids.append(threading.get_native_id()), started.set(),
+                                              done.wait()))
     worker.start()  # a live thread (tid != pid) of a process whose tgid we know
-    while not tids:
-        pass
+    started.wait()
     tid = tids[0]
     data = (f"{'<...>':>16}-{tid:<7} (-------) [000] ..... 1.000001: gp9_0_f: (0x1) g=0xa\n"
             f"{'x':>16}-{tid:<7} ({tid:>7}) [000] ..... 1.000005: gp9_1_f_ret: (0x1) g=0xa\n"

@@ -23,6 +23,7 @@ MAX_DEPTH = 4096
 # 50k stored rows add nothing to a full garbage collection; as objects (or tuples holding
 # dicts) they would add ~20-40 ms to every one, and those come several times a second.
 EventRow = tuple
+ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding the event
 
 
 def _pairs(values: dict[str, Any]) -> tuple:

@@ -259,9 +259,9 @@ class GoprobeApp(App):
         if self.controller is None:
             return
         if not self.paused:
-            events = self.controller.drain(DRAIN_MAX)
-            if events:
-                self._pane.add(events)
+            rows = self.controller.drain(DRAIN_MAX)
+            if rows:
+                self._pane.add(rows)
         error = self.controller.error
         if error and error != self._engine_error:  # once per distinct failure, not every tick
             self._engine_error = error

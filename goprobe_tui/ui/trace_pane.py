@@ -9,7 +9,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from goprobe_tui.tracefs.decode import EventRow, TraceEvent
+from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, EventRow, TraceEvent
 
 
 def pane_text(ev: TraceEvent) -> str:
@@ -61,7 +61,7 @@ class TracePane(ScrollView, can_focus=True):
 
     def _matches(self, i: int) -> bool:
         f = self.filter
-        return not f or f in self.event(i).function.lower() or f in self.text(i).lower()
+        return not f or f in self.rows[i][ROW_FUNCTION].lower() or f in self.text(i).lower()
 
     def add(self, rows: list[EventRow]) -> None:
         if not rows:
@@ -127,9 +127,8 @@ class TracePane(ScrollView, can_focus=True):
         key = (self._base + i, width)
         strip = self._cache.get(key)
         if strip is None:
-            ev = self.event(i)
             style = self.get_component_rich_style(
-                "trace-pane--entry" if ev.kind == "entry" else "trace-pane--return")
+                "trace-pane--entry" if self.rows[i][ROW_KIND] == "entry" else "trace-pane--return")
             text = Text(self.text(i), style=style,
                         no_wrap=True, end="")
             strip = Strip(text.render(self.app.console)).crop_extend(0, width, self.rich_style)
