@@ -17,8 +17,13 @@ from tests.support import toolchains as tc
 pytestmark = pytest.mark.kernel
 
 
-def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+def _tmux(*args: str, attempts: int = 1) -> str:
+    for attempt in range(attempts):
+        proc = subprocess.run(["tmux", *args], capture_output=True, text=True)
+        if proc.returncode == 0:
+            return proc.stdout
+        time.sleep(0.3 * (attempt + 1))
+    raise AssertionError(f"tmux {args[0]} failed: {proc.stderr.strip()}")
 
 
 def _wait_for(session: str, text: str, timeout: float = 20) -> str:
@@ -39,7 +44,8 @@ def _launch_and_attach_divide(session: str) -> str:
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
     binary = tc.build("divide", "1.27.3")
     cmd = f"{sys.executable} -m goprobe_tui {binary}; sleep 5"
-    _tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "40", cmd)
+    # The previous test's kill-session may leave the tmux server still exiting: retry.
+    _tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "40", cmd, attempts=5)
     _tmux("resize-window", "-t", session, "-x", "140", "-y", "40")
     _wait_for(session, "functions")
     for attempt in range(4):
