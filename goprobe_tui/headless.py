@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import os
 import signal
 import sys
@@ -15,21 +14,35 @@ from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan, explicit_plan
 from goprobe_tui.tracefs.attach import executable_of
 from goprobe_tui.tracefs.controller import TraceController
-from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.fs import find_tracefs
-from goprobe_tui.tracefs.session import ProbeSession, sweep_stale
+from goprobe_tui.tracefs.session import ProbeSession
+from goprobe_tui.tracefs.stale import sweep_stale
 
 EXIT_BAD_INPUT = 2
-DRAIN_MAX = 20_000
 
 
-class _Stop(Exception):
-    """Raised in the main thread by SIGINT/SIGTERM/SIGHUP, so `finally` tears down."""
+class _Signals:
+    """INT, TERM and HUP only set a flag: the main loop notices it and tears down. A handler
+    that raised could land anywhere (inside a kernel write, inside teardown) and leak probes;
+    more signals during teardown change nothing."""
 
+    def __init__(self, wake: threading.Event) -> None:
+        self.received: str | None = None
+        self._wake = wake
+        self._old = {s: signal.signal(s, self._handle)
+                     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
-def _on_signal(signum: int, _frame: object) -> None:
-    raise _Stop(signal.Signals(signum).name)
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.received = self.received or signal.Signals(signum).name
+        self._wake.set()
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+    def restore(self) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
 
 
 def _err(msg: str) -> None:
@@ -44,11 +57,6 @@ def _overrides(specs: list[str]) -> dict[str, FetchPlan]:
             raise ValueError(f"--fetch {spec!r}: expected FUNC=NAME=EXPR:TYPE[,...]")
         out[name] = explicit_plan(rest)
     return out
-
-
-def format_event(ev: TraceEvent) -> str:
-    arrow = "->" if ev.kind == "entry" else "<-"
-    return f"{ev.clock_text()} {ev.who_text()} {arrow} {ev.call_text()}"
 
 
 def run_trace(args: argparse.Namespace) -> int:
@@ -74,81 +82,93 @@ def run_trace(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     chosen = [i for i, n in enumerate(names) if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
     if not chosen:
+        binary.close()
         _err(f"{path}: no function matches {' '.join(patterns)}")
         return EXIT_BAD_INPUT
     if len(chosen) > args.max_probes:
+        binary.close()
         _err(f"{len(chosen)} functions match; refusing more than --max-probes {args.max_probes}")
         return EXIT_BAD_INPUT
-    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    wake = threading.Event()
+    signals = _Signals(wake)
     session = None
+    status = 0
     try:
         session = ProbeSession(pid_filter=args.pid)
-        return _trace(args, binary, session, chosen, overrides)
+        sys.stdout.flush()
+        controller = TraceController(binary, session, binary.path, pid_filter=args.pid,
+                                     overrides=overrides,
+                                     print_to=(sys.stdout.fileno(), args.json, args.count))
+        status = _trace(args, binary, controller, chosen, wake, signals)
     except (TracefsError, ProbeError) as exc:
         _err(str(exc))
-        return 1
-    except _Stop:
-        return 0
+        status = 1
     finally:
         try:
             if session is not None:
-                session.close()
-        except TracefsError as exc:
-            _err(str(exc))
+                status = _teardown(args, session, status)
         finally:
-            for s, h in old.items():
-                signal.signal(s, h)
+            signals.restore()
             binary.close()
+    return status
 
 
-def _trace(args: argparse.Namespace, binary: GoBinary, session: ProbeSession, chosen: list[int],
-           overrides: dict[str, FetchPlan]) -> int:
-    wake = threading.Event()
-    controller = TraceController(binary, session, binary.path, pid_filter=args.pid,
-                                 overrides=overrides, on_wake=wake.set, isolate=False)
+def _teardown(args: argparse.Namespace, session: ProbeSession, status: int) -> int:
+    n = session.probe_count()
+    if n:
+        _err(f"detaching {n} probe{'s' if n != 1 else ''}…")
+    try:
+        session.close()
+    except TracefsError as exc:
+        _err(str(exc))
+        return status or 1
+    return status
+
+
+def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceController, chosen: list[int],
+           wake: threading.Event, signals: _Signals) -> int:
     error = controller.stream.wait_ready()
     if error:
         _err(error)
         return 1
-    failed = 0
-    for i in chosen:
-        fn = binary.functions[i]
-        try:
-            controller.attach(fn, returns=args.ret)
-        except (ProbeError, BinaryError) as exc:
-            failed += 1
-            _err(f"{fn.name!r}: {exc}")
-    if failed == len(chosen):
+    fns = [binary.functions[i] for i in chosen]
+    attached, errors = controller.attach_many(fns, returns=args.ret, stop=signals)
+    for name, why in errors.items():
+        _err(f"{name!r}: {why}")
+    for att in attached:
+        if att.note:
+            _err(f"{att.function.name!r}: {att.note}")
+    if signals():
+        return 0
+    if not attached:
         _err("no probe could be attached")
         return 1
-    _err(f"attached {len(session.probes)} probes to {len(chosen) - failed} functions in "
-         f"{binary.path}; Ctrl-C to stop")
-    out = sys.stdout
-    seen = 0
+    probes = sum(a.probes for a in attached)
+    events = len({id(ev) for a in attached for ev in a.events})
+    _err(f"attached {probes} probe{'s' if probes != 1 else ''} ({events} kernel "
+         f"event{'s' if events != 1 else ''}) to {len(attached)} function{'s' if len(attached) != 1 else ''}"
+         f" in {binary.path}; Ctrl-C to stop")
+    stream = controller.stream
     deadline = time.monotonic() + args.duration if args.duration else None
-    try:
-        while args.count is None or seen < args.count:
-            timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
-            if timeout <= 0:
-                break
-            wake.wait(timeout)
-            wake.clear()  # before draining: a batch landing now is drained now or wakes us again
-            rows = controller.drain(DRAIN_MAX)
-            if args.count is not None:
-                rows = rows[: args.count - seen]
-            if rows:
-                events = map(TraceEvent.from_row, rows)
-                fmt = (lambda e: json.dumps(e.to_json_dict())) if args.json else format_event
-                out.write("\n".join(map(fmt, events)) + "\n")
-                out.flush()
-                seen += len(rows)
-    finally:
-        c = controller.counters
-        c.overrun = session.overruns()  # the reader samples it twice a second; take the final value
-        if controller.error:
-            _err(controller.error)
-        _err(f"{seen} events, {c.lost} lost, {c.malformed} malformed lines")
-    return 0
+    while not signals() and not stream.done.is_set() and not stream.finished.is_set():
+        timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+        if timeout <= 0:
+            break
+        wake.wait(timeout)
+    # Disable everything and let the decoder print what was recorded before the stop: events
+    # that happened are printed, not dropped. More signals meanwhile change nothing.
+    n = controller.session.probe_count()
+    _err(f"detaching {n} probe{'s' if n != 1 else ''}…")
+    controller.close()
+    c = controller.counters
+    if controller.error:
+        _err(controller.error)
+    shown = c.decoded if args.count is None else min(c.decoded, args.count)
+    extra = "".join(f", {v} {k}" for k, v in (("unattributed", c.unattributed),
+                                              ("returns without latency", c.unpaired_returns))
+                    if v)
+    _err(f"{shown} events, {c.lost} lost, {c.malformed} malformed{extra}")
+    return 1 if controller.error else 0
 
 
 def run_cleanup() -> int:
@@ -157,9 +177,11 @@ def run_cleanup() -> int:
     except TracefsError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
-    removed = sweep_stale(root)
-    for item in removed:
+    result = sweep_stale(root)
+    for item in result.removed:
         print(f"removed {item}")
-    if not removed:
+    for item in result.failed:
+        _err(f"could not remove {item}")
+    if not result.removed and not result.failed:
         print("nothing to clean up")
-    return 0
+    return 1 if result.failed else 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from goprobe_tui.tracefs.controller import AttachedFunction, Counters
+from goprobe_tui.tracefs.attach import AttachedFunction
+from goprobe_tui.tracefs.controller import Counters
 from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.errors import ProbeError
 
@@ -12,20 +13,35 @@ from goprobe_tui.tracefs.errors import ProbeError
 def sample_events(n: int = 6) -> list[TraceEvent]:
     out = []
     for i in range(n):
-        out.append(TraceEvent(1_000_000 + 10 * i, 0, 4242, 4242, "divide", "main.Divide", "entry",
+        out.append(TraceEvent(1_000_000_000 + 10_000 * i, 0, 4242, 4242, "divide", "main.Divide", "entry",
                               "gp1_0_main_Divide", args={"dividend": 5 + i, "divisor": 3}))
-        out.append(TraceEvent(1_000_004 + 10 * i, 0, 4242, 4242, "divide", "main.Divide", "return",
+        out.append(TraceEvent(1_000_004_000 + 10_000 * i, 0, 4242, 4242, "divide", "main.Divide", "return",
                               "gp1_1_main_Divide_ret", returns={"quotient": (5 + i) // 3,
                                                                 "remainder": (5 + i) % 3},
                               latency_ns=4000))
-    out.append(TraceEvent(2_000_000, 1, 4242, 4243, "divide", "fmt.Printf", "entry",
+    out.append(TraceEvent(2_000_000_000, 1, 4242, 4243, "divide", "fmt.Printf", "entry",
                           "gp1_2_fmt_Printf", args={"format": "dividend=%d", "a": 1}))
     return out
+
+
+class _FakeAttached(AttachedFunction):
+    @property
+    def probes(self) -> int:
+        return 2 if self.returns else 1
+
+
+class _FakeSession:
+    def __init__(self, controller: FakeController) -> None:
+        self._controller = controller
+
+    def probe_count(self) -> int:
+        return sum(a.probes for a in self._controller.attached.values())
 
 
 class FakeController:
     def __init__(self, fail: set[str] | None = None) -> None:
         self.attached: dict[str, AttachedFunction] = {}
+        self.session = _FakeSession(self)
         self.backlog: deque[tuple] = deque()
         self.counters = Counters()
         self.fail = fail or set()
@@ -35,12 +51,24 @@ class FakeController:
     def attach(self, fn, returns: bool) -> AttachedFunction:
         if fn.name in self.fail:
             raise ProbeError(f"kernel refused `p:... {fn.name}`", "Invalid argument")
-        att = AttachedFunction(fn, returns, ["e1", "e2"] if returns else ["e1"])
+        att = _FakeAttached(fn, returns)
         self.attached[fn.name] = att
         return att
 
+    def attach_many(self, fns, returns: bool, stop=lambda: False):
+        attached, errors = [], {}
+        for fn in fns:
+            try:
+                attached.append(self.attach(fn, returns))
+            except ProbeError as exc:
+                errors[fn.name] = str(exc)
+        return attached, errors
+
     def detach(self, name: str) -> None:
         self.attached.pop(name, None)
+
+    def detach_all(self, progress=None) -> None:
+        self.attached.clear()
 
     def hits(self) -> dict[str, int]:
         return {name: 7 for name in self.attached}
@@ -55,6 +83,6 @@ class FakeController:
             out.append(self.backlog.popleft())
         return out
 
-    def close(self) -> None:
+    def close(self, progress=None) -> None:
         self.attached.clear()
         self.closed = True

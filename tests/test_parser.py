@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from goprobe_tui.tracefs.parser import parse_chunk, parse_fields
+
 from goprobe_tui.gobinary.abi import FetchPlan, ValueSpec, explicit_plan, valid_fetch_arg
 from goprobe_tui.tracefs.decode import EventDecoder, decode_value
-from goprobe_tui.tracefs.parser import parse_chunk, parse_fields
 from goprobe_tui.tracefs.session import Probe
 
 LINE = (b" divide-go1.27.3-21051   [001] DBZff   700.364749: gp9_0_main_Divide: (0x49b460)"

@@ -39,12 +39,18 @@ class ValueSpec:
     kind: str  # int uint bool ptr string slice iface struct raw unavailable
     keys: tuple[str, ...]  # kernel field names for its pieces
     type_name: str = ""
+    sizes: tuple[int, ...] = ()  # byte size of each integer piece (a register is fetched whole)
 
 
 @dataclass(frozen=True)
 class FetchPlan:
     args: tuple[str, ...]  # "key=expr:type" for uprobe_events
     values: tuple[ValueSpec, ...]
+
+    @property
+    def signature(self) -> tuple[str, ...]:
+        """Probes whose fetch args are identical can share one multi-probe kernel event."""
+        return self.args
 
 
 def uses_register_abi(arch: str, goversion: tuple[int, int], table_version: str, name: str) -> bool:
@@ -57,48 +63,74 @@ def uses_register_abi(arch: str, goversion: tuple[int, int], table_version: str,
     return False
 
 
-def _kernel_type(part: Part, ptrsize: int) -> str:
-    bits = 8 * part.size
-    if part.kind == "int":
-        return f"s{bits}"
-    if part.kind in ("uint", "bool"):
-        return f"u{bits}"
-    return f"x{8 * ptrsize}"  # pointers
+def _location_key(loc: str) -> str:
+    """Field names come from the location, not the parameter: `%ax` -> ax, `+8(%sp)` -> sp8.
+    Two functions that read the same places then have identical fetch args, so their probes
+    can share one kernel event (one disable wait instead of one per function)."""
+    if loc.startswith("%"):
+        return loc[1:]
+    m = re.fullmatch(r"\+(\d+)\(%sp\)", loc)
+    if not m:
+        raise ValueError(f"unexpected location {loc}")
+    return f"sp{m.group(1)}"
 
 
 class _Builder:
-    def __init__(self, ptrsize: int, prefix: str) -> None:
-        self.ptrsize, self.prefix = ptrsize, prefix
-        self.args: list[str] = []
+    def __init__(self, ptrsize: int) -> None:
+        self.ptrsize = ptrsize
+        self.fetch: dict[str, str] = {}
         self.values: list[ValueSpec] = []
 
     def add(self, p: Param, locs: list[str]) -> None:
         """locs: one fetch expression per int part (register or stack slot)."""
-        i = len(self.values)
         keys: list[str] = []
         int_parts = [part for part in p.parts if part.kind != "float"]
-        for k, (part, loc) in enumerate(zip(int_parts, locs, strict=True)):
-            key = f"{self.prefix}{i}_{k}"
+        for part, loc in zip(int_parts, locs, strict=True):
+            key = _location_key(loc)
             keys.append(key)
-            self.args.append(f"{key}={loc}:{_kernel_type(part, self.ptrsize)}")
+            # registers are read whole; a stack slot exactly (its neighbour may be unmapped)
+            bits = 8 * (self.ptrsize if loc.startswith("%") else part.size)
+            self.fetch[key] = f"{key}={loc}:x{bits}"
         if p.kind == "string" and locs:
-            key = f"{self.prefix}{i}_s"
+            key = f"{keys[0]}_s"
             keys.append(key)
-            self.args.append(f"{key}=+0({locs[0]}):u8[{STRING_BYTES}]")
+            self.fetch[key] = f"{key}=+0({locs[0]}):u8[{STRING_BYTES}]"
         kind = p.kind if not any(part.kind == "float" for part in p.parts) else "unavailable"
-        self.values.append(ValueSpec(p.name, kind, tuple(keys), p.type_name))
+        self.values.append(ValueSpec(p.name, kind, tuple(keys), p.type_name,
+                                     tuple(part.size for part in int_parts)))
+
+    def pad_registers(self, regs: tuple[str, ...]) -> None:
+        for r in regs:
+            self.fetch.setdefault(r, f"{r}=%{r}:x{8 * self.ptrsize}")
 
     def unavailable(self, p: Param) -> None:
         self.values.append(ValueSpec(p.name, "unavailable", (), p.type_name))
 
     def plan(self) -> FetchPlan:
-        return FetchPlan(tuple(self.args), tuple(self.values))
+        return FetchPlan(tuple(self.fetch[k] for k in sorted(self.fetch, key=_fetch_order)),
+                         tuple(self.values))
 
 
-def plan_register(arch: str, ptrsize: int, params: list[Param], prefix: str) -> FetchPlan:
+def _fetch_order(key: str) -> tuple[int, int, str]:
+    """Deterministic field order, so equal sets give equal signatures: registers, stack, bytes."""
+    if key.endswith("_s"):
+        return (2, 0, key)
+    if key.startswith("sp") and key[2:].isdigit():
+        return (1, int(key[2:]), key)
+    return (0, 0, key)
+
+
+def _padded(used: int, available: int) -> int:
+    """Registers to fetch for `used` live ones: few buckets, so most functions share events."""
+    if used == 0:
+        return 0
+    return min(available, 3) if used <= 3 else available
+
+
+def plan_register(arch: str, ptrsize: int, params: list[Param]) -> FetchPlan:
     """Assign params to registers in order; values that don't fit go to the stack (not fetched)."""
     regs = INT_REGS[arch]
-    b = _Builder(ptrsize, prefix)
+    b = _Builder(ptrsize)
     used_int = used_float = 0
     for p in params:
         nint = sum(1 for part in p.parts if part.kind != "float")
@@ -112,13 +144,13 @@ def plan_register(arch: str, ptrsize: int, params: list[Param], prefix: str) -> 
         b.add(p, [f"%{r}" for r in regs[used_int : used_int + nint]])
         used_int += nint
         used_float += nfloat  # tracefs cannot read vector registers: shown as unavailable
+    b.pad_registers(regs[:_padded(used_int, len(regs))])
     return b.plan()
 
 
-def plan_stack(arch: str, ptrsize: int, params: list[Param], prefix: str,
-               start: int) -> tuple[FetchPlan, int]:
+def plan_stack(arch: str, ptrsize: int, params: list[Param], start: int) -> tuple[FetchPlan, int]:
     """ABI0: every value in memory above the return address. Returns (plan, end offset)."""
-    b = _Builder(ptrsize, prefix)
+    b = _Builder(ptrsize)
     off = start
     for p in params:
         off = (off + p.align - 1) // p.align * p.align
@@ -145,16 +177,16 @@ def plan_function(arch: str, ptrsize: int, register_abi: bool, params: list[Para
         outs = [Param(f"ret{i}", "", "int", ptrsize, ptrsize, True, (word,))
                 for i in range(POSITIONAL_RETS)]
         if register_abi:
-            return plan_register(arch, ptrsize, ins, "a"), plan_register(arch, ptrsize, outs, "r")
-        entry, _ = plan_stack(arch, ptrsize, ins, "a", ptrsize)
+            return plan_register(arch, ptrsize, ins), plan_register(arch, ptrsize, outs)
+        entry, _ = plan_stack(arch, ptrsize, ins, ptrsize)
         return entry, FetchPlan((), ())  # where ABI0 results live needs the arg sizes
     ins = [p for p in params if not p.result]
     outs = [p for p in params if p.result]
     if register_abi:
-        return plan_register(arch, ptrsize, ins, "a"), plan_register(arch, ptrsize, outs, "r")
-    entry, end = plan_stack(arch, ptrsize, ins, "a", ptrsize)
+        return plan_register(arch, ptrsize, ins), plan_register(arch, ptrsize, outs)
+    entry, end = plan_stack(arch, ptrsize, ins, ptrsize)
     end = (end + ptrsize - 1) // ptrsize * ptrsize
-    ret, _ = plan_stack(arch, ptrsize, outs, "r", end)
+    ret, _ = plan_stack(arch, ptrsize, outs, end)
     return entry, ret
 
 

@@ -9,6 +9,7 @@ Every site returned is the start of a decoded instruction inside [entry, end).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import capstone
 
@@ -29,7 +30,10 @@ class ProbeSites:
     complete: bool  # the whole body decoded without gaps
 
 
+@cache
 def _disassembler(arch: str) -> capstone.Cs:
+    """One per architecture: building a Cs runs capstone code that swallows exceptions (a
+    signal handler raising inside it would be lost), and it is not cheap."""
     if arch not in _ARCH:
         raise BinaryError(f"no disassembler for {arch}: return probes need amd64 or arm64")
     md = capstone.Cs(*_ARCH[arch])

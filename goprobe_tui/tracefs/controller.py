@@ -13,89 +13,129 @@ from dataclasses import dataclass
 
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan
-from goprobe_tui.tracefs.attach import Attacher
+from goprobe_tui.tracefs.attach import AttachedFunction, Attacher
 from goprobe_tui.tracefs.backlog import Backlog
 from goprobe_tui.tracefs.decode import EventRow
-from goprobe_tui.tracefs.event_stream import Batch, EventStream, ProcessEventStream, ThreadEventStream
-from goprobe_tui.tracefs.reader import ReadStats
+from goprobe_tui.tracefs.decode_loop import StreamStats
+from goprobe_tui.tracefs.errors import ProbeError
+from goprobe_tui.tracefs.event_stream import Batch, EventStream
 from goprobe_tui.tracefs.session import ProbeSession
 
 BACKLOG = 200_000
 
 
 @dataclass
-class AttachedFunction:
-    function: Function
-    returns: bool
-    events: list[str]
-
-
-@dataclass
 class Counters:
     received: int = 0
-    kernel_lost: int = 0
-    overrun: int = 0
-    backlog_dropped: int = 0
+    decoded: int = 0  # by the decoder (printed, when it prints them itself)
+    kernel_lost: int = 0  # the kernel could not keep them (its per-CPU counters)
+    backlog_dropped: int = 0  # waited too long for the consumer (bounded backlog)
     malformed: int = 0
+    unattributed: int = 0
+    unpaired_returns: int = 0
+    pairing_evicted: int = 0
 
     @property
     def lost(self) -> int:
-        return self.kernel_lost + self.overrun + self.backlog_dropped
+        return self.kernel_lost + self.backlog_dropped
 
 
 class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
-                 on_wake: Callable[[], None] | None = None, isolate: bool = True) -> None:
-        """isolate: decode in a child process, so this process's event loop never waits on
-        decoding (the TUI); False decodes on a thread, which costs the traced program less CPU."""
+                 on_wake: Callable[[], None] | None = None,
+                 print_to: tuple[int, bool, int | None] | None = None) -> None:
+        """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
+        teardown waits until every event is printed."""
         self.binary = binary
         self.session = session
         self.attacher = Attacher(binary, session, path, overrides)
         self.attached: dict[str, AttachedFunction] = {}
+        # Detached functions whose events still exist (disabled, or shared and muted):
+        # attaching them again reuses those events.
+        self._detached: dict[str, AttachedFunction] = {}
         self.backlog = Backlog(BACKLOG)
         self.counters = Counters()
         self._lock = threading.Lock()
         self._on_wake = on_wake
-        stream_type = ProcessEventStream if isolate else ThreadEventStream
-        self.stream: EventStream = stream_type(session.trace_pipe, session.instance, pid_filter,
-                                               self._on_batch)
+        self.stream = EventStream(session.instance, session.root, pid_filter, self._on_batch,
+                                  print_to, stop_timeout=None if print_to else 5.0)
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
 
     # -- probes (call from worker threads; they may take a while) -------------------
     def attach(self, fn: Function, returns: bool) -> AttachedFunction:
+        attached, errors = self.attach_many([fn], returns)
+        if not attached:
+            raise ProbeError(f"{fn.name}: {errors.get(fn.name, 'not attached')}")
+        return attached[0]
+
+    def attach_many(self, fns: list[Function], returns: bool,
+                    stop: Callable[[], bool] = lambda: False
+                    ) -> tuple[list[AttachedFunction], dict[str, str]]:
+        """Attach as one unit (shared events). Returns (attached, {function: why not})."""
         with self._lock:
-            if fn.name in self.attached:
-                self._detach_locked(fn.name)
-            probes = self.attacher.attach(fn, returns=returns)
-            att = AttachedFunction(fn, returns, [p.event for p in probes])
-            self.attached[fn.name] = att
-            return att
+            fresh, out = [], []
+            for fn in fns:
+                if fn.name in self.attached:
+                    if self.attached[fn.name].returns == returns:
+                        out.append(self.attached[fn.name])
+                        continue
+                    self._detach_locked(fn.name)
+                old = self._detached.get(fn.name)
+                if old is not None and old.returns == returns:
+                    self._reuse(old)
+                    out.append(old)
+                else:
+                    fresh.append(fn)
+            attached, errors = self.attacher.attach_many(fresh, returns, stop)
+            for att in attached:
+                self._detached.pop(att.function.name, None)
+                self.attached[att.function.name] = att
+            return out + attached, errors
+
+    def _reuse(self, att: AttachedFunction) -> None:
+        name = att.function.name
+        for ev in att.events:
+            self.session.set_muted(ev, name, False)
+            self.session.enable(ev)
+        self._detached.pop(name, None)
+        self.attached[name] = att
 
     def detach(self, name: str) -> None:
         with self._lock:
             self._detach_locked(name)
 
     def _detach_locked(self, name: str) -> None:
+        """Disable what only this function uses; mute its probes in events shared with others.
+        Nothing is deleted: that would clear the buffer, unread events of others included."""
         att = self.attached.pop(name, None)
-        if att is not None:
-            for event in att.events:
-                self.session.remove(event)
+        if att is None:
+            return
+        for ev in att.events:
+            self.session.set_muted(ev, name, True)
+            if not ev.live_functions():
+                self.session.disable(ev)
+        self._detached[name] = att
 
     def detach_all(self, progress: Callable[[int, int], None] | None = None) -> None:
-        names = list(self.attached)
-        for i, name in enumerate(names):
-            self.detach(name)
-            if progress:
-                progress(i + 1, len(names))
+        with self._lock:
+            events = {id(ev): ev for att in self.attached.values() for ev in att.events}
+            for i, ev in enumerate(events.values()):
+                self.session.disable(ev)
+                if progress:
+                    progress(i + 1, len(events))
+            for name in list(self.attached):
+                self._detach_locked(name)
 
     def hits(self) -> dict[str, int]:
-        """Hits per Go function (entry probes only), from uprobe_profile."""
-        per_event = self.session.hits()
-        out = {}
+        """Hits per attached Go function (its entry probes), from uprobe_profile."""
+        per_probe = self.session.hits()
+        out: dict[str, int] = {}
         for name, att in list(self.attached.items()):
-            out[name] = sum(per_event.get(ev, 0) for ev in att.events[:1])
+            out[name] = sum(per_probe.get((ev.name, i), 0)
+                            for ev in att.events for i, s in enumerate(ev.sites)
+                            if s.function == name and s.kind == "entry")
         return out
 
     # -- events ---------------------------------------------------------------------
@@ -104,9 +144,11 @@ class TraceController:
         """Why events are not arriving (the decoder process failed), if they are not."""
         return self.stream.error
 
-    def _on_batch(self, count: int, batch: Batch, stats: ReadStats) -> None:
+    def _on_batch(self, count: int, batch: Batch, stats: StreamStats) -> None:
         c = self.counters
-        c.kernel_lost, c.overrun, c.malformed = stats.lost, stats.overrun, stats.malformed
+        c.kernel_lost, c.malformed, c.unattributed = stats.lost, stats.malformed, stats.unattributed
+        c.decoded = stats.events
+        c.unpaired_returns, c.pairing_evicted = stats.unpaired_returns, stats.pairing_evicted
         if count:
             self.backlog.put(count, batch)
             c.backlog_dropped = self.backlog.dropped
@@ -118,5 +160,6 @@ class TraceController:
         """Up to `limit` waiting events, oldest first, as rows (TraceEvent.from_row)."""
         return self.backlog.take(limit)
 
-    def close(self) -> None:
-        self.session.close()  # disables, stops our reader, deletes: in that order
+    def close(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Disable all, let the reader take the last records, delete: in that order."""
+        self.session.close(progress)

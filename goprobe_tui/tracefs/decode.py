@@ -1,22 +1,20 @@
-"""Raw events -> Go-level events: named argument and result values, entry/return pairing.
+"""Raw records -> Go-level events: named argument and result values, entry/return pairing.
 
 Entries and returns pair per goroutine (the g register) when the ABI gives us g, else per
-thread. Unmatched entries (panics, runtime.Goexit) are tolerated and bounded.
+thread (pairing.py). A multi-probe event says which probe fired by its address.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from goprobe_tui.gobinary.abi import ValueSpec
-from goprobe_tui.tracefs.parser import RawEvent, parse_fields
-from goprobe_tui.tracefs.session import Probe
-
-MAX_PENDING_KEYS = 100_000
-MAX_DEPTH = 4096
+from goprobe_tui.tracefs.pairing import Pairing
+from goprobe_tui.tracefs.process_info import ProcessInfo
+from goprobe_tui.tracefs.raw_reader import Record
+from goprobe_tui.tracefs.session import ProbeEvent, Site
 
 # A TraceEvent as nested plain tuples (values as (name, value) pairs): how events travel and
 # wait. CPython stops tracking a tuple that holds only strings, numbers and such tuples, so
@@ -36,7 +34,7 @@ def _unpairs(pairs: tuple) -> dict[str, Any]:
 
 @dataclass
 class TraceEvent:
-    ts_us: int
+    ts_ns: int  # trace clock (CLOCK_MONOTONIC)
     cpu: int
     pid: int
     tid: int
@@ -49,7 +47,7 @@ class TraceEvent:
     latency_ns: int | None = None
 
     def as_row(self) -> EventRow:
-        return (self.ts_us, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
+        return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
                 self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns)
 
     @classmethod
@@ -58,7 +56,7 @@ class TraceEvent:
         return cls(*head, _unpairs(args), _unpairs(returns), latency)
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {"ts": self.ts_us / 1e6, "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
+        return {"ts": self.ts_ns / 1e9, "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
                 "comm": self.comm, "function": self.function, "kind": self.kind,
                 "args": self.args, "returns": self.returns, "latency_ns": self.latency_ns}
 
@@ -67,17 +65,33 @@ class TraceEvent:
         return ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
 
     def clock_text(self) -> str:
-        return f"{self.ts_us // 1_000_000}.{self.ts_us % 1_000_000:06d}"
+        return f"{self.ts_ns // 1_000_000_000}.{self.ts_ns % 1_000_000_000 // 1000:06d}"
 
     def who_text(self) -> str:
         return f"{self.comm}[{self.pid}/{self.tid}] cpu{self.cpu}"
 
+    def text_line(self) -> str:
+        """One line of `goprobe-tui trace` output."""
+        arrow = "->" if self.kind == "entry" else "<-"
+        return f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}"
+
     def call_text(self, micro: str = "us") -> str:
-        """`main.F(a=1)` for an entry, `main.F = (r=2) 12us` for a return."""
+        """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return."""
         if self.kind == "entry":
             return f"{self.function}({self.values_text()})"
-        lat = "" if self.latency_ns is None else f" {self.latency_ns / 1000:.0f}{micro}"
+        lat = "" if self.latency_ns is None else f" {format_duration(self.latency_ns, micro)}"
         return f"{self.function} = ({self.values_text()}){lat}"
+
+
+def format_duration(ns: int, micro: str = "µs") -> str:
+    """850ns, 12.3µs, 50.6ms, 1.50s: three significant digits in the unit that fits."""
+    if ns < 1_000:
+        return f"{ns}ns"
+    for unit, scale in ((micro, 1_000), ("ms", 1_000_000)):
+        if ns < scale * 1_000:
+            value = ns / scale
+            return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
+    return f"{ns / 1e9:.2f}s"
 
 
 def format_value(value: Any) -> str:
@@ -90,32 +104,27 @@ def format_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _int(text: str | None) -> int | None:
-    if text is None or text == "(fault)":
+def _word(value: int | bytes | None, size: int, signed: bool) -> int | None:
+    """A register is fetched whole; the value is its low `size` bytes."""
+    if not isinstance(value, int):
         return None
-    try:
-        return int(text, 0) if text.startswith(("0x", "-0x")) else int(text)
-    except ValueError:
-        return None
+    bits = 8 * size
+    value &= (1 << bits) - 1
+    if signed and value >> (bits - 1):
+        value -= 1 << bits
+    return value
 
 
-def _bytes(text: str | None) -> bytes | None:
-    if not text or not text.startswith("{"):
-        return None
-    try:
-        return bytes(int(b, 0) & 0xFF for b in text.strip("{}").split(",") if b)
-    except ValueError:
-        return None
-
-
-def decode_value(spec: ValueSpec, fields: Mapping[str, str]) -> Any:
+def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes]) -> Any:
     parts = [fields.get(k) for k in spec.keys]
     if spec.kind == "unavailable" or not parts:
         return "<unavailable>"
     if spec.kind == "raw":
-        raw = parts[0]
-        return _int(raw) if _int(raw) is not None else raw
-    nums = [_int(p) for p in parts]
+        return parts[0]
+    sizes = spec.sizes or (8,) * len(parts)
+    # string and slice lengths are ints; so is every piece of an int
+    signed = [spec.kind == "int" or (i > 0 and spec.kind in ("string", "slice")) for i in range(len(parts))]
+    nums = [_word(p, sizes[i] if i < len(sizes) else 8, signed[i]) for i, p in enumerate(parts)]
     if spec.kind in ("int", "uint", "ptr"):
         return nums[0]
     if spec.kind == "bool":
@@ -126,7 +135,7 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, str]) -> Any:
             return "<bad string>"
         if length == 0:
             return ""
-        data = _bytes(parts[2] if len(parts) > 2 else None)
+        data = parts[2] if len(parts) > 2 and isinstance(parts[2], bytes) else None
         if data is None:
             return f"<fault: {length} bytes>"
         text = data[:length].decode("utf-8", "backslashreplace")
@@ -138,86 +147,73 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, str]) -> Any:
     return {f"w{i}": n for i, n in enumerate(nums)}  # flattened struct words
 
 
-def _read_thread(tid: int) -> tuple[int, str | None]:
-    """(tgid, name) from /proc; (0, None) once the thread is gone."""
-    tgid, name = 0, None
-    try:
-        with open(f"/proc/{tid}/status", "rb") as f:
-            for line in f:
-                key, _, value = line.partition(b":")
-                if key == b"Name":
-                    name = value.strip().decode("utf-8", "replace")
-                elif key == b"Tgid":
-                    tgid = int(value)
-                    break
-    except (OSError, ValueError):
-        pass
-    return tgid, name
+@dataclass
+class DecodeStats:
+    unattributed: int = 0  # records of an unknown event or address (counted, never shown)
+    malformed: int = 0  # records too short for their event's layout
 
 
 class EventDecoder:
-    def __init__(self, probes: Mapping[str, Probe]) -> None:
-        self.probes = probes
-        self._pending: OrderedDict[tuple[int, int], list[tuple[str, int]]] = OrderedDict()
-        self.unmatched_returns = 0
-        self._threads: OrderedDict[int, tuple[int, str | None]] = OrderedDict()
+    def __init__(self, root: str = "/sys/kernel/tracing", pair_limit: int | None = None) -> None:
+        self.by_type: dict[int, ProbeEvent] = {}
+        self._by_vaddr: dict[int, dict[int, Site]] = {}
+        self._by_offset: dict[int, dict[int, Site]] = {}
+        self.pairing = Pairing() if pair_limit is None else Pairing(pair_limit)
+        self.procs = ProcessInfo(root)
+        self.stats = DecodeStats()
 
-    def _process(self, raw: RawEvent) -> tuple[int, str]:
-        """(pid, comm) of an event's thread. The kernel's columns are not reliable enough to
-        pair on: a new thread's first events print `(-------)` and `<...>`, and under load an
-        event can even show the thread id as its tgid (both seen here, 1 run in 6); either
-        splits a goroutine's entry and return under different keys. /proc decides while the
-        thread lives (read once per thread, again only when the kernel disagrees)."""
-        info = self._threads.get(raw.tid)
-        if info is None or (raw.tgid and raw.tgid != info[0]):
-            info = self._threads[raw.tid] = _read_thread(raw.tid)
-            if len(self._threads) > MAX_PENDING_KEYS:
-                self._threads.popitem(last=False)
-        tgid, name = info
-        comm = name if raw.comm == "<...>" and name else raw.comm
-        return tgid or raw.tgid or raw.tid, comm
+    def learn(self, ev: ProbeEvent) -> None:
+        """A new event, or new facts about a known one (sites muted or unmuted)."""
+        if ev.layout is None:
+            return
+        tid = ev.layout.type_id
+        self.by_type[tid] = ev
+        self._by_vaddr[tid] = {s.vaddr: s for s in ev.sites}
+        self._by_offset[tid] = {s.offset: s for s in ev.sites}
 
-    def decode(self, raw: RawEvent) -> TraceEvent | None:
-        probe = self.probes.get(raw.event)
-        if probe is None:
-            return None  # a probe removed while its events were still in the pipe
-        fields = parse_fields(raw.fields)
-        values = {spec.name: decode_value(spec, fields) for spec in probe.plan.values}
-        pid, comm = self._process(raw)
-        ev = TraceEvent(raw.ts_us, raw.cpu, pid, raw.tid, comm,
-                        probe.function, probe.kind, raw.event)
-        g = _int(fields.get("g")) if probe.pair_by_g else None
-        key = (pid, g if g else raw.tid)
-        if probe.kind == "entry":
-            ev.args = values
-            if probe.has_return:  # entries that can never be popped would only pile up
-                self._push(key, probe.function, raw.ts_us)
+    def _site(self, ev: ProbeEvent, type_id: int, ip: int, pid: int) -> Site | None:
+        if len(ev.sites) == 1:
+            return ev.sites[0]
+        if not ev.pie:
+            return self._by_vaddr[type_id].get(ip)
+        offset = self.procs.file_offset(pid, ev.path, ip)
+        if offset is not None:
+            return self._by_offset[type_id].get(offset)
+        # The process is gone: its maps are unreadable. Sites of one function decode alike.
+        first = ev.sites[0]
+        return first if all(s.function == first.function for s in ev.sites) else None
+
+    def decode(self, rec: Record) -> TraceEvent | None:
+        page, start = rec.page, rec.start
+        type_id = page[start] | page[start + 1] << 8
+        ev = self.by_type.get(type_id)
+        if ev is None:
+            self.stats.unattributed += 1
+            return None
+        try:
+            _type, tid, ip, *values = ev.layout.struct.unpack_from(page, start)
+        except Exception:  # struct.error: a record shorter than its layout
+            self.stats.malformed += 1
+            return None
+        pid, comm = self.procs.thread(tid)
+        site = self._site(ev, type_id, ip, pid)
+        if site is None:
+            self.stats.unattributed += 1
+            return None
+        if site.muted_since is not None and rec.ts >= site.muted_since:
+            return None  # detached; its event stays enabled for the other functions in it
+        fields = dict(zip(ev.layout.names, values, strict=False))
+        decoded = {spec.name: decode_value(spec, fields) for spec in site.values}
+        out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name)
+        g = fields.get("g") if ev.pair_by_g else None
+        key = (pid, g if g else tid)
+        if site.kind == "entry":
+            out.args = decoded
+            if site.has_return:  # entries that can never be popped would only pile up
+                self.pairing.push(key, site.function, rec.ts)
         else:
-            ev.returns = values
-            start = self._pop(key, probe.function)
-            if start is not None:
-                ev.latency_ns = (raw.ts_us - start) * 1000
-            else:
-                self.unmatched_returns += 1
-        return ev
-
-    def _push(self, key: tuple[int, int], function: str, ts: int) -> None:
-        stack = self._pending.get(key)
-        if stack is None:
-            stack = self._pending[key] = []
-            if len(self._pending) > MAX_PENDING_KEYS:
-                self._pending.popitem(last=False)
-        stack.append((function, ts))
-        if len(stack) > MAX_DEPTH:
-            del stack[0]
-
-    def _pop(self, key: tuple[int, int], function: str) -> int | None:
-        stack = self._pending.get(key)
-        while stack:
-            name, ts = stack.pop()
-            if name == function:
-                if not stack:
-                    del self._pending[key]
-                return ts
-            # an entry that never returned (panic, Goexit): drop it and keep looking
-        return None
+            out.returns = decoded
+            start_ts = self.pairing.pop(key, site.function)
+            if start_ts is not None:
+                out.latency_ns = rec.ts - start_ts
+        return out

@@ -1,56 +1,56 @@
-"""One step of the event pipeline: wait for trace_pipe, read, learn new probes, decode, filter.
+"""Pages in, decoded event rows out: merge CPUs, learn events, decode, filter by process.
 
-Shared by the decoder child process (the TUI) and the in-process reader thread (headless).
+Runs in the decoder process (decoder_process.py), which the session's process feeds.
 """
 
 from __future__ import annotations
 
-import select
-import time
-from collections.abc import Callable, Iterable
+from dataclasses import astuple, dataclass
 
 from goprobe_tui.tracefs.decode import EventDecoder, EventRow
-from goprobe_tui.tracefs.reader import PipeTail, ReadStats
-from goprobe_tui.tracefs.session import Probe, read_overruns
+from goprobe_tui.tracefs.raw_reader import RecordMerger
+from goprobe_tui.tracefs.ringbuf import PageHeader
+from goprobe_tui.tracefs.session import ProbeEvent
 
-OVERRUN_EVERY = 0.5  # seconds between samples of the kernel's per-CPU overrun counters
+PACE = 0.05  # seconds between reads of the kernel buffers: the UI drains at the same pace
+
+
+@dataclass
+class StreamStats:
+    """What happened to the records, for the status line and the final summary."""
+
+    events: int = 0  # decoded and passed on
+    lost: int = 0  # the kernel could not keep them, or they waited beyond the memory bound
+    malformed: int = 0
+    unattributed: int = 0
+    unpaired_returns: int = 0  # returns shown without a latency (entry unseen or evicted)
+    pairing_evicted: int = 0  # pending entries dropped to respect the memory bound
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return astuple(self)
 
 
 class DecodeLoop:
-    def __init__(self, trace_pipe: str, instance: str, pid_filter: int | None) -> None:
-        self.tail = PipeTail(trace_pipe)  # OSError goes to the caller
-        self.instance = instance
+    def __init__(self, header: PageHeader, root: str, pid_filter: int | None) -> None:
+        self.merger = RecordMerger(header)
         self.pid_filter = pid_filter
-        self.decoder = EventDecoder({})
-        self.poller = select.poll()
-        self.poller.register(self.tail.fd, select.POLLIN)
-        self._sent = self.tail.stats.as_tuple()
-        self._next_overrun = 0.0
+        self.decoder = EventDecoder(root)
+        self.stats = StreamStats()
 
-    def also_wake_on(self, fd: int) -> None:
-        self.poller.register(fd, select.POLLIN)
+    def learn(self, ev: ProbeEvent) -> None:
+        self.decoder.learn(ev)
 
-    def step(self, announced: Callable[[], Iterable[Probe]], timeout_ms: int = 100
-             ) -> tuple[list[EventRow], ReadStats | None]:
-        """Decoded events as rows, and the read stats when they changed (else None)."""
-        self.poller.poll(timeout_ms)
-        raws = self.tail.read()
-        # Learn probes after the read: a probe is announced before it is enabled, so every
-        # probe with events in `raws` has its announcement waiting by now.
-        for probe in announced():
-            self.decoder.probes[probe.event] = probe
+    def step(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
+             ) -> list[EventRow]:
         rows = []
-        for raw in raws:
-            ev = self.decoder.decode(raw)
+        decode = self.decoder.decode
+        for rec in self.merger.records(pages, lost, read_ns, final):
+            ev = decode(rec)
             if ev is not None and (self.pid_filter is None or ev.pid == self.pid_filter):
                 rows.append(ev.as_row())
-        now = time.monotonic()
-        if now >= self._next_overrun:
-            self._next_overrun = now + OVERRUN_EVERY
-            self.tail.stats.overrun = read_overruns(self.instance)
-        stats = self.tail.stats.as_tuple()
-        changed, self._sent = stats != self._sent, stats
-        return rows, (self.tail.stats if changed or rows else None)
-
-    def close(self) -> None:
-        self.tail.close()
+        s, m, d, p = self.stats, self.merger.stats, self.decoder.stats, self.decoder.pairing
+        s.events += len(rows)
+        s.lost, s.unattributed = m.lost, d.unattributed
+        s.malformed = m.malformed + d.malformed
+        s.unpaired_returns, s.pairing_evicted = p.unmatched, p.evicted
+        return rows

@@ -1,102 +1,122 @@
-"""The child process that reads trace_pipe and decodes events: `python -m` this module.
+"""The child process that decodes events: `python -m` this module, at low CPU priority.
 
-Reading and decoding a full-rate event stream is Python work that, on a thread, would hold the
-GIL the UI's event loop needs. Here it has its own interpreter; the parent only stores the
-pickled batches and unpickles what it shows. Protocol (frames.py), parent -> child on stdin:
-  ("start", trace_pipe, instance, pid_filter), then ("probe", Probe) for each probe before it
-  is enabled; EOF means stop.
-child -> parent on stdout:
-  ("ready",) | ("error", text) | ("events", count, pickled [EventRow], stats tuple)
-  | ("stats", stats tuple)
+The session's process only copies pages out of the kernel (cheap, full priority, so the
+buffer never overflows); merging, decoding and formatting are Python work that would compete
+with the traced program for CPU. Here they run at nice 19: when the machine is saturated, the
+traced program comes first and events arrive later, never lost (they wait in memory, bounded).
+
+Protocol (frames.py), parent -> child on stdin:
+  ("start", page header, tracefs root, pid_filter, output), then in order
+  ("event", ProbeEvent) before each event is enabled (and again when its sites change) and
+  ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
+output: ("rows",) -> ("events", count, pickled [EventRow], stats) frames to the parent;
+        ("print", fd, json, count) -> lines to fd, ("stats", stats) frames, ("done",) at count.
+child -> parent on stdout: ("ready",) | ("error", text) | the frames above.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
+import json
 import os
 import pickle
 import signal
 import traceback
 
+from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.decode_loop import DecodeLoop
 from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
-from goprobe_tui.tracefs.session import Probe
 
 FRAME_EVENTS = 1000  # unpickling one batch is one uninterruptible call in the parent: keep it short
+NICE = 19
 
 
-class _Control:
-    """Frames from the parent, read without blocking once started."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.frames = FrameBuffer()
-        self.closed = False
-        self._rest: list[tuple] = []
-
-    def first(self) -> tuple:
-        while True:
-            data = os.read(self.fd, 1 << 16)
-            if not data:
-                raise EOFError
-            msgs = self.frames.feed(data)
-            if msgs:
-                self._rest = msgs[1:]
-                os.set_blocking(self.fd, False)
-                return msgs[0]
-
-    def probes(self) -> list[Probe]:
-        msgs, self._rest = self._rest, []
-        while not self.closed:
-            try:
-                data = os.read(self.fd, 1 << 16)
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EINTR):
-                    break
-                raise
-            if not data:
-                self.closed = True
-                break
-            msgs += self.frames.feed(data)
-        return [m[1] for m in msgs if m[0] == "probe"]
+def messages(fd: int):
+    frames = FrameBuffer()
+    while True:
+        data = os.read(fd, 1 << 20)
+        if not data:
+            return
+        yield from frames.feed(data)
 
 
-def serve(ctrl: _Control, out: int) -> None:
-    kind, trace_pipe, instance, pid_filter = ctrl.first()
+class _Printer:
+    def __init__(self, fd: int, as_json: bool, count: int | None) -> None:
+        self.out = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", buffering=1 << 16)
+        self.fmt = (lambda e: json.dumps(e.to_json_dict())) if as_json else TraceEvent.text_line
+        self.count = count
+        self.seen = 0
+
+    @property
+    def done(self) -> bool:
+        return self.count is not None and self.seen >= self.count
+
+    def write(self, rows: list) -> None:
+        if self.count is not None:
+            rows = rows[: self.count - self.seen]
+        if rows:
+            self.out.write("\n".join(map(self.fmt, map(TraceEvent.from_row, rows))) + "\n")
+            self.out.flush()
+            self.seen += len(rows)
+
+
+def serve(inp: int, out: int) -> None:
+    stream = messages(inp)
+    kind, header, root, pid_filter, output = next(stream)
     if kind != "start":
         raise ValueError(f"unexpected first message {kind!r}")
-    try:
-        loop = DecodeLoop(trace_pipe, instance, pid_filter)
-    except OSError as exc:
-        write_frame(out, ("error", f"cannot open {trace_pipe}: {exc.strerror}"))
-        return
-    loop.also_wake_on(ctrl.fd)
+    loop = DecodeLoop(header, root, pid_filter)
+    printer = _Printer(output[1], output[2], output[3]) if output[0] == "print" else None
     write_frame(out, ("ready",))
-    while not ctrl.closed:
-        events, stats = loop.step(ctrl.probes)
-        if stats is None:
+    last: tuple = ()
+    lost, read_ns = 0, 0
+    done = False
+    for msg in stream:
+        if done:
+            continue  # read on to EOF, so the parent's writes never fail
+        if msg[0] == "event":
+            loop.learn(msg[1])
             continue
-        counts = stats.as_tuple()
-        for i in range(0, len(events), FRAME_EVENTS):
-            batch = events[i:i + FRAME_EVENTS]
+        _, pages, lost, read_ns = msg
+        rows = loop.step(pages, lost, read_ns)
+        last = _report(out, rows, loop, printer, last)
+        if printer is not None and printer.done:
+            write_frame(out, ("done",))
+            done = True
+    if not done:
+        rows = loop.step([], lost, read_ns, final=True)  # EOF: nothing more can arrive
+        _report(out, rows, loop, printer, last, force=True)
+
+
+def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None, last: tuple,
+            force: bool = False) -> tuple:
+    counts = loop.stats.as_tuple()
+    if printer is not None:
+        printer.write(rows)
+    else:
+        for i in range(0, len(rows), FRAME_EVENTS):
+            batch = rows[i:i + FRAME_EVENTS]
             payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
             write_frame(out, ("events", len(batch), payload, counts))
-        if not events:
-            write_frame(out, ("stats", counts))
-    loop.close()
+        if rows:
+            return counts
+    if counts != last or force:
+        write_frame(out, ("stats", counts))
+    return counts
 
 
 def main() -> int:
     # Ctrl-C and hang-ups reach the whole process group; the parent decides when we stop
-    # (it closes our stdin), so the pipe stays open until its probes are disabled.
+    # (it closes our stdin after disabling the probes), so every record gets decoded.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     out = os.dup(1)
     os.dup2(2, 1)  # a stray print must not corrupt the frames
     try:
-        serve(_Control(0), out)
-    except (EOFError, BrokenPipeError):
+        serve(0, out)
+    except (EOFError, BrokenPipeError, StopIteration):
         pass  # the parent went away: nothing to report to
     except Exception:
         with contextlib.suppress(OSError):

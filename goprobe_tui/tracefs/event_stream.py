@@ -1,128 +1,138 @@
-"""Where decoded events come from: a child process (the TUI) or a thread (headless).
+"""Where decoded events come from: pages read here, decoded by a low-priority child process.
 
-Both run the same DecodeLoop and hand batches to `on_batch(count, batch, stats)`; a batch is a
-list of event rows or, from the child, the pickled list (unpickled only when it is drained,
-so events waiting in a backlog cost the parent neither CPU nor garbage-collector time).
+Three threads, none of them waiting inside the kernel:
+- reader: every PACE, copies whatever pages the per-CPU buffers hold (non-blocking) into an
+  outbox. Cheap, at full priority: the kernel buffer is emptied whatever the decoder does.
+- writer: sends the outbox (event announcements and pages, in order) to the child's stdin.
+- receiver: takes the child's frames and hands batches to `on_batch(count, batch, stats)`; a
+  batch is the pickled list of rows, unpickled only when drained (backlog.py).
+The outbox is bounded (OUTBOX_BYTES); pages beyond it are dropped and their records counted
+as lost, never hidden.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import goprobe_tui
 from goprobe_tui.tracefs.decode import EventRow
-from goprobe_tui.tracefs.decode_loop import DecodeLoop
+from goprobe_tui.tracefs.decode_loop import PACE, StreamStats
 from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
-from goprobe_tui.tracefs.reader import ReadStats
-from goprobe_tui.tracefs.session import Probe
+from goprobe_tui.tracefs.raw_reader import PageReader
+from goprobe_tui.tracefs.ringbuf import PageError, page_records
+from goprobe_tui.tracefs.session import ProbeEvent
 
 Batch = list[EventRow] | bytes
-OnBatch = Callable[[int, Batch, ReadStats], None]
+OnBatch = Callable[[int, Batch, StreamStats], None]
+OUTBOX_BYTES = 512 << 20  # ~8M small events waiting for a starved decoder; beyond: counted lost
 
 
-class EventStream(Protocol):
-    error: str | None
-
-    def announce(self, probe: Probe) -> None: ...
-    def wait_ready(self, timeout: float = 10.0) -> str | None: ...
-    def stop(self) -> None: ...
-
-
-class ThreadEventStream:
-    """In-process: cheapest for the traced program, but its decoding competes for our GIL."""
-
-    def __init__(self, trace_pipe: str, instance: str, pid_filter: int | None, on_batch: OnBatch) -> None:
+class EventStream:
+    def __init__(self, instance: str, root: str, pid_filter: int | None, on_batch: OnBatch,
+                 print_to: tuple[int, bool, int | None] | None = None,
+                 stop_timeout: float | None = 5.0) -> None:
+        """print_to=(fd, json, count): the child prints events to fd itself (headless trace)
+        and only stats come back; otherwise rows come back for the UI. stop_timeout: how long
+        stop() lets the child finish decoding (None: until every event is out)."""
         self.on_batch = on_batch
+        self.stop_timeout = stop_timeout
         self.error: str | None = None
-        self._announced: queue.SimpleQueue[Probe] = queue.SimpleQueue()
+        self.done = threading.Event()  # the child printed `count` events
+        self.finished = threading.Event()  # the child exited
+        self._ready = threading.Event()
         self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._args = (trace_pipe, instance, pid_filter)
-        self._thread = threading.Thread(target=self._run, name="goprobe-events", daemon=True)
-        self._thread.start()
-
-    def announce(self, probe: Probe) -> None:
-        self._announced.put(probe)
-
-    def _drain_announced(self) -> list[Probe]:
-        out = []
-        while not self._announced.empty():
-            out.append(self._announced.get_nowait())
-        return out
-
-    def wait_ready(self, timeout: float = 10.0) -> str | None:
-        self._ready.wait(timeout)
-        return self.error
-
-    def _run(self) -> None:
-        try:
-            loop = DecodeLoop(*self._args)
-        except OSError as exc:
-            self.error = f"cannot open {self._args[0]}: {exc.strerror}"
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            while not self._stop.is_set():
-                events, stats = loop.step(self._drain_announced)
-                if stats is not None:
-                    self.on_batch(len(events), events, stats)
-        except OSError as exc:
-            self.error = f"reading {self._args[0]}: {exc.strerror}"
-        finally:
-            loop.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(5.0)
-
-
-class ProcessEventStream:
-    """A child process decodes; this side only receives pickled batches (the TUI's choice)."""
-
-    def __init__(self, trace_pipe: str, instance: str, pid_filter: int | None, on_batch: OnBatch) -> None:
-        self.on_batch = on_batch
-        self.error: str | None = None
-        self._ready = threading.Event()
-        self._write_lock = threading.Lock()
-        self._stopping = False
+        self._cond = threading.Condition()
+        self._outbox: deque[tuple] = deque()
+        self._outbox_bytes = 0
+        self._dropped = 0  # records dropped from a full outbox
+        self._closed_input = False
+        self.reader = PageReader(instance, root)  # OSError goes to the caller
         env = dict(os.environ)
         # the child runs this very package, wherever it was imported from
-        root = str(Path(goprobe_tui.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "goprobe_tui.tracefs.decoder_process"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, close_fds=True)
-        self._send(("start", trace_pipe, instance, pid_filter))
-        self._thread = threading.Thread(target=self._receive, name="goprobe-events", daemon=True)
-        self._thread.start()
+        pkg_root = str(Path(goprobe_tui.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join([pkg_root, *filter(None, [env.get("PYTHONPATH")])])
+        # the child's fd 1 is its frame pipe: hand it our output under a number of its own
+        out_fd = os.dup(print_to[0]) if print_to else -1
+        output = ("rows",) if print_to is None else ("print", out_fd, *print_to[1:])
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "goprobe_tui.tracefs.decoder_process"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=env, close_fds=True, pass_fds=(out_fd,) if print_to else ())
+        finally:
+            if out_fd >= 0:
+                os.close(out_fd)
+        self._put(("start", self.reader.header, root, pid_filter, output))
+        self._threads = [threading.Thread(target=t, name=f"goprobe-{t.__name__[1:]}", daemon=True)
+                         for t in (self._write, self._receive, self._read)]
+        for t in self._threads:
+            t.start()
 
-    def wait_ready(self, timeout: float = 10.0) -> str | None:
-        """None once the child reads trace_pipe, else why it does not."""
-        if not self._ready.wait(timeout):
-            return self.error or "event decoder did not start"
-        return self.error
+    # -- parent -> child ------------------------------------------------------------
+    def _put(self, msg: tuple, size: int = 0) -> None:
+        with self._cond:
+            self._outbox.append(msg)
+            self._outbox_bytes += size
+            self._cond.notify()
 
-    def announce(self, probe: Probe) -> None:
-        self._send(("probe", probe))
+    def announce(self, event: ProbeEvent) -> None:
+        self._put(("event", event))
 
-    def _send(self, msg: tuple) -> None:
-        with self._write_lock:
-            try:
-                write_frame(self._proc.stdin.fileno(), msg)
-            except (OSError, ValueError):
-                self.error = self.error or "event decoder is not running"
+    def _read(self) -> None:
+        sent_pages = False
+        last_lost = 0
+        try:
+            while True:
+                final = self._stop.is_set()  # set once the probes are disabled: read it all
+                pages, lost, read_ns = self.reader.read()
+                size = sum(len(p) for _, p in pages)
+                if pages and self._outbox_bytes + size > OUTBOX_BYTES:
+                    self._dropped += sum(_count(p, self.reader) for _, p in pages)
+                    pages, size = [], 0
+                # An empty message after data still matters: its later read time releases the
+                # records the merger holds back.
+                if pages or final or sent_pages or lost + self._dropped != last_lost:
+                    self._put(("pages", pages, lost + self._dropped, read_ns), size)
+                sent_pages, last_lost = bool(pages), lost + self._dropped
+                if final:
+                    break
+                if not self.reader.more:
+                    self._stop.wait(PACE)
+        except OSError as exc:
+            self.error = f"reading the trace buffers: {exc.strerror}"
+        finally:
+            self.reader.close()
+            self._put(("eof",))
 
+    def _write(self) -> None:
+        stdin = self._proc.stdin.fileno()
+        try:
+            while True:
+                with self._cond:
+                    while not self._outbox:
+                        self._cond.wait()
+                    msg = self._outbox.popleft()
+                    if msg[0] == "pages":
+                        self._outbox_bytes -= sum(len(p) for _, p in msg[1])
+                if msg[0] == "eof":
+                    break
+                write_frame(stdin, msg)
+        except (OSError, ValueError):
+            self.error = self.error or "event decoder is not running"
+        except Exception as exc:  # a bug here must not leave the child waiting for ever
+            self.error = f"cannot feed the event decoder: {exc}"
+        finally:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+
+    # -- child -> parent --------------------------------------------------------------
     def _receive(self) -> None:
         fd = self._proc.stdout.fileno()
         frames = FrameBuffer()
@@ -136,28 +146,45 @@ class ProcessEventStream:
             for msg in frames.feed(data):
                 kind = msg[0]
                 if kind == "events":
-                    self.on_batch(msg[1], msg[2], ReadStats(*msg[3]))
+                    self.on_batch(msg[1], msg[2], StreamStats(*msg[3]))
                 elif kind == "stats":
-                    self.on_batch(0, [], ReadStats(*msg[1]))
+                    self.on_batch(0, [], StreamStats(*msg[1]))
                 elif kind == "ready":
                     self._ready.set()
+                elif kind == "done":
+                    self.done.set()
                 elif kind == "error":
                     self.error = msg[1]
-        if self.error is None and not self._stopping:
-            self.error = f"event decoder exited (status {self._proc.wait()})"
+        status = self._proc.wait()
+        if self.error is None and not self._stop.is_set() and not self.done.is_set():
+            self.error = f"event decoder exited (status {status})"
         self._ready.set()
+        self.finished.set()
+
+    def wait_ready(self, timeout: float = 10.0) -> str | None:
+        """None once the child decodes, else why it does not."""
+        if not self._ready.wait(timeout):
+            return self.error or "event decoder did not start"
+        return self.error
 
     def stop(self) -> None:
-        """Close the child's stdin (its signal to stop) and wait; trace_pipe is closed after."""
-        self._stopping = True
-        with self._write_lock, contextlib.suppress(OSError, ValueError):
-            self._proc.stdin.close()
-        try:
-            self._proc.wait(5.0)
-        except subprocess.TimeoutExpired:
+        """After the probes were disabled: one last read, then the child finishes what it has
+        (up to stop_timeout seconds; None waits for every event to be decoded)."""
+        timeout = self.stop_timeout
+        self._stop.set()
+        me = threading.current_thread()
+        for t in self._threads:
+            if t is not me and t.name != "goprobe-receive":
+                t.join()
+        if not self.finished.wait(timeout):
             self._proc.kill()
-            self._proc.wait()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(5.0)
+            self.finished.wait(5.0)
         with contextlib.suppress(OSError, ValueError):
             self._proc.stdout.close()
+
+
+def _count(page: bytes, reader: PageReader) -> int:
+    try:
+        return len(page_records(page, reader.header))
+    except PageError:
+        return 1

@@ -6,8 +6,11 @@ delete every uprobe on the system, and a multi-line write is not atomic.
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
+import time
+from collections.abc import Callable
 
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 
@@ -106,3 +109,15 @@ def append_command(root: str, command: str) -> None:
         raise ProbeError(f"kernel refused `{command[:120]}`", reason, exc.errno or 0) from None
     finally:
         os.close(fd)
+
+
+def retry_busy(action: Callable[[], None], attempts: int = 20) -> None:
+    """Run a tracefs action, retrying while the kernel says EBUSY (a reader still closing)."""
+    for i in range(attempts):
+        try:
+            action()
+            return
+        except (OSError, ProbeError) as exc:
+            if exc.errno != errno.EBUSY or i == attempts - 1:
+                raise
+            time.sleep(0.05 * (i + 1))

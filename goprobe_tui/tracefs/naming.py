@@ -7,7 +7,7 @@ import re
 
 PREFIX = "goprobe_"
 MAX_NAME = 63
-_SESSION_RE = re.compile(r"^goprobe_(\d+)_(\d+)$")
+_SESSION_RE = re.compile(r"^goprobe_(\d+)_(\d+)(?:_n(\d+))?$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
 
@@ -22,23 +22,41 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19]) if len(fields) > 19 else None
 
 
+def owner_state(pid: int, start: int) -> tuple[str, int] | None:
+    """(state letter, flags) of the process that owns a session, or None when it is gone
+    (or its pid now names a process started at another time)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    if len(fields) <= 19 or int(fields[19]) != start:
+        return None
+    return fields[0].decode("ascii", "replace"), int(fields[6])
+
+
+def pid_namespace() -> int:
+    """The inode of our PID namespace: a pid means something only inside its namespace."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
 def session_name(pid: int | None = None) -> str:
+    """`goprobe_<pid>_<start>_n<pidns>`: pid and start time tell a live owner from a reused
+    pid; the namespace tells whether our /proc can judge that pid at all."""
     pid = os.getpid() if pid is None else pid
-    return f"{PREFIX}{pid}_{process_start_time(pid) or 0}"
+    return f"{PREFIX}{pid}_{process_start_time(pid) or 0}_n{pid_namespace()}"
 
 
-def parse_session_name(name: str) -> tuple[int, int] | None:
+def parse_session_name(name: str) -> tuple[int, int, int | None] | None:
+    """(pid, start, pid namespace or None for names from before it was recorded)."""
     m = _SESSION_RE.match(name)
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def session_is_stale(name: str) -> bool:
-    """A goprobe session whose owning process is gone (or whose pid now names another process)."""
-    parsed = parse_session_name(name)
-    if parsed is None:
-        return False
-    pid, start = parsed
-    return process_start_time(pid) != start
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None
 
 
 def sanitise(text: str) -> str:

@@ -1,48 +1,77 @@
 """A probe session: one tracefs instance and one event group, both `goprobe_<pid>_<start>`.
 
 The instance gives us a private ring buffer, so the global buffer and other tools are never
-disturbed; events are enabled only there. Teardown order: disable, stop reading, delete each
-event by GROUP/EVENT, rmdir the instance. Stale sessions of dead processes are swept on start.
+disturbed; events are enabled only there.
+
+Kernel facts this is built on (../shared/notes/tracefs.md, "Measured here"):
+- Disabling an event waits once for all its probes (~47 ms here), so probes attached and
+  detached together share one multi-probe event (same name, identical fetch args).
+- Deleting an event that was enabled clears the instance's whole ring buffer, so detaching only
+  disables; events are deleted at teardown, after the reader's last drain.
+- Deleting one probe out of a multi-probe event corrupts the event: never done.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from goprobe_tui.gobinary.abi import FetchPlan, valid_fetch_arg
+from goprobe_tui.gobinary.abi import ValueSpec, valid_fetch_arg
 from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
-from goprobe_tui.tracefs.naming import (
-    check_probe_path,
-    event_name,
-    parse_session_name,
-    session_is_stale,
-    session_name,
-)
+from goprobe_tui.tracefs.formats import RecordLayout, parse_format
+from goprobe_tui.tracefs.fs import retry_busy
+from goprobe_tui.tracefs.naming import check_probe_path, event_name, session_name
+from goprobe_tui.tracefs.stale import sweep_stale
 
-DEFAULT_BUFFER_KB = 8192  # per CPU: absorbs bursts while the reader catches up
+# Per CPU. The reader empties the buffer every 50 ms; at this kernel's full rate (~11 us a hit,
+# ~90k events/s per CPU, <= 200 bytes each) that is ~0.9 MB, so 8 MB leaves ~9x headroom.
+DEFAULT_BUFFER_KB = 8192
 
 
 @dataclass
-class Probe:
-    event: str
+class Site:
+    """One probe: where it sits and how its record becomes Go values."""
+
     function: str  # the real Go name (display only; never written to tracefs)
     kind: str  # "entry" or "return"
     vaddr: int
-    offset: int
-    plan: FetchPlan
-    pair_by_g: bool  # entries/returns carry the goroutine pointer as field g
-    has_return: bool = False  # entry probes only: the function also has return probes
+    offset: int  # in the file: what uprobe_events takes
+    values: tuple[ValueSpec, ...]
+    has_return: bool = False  # entry sites: the function also has return probes
+    # Detached while its event still serves other functions: records from this monotonic ns on
+    # are dropped (older ones, still unread, are real calls and decode as usual).
+    muted_since: int | None = None
 
 
-def read_overruns(instance: str) -> int:
-    """Events the kernel dropped from an instance's buffer (overwrite + dropped), all CPUs."""
+@dataclass
+class ProbeEvent:
+    """One kernel event of one or more probes with identical fetch args."""
+
+    name: str
+    kind: str
+    path: str
+    fetch: tuple[str, ...]
+    pair_by_g: bool  # records carry the goroutine pointer as field g
+    pie: bool  # the fired address is the runtime one: map it through the process's maps
+    sites: list[Site] = field(default_factory=list)  # in the order they were appended
+    layout: RecordLayout | None = None
+    enabled: bool = False
+
+    def functions(self) -> set[str]:
+        return {s.function for s in self.sites}
+
+    def live_functions(self) -> set[str]:
+        return {s.function for s in self.sites if s.muted_since is None}
+
+
+def read_loss(instance: str) -> int:
+    """Events the kernel could not keep in an instance's buffer, all CPUs: overwritten
+    (overrun), refused (dropped events) and lost to nesting (commit overrun)."""
     total = 0
     base = os.path.join(instance, "per_cpu")
     try:
@@ -56,39 +85,27 @@ def read_overruns(instance: str) -> int:
             continue
         for line in text.splitlines():
             key, _, value = line.partition(":")
-            if key.strip() in ("overrun", "dropped events"):
+            if key.strip() in ("overrun", "dropped events", "commit overrun"):
                 total += int(value.strip() or 0)
     return total
-
-
-def _retry_busy(action: Callable[[], None], attempts: int = 20) -> None:
-    for i in range(attempts):
-        try:
-            action()
-            return
-        except (OSError, ProbeError) as exc:
-            code = exc.errno
-            if code != errno.EBUSY or i == attempts - 1:
-                raise
-            time.sleep(0.05 * (i + 1))
 
 
 class ProbeSession:
     def __init__(self, root: str | None = None, *, name: str | None = None,
                  buffer_kb: int = DEFAULT_BUFFER_KB, pid_filter: int | None = None) -> None:
         self.root = root or fs.find_tracefs()
-        self.swept = sweep_stale(self.root)
+        self.swept = sweep_stale(self.root).removed
         self.name = name or session_name()
         self.group = self.name
         self.instance = os.path.join(self.root, "instances", self.name)
-        self.probes: dict[str, Probe] = {}
+        self.events: dict[str, ProbeEvent] = {}
         self._counter = 0
         self._lock = threading.RLock()
         self.closed = False
         self._reader = None
-        # Told of each probe after it is defined and before it is enabled, so a decoder
-        # elsewhere knows it before its first event can exist.
-        self.on_define: Callable[[Probe], None] | None = None
+        # Told of each event after it is defined and before it is enabled (and again when its
+        # sites change), so a decoder elsewhere knows it before its first record can exist.
+        self.on_define: Callable[[ProbeEvent], None] | None = None
         try:
             os.mkdir(self.instance)
         except FileExistsError:
@@ -103,10 +120,10 @@ class ProbeSession:
 
     def _configure(self, buffer_kb: int, pid_filter: int | None) -> None:
         opt = os.path.join(self.instance, "options")
-        fs.write_value(os.path.join(opt, "record-tgid"), "1")  # events name their process
+        fs.write_value(os.path.join(opt, "record-tgid"), "1")  # saved_tgids for exited threads
         fs.write_value(os.path.join(self.instance, "buffer_size_kb"), str(buffer_kb))
-        # One clock for all CPUs: the per-CPU "local" clock can reorder a goroutine's entry and
-        # return when it migrates between CPUs, breaking latency pairing.
+        # One clock for all CPUs, and the same as CLOCK_MONOTONIC: the reader merges CPUs by
+        # time and knows which records are old enough that no CPU can still add an older one.
         fs.write_value(os.path.join(self.instance, "trace_clock"), "mono")
         if pid_filter is not None:
             fs.write_value(os.path.join(opt, "event-fork"), "1")  # threads started later too
@@ -114,107 +131,151 @@ class ProbeSession:
             fs.write_value(os.path.join(self.instance, "set_event_pid"), " ".join(tids))
 
     # -- probes ----------------------------------------------------------------
-    def add(self, path: str, function: str, kind: str, vaddr: int, offset: int,
-            plan: FetchPlan, extra: tuple[str, ...] = (), has_return: bool = False) -> Probe:
-        """Define, verify and enable one uprobe. Raises ProbeError with the kernel's reason."""
+    def define(self, kind: str, path: str, fetch: tuple[str, ...], sites: list[Site], *,
+               pair_by_g: bool, pie: bool) -> tuple[ProbeEvent | None, dict[int, str]]:
+        """One event holding a probe per site, enabled. Returns (event or None when no site was
+        accepted, {site index: the kernel's reason} for the refused ones)."""
         if self.closed:
             raise ProbeError("session is closed")
         try:
             path = check_probe_path(path)
         except ValueError as exc:
             raise ProbeError(str(exc)) from None
-        fetch = (*plan.args, *extra)
         bad = [a for a in fetch if not valid_fetch_arg(a)]
-        if bad or not 0 <= offset < 1 << 48:
-            raise ProbeError("refusing unsafe probe arguments", ", ".join(bad) or hex(offset))
+        if bad:
+            raise ProbeError("refusing unsafe probe arguments", ", ".join(bad))
+        refused: dict[int, str] = {}
         with self._lock:
-            event = event_name(os.getpid(), self._counter, function,
-                               "ret" if kind == "return" else "")
+            name = event_name(os.getpid(), self._counter, sites[0].function,
+                              "ret" if kind == "return" else "")
             self._counter += 1
-            cmd = f"p:{self.group}/{event} {path}:{offset:#x}"
-            if fetch:
-                cmd += " " + " ".join(fetch)
-            fs.append_command(self.root, cmd)
-            probe = Probe(event, function, kind, vaddr, offset, plan,
-                          any(a.startswith("g=") for a in extra), has_return)
-            self.probes[event] = probe  # registered first: teardown covers it whatever happens next
-            if not os.path.isdir(self._event_dir(event)):
-                self.remove(event)
-                raise ProbeError(f"probe {event} did not appear in tracefs")
-            if self.on_define is not None:
-                self.on_define(probe)
+            ev = ProbeEvent(name, kind, path, fetch, pair_by_g, pie)
+            # Recorded before anything is written: teardown covers whatever happens next.
+            self.events[name] = ev
+            for i, site in enumerate(sites):
+                if not 0 <= site.offset < 1 << 48:
+                    refused[i] = f"offset {site.offset:#x} out of range"
+                    continue
+                cmd = f"p:{self.group}/{name} {path}:{site.offset:#x}"
+                if fetch:
+                    cmd += " " + " ".join(fetch)
+                try:
+                    fs.append_command(self.root, cmd)
+                except ProbeError as exc:
+                    refused[i] = exc.reason or str(exc)
+                    continue
+                ev.sites.append(site)
+            if not ev.sites:
+                del self.events[name]
+                return None, refused
             try:
-                fs.write_value(os.path.join(self._event_dir(event, self.instance), "enable"), "1")
+                ev.layout = parse_format(fs.read_text(os.path.join(self._event_dir(name), "format")))
+            except (OSError, ValueError) as exc:
+                self._delete(ev)
+                raise ProbeError(f"event {name}: cannot read its record layout", str(exc)) from None
+            self._announce(ev)
+            try:
+                self.enable(ev)
+            except ProbeError:
+                self._delete(ev)
+                raise
+            return ev, refused
+
+    def _announce(self, ev: ProbeEvent) -> None:
+        if self.on_define is not None:
+            self.on_define(ev)
+
+    def set_muted(self, ev: ProbeEvent, function: str, muted: bool, since: int | None = None) -> None:
+        """Mute (from `since`, default now) or unmute one function's sites in an event."""
+        when = (time.monotonic_ns() if since is None else since) if muted else None
+        with self._lock:
+            for site in ev.sites:
+                if site.function == function:
+                    site.muted_since = when
+            self._announce(ev)
+
+    def enable(self, ev: ProbeEvent) -> None:
+        with self._lock:
+            if ev.enabled:
+                return
+            try:
+                fs.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"), "1")
             except OSError as exc:
-                reason = fs.last_error(self.root, cmd) or exc.strerror or ""
+                reason = fs.last_error(self.root, ev.name) or exc.strerror or ""
                 if exc.errno == 524:
                     reason = "offset is not a valid instruction (padding?)"
-                self.remove(event)
-                raise ProbeError(f"cannot enable probe for {function}", reason, exc.errno or 0) from None
-            return probe
+                raise ProbeError(f"cannot enable probe for {ev.sites[0].function}", reason,
+                                 exc.errno or 0) from None
+            ev.enabled = True
+
+    def disable(self, ev: ProbeEvent) -> None:
+        """Stops the breakpoints. Unread records stay in the buffer (deleting would clear it)."""
+        with self._lock:
+            if not ev.enabled:
+                return
+            with contextlib.suppress(FileNotFoundError):
+                fs.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"), "0")
+            ev.enabled = False
 
     def _event_dir(self, event: str, base: str | None = None) -> str:
         return os.path.join(base or self.root, "events", self.group, event)
 
-    def remove(self, event: str) -> None:
+    def _delete(self, ev: ProbeEvent) -> None:
+        """Disable and delete a whole event (never one probe out of it)."""
         with self._lock:
-            self.probes.pop(event, None)
-            enable = os.path.join(self._event_dir(event, self.instance), "enable")
-            if os.path.exists(enable):
-                fs.write_value(enable, "0")
-            _retry_busy(lambda: fs.append_command(self.root, f"-:{self.group}/{event}"))
-
-    def remove_function(self, function: str) -> None:
-        for event in [e for e, p in self.probes.items() if p.function == function]:
-            self.remove(event)
+            self.disable(ev)
+            retry_busy(lambda: fs.append_command(self.root, f"-:{self.group}/{ev.name}"))
+            self.events.pop(ev.name, None)
 
     # -- reading ---------------------------------------------------------------
-    @property
-    def trace_pipe(self) -> str:
-        return os.path.join(self.instance, "trace_pipe")
-
     def attach_reader(self, reader) -> None:
-        """The session stops this reader (closing trace_pipe) before it tears down."""
+        """The session stops this reader (after its last drain) before it deletes events."""
         self._reader = reader
 
-    def hits(self) -> dict[str, int]:
-        """Hit counts per event of this session, from uprobe_profile (counted before filters)."""
-        out: dict[str, int] = {}
+    def hits(self) -> dict[tuple[str, int], int]:
+        """Hits per (event, probe index in append order), from uprobe_profile (before filters).
+        A multi-probe event is listed once per probe, in the order the probes were added."""
+        out: dict[tuple[str, int], int] = {}
         try:
             text = fs.read_text(os.path.join(self.root, "uprobe_profile"))
         except OSError:
             return out
+        seen: dict[str, int] = {}
         for line in text.splitlines():
             parts = line.rsplit(None, 2)
-            if len(parts) == 3 and parts[1] in self.probes:
-                out[parts[1]] = int(parts[2])
+            if len(parts) == 3 and parts[1] in self.events:
+                i = seen.get(parts[1], 0)
+                seen[parts[1]] = i + 1
+                out[(parts[1], i)] = int(parts[2])
         return out
 
-    def overruns(self) -> int:
-        return read_overruns(self.instance)
+    def loss(self) -> int:
+        return read_loss(self.instance)
 
     # -- teardown --------------------------------------------------------------
-    def close(self) -> None:
-        """Disable, stop reading, delete every probe, remove the instance. Idempotent."""
+    def close(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Disable everything, let the reader drain, delete every event, remove the instance.
+        Idempotent. progress(done, total) is told as events are disabled."""
         with self._lock:
             if self.closed:
                 return
             self.closed = True
-            for event in list(self.probes):
-                enable = os.path.join(self._event_dir(event, self.instance), "enable")
+            enabled = [ev for ev in self.events.values() if ev.enabled]
+            for i, ev in enumerate(enabled):
                 with contextlib.suppress(OSError):
-                    fs.write_value(enable, "0")
+                    self.disable(ev)
+                if progress:
+                    progress(i + 1, len(enabled))
             if self._reader is not None:
-                self._reader.stop()
+                self._reader.stop()  # its last read happens now: nothing enabled can add more
             errors = []
-            for event in list(self.probes):
+            for ev in list(self.events.values()):
                 try:
-                    _retry_busy(lambda ev=event: fs.append_command(self.root, f"-:{self.group}/{ev}"))
-                    self.probes.pop(event, None)
+                    self._delete(ev)
                 except (OSError, ProbeError) as exc:
-                    errors.append(f"{event}: {exc}")
+                    errors.append(f"{ev.name}: {exc}")
             try:
-                _retry_busy(lambda: os.rmdir(self.instance))
+                retry_busy(lambda: os.rmdir(self.instance))
             except FileNotFoundError:
                 pass
             except OSError as exc:
@@ -222,51 +283,11 @@ class ProbeSession:
             if errors:
                 raise TracefsError("teardown incomplete (run `goprobe-tui cleanup`): " + "; ".join(errors))
 
+    def probe_count(self) -> int:
+        return sum(len(ev.sites) for ev in self.events.values())
+
     def __enter__(self) -> ProbeSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def sweep_stale(root: str) -> list[str]:
-    """Remove probes and instances of goprobe sessions whose process is gone. Returns what went."""
-    removed: list[str] = []
-    try:
-        definitions = fs.read_text(os.path.join(root, "uprobe_events")).splitlines()
-    except OSError:
-        return removed
-    stale_events: dict[str, list[str]] = {}
-    for line in definitions:
-        head = line.split(None, 1)[0] if line.strip() else ""
-        if ":" not in head or "/" not in head:
-            continue
-        group, event = head.split(":", 1)[1].split("/", 1)
-        if parse_session_name(group) and session_is_stale(group):
-            stale_events.setdefault(group, []).append(event)
-    inst_dir = os.path.join(root, "instances")
-    try:
-        instances = [n for n in os.listdir(inst_dir)
-                     if parse_session_name(n) and session_is_stale(n)]
-    except OSError:
-        instances = []
-    for group, events in stale_events.items():
-        for event in events:
-            for inst in {group, *instances}:
-                enable = os.path.join(inst_dir, inst, "events", group, event, "enable")
-                with contextlib.suppress(OSError):
-                    fs.write_value(enable, "0")
-    for inst in instances:  # rmdir also disables the instance's events and frees its buffer
-        try:
-            _retry_busy(lambda i=inst: os.rmdir(os.path.join(inst_dir, i)))
-            removed.append(f"instance {inst}")
-        except OSError:
-            pass
-    for group, events in stale_events.items():
-        for event in events:
-            try:
-                _retry_busy(lambda g=group, e=event: fs.append_command(root, f"-:{g}/{e}"))
-                removed.append(f"probe {group}/{event}")
-            except (OSError, ProbeError):
-                pass
-    return removed

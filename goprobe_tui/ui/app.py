@@ -191,19 +191,30 @@ class GoprobeApp(App):
 
     def action_detach_all(self) -> None:
         if self._require_tracing() and self.controller.attached:
-            for name in list(self.controller.attached):
-                self._detach_function(name)
+            self._detach_all()
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _detach_all(self) -> None:
+        names = list(self.controller.attached)
+        try:
+            self.controller.detach_all()
+        except Exception as exc:
+            self.post_message(ProbeFailed("detach all", str(exc)))
+        for name in names:
+            self.post_message(ProbeChanged(name, False))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _attach_functions(self, indexes: list[int], returns: bool) -> None:
-        for idx in indexes:
-            fn = self.functions[idx]
-            try:
-                att = self.controller.attach(fn, returns)
-            except Exception as exc:
-                self.post_message(ProbeFailed(fn.name, str(exc)))
-                continue
-            self.post_message(ProbeChanged(fn.name, True, att.returns, len(att.events)))
+        """One unit: probes with identical fetch args share a kernel event (fast teardown)."""
+        fns = [self.functions[idx] for idx in indexes]
+        try:
+            attached, errors = self.controller.attach_many(fns, returns)
+        except Exception as exc:
+            attached, errors = [], {fn.name: str(exc) for fn in fns}
+        for name, why in errors.items():
+            self.post_message(ProbeFailed(name, why))
+        for att in attached:
+            self.post_message(ProbeChanged(att.function.name, True, att.returns, att.probes, att.note))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_function(self, name: str) -> None:
@@ -221,6 +232,8 @@ class GoprobeApp(App):
         fl = self.query_one(FunctionList)
         if message.attached:
             panel.upsert(message.name, message.returns, message.probes)
+            if message.note:
+                self.notify(f"{message.name}: {message.note}", severity="warning", timeout=8)
             if idx is not None:
                 fl.set_state(idx, "entry+ret" if message.returns else "entry")
         else:
@@ -276,6 +289,10 @@ class GoprobeApp(App):
             backlog = len(self.controller.backlog)
             parts.append(f"events {c.received:,}")
             parts.append(f"[b]lost {c.lost:,}[/b]" if c.lost else "lost 0")
+            if c.unpaired_returns:
+                parts.append(f"no latency {c.unpaired_returns:,}")
+            if c.unattributed or c.malformed:
+                parts.append(f"unreadable {c.unattributed + c.malformed:,}")
             if backlog:
                 parts.append(f"waiting {backlog:,}")
         else:
@@ -336,14 +353,19 @@ class GoprobeApp(App):
         if self._quitting:
             return
         self._quitting = True
-        if self.controller is not None and self.controller.attached:
-            self.notify(f"detaching {len(self.controller.attached)} functions…", timeout=30)
+        if self.controller is not None and self.controller.session.probe_count():
+            n = self.controller.session.probe_count()
+            self.notify(f"detaching {n:,} probe{'s' if n != 1 else ''}…", timeout=30)
         self._detach_and_exit()
+
+    def _teardown_progress(self, done: int, total: int) -> None:
+        self._trace_status.update(f"detaching: {done}/{total} kernel events disabled")
 
     @work(thread=True, group="shutdown", exit_on_error=False)
     def _detach_and_exit(self) -> None:
         try:
             if self.controller is not None:
-                self.controller.close()
+                self.controller.close(
+                    lambda done, total: self.call_from_thread(self._teardown_progress, done, total))
         finally:
             self.call_from_thread(self.exit)

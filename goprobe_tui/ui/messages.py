@@ -16,12 +16,14 @@ class SearchDone(Message):
 class ProbeChanged(Message):
     """A function was attached (`attached=True`) or detached."""
 
-    def __init__(self, name: str, attached: bool, returns: bool = False, probes: int = 0) -> None:
+    def __init__(self, name: str, attached: bool, returns: bool = False, probes: int = 0,
+                 note: str = "") -> None:
         super().__init__()
         self.name = name
         self.attached = attached
         self.returns = returns
         self.probes = probes
+        self.note = note  # e.g. "entry probe only": shown to the user once
 
 
 class ProbeFailed(Message):

@@ -1,0 +1,110 @@
+"""Who a thread id belongs to, and where a process mapped the traced binary.
+
+Binary records carry only the thread id. /proc answers while the thread lives (read once per
+thread); for one that already exited, the kernel's saved_tgids / saved_cmdlines (kept because
+the instance records tgids) are consulted, at most once per second.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+
+MAX_THREADS = 100_000
+_RELOAD_SAVED = 1.0  # seconds
+_RECHECK = 5.0  # seconds: a thread id can be reused by another process
+
+
+def _read_status(tid: int) -> tuple[int, str] | None:
+    tgid, name = 0, ""
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                key, _, value = line.partition(b":")
+                if key == b"Name":
+                    name = value.strip().decode("utf-8", "replace")
+                elif key == b"Tgid":
+                    tgid = int(value)
+                    break
+    except (OSError, ValueError):
+        return None
+    return (tgid, name) if tgid else None
+
+
+class ProcessInfo:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._threads: OrderedDict[int, tuple[int, str, float]] = OrderedDict()
+        self._saved_tgids: dict[int, int] = {}
+        self._saved_comms: dict[int, str] = {}
+        self._saved_at = 0.0
+        self._maps: dict[int, list[tuple[int, int, int]]] = {}
+        self._inodes: dict[str, tuple[int, int] | None] = {}
+
+    def thread(self, tid: int) -> tuple[int, str]:
+        """(tgid, comm) of a thread; (tid, "?") when nobody knows any more."""
+        info = self._threads.get(tid)
+        now = time.monotonic()
+        if info is None or now - info[2] > _RECHECK:
+            tgid, comm = _read_status(tid) or (info[:2] if info else self._saved(tid))
+            info = self._threads[tid] = (tgid, comm, now)
+            self._threads.move_to_end(tid)
+            if len(self._threads) > MAX_THREADS:
+                self._threads.popitem(last=False)
+        return info[0], info[1]
+
+    def _saved(self, tid: int) -> tuple[int, str]:
+        now = time.monotonic()
+        if tid not in self._saved_tgids and now - self._saved_at > _RELOAD_SAVED:
+            self._saved_at = now
+            self._saved_tgids = _read_pairs(os.path.join(self.root, "saved_tgids"), int)
+            self._saved_comms = _read_pairs(os.path.join(self.root, "saved_cmdlines"), str)
+        return self._saved_tgids.get(tid, tid), self._saved_comms.get(tid, "?")
+
+    def file_offset(self, pid: int, path: str, ip: int) -> int | None:
+        """The file offset of a runtime address in `path` as mapped by `pid` (PIE), or None."""
+        for attempt in range(2):
+            maps = self._maps.get(pid)
+            if maps is None or attempt:
+                maps = self._maps[pid] = self._read_maps(pid, path)
+            for start, end, pgoff in maps:
+                if start <= ip < end:
+                    return ip - start + pgoff
+        return None
+
+    def _read_maps(self, pid: int, path: str) -> list[tuple[int, int, int]]:
+        if path not in self._inodes:
+            try:
+                st = os.stat(path)
+                self._inodes[path] = (st.st_ino, st.st_dev)
+            except OSError:
+                self._inodes[path] = None
+        ident = self._inodes[path]
+        out = []
+        try:
+            with open(f"/proc/{pid}/maps", "rb") as f:
+                for line in f:
+                    parts = line.split(None, 5)
+                    if len(parts) < 5 or b"x" not in parts[1] or ident is None:
+                        continue
+                    if int(parts[4]) != ident[0]:
+                        continue
+                    lo, hi = parts[0].split(b"-")
+                    out.append((int(lo, 16), int(hi, 16), int(parts[2], 16)))
+        except (OSError, ValueError):
+            pass
+        return out
+
+
+def _read_pairs(path: str, convert) -> dict:
+    out = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.strip().partition(" ")
+                if key.isdigit() and value:
+                    out[int(key)] = convert(value)
+    except (OSError, ValueError):
+        pass
+    return out
