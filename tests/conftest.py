@@ -23,7 +23,7 @@ def root():
     """The tracefs root, for tests that attach real probes; whatever a failing test left behind
     is swept afterwards (and then reported as a failure)."""
     from goprobe_tui.tracefs import fs
-    from goprobe_tui.tracefs.session import sweep_stale
+    from goprobe_tui.tracefs.stale import sweep_stale
     from tests.kernel_helpers import goprobe_leftovers
 
     need(os.geteuid() == 0, "kernel tests need root")

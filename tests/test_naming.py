@@ -11,9 +11,10 @@ from goprobe_tui.tracefs.naming import (
     check_probe_path,
     event_name,
     parse_session_name,
-    session_is_stale,
+    pid_namespace,
     session_name,
 )
+from goprobe_tui.tracefs.stale import session_is_dead
 
 
 @pytest.mark.parametrize("name", ["main.Divide", "ma\n-:* #Div", "net/http.(*Server).Serve",
@@ -27,10 +28,35 @@ def test_event_names_are_safe(name: str) -> None:
 
 def test_session_names() -> None:
     name = session_name()
-    assert parse_session_name(name)[0] == os.getpid()
-    assert not session_is_stale(name)
-    assert session_is_stale("goprobe_999999999_1")
-    assert not session_is_stale("othertool_1_1")  # never ours
+    pid, _start, namespace = parse_session_name(name)
+    assert (pid, namespace) == (os.getpid(), pid_namespace())
+    assert not session_is_dead(name)
+    assert session_is_dead("goprobe_999999999_1")
+    assert session_is_dead(f"goprobe_999999999_1_n{pid_namespace()}")
+    assert not session_is_dead("othertool_1_1")  # never ours
+    # another PID namespace's pid means nothing in ours: never judged dead from here
+    assert not session_is_dead(f"goprobe_999999999_1_n{pid_namespace() + 1}")
+
+
+def test_zombie_owner_counts_as_dead() -> None:
+    """Right after SIGKILL the owner lingers as a zombie (or exiting): it will never tear down."""
+    import subprocess
+
+    from goprobe_tui.tracefs.naming import process_start_time
+
+    child = subprocess.Popen(["sleep", "30"])
+    name = f"goprobe_{child.pid}_{process_start_time(child.pid)}_n{pid_namespace()}"
+    assert not session_is_dead(name)
+    child.kill()
+    import time
+
+    for _ in range(100):  # not reaped: a zombie until we wait for it
+        with open(f"/proc/{child.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    assert session_is_dead(name)
+    child.wait()
 
 
 def test_paths(tmp_path: Path) -> None:

@@ -151,3 +151,10 @@ class Attacher:
                 continue
             ok.append(att)
         return ok, errors
+
+    def attach(self, fn: Function, returns: bool = False) -> AttachedFunction:
+        """One function on its own. Raises ProbeError saying why it could not be attached."""
+        attached, errors = self.attach_many([fn], returns)
+        if not attached:
+            raise ProbeError(f"{fn.name}: {errors.get(fn.name, 'not attached')}")
+        return attached[0]

@@ -125,7 +125,7 @@ class EventStream:
                     break
                 write_frame(stdin, msg)
         except (OSError, ValueError):
-            self.error = self.error or "event decoder is not running"
+            self.error = self.error or "event decoder exited: events are no longer read"
         except Exception as exc:  # a bug here must not leave the child waiting for ever
             self.error = f"cannot feed the event decoder: {exc}"
         finally:
