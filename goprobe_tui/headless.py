@@ -40,9 +40,6 @@ class _Signals:
     def __call__(self) -> bool:
         return self.received is not None
 
-    def restore(self) -> None:
-        for s, h in self._old.items():
-            signal.signal(s, h)
 
 
 def _err(msg: str) -> None:
@@ -108,7 +105,10 @@ def run_trace(args: argparse.Namespace) -> int:
             if session is not None:
                 status = _teardown(args, session, status)
         finally:
-            signals.restore()
+            # Torn down: a signal from now on must not kill us half-way through exiting (the
+            # interpreter resets Python handlers at exit; SIG_IGN stays).
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(s, signal.SIG_IGN)
             binary.close()
     return status
 

@@ -25,7 +25,7 @@ T=$(awk '$3=="tracefs"{print $2; exit}' /proc/self/mounts)
 [ -e "$T/uprobe_events" ] || { echo "setup: $T/uprobe_events missing (kernel without uprobes?)" >&2; exit 1; }
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q --upgrade pip >/dev/null
 .venv/bin/pip install -q -e '.[test]'
 
 .venv/bin/python -m tests.support.toolchains install

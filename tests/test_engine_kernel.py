@@ -1,0 +1,154 @@
+"""The engine's promises on the real kernel: nothing lost on detach, any pairing depth, fast and
+honest teardown and cleanup."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.tracefs.session import ProbeSession
+from tests.conftest import need
+from tests.kernel_helpers import TraceRun, goprobe_leftovers, tracefs_state
+from tests.support import toolchains as tc
+
+pytestmark = pytest.mark.kernel
+FLOOD = 150_000
+
+
+def _newest() -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+
+
+def _drain_all(controller: TraceController) -> list[TraceEvent]:
+    return [TraceEvent.from_row(r) for r in controller.drain(10**9)]
+
+
+def test_detaching_another_function_mid_flood_loses_nothing(root: str) -> None:
+    """Detach disables and never deletes mid-session: deleting an enabled event would clear
+    the instance's buffer, the flood's unread events with it, uncounted."""
+    _newest()
+    path = tc.build("hot", "1.27.3")
+    with GoBinary.open(str(path)) as binary:
+        controller = TraceController(binary, ProbeSession())
+        try:
+            assert controller.stream.wait_ready() is None
+            controller.attach(binary.find("main.Work"), returns=False)
+            controller.attach(binary.find("main.main"), returns=True)
+            proc = subprocess.Popen([str(path), str(FLOOD), "2"], stdout=subprocess.DEVNULL)
+            time.sleep(0.3)  # mid-flood
+            assert proc.poll() is None, "the flood ended before the detach"
+            controller.detach("main.main")
+            ev_lines, _ = tracefs_state(root)
+            assert any("main_main" in ln for ln in ev_lines)  # disabled, not deleted
+            assert proc.wait(60) == 0
+        finally:
+            controller.close()
+        events = _drain_all(controller)
+    work = sum(1 for e in events if e.function == "main.Work")
+    c = controller.counters
+    assert (work + c.lost, c.lost) == (FLOOD, 0)
+    assert goprobe_leftovers(root) == []
+
+
+def test_reattaching_reuses_the_disabled_event(root: str) -> None:
+    _newest()
+    path = tc.build("hot", "1.27.3")
+    with GoBinary.open(str(path)) as binary:
+        controller = TraceController(binary, ProbeSession())
+        try:
+            assert controller.stream.wait_ready() is None
+            fn = binary.find("main.Work")
+            first = controller.attach(fn, returns=True)
+            controller.detach("main.Work")
+            again = controller.attach(fn, returns=True)
+            assert [e.name for e in again.events] == [e.name for e in first.events]
+            assert all(e.enabled for e in again.events)
+            subprocess.run([str(path), "1000", "2"], check=True, capture_output=True)
+        finally:
+            controller.close()
+        events = _drain_all(controller)
+    assert len(events) == 2000 and all(e.latency_ns is not None for e in events if e.kind == "return")
+
+
+def test_recursion_100000_deep_pairs_every_return(root: str) -> None:
+    _newest()
+    binary = tc.build("recurse", "1.27.3")
+    depth = 100_000
+    run = TraceRun("--json", "--ret", "--count", str(2 * (depth + 1)), str(binary), "main.Recurse")
+    proc = subprocess.run([str(binary), str(depth)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"result {depth}", proc.stderr
+    out, err = run.proc.communicate(timeout=600)
+    kinds = {"entry": 0, "return": 0}
+    latencies = 0
+    for line in out.splitlines():
+        kind = ('"kind": "entry"' in line and "entry") or "return"
+        kinds[kind] += 1
+        latencies += kind == "return" and '"latency_ns": null' not in line
+    assert kinds == {"entry": depth + 1, "return": depth + 1}, err
+    assert latencies == depth + 1
+    assert "0 lost" in err and "without latency" not in err
+
+
+def test_sigkill_then_cleanup_at_once(root: str) -> None:
+    """No sleep between the kill and cleanup: a dying owner counts as dead."""
+    _newest()
+    binary = tc.build("large", "1.27.3")
+    for _ in range(3):
+        run = TraceRun("--ret", str(binary), "main.*")
+        assert goprobe_leftovers(root)
+        run.proc.kill()
+        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "cleanup"],
+                             capture_output=True, text=True, timeout=120)
+        run.proc.wait()
+        assert out.returncode == 0, out.stderr
+        assert "removed" in out.stdout and "nothing" not in out.stdout
+        assert goprobe_leftovers(root) == []
+
+
+def test_ret_without_ret_instruction_gets_an_entry_probe(root: str) -> None:
+    _newest()
+    binary = tc.build("large", "1.27.3")
+    with GoBinary.open(str(binary)) as b:
+        from goprobe_tui.tracefs.attach import Attacher
+
+        attacher = Attacher(b, ProbeSession())
+        try:
+            # e.g. runtime.goexit or a function that ends in a tail jump
+            no_ret = next(fn for fn in b.functions if fn.name.startswith(("runtime.", "main."))
+                          and fn.offset >= 0 and fn.size > 8 and not attacher.sites(fn).returns)
+            att = attacher.attach(no_ret, returns=True)
+            assert att.probes == 1 and "entry probe only" in att.note
+        finally:
+            attacher.session.close()
+
+
+def test_second_sigint_during_teardown_changes_nothing(root: str) -> None:
+    _newest()
+    binary = tc.build("large", "1.27.3")
+    run = TraceRun("--ret", str(binary), "main.*", "fmt.*")
+    stop = threading.Event()
+
+    def pester() -> None:
+        while not stop.is_set() and run.proc.poll() is None:
+            run.proc.send_signal(2)
+            time.sleep(0.01)
+
+    t = threading.Thread(target=pester)
+    t.start()
+    try:
+        run.proc.wait(60)
+    finally:
+        stop.set()
+        t.join()
+    _out, err = run.proc.communicate()
+    assert "Traceback" not in err and run.proc.returncode == 0, err
+    assert goprobe_leftovers(root) == []
+    assert os.path.exists(root)
