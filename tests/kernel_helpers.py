@@ -18,11 +18,24 @@ def tracefs_state(root: str) -> tuple[list[str], list[str]]:
     return lines, sorted(os.listdir(os.path.join(root, "instances")))
 
 
+# Sessions this test run started: its own pid and every `goprobe-tui` it spawned. Other goprobe
+# sessions may be alive on the machine; a test judges only its own.
+STARTED_PIDS: set[int] = {os.getpid()}
+
+
+def _mine(session: str) -> bool:
+    from goprobe_tui.tracefs.naming import parse_session_name
+
+    parsed = parse_session_name(session)
+    return parsed is not None and parsed[0] in STARTED_PIDS
+
+
 def goprobe_leftovers(root: str | None = None) -> list[str]:
+    """Probes and instances left by sessions this test run started."""
     root = root or find_tracefs()
     lines, instances = tracefs_state(root)
-    ours = [ln for ln in lines if ln.split(" ", 1)[0].partition(":")[2].startswith("goprobe_")]
-    return ours + [i for i in instances if i.startswith("goprobe_")]
+    ours = [ln for ln in lines if _mine(ln.split(" ", 1)[0].partition(":")[2].partition("/")[0])]
+    return ours + [i for i in instances if _mine(i)]
 
 
 class TraceRun:
@@ -31,6 +44,7 @@ class TraceRun:
     def __init__(self, *args: str, attach_timeout: float = 60) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        STARTED_PIDS.add(self.proc.pid)
         self.stderr_lines: list[str] = []
         deadline = time.monotonic() + attach_timeout
         while time.monotonic() < deadline:
