@@ -103,7 +103,7 @@ def run_trace(args: argparse.Namespace) -> int:
     finally:
         try:
             if session is not None:
-                status = _teardown(args, session, status)
+                status = _teardown(session, status)
         finally:
             # Torn down: a signal from now on must not kill us half-way through exiting (the
             # interpreter resets Python handlers at exit; SIG_IGN stays).
@@ -113,7 +113,7 @@ def run_trace(args: argparse.Namespace) -> int:
     return status
 
 
-def _teardown(args: argparse.Namespace, session: ProbeSession, status: int) -> int:
+def _teardown(session: ProbeSession, status: int) -> int:
     n = session.probe_count()
     if n:
         _err(f"detaching {n} probe{'s' if n != 1 else ''}…")

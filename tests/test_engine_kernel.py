@@ -3,11 +3,12 @@ honest teardown and cleanup."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,15 +32,24 @@ def _drain_all(controller: TraceController) -> list[TraceEvent]:
     return [TraceEvent.from_row(r) for r in controller.drain(10**9)]
 
 
+@contextlib.contextmanager
+def _controller(binary: GoBinary) -> Iterator[TraceController]:
+    """The TUI's engine on its own session; closed (everything detached) on the way out."""
+    controller = TraceController(binary, ProbeSession())
+    try:
+        assert controller.stream.wait_ready() is None
+        yield controller
+    finally:
+        controller.close()
+
+
 def test_detaching_another_function_mid_flood_loses_nothing(root: str) -> None:
     """Detach disables and never deletes mid-session: deleting an enabled event would clear
     the instance's buffer, the flood's unread events with it, uncounted."""
     _newest()
     path = tc.build("hot", "1.27.3")
     with GoBinary.open(str(path)) as binary:
-        controller = TraceController(binary, ProbeSession())
-        try:
-            assert controller.stream.wait_ready() is None
+        with _controller(binary) as controller:
             controller.attach(binary.find("main.Work"), returns=False)
             controller.attach(binary.find("main.main"), returns=True)
             proc = subprocess.Popen([str(path), str(FLOOD), "2"], stdout=subprocess.DEVNULL)
@@ -49,8 +59,6 @@ def test_detaching_another_function_mid_flood_loses_nothing(root: str) -> None:
             ev_lines, _ = tracefs_state(root)
             assert any("main_main" in ln for ln in ev_lines)  # disabled, not deleted
             assert proc.wait(60) == 0
-        finally:
-            controller.close()
         events = _drain_all(controller)
     work = sum(1 for e in events if e.function == "main.Work")
     c = controller.counters
@@ -62,9 +70,7 @@ def test_reattaching_reuses_the_disabled_event(root: str) -> None:
     _newest()
     path = tc.build("hot", "1.27.3")
     with GoBinary.open(str(path)) as binary:
-        controller = TraceController(binary, ProbeSession())
-        try:
-            assert controller.stream.wait_ready() is None
+        with _controller(binary) as controller:
             fn = binary.find("main.Work")
             first = controller.attach(fn, returns=True)
             controller.detach("main.Work")
@@ -72,8 +78,6 @@ def test_reattaching_reuses_the_disabled_event(root: str) -> None:
             assert [e.name for e in again.events] == [e.name for e in first.events]
             assert all(e.enabled for e in again.events)
             subprocess.run([str(path), "1000", "2"], check=True, capture_output=True)
-        finally:
-            controller.close()
         events = _drain_all(controller)
     assert len(events) == 2000 and all(e.latency_ns is not None for e in events if e.kind == "return")
 
@@ -151,4 +155,3 @@ def test_second_sigint_during_teardown_changes_nothing(root: str) -> None:
     _out, err = run.proc.communicate()
     assert "Traceback" not in err and run.proc.returncode == 0, err
     assert goprobe_leftovers(root) == []
-    assert os.path.exists(root)

@@ -47,11 +47,6 @@ class FetchPlan:
     args: tuple[str, ...]  # "key=expr:type" for uprobe_events
     values: tuple[ValueSpec, ...]
 
-    @property
-    def signature(self) -> tuple[str, ...]:
-        """Probes whose fetch args are identical can share one multi-probe kernel event."""
-        return self.args
-
 
 def uses_register_abi(arch: str, goversion: tuple[int, int], table_version: str, name: str) -> bool:
     if name.endswith(".abi0"):

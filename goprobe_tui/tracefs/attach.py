@@ -143,8 +143,9 @@ class Attacher:
                     attached[name].events.append(ev)
         ok = []
         for name, att in attached.items():
-            if name in refused_entry or not att.events or not any(
-                    s.kind == "entry" and s.function == name for ev in att.events for s in ev.sites):
+            # Entry groups are defined first, so a function without events never got as far
+            # as its entry (stop() or the kernel refused it).
+            if name in refused_entry or not att.events:
                 for ev in att.events:  # its return probes alone would only be unpaired
                     self.session.set_muted(ev, name, True, since=0)
                 errors.setdefault(name, "not attached")
@@ -153,8 +154,11 @@ class Attacher:
         return ok, errors
 
     def attach(self, fn: Function, returns: bool = False) -> AttachedFunction:
-        """One function on its own. Raises ProbeError saying why it could not be attached."""
-        attached, errors = self.attach_many([fn], returns)
-        if not attached:
-            raise ProbeError(f"{fn.name}: {errors.get(fn.name, 'not attached')}")
-        return attached[0]
+        return only_one(fn, *self.attach_many([fn], returns))
+
+
+def only_one(fn: Function, attached: list[AttachedFunction], errors: dict[str, str]) -> AttachedFunction:
+    """The result of attaching one function, or ProbeError saying why it was not."""
+    if not attached:
+        raise ProbeError(f"{fn.name}: {errors.get(fn.name, 'not attached')}")
+    return attached[0]

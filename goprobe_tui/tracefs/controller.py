@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan
-from goprobe_tui.tracefs.attach import AttachedFunction, Attacher
+from goprobe_tui.tracefs.attach import AttachedFunction, Attacher, only_one
 from goprobe_tui.tracefs.backlog import Backlog
 from goprobe_tui.tracefs.decode import EventRow
 from goprobe_tui.tracefs.decode_loop import StreamStats
-from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.event_stream import Batch, EventStream
 from goprobe_tui.tracefs.session import ProbeSession
 
@@ -43,7 +42,6 @@ class Counters:
 class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
-                 on_wake: Callable[[], None] | None = None,
                  print_to: tuple[int, bool, int | None] | None = None) -> None:
         """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
         teardown waits until every event is printed."""
@@ -57,7 +55,6 @@ class TraceController:
         self.backlog = Backlog(BACKLOG)
         self.counters = Counters()
         self._lock = threading.Lock()
-        self._on_wake = on_wake
         self.stream = EventStream(session.instance, session.root, pid_filter, self._on_batch,
                                   print_to, stop_timeout=None if print_to else 5.0)
         session.on_define = self.stream.announce
@@ -65,10 +62,7 @@ class TraceController:
 
     # -- probes (call from worker threads; they may take a while) -------------------
     def attach(self, fn: Function, returns: bool) -> AttachedFunction:
-        attached, errors = self.attach_many([fn], returns)
-        if not attached:
-            raise ProbeError(f"{fn.name}: {errors.get(fn.name, 'not attached')}")
-        return attached[0]
+        return only_one(fn, *self.attach_many([fn], returns))
 
     def attach_many(self, fns: list[Function], returns: bool,
                     stop: Callable[[], bool] = lambda: False
@@ -153,8 +147,6 @@ class TraceController:
             self.backlog.put(count, batch)
             c.backlog_dropped = self.backlog.dropped
             c.received += count
-            if self._on_wake:
-                self._on_wake()
 
     def drain(self, limit: int = 5000) -> list[EventRow]:
         """Up to `limit` waiting events, oldest first, as rows (TraceEvent.from_row)."""

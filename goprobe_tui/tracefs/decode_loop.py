@@ -12,8 +12,6 @@ from goprobe_tui.tracefs.raw_reader import RecordMerger
 from goprobe_tui.tracefs.ringbuf import PageHeader
 from goprobe_tui.tracefs.session import ProbeEvent
 
-PACE = 0.05  # seconds between reads of the kernel buffers: the UI drains at the same pace
-
 
 @dataclass
 class StreamStats:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import goprobe_tui
 from goprobe_tui.tracefs.decode import EventRow
-from goprobe_tui.tracefs.decode_loop import PACE, StreamStats
+from goprobe_tui.tracefs.decode_loop import StreamStats
 from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
-from goprobe_tui.tracefs.raw_reader import PageReader
+from goprobe_tui.tracefs.raw_reader import PACE, PageReader
 from goprobe_tui.tracefs.ringbuf import PageError, page_records
 from goprobe_tui.tracefs.session import ProbeEvent
 
@@ -52,7 +52,6 @@ class EventStream:
         self._outbox: deque[tuple] = deque()
         self._outbox_bytes = 0
         self._dropped = 0  # records dropped from a full outbox
-        self._closed_input = False
         self.reader = PageReader(instance, root)  # OSError goes to the caller
         env = dict(os.environ)
         # the child runs this very package, wherever it was imported from

@@ -11,27 +11,28 @@ _SESSION_RE = re.compile(r"^goprobe_(\d+)_(\d+)(?:_n(\d+))?$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
 
-def process_start_time(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat (clock ticks since boot): tells a live owner from a reused pid."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """/proc/PID/stat from field 3 (state) on; the name before it may hold spaces and ')'."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
         return None
     fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[19]) if len(fields) > 19 else None
+    return fields if len(fields) > 19 else None
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/PID/stat (clock ticks since boot): tells a live owner from a reused pid."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
 
 
 def owner_state(pid: int, start: int) -> tuple[str, int] | None:
     """(state letter, flags) of the process that owns a session, or None when it is gone
     (or its pid now names a process started at another time)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    if len(fields) <= 19 or int(fields[19]) != start:
+    fields = _stat_fields(pid)
+    if fields is None or int(fields[19]) != start:
         return None
     return fields[0].decode("ascii", "replace"), int(fields[6])
 

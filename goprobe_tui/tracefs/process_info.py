@@ -40,7 +40,7 @@ class ProcessInfo:
         self._saved_comms: dict[int, str] = {}
         self._saved_at = 0.0
         self._maps: dict[int, list[tuple[int, int, int]]] = {}
-        self._inodes: dict[str, tuple[int, int] | None] = {}
+        self._inodes: dict[str, int | None] = {}
 
     def thread(self, tid: int) -> tuple[int, str]:
         """(tgid, comm) of a thread; (tid, "?") when nobody knows any more."""
@@ -76,19 +76,18 @@ class ProcessInfo:
     def _read_maps(self, pid: int, path: str) -> list[tuple[int, int, int]]:
         if path not in self._inodes:
             try:
-                st = os.stat(path)
-                self._inodes[path] = (st.st_ino, st.st_dev)
+                self._inodes[path] = os.stat(path).st_ino
             except OSError:
                 self._inodes[path] = None
-        ident = self._inodes[path]
-        out = []
+        inode = self._inodes[path]
+        out: list[tuple[int, int, int]] = []
+        if inode is None:
+            return out
         try:
             with open(f"/proc/{pid}/maps", "rb") as f:
                 for line in f:
                     parts = line.split(None, 5)
-                    if len(parts) < 5 or b"x" not in parts[1] or ident is None:
-                        continue
-                    if int(parts[4]) != ident[0]:
+                    if len(parts) < 5 or b"x" not in parts[1] or int(parts[4]) != inode:
                         continue
                     lo, hi = parts[0].split(b"-")
                     out.append((int(lo, 16), int(hi, 16), int(parts[2], 16)))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from goprobe_tui.tracefs import fs
@@ -35,19 +35,15 @@ from goprobe_tui.tracefs.ringbuf import (
 )
 from goprobe_tui.tracefs.session import read_loss
 
+PACE = 0.05  # seconds between reads of the kernel buffers: the UI drains at the same pace
 HOLDBACK_NS = 20_000_000  # a record's commit follows its timestamp by microseconds; 20 ms is ample
 MAX_PAGES_PER_CPU = 512  # per read(): bounds one batch; the caller reads again at once if `more`
 
 
 @dataclass
-class ReadStats:
-    records: int = 0  # data records read from the buffers
-    lost: int = 0  # records the kernel could not keep (its own counters)
-    malformed: int = 0  # corrupt pages (their records are lost and counted here) or bad records
-    unattributed: int = 0  # records of an event or address we do not know (counted, not shown)
-
-    def as_tuple(self) -> tuple[int, ...]:
-        return astuple(self)
+class MergeStats:
+    lost: int = 0  # records the kernel could not keep (its own counters), as the reader saw them
+    malformed: int = 0  # corrupt pages (their records are lost with them)
 
 
 class Record(NamedTuple):
@@ -122,7 +118,7 @@ class RecordMerger:
 
     def __init__(self, header: PageHeader = DEFAULT_HEADER) -> None:
         self.header = header
-        self.stats = ReadStats()
+        self.stats = MergeStats()
         self._held: list[Record] = []
         self._seq = 0
 
@@ -141,7 +137,6 @@ class RecordMerger:
             seq = self._seq
             fresh.extend(Record(ts, cpu, seq + i, page, start) for i, (ts, start, _end) in enumerate(spans))
             self._seq = seq + len(spans)
-        self.stats.records += len(fresh)
         self.stats.lost = lost
         if not fresh and not self._held:
             return []

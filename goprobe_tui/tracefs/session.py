@@ -249,9 +249,6 @@ class ProbeSession:
                 out[(parts[1], i)] = int(parts[2])
         return out
 
-    def loss(self) -> int:
-        return read_loss(self.instance)
-
     # -- teardown --------------------------------------------------------------
     def close(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Disable everything, let the reader drain, delete every event, remove the instance.
