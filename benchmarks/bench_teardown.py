@@ -1,11 +1,14 @@
-"""Teardown: ~1,000 probes (entry + every RET) on a large real binary, then SIGINT.
+"""Teardown: ~1,000+ probes (entry + every RET) on a large real binary, then SIGINT or `q`.
 
-Measured: time from SIGINT to exit of `goprobe-tui trace --ret`, and that nothing is left in
-tracefs. Target <= 3 s. Run as root: .venv/bin/python -m benchmarks.bench_teardown
+Measured: time from SIGINT to exit of `goprobe-tui trace --ret`, and from the TUI's `q` to the
+end of the app (same functions, attached the way the TUI's `a`/`r` do), and that nothing is left
+in tracefs. Target <= 3 s each. Run as root: .venv/bin/python -m benchmarks.bench_teardown
 """
 
 from __future__ import annotations
 
+import asyncio
+import fnmatch
 import re
 import signal
 import subprocess
@@ -18,8 +21,7 @@ from tests.support import toolchains as tc
 PATTERNS = ("net/http.*", "fmt.*", "encoding/json.*", "text/template.*", "regexp.*")
 
 
-def main() -> int:
-    binary = str(tc.build("large", "1.27.3"))
+def headless(binary: str) -> bool:
     proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--ret", "--max-probes",
                              "5000", binary, *PATTERNS], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -29,7 +31,7 @@ def main() -> int:
         line = proc.stderr.readline()
         if not line:
             print("trace did not attach")
-            return 1
+            return False
     attached = time.perf_counter() - start
     m = re.search(r"attached (\d+) probes \((\d+) kernel events\) to (\d+) functions", line)
     probes, events, functions = map(int, m.groups())
@@ -40,8 +42,47 @@ def main() -> int:
     stopped = time.perf_counter() - start
     left = goprobe_leftovers()
     print(f"{probes} probes on {functions} functions in {events} kernel events; attach {attached:.2f}s")
-    print(f"SIGINT -> exit: {stopped:.2f}s (target <= 3 s); left in tracefs: {len(left)}")
-    return 0 if stopped <= 3 and not left else 1
+    print(f"headless: SIGINT -> exit: {stopped:.2f}s (target <= 3 s); left in tracefs: {len(left)}")
+    return stopped <= 3 and not left
+
+
+async def tui(binary_path: str) -> bool:
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.tracefs.controller import TraceController
+    from goprobe_tui.tracefs.session import ProbeSession
+    from goprobe_tui.ui.app import GoprobeApp
+
+    with GoBinary.open(binary_path) as binary:
+        controller = TraceController(binary, ProbeSession())
+        app = GoprobeApp(binary, controller)
+        try:
+            async with app.run_test(size=(140, 40)) as pilot:
+                chosen = [i for i, n in enumerate(app.functions.names)
+                          if any(fnmatch.fnmatchcase(n, p) for p in PATTERNS)]
+                start = time.perf_counter()
+                app._attach_functions(chosen, returns=True)
+                await app.workers.wait_for_complete()
+                attached = time.perf_counter() - start
+                probes = controller.session.probe_count()
+                await pilot.pause(1.0)
+                start = time.perf_counter()
+                await pilot.press("q")
+                while app.is_running:
+                    await asyncio.sleep(0.01)
+                stopped = time.perf_counter() - start
+        finally:
+            controller.close()
+    left = goprobe_leftovers()
+    print(f"TUI: {probes} probes on {len(chosen)} functions; attach {attached:.2f}s")
+    print(f"TUI: q -> app ended: {stopped:.2f}s (target <= 3 s); left in tracefs: {len(left)}")
+    return stopped <= 3 and not left
+
+
+def main() -> int:
+    binary = str(tc.build("large", "1.27.3"))
+    ok = headless(binary)
+    ok = asyncio.run(tui(binary)) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
