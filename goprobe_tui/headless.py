@@ -132,6 +132,11 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
         _err(error)
         return 1
     fns = [binary.functions[i] for i in chosen]
+
+    def binary_changed(change) -> None:
+        _err(change.message)
+        wake.set()
+    controller.on_binary_change = binary_changed
     attached, errors = controller.attach_many(fns, returns=args.ret, stop=signals)
     for name, why in errors.items():
         _err(f"{name!r}: {why}")
@@ -150,7 +155,8 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
          f" in {binary.path}; Ctrl-C to stop")
     stream = controller.stream
     deadline = time.monotonic() + args.duration if args.duration else None
-    while not signals() and not stream.done.is_set() and not stream.finished.is_set():
+    while (not signals() and not stream.done.is_set() and not stream.finished.is_set()
+           and not _probes_gone(controller)):
         timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
         if timeout <= 0:
             break
@@ -168,7 +174,13 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
                                               ("returns without latency", c.unpaired_returns))
                     if v)
     _err(f"{shown} events, {c.lost} lost, {c.malformed} malformed{extra}")
-    return 1 if controller.error else 0
+    return 1 if controller.error or _probes_gone(controller) else 0
+
+
+def _probes_gone(controller: TraceController) -> bool:
+    """The binary was overwritten in place: its probes were detached, nothing more will come."""
+    change = controller.binary_change
+    return change is not None and change.in_place
 
 
 def run_cleanup() -> int:

@@ -24,7 +24,7 @@ def root():
     is swept afterwards (and then reported as a failure)."""
     from goprobe_tui.tracefs import fs
     from goprobe_tui.tracefs.stale import sweep_stale
-    from tests.kernel_helpers import goprobe_leftovers
+    from tests.kernel_helpers import goprobe_leftovers, stop_started
 
     need(os.geteuid() == 0, "kernel tests need root")
     try:
@@ -32,5 +32,6 @@ def root():
     except Exception as exc:
         need(False, f"tracefs unusable: {exc}")
     yield path
+    stop_started()
     sweep_stale(path)
     assert goprobe_leftovers(path) == []

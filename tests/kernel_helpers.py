@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,22 @@ def tracefs_state(root: str) -> tuple[list[str], list[str]]:
 # Sessions this test run started: its own pid and every `goprobe-tui` it spawned. Other goprobe
 # sessions may be alive on the machine; a test judges only its own.
 STARTED_PIDS: set[int] = {os.getpid()}
+
+
+_RUNNING: list[subprocess.Popen] = []
+
+
+def stop_started() -> None:
+    """A failing test may leave its `goprobe-tui` running: interrupt it (teardown), then kill."""
+    while _RUNNING:
+        proc = _RUNNING.pop()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _mine(session: str) -> bool:
@@ -45,6 +62,7 @@ class TraceRun:
         self.proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         STARTED_PIDS.add(self.proc.pid)
+        _RUNNING.append(self.proc)
         self.stderr_lines: list[str] = []
         deadline = time.monotonic() + attach_timeout
         while time.monotonic() < deadline:

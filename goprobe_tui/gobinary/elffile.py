@@ -75,6 +75,8 @@ class ElfImage:
             if st.st_size < 64:
                 raise BinaryError("not an ELF file (too short)")
             self.data = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+            # What was read: a tracer compares it with the path later (overwritten? replaced?).
+            self.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         finally:
             os.close(fd)
         if self.data[:4] != b"\x7fELF":

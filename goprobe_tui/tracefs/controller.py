@@ -15,8 +15,10 @@ from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan
 from goprobe_tui.tracefs.attach import AttachedFunction, Attacher, only_one
 from goprobe_tui.tracefs.backlog import Backlog
+from goprobe_tui.tracefs.binary_watch import BinaryWatch, Change, Identity
 from goprobe_tui.tracefs.decode import EventRow
 from goprobe_tui.tracefs.decode_loop import StreamStats
+from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.event_stream import Batch, EventStream
 from goprobe_tui.tracefs.session import ProbeSession
 
@@ -59,6 +61,29 @@ class TraceController:
                                   print_to, stop_timeout=None if print_to else 5.0)
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
+        self.on_binary_change: Callable[[Change], None] | None = None
+        self.binary_change: Change | None = None
+        self._identity = Identity(*binary.elf.identity)
+        self._watch: BinaryWatch | None = None
+
+    def _watch_binary(self) -> None:
+        """From the first attach on: uprobes sit on the inode, so a binary overwritten in place
+        must lose its probes before the next run of it executes them."""
+        if self.binary_change is not None and self.binary_change.in_place:
+            raise ProbeError(self.binary_change.message)
+        path = self.attacher.path
+        now = Identity.of(path)
+        if not self._identity.same_inode(now) or now != self._identity:
+            raise ProbeError(f"{path} changed since it was read: restart goprobe-tui on it")
+        if self._watch is None:
+            self._watch = BinaryWatch(path, self._identity, self._binary_changed)
+
+    def _binary_changed(self, change: Change) -> None:
+        self.binary_change = change
+        if change.in_place:
+            self.detach_all()
+        if self.on_binary_change is not None:
+            self.on_binary_change(change)
 
     # -- probes (call from worker threads; they may take a while) -------------------
     def attach(self, fn: Function, returns: bool) -> AttachedFunction:
@@ -69,6 +94,7 @@ class TraceController:
                     ) -> tuple[list[AttachedFunction], dict[str, str]]:
         """Attach as one unit (shared events). Returns (attached, {function: why not})."""
         with self._lock:
+            self._watch_binary()
             fresh, out = [], []
             for fn in fns:
                 if fn.name in self.attached:
@@ -154,4 +180,7 @@ class TraceController:
 
     def close(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Disable all, let the reader take the last records, delete: in that order."""
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         self.session.close(progress)

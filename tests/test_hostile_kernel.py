@@ -1,0 +1,70 @@
+"""Hostile and unlucky conditions on the real kernel: a binary overwritten while attached, signals
+at any moment, PID namespaces, a comm with a newline, lost events counted exactly, a dead decoder."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.kernel_helpers import TraceRun, goprobe_leftovers
+from tests.support import toolchains as tc
+
+pytestmark = pytest.mark.kernel
+
+
+def _newest() -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+
+
+def _stderr_until(run: TraceRun, text: str, timeout: float = 10) -> str:
+    """Read the trace's stderr until a line holds `text`."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([run.proc.stderr], [], [], 0.2)
+        if ready:
+            line = run.proc.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if text in line:
+                return line
+    raise AssertionError(f"{text!r} never printed: {''.join(seen)}")
+
+
+def test_binary_overwritten_in_place_loses_its_probes_at_once(root: str, tmp_path: Path) -> None:
+    """`cat other > victim` keeps the inode: the old offsets would land in the new code."""
+    _newest()
+    victim = tmp_path / "victim"
+    shutil.copy(tc.build("divide", "1.27.3"), victim)
+    run = TraceRun("--ret", str(victim), "main.*")
+    victim.write_bytes(tc.build("hot", "1.27.3").read_bytes())  # O_TRUNC, same inode
+    line = _stderr_until(run, "overwritten in place")
+    assert str(victim) in line
+    for _ in range(5):
+        out = subprocess.run([str(victim), "20000", "2"], capture_output=True, text=True, timeout=60)
+        assert (out.returncode, out.stdout.strip()) == (0, "done 2"), out.stderr[-2000:]
+    assert run.proc.wait(30) == 1
+    assert goprobe_leftovers(root) == []
+
+
+def test_binary_replaced_at_a_new_inode_is_reported(root: str, tmp_path: Path) -> None:
+    _newest()
+    victim = tmp_path / "victim"
+    shutil.copy(tc.build("divide", "1.27.3"), victim)
+    run = TraceRun(str(victim), "main.Divide")
+    new = tmp_path / "victim.new"
+    shutil.copy(tc.build("divide", "1.27.3"), new)
+    os.rename(new, victim)  # a rebuild: new inode, the probes stay on the old one
+    assert "events have stopped" in _stderr_until(run, "replaced")
+    run.proc.send_signal(signal.SIGINT)
+    assert run.proc.wait(30) == 0
+    assert goprobe_leftovers(root) == []
