@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from goprobe_tui import __version__
@@ -56,26 +57,55 @@ def fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def defer_signals() -> None:
+    """Hold INT/TERM/HUP pending (not lost) while nothing is ready to handle them."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def allow_signals() -> None:
+    """Deliver what was held, now that handlers are in place."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(_normalise(sys.argv[1:] if argv is None else argv))
+    as_program = argv is None
+    if as_program:
+        defer_signals()  # the trace command allows them once its handlers are in place
+        # Until then an interrupt is a KeyboardInterrupt (below).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        if args.command == "list":
-            return _cmd_list(args)
-        if args.command == "trace":
-            from goprobe_tui.headless import run_trace
-
-            return run_trace(args)
-        if args.command == "cleanup":
-            from goprobe_tui.headless import run_cleanup
-
-            return run_cleanup()
-        from goprobe_tui.ui.launch import run_ui
-
-        return run_ui(args)
+        return _run(_parser().parse_args(_normalise(sys.argv[1:] if argv is None else argv)))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if as_program:
+            # Done (and torn down): a late signal must not turn the exit status into a kill.
+            for s in STOP_SIGNALS:
+                signal.signal(s, signal.SIG_IGN)
+            allow_signals()
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command != "trace":
+        allow_signals()
+    if args.command == "list":
+        return _cmd_list(args)
+    if args.command == "trace":
+        from goprobe_tui.headless import run_trace
+
+        return run_trace(args)
+    if args.command == "cleanup":
+        from goprobe_tui.headless import run_cleanup
+
+        return run_cleanup()
+    from goprobe_tui.ui.launch import run_ui
+
+    return run_ui(args)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

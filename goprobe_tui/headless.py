@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+from goprobe_tui.cli import STOP_SIGNALS, allow_signals
 from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.gobinary.abi import FetchPlan, explicit_plan
 from goprobe_tui.tracefs.attach import executable_of
@@ -30,8 +31,9 @@ class _Signals:
     def __init__(self, wake: threading.Event) -> None:
         self.received: str | None = None
         self._wake = wake
-        self._old = {s: signal.signal(s, self._handle)
-                     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        for s in STOP_SIGNALS:
+            signal.signal(s, self._handle)
+        allow_signals()  # held since start-up: a pending one is handled now
 
     def _handle(self, signum: int, _frame: object) -> None:
         self.received = self.received or signal.Signals(signum).name
@@ -107,7 +109,7 @@ def run_trace(args: argparse.Namespace) -> int:
         finally:
             # Torn down: a signal from now on must not kill us half-way through exiting (the
             # interpreter resets Python handlers at exit; SIG_IGN stays).
-            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            for s in STOP_SIGNALS:
                 signal.signal(s, signal.SIG_IGN)
             binary.close()
     return status

@@ -27,6 +27,13 @@ STARTED_PIDS: set[int] = {os.getpid()}
 _RUNNING: list[subprocess.Popen] = []
 
 
+def started(proc: subprocess.Popen) -> subprocess.Popen:
+    """Count a `goprobe-tui` this test run spawned as ours (judged, and stopped if left running)."""
+    STARTED_PIDS.add(proc.pid)
+    _RUNNING.append(proc)
+    return proc
+
+
 def stop_started() -> None:
     """A failing test may leave its `goprobe-tui` running: interrupt it (teardown), then kill."""
     while _RUNNING:
@@ -61,8 +68,7 @@ class TraceRun:
     def __init__(self, *args: str, attach_timeout: float = 60) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        STARTED_PIDS.add(self.proc.pid)
-        _RUNNING.append(self.proc)
+        started(self.proc)
         self.stderr_lines: list[str] = []
         deadline = time.monotonic() + attach_timeout
         while time.monotonic() < deadline:

@@ -122,9 +122,11 @@ class Attacher:
                 groups.setdefault((site.kind, fetch, pair_by_g), []).append(site)
         attached = {p.fn.name: AttachedFunction(p.fn, returns, note=p.note) for p in plans}
         refused_entry: set[str] = set()
+        stopped = False
         # entries first: a return probe enabled before its entry could only be unpaired
         for (kind, fetch, pair_by_g), sites in sorted(groups.items(), key=lambda kv: kv[0][0] != "entry"):
             if stop():
+                stopped = True
                 break
             try:
                 ev, refused = self.session.define(kind, self.path, fetch, sites,
@@ -145,6 +147,8 @@ class Attacher:
         for name, att in attached.items():
             # Entry groups are defined first, so a function without events never got as far
             # as its entry (stop() or the kernel refused it).
+            if stopped and not att.events:
+                continue  # interrupted before its turn: not an error
             if name in refused_entry or not att.events:
                 for ev in att.events:  # its return probes alone would only be unpaired
                     self.session.set_muted(ev, name, True, since=0)

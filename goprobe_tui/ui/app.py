@@ -89,6 +89,7 @@ class GoprobeApp(App):
         self.set_interval(DRAIN_EVERY, self._drain)
         if self.controller is not None:
             self.set_interval(1.0, self._poll_hits)
+            self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)
         if self.freeze_startup_heap:
             self.call_after_refresh(self._freeze_heap)
 
@@ -248,6 +249,12 @@ class GoprobeApp(App):
             self.query_one(FunctionList).set_state(idx, "error")
         self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80])
         self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
+
+    def _binary_changed(self, change) -> None:
+        self.notify(change.message, title="binary changed", severity="error", timeout=60)
+        if change.in_place:  # the controller has detached everything already
+            for key in list(self.query_one(ProbePanel).rows):
+                self.post_message(ProbeChanged(str(key.value), False))
 
     @work(thread=True, exclusive=True, group="hits", exit_on_error=False)
     def _poll_hits(self) -> None:
