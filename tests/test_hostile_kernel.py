@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, goprobe_leftovers, started
+from tests.kernel_helpers import TraceRun, goprobe_leftovers, started, tracefs_state
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -101,3 +101,49 @@ def test_sigint_at_any_moment_never_leaks_nor_is_ignored(root: str) -> None:
         assert goprobe_leftovers(root) == [], f"run {i} leaked: {err}"
     # The random points must have covered both sides of the attach.
     assert any(outcomes) and not all(outcomes)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids += [int(k) for k in f.read().split()]
+    return kids
+
+
+def test_session_in_a_pid_namespace_is_never_swept_from_outside(root: str) -> None:
+    """Inside `unshare -p` the session's owner is pid 1 there: the host's /proc cannot prove it
+    dead, so neither `cleanup` nor a new session's start-up sweep may touch it."""
+    need(shutil.which("unshare") is not None, "unshare missing (util-linux)")
+    _newest()
+    divide = tc.build("divide", "1.27.3")
+    outer = started(subprocess.Popen(
+        ["unshare", "-p", "-f", "--mount-proc", "--kill-child=SIGINT",
+         sys.executable, "-m", "goprobe_tui", "trace", "--json", str(divide), "main.Divide"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        run = TraceRun.__new__(TraceRun)
+        run.proc = outer
+        _stderr_until(run, "attached", timeout=60)
+        inner = _children(outer.pid)[0]
+        ns = os.readlink(f"/proc/{inner}/ns/pid").partition("[")[2].rstrip("]")
+
+        def theirs() -> list[str]:
+            return [ln for ln in tracefs_state(root)[0] if "goprobe_1_" in ln and f"_n{ns}/" in ln]
+
+        assert theirs(), "the namespaced session is not named goprobe_1_…_n<inode>"
+        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "cleanup"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and theirs(), out.stdout
+        host = TraceRun(str(divide), "main.main")  # its start-up sweep
+        host.proc.send_signal(signal.SIGINT)
+        assert host.proc.wait(30) == 0 and theirs()
+        assert subprocess.run([str(divide)], capture_output=True, timeout=30).returncode == 0
+        os.kill(inner, signal.SIGINT)
+        out, err = outer.communicate(timeout=60)
+        assert '"function": "main.Divide"' in out, err
+        assert not theirs()
+    finally:
+        if outer.poll() is None:
+            outer.send_signal(signal.SIGINT)  # unshare passes it on (--kill-child)
+            outer.wait(30)
