@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import os
+import select
 import signal
 import sys
-import threading
 import time
 
 from goprobe_tui.cli import STOP_SIGNALS, allow_signals
@@ -23,12 +24,33 @@ from goprobe_tui.tracefs.stale import sweep_stale
 EXIT_BAD_INPUT = 2
 
 
+class _Wakeup:
+    """Wakes the main loop without a lock: a signal handler that took one (threading.Event)
+    could interrupt its own thread inside that lock and deadlock."""
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def set(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+            os.write(self._w, b"x")
+
+    def wait(self, timeout: float) -> None:
+        if select.select([self._r], [], [], max(0.0, timeout))[0]:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._r, 4096)
+
+    def close(self) -> None:
+        os.close(self._r)
+        os.close(self._w)
+
+
 class _Signals:
     """INT, TERM and HUP only set a flag: the main loop notices it and tears down. A handler
     that raised could land anywhere (inside a kernel write, inside teardown) and leak probes;
     more signals during teardown change nothing."""
 
-    def __init__(self, wake: threading.Event) -> None:
+    def __init__(self, wake: _Wakeup) -> None:
         self.received: str | None = None
         self._wake = wake
         for s in STOP_SIGNALS:
@@ -88,7 +110,7 @@ def run_trace(args: argparse.Namespace) -> int:
         binary.close()
         _err(f"{len(chosen)} functions match; refusing more than --max-probes {args.max_probes}")
         return EXIT_BAD_INPUT
-    wake = threading.Event()
+    wake = _Wakeup()
     signals = _Signals(wake)
     session = None
     status = 0
@@ -111,6 +133,7 @@ def run_trace(args: argparse.Namespace) -> int:
             # interpreter resets Python handlers at exit; SIG_IGN stays).
             for s in STOP_SIGNALS:
                 signal.signal(s, signal.SIG_IGN)
+            wake.close()
             binary.close()
     return status
 
@@ -128,7 +151,7 @@ def _teardown(session: ProbeSession, status: int) -> int:
 
 
 def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceController, chosen: list[int],
-           wake: threading.Event, signals: _Signals) -> int:
+           wake: _Wakeup, signals: _Signals) -> int:
     error = controller.stream.wait_ready()
     if error:
         _err(error)

@@ -6,6 +6,7 @@ import json
 from typing import TextIO
 
 from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.textsafe import printable
 
 _q = json.encoder.encode_basestring_ascii  # C-accelerated, escapes hostile names safely
 
@@ -43,6 +44,5 @@ def write_table(binary: GoBinary, out: TextIO) -> None:
     for name, off, entry, end, file, line in zip(fns.names, fns.offset.tolist(), fns.entry.tolist(),
                                                  fns.end.tolist(), fns.files, fns.lines.tolist(),
                                                  strict=True):
-        shown = name.encode("unicode_escape").decode("ascii")  # no terminal control codes
-        lines.append(f"{off:#10x}  {end - entry:6d}  {shown:<60}  {file}:{line}\n")
+        lines.append(printable(f"{off:#10x}  {end - entry:6d}  {name:<60}  {file}:{line}") + "\n")
     out.writelines(lines)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, goprobe_leftovers, started, tracefs_state
+from tests.kernel_helpers import TraceRun, goprobe_leftovers, run_program, started, tracefs_state
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -147,3 +147,38 @@ def test_session_in_a_pid_namespace_is_never_swept_from_outside(root: str) -> No
         if outer.poll() is None:
             outer.send_signal(signal.SIGINT)  # unshare passes it on (--kill-child)
             outer.wait(30)
+
+
+def test_comm_with_a_newline_hides_no_event(root: str) -> None:
+    """prctl(PR_SET_NAME, "a\\nb"): the binary ring-buffer format has no lines to break, and the
+    text output shows the comm escaped, one event per line."""
+    _newest()
+    binary = tc.build("hostile", "1.27.3")
+    run = TraceRun("--count", "400", str(binary), "main.Tick")
+    assert run_program(binary, "comm", "200").returncode == 0
+    out, err = run.proc.communicate(timeout=60)
+    lines = out.splitlines()
+    assert len(lines) == 400 and all("-> main.Tick(" in ln for ln in lines), out[-2000:]
+    assert "400 events, 0 lost, 0 malformed" in err, err
+    assert "\x1b" not in out and any("a\\nb[" in ln for ln in lines)
+
+
+def test_return_on_the_entry_address_pairs_and_spares_outer_frames(root: str) -> None:
+    """main.Same is one RET: its entry and return probes share an address. The entry comes
+    first, its return pairs with it, and main.Outer's latencies survive."""
+    _newest()
+    binary = tc.build("hostile", "1.27.3")
+    n = 500
+    run = TraceRun("--json", "--ret", "--count", str(6 * n), str(binary), "main.Outer", "main.Same")
+    assert run_program(binary, "same", str(n)).returncode == 0
+    events, err = run.finish()
+    assert len(events) == 6 * n, err
+    last: dict[int, dict] = {}  # per thread (one trap runs on one thread)
+    for e in events:
+        if e["function"] == "main.Same" and e["kind"] == "return":
+            before = last.get(e["tid"], {})
+            assert (before.get("function"), before.get("kind")) == ("main.Same", "entry"), e
+        last[e["tid"]] = e
+    returns = [e for e in events if e["kind"] == "return"]
+    assert len(returns) == 3 * n and all(e["latency_ns"] is not None for e in returns)
+    assert "without latency" not in err

@@ -99,7 +99,8 @@ class Attacher:
             if off is None:
                 raise ProbeError(f"{fn.name}: {vaddr:#x} is not in an executable segment")
             site = Site(fn.name, kind, vaddr, off, plan.values,
-                        has_return=kind == "entry" and bool(ret_vaddrs))
+                        has_return=kind == "entry" and bool(ret_vaddrs),
+                        at_entry=kind == "return" and vaddr == sites.entry)
             out.sites.append((site, (*plan.args, *extra)))
         return out
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goprobe_tui.gobinary.abi import ValueSpec
+from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
 from goprobe_tui.tracefs.raw_reader import Record
@@ -73,7 +74,7 @@ class TraceEvent:
     def text_line(self) -> str:
         """One line of `goprobe-tui trace` output."""
         arrow = "->" if self.kind == "entry" else "<-"
-        return f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}"
+        return printable(f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}")
 
     def call_text(self, micro: str = "us") -> str:
         """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return."""
@@ -94,9 +95,16 @@ def format_duration(ns: int, micro: str = "µs") -> str:
     return f"{ns / 1e9:.2f}s"
 
 
+class Marker(str):
+    """What stands where a value could not be read (`<unavailable>`): never quoted, and never
+    confused with a Go string that happens to look the same."""
+
+    __slots__ = ()
+
+
 def format_value(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value) if not value.startswith("<") else value
+        return value if isinstance(value, Marker) else repr(value)
     if isinstance(value, dict):
         return "{" + " ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
     if value is None:
@@ -118,7 +126,7 @@ def _word(value: int | bytes | None, size: int, signed: bool) -> int | None:
 def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes]) -> Any:
     parts = [fields.get(k) for k in spec.keys]
     if spec.kind == "unavailable" or not parts:
-        return "<unavailable>"
+        return Marker("<unavailable>")
     if spec.kind == "raw":
         return parts[0]
     sizes = spec.sizes or (8,) * len(parts)
@@ -132,12 +140,12 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes]) -> Any:
     if spec.kind == "string":
         length = nums[1] if len(nums) > 1 else None
         if length is None or length < 0:
-            return "<bad string>"
+            return Marker("<bad string>")
         if length == 0:
             return ""
         data = parts[2] if len(parts) > 2 and isinstance(parts[2], bytes) else None
         if data is None:
-            return f"<fault: {length} bytes>"
+            return Marker(f"<fault: {length} bytes>")
         text = data[:length].decode("utf-8", "backslashreplace")
         return text if length <= len(data) else text + f"…(+{length - len(data)})"
     if spec.kind == "slice":
@@ -161,6 +169,7 @@ class EventDecoder:
         self.pairing = Pairing() if pair_limit is None else Pairing(pair_limit)
         self.procs = ProcessInfo(root)
         self.stats = DecodeStats()
+        self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
 
     def learn(self, ev: ProbeEvent) -> None:
         """A new event, or new facts about a known one (sites muted or unmuted)."""
@@ -183,7 +192,7 @@ class EventDecoder:
         first = ev.sites[0]
         return first if all(s.function == first.function for s in ev.sites) else None
 
-    def decode(self, rec: Record) -> TraceEvent | None:
+    def decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
         page, start = rec.page, rec.start
         type_id = page[start] | page[start + 1] << 8
         ev = self.by_type.get(type_id)
@@ -209,11 +218,47 @@ class EventDecoder:
         key = (pid, g if g else tid)
         if site.kind == "entry":
             out.args = decoded
-            if site.has_return:  # entries that can never be popped would only pile up
-                self.pairing.push(key, site.function, rec.ts)
         else:
             out.returns = decoded
-            start_ts = self.pairing.pop(key, site.function)
-            if start_ts is not None:
-                out.latency_ns = rec.ts - start_ts
+        held = self._held.pop(tid, None) if self._held else None
+        if held is not None:
+            return self._after_held(held, out, key, site)
+        if site.at_entry and not self.pairing.on_top(key, site.function):
+            # A return probe on the entry's own instruction (a function that is one RET) may
+            # run before the entry probe: hold it for this thread's next record.
+            self._held[tid] = (out, key)
+            return None
+        self._pair(out, key, site)
         return out
+
+    def _pair(self, out: TraceEvent, key: tuple[int, int], site: Site) -> None:
+        if site.kind == "entry":
+            if site.has_return:  # entries that can never be popped would only pile up
+                self.pairing.push(key, site.function, out.ts_ns)
+            return
+        start_ts = self.pairing.pop(key, site.function)
+        if start_ts is not None:
+            out.latency_ns = out.ts_ns - start_ts
+
+    def _pop_held(self, held: tuple[TraceEvent, tuple[int, int]]) -> TraceEvent:
+        ret, key = held
+        start_ts = self.pairing.pop(key, ret.function)
+        if start_ts is not None:
+            ret.latency_ns = max(0, ret.ts_ns - start_ts)
+        return ret
+
+    def _after_held(self, held: tuple[TraceEvent, tuple[int, int]], out: TraceEvent,
+                    key: tuple[int, int], site: Site) -> list[TraceEvent]:
+        ret, held_key = held
+        if site.kind == "entry" and site.function == ret.function and key == held_key:
+            self._pair(out, key, site)  # the same trap, entry probe second: entry goes first
+            ret.ts_ns = max(ret.ts_ns, out.ts_ns)  # one trap, one instant: latency 0, not < 0
+            return [out, self._pop_held(held)]
+        self._pop_held(held)
+        self._pair(out, key, site)
+        return [ret, out]
+
+    def flush_held(self, before_ns: int | None = None) -> list[TraceEvent]:
+        """Held returns whose entry never followed (older than before_ns, or all)."""
+        done = [tid for tid, (ret, _k) in self._held.items() if before_ns is None or ret.ts_ns < before_ns]
+        return [self._pop_held(self._held.pop(tid)) for tid in done]

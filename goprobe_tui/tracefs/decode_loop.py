@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import astuple, dataclass
 
-from goprobe_tui.tracefs.decode import EventDecoder, EventRow
+from goprobe_tui.tracefs.decode import EventDecoder, EventRow, TraceEvent
 from goprobe_tui.tracefs.raw_reader import RecordMerger
 from goprobe_tui.tracefs.ringbuf import PageHeader
 from goprobe_tui.tracefs.session import ProbeEvent
+
+HELD_NS = 100_000_000  # a return held for its entry (same address) waits at most this long
 
 
 @dataclass
@@ -38,14 +40,27 @@ class DecodeLoop:
     def learn(self, ev: ProbeEvent) -> None:
         self.decoder.learn(ev)
 
+    def _keep(self, ev: TraceEvent) -> bool:
+        return self.pid_filter is None or ev.pid == self.pid_filter
+
     def step(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
              ) -> list[EventRow]:
-        rows = []
-        decode = self.decoder.decode
+        rows: list[EventRow] = []
+        decoder = self.decoder
+        decode, keep = decoder.decode, self._keep
+        last_ts = 0
         for rec in self.merger.records(pages, lost, read_ns, final):
             ev = decode(rec)
-            if ev is not None and (self.pid_filter is None or ev.pid == self.pid_filter):
+            last_ts = rec.ts
+            if ev is None:
+                continue
+            if type(ev) is list:  # a held return and what followed it
+                rows.extend(e.as_row() for e in ev if keep(e))
+            elif keep(ev):
                 rows.append(ev.as_row())
+        if decoder._held:
+            late = decoder.flush_held(None if final else last_ts - HELD_NS)
+            rows.extend(e.as_row() for e in late if keep(e))
         s, m, d, p = self.stats, self.merger.stats, self.decoder.stats, self.decoder.pairing
         s.events += len(rows)
         s.lost, s.unattributed = m.lost, d.unattributed

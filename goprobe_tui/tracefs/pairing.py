@@ -51,6 +51,10 @@ class Pairing:
         self.pending -= 1
         self.evicted += 1
 
+    def on_top(self, key: tuple[int, int], function: str) -> bool:
+        stack = self._stacks.get(key)
+        return bool(stack) and stack[-2] == self._ids.get(function)
+
     def pop(self, key: tuple[int, int], function: str) -> int | None:
         """The entry timestamp for this return, or None (the stack is then left alone)."""
         stack = self._stacks.get(key)

@@ -8,15 +8,19 @@ import os
 import time
 from collections.abc import Iterable
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.search import FunctionSearch
+from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.ui import keymap
 from goprobe_tui.ui.function_list import FunctionList, header_text
@@ -59,7 +63,7 @@ class GoprobeApp(App):
     def compose(self) -> ComposeResult:
         banner = Static(id="banner")
         if self.readonly_reason:
-            banner.update(f"Read-only: {self.readonly_reason}")
+            banner.update(Text(printable(f"Read-only: {self.readonly_reason}")))
             banner.add_class("visible")
         yield banner
         with Horizontal(id="top"):
@@ -77,7 +81,7 @@ class GoprobeApp(App):
 
     def on_mount(self) -> None:
         b = self.binary
-        self.sub_title = (f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
+        self.sub_title = printable(f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
                           f"{len(self.functions):,} functions")
         self._focus(self.query_one(FunctionList))
         # Timers hold on to what they update: during shutdown the screen empties before the
@@ -99,6 +103,12 @@ class GoprobeApp(App):
         # in walks only newer objects: ~30 ms less pause per collection on a 58k-function binary.
         gc.collect()
         gc.freeze()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every message may quote the binary or the target (names, errors): shown as text."""
+        super().notify(printable(message), title=printable(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -308,7 +318,7 @@ class GoprobeApp(App):
         if pane.dropped:
             parts.append(f"scrolled out {pane.dropped:,}")
         if pane.filter:
-            parts.append(f"filter '{pane.filter}'")
+            parts.append(f"filter '{escape(printable(pane.filter))}'")
         if self.paused:
             parts.append("[reverse] PAUSED [/reverse]")
         if pane.new_count:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.retsweep import probe_sites
+from goprobe_tui.textsafe import printable
 
 
 def describe(binary: GoBinary, fn: Function) -> str:
     lines = [
-        fn.name.encode("unicode_escape").decode("ascii"),
+        printable(fn.name),
         "",
         f"entry   {fn.entry:#x}        end {fn.end:#x}   size {fn.size}",
         f"offset  {fn.offset:#x}  (uprobe file offset)",
@@ -31,4 +32,4 @@ def describe(binary: GoBinary, fn: Function) -> str:
         lines.append(f"RET sites {rets}")
     except BinaryError as exc:
         lines.append(f"RET sites unavailable: {exc}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)

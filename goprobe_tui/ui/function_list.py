@@ -13,6 +13,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from goprobe_tui.gobinary import FunctionTable, package_of
+from goprobe_tui.textsafe import printable
 
 
 class FunctionList(ScrollView, can_focus=True):
@@ -125,7 +126,7 @@ class FunctionList(ScrollView, can_focus=True):
 
     def _render_row(self, idx: int, is_cursor: bool, width: int) -> Strip:
         t = self.table
-        name = t.names[idx].encode("unicode_escape").decode("ascii")  # no control chars on screen
+        name = printable(t.names[idx])  # no control codes from the binary reach the terminal
         pkg = package_of(t.names[idx])
         loc = f"{t.files[idx].rsplit('/', 1)[-1]}:{t.lines[idx]}"
         state = self.state.get(idx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -28,17 +29,39 @@ def open_controller(binary: GoBinary, path: str, pid: int | None) -> tuple[Trace
         raise
 
 
-def _after_hangup(controller: TraceController | None) -> None:
-    """The terminal is gone: detach everything and leave without Textual's orderly shutdown,
-    which would block for ever writing the terminal-restore sequences to a dead tty."""
-    def finish() -> None:
-        try:
-            if controller is not None:
-                controller.close()
-        finally:
-            os._exit(128 + signal.SIGHUP)
+class _SignalWatcher:
+    """TERM ends the app the normal way (probes detached on the way out); HUP means the
+    terminal is gone: detach everything and leave without Textual's orderly shutdown, which
+    would block for ever writing the terminal-restore sequences to a dead tty.
 
-    threading.Thread(target=finish, name="goprobe-hangup", daemon=True).start()
+    The handlers only write a byte to a pipe (no lock: a handler that took one could
+    interrupt its own thread inside it); a thread does the work."""
+
+    def __init__(self, app, controller: TraceController | None) -> None:
+        self.app, self.controller = app, controller
+        self._r, self._w = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(self._w, False)
+        threading.Thread(target=self._run, name="goprobe-signals", daemon=True).start()
+        for s in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._w, bytes([signum]))
+
+    def _run(self) -> None:
+        quitting = False
+        while True:
+            signum = os.read(self._r, 1)[0]
+            if signum == signal.SIGHUP:
+                try:
+                    if self.controller is not None:
+                        self.controller.close()
+                finally:
+                    os._exit(128 + signal.SIGHUP)
+            elif not quitting:
+                quitting = True
+                self.app.call_from_thread(self.app.action_quit_app)
 
 
 def run_ui(args: argparse.Namespace) -> int:
@@ -60,16 +83,17 @@ def run_ui(args: argparse.Namespace) -> int:
 
     controller, reason = open_controller(binary, path, args.pid)
     app = GoprobeApp(binary, controller, reason, freeze_startup_heap=True)
-    # SIGTERM ends the app the normal way, so probes are detached on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: app.call_later(app.action_quit_app))
-    signal.signal(signal.SIGHUP, lambda *_: _after_hangup(controller))
+    _SignalWatcher(app, controller)
+    status = 1  # unless the app ends normally: a crash must not look like success
     try:
         app.run()
+        status = app.return_code or 0
     finally:
         if controller is not None:
             try:
                 controller.close()
             except TracefsError as exc:
                 print(f"goprobe-tui: {exc}", file=sys.stderr)
+                status = status or 1  # teardown incomplete
         binary.close()
-    return 0
+    return status

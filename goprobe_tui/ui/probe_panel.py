@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import DataTable
+
+from goprobe_tui.textsafe import printable
 
 
 class ProbePanel(DataTable):
@@ -11,7 +14,8 @@ class ProbePanel(DataTable):
         self.add_columns("function", "ret", "probes", "hits", "status")
 
     def upsert(self, name: str, returns: bool, probes: int, status: str = "attached") -> None:
-        row = (name, "yes" if returns else "-", str(probes), "0", status)
+        # Text, never markup: a name like `x[/b]` from the binary must show as itself.
+        row = (Text(printable(name)), "yes" if returns else "-", str(probes), "0", Text(printable(status)))
         if name in self.rows:
             for col, value in zip(self.columns, row, strict=False):
                 self.update_cell(name, col, value)

@@ -9,6 +9,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, EventRow, TraceEvent
 
 
@@ -16,10 +17,6 @@ def pane_text(ev: TraceEvent) -> str:
     """Function first: it is what the eye scans for; where and when follow."""
     arrow = "→" if ev.kind == "entry" else "←"
     return f"{arrow} {ev.call_text('µs')}  {ev.who_text()} {ev.clock_text()}"
-
-
-def _printable(text: str) -> str:
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 MAX_LINES = 50_000  # bounded memory; older lines are dropped (and the count says so)
@@ -53,7 +50,7 @@ class TracePane(ScrollView, can_focus=True):
         """Formatted lazily: only lines that are shown (or filtered) ever pay for formatting."""
         t = self.texts[i]
         if t is None:
-            t = self.texts[i] = _printable(pane_text(self.event(i)))
+            t = self.texts[i] = printable(pane_text(self.event(i)))
         return t
 
     def event(self, i: int) -> TraceEvent:

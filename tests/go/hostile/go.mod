@@ -1,0 +1,3 @@
+module goprobe.test/hostile
+
+go 1.19
