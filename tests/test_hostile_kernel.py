@@ -182,3 +182,13 @@ def test_return_on_the_entry_address_pairs_and_spares_outer_frames(root: str) ->
     returns = [e for e in events if e["kind"] == "return"]
     assert len(returns) == 3 * n and all(e["latency_ns"] is not None for e in returns)
     assert "without latency" not in err
+
+
+def test_argument_after_a_one_element_array_is_read_from_its_register(root: str) -> None:
+    """Go's ABI assigns [1]int like an int: Arr1V([1]int{77}, 5) is a=77 in AX, q=5 in BX."""
+    _newest()
+    binary = tc.build("hostile", "1.27.3")
+    run = TraceRun("--json", "--count", "1", str(binary), "main.Arr1V")
+    assert run_program(binary, "arr").returncode == 0
+    events, err = run.finish()
+    assert events and events[0]["args"] == {"a": 77, "q": 5}, err

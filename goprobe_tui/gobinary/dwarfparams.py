@@ -153,6 +153,23 @@ def _classify(die, ptrsize: int, depth: int) -> tuple[str, int, int, tuple[Part,
             max_align = max(max_align, a)
             parts.extend(p)
         return "struct", size, max_align, tuple(parts)
-    if kind == _KIND_ARRAY and size == 0:
-        return "struct", 0, 1, ()
-    return "unknown", size, align, ()
+    if kind == _KIND_ARRAY:
+        count = _array_count(die)
+        if size == 0 or count == 0:
+            return "struct", 0, 1, ()
+        # Go's ABI assigns a [1]T like a T; longer arrays always go to the stack.
+        if count == 1 and "DW_AT_type" in attrs and depth < 4:
+            k, _s, a, p = _classify(die.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
+            if k != "unknown":
+                return k, size, a, p
+    return "unknown", size, align, ()  # on the stack, and so is a struct holding it
+
+
+def _array_count(die) -> int | None:
+    for sub in die.iter_children():
+        if sub.tag == "DW_TAG_subrange_type":
+            if "DW_AT_count" in sub.attributes:
+                return sub.attributes["DW_AT_count"].value
+            if "DW_AT_upper_bound" in sub.attributes:
+                return sub.attributes["DW_AT_upper_bound"].value + 1
+    return None
