@@ -167,7 +167,7 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
         _err(f"{name!r}: {why}")
     for att in attached:
         if att.note:
-            _err(f"{att.function.name!r}: {att.note}")
+            _err(f"{att.function.key!r}: {att.note}")
     if signals():
         return 0
     if not attached:

@@ -49,10 +49,10 @@ class FakeController:
         self.error: str | None = None
 
     def attach(self, fn, returns: bool) -> AttachedFunction:
-        if fn.name in self.fail:
-            raise ProbeError(f"kernel refused `p:... {fn.name}`", "Invalid argument")
+        if fn.key in self.fail:
+            raise ProbeError(f"kernel refused `p:... {fn.key}`", "Invalid argument")
         att = _FakeAttached(fn, returns)
-        self.attached[fn.name] = att
+        self.attached[fn.key] = att
         return att
 
     def attach_many(self, fns, returns: bool, stop=lambda: False):
@@ -61,7 +61,7 @@ class FakeController:
             try:
                 attached.append(self.attach(fn, returns))
             except ProbeError as exc:
-                errors[fn.name] = str(exc)
+                errors[fn.key] = str(exc)
         return attached, errors
 
     def detach(self, name: str) -> None:

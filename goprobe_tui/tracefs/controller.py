@@ -97,12 +97,12 @@ class TraceController:
             self._watch_binary()
             fresh, out = [], []
             for fn in fns:
-                if fn.name in self.attached:
-                    if self.attached[fn.name].returns == returns:
-                        out.append(self.attached[fn.name])
+                if fn.key in self.attached:
+                    if self.attached[fn.key].returns == returns:
+                        out.append(self.attached[fn.key])
                         continue
-                    self._detach_locked(fn.name)
-                old = self._detached.get(fn.name)
+                    self._detach_locked(fn.key)
+                old = self._detached.get(fn.key)
                 if old is not None and old.returns == returns:
                     self._reuse(old)
                     out.append(old)
@@ -110,12 +110,12 @@ class TraceController:
                     fresh.append(fn)
             attached, errors = self.attacher.attach_many(fresh, returns, stop)
             for att in attached:
-                self._detached.pop(att.function.name, None)
-                self.attached[att.function.name] = att
+                self._detached.pop(att.function.key, None)
+                self.attached[att.function.key] = att
             return out + attached, errors
 
     def _reuse(self, att: AttachedFunction) -> None:
-        name = att.function.name
+        name = att.function.key
         for ev in att.events:
             self.session.set_muted(ev, name, False)
             self.session.enable(ev)

@@ -52,7 +52,7 @@ class GoprobeApp(App):
         self.include_std = True
         self.query_text = ""
         self.paused = False
-        self.index_by_name = {n: i for i, n in enumerate(self.functions.names)}
+        self.index_by_name = {n: i for i, n in enumerate(self.functions.keys)}
         self._quitting = False
         self._status_text = ""
         self._engine_error: str | None = None
@@ -174,7 +174,7 @@ class GoprobeApp(App):
         idx = self._highlighted()
         if idx is None or not self._require_tracing():
             return
-        name = self.functions.names[idx]
+        name = self.functions.keys[idx]
         if name in self.controller.attached:
             self._detach_function(name)
         else:
@@ -184,7 +184,7 @@ class GoprobeApp(App):
         idx = self._highlighted()
         if idx is None or not self._require_tracing():
             return
-        att = self.controller.attached.get(self.functions.names[idx])
+        att = self.controller.attached.get(self.functions.keys[idx])
         self._attach_functions([idx], returns=not (att and att.returns))
 
     def action_attach_all(self) -> None:
@@ -221,11 +221,11 @@ class GoprobeApp(App):
         try:
             attached, errors = self.controller.attach_many(fns, returns)
         except Exception as exc:
-            attached, errors = [], {fn.name: str(exc) for fn in fns}
+            attached, errors = [], {fn.key: str(exc) for fn in fns}
         for name, why in errors.items():
             self.post_message(ProbeFailed(name, why))
         for att in attached:
-            self.post_message(ProbeChanged(att.function.name, True, att.returns, att.probes, att.note))
+            self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_function(self, name: str) -> None:

@@ -9,7 +9,7 @@ from goprobe_tui.textsafe import printable
 
 def describe(binary: GoBinary, fn: Function) -> str:
     lines = [
-        printable(fn.name),
+        printable(fn.key),
         "",
         f"entry   {fn.entry:#x}        end {fn.end:#x}   size {fn.size}",
         f"offset  {fn.offset:#x}  (uprobe file offset)",

@@ -126,7 +126,7 @@ class FunctionList(ScrollView, can_focus=True):
 
     def _render_row(self, idx: int, is_cursor: bool, width: int) -> Strip:
         t = self.table
-        name = printable(t.names[idx])  # no control codes from the binary reach the terminal
+        name = printable(t.keys[idx])  # unique; no control codes from the binary reach the terminal
         pkg = package_of(t.names[idx])
         loc = f"{t.files[idx].rsplit('/', 1)[-1]}:{t.lines[idx]}"
         state = self.state.get(idx)
