@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import select
 import shutil
 import signal
@@ -211,3 +212,25 @@ def test_functions_sharing_a_name_are_all_traced_and_told_apart(root: str) -> No
     events, err = run.finish()
     assert [e["function"] for e in events] == ["runtime.newproc (wrapper)", "runtime.newproc"], err
     assert events[0]["args"]["fn"] == events[1]["args"]["fn"]
+
+
+def test_lost_events_are_counted_exactly_once(root: str) -> None:
+    """The reader is stopped (SIGSTOP) through a flood: the ring buffer overflows. What arrives
+    plus what is reported lost is exactly what was called, never twice."""
+    _newest()
+    hot = tc.build("hot", "1.27.3")
+    calls = 600_000
+    run = TraceRun("--json", str(hot), "main.Work")
+    os.kill(run.proc.pid, signal.SIGSTOP)
+    try:
+        assert run_program(hot, str(calls), "2").returncode == 0
+    finally:
+        os.kill(run.proc.pid, signal.SIGCONT)
+    time.sleep(1.0)
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish(timeout=120)
+    m = re.search(r"(\d+) events, (\d+) lost", err)
+    assert m, err
+    shown, lost = int(m[1]), int(m[2])
+    assert shown == len(events) and lost > 0
+    assert shown + lost == calls, err

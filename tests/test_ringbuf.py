@@ -68,6 +68,16 @@ def test_page_records_follow_the_kernel_layout() -> None:
     assert pg[s0:e0] == r[:40] and pg[s1:e1] == r
 
 
+def test_page_after_lost_events_still_parses() -> None:
+    """The kernel ORs RB_MISSED_EVENTS (`1 << 31`, sign-extended) into the 64-bit commit: as
+    read on this kernel after an overflow, 0xffffffffc0000fd8 is 4,056 bytes of data."""
+    r = record(2326, 7, 0x401000, 5, 3, b"hi", 0xC000)
+    pg = bytearray(page(1_000, [(10, r)]))
+    length = int.from_bytes(pg[8:16], "little")
+    pg[8:16] = (length | 0xFFFFFFFFC0000000).to_bytes(8, "little")
+    assert len(page_records(bytes(pg))) == 1
+
+
 def test_corrupt_page_is_an_error_not_garbage() -> None:
     with pytest.raises(PageError):
         page_records(struct.pack("<QQ", 1, 5000) + b"\0" * 4080)

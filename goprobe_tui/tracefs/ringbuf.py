@@ -21,7 +21,10 @@ from typing import NamedTuple
 _U32 = struct.Struct("<I")
 _TS_SHIFT = 27
 _TYPE_PADDING, _TYPE_EXTEND, _TYPE_STAMP = 29, 30, 31
-_FLAG_BITS = (1 << 30) | (1 << 31)  # RB_MISSED_STORED, RB_MISSED_EVENTS on the commit field
+# The commit field: data length in the low 30 bits, then RB_MISSED_STORED and RB_MISSED_EVENTS.
+# The kernel ORs `1 << 31` (an int, so sign-extended) into a 64-bit local_t: every upper bit is
+# set on a page that follows lost events. Keep the length bits only.
+_COMMIT_LENGTH = (1 << 30) - 1
 
 
 class PageHeader(NamedTuple):
@@ -57,7 +60,7 @@ def page_records(page: bytes, header: PageHeader = DEFAULT_HEADER) -> list[tuple
         raise PageError("short page")
     ts = int.from_bytes(page[0:8], "little")
     commit = int.from_bytes(page[header.commit_offset:header.commit_offset + header.commit_size],
-                            "little") & ~_FLAG_BITS
+                            "little") & _COMMIT_LENGTH
     pos = header.data_offset
     end = pos + commit
     if end > len(page):
