@@ -180,8 +180,12 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
          f" in {binary.path}; Ctrl-C to stop")
     stream = controller.stream
     deadline = time.monotonic() + args.duration if args.duration else None
+    notices = 0
     while (not signals() and not stream.done.is_set() and not stream.finished.is_set()
            and not _probes_gone(controller)):
+        for note in controller.notices[notices:]:
+            _err(note)
+            notices += 1
         timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
         if timeout <= 0:
             break

@@ -47,6 +47,7 @@ class FakeController:
         self.fail = fail or set()
         self.closed = False
         self.error: str | None = None
+        self.notices: list[str] = []
 
     def attach(self, fn, returns: bool) -> AttachedFunction:
         if fn.key in self.fail:

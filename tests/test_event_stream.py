@@ -108,13 +108,20 @@ def test_child_decoder_gets_every_event_of_a_fresh_probe(root: str) -> None:
 
 
 @pytest.mark.kernel
-def test_a_dead_decoder_is_reported_and_teardown_still_completes(root: str) -> None:
+def test_a_dead_decoder_is_restarted_then_given_up_and_teardown_completes(root: str) -> None:
+    from goprobe_tui.tracefs.event_stream import MAX_RESTARTS
+
     with _tracing("divide", "main.Divide") as (_path, controller):
-        os.kill(controller.stream._proc.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while controller.error is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert controller.error and "exited" in controller.error
+        for kill in range(MAX_RESTARTS + 1):
+            os.kill(controller.stream._proc.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while (len(controller.notices) <= kill and controller.error is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            if kill < MAX_RESTARTS:
+                assert len(controller.notices) == kill + 1 and "restarted" in controller.notices[-1]
+                assert controller.error is None
+        assert controller.error and "no longer read" in controller.error
         controller.attach(controller.binary.find("main.main"), returns=False)  # still no crash
     assert goprobe_leftovers(root) == []
 

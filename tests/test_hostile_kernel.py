@@ -234,3 +234,25 @@ def test_lost_events_are_counted_exactly_once(root: str) -> None:
     shown, lost = int(m[1]), int(m[2])
     assert shown == len(events) and lost > 0
     assert shown + lost == calls, err
+
+
+def test_decoder_killed_mid_flood_is_restarted_and_its_loss_counted(root: str) -> None:
+    """kill -9 of the decoder child: a new one takes over; what the dead one held is counted
+    lost, so shown + lost is still exactly the number of calls."""
+    _newest()
+    hot = tc.build("hot", "1.27.3")
+    calls = 400_000
+    run = TraceRun("--json", str(hot), "main.Work")
+    (decoder,) = _children(run.proc.pid)
+    flood = subprocess.Popen([str(hot), str(calls), "2"], stdout=subprocess.DEVNULL)
+    time.sleep(0.4)
+    os.kill(decoder, signal.SIGKILL)
+    assert flood.wait(60) == 0
+    time.sleep(1.0)
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish(timeout=120)
+    assert "restarted" in err, err
+    m = re.search(r"(\d+) events, (\d+) lost", err)
+    shown, lost = int(m[1]), int(m[2])
+    assert shown == len(events) and shown + lost == calls, err
+    assert shown > calls // 2  # the new decoder went on

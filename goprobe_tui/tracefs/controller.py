@@ -164,6 +164,11 @@ class TraceController:
         """Why events are not arriving (the decoder process failed), if they are not."""
         return self.stream.error
 
+    @property
+    def notices(self) -> list[str]:
+        """Things the user must know that did not stop the events (a decoder restarted)."""
+        return self.stream.restarts
+
     def _on_batch(self, count: int, batch: Batch, stats: StreamStats) -> None:
         c = self.counters
         c.kernel_lost, c.malformed, c.unattributed = stats.lost, stats.malformed, stats.unattributed

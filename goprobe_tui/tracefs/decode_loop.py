@@ -25,6 +25,16 @@ class StreamStats:
     unattributed: int = 0
     unpaired_returns: int = 0  # returns shown without a latency (entry unseen or evicted)
     pairing_evicted: int = 0  # pending entries dropped to respect the memory bound
+    # For the parent, should this decoder die: what it has taken in, and what it still holds.
+    messages: int = 0  # page messages consumed
+    held: int = 0  # records taken in but not yet passed on (held back for ordering)
+
+    def plus(self, other: StreamStats) -> StreamStats:
+        """Totals over a decoder that died and its successor (lost is absolute already)."""
+        return StreamStats(self.events + other.events, other.lost,
+                           self.malformed + other.malformed, self.unattributed + other.unattributed,
+                           self.unpaired_returns + other.unpaired_returns,
+                           self.pairing_evicted + other.pairing_evicted, other.messages, other.held)
 
     def as_tuple(self) -> tuple[int, ...]:
         return astuple(self)
@@ -66,4 +76,6 @@ class DecodeLoop:
         s.lost, s.unattributed = m.lost, d.unattributed
         s.malformed = m.malformed + d.malformed
         s.unpaired_returns, s.pairing_evicted = p.unmatched, p.evicted
+        s.messages += 1
+        s.held = self.merger.holding + len(decoder._held)
         return rows

@@ -32,6 +32,7 @@ from goprobe_tui.tracefs.session import ProbeEvent
 Batch = list[EventRow] | bytes
 OnBatch = Callable[[int, Batch, StreamStats], None]
 OUTBOX_BYTES = 512 << 20  # ~8M small events waiting for a starved decoder; beyond: counted lost
+MAX_RESTARTS = 5  # a decoder that keeps dying is a bug, not bad luck: stop reading, say so
 
 
 class EventStream:
@@ -43,7 +44,8 @@ class EventStream:
         stop() lets the child finish decoding (None: until every event is out)."""
         self.on_batch = on_batch
         self.stop_timeout = stop_timeout
-        self.error: str | None = None
+        self.error: str | None = None  # events are not read any more, and why
+        self.restarts: list[str] = []  # what each decoder restart cost, for the user
         self.done = threading.Event()  # the child printed `count` events
         self.finished = threading.Event()  # the child exited
         self._ready = threading.Event()
@@ -51,28 +53,49 @@ class EventStream:
         self._cond = threading.Condition()
         self._outbox: deque[tuple] = deque()
         self._outbox_bytes = 0
-        self._dropped = 0  # records dropped from a full outbox
+        self._dropped = 0  # records lost on our side: full outbox, a decoder that died
+        self._root, self._pid_filter, self._print_to = root, pid_filter, print_to
+        self._events: dict[str, ProbeEvent] = {}  # what a restarted decoder must learn again
+        self._gen = 0  # decoder generation: messages popped for a dead one are lost, counted
+        self._seq = 0  # page messages written to this generation
+        self._inflight: deque[tuple[int, list]] = deque()  # written, not yet acknowledged
+        self._base = StreamStats()  # totals of the decoders that died
+        self._last = StreamStats()  # the current decoder's latest figures
         self.reader = PageReader(instance, root)  # OSError goes to the caller
+        self._proc = self._spawn()
+        self._threads = [threading.Thread(target=t, name=f"goprobe-{t.__name__[1:]}", daemon=True)
+                         for t in (self._write, self._receive, self._read)]
+        for t in self._threads:
+            t.start()
+
+    def _spawn(self) -> subprocess.Popen:
+        """A decoder child; its first message (start) goes to the front of the outbox."""
         env = dict(os.environ)
         # the child runs this very package, wherever it was imported from
         pkg_root = str(Path(goprobe_tui.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join([pkg_root, *filter(None, [env.get("PYTHONPATH")])])
+        print_to = self._print_to
         # the child's fd 1 is its frame pipe: hand it our output under a number of its own
         out_fd = os.dup(print_to[0]) if print_to else -1
-        output = ("rows",) if print_to is None else ("print", out_fd, *print_to[1:])
+        if print_to is None:
+            output: tuple = ("rows",)
+        else:
+            left = None if print_to[2] is None else max(0, print_to[2] - self._base.events)
+            output = ("print", out_fd, print_to[1], left)
         try:
-            self._proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "goprobe_tui.tracefs.decoder_process"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 env=env, close_fds=True, pass_fds=(out_fd,) if print_to else ())
         finally:
             if out_fd >= 0:
                 os.close(out_fd)
-        self._put(("start", self.reader.header, root, pid_filter, output))
-        self._threads = [threading.Thread(target=t, name=f"goprobe-{t.__name__[1:]}", daemon=True)
-                         for t in (self._write, self._receive, self._read)]
-        for t in self._threads:
-            t.start()
+        with self._cond:
+            for ev in reversed(list(self._events.values())):
+                self._outbox.appendleft(("event", ev))
+            self._outbox.appendleft(("start", self.reader.header, self._root, self._pid_filter, output))
+            self._cond.notify()
+        return proc
 
     # -- parent -> child ------------------------------------------------------------
     def _put(self, msg: tuple, size: int = 0) -> None:
@@ -82,6 +105,8 @@ class EventStream:
             self._cond.notify()
 
     def announce(self, event: ProbeEvent) -> None:
+        with self._cond:
+            self._events[event.name] = event
         self._put(("event", event))
 
     def _read(self) -> None:
@@ -92,8 +117,8 @@ class EventStream:
                 final = self._stop.is_set()  # set once the probes are disabled: read it all
                 pages, lost, read_ns = self.reader.read()
                 size = sum(len(p) for _, p in pages)
-                if pages and self._outbox_bytes + size > OUTBOX_BYTES:
-                    self._dropped += sum(_count(p, self.reader) for _, p in pages)
+                if pages and (self.error or self._outbox_bytes + size > OUTBOX_BYTES):
+                    self._dropped += _records(pages, self.reader)
                     pages, size = [], 0
                 # An empty message after data still matters: its later read time releases the
                 # records the merger holds back.
@@ -111,29 +136,60 @@ class EventStream:
             self._put(("eof",))
 
     def _write(self) -> None:
-        stdin = self._proc.stdin.fileno()
-        try:
-            while True:
-                with self._cond:
-                    while not self._outbox:
-                        self._cond.wait()
-                    msg = self._outbox.popleft()
-                    if msg[0] == "pages":
-                        self._outbox_bytes -= sum(len(p) for _, p in msg[1])
-                if msg[0] == "eof":
-                    break
-                write_frame(stdin, msg)
-        except (OSError, ValueError):
-            self.error = self.error or "event decoder exited: events are no longer read"
-        except Exception as exc:  # a bug here must not leave the child waiting for ever
-            self.error = f"cannot feed the event decoder: {exc}"
-        finally:
-            with contextlib.suppress(OSError):
-                self._proc.stdin.close()
+        while True:
+            with self._cond:
+                while not self._outbox:
+                    self._cond.wait()
+                msg = self._outbox.popleft()
+                if msg[0] == "pages":
+                    self._outbox_bytes -= sum(len(p) for _, p in msg[1])
+                gen, stdin = self._gen, self._proc.stdin
+            if msg[0] == "eof":
+                break
+            try:
+                write_frame(stdin.fileno(), msg)
+            except (OSError, ValueError):
+                written = False  # the decoder died: the receiver restarts it
+            except Exception as exc:  # a bug here must not leave the child waiting for ever
+                self.error = f"cannot feed the event decoder: {exc}"
+                break
+            else:
+                written = True
+            if msg[0] != "pages":
+                continue
+            with self._cond:
+                if written and gen == self._gen:
+                    self._seq += 1
+                    self._inflight.append((self._seq, msg[1]))
+                else:
+                    self._dropped += _records(msg[1], self.reader)
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
 
     # -- child -> parent --------------------------------------------------------------
+    def _stats(self, counts: tuple) -> StreamStats:
+        """The current decoder's figures, acknowledged; totals over every decoder so far."""
+        last = self._last = StreamStats(*counts)
+        with self._cond:
+            while self._inflight and self._inflight[0][0] <= last.messages:
+                self._inflight.popleft()
+        return self._base.plus(last)
+
     def _receive(self) -> None:
-        fd = self._proc.stdout.fileno()
+        while True:
+            status = self._receive_from(self._proc)
+            if self._stop.is_set() or self.done.is_set() or self.error is not None:
+                break
+            if len(self.restarts) >= MAX_RESTARTS:
+                self.error = (f"event decoder exited (status {status}) {len(self.restarts) + 1} "
+                              "times: events are no longer read (and counted lost)")
+                break
+            self._restart(status)
+        self._ready.set()
+        self.finished.set()
+
+    def _receive_from(self, proc: subprocess.Popen) -> int:
+        fd = proc.stdout.fileno()
         frames = FrameBuffer()
         while True:
             try:
@@ -145,20 +201,34 @@ class EventStream:
             for msg in frames.feed(data):
                 kind = msg[0]
                 if kind == "events":
-                    self.on_batch(msg[1], msg[2], StreamStats(*msg[3]))
+                    self.on_batch(msg[1], msg[2], self._stats(msg[3]))
                 elif kind == "stats":
-                    self.on_batch(0, [], StreamStats(*msg[1]))
+                    self.on_batch(0, [], self._stats(msg[1]))
                 elif kind == "ready":
                     self._ready.set()
                 elif kind == "done":
                     self.done.set()
                 elif kind == "error":
                     self.error = msg[1]
-        status = self._proc.wait()
-        if self.error is None and not self._stop.is_set() and not self.done.is_set():
-            self.error = f"event decoder exited (status {status})"
-        self._ready.set()
-        self.finished.set()
+        with contextlib.suppress(OSError, ValueError):
+            proc.stdout.close()
+        return proc.wait()
+
+    def _restart(self, status: int) -> None:
+        """The decoder died (killed, out of memory): what it had not passed on is counted lost,
+        and a new one learns every event and goes on from the next page."""
+        with self._cond:
+            lost = sum(_records(pages, self.reader) for _, pages in self._inflight) + self._last.held
+            self._inflight.clear()
+            self._dropped += lost
+            self._base = self._base.plus(self._last)
+            self._last = StreamStats()
+            self._gen += 1
+            self._seq = 0
+            self._proc = self._spawn()
+        self.restarts.append(f"event decoder exited (status {status}) and was restarted; "
+                             f"{lost:,} events it held were lost (counted)")
+        self.on_batch(0, [], self._base.plus(self._last))
 
     def wait_ready(self, timeout: float = 10.0) -> str | None:
         """None once the child decodes, else why it does not."""
@@ -178,8 +248,10 @@ class EventStream:
         if not self.finished.wait(timeout):
             self._proc.kill()
             self.finished.wait(5.0)
-        with contextlib.suppress(OSError, ValueError):
-            self._proc.stdout.close()
+
+
+def _records(pages: list[tuple[int, bytes]], reader: PageReader) -> int:
+    return sum(_count(p, reader) for _, p in pages)
 
 
 def _count(page: bytes, reader: PageReader) -> int:

@@ -122,6 +122,10 @@ class RecordMerger:
         self._held: list[Record] = []
         self._seq = 0
 
+    @property
+    def holding(self) -> int:
+        return len(self._held)
+
     def records(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int,
                 final: bool = False) -> list[Record]:
         """Records ready, oldest first; read_ns: when the reader began reading these pages.

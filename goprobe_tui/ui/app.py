@@ -56,6 +56,7 @@ class GoprobeApp(App):
         self._quitting = False
         self._status_text = ""
         self._engine_error: str | None = None
+        self._notices_seen = 0
         self._search_started = 0.0
         self.search_latencies: list[float] = []  # keystroke -> results applied, for benchmarks
 
@@ -292,6 +293,11 @@ class GoprobeApp(App):
             rows = self.controller.drain(DRAIN_MAX)
             if rows:
                 self._pane.add(rows)
+        notices = self.controller.notices
+        if len(notices) > self._notices_seen:
+            for note in notices[self._notices_seen:]:
+                self.notify(note, title="events", severity="warning", timeout=15)
+            self._notices_seen = len(notices)
         error = self.controller.error
         if error and error != self._engine_error:  # once per distinct failure, not every tick
             self._engine_error = error
