@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 
 from goprobe_tui import __version__
+from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, WARN_RATE
 
 EXIT_BAD_INPUT = 2
 SUBCOMMANDS = ("list", "trace", "cleanup", "ui")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block: bad input is exit 2
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="goprobe-tui",
+    p = _Parser(prog="goprobe-tui",
                                 description="Trace Go functions with kernel uprobes.")
     p.add_argument("--version", action="version", version=f"goprobe-tui {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -21,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="the terminal UI (default when a binary is given)")
     ui.add_argument("binary", nargs="?")
     ui.add_argument("--pid", type=int, help="attach to a running process's executable")
+    ui.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
+                    help="detach a function's probes when it fires faster than this")
 
     ls = sub.add_parser("list", help="list the functions of a Go binary")
     ls.add_argument("binary")
@@ -33,15 +42,38 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="one JSON object per event")
     tr.add_argument("--ret", action="store_true", help="also probe returns (RET sweep)")
     tr.add_argument("--pid", type=int, help="trace this running process only")
-    tr.add_argument("--count", type=int, help="stop after N events")
-    tr.add_argument("--duration", type=float, help="stop after S seconds")
+    tr.add_argument("--count", type=_positive_int, help="stop after N events")
+    tr.add_argument("--duration", type=_positive_float, help="stop after S seconds")
     tr.add_argument("--fetch", action="append", default=[], metavar="FUNC=SPEC",
                     help="explicit fetch args for a function, e.g. 'main.F=a=%%ax:s64'")
-    tr.add_argument("--max-probes", type=int, default=2000,
-                    help="refuse to attach more functions than this (default 2000)")
+    tr.add_argument("--max-probes", type=_positive_int, default=MAX_FUNCTIONS,
+                    help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
+    tr.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
+                    help="detach a function's probes when it fires faster than this "
+                         f"(without it: a warning above {WARN_RATE:,} calls/s)")
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0: {text!r}")
+    return value
 
 
 def _normalise(argv: list[str]) -> list[str]:

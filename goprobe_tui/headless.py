@@ -18,6 +18,7 @@ from goprobe_tui.tracefs.attach import executable_of
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.fs import find_tracefs
+from goprobe_tui.tracefs.guards import RateGuard, hot_warning, over_limit_note
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.tracefs.stale import sweep_stale
 
@@ -181,11 +182,16 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
     stream = controller.stream
     deadline = time.monotonic() + args.duration if args.duration else None
     notices = 0
+    guard = RateGuard(args.max_rate)
+    next_check = time.monotonic()
     while (not signals() and not stream.done.is_set() and not stream.finished.is_set()
-           and not _probes_gone(controller)):
+           and not _probes_gone(controller) and controller.attached):
         for note in controller.notices[notices:]:
             _err(note)
             notices += 1
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + 1.0
+            _guard_rates(controller, guard)
         timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
         if timeout <= 0:
             break
@@ -204,6 +210,17 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
                     if v)
     _err(f"{shown} events, {c.lost} lost, {c.malformed} malformed{extra}")
     return 1 if controller.error or _probes_gone(controller) else 0
+
+
+def _guard_rates(controller: TraceController, guard: RateGuard) -> None:
+    hot, over = guard.check(controller.hits(), time.monotonic())
+    for name, rate in hot:
+        _err(hot_warning(name, rate))
+    for name, rate in over:
+        controller.detach(name)
+        _err(over_limit_note(name, rate, guard.limit))
+    if over and not controller.attached:
+        _err("every probe was detached by --max-rate")
 
 
 def _probes_gone(controller: TraceController) -> bool:

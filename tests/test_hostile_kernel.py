@@ -256,3 +256,18 @@ def test_decoder_killed_mid_flood_is_restarted_and_its_loss_counted(root: str) -
     shown, lost = int(m[1]), int(m[2])
     assert shown == len(events) and shown + lost == calls, err
     assert shown > calls // 2  # the new decoder went on
+
+
+def test_max_rate_detaches_a_probe_that_fires_too_fast(root: str) -> None:
+    _newest()
+    hot = tc.build("hot", "1.27.3")
+    run = TraceRun("--max-rate", "1000", str(hot), "main.Work", "main.main")
+    flood = subprocess.Popen([str(hot), "3000000", "2"], stdout=subprocess.DEVNULL)
+    note = _stderr_until(run, "above --max-rate", timeout=30)
+    assert note.startswith("goprobe-tui: main.Work fired") and "detached" in note
+    assert flood.wait(120) == 0  # free again: the probe is gone
+    assert run.proc.poll() is None  # main.main is slow: still traced
+    run.proc.send_signal(signal.SIGINT)
+    run.finish(timeout=60)  # reads what was printed
+    assert run.proc.returncode == 0
+    assert goprobe_leftovers(root) == []

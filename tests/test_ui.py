@@ -205,3 +205,31 @@ def test_core_never_imports_textual() -> None:
             offenders += [f"{path.name}: {n}" for n in names
                           if n.split(".")[0] in ("textual", "rich") or n.startswith("goprobe_tui.ui")]
     assert offenders == []
+
+
+async def test_attach_all_is_capped_with_an_explicit_override(binary) -> None:
+    from goprobe_tui.tracefs.guards import MAX_FUNCTIONS
+
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _settle(app, pilot)
+        assert len(app.query_one(FunctionList).rows) > MAX_FUNCTIONS  # empty search: everything
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert engine.attached == {}
+        assert any("above the cap" in n.message for n in app._notifications)
+        await pilot.press("A")
+        await pilot.pause()
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert len(engine.attached) == len(app.functions)
+
+
+def test_rate_guard_warns_once_and_names_what_exceeds_the_limit() -> None:
+    from goprobe_tui.tracefs.guards import RateGuard
+
+    guard = RateGuard(limit=100_000, warn_above=10_000)
+    assert guard.check({"a": 0, "b": 0}, 0.0) == ([], [])
+    assert guard.check({"a": 20_000, "b": 500_000}, 1.0) == ([("a", 20_000.0)], [("b", 500_000.0)])
+    assert guard.check({"a": 40_000, "b": 500_000}, 2.0) == ([], [])  # warned once

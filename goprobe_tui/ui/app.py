@@ -22,6 +22,7 @@ from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.search import FunctionSearch
 from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, RateGuard, hot_warning, over_limit_note
 from goprobe_tui.ui import keymap
 from goprobe_tui.ui.function_list import FunctionList, header_text
 from goprobe_tui.ui.messages import HitsUpdated, ProbeChanged, ProbeFailed, SearchDone
@@ -40,8 +41,10 @@ class GoprobeApp(App):
     BINDINGS = keymap.bindings()
 
     def __init__(self, binary: GoBinary, controller: TraceController | None,
-                 readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False) -> None:
+                 readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False,
+                 max_rate: float | None = None) -> None:
         super().__init__()
+        self.rate_guard = RateGuard(max_rate)
         self.freeze_startup_heap = freeze_startup_heap
         self.binary = binary
         self.controller = controller
@@ -192,7 +195,22 @@ class GoprobeApp(App):
         if not self._require_tracing():
             return
         rows = [int(i) for i in self.query_one(FunctionList).rows]
-        if len(rows) > CONFIRM_ABOVE:
+        if not rows:
+            self.notify("no function matches: nothing to attach", severity="warning")
+        elif len(rows) > MAX_FUNCTIONS:
+            self.notify(f"{len(rows):,} functions match, above the cap of {MAX_FUNCTIONS:,}: every "
+                        "call of each costs the target a kernel trap. Narrow the search, or press "
+                        "A to attach them all anyway.", severity="error", timeout=10)
+        else:
+            self._confirm_attach(rows)
+
+    def action_attach_all_anyway(self) -> None:
+        rows = [int(i) for i in self.query_one(FunctionList).rows]
+        if rows and self._require_tracing():
+            self._confirm_attach(rows, always=True)
+
+    def _confirm_attach(self, rows: list[int], always: bool = False) -> None:
+        if always or len(rows) > CONFIRM_ABOVE:
             def answer(ok: bool | None) -> None:
                 if ok:
                     self._attach_functions(rows, returns=False)
@@ -202,8 +220,12 @@ class GoprobeApp(App):
             self._attach_functions(rows, returns=False)
 
     def action_detach_all(self) -> None:
-        if self._require_tracing() and self.controller.attached:
+        if not self._require_tracing():
+            return
+        if self.controller.attached:
             self._detach_all()
+        else:
+            self.notify("no probe is attached: nothing to detach", severity="warning")
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_all(self) -> None:
@@ -274,6 +296,12 @@ class GoprobeApp(App):
 
     @on(HitsUpdated)
     def _hits_updated(self, message: HitsUpdated) -> None:
+        hot, over = self.rate_guard.check(message.hits, time.monotonic())
+        for name, rate in hot:
+            self.notify(hot_warning(name, rate), severity="warning", timeout=15)
+        for name, rate in over:
+            self.notify(over_limit_note(name, rate, self.rate_guard.limit), severity="warning", timeout=15)
+            self._detach_function(name)
         self.query_one(ProbePanel).set_hits(message.hits)
         self.query_one(FunctionList).set_hits(
             {self.index_by_name[n]: h for n, h in message.hits.items() if n in self.index_by_name})
