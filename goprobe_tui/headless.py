@@ -107,6 +107,12 @@ def run_trace(args: argparse.Namespace) -> int:
         binary.close()
         _err(f"{path}: no function matches {' '.join(patterns)}")
         return EXIT_BAD_INPUT
+    traced = {names[i] for i in chosen}
+    stray = [name for name in overrides if name not in traced]
+    if stray:
+        binary.close()
+        _err(f"--fetch {stray[0]}: not among the traced functions (match it with a PATTERN)")
+        return EXIT_BAD_INPUT
     if len(chosen) > args.max_probes:
         binary.close()
         _err(f"{len(chosen)} functions match; refusing more than --max-probes {args.max_probes}")
@@ -192,6 +198,9 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
         if time.monotonic() >= next_check:
             next_check = time.monotonic() + 1.0
             _guard_rates(controller, guard)
+        if args.pid is not None and not _alive(args.pid):
+            _err(f"process {args.pid} exited: stopping")
+            break
         timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
         if timeout <= 0:
             break
@@ -221,6 +230,14 @@ def _guard_rates(controller: TraceController, guard: RateGuard) -> None:
         _err(over_limit_note(name, rate, guard.limit))
     if over and not controller.attached:
         _err("every probe was detached by --max-rate")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _probes_gone(controller: TraceController) -> bool:

@@ -91,3 +91,73 @@ def test_json_is_one_object(divide: Path) -> None:
     assert set(doc) == {"path", "goversion", "arch", "pclntab_version", "text_start", "functions"}
     assert all(isinstance(f["offset"], int) for f in doc["functions"])
     assert proc.stdout.count("\n") == 1
+
+
+def run_trace(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("flag, value", [("--duration", "0"), ("--duration", "nan"),
+                                         ("--duration", "-1"), ("--duration", "inf"),
+                                         ("--count", "0"), ("--count", "-5"),
+                                         ("--max-probes", "-1"), ("--max-rate", "0")])
+def test_counts_and_durations_must_be_positive(divide: Path, flag: str, value: str) -> None:
+    assert_one_line_error(run_trace(flag, value, str(divide), "main.Divide"), flag, value)
+
+
+def test_fetch_for_a_function_not_traced_is_an_error(divide: Path) -> None:
+    proc = run_trace("--fetch", "main.main=a=%ax:s64", str(divide), "main.Divide")
+    assert_one_line_error(proc, "main.main", "not among the traced functions")
+
+
+def test_list_shows_non_ascii_names_as_they_are() -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    out = run_list(str(tc.build("hostile", "1.27.3")))
+    assert out.returncode == 0 and "main.Größe" in out.stdout
+
+
+def test_probe_path_longer_than_the_kernel_takes_is_named_so(tmp_path: Path) -> None:
+    from goprobe_tui.tracefs.naming import check_probe_path
+
+    with pytest.raises(ValueError, match="longer than the kernel takes"):
+        check_probe_path("/" + "a/" * 2100 + "bin")
+
+
+def test_tracefs_covered_by_tmpfs_or_read_only_is_named_so(monkeypatch) -> None:
+    from goprobe_tui.tracefs import fs
+    from goprobe_tui.tracefs.errors import TracefsError
+
+    monkeypatch.setattr(fs, "_mounts", lambda: {"/sys/kernel/tracing": ("tmpfs", "rw")})
+    monkeypatch.setattr(fs.os.path, "exists", lambda _p: False)
+    with pytest.raises(TracefsError, match="covered by a tmpfs mount"):
+        fs.find_tracefs(mount=False)
+
+
+def test_save_is_all_or_nothing(tmp_path: Path) -> None:
+    from goprobe_tui.atomic_file import save_atomically
+
+    target = tmp_path / "events.jsonl"
+    target.write_text("old\n")
+
+    def lines():
+        yield "one\n"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        save_atomically(str(target), lines())
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["events.jsonl"]
+    save_atomically(str(target), ["a\n", "b\n"])
+    assert target.read_text() == "a\nb\n"
+
+
+def test_read_only_tracefs_is_named_so(monkeypatch) -> None:
+    from goprobe_tui.tracefs import fs
+    from goprobe_tui.tracefs.errors import TracefsError
+
+    monkeypatch.setattr(fs, "_mounts", lambda: {"/sys/kernel/tracing": ("tracefs", "ro,nosuid")})
+    monkeypatch.setattr(fs.os.path, "exists", lambda _p: True)
+    monkeypatch.setattr(fs.os, "access", lambda _p, mode: mode != fs.os.W_OK)
+    monkeypatch.setattr(fs, "_lockdown", lambda: "none")
+    with pytest.raises(TracefsError, match="mounted read-only"):
+        fs.find_tracefs(mount=False)

@@ -271,3 +271,14 @@ def test_max_rate_detaches_a_probe_that_fires_too_fast(root: str) -> None:
     run.finish(timeout=60)  # reads what was printed
     assert run.proc.returncode == 0
     assert goprobe_leftovers(root) == []
+
+
+def test_trace_pid_stops_when_the_process_exits(root: str) -> None:
+    _newest()
+    binary = tc.build("hostile", "1.27.3")
+    target = subprocess.Popen([str(binary), "sleep", "1500"], stdout=subprocess.PIPE, text=True)
+    run = TraceRun("--json", "--pid", str(target.pid), "main.Größe")
+    assert target.wait(30) == 0
+    _stderr_until(run, f"process {target.pid} exited", timeout=10)
+    events, err = run.finish(timeout=30)
+    assert run.proc.returncode == 0 and [e["function"] for e in events] == ["main.Größe"], err

@@ -17,15 +17,31 @@ from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 _CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 
 
-def _mounted() -> str | None:
+def _mounts() -> dict[str, tuple[str, str]]:
+    """mount point -> (fs type, options) of what is visible there now: the last mount wins."""
+    out: dict[str, tuple[str, str]] = {}
     try:
         with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
             for line in f:
                 fields = line.split()
-                if len(fields) >= 3 and fields[2] == "tracefs":
-                    return fields[1]
+                if len(fields) >= 4:
+                    out[fields[1]] = (fields[2], fields[3])
     except OSError:
         pass
+    return out
+
+
+def _mounted() -> str | None:
+    return next((mp for mp, (fstype, _o) in _mounts().items() if fstype == "tracefs"), None)
+
+
+def _covered() -> str | None:
+    """Why a standard tracefs mount point shows no tracefs, if something else is mounted over it."""
+    mounts = _mounts()
+    for cand in _CANDIDATES:
+        fstype = mounts.get(cand, ("", ""))[0]
+        if fstype and fstype != "tracefs":
+            return f"{cand} is covered by a {fstype} mount, not tracefs: unmount it (umount {cand})"
     return None
 
 
@@ -50,6 +66,9 @@ def find_tracefs(*, mount: bool = True) -> str:
             if os.path.exists(os.path.join(cand, "uprobe_events")):
                 root = cand
     if root is None:
+        covered = _covered()
+        if covered:
+            raise TracefsError(covered)
         if os.geteuid() != 0:
             raise TracefsError("tracefs is not mounted and mounting needs root: run as root "
                                "(sudo) or `mount -t tracefs nodev /sys/kernel/tracing`")
@@ -63,6 +82,10 @@ def find_tracefs(*, mount: bool = True) -> str:
             raise TracefsError(f"{root} is not accessible: run as root (sudo)")
         raise TracefsError("this kernel has no uprobe support (CONFIG_UPROBE_EVENTS)")
     if not os.access(events, os.W_OK):
+        options = _mounts().get(root, ("", ""))[1].split(",")
+        if "ro" in options:
+            raise TracefsError(f"tracefs is mounted read-only at {root}: "
+                               f"remount it read-write (mount -o remount,rw {root})")
         raise TracefsError(f"{events} is not writable: run as root (sudo)")
     return root
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 PREFIX = "goprobe_"
 MAX_NAME = 63
@@ -72,11 +73,24 @@ def event_name(pid: int, index: int, go_name: str, suffix: str = "") -> str:
     return f"{head}{body}{tail}"
 
 
+PATH_MAX = 4096  # with its NUL
+
+
 def check_probe_path(path: str) -> str:
     """The canonical absolute path, if tracefs can express it; ValueError otherwise."""
+    if len(os.fsencode(path)) >= PATH_MAX:
+        raise ValueError(f"path of {len(os.fsencode(path)):,} bytes: longer than the kernel "
+                         f"takes ({PATH_MAX - 1:,}); link the binary to a shorter path")
     real = os.path.realpath(path)
-    if not os.path.isfile(real):
+    try:
+        st = os.stat(real)
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{path}: not a regular file")
+    if len(os.fsencode(real)) >= PATH_MAX:
+        raise ValueError(f"{path}: its real path is longer than the kernel takes ({PATH_MAX - 1:,} "
+                         "bytes); link the binary to a shorter path")
     if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "#" for c in real) or not real.isascii():
         raise ValueError(f"{path}: tracefs cannot express this path (space, control char, "
                          "'#' or non-ASCII); copy or link the binary to a plain path")

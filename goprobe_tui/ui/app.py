@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
+from goprobe_tui.atomic_file import save_atomically
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.search import FunctionSearch
 from goprobe_tui.textsafe import printable
@@ -386,13 +387,14 @@ class GoprobeApp(App):
 
     def action_save(self) -> None:
         pane = self.query_one(TracePane)
+        if not pane.view:
+            self.notify("no events shown: nothing to save", severity="warning")
+            return
         path = os.path.join(self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
         try:
-            with open(path, "w", encoding="utf-8") as f:
-                for i in pane.view:
-                    f.write(json.dumps(pane.event(i).to_json_dict()) + "\n")
+            save_atomically(path, (json.dumps(pane.event(i).to_json_dict()) + "\n" for i in pane.view))
         except OSError as exc:
-            self.notify(f"cannot save: {exc.strerror}", severity="error")
+            self.notify(f"cannot save {path}: {exc.strerror}", severity="error")
             return
         self.notify(f"saved {len(pane.view):,} events to {path}")
 

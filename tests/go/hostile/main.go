@@ -29,6 +29,11 @@ func Arr1V(a [1]int, q int) int { return a[0] + q }
 //go:noinline
 func Gen[T any](v T) T { return v }
 
+// Größe has a non-ASCII name, as Go allows.
+//
+//go:noinline
+func Größe(x int) int { return x * 2 }
+
 // setComm renames this thread (prctl PR_SET_NAME), as a hostile program may.
 func setComm(name string) {
 	b := append([]byte(name), 0)
@@ -61,6 +66,9 @@ func main() {
 		sum = Arr1V([1]int{77}, 5)
 	case "gen":
 		sum = Gen[int](7) + len(Gen[string]("seven"))
+	case "sleep":
+		time.Sleep(time.Duration(n) * time.Millisecond)
+		sum = Größe(n)
 	}
 	fmt.Println("sum", sum)
 }
