@@ -67,6 +67,12 @@ class _Signals:
 
 
 
+def _matches(name: str, pattern: str) -> bool:
+    """A shell glob, but a full name matches itself: `main.Gen[go.shape.int]` would otherwise
+    read `[go.shape.int]` as a character class."""
+    return name == pattern or fnmatch.fnmatchcase(name, pattern)
+
+
 def _err(msg: str) -> None:
     print(f"goprobe-tui: {msg}", file=sys.stderr, flush=True)
 
@@ -102,7 +108,7 @@ def run_trace(args: argparse.Namespace) -> int:
     except (BinaryError, ValueError) as exc:
         _err(f"{path}: {exc}")
         return EXIT_BAD_INPUT
-    chosen = [i for i, n in enumerate(names) if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+    chosen = [i for i, n in enumerate(names) if any(_matches(n, p) for p in patterns)]
     if not chosen:
         binary.close()
         _err(f"{path}: no function matches {' '.join(patterns)}")

@@ -161,3 +161,30 @@ def test_read_only_tracefs_is_named_so(monkeypatch) -> None:
     monkeypatch.setattr(fs, "_lockdown", lambda: "none")
     with pytest.raises(TracefsError, match="mounted read-only"):
         fs.find_tracefs(mount=False)
+
+
+def test_generic_function_name_matches_itself() -> None:
+    from goprobe_tui.headless import _matches
+
+    assert _matches("main.Gen[go.shape.int]", "main.Gen[go.shape.int]")
+    assert not _matches("main.Gen[go.shape.string]", "main.Gen[go.shape.int]")
+    assert _matches("main.Gen[go.shape.string]", "main.Gen*")
+
+
+def test_exit_status_is_not_zero_after_a_ui_crash(divide: Path, monkeypatch) -> None:
+    """An exception inside the app ends it; the process must not report success."""
+    import argparse
+
+    from textual.app import App
+
+    from goprobe_tui.ui import app as app_module
+    from goprobe_tui.ui import launch
+
+    def boom(self) -> None:
+        raise RuntimeError("a bug in the UI")
+
+    monkeypatch.setattr(app_module.GoprobeApp, "on_mount", boom)
+    monkeypatch.setattr(app_module.GoprobeApp, "run", lambda self: App.run(self, headless=True))
+    monkeypatch.setattr(launch, "open_controller", lambda *a: (None, "test: read-only"))
+    args = argparse.Namespace(binary=str(divide), pid=None, max_rate=None)
+    assert launch.run_ui(args) != 0
