@@ -48,6 +48,7 @@ class FakeController:
         self.closed = False
         self.error: str | None = None
         self.notices: list[str] = []
+        self.binary_change = None
 
     def attach(self, fn, returns: bool) -> AttachedFunction:
         if fn.key in self.fail:

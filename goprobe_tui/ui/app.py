@@ -312,6 +312,11 @@ class GoprobeApp(App):
     def _details(self, message: FunctionList.DetailsRequested) -> None:
         from goprobe_tui.ui.details import describe
 
+        change = self.controller.binary_change if self.controller is not None else None
+        if change is not None and change.in_place:  # its bytes under our mmap are gone
+            self.notify(change.message, title="binary changed", severity="error")
+            return
+
         self.push_screen(DetailScreen(describe(self.binary, self.functions[message.index])))
 
     # -- events ---------------------------------------------------------------
