@@ -233,3 +233,21 @@ def test_rate_guard_warns_once_and_names_what_exceeds_the_limit() -> None:
     assert guard.check({"a": 0, "b": 0}, 0.0) == ([], [])
     assert guard.check({"a": 20_000, "b": 500_000}, 1.0) == ([("a", 20_000.0)], [("b", 500_000.0)])
     assert guard.check({"a": 40_000, "b": 500_000}, 2.0) == ([], [])  # warned once
+
+
+async def test_a_hot_probe_is_warned_about_and_max_rate_detaches_it(binary) -> None:
+    from goprobe_tui.ui.messages import HitsUpdated
+
+    engine = FakeController()
+    app = GoprobeApp(binary, engine, max_rate=1_000_000)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        for name in ("main.Greet", "main.main"):
+            engine.attach(binary.find(name), returns=False)
+        app.post_message(HitsUpdated({"main.Greet": 0, "main.main": 0}))
+        await pilot.pause(0.2)
+        app.post_message(HitsUpdated({"main.Greet": 60_000, "main.main": 10_000_000}))
+        await _settle(app, pilot)
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("main.Greet fires") for m in messages)
+        assert any(m.startswith("main.main fired") and "detached" in m for m in messages)
+        assert "main.main" not in engine.attached and "main.Greet" in engine.attached
