@@ -15,6 +15,7 @@ class Command:
     action: str
     label: str  # Footer and palette title
     help: str
+    in_footer: bool = True
 
 
 COMMANDS = [
@@ -25,7 +26,7 @@ COMMANDS = [
     Command("a", "a", "attach_all", "Attach all",
             "attach all current matches (asks above 50, refuses above 2,000)"),
     Command("A", "A", "attach_all_anyway", "Attach all!",
-            "attach all current matches, even above the 2,000 cap (asks first)"),
+            "attach all current matches, even above the 2,000 cap (asks first)", in_footer=False),
     Command("d", "d", "detach_all", "Detach all", "detach all"),
     Command("t", "t", "toggle_std", "Std lib", "show / hide standard-library functions"),
     Command("f", "f", "filter", "Filter", "filter events by function name or text"),
@@ -47,7 +48,7 @@ NAVIGATION = [
 
 
 def bindings() -> list[Binding]:
-    return [Binding(c.key, c.action, c.label) for c in COMMANDS]
+    return [Binding(c.key, c.action, c.label, show=c.in_footer) for c in COMMANDS]
 
 
 def help_rows() -> list[tuple[str, str]]:
