@@ -6,6 +6,7 @@ import argparse
 import math
 import signal
 import sys
+from collections.abc import Callable
 
 from goprobe_tui import __version__
 from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, WARN_RATE
@@ -56,24 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+def _positive(convert: Callable[[str], float], what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number above 0 (0, negatives, nan and inf are bad input)."""
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a finite number above 0: {text!r}")
+        return value
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0: {text!r}")
-    return value
+_positive_int = _positive(int, "a whole number")
+_positive_float = _positive(float, "a number")
 
 
 def _normalise(argv: list[str]) -> list[str]:

@@ -4,8 +4,11 @@ about a thousand probes leaves nothing behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -46,54 +49,53 @@ async def _until(pilot, ready, timeout: float) -> None:
         await pilot.pause(0.05)
 
 
-async def test_tui_detach_mid_flood_loses_nothing(root: str) -> None:
+@contextlib.contextmanager
+def _app(program: str) -> Iterator[tuple[Path, GoprobeApp, TraceController]]:
+    """The real app on a real session; everything detached on the way out, even on failure."""
     _newest()
-    path = tc.build("hot", "1.27.3")
+    path = tc.build(program, "1.27.3")
     with GoBinary.open(str(path)) as binary:
         controller = TraceController(binary, ProbeSession())
-        app = GoprobeApp(binary, controller)
         try:
-            async with app.run_test(size=SIZE) as pilot:
-                assert controller.stream.wait_ready() is None
-                for name in ("main.Work", "main.main"):
-                    await _select(app, pilot, name)
-                    await pilot.press("space")
-                    await _until(pilot, lambda n=name: n in controller.attached, 10)
-                proc = subprocess.Popen([str(path), str(FLOOD), "2"], stdout=subprocess.DEVNULL)
-                await pilot.pause(0.3)  # mid-flood
-                assert proc.poll() is None, "the flood ended before the detach"
-                await pilot.press("space")  # the cursor is still on main.main
-                await _until(pilot, lambda: "main.main" not in controller.attached, 10)
-                assert any("main_main" in ln for ln in tracefs_state(root)[0])  # disabled only
-                await asyncio.to_thread(proc.wait, 60)
-                pane = app.query_one(TracePane)
-                await _until(pilot, lambda: len(pane.rows) + pane.dropped >= FLOOD + 1, 30)
-                await pilot.pause(0.3)
-                c = controller.counters
-                assert (c.received, c.lost) == (FLOOD + 1, 0)  # the flood and main.main's entry
-                assert len(pane.rows) + pane.dropped == FLOOD + 1
-                await pilot.press("q")
-                await _until(pilot, lambda: not app.is_running, 30)
+            yield path, GoprobeApp(binary, controller), controller
         finally:
             controller.close()
+
+
+async def test_tui_detach_mid_flood_loses_nothing(root: str) -> None:
+    with _app("hot") as (path, app, controller):
+        async with app.run_test(size=SIZE) as pilot:
+            assert controller.stream.wait_ready() is None
+            for name in ("main.Work", "main.main"):
+                await _select(app, pilot, name)
+                await pilot.press("space")
+                await _until(pilot, lambda n=name: n in controller.attached, 10)
+            proc = subprocess.Popen([str(path), str(FLOOD), "2"], stdout=subprocess.DEVNULL)
+            await pilot.pause(0.3)  # mid-flood
+            assert proc.poll() is None, "the flood ended before the detach"
+            await pilot.press("space")  # the cursor is still on main.main
+            await _until(pilot, lambda: "main.main" not in controller.attached, 10)
+            assert any("main_main" in ln for ln in tracefs_state(root)[0])  # disabled only
+            await asyncio.to_thread(proc.wait, 60)
+            pane = app.query_one(TracePane)
+            await _until(pilot, lambda: len(pane.rows) + pane.dropped >= FLOOD + 1, 30)
+            await pilot.pause(0.3)
+            c = controller.counters
+            assert (c.received, c.lost) == (FLOOD + 1, 0)  # the flood and main.main's entry
+            assert len(pane.rows) + pane.dropped == FLOOD + 1
+            await pilot.press("q")
+            await _until(pilot, lambda: not app.is_running, 30)
     assert goprobe_leftovers(root) == []
 
 
 async def test_tui_quit_with_a_thousand_probes_leaves_nothing(root: str) -> None:
-    _newest()
-    path = tc.build("large", "1.27.3")
-    with GoBinary.open(str(path)) as binary:
-        controller = TraceController(binary, ProbeSession())
-        app = GoprobeApp(binary, controller)
-        try:
-            async with app.run_test(size=SIZE) as pilot:
-                fns = [i for i, n in enumerate(app.functions.names)
-                       if n.startswith(("fmt.", "encoding/json.", "regexp.", "text/template.", "net/http."))]
-                app._attach_functions(fns, returns=True)
-                await app.workers.wait_for_complete()
-                assert controller.session.probe_count() >= 1000
-                await pilot.press("q")
-                await _until(pilot, lambda: not app.is_running, 60)
-            assert goprobe_leftovers(root) == []
-        finally:
-            controller.close()
+    with _app("large") as (_path, app, controller):
+        async with app.run_test(size=SIZE) as pilot:
+            fns = [i for i, n in enumerate(app.functions.names)
+                   if n.startswith(("fmt.", "encoding/json.", "regexp.", "text/template.", "net/http."))]
+            app._attach_functions(fns, returns=True)
+            await app.workers.wait_for_complete()
+            assert controller.session.probe_count() >= 1000
+            await pilot.press("q")
+            await _until(pilot, lambda: not app.is_running, 60)
+        assert goprobe_leftovers(root) == []
