@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from goprobe_tui.gobinary.abi import ValueSpec, valid_fetch_arg
-from goprobe_tui.tracefs.decode import EventDecoder, decode_value, format_duration
+from goprobe_tui.tracefs.decode import NIL, EventDecoder, decode_value, format_duration, json_values
 from goprobe_tui.tracefs.formats import parse_format
 from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.raw_reader import HOLDBACK_NS, RecordMerger
@@ -122,8 +122,14 @@ def test_decode_values() -> None:
     assert decode_value(_spec("int", 1, (4,)), {"k0": 0xDEAD_FFFF_FFF9}) == -7  # upper half ignored
     assert decode_value(_spec("uint", 1, (1,)), {"k0": 0x1FF}) == 0xFF
     assert decode_value(_spec("bool", 1, (1,)), {"k0": 0x100}) is False
-    assert decode_value(_spec("slice", 3), {"k0": 0x10, "k1": 2, "k2": 4}) == {"ptr": 16, "len": 2, "cap": 4}
-    assert decode_value(_spec("iface", 2), {"k0": 0, "k1": 0}) is None
+    slice_ = decode_value(_spec("slice", 3), {"k0": 0x10, "k1": 2, "k2": 4})
+    assert slice_ == {"ptr": "0x10", "len": 2, "cap": 4}
+    assert decode_value(_spec("iface", 2), {"k0": 0, "k1": 0}) is NIL
+    assert decode_value(_spec("ptr", 1), {"k0": 0xC000012345}) == "0xc000012345"
+    assert decode_value(_spec("ptr", 1), {"k0": 0}) is NIL
+    duration = ValueSpec("d", "int", ("k0",), "time.Duration", (8,))
+    assert decode_value(duration, {"k0": 1_500_000_000}) == "1.5s"
+    assert json_values({"p": NIL, "d": decode_value(duration, {"k0": 150_000})}) == {"p": None, "d": "150µs"}
 
 
 def test_durations_adapt() -> None:

@@ -122,25 +122,44 @@ def _padded(used: int, available: int) -> int:
     return min(available, 3) if used <= 3 else available
 
 
-def plan_register(arch: str, ptrsize: int, params: list[Param]) -> FetchPlan:
-    """Assign params to registers in order; values that don't fit go to the stack (not fetched)."""
+def plan_register(arch: str, ptrsize: int, params: list[Param], stack_start: int | None = None
+                  ) -> tuple[FetchPlan, int]:
+    """Go's register assignment: each value goes whole into the next free registers, or, if it
+    does not fit (or cannot go in registers at all), whole onto the stack, in order, from
+    stack_start above the return address. Returns (plan, end of the stack-assigned area)."""
     regs = INT_REGS[arch]
     b = _Builder(ptrsize)
     used_int = used_float = 0
+    off = ptrsize if stack_start is None else stack_start
     for p in params:
         nint = sum(1 for part in p.parts if part.kind != "float")
         nfloat = len(p.parts) - nint
-        if p.size and not p.parts:
-            b.unavailable(p)  # on the stack; its offset depends on the frame layout
+        fits = (not p.size or p.parts) and (used_int + nint <= len(regs)
+                                           and used_float + nfloat <= FLOAT_REGS[arch])
+        if fits:
+            b.add(p, [f"%{r}" for r in regs[used_int : used_int + nint]])
+            used_int += nint
+            used_float += nfloat  # tracefs cannot read vector registers: shown as unavailable
             continue
-        if used_int + nint > len(regs) or used_float + nfloat > FLOAT_REGS[arch]:
-            b.unavailable(p)
-            continue
-        b.add(p, [f"%{r}" for r in regs[used_int : used_int + nint]])
-        used_int += nint
-        used_float += nfloat  # tracefs cannot read vector registers: shown as unavailable
+        off = (off + p.align - 1) // p.align * p.align
+        if p.parts:
+            b.add(p, _stack_slots(p, off))
+        else:
+            b.unavailable(p)  # a large struct or array: its words are not fetched
+        off += p.size
     b.pad_registers(regs[:_padded(used_int, len(regs))])
-    return b.plan()
+    return b.plan(), (off + ptrsize - 1) // ptrsize * ptrsize
+
+
+def _stack_slots(p: Param, off: int) -> list[str]:
+    """A fetch location per int piece of a value laid out in memory at +off(%sp)."""
+    locs = []
+    for part in p.parts:
+        off = (off + part.size - 1) // part.size * part.size
+        if part.kind != "float":
+            locs.append(f"+{off}(%sp)")
+        off += part.size
+    return locs
 
 
 def plan_stack(arch: str, ptrsize: int, params: list[Param], start: int) -> tuple[FetchPlan, int]:
@@ -152,12 +171,7 @@ def plan_stack(arch: str, ptrsize: int, params: list[Param], start: int) -> tupl
         if p.size and not p.parts:
             b.unavailable(p)
         else:
-            locs, poff = [], off
-            for part in (q for q in p.parts if q.kind != "float"):
-                poff = (poff + part.size - 1) // part.size * part.size
-                locs.append(f"+{poff}(%sp)")
-                poff += part.size
-            b.add(p, locs)
+            b.add(p, _stack_slots(p, off))
         off += p.size
     return b.plan(), off
 
@@ -172,24 +186,29 @@ def plan_function(arch: str, ptrsize: int, register_abi: bool, params: list[Para
         outs = [Param(f"ret{i}", "", "int", ptrsize, ptrsize, True, (word,))
                 for i in range(POSITIONAL_RETS)]
         if register_abi:
-            return plan_register(arch, ptrsize, ins), plan_register(arch, ptrsize, outs)
+            return plan_register(arch, ptrsize, ins)[0], plan_register(arch, ptrsize, outs)[0]
         entry, _ = plan_stack(arch, ptrsize, ins, ptrsize)
         return entry, FetchPlan((), ())  # where ABI0 results live needs the arg sizes
     ins = [p for p in params if not p.result]
     outs = [p for p in params if p.result]
     if register_abi:
-        return plan_register(arch, ptrsize, ins), plan_register(arch, ptrsize, outs)
+        # At a RET, SP is back at the return address: stack results follow the stack args.
+        entry, end = plan_register(arch, ptrsize, ins)
+        return entry, plan_register(arch, ptrsize, outs, end)[0]
     entry, end = plan_stack(arch, ptrsize, ins, ptrsize)
     end = (end + ptrsize - 1) // ptrsize * ptrsize
     ret, _ = plan_stack(arch, ptrsize, outs, end)
     return entry, ret
 
 
-def goroutine_fetch(arch: str, register_abi: bool) -> tuple[str, ...]:
-    """Fetch the g pointer so entries and returns pair per goroutine (not per thread)."""
-    if arch == "arm64" or (arch == "amd64" and register_abi):
-        return (f"g=%{G_REG[arch]}:x64",)
-    return ()
+def goroutine_fetch(arch: str, register_abi: bool, goid_offset: int | None = None) -> tuple[str, ...]:
+    """The g pointer (entries and returns pair per goroutine, not per thread) and, where its
+    offset is known, the goroutine id behind it."""
+    if not (arch == "arm64" or (arch == "amd64" and register_abi)):
+        return ()  # ABI0 on amd64 keeps g in thread-local storage: out of a probe's reach
+    reg = G_REG[arch]
+    goid = (f"goid=+{goid_offset}(%{reg}):u64",) if goid_offset is not None else ()
+    return (f"g=%{reg}:x64", *goid)
 
 
 def explicit_plan(spec: str) -> FetchPlan:

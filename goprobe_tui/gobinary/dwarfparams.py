@@ -81,6 +81,21 @@ class DwarfParams:
                         if c.tag == "DW_TAG_formal_parameter"]
         return None
 
+    def member_offset(self, package: str, type_name: str, member: str) -> int | None:
+        """Where `member` sits in struct `type_name` (e.g. runtime.g's goid), or None."""
+        if not self.available:
+            return None
+        try:
+            for cu in self._index().get(package, []):
+                for die in cu.get_top_DIE().iter_children():
+                    if die.tag == "DW_TAG_structure_type" and _name(die) == type_name:
+                        for m in die.iter_children():
+                            if _name(m) == member and "DW_AT_data_member_location" in m.attributes:
+                                return int(m.attributes["DW_AT_data_member_location"].value)
+        except Exception:  # damaged DWARF: unknown, never a guess
+            return None
+        return None
+
     def _param(self, die) -> Param:
         name = die.attributes["DW_AT_name"].value.decode("utf-8", "replace")
         result = bool(die.attributes.get("DW_AT_variable_parameter", None)

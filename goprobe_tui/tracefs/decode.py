@@ -46,20 +46,22 @@ class TraceEvent:
     args: dict[str, Any] = field(default_factory=dict)
     returns: dict[str, Any] = field(default_factory=dict)
     latency_ns: int | None = None
+    goid: int | None = None  # the goroutine's id, as runtime.Stack prints it (None: unknown)
 
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
-                self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns)
+                self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid)
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
-        *head, args, returns, latency = row
-        return cls(*head, _unpairs(args), _unpairs(returns), latency)
+        *head, args, returns, latency, goid = row
+        return cls(*head, _unpairs(args), _unpairs(returns), latency, goid)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"ts": self.ts_ns / 1e9, "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
-                "comm": self.comm, "function": self.function, "kind": self.kind,
-                "args": self.args, "returns": self.returns, "latency_ns": self.latency_ns}
+                "goid": self.goid, "comm": self.comm, "function": self.function,
+                "kind": self.kind, "args": json_values(self.args),
+                "returns": json_values(self.returns), "latency_ns": self.latency_ns}
 
     def values_text(self) -> str:
         values = self.args if self.kind == "entry" else self.returns
@@ -69,7 +71,8 @@ class TraceEvent:
         return f"{self.ts_ns // 1_000_000_000}.{self.ts_ns % 1_000_000_000 // 1000:06d}"
 
     def who_text(self) -> str:
-        return f"{self.comm}[{self.pid}/{self.tid}] cpu{self.cpu}"
+        g = "" if self.goid is None else f" g{self.goid}"
+        return f"{self.comm}[{self.pid}/{self.tid}]{g} cpu{self.cpu}"
 
     def text_line(self) -> str:
         """One line of `goprobe-tui trace` output."""
@@ -100,6 +103,52 @@ class Marker(str):
     confused with a Go string that happens to look the same."""
 
     __slots__ = ()
+
+
+NIL = Marker("nil")
+
+
+def go_duration(ns: int) -> str:
+    """time.Duration.String: 1.5s, 2m3s, 1h0m0s, 1.5ms, 150µs, 0s."""
+    if ns == 0:
+        return "0s"
+    sign, ns = ("-", -ns) if ns < 0 else ("", ns)
+    if ns < 1_000_000_000:
+        for unit, scale in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if ns >= scale:
+                return sign + _trim(ns, scale) + unit
+    h, rest = divmod(ns, 3_600_000_000_000)
+    m, rest = divmod(rest, 60_000_000_000)
+    text = _trim(rest, 1_000_000_000) + "s"
+    if h:
+        return f"{sign}{h}h{m}m{text}"
+    return f"{sign}{m}m{text}" if m else sign + text
+
+
+def _trim(value: int, scale: int) -> str:
+    whole, frac = divmod(value, scale)
+    digits = str(frac).rjust(len(str(scale)) - 1, "0").rstrip("0") if scale > 1 else ""
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
+def _pointer(value: int | None) -> Any:
+    """0xc000012345, or nil: how Go prints a pointer."""
+    if value is None:
+        return None
+    return Marker(f"{value:#x}") if value else NIL
+
+
+def json_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Values for --json: nil is null, nested values are objects."""
+    return {k: _json_value(v) for k, v in values.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if value is NIL:
+        return None
+    if isinstance(value, dict):
+        return json_values(value)
+    return str(value) if isinstance(value, Marker) else value
 
 
 def format_value(value: Any) -> str:
@@ -133,7 +182,11 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes]) -> Any:
     # string and slice lengths are ints; so is every piece of an int
     signed = [spec.kind == "int" or (i > 0 and spec.kind in ("string", "slice")) for i in range(len(parts))]
     nums = [_word(p, sizes[i] if i < len(sizes) else 8, signed[i]) for i, p in enumerate(parts)]
-    if spec.kind in ("int", "uint", "ptr"):
+    if spec.kind == "ptr":
+        return _pointer(nums[0])
+    if spec.kind == "int" and spec.type_name == "time.Duration" and nums[0] is not None:
+        return Marker(go_duration(nums[0]))
+    if spec.kind in ("int", "uint"):
         return nums[0]
     if spec.kind == "bool":
         return None if nums[0] is None else bool(nums[0])
@@ -149,9 +202,9 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes]) -> Any:
         text = data[:length].decode("utf-8", "backslashreplace")
         return text if length <= len(data) else text + f"…(+{length - len(data)})"
     if spec.kind == "slice":
-        return {"ptr": nums[0], "len": nums[1], "cap": nums[2]}
+        return {"ptr": _pointer(nums[0]), "len": nums[1], "cap": nums[2]}
     if spec.kind == "iface":
-        return None if nums[0] == 0 else {"type": nums[0], "data": nums[1]}
+        return NIL if nums[0] == 0 else {"type": nums[0], "data": nums[1]}
     return {f"w{i}": n for i, n in enumerate(nums)}  # flattened struct words
 
 
@@ -213,7 +266,8 @@ class EventDecoder:
             return None  # detached; its event stays enabled for the other functions in it
         fields = dict(zip(ev.layout.names, values, strict=False))
         decoded = {spec.name: decode_value(spec, fields) for spec in site.values}
-        out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name)
+        out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
+                         goid=fields.get("goid"))
         g = fields.get("g") if ev.pair_by_g else None
         key = (pid, g if g else tid)
         if site.kind == "entry":

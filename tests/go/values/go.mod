@@ -1,0 +1,3 @@
+module goprobe.test/values
+
+go 1.19

@@ -1,0 +1,111 @@
+// Values is traced by the value-decoding tests: one function per kind of Go value.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type User struct {
+	ID    int
+	Name  string
+	Admin bool
+}
+
+//go:noinline
+func Describe(u User) int { return u.ID + len(u.Name) }
+
+//go:noinline
+func Serve(u *User) (int, error) {
+	if u == nil {
+		return 404, errors.New("not found: /missing")
+	}
+	return 200, nil
+}
+
+//go:noinline
+func Open(path string) error {
+	_, err := os.Open(path)
+	return err
+}
+
+//go:noinline
+func Classify(v any) int {
+	if _, ok := v.(int); ok {
+		return 1
+	}
+	return 2
+}
+
+//go:noinline
+func Wait(d time.Duration) time.Duration { return d / 2 }
+
+//go:noinline
+func Sum(xs []int) int {
+	t := 0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+//go:noinline
+func Count(m map[string]int) int { return len(m) }
+
+//go:noinline
+func Many(a, b, c, d, e, f, g, h, i, j, k int) int { return a + b + c + d + e + f + g + h + i + j + k }
+
+//go:noinline
+func Nothing() {}
+
+//go:noinline
+func Divide(a, b int) (int, int) { return a / b, a % b }
+
+//go:noinline
+func Worker(n int) int { return n * 2 }
+
+// goid as the runtime prints it: "goroutine 7 [running]:".
+func goid() int {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _ := strconv.Atoi(strings.Fields(string(buf))[1])
+	return id
+}
+
+func main() {
+	u := &User{ID: 1, Name: "bob", Admin: true}
+	Describe(*u)
+	Serve(u)
+	Serve(nil)
+	Open("/nonexistent/file")
+	Classify(7)
+	Classify("seven")
+	Wait(1500 * time.Millisecond)
+	Sum([]int{1, 2, 3})
+	Count(map[string]int{"a": 1, "b": 2})
+	Many(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+	Nothing()
+	Divide(7, 2)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			mu.Lock()
+			fmt.Printf("goid %d worker %d\n", goid(), w)
+			Worker(w)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	var pe *fs.PathError
+	_ = pe
+}

@@ -1,0 +1,89 @@
+"""Go values as a Go engineer reads them, on the real kernel: every argument (stack ones too),
+durations, nil, pointers, and the goroutine id on every event."""
+
+from __future__ import annotations
+
+import re
+import signal
+
+import pytest
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.gobinary.goroutine import VERIFIED_GOID_OFFSETS
+from tests.conftest import need
+from tests.kernel_helpers import TraceRun, run_program
+from tests.support import toolchains as tc
+
+OLDEST_REGISTER_ABI, NEWEST = "1.19", "1.27.3"
+
+
+def _toolchain(version: str) -> None:
+    need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+
+
+def test_goid_offsets_of_the_table_match_dwarf() -> None:
+    """The table stripped binaries rely on, checked against the DWARF of real builds."""
+    for version in tc.goroots():
+        with GoBinary.open(str(tc.build("values", version))) as b:
+            offset = b.dwarf.member_offset("runtime", "runtime.g", "goid")
+            assert offset == VERIFIED_GOID_OFFSETS[b.buildinfo.version_tuple()], version
+
+
+def _trace_values(version: str, variant: str) -> tuple[dict[str, list[dict]], str, str]:
+    binary = tc.build("values", version, variant)
+    run = TraceRun("--json", "--ret", str(binary), "main.*")
+    out = run_program(binary)
+    assert out.returncode == 0, out.stderr
+    run.proc.send_signal(signal.SIGINT)  # teardown prints every event recorded before it
+    events, err = run.finish()
+    by_function: dict[str, list[dict]] = {}
+    for e in events:
+        by_function.setdefault(e["function"], []).append(e)
+    return by_function, out.stdout, err
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("version", [OLDEST_REGISTER_ABI, NEWEST])
+def test_values_read_as_go_writes_them(root: str, version: str) -> None:
+    _toolchain(version)
+    ev, stdout, err = _trace_values(version, "default")
+    many = ev["main.Many"][0]["args"]
+    assert many == {name: i + 1 for i, name in enumerate("abcdefghijk")}, err  # j, k: stack
+    wait_in, wait_out = ev["main.Wait"]
+    assert wait_in["args"] == {"d": "1.5s"} and wait_out["returns"] == {"~r0": "750ms"}
+    serve = ev["main.Serve"]
+    assert re.fullmatch(r"0x[0-9a-f]{6,}", serve[0]["args"]["u"])
+    assert serve[1]["returns"] == {"~r0": 200, "~r1": None}  # a nil error
+    assert serve[2]["args"] == {"u": None}
+    assert ev["main.Divide"][0]["args"] == {"a": 7, "b": 2}
+    assert ev["main.Divide"][1]["returns"] == {"~r0": 3, "~r1": 1}
+    assert [(e["kind"], e["args"], e["returns"]) for e in ev["main.Nothing"]] == [
+        ("entry", {}, {}), ("return", {}, {})]
+    _assert_goids(ev, stdout)
+
+
+@pytest.mark.kernel
+def test_goid_on_a_binary_without_dwarf(root: str) -> None:
+    _toolchain(NEWEST)
+    ev, stdout, _err = _trace_values(NEWEST, "sw")
+    _assert_goids(ev, stdout)
+
+
+def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:
+    """Each worker's goid as the program itself printed it (runtime.Stack's first line)."""
+    reported = {int(w): int(g) for g, w in re.findall(r"goid (\d+) worker (\d+)", stdout)}
+    seen = {e["args"].get("n", e["args"].get("arg0")): e["goid"]
+            for e in ev["main.Worker"] if e["kind"] == "entry"}
+    assert len(reported) == 3 and seen == reported
+    assert {e["goid"] for e in ev["main.Divide"]} == {1}  # main's goroutine
+
+
+@pytest.mark.kernel
+def test_text_output_reads_like_go(root: str) -> None:
+    _toolchain(NEWEST)
+    binary = tc.build("values", NEWEST)
+    run = TraceRun("--count", "3", str(binary), "main.Wait", "main.Serve")
+    assert run_program(binary).returncode == 0
+    out, _err = run.proc.communicate(timeout=60)
+    assert "-> main.Wait(d=1.5s)" in out and "-> main.Serve(u=nil)" in out
+    assert re.search(r" g1 cpu\d+ -> main.Serve\(u=0x[0-9a-f]{6,}\)", out), out
