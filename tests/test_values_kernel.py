@@ -47,6 +47,8 @@ def _trace_values(version: str, variant: str) -> tuple[dict[str, list[dict]], st
 def test_values_read_as_go_writes_them(root: str, version: str) -> None:
     _toolchain(version)
     ev, stdout, err = _trace_values(version, "default")
+    assert ev["main.Describe"][0]["args"] == {"u": {"ID": 1, "Name": "bob", "Admin": True}}
+    assert ev["main.Open"][0]["args"] == {"path": "/nonexistent/file"}  # .rodata, from the file
     many = ev["main.Many"][0]["args"]
     assert many == {name: i + 1 for i, name in enumerate("abcdefghijk")}, err  # j, k: stack
     wait_in, wait_out = ev["main.Wait"]
@@ -82,8 +84,9 @@ def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:
 def test_text_output_reads_like_go(root: str) -> None:
     _toolchain(NEWEST)
     binary = tc.build("values", NEWEST)
-    run = TraceRun("--count", "3", str(binary), "main.Wait", "main.Serve")
+    run = TraceRun("--count", "4", str(binary), "main.Wait", "main.Serve", "main.Describe")
     assert run_program(binary).returncode == 0
     out, _err = run.proc.communicate(timeout=60)
     assert "-> main.Wait(d=1.5s)" in out and "-> main.Serve(u=nil)" in out
+    assert '-> main.Describe(u=main.User{ID:1, Name:"bob", Admin:true})' in out
     assert re.search(r" g1 cpu\d+ -> main.Serve\(u=0x[0-9a-f]{6,}\)", out), out

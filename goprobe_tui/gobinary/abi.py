@@ -40,6 +40,7 @@ class ValueSpec:
     keys: tuple[str, ...]  # kernel field names for its pieces
     type_name: str = ""
     sizes: tuple[int, ...] = ()  # byte size of each integer piece (a register is fetched whole)
+    fields: tuple[ValueSpec, ...] = ()  # a struct's fields, each with its own keys
 
 
 @dataclass(frozen=True)
@@ -77,22 +78,29 @@ class _Builder:
         self.values: list[ValueSpec] = []
 
     def add(self, p: Param, locs: list[str]) -> None:
-        """locs: one fetch expression per int part (register or stack slot)."""
+        """locs: one fetch expression per int part (register or stack slot), in order."""
+        self.values.append(self._spec(p, iter(locs)))
+
+    def _spec(self, p: Param, locs) -> ValueSpec:
+        if p.members:  # a struct: each field decodes from its own pieces
+            fields = tuple(self._spec(m, locs) for m in p.members)
+            return ValueSpec(p.name, "struct", tuple(k for f in fields for k in f.keys),
+                             p.type_name, (), fields)
         keys: list[str] = []
         int_parts = [part for part in p.parts if part.kind != "float"]
-        for part, loc in zip(int_parts, locs, strict=True):
+        for part in int_parts:
+            loc = next(locs)
             key = _location_key(loc)
             keys.append(key)
             # registers are read whole; a stack slot exactly (its neighbour may be unmapped)
             bits = 8 * (self.ptrsize if loc.startswith("%") else part.size)
             self.fetch[key] = f"{key}={loc}:x{bits}"
-        if p.kind == "string" and locs:
-            key = f"{keys[0]}_s"
-            keys.append(key)
-            self.fetch[key] = f"{key}=+0({locs[0]}):u8[{STRING_BYTES}]"
+            if p.kind == "string" and len(keys) == 1:
+                self.fetch[f"{key}_s"] = f"{key}_s=+0({loc}):u8[{STRING_BYTES}]"
+        if p.kind == "string" and keys:
+            keys.append(f"{keys[0]}_s")
         kind = p.kind if not any(part.kind == "float" for part in p.parts) else "unavailable"
-        self.values.append(ValueSpec(p.name, kind, tuple(keys), p.type_name,
-                                     tuple(part.size for part in int_parts)))
+        return ValueSpec(p.name, kind, tuple(keys), p.type_name, tuple(part.size for part in int_parts))
 
     def pad_registers(self, regs: tuple[str, ...]) -> None:
         for r in regs:

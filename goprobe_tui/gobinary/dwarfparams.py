@@ -6,7 +6,7 @@ package. Results are formal parameters with DW_AT_variable_parameter set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from goprobe_tui.gobinary.binary import GoBinary, package_of
 
@@ -36,6 +36,7 @@ class Param:
     align: int
     result: bool
     parts: tuple[Part, ...]  # flattened register pieces; empty when not register-assignable
+    members: tuple[Param, ...] = ()  # a struct's fields, in order (their parts make up `parts`)
 
 
 class DwarfParams:
@@ -104,8 +105,8 @@ class DwarfParams:
         if tdie is None:
             return Param(name, "?", "unknown", 0, 1, result, ())
         type_name = _name(tdie)
-        kind, size, align, parts = _classify(tdie, self._binary.elf.ptrsize, 0)
-        return Param(name, type_name, kind, size, align, result, parts)
+        return replace(_classify(tdie, self._binary.elf.ptrsize, 0), name=name, type_name=type_name,
+                       result=result)
 
 
 def _name(die) -> str:
@@ -123,12 +124,19 @@ def _resolve(die):
     return die
 
 
-def _classify(die, ptrsize: int, depth: int) -> tuple[str, int, int, tuple[Part, ...]]:
-    """(kind, size, alignment, register parts) following Go's internal ABI assignment rules."""
+def _classify(die, ptrsize: int, depth: int) -> Param:
+    """Kind, size, alignment, register parts (and struct members) of a type, following Go's
+    internal ABI assignment rules. The result is unnamed: the caller names it."""
     die = _resolve(die)
     attrs = die.attributes
     size = attrs["DW_AT_byte_size"].value if "DW_AT_byte_size" in attrs else ptrsize
     kind = attrs[DW_AT_GO_KIND].value if DW_AT_GO_KIND in attrs else None
+    type_name = _name(die)
+
+    def shape(k: str, sz: int, al: int, parts: tuple[Part, ...] = (),
+              members: tuple[Param, ...] = ()) -> Param:
+        return Param("", type_name, k, sz, al, False, parts, members)
+
     if kind is None:
         if die.tag == "DW_TAG_pointer_type":
             kind = 22
@@ -137,47 +145,47 @@ def _classify(die, ptrsize: int, depth: int) -> tuple[str, int, int, tuple[Part,
             kind = {2: _KIND_BOOL, 4: _KIND_F64, 5: 6, 6: 3, 7: 11, 8: 8}.get(enc)
     align = max(1, min(size, ptrsize))
     if kind in _INT_KINDS:
-        return "int", size, align, (Part("int", size),)
+        return shape("int", size, align, (Part("int", size),))
     if kind in _UINT_KINDS:
-        return "uint", size, align, (Part("uint", size),)
+        return shape("uint", size, align, (Part("uint", size),))
     if kind == _KIND_BOOL:
-        return "bool", 1, 1, (Part("bool", 1),)
+        return shape("bool", 1, 1, (Part("bool", 1),))
     if kind in _PTR_KINDS:
-        return "ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),)
+        return shape("ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),))
     if kind in (_KIND_F32, _KIND_F64):
-        return "float", size, align, (Part("float", size),)
+        return shape("float", size, align, (Part("float", size),))
     if kind in (_KIND_C64, _KIND_C128):
         half = size // 2
-        return "complex", size, align, (Part("float", half), Part("float", half))
+        return shape("complex", size, align, (Part("float", half), Part("float", half)))
     if kind == _KIND_STRING:
-        return "string", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize))
+        return shape("string", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize)))
     if kind == _KIND_SLICE:
-        return "slice", 3 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize),
-                                               Part("int", ptrsize))
+        return shape("slice", 3 * ptrsize, ptrsize,
+                     (Part("ptr", ptrsize), Part("int", ptrsize), Part("int", ptrsize)))
     if kind == _KIND_IFACE:
-        return "iface", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("ptr", ptrsize))
+        return shape("iface", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("ptr", ptrsize)))
     if kind == _KIND_STRUCT and depth < 4:
-        parts: list[Part] = []
-        max_align = 1
+        members: list[Param] = []
         for member in die.iter_children():
             if member.tag != "DW_TAG_member" or "DW_AT_type" not in member.attributes:
                 continue
-            _k, _s, a, p = _classify(member.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
-            if _k == "unknown":
-                return "struct", size, ptrsize, ()
-            max_align = max(max_align, a)
-            parts.extend(p)
-        return "struct", size, max_align, tuple(parts)
+            m = _classify(member.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
+            if m.kind == "unknown":
+                return shape("struct", size, ptrsize)  # not register-assignable as a whole
+            members.append(replace(m, name=_name(member)))
+        max_align = max((m.align for m in members), default=1)
+        return shape("struct", size, max_align, tuple(p for m in members for p in m.parts),
+                     tuple(members))
     if kind == _KIND_ARRAY:
         count = _array_count(die)
         if size == 0 or count == 0:
-            return "struct", 0, 1, ()
+            return shape("struct", 0, 1)
         # Go's ABI assigns a [1]T like a T; longer arrays always go to the stack.
         if count == 1 and "DW_AT_type" in attrs and depth < 4:
-            k, _s, a, p = _classify(die.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
-            if k != "unknown":
-                return k, size, a, p
-    return "unknown", size, align, ()  # on the stack, and so is a struct holding it
+            elem = _classify(die.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
+            if elem.kind != "unknown":
+                return replace(elem, type_name=type_name, size=size)
+    return shape("unknown", size, align)  # on the stack, and so is a struct holding it
 
 
 def _array_count(die) -> int | None:

@@ -6,12 +6,15 @@ thread (pairing.py). A multi-probe event says which probe fired by its address.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from goprobe_tui.gobinary.abi import ValueSpec
+from goprobe_tui.gobinary.abi import STRING_BYTES, ValueSpec
 from goprobe_tui.textsafe import printable
+from goprobe_tui.tracefs.file_memory import FileMemory
 from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
 from goprobe_tui.tracefs.raw_reader import Record
@@ -25,11 +28,25 @@ EventRow = tuple
 ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding the event
 
 
+class StructValue(dict):
+    """A Go struct's fields by name, and its type name for display (`main.User{ID:1}`)."""
+
+    def __init__(self, type_name: str, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.type_name = type_name
+
+
+_TYPE = "@type"  # first pair of a struct's row form; no Go field name starts with @
+
+
 def _pairs(values: dict[str, Any]) -> tuple:
-    return tuple((k, _pairs(v) if isinstance(v, dict) else v) for k, v in values.items())
+    pairs = tuple((k, _pairs(v) if isinstance(v, dict) else v) for k, v in values.items())
+    return ((_TYPE, values.type_name), *pairs) if isinstance(values, StructValue) else pairs
 
 
 def _unpairs(pairs: tuple) -> dict[str, Any]:
+    if pairs and pairs[0][0] == _TYPE:
+        return StructValue(pairs[0][1], _unpairs(pairs[1:]))
     return {k: _unpairs(v) if isinstance(v, tuple) else v for k, v in pairs}
 
 
@@ -152,8 +169,10 @@ def _json_value(value: Any) -> Any:
 
 
 def format_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value if isinstance(value, Marker) else repr(value)
+    if isinstance(value, str):  # Go's quoting: "bob", control characters escaped
+        return value if isinstance(value, Marker) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, StructValue):
+        return value.type_name + "{" + ", ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, dict):
         return "{" + " ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
     if value is None:
@@ -172,7 +191,13 @@ def _word(value: int | bytes | None, size: int, signed: bool) -> int | None:
     return value
 
 
-def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes]) -> Any:
+ReadMemory = Callable[[int, int], bytes | None]  # (address, length) -> bytes, or None
+
+
+def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], read: ReadMemory | None = None) -> Any:
+    """read: where to get bytes a probe could not (read-only data, from the binary's file)."""
+    if spec.fields:
+        return StructValue(spec.type_name, {f.name: decode_value(f, fields, read) for f in spec.fields})
     parts = [fields.get(k) for k in spec.keys]
     if spec.kind == "unavailable" or not parts:
         return Marker("<unavailable>")
@@ -197,6 +222,8 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes]) -> Any:
         if length == 0:
             return ""
         data = parts[2] if len(parts) > 2 and isinstance(parts[2], bytes) else None
+        if data is None and read is not None and nums[0]:
+            data = read(nums[0], min(length, STRING_BYTES))
         if data is None:
             return Marker(f"<fault: {length} bytes>")
         text = data[:length].decode("utf-8", "backslashreplace")
@@ -221,6 +248,7 @@ class EventDecoder:
         self._by_offset: dict[int, dict[int, Site]] = {}
         self.pairing = Pairing() if pair_limit is None else Pairing(pair_limit)
         self.procs = ProcessInfo(root)
+        self.file_memory = FileMemory()
         self.stats = DecodeStats()
         self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
 
@@ -265,7 +293,8 @@ class EventDecoder:
         if site.muted_since is not None and rec.ts >= site.muted_since:
             return None  # detached; its event stays enabled for the other functions in it
         fields = dict(zip(ev.layout.names, values, strict=False))
-        decoded = {spec.name: decode_value(spec, fields) for spec in site.values}
+        read = None if ev.pie else partial(self.file_memory.read, ev.path)
+        decoded = {spec.name: decode_value(spec, fields, read) for spec in site.values}
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"))
         g = fields.get("g") if ev.pair_by_g else None

@@ -1,0 +1,70 @@
+"""Read-only bytes of a traced binary, read from its file when a probe could not read them.
+
+A probe cannot take a page fault: a Go string literal whose page of .rodata was never touched
+in that process reads as a fault. Read-only segments never change at run time, so the file
+holds exactly those bytes. Writable data is never read this way (it may have changed).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+PT_LOAD, PF_W, ET_EXEC = 1, 2, 2
+
+
+class FileMemory:
+    def __init__(self) -> None:
+        # path -> (fd, [(vaddr, filesz, offset)] of read-only PT_LOAD segments), or None
+        self._files: dict[str, tuple[int, list[tuple[int, int, int]]] | None] = {}
+
+    def read(self, path: str, addr: int, length: int) -> bytes | None:
+        """`length` bytes at `addr` of a fixed-address (non-PIE) binary, if read-only there."""
+        loaded = self._files.get(path, False)
+        if loaded is False:
+            loaded = self._files[path] = _open(path)
+        if loaded is None:
+            return None
+        fd, segments = loaded
+        for vaddr, filesz, offset in segments:
+            if vaddr <= addr and addr + length <= vaddr + filesz:
+                try:
+                    data = os.pread(fd, length, offset + addr - vaddr)
+                except OSError:
+                    return None
+                return data if len(data) == length else None
+        return None
+
+    def close(self) -> None:
+        for loaded in self._files.values():
+            if loaded:
+                os.close(loaded[0])
+        self._files.clear()
+
+
+def _open(path: str) -> tuple[int, list[tuple[int, int, int]]] | None:
+    """Little-endian ELF64 executables only (amd64, arm64); anything else: None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        head = os.pread(fd, 64, 0)
+        if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            raise ValueError("not a little-endian ELF64 file")
+        (e_type,) = struct.unpack_from("<H", head, 16)
+        if e_type != ET_EXEC:
+            raise ValueError("position-independent: addresses depend on the load base")
+        (phoff,) = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        table = os.pread(fd, phentsize * phnum, phoff)
+        segments = []
+        for i in range(phnum):
+            p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz = struct.unpack_from(
+                "<IIQQQQ", table, i * phentsize)
+            if p_type == PT_LOAD and not p_flags & PF_W:
+                segments.append((p_vaddr, p_filesz, p_offset))
+        return fd, segments
+    except (OSError, ValueError, struct.error):
+        os.close(fd)
+        return None
