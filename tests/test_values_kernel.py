@@ -56,7 +56,15 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
     serve = ev["main.Serve"]
     assert re.fullmatch(r"0x[0-9a-f]{6,}", serve[0]["args"]["u"])
     assert serve[1]["returns"] == {"~r0": 200, "~r1": None}  # a nil error
-    assert serve[2]["args"] == {"u": None}
+    assert serve[2]["args"] == {"u": None} and serve[3]["returns"]["~r0"] == 404
+    # interfaces: the dynamic type from the binary's type metadata, and the value behind it
+    assert [e["args"]["v"] for e in ev["main.Classify"] if e["kind"] == "entry"] == [
+        {"type": "int", "value": 7}, {"type": "string", "value": "seven"}]
+    assert serve[3]["returns"]["~r1"] == {"type": "*errors.errorString",
+                                           "value": {"s": "not found: /missing"}}
+    path_error = ev["main.Open"][1]["returns"]["~r0"]
+    assert path_error["type"] == "*fs.PathError"
+    assert {k: path_error["value"][k] for k in ("Op", "Path")} == {"Op": "open", "Path": "/nonexistent/file"}
     assert ev["main.Divide"][0]["args"] == {"a": 7, "b": 2}
     assert ev["main.Divide"][1]["returns"] == {"~r0": 3, "~r1": 1}
     assert [(e["kind"], e["args"], e["returns"]) for e in ev["main.Nothing"]] == [
@@ -84,9 +92,10 @@ def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:
 def test_text_output_reads_like_go(root: str) -> None:
     _toolchain(NEWEST)
     binary = tc.build("values", NEWEST)
-    run = TraceRun("--count", "4", str(binary), "main.Wait", "main.Serve", "main.Describe")
+    run = TraceRun("--count", "8", "--ret", str(binary), "main.Wait", "main.Serve", "main.Describe")
     assert run_program(binary).returncode == 0
     out, _err = run.proc.communicate(timeout=60)
     assert "-> main.Wait(d=1.5s)" in out and "-> main.Serve(u=nil)" in out
     assert '-> main.Describe(u=main.User{ID:1, Name:"bob", Admin:true})' in out
+    assert '<- main.Serve = (~r0=404, ~r1=*errors.errorString{s:"not found: /missing"})' in out
     assert re.search(r" g1 cpu\d+ -> main.Serve\(u=0x[0-9a-f]{6,}\)", out), out

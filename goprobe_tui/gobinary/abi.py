@@ -18,6 +18,7 @@ INT_REGS = {
 FLOAT_REGS = {"amd64": 15, "arm64": 16}
 G_REG = {"amd64": "r14", "arm64": "x28"}  # the current goroutine, for entry/return pairing
 STRING_BYTES = 32  # how much of a string argument to fetch; tracefs arrays max out at 64
+IFACE_WORDS = 4  # words fetched behind an interface's data pointer
 POSITIONAL_ARGS = 6
 POSITIONAL_RETS = 2
 
@@ -76,6 +77,20 @@ class _Builder:
         self.ptrsize = ptrsize
         self.fetch: dict[str, str] = {}
         self.values: list[ValueSpec] = []
+        self._locs: dict[str, str] = {}
+
+    def _behind(self, key: str, loc: str) -> list[str]:
+        """An interface's dynamic type is unknown at probe time: fetch the first words behind
+        its data pointer, and the bytes behind words 0 and 2 (string data of the first fields),
+        to decode once the type is read from the binary."""
+        out = []
+        for i in range(IFACE_WORDS):
+            out.append(f"{key}_d{i}")
+            self.fetch[out[-1]] = f"{out[-1]}=+{8 * i}({loc}):x64"
+        for i in (0, 2):
+            out.append(f"{key}_b{i}")
+            self.fetch[out[-1]] = f"{out[-1]}=+0(+{8 * i}({loc})):u8[{STRING_BYTES}]"
+        return out
 
     def add(self, p: Param, locs: list[str]) -> None:
         """locs: one fetch expression per int part (register or stack slot), in order."""
@@ -95,10 +110,13 @@ class _Builder:
             # registers are read whole; a stack slot exactly (its neighbour may be unmapped)
             bits = 8 * (self.ptrsize if loc.startswith("%") else part.size)
             self.fetch[key] = f"{key}={loc}:x{bits}"
+            self._locs[key] = loc
             if p.kind == "string" and len(keys) == 1:
                 self.fetch[f"{key}_s"] = f"{key}_s=+0({loc}):u8[{STRING_BYTES}]"
         if p.kind == "string" and keys:
             keys.append(f"{keys[0]}_s")
+        if p.kind == "iface" and len(keys) == 2 and self.ptrsize == 8:
+            keys.extend(self._behind(keys[1], self._locs[keys[1]]))
         kind = p.kind if not any(part.kind == "float" for part in p.parts) else "unavailable"
         return ValueSpec(p.name, kind, tuple(keys), p.type_name, tuple(part.size for part in int_parts))
 

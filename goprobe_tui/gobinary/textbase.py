@@ -19,6 +19,7 @@ _MD_MINPC = 20
 _MD_TEXT = 22
 _MD_ETEXT = 23
 _MD_WORDS = 24
+_MD_TYPES_WORDS = 40
 
 
 def resolve_text_start(elf: ElfImage, table: PcLnTable) -> tuple[int, str]:
@@ -64,6 +65,23 @@ def _candidates(elf: ElfImage, target: int) -> list[int]:
 
 def moduledata_text(elf: ElfImage, table: PcLnTable) -> int | None:
     """moduledata.text, with the record validated against the pclntab it points to."""
+    words = moduledata_words(elf, table)
+    return None if words is None else words[_MD_TEXT]
+
+
+def moduledata_types(elf: ElfImage, table: PcLnTable, goversion: tuple[int, int]) -> int | None:
+    """moduledata.types: the base that type name offsets (nameOff) are relative to. Its word
+    moved when Go 1.20 added covctrs (checked against runtime.types on 1.19-1.27 builds)."""
+    words = moduledata_words(elf, table, _MD_TYPES_WORDS)
+    if words is None:
+        return None
+    new_layout = goversion >= (1, 20) if goversion != (0, 0) else table.header.version == "1.20"
+    types = words[37 if new_layout else 35]
+    return types if elf.segment_for(types, executable=False) is not None else None
+
+
+def moduledata_words(elf: ElfImage, table: PcLnTable, count: int = _MD_WORDS) -> list[int] | None:
+    """The first `count` words of the moduledata record that points to this pclntab."""
     target = table.vaddr
     scanned = _candidates(elf, target)
     for with_relocs in (False, True):
@@ -71,16 +89,16 @@ def moduledata_text(elf: ElfImage, table: PcLnTable) -> int | None:
         relocs = elf.relative_relocations() if with_relocs else {}
         extra = [off for off, addend in relocs.items() if addend == target]
         for addr in dict.fromkeys(scanned + extra):
-            words = _read_words(elf, addr, relocs)
+            words = _read_words(elf, addr, relocs, count)
             if words is not None and _valid_moduledata(elf, table, words):
-                return words[_MD_TEXT]
+                return words
     return None
 
 
-def _read_words(elf: ElfImage, addr: int, relocs: dict[int, int]) -> list[int] | None:
+def _read_words(elf: ElfImage, addr: int, relocs: dict[int, int], count: int) -> list[int] | None:
     ps = elf.ptrsize
     try:
-        raw = elf.read_vaddr(addr, _MD_WORDS * ps)
+        raw = elf.read_vaddr(addr, count * ps)
     except BinaryError:
         return None
     words = [int.from_bytes(raw[i : i + ps], elf.byteorder) for i in range(0, len(raw), ps)]

@@ -7,18 +7,19 @@ thread (pairing.py). A multi-probe event says which probe fired by its address.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from goprobe_tui.gobinary.abi import STRING_BYTES, ValueSpec
 from goprobe_tui.textsafe import printable
-from goprobe_tui.tracefs.file_memory import FileMemory
+from goprobe_tui.tracefs.file_memory import BinaryView, FileMemory
+from goprobe_tui.tracefs.iface_values import describe_iface
 from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
 from goprobe_tui.tracefs.raw_reader import Record
 from goprobe_tui.tracefs.session import ProbeEvent, Site
+from goprobe_tui.tracefs.value_types import NIL, IfaceValue, Marker, StructValue
 
 # A TraceEvent as nested plain tuples (values as (name, value) pairs): how events travel and
 # wait. CPython stops tracking a tuple that holds only strings, numbers and such tuples, so
@@ -28,25 +29,22 @@ EventRow = tuple
 ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding the event
 
 
-class StructValue(dict):
-    """A Go struct's fields by name, and its type name for display (`main.User{ID:1}`)."""
-
-    def __init__(self, type_name: str, fields: dict[str, Any]) -> None:
-        super().__init__(fields)
-        self.type_name = type_name
-
-
 _TYPE = "@type"  # first pair of a struct's row form; no Go field name starts with @
+_IFACE = "@iface"  # first pair of an interface value's row form
 
 
 def _pairs(values: dict[str, Any]) -> tuple:
     pairs = tuple((k, _pairs(v) if isinstance(v, dict) else v) for k, v in values.items())
-    return ((_TYPE, values.type_name), *pairs) if isinstance(values, StructValue) else pairs
+    if isinstance(values, StructValue):
+        return ((_TYPE, values.type_name), *pairs)
+    return ((_IFACE, ""), *pairs) if isinstance(values, IfaceValue) else pairs
 
 
 def _unpairs(pairs: tuple) -> dict[str, Any]:
     if pairs and pairs[0][0] == _TYPE:
         return StructValue(pairs[0][1], _unpairs(pairs[1:]))
+    if pairs and pairs[0][0] == _IFACE:
+        return IfaceValue(_unpairs(pairs[1:]))
     return {k: _unpairs(v) if isinstance(v, tuple) else v for k, v in pairs}
 
 
@@ -115,14 +113,7 @@ def format_duration(ns: int, micro: str = "µs") -> str:
     return f"{ns / 1e9:.2f}s"
 
 
-class Marker(str):
-    """What stands where a value could not be read (`<unavailable>`): never quoted, and never
-    confused with a Go string that happens to look the same."""
 
-    __slots__ = ()
-
-
-NIL = Marker("nil")
 
 
 def go_duration(ns: int) -> str:
@@ -161,7 +152,7 @@ def json_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_value(value: Any) -> Any:
-    if value is NIL:
+    if isinstance(value, Marker) and value == NIL:  # equality: a pickled NIL is another object
         return None
     if isinstance(value, dict):
         return json_values(value)
@@ -171,6 +162,11 @@ def _json_value(value: Any) -> Any:
 def format_value(value: Any) -> str:
     if isinstance(value, str):  # Go's quoting: "bob", control characters escaped
         return value if isinstance(value, Marker) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, IfaceValue):
+        inner = value["value"]
+        if isinstance(inner, dict):
+            return value["type"] + "{" + ", ".join(f"{k}:{format_value(v)}" for k, v in inner.items()) + "}"
+        return f"{value['type']}({format_value(inner)})"
     if isinstance(value, StructValue):
         return value.type_name + "{" + ", ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, dict):
@@ -191,13 +187,10 @@ def _word(value: int | bytes | None, size: int, signed: bool) -> int | None:
     return value
 
 
-ReadMemory = Callable[[int, int], bytes | None]  # (address, length) -> bytes, or None
-
-
-def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], read: ReadMemory | None = None) -> Any:
-    """read: where to get bytes a probe could not (read-only data, from the binary's file)."""
+def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: BinaryView | None = None) -> Any:
+    """view: the binary's file, for what a probe could not read (read-only data, types)."""
     if spec.fields:
-        return StructValue(spec.type_name, {f.name: decode_value(f, fields, read) for f in spec.fields})
+        return StructValue(spec.type_name, {f.name: decode_value(f, fields, view) for f in spec.fields})
     parts = [fields.get(k) for k in spec.keys]
     if spec.kind == "unavailable" or not parts:
         return Marker("<unavailable>")
@@ -222,8 +215,8 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], read: ReadM
         if length == 0:
             return ""
         data = parts[2] if len(parts) > 2 and isinstance(parts[2], bytes) else None
-        if data is None and read is not None and nums[0]:
-            data = read(nums[0], min(length, STRING_BYTES))
+        if data is None and view is not None and nums[0]:
+            data = view.read(nums[0], min(length, STRING_BYTES))
         if data is None:
             return Marker(f"<fault: {length} bytes>")
         text = data[:length].decode("utf-8", "backslashreplace")
@@ -231,7 +224,13 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], read: ReadM
     if spec.kind == "slice":
         return {"ptr": _pointer(nums[0]), "len": nums[1], "cap": nums[2]}
     if spec.kind == "iface":
-        return NIL if nums[0] == 0 else {"type": nums[0], "data": nums[1]}
+        if nums[0] == 0:
+            return NIL
+        if view is not None and view.types is not None and nums[0] is not None:
+            value = describe_iface(spec.type_name, spec.keys[1], nums[0], fields, view.types)
+            if value is not None:
+                return value
+        return {"type": _pointer(nums[0]), "data": _pointer(nums[1])}
     return {f"w{i}": n for i, n in enumerate(nums)}  # flattened struct words
 
 
@@ -249,8 +248,15 @@ class EventDecoder:
         self.pairing = Pairing() if pair_limit is None else Pairing(pair_limit)
         self.procs = ProcessInfo(root)
         self.file_memory = FileMemory()
+        self._views: dict[tuple[str, int | None], BinaryView] = {}
         self.stats = DecodeStats()
         self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
+
+    def _view(self, path: str, types_base: int | None) -> BinaryView:
+        view = self._views.get((path, types_base))
+        if view is None:
+            view = self._views[(path, types_base)] = BinaryView(self.file_memory, path, types_base)
+        return view
 
     def learn(self, ev: ProbeEvent) -> None:
         """A new event, or new facts about a known one (sites muted or unmuted)."""
@@ -293,8 +299,8 @@ class EventDecoder:
         if site.muted_since is not None and rec.ts >= site.muted_since:
             return None  # detached; its event stays enabled for the other functions in it
         fields = dict(zip(ev.layout.names, values, strict=False))
-        read = None if ev.pie else partial(self.file_memory.read, ev.path)
-        decoded = {spec.name: decode_value(spec, fields, read) for spec in site.values}
+        view = None if ev.pie else self._view(ev.path, site.types_base)
+        decoded = {spec.name: decode_value(spec, fields, view) for spec in site.values}
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"))
         g = fields.get("g") if ev.pair_by_g else None

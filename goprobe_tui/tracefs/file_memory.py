@@ -9,25 +9,38 @@ from __future__ import annotations
 
 import os
 import struct
+from functools import partial
 
 PT_LOAD, PF_W, ET_EXEC = 1, 2, 2
 
 
+class BinaryView:
+    """One binary's file as the decoder reads it: bytes, and type metadata when located."""
+
+    def __init__(self, memory: FileMemory, path: str, types_base: int | None) -> None:
+        from goprobe_tui.tracefs.go_types import TypeReader  # it imports this module
+
+        self.read = partial(memory.read, path)
+        self.types = TypeReader(memory, path, types_base) if types_base else None
+
+
 class FileMemory:
     def __init__(self) -> None:
-        # path -> (fd, [(vaddr, filesz, offset)] of read-only PT_LOAD segments), or None
-        self._files: dict[str, tuple[int, list[tuple[int, int, int]]] | None] = {}
+        # path -> (fd, [(vaddr, filesz, offset, writable)] of PT_LOAD segments), or None
+        self._files: dict[str, tuple[int, list[tuple[int, int, int, bool]]] | None] = {}
 
-    def read(self, path: str, addr: int, length: int) -> bytes | None:
-        """`length` bytes at `addr` of a fixed-address (non-PIE) binary, if read-only there."""
+    def read(self, path: str, addr: int, length: int, link_time: bool = False) -> bytes | None:
+        """`length` bytes at `addr` of a fixed-address (non-PIE) binary, if read-only there.
+        link_time: also from writable data, for values the linker fixed that the program never
+        changes (an itab's type)."""
         loaded = self._files.get(path, False)
         if loaded is False:
             loaded = self._files[path] = _open(path)
         if loaded is None:
             return None
         fd, segments = loaded
-        for vaddr, filesz, offset in segments:
-            if vaddr <= addr and addr + length <= vaddr + filesz:
+        for vaddr, filesz, offset, writable in segments:
+            if (link_time or not writable) and vaddr <= addr and addr + length <= vaddr + filesz:
                 try:
                     data = os.pread(fd, length, offset + addr - vaddr)
                 except OSError:
@@ -42,7 +55,7 @@ class FileMemory:
         self._files.clear()
 
 
-def _open(path: str) -> tuple[int, list[tuple[int, int, int]]] | None:
+def _open(path: str) -> tuple[int, list[tuple[int, int, int, bool]]] | None:
     """Little-endian ELF64 executables only (amd64, arm64); anything else: None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -62,8 +75,8 @@ def _open(path: str) -> tuple[int, list[tuple[int, int, int]]] | None:
         for i in range(phnum):
             p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz = struct.unpack_from(
                 "<IIQQQQ", table, i * phentsize)
-            if p_type == PT_LOAD and not p_flags & PF_W:
-                segments.append((p_vaddr, p_filesz, p_offset))
+            if p_type == PT_LOAD:
+                segments.append((p_vaddr, p_filesz, p_offset, bool(p_flags & PF_W)))
         return fd, segments
     except (OSError, ValueError, struct.error):
         os.close(fd)

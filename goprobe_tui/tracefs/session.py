@@ -44,6 +44,7 @@ class Site:
     values: tuple[ValueSpec, ...]
     has_return: bool = False  # entry sites: the function also has return probes
     at_entry: bool = False  # return sites on the entry's own address (the function is one RET)
+    types_base: int | None = None  # moduledata.types of the binary: interface type names
     # Detached while its event still serves other functions: records from this monotonic ns on
     # are dropped (older ones, still unread, are real calls and decode as usual).
     muted_since: int | None = None
