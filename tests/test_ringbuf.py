@@ -93,6 +93,9 @@ def test_format_gives_one_struct_for_the_record() -> None:
     import pickle
 
     assert pickle.loads(pickle.dumps(layout)).struct.size == layout.size
+    # kernel 6.18 writes `u8 ax_s[]`: still an array of `size` bytes (was silently skipped)
+    newer = parse_format(FORMAT.replace("ax_s[32]", "ax_s[]"))
+    assert newer.names == layout.names and newer.struct.format == layout.struct.format
 
 
 def test_merger_orders_cpus_and_holds_back_the_newest() -> None:

@@ -19,6 +19,8 @@ FLOAT_REGS = {"amd64": 15, "arm64": 16}
 G_REG = {"amd64": "r14", "arm64": "x28"}  # the current goroutine, for entry/return pairing
 STRING_BYTES = 32  # how much of a string argument to fetch; tracefs arrays max out at 64
 IFACE_WORDS = 4  # words fetched behind an interface's data pointer
+POINTEE_FIELDS, POINTEE_BYTES = 8, 64  # how much of a struct behind a pointer is read
+SLICE_BYTES = 32  # how much of a slice's backing array is read
 POSITIONAL_ARGS = 6
 POSITIONAL_RETS = 2
 
@@ -97,7 +99,7 @@ class _Builder:
         self.values.append(self._spec(p, iter(locs)))
 
     def _spec(self, p: Param, locs) -> ValueSpec:
-        if p.members:  # a struct: each field decodes from its own pieces
+        if p.members and p.kind == "struct":  # each field decodes from its own pieces
             fields = tuple(self._spec(m, locs) for m in p.members)
             return ValueSpec(p.name, "struct", tuple(k for f in fields for k in f.keys),
                              p.type_name, (), fields)
@@ -117,8 +119,52 @@ class _Builder:
             keys.append(f"{keys[0]}_s")
         if p.kind == "iface" and len(keys) == 2 and self.ptrsize == 8:
             keys.extend(self._behind(keys[1], self._locs[keys[1]]))
+        if p.kind == "map" and keys and self.ptrsize == 8:
+            # a map's header starts with its element count (hmap.count; Map.used since 1.24)
+            count = f"{keys[0]}_n"
+            self.fetch[count] = f"{count}=+0({self._locs[keys[0]]}):x64"
+            keys.append(count)
+        fields: tuple[ValueSpec, ...] = ()
+        if p.kind == "slice" and p.elem is not None and keys and self.ptrsize == 8:
+            fields = self._elements(p.elem, keys[0], self._locs[keys[0]])
+        if p.pointee is not None and keys and self.ptrsize == 8:
+            fields = self._through(p.pointee, keys[0], self._locs[keys[0]])
         kind = p.kind if not any(part.kind == "float" for part in p.parts) else "unavailable"
-        return ValueSpec(p.name, kind, tuple(keys), p.type_name, tuple(part.size for part in int_parts))
+        return ValueSpec(p.name, kind, tuple(keys), p.type_name, tuple(part.size for part in int_parts),
+                         fields)
+
+    def _elements(self, elem: Param, base: str, loc: str) -> tuple[ValueSpec, ...]:
+        """The first elements of a slice's backing array: its bytes, and for strings the bytes
+        behind the first two; one spec saying how to read them."""
+        if elem.kind not in ("int", "uint", "bool", "string") or elem.size not in (1, 2, 4, 8, 16):
+            return ()
+        keys = [f"{base}_e"]
+        self.fetch[keys[0]] = f"{keys[0]}=+0({loc}):u8[{SLICE_BYTES}]"
+        if elem.kind == "string":
+            for i in (0, 1):
+                keys.append(f"{base}_e{i}s")
+                self.fetch[keys[-1]] = f"{keys[-1]}=+0(+{16 * i}({loc})):u8[{STRING_BYTES}]"
+        return (ValueSpec("elements", elem.kind, tuple(keys), elem.type_name, (elem.size,)),)
+
+    def _through(self, struct: Param, base: str, loc: str) -> tuple[ValueSpec, ...]:
+        """The first fields of a struct behind a pointer, read in the same probe."""
+        out = []
+        for m in struct.members[:POINTEE_FIELDS]:
+            key, off = f"{base}_f{m.offset}", m.offset
+            if off + m.size > POINTEE_BYTES:
+                out.append(ValueSpec(m.name, "elided", ()))
+            elif m.kind in ("int", "uint", "bool", "ptr") and m.size in (1, 2, 4, 8):
+                self.fetch[key] = f"{key}=+{off}({loc}):x{8 * m.size}"
+                out.append(ValueSpec(m.name, m.kind, (key,), m.type_name, (m.size,)))
+            elif m.kind == "string":
+                n, s = f"{base}_f{off + 8}", f"{key}s"
+                self.fetch[key] = f"{key}=+{off}({loc}):x64"
+                self.fetch[n] = f"{n}=+{off + 8}({loc}):x64"
+                self.fetch[s] = f"{s}=+0(+{off}({loc})):u8[{STRING_BYTES}]"
+                out.append(ValueSpec(m.name, "string", (key, n, s), m.type_name, (8, 8)))
+            else:
+                out.append(ValueSpec(m.name, "elided", ()))
+        return tuple(out)
 
     def pad_registers(self, regs: tuple[str, ...]) -> None:
         for r in regs:

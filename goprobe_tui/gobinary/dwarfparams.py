@@ -17,6 +17,7 @@ _UINT_KINDS = {7, 8, 9, 10, 11, 12}
 _PTR_KINDS = {18, 19, 21, 22, 26}
 _KIND_BOOL, _KIND_F32, _KIND_F64, _KIND_C64, _KIND_C128 = 1, 13, 14, 15, 16
 _KIND_ARRAY, _KIND_IFACE, _KIND_SLICE, _KIND_STRING, _KIND_STRUCT = 17, 20, 23, 24, 25
+_KIND_MAP, _KIND_PTR = 21, 22
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Param:
     result: bool
     parts: tuple[Part, ...]  # flattened register pieces; empty when not register-assignable
     members: tuple[Param, ...] = ()  # a struct's fields, in order (their parts make up `parts`)
+    offset: int = 0  # a struct member's byte offset in its struct
+    pointee: Param | None = None  # a pointer to a struct: that struct, to read one level deep
+    elem: Param | None = None  # a slice's element type
 
 
 class DwarfParams:
@@ -134,8 +138,8 @@ def _classify(die, ptrsize: int, depth: int) -> Param:
     type_name = _name(die)
 
     def shape(k: str, sz: int, al: int, parts: tuple[Part, ...] = (),
-              members: tuple[Param, ...] = ()) -> Param:
-        return Param("", type_name, k, sz, al, False, parts, members)
+              members: tuple[Param, ...] = (), pointee: Param | None = None) -> Param:
+        return Param("", type_name, k, sz, al, False, parts, members, pointee=pointee)
 
     if kind is None:
         if die.tag == "DW_TAG_pointer_type":
@@ -151,7 +155,11 @@ def _classify(die, ptrsize: int, depth: int) -> Param:
     if kind == _KIND_BOOL:
         return shape("bool", 1, 1, (Part("bool", 1),))
     if kind in _PTR_KINDS:
-        return shape("ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),))
+        pointee = None
+        if kind == _KIND_PTR and depth == 0 and "DW_AT_type" in attrs:
+            pointee = _struct_layout(die.get_DIE_from_attribute("DW_AT_type"), ptrsize)
+        return shape("map" if kind == _KIND_MAP else "ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),),
+                     pointee=pointee)
     if kind in (_KIND_F32, _KIND_F64):
         return shape("float", size, align, (Part("float", size),))
     if kind in (_KIND_C64, _KIND_C128):
@@ -160,8 +168,9 @@ def _classify(die, ptrsize: int, depth: int) -> Param:
     if kind == _KIND_STRING:
         return shape("string", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize)))
     if kind == _KIND_SLICE:
-        return shape("slice", 3 * ptrsize, ptrsize,
-                     (Part("ptr", ptrsize), Part("int", ptrsize), Part("int", ptrsize)))
+        slice_ = shape("slice", 3 * ptrsize, ptrsize,
+                       (Part("ptr", ptrsize), Part("int", ptrsize), Part("int", ptrsize)))
+        return replace(slice_, elem=_slice_elem(die, ptrsize, depth))
     if kind == _KIND_IFACE:
         return shape("iface", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("ptr", ptrsize)))
     if kind == _KIND_STRUCT and depth < 4:
@@ -186,6 +195,33 @@ def _classify(die, ptrsize: int, depth: int) -> Param:
             if elem.kind != "unknown":
                 return replace(elem, type_name=type_name, size=size)
     return shape("unknown", size, align)  # on the stack, and so is a struct holding it
+
+
+def _slice_elem(die, ptrsize: int, depth: int) -> Param | None:
+    """The element type of a slice, from its `array` member (a pointer to the element)."""
+    for member in die.iter_children():
+        if member.tag == "DW_TAG_member" and _name(member) == "array" and "DW_AT_type" in member.attributes:
+            ptr = _resolve(member.get_DIE_from_attribute("DW_AT_type"))
+            if "DW_AT_type" in ptr.attributes and depth < 4:
+                return _classify(ptr.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
+    return None
+
+
+def _struct_layout(die, ptrsize: int) -> Param | None:
+    """A struct's members with their offsets, for reading it through a pointer."""
+    die = _resolve(die)
+    if die.attributes.get(DW_AT_GO_KIND) is None or die.attributes[DW_AT_GO_KIND].value != _KIND_STRUCT:
+        return None
+    members = []
+    for member in die.iter_children():
+        if member.tag != "DW_TAG_member" or "DW_AT_type" not in member.attributes:
+            continue
+        loc = member.attributes.get("DW_AT_data_member_location")
+        if loc is None or not isinstance(loc.value, int):
+            continue
+        m = _classify(member.get_DIE_from_attribute("DW_AT_type"), ptrsize, 1)
+        members.append(replace(m, name=_name(member), offset=loc.value, members=(), pointee=None))
+    return Param("", _name(die), "struct", 0, 1, False, (), tuple(members))
 
 
 def _array_count(die) -> int | None:

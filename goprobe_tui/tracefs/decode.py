@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from goprobe_tui.gobinary.abi import STRING_BYTES, ValueSpec
+from goprobe_tui.gobinary.abi import SLICE_BYTES, STRING_BYTES, ValueSpec
 from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.file_memory import BinaryView, FileMemory
 from goprobe_tui.tracefs.iface_values import describe_iface
@@ -19,7 +19,7 @@ from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
 from goprobe_tui.tracefs.raw_reader import Record
 from goprobe_tui.tracefs.session import ProbeEvent, Site
-from goprobe_tui.tracefs.value_types import NIL, IfaceValue, Marker, StructValue
+from goprobe_tui.tracefs.value_types import ELIDED, NIL, IfaceValue, Marker, SliceValue, StructValue
 
 # A TraceEvent as nested plain tuples (values as (name, value) pairs): how events travel and
 # wait. CPython stops tracking a tuple that holds only strings, numbers and such tuples, so
@@ -31,12 +31,15 @@ ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding t
 
 _TYPE = "@type"  # first pair of a struct's row form; no Go field name starts with @
 _IFACE = "@iface"  # first pair of an interface value's row form
+_SLICE = "@slice"  # first pair of a slice's row form
 
 
 def _pairs(values: dict[str, Any]) -> tuple:
     pairs = tuple((k, _pairs(v) if isinstance(v, dict) else v) for k, v in values.items())
     if isinstance(values, StructValue):
         return ((_TYPE, values.type_name), *pairs)
+    if isinstance(values, SliceValue):
+        return ((_SLICE, values.type_name), *pairs)
     return ((_IFACE, ""), *pairs) if isinstance(values, IfaceValue) else pairs
 
 
@@ -45,6 +48,9 @@ def _unpairs(pairs: tuple) -> dict[str, Any]:
         return StructValue(pairs[0][1], _unpairs(pairs[1:]))
     if pairs and pairs[0][0] == _IFACE:
         return IfaceValue(_unpairs(pairs[1:]))
+    if pairs and pairs[0][0] == _SLICE:
+        rest = dict(pairs[1:])
+        return SliceValue(pairs[0][1], rest["len"], rest["cap"], rest["elements"])
     return {k: _unpairs(v) if isinstance(v, tuple) else v for k, v in pairs}
 
 
@@ -139,6 +145,34 @@ def _trim(value: int, scale: int) -> str:
     return f"{whole}.{digits}" if digits else str(whole)
 
 
+def _elements(spec: ValueSpec, fields: Mapping[str, Any], ptr: int, length: int,
+              view: BinaryView | None) -> list[Any] | bytes | None:
+    """The first elements of a slice from the bytes of its backing array."""
+    data = fields.get(spec.keys[0])
+    size = spec.sizes[0]
+    if not isinstance(data, bytes) and view is not None and length > 0:
+        data = view.read(ptr, min(length * size, SLICE_BYTES) // size * size)  # a literal in .rodata
+    if not isinstance(data, bytes):
+        return None
+    count = min(length, len(data) // size)
+    if spec.kind == "uint" and size == 1:
+        return data[:count]  # []byte: shown as text
+    out: list[Any] = []
+    for i in range(count):
+        chunk = data[i * size:(i + 1) * size]
+        if spec.kind == "string":
+            if i >= 2:
+                break
+            ptr, n = int.from_bytes(chunk[:8], "little"), int.from_bytes(chunk[8:16], "little", signed=True)
+            sub = ValueSpec("", "string", ("p", "n", "s"), "", (8, 8))
+            out.append(decode_value(sub, {"p": ptr, "n": n, "s": fields.get(spec.keys[1 + i])}, view))
+        elif spec.kind == "bool":
+            out.append(bool(chunk[0]))
+        else:
+            out.append(int.from_bytes(chunk, "little", signed=spec.kind == "int"))
+    return out
+
+
 def _pointer(value: int | None) -> Any:
     """0xc000012345, or nil: how Go prints a pointer."""
     if value is None:
@@ -162,6 +196,8 @@ def _json_value(value: Any) -> Any:
 def format_value(value: Any) -> str:
     if isinstance(value, str):  # Go's quoting: "bob", control characters escaped
         return value if isinstance(value, Marker) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, SliceValue):
+        return value.text(format_value)
     if isinstance(value, IfaceValue):
         inner = value["value"]
         if isinstance(inner, dict):
@@ -189,8 +225,10 @@ def _word(value: int | bytes | None, size: int, signed: bool) -> int | None:
 
 def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: BinaryView | None = None) -> Any:
     """view: the binary's file, for what a probe could not read (read-only data, types)."""
-    if spec.fields:
+    if spec.kind == "struct" and spec.fields:
         return StructValue(spec.type_name, {f.name: decode_value(f, fields, view) for f in spec.fields})
+    if spec.kind == "elided":
+        return ELIDED
     parts = [fields.get(k) for k in spec.keys]
     if spec.kind == "unavailable" or not parts:
         return Marker("<unavailable>")
@@ -201,7 +239,14 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: Binar
     signed = [spec.kind == "int" or (i > 0 and spec.kind in ("string", "slice")) for i in range(len(parts))]
     nums = [_word(p, sizes[i] if i < len(sizes) else 8, signed[i]) for i, p in enumerate(parts)]
     if spec.kind == "ptr":
+        if spec.fields and nums[0]:  # a struct behind it, read one level deep
+            return StructValue("&" + spec.type_name.removeprefix("*"),
+                               {f.name: decode_value(f, fields, view) for f in spec.fields})
         return _pointer(nums[0])
+    if spec.kind == "map":
+        if not nums[0]:
+            return _pointer(nums[0])
+        return StructValue(spec.type_name, {"len": nums[1] if len(nums) > 1 else None})
     if spec.kind == "int" and spec.type_name == "time.Duration" and nums[0] is not None:
         return Marker(go_duration(nums[0]))
     if spec.kind in ("int", "uint"):
@@ -222,6 +267,11 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: Binar
         text = data[:length].decode("utf-8", "backslashreplace")
         return text if length <= len(data) else text + f"…(+{length - len(data)})"
     if spec.kind == "slice":
+        if nums[0] == 0:
+            return NIL
+        if spec.fields and None not in nums[:2]:
+            return SliceValue(spec.type_name, nums[1], nums[2],
+                              _elements(spec.fields[0], fields, nums[0], nums[1], view))
         return {"ptr": _pointer(nums[0]), "len": nums[1], "cap": nums[2]}
     if spec.kind == "iface":
         if nums[0] == 0:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import struct
 
-_FIELD_RE = re.compile(r"field:(.+?)\s+(\w+)(?:\[(\d+)\])?;\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d)")
+# An array field reads `u8 name[32]` or, on newer kernels, `u8 name[]`: either way an array.
+_FIELD_RE = re.compile(r"field:(.+?)\s+(\w+)(\[\d*\])?;\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d)")
 _INT_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
               (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 
@@ -37,8 +38,8 @@ def parse_format(text: str) -> RecordLayout:
     m = re.search(r"^ID:\s*(\d+)", text, re.M)
     if not m:
         raise ValueError("format has no ID")
-    fields = [(name, int(count) if count else 0, int(off), int(size), sign == "1")
-              for _ctype, name, count, off, size, sign in _FIELD_RE.findall(text)]
+    fields = [(name, bool(array), int(off), int(size), sign == "1")
+              for _ctype, name, array, off, size, sign in _FIELD_RE.findall(text)]
     by_name = {f[0]: f for f in fields}
     for need, off in (("common_type", 0), ("common_pid", 4), ("__probe_ip", 8)):
         if need not in by_name or by_name[need][2] != off:
@@ -46,14 +47,14 @@ def parse_format(text: str) -> RecordLayout:
     codes = ["<H2xi", "Q" if by_name["__probe_ip"][3] == 8 else "I4x"]
     pos = 16 if by_name["__probe_ip"][3] == 8 else 12
     names = []
-    for name, count, off, size, signed in sorted(fields, key=lambda f: f[2]):
+    for name, array, off, size, signed in sorted(fields, key=lambda f: f[2]):
         if name.startswith("common_") or name == "__probe_ip":
             continue
         if off < pos:
             raise ValueError(f"overlapping field {name}")
         if off > pos:
             codes.append(f"{off - pos}x")
-        if count:
+        if array:
             codes.append(f"{size}s")  # u8[N]: the bytes
         elif (size, signed) in _INT_CODES:
             codes.append(_INT_CODES[(size, signed)])

@@ -26,3 +26,24 @@ class StructValue(dict):
 
 class IfaceValue(dict):
     """{"type": dynamic type name, "value": ...}: JSON as such, text as `T(value)`."""
+
+
+class SliceValue(dict):
+    """len, cap and the first elements ([]byte: its first bytes, shown as text)."""
+
+    def __init__(self, type_name: str, length: int, cap: int, elements: list[Any] | bytes | None) -> None:
+        if isinstance(elements, bytes):
+            elements = elements.decode("utf-8", "backslashreplace")
+        super().__init__({"len": length, "cap": cap, "elements": elements})
+        self.type_name = type_name
+
+    def text(self, fmt) -> str:
+        """[]int{1, 2, 3}, []byte("hi"), []string{"a", …(+9)}: what was read, and how much more."""
+        elements, length = self["elements"], self["len"]
+        if elements is None:
+            return f"{self.type_name}(len {length}, cap {self['cap']})"
+        more = length - len(elements)
+        if isinstance(elements, str):
+            return f'{self.type_name}({fmt(elements)}{f"…(+{more})" if more > 0 else ""})'
+        items = [fmt(e) for e in elements] + ([f"…(+{more})"] if more > 0 else [])
+        return f"{self.type_name}{{{', '.join(items)}}}"
