@@ -75,10 +75,15 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
 
 
 @pytest.mark.kernel
-def test_goid_on_a_binary_without_dwarf(root: str) -> None:
+def test_without_dwarf_nothing_is_invented_and_goid_is_known(root: str) -> None:
     _toolchain(NEWEST)
     ev, stdout, _err = _trace_values(NEWEST, "sw")
     _assert_goids(ev, stdout)
+    assert ev["main.Nothing"][0]["args"] == {}
+    assert ev["main.Many"][0]["args"] == {f"arg{i}": i + 1 for i in range(11)}
+    assert ev["main.Divide"][0]["args"] == {"arg0": 7, "arg1": 2}
+    returns = [e for e in ev["main.Divide"] + ev["main.Nothing"] if e["kind"] == "return"]
+    assert all(e["returns"] == {} and set(e["registers"]) == {"rax", "rbx"} for e in returns)
 
 
 def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:

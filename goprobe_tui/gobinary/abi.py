@@ -21,8 +21,8 @@ STRING_BYTES = 32  # how much of a string argument to fetch; tracefs arrays max 
 IFACE_WORDS = 4  # words fetched behind an interface's data pointer
 POINTEE_FIELDS, POINTEE_BYTES = 8, 64  # how much of a struct behind a pointer is read
 SLICE_BYTES = 32  # how much of a slice's backing array is read
-POSITIONAL_ARGS = 6
-POSITIONAL_RETS = 2
+POSITIONAL_ARGS = 16  # argument words shown without DWARF (a record stays small)
+RESULT_REGISTERS = 2  # without DWARF the results are unknown: the first result registers, raw
 
 _FETCH_RE = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]{0,31}="
@@ -252,12 +252,15 @@ def plan_function(arch: str, ptrsize: int, register_abi: bool, params: list[Para
                   args_size: int) -> tuple[FetchPlan, FetchPlan]:
     """(entry plan, return plan). Without DWARF params: positional registers or stack words."""
     if params is None:
-        words = max(1, min(POSITIONAL_ARGS, args_size // ptrsize if args_size > 0 else 1))
+        # _func.args: the argument words exactly (with the register ABI, their spill area plus
+        # the stack-assigned ones), so none is invented; what they mean is unknown.
+        words = min(POSITIONAL_ARGS, max(0, args_size) // ptrsize)
         word = Part("int", ptrsize)
         ins = [Param(f"arg{i}", "", "int", ptrsize, ptrsize, False, (word,)) for i in range(words)]
-        outs = [Param(f"ret{i}", "", "int", ptrsize, ptrsize, True, (word,))
-                for i in range(POSITIONAL_RETS)]
         if register_abi:
+            regs = INT_REGS[arch][:RESULT_REGISTERS]
+            outs = [Param(_register_name(arch, r), "", "register", ptrsize, ptrsize, True, (word,))
+                    for r in regs]
             return plan_register(arch, ptrsize, ins)[0], plan_register(arch, ptrsize, outs)[0]
         entry, _ = plan_stack(arch, ptrsize, ins, ptrsize)
         return entry, FetchPlan((), ())  # where ABI0 results live needs the arg sizes
@@ -271,6 +274,10 @@ def plan_function(arch: str, ptrsize: int, register_abi: bool, params: list[Para
     end = (end + ptrsize - 1) // ptrsize * ptrsize
     ret, _ = plan_stack(arch, ptrsize, outs, end)
     return entry, ret
+
+
+def _register_name(arch: str, reg: str) -> str:
+    return f"r{reg}" if arch == "amd64" and len(reg) == 2 else reg  # ax -> rax, as Go engineers read
 
 
 def goroutine_fetch(arch: str, register_abi: bool, goid_offset: int | None = None) -> tuple[str, ...]:

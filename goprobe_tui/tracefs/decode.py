@@ -68,21 +68,26 @@ class TraceEvent:
     returns: dict[str, Any] = field(default_factory=dict)
     latency_ns: int | None = None
     goid: int | None = None  # the goroutine's id, as runtime.Stack prints it (None: unknown)
+    # Result registers as read at a return whose results are unknown (no DWARF): raw words,
+    # never presented as named results.
+    registers: dict[str, Any] = field(default_factory=dict)
 
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
-                self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid)
+                self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
+                _pairs(self.registers))
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
-        *head, args, returns, latency, goid = row
-        return cls(*head, _unpairs(args), _unpairs(returns), latency, goid)
+        *head, args, returns, latency, goid, registers = row
+        return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers))
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"ts": self.ts_ns / 1e9, "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
                 "goid": self.goid, "comm": self.comm, "function": self.function,
                 "kind": self.kind, "args": json_values(self.args),
-                "returns": json_values(self.returns), "latency_ns": self.latency_ns}
+                "returns": json_values(self.returns), "latency_ns": self.latency_ns,
+                **({"registers": self.registers} if self.registers else {})}
 
     def values_text(self) -> str:
         values = self.args if self.kind == "entry" else self.returns
@@ -105,6 +110,10 @@ class TraceEvent:
         if self.kind == "entry":
             return f"{self.function}({self.values_text()})"
         lat = "" if self.latency_ns is None else f" {format_duration(self.latency_ns, micro)}"
+        if self.registers and not self.returns:  # results unknown: say what this is
+            regs = ", ".join(f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?"
+                             for k, v in self.registers.items())
+            return f"{self.function} returned (results unknown; registers {regs}){lat}"
         return f"{self.function} = ({self.values_text()}){lat}"
 
 
@@ -249,7 +258,7 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: Binar
         return StructValue(spec.type_name, {"len": nums[1] if len(nums) > 1 else None})
     if spec.kind == "int" and spec.type_name == "time.Duration" and nums[0] is not None:
         return Marker(go_duration(nums[0]))
-    if spec.kind in ("int", "uint"):
+    if spec.kind in ("int", "uint", "register"):
         return nums[0]
     if spec.kind == "bool":
         return None if nums[0] is None else bool(nums[0])
@@ -357,6 +366,8 @@ class EventDecoder:
         key = (pid, g if g else tid)
         if site.kind == "entry":
             out.args = decoded
+        elif site.values and site.values[0].kind == "register":  # results unknown: raw words
+            out.registers = decoded
         else:
             out.returns = decoded
         held = self._held.pop(tid, None) if self._held else None
