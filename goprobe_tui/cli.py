@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--duration", type=_positive_float, help="stop after S seconds")
     tr.add_argument("--fetch", action="append", default=[], metavar="FUNC=SPEC",
                     help="explicit fetch args for a function, e.g. 'main.F=a=%%ax:s64'")
+    tr.add_argument("--field", action="append", default=[], metavar="EXPR",
+                    help="also show a field reached through a pointer parameter, e.g. "
+                         "'r.URL.Path' (repeatable; DWARF needed)")
     tr.add_argument("--max-probes", type=_positive_int, default=MAX_FUNCTIONS,
                     help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
     tr.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",

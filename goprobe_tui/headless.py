@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import fnmatch
 import os
+import re
 import select
 import signal
 import sys
@@ -67,6 +68,23 @@ class _Signals:
 
 
 
+def _check_fields(binary: GoBinary, fns: list, exprs: list[str]) -> str | None:
+    """Why a --field cannot be read (a name or field that does not exist), or None."""
+    for expr in exprs:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", expr):
+            return f"--field {expr!r}: expected PARAM.FIELD[.FIELD...], e.g. r.URL.Path"
+        applies = False
+        for fn in fns:
+            try:
+                applies |= binary.dwarf.field_path(fn.name, expr) is not None
+            except ValueError as exc:
+                return str(exc)
+        if not applies:
+            root = expr.split(".")[0]
+            return f"--field {expr}: no traced function has a parameter {root} (or no DWARF)"
+    return None
+
+
 def _matches(name: str, pattern: str) -> bool:
     """A shell glob, but a full name matches itself: `main.Gen[go.shape.int]` would otherwise
     read `[go.shape.int]` as a character class."""
@@ -119,6 +137,11 @@ def run_trace(args: argparse.Namespace) -> int:
         binary.close()
         _err(f"--fetch {stray[0]}: not among the traced functions (match it with a PATTERN)")
         return EXIT_BAD_INPUT
+    problem = _check_fields(binary, [binary.functions[i] for i in chosen], args.field)
+    if problem:
+        binary.close()
+        _err(problem)
+        return EXIT_BAD_INPUT
     if len(chosen) > args.max_probes:
         binary.close()
         _err(f"{len(chosen)} functions match; refusing more than --max-probes {args.max_probes}")
@@ -132,7 +155,8 @@ def run_trace(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         controller = TraceController(binary, session, binary.path, pid_filter=args.pid,
                                      overrides=overrides,
-                                     print_to=(sys.stdout.fileno(), args.json, args.count))
+                                     print_to=(sys.stdout.fileno(), args.json, args.count),
+                                     fields=tuple(args.field))
         status = _trace(args, binary, controller, chosen, wake, signals)
     except (TracefsError, ProbeError) as exc:
         _err(str(exc))

@@ -106,3 +106,31 @@ def test_text_output_reads_like_go(root: str) -> None:
     assert '-> main.Describe(u=main.User{ID:1, Name:"bob", Admin:true})' in out
     assert '<- main.Serve = (~r0=404, ~r1=*errors.errorString{s:"not found: /missing"})' in out
     assert re.search(r' g1 cpu\d+ -> main.Serve\(u=&main.User\{ID:1, Name:"bob", Admin:true\}\)', out), out
+
+
+@pytest.mark.kernel
+def test_field_selectors_follow_pointers(root: str) -> None:
+    _toolchain(NEWEST)
+    binary = tc.build("values", NEWEST)
+    run = TraceRun("--json", "--count", "2", "--field", "r.URL.Path", "--field", "r.Method",
+                   str(binary), "main.Handle")
+    assert run_program(binary).returncode == 0
+    events, err = run.finish()
+    assert [{k: e["args"][k] for k in ("r.URL.Path", "r.Method")} for e in events] == [
+        {"r.URL.Path": "/healthz", "r.Method": "GET"},
+        {"r.URL.Path": "<nil pointer on the way>", "r.Method": "HEAD"}], err
+
+
+def test_a_bad_field_is_one_line_and_exit_2() -> None:
+    import subprocess
+    import sys
+
+    _toolchain(NEWEST)
+    binary = str(tc.build("values", NEWEST))
+    for expr, why in (("r.URL.Nope", "main.URL has no field Nope"),
+                      ("q.Path", "no traced function has a parameter q")):
+        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--field", expr, binary,
+                              "main.Handle"], capture_output=True, text=True, timeout=60)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2 and len(lines) == 1
+        assert lines[0].startswith(f"goprobe-tui: --field {expr}: {why}")

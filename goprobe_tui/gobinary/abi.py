@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from goprobe_tui.gobinary.dwarfparams import Param, Part
+from goprobe_tui.gobinary.dwarfparams import FieldPath, Param, Part
 
 INT_REGS = {
     "amd64": ("ax", "bx", "cx", "di", "si", "r8", "r9", "r10", "r11"),
@@ -44,6 +44,9 @@ class ValueSpec:
     type_name: str = ""
     sizes: tuple[int, ...] = ()  # byte size of each integer piece (a register is fetched whole)
     fields: tuple[ValueSpec, ...] = ()  # a struct's fields, each with its own keys
+    # Pointers the value was read through: if one is nil the read faulted (and the kernel
+    # wrote zeros), so the value is not shown.
+    guards: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,9 @@ def _location_key(loc: str) -> str:
 
 
 class _Builder:
-    def __init__(self, ptrsize: int) -> None:
+    def __init__(self, ptrsize: int, fields: tuple[FieldPath, ...] = ()) -> None:
         self.ptrsize = ptrsize
+        self.fields = fields  # --field selectors, read after their root parameter
         self.fetch: dict[str, str] = {}
         self.values: list[ValueSpec] = []
         self._locs: dict[str, str] = {}
@@ -97,6 +101,32 @@ class _Builder:
     def add(self, p: Param, locs: list[str]) -> None:
         """locs: one fetch expression per int part (register or stack slot), in order."""
         self.values.append(self._spec(p, iter(locs)))
+        for i, path in enumerate(self.fields):
+            if path.root == p.name and p.kind == "ptr" and locs:
+                self.values.append(self._field(path, locs[0], i))
+
+    def _field(self, path: FieldPath, loc: str, index: int) -> ValueSpec:
+        """A selector chain as nested dereferences: r.URL.Path -> +PATH(+URL(%ax))."""
+        base, key = loc, f"fld{index}"
+        guards = [_location_key(loc)]
+        for j, (_deref, off) in enumerate(path.steps[:-1]):
+            base = f"+{off}({base})"
+            guards.append(f"{key}_p{j}")
+            self.fetch[guards[-1]] = f"{guards[-1]}={base}:x64"
+        off, leaf = path.steps[-1][1], path.leaf
+        if leaf.kind in ("int", "uint", "bool", "ptr") and leaf.size in (1, 2, 4, 8):
+            self.fetch[key] = f"{key}=+{off}({base}):x{8 * leaf.size}"
+            return ValueSpec(path.expr, leaf.kind, (key,), leaf.type_name, (leaf.size,),
+                             guards=tuple(guards))
+        if leaf.kind == "string":
+            n, s = f"{key}_n", f"{key}_s"
+            self.fetch[key] = f"{key}=+{off}({base}):x64"
+            self.fetch[n] = f"{n}=+{off + 8}({base}):x64"
+            self.fetch[s] = f"{s}=+0(+{off}({base})):u8[{STRING_BYTES}]"
+            return ValueSpec(path.expr, "string", (key, n, s), leaf.type_name, (8, 8),
+                             guards=tuple(guards))
+        raise ValueError(f"--field {path.expr}: a {leaf.type_name} cannot be shown "
+                         "(ints, bools, pointers and strings can)")
 
     def _spec(self, p: Param, locs) -> ValueSpec:
         if p.members and p.kind == "struct":  # each field decodes from its own pieces
@@ -194,13 +224,13 @@ def _padded(used: int, available: int) -> int:
     return min(available, 3) if used <= 3 else available
 
 
-def plan_register(arch: str, ptrsize: int, params: list[Param], stack_start: int | None = None
-                  ) -> tuple[FetchPlan, int]:
+def plan_register(arch: str, ptrsize: int, params: list[Param], stack_start: int | None = None,
+                  fields: tuple[FieldPath, ...] = ()) -> tuple[FetchPlan, int]:
     """Go's register assignment: each value goes whole into the next free registers, or, if it
     does not fit (or cannot go in registers at all), whole onto the stack, in order, from
     stack_start above the return address. Returns (plan, end of the stack-assigned area)."""
     regs = INT_REGS[arch]
-    b = _Builder(ptrsize)
+    b = _Builder(ptrsize, fields)
     used_int = used_float = 0
     off = ptrsize if stack_start is None else stack_start
     for p in params:
@@ -234,9 +264,10 @@ def _stack_slots(p: Param, off: int) -> list[str]:
     return locs
 
 
-def plan_stack(arch: str, ptrsize: int, params: list[Param], start: int) -> tuple[FetchPlan, int]:
+def plan_stack(arch: str, ptrsize: int, params: list[Param], start: int,
+               fields: tuple[FieldPath, ...] = ()) -> tuple[FetchPlan, int]:
     """ABI0: every value in memory above the return address. Returns (plan, end offset)."""
-    b = _Builder(ptrsize)
+    b = _Builder(ptrsize, fields)
     off = start
     for p in params:
         off = (off + p.align - 1) // p.align * p.align
@@ -249,7 +280,7 @@ def plan_stack(arch: str, ptrsize: int, params: list[Param], start: int) -> tupl
 
 
 def plan_function(arch: str, ptrsize: int, register_abi: bool, params: list[Param] | None,
-                  args_size: int) -> tuple[FetchPlan, FetchPlan]:
+                  args_size: int, fields: tuple[FieldPath, ...] = ()) -> tuple[FetchPlan, FetchPlan]:
     """(entry plan, return plan). Without DWARF params: positional registers or stack words."""
     if params is None:
         # _func.args: the argument words exactly (with the register ABI, their spill area plus
@@ -268,9 +299,9 @@ def plan_function(arch: str, ptrsize: int, register_abi: bool, params: list[Para
     outs = [p for p in params if p.result]
     if register_abi:
         # At a RET, SP is back at the return address: stack results follow the stack args.
-        entry, end = plan_register(arch, ptrsize, ins)
+        entry, end = plan_register(arch, ptrsize, ins, fields=fields)
         return entry, plan_register(arch, ptrsize, outs, end)[0]
-    entry, end = plan_stack(arch, ptrsize, ins, ptrsize)
+    entry, end = plan_stack(arch, ptrsize, ins, ptrsize, fields)
     end = (end + ptrsize - 1) // ptrsize * ptrsize
     ret, _ = plan_stack(arch, ptrsize, outs, end)
     return entry, ret

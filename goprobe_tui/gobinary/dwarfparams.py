@@ -43,6 +43,17 @@ class Param:
     elem: Param | None = None  # a slice's element type
 
 
+@dataclass(frozen=True)
+class FieldPath:
+    """`--field r.URL.Path`: from parameter `root`, each step dereferences (or not) and adds an
+    offset; `leaf` is the shape of what is read there."""
+
+    expr: str
+    root: str
+    steps: tuple[tuple[bool, int], ...]
+    leaf: Param
+
+
 class DwarfParams:
     def __init__(self, binary: GoBinary) -> None:
         self._binary = binary
@@ -73,6 +84,12 @@ class DwarfParams:
         return self._cache[func_name]
 
     def _lookup(self, func_name: str) -> list[Param] | None:
+        die = self._subprogram(func_name)
+        if die is None:
+            return None
+        return [self._param(c) for c in die.iter_children() if c.tag == "DW_TAG_formal_parameter"]
+
+    def _subprogram(self, func_name: str):
         wanted = func_name.encode()
         pkg = package_of(func_name) or "main"
         for cu in self._index().get(pkg, []):
@@ -80,11 +97,46 @@ class DwarfParams:
                 if die.tag != "DW_TAG_subprogram":
                     continue
                 name = die.attributes.get("DW_AT_name")
-                if name is None or name.value != wanted:
-                    continue
-                return [self._param(c) for c in die.iter_children()
-                        if c.tag == "DW_TAG_formal_parameter"]
+                if name is not None and name.value == wanted:
+                    return die
         return None
+
+    def field_path(self, func_name: str, expr: str) -> FieldPath | None:
+        """A Go selector on a parameter (`r.URL.Path`) as a chain of (dereference?, offset)
+        steps from the parameter's value, and the leaf's shape. None if the function has no
+        parameter of that name; ValueError naming what does not exist."""
+        root, *names = expr.split(".")
+        die = self._subprogram(func_name) if self.available else None
+        if die is None:
+            return None
+        param = next((c for c in die.iter_children() if c.tag == "DW_TAG_formal_parameter"
+                      and _name(c) == root and "DW_AT_type" in c.attributes), None)
+        if param is None:
+            return None
+        if not names:
+            raise ValueError(f"--field {expr}: name a field of {root} (e.g. {root}.Name)")
+        tdie = _resolve(param.get_DIE_from_attribute("DW_AT_type"))
+        steps: list[tuple[bool, int]] = []
+        deref, offset = False, 0
+        for name in names:
+            if tdie.tag == "DW_TAG_pointer_type" and "DW_AT_type" in tdie.attributes:
+                if deref or steps or offset:
+                    steps.append((deref, offset))
+                deref, offset = True, 0
+                tdie = _resolve(tdie.get_DIE_from_attribute("DW_AT_type"))
+            elif not deref:
+                raise ValueError(f"--field {expr}: {root} is not a pointer to a struct; only fields "
+                                 "reached through pointers can be read")
+            member = next((m for m in tdie.iter_children() if m.tag == "DW_TAG_member"
+                           and _name(m) == name), None) if tdie.tag == "DW_TAG_structure_type" else None
+            if member is None or "DW_AT_data_member_location" not in member.attributes:
+                raise ValueError(f"--field {expr}: {_name(tdie)} has no field {name}")
+            offset += int(member.attributes["DW_AT_data_member_location"].value)
+            tdie = _resolve(member.get_DIE_from_attribute("DW_AT_type"))
+        steps.append((deref, offset))
+        leaf = replace(_classify(tdie, self._binary.elf.ptrsize, 1), name=expr, type_name=_name(tdie),
+                       members=(), pointee=None, elem=None)
+        return FieldPath(expr, root, tuple(steps), leaf)
 
     def member_offset(self, package: str, type_name: str, member: str) -> int | None:
         """Where `member` sits in struct `type_name` (e.g. runtime.g's goid), or None."""

@@ -62,11 +62,12 @@ class _Plan:
 
 class Attacher:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
-                 overrides: dict[str, FetchPlan] | None = None) -> None:
+                 overrides: dict[str, FetchPlan] | None = None, fields: tuple[str, ...] = ()) -> None:
         self.binary = binary
         self.session = session
         self.path = path or binary.path
         self.overrides = overrides or {}
+        self.fields = fields  # --field selectors, e.g. "r.URL.Path"
         self._goversion = binary.buildinfo.version_tuple()
         self._pie = binary.elf.pie
         self._goid_offset = goid_offset(binary)
@@ -82,8 +83,18 @@ class Attacher:
             return self.overrides[fn.name], FetchPlan((), ())
         params = self.binary.dwarf.params(fn.name)
         args_size = int(self.binary.functions.args[fn.index])
-        return plan_function(self.binary.arch, self.binary.elf.ptrsize, self.register_abi(fn),
-                             params, args_size)
+        try:
+            paths = self.field_paths(fn)
+            return plan_function(self.binary.arch, self.binary.elf.ptrsize, self.register_abi(fn),
+                                 params, args_size, paths)
+        except ValueError as exc:
+            raise ProbeError(str(exc)) from None
+
+    def field_paths(self, fn: Function) -> tuple:
+        """The --field selectors that apply to this function (it has their root parameter).
+        ValueError names a field that does not exist."""
+        found = (self.binary.dwarf.field_path(fn.name, expr) for expr in self.fields)
+        return tuple(p for p in found if p is not None)
 
     def sites(self, fn: Function) -> ProbeSites:
         if self.binary.arch in ("amd64", "arm64"):

@@ -44,12 +44,13 @@ class Counters:
 class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
-                 print_to: tuple[int, bool, int | None] | None = None) -> None:
+                 print_to: tuple[int, bool, int | None] | None = None,
+                 fields: tuple[str, ...] = ()) -> None:
         """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
         teardown waits until every event is printed."""
         self.binary = binary
         self.session = session
-        self.attacher = Attacher(binary, session, path, overrides)
+        self.attacher = Attacher(binary, session, path, overrides, fields)
         self.attached: dict[str, AttachedFunction] = {}
         # Detached functions whose events still exist (disabled, or shared and muted):
         # attaching them again reuses those events.

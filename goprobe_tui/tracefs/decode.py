@@ -19,7 +19,15 @@ from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
 from goprobe_tui.tracefs.raw_reader import Record
 from goprobe_tui.tracefs.session import ProbeEvent, Site
-from goprobe_tui.tracefs.value_types import ELIDED, NIL, IfaceValue, Marker, SliceValue, StructValue
+from goprobe_tui.tracefs.value_types import (
+    ELIDED,
+    NIL,
+    NIL_DEREF,
+    IfaceValue,
+    Marker,
+    SliceValue,
+    StructValue,
+)
 
 # A TraceEvent as nested plain tuples (values as (name, value) pairs): how events travel and
 # wait. CPython stops tracking a tuple that holds only strings, numbers and such tuples, so
@@ -234,6 +242,8 @@ def _word(value: int | bytes | None, size: int, signed: bool) -> int | None:
 
 def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: BinaryView | None = None) -> Any:
     """view: the binary's file, for what a probe could not read (read-only data, types)."""
+    if spec.guards and not all(fields.get(g) for g in spec.guards):
+        return NIL_DEREF  # read through a nil pointer: the kernel's zeros are not a value
     if spec.kind == "struct" and spec.fields:
         return StructValue(spec.type_name, {f.name: decode_value(f, fields, view) for f in spec.fields})
     if spec.kind == "elided":

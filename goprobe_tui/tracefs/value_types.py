@@ -14,6 +14,7 @@ class Marker(str):
 
 NIL = Marker("nil")
 ELIDED = Marker("…")  # a part of a value that was not fetched
+NIL_DEREF = Marker("<nil pointer on the way>")  # a --field behind a nil pointer
 
 
 class StructValue(dict):

@@ -62,6 +62,19 @@ func Count(m map[string]int) int { return len(m) }
 //go:noinline
 func Many(a, b, c, d, e, f, g, h, i, j, k int) int { return a + b + c + d + e + f + g + h + i + j + k }
 
+type URL struct {
+	Host string
+	Path string
+}
+
+type Request struct {
+	Method string
+	URL    *URL
+}
+
+//go:noinline
+func Handle(r *Request) int { return len(r.Method) }
+
 //go:noinline
 func Nothing() {}
 
@@ -93,6 +106,8 @@ func main() {
 	Many(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 	Nothing()
 	Divide(7, 2)
+	Handle(&Request{Method: "GET", URL: &URL{Host: "x", Path: "/healthz"}})
+	Handle(&Request{Method: "HEAD"})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for w := 0; w < 3; w++ {
