@@ -68,6 +68,8 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
     assert ev["main.Divide"][0]["args"] == {"a": 7, "b": 2}
     assert ev["main.Sum"][0]["args"] == {"xs": {"len": 3, "cap": 3, "elements": [1, 2, 3]}}
     assert ev["main.Count"][0]["args"] == {"m": {"len": 2}}
+    assert ev["main.Paint"][0]["args"] == {
+        "c": 3, "scale": "<float: in a vector register, which uprobes cannot read>"}
     assert ev["main.Divide"][1]["returns"] == {"~r0": 3, "~r1": 1}
     assert [(e["kind"], e["args"], e["returns"]) for e in ev["main.Nothing"]] == [
         ("entry", {}, {}), ("return", {}, {})]
@@ -99,11 +101,13 @@ def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:
 def test_text_output_reads_like_go(root: str) -> None:
     _toolchain(NEWEST)
     binary = tc.build("values", NEWEST)
-    run = TraceRun("--count", "8", "--ret", str(binary), "main.Wait", "main.Serve", "main.Describe")
+    run = TraceRun("--count", "10", "--ret", str(binary), "main.Wait", "main.Serve", "main.Describe",
+                   "main.Paint")
     assert run_program(binary).returncode == 0
     out, _err = run.proc.communicate(timeout=60)
     assert "-> main.Wait(d=1.5s)" in out and "-> main.Serve(u=nil)" in out
     assert '-> main.Describe(u=main.User{ID:1, Name:"bob", Admin:true})' in out
+    assert "-> main.Paint(c=main.Color(3), scale=<float: in a vector register" in out
     assert '<- main.Serve = (~r0=404, ~r1=*errors.errorString{s:"not found: /missing"})' in out
     assert re.search(r' g1 cpu\d+ -> main.Serve\(u=&main.User\{ID:1, Name:"bob", Admin:true\}\)', out), out
 

@@ -159,7 +159,7 @@ class _Builder:
             fields = self._elements(p.elem, keys[0], self._locs[keys[0]])
         if p.pointee is not None and keys and self.ptrsize == 8:
             fields = self._through(p.pointee, keys[0], self._locs[keys[0]])
-        kind = p.kind if not any(part.kind == "float" for part in p.parts) else "unavailable"
+        kind = p.kind if not any(part.kind == "float" for part in p.parts) else "float"
         return ValueSpec(p.name, kind, tuple(keys), p.type_name, tuple(part.size for part in int_parts),
                          fields)
 

@@ -21,10 +21,12 @@ from goprobe_tui.tracefs.raw_reader import Record
 from goprobe_tui.tracefs.session import ProbeEvent, Site
 from goprobe_tui.tracefs.value_types import (
     ELIDED,
+    FLOAT_UNREADABLE,
     NIL,
     NIL_DEREF,
     IfaceValue,
     Marker,
+    NamedInt,
     SliceValue,
     StructValue,
 )
@@ -190,6 +192,15 @@ def _elements(spec: ValueSpec, fields: Mapping[str, Any], ptr: int, length: int,
     return out
 
 
+_BUILTIN_INTS = frozenset({"int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16",
+                           "uint32", "uint64", "uintptr", "byte", "rune", ""})
+
+
+def _named(type_name: str) -> bool:
+    """A named integer type (main.Color, os.FileMode): shown with its name."""
+    return type_name not in _BUILTIN_INTS and "." in type_name
+
+
 def _pointer(value: int | None) -> Any:
     """0xc000012345, or nil: how Go prints a pointer."""
     if value is None:
@@ -213,6 +224,8 @@ def _json_value(value: Any) -> Any:
 def format_value(value: Any) -> str:
     if isinstance(value, str):  # Go's quoting: "bob", control characters escaped
         return value if isinstance(value, Marker) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, NamedInt):
+        return f"{value.type_name}({int(value)})"
     if isinstance(value, SliceValue):
         return value.text(format_value)
     if isinstance(value, IfaceValue):
@@ -249,6 +262,8 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: Binar
     if spec.kind == "elided":
         return ELIDED
     parts = [fields.get(k) for k in spec.keys]
+    if spec.kind == "float":
+        return FLOAT_UNREADABLE
     if spec.kind == "unavailable" or not parts:
         return Marker("<unavailable>")
     if spec.kind == "raw":
@@ -268,6 +283,8 @@ def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: Binar
         return StructValue(spec.type_name, {"len": nums[1] if len(nums) > 1 else None})
     if spec.kind == "int" and spec.type_name == "time.Duration" and nums[0] is not None:
         return Marker(go_duration(nums[0]))
+    if spec.kind in ("int", "uint") and nums[0] is not None and _named(spec.type_name):
+        return NamedInt(nums[0], spec.type_name)
     if spec.kind in ("int", "uint", "register"):
         return nums[0]
     if spec.kind == "bool":

@@ -15,6 +15,22 @@ class Marker(str):
 NIL = Marker("nil")
 ELIDED = Marker("…")  # a part of a value that was not fetched
 NIL_DEREF = Marker("<nil pointer on the way>")  # a --field behind a nil pointer
+# Floats travel in vector registers, and a uprobe's fetch args read only integer registers.
+FLOAT_UNREADABLE = Marker("<float: in a vector register, which uprobes cannot read>")
+
+
+class NamedInt(int):
+    """An integer of a named type (main.Color): JSON a number, text `main.Color(3)`."""
+
+    type_name: str
+
+    def __new__(cls, value: int, type_name: str) -> NamedInt:
+        obj = super().__new__(cls, value)
+        obj.type_name = type_name
+        return obj
+
+    def __reduce__(self):
+        return NamedInt, (int(self), self.type_name)
 
 
 class StructValue(dict):

@@ -75,6 +75,11 @@ type Request struct {
 //go:noinline
 func Handle(r *Request) int { return len(r.Method) }
 
+type Color int
+
+//go:noinline
+func Paint(c Color, scale float64) int { return int(c) * int(scale) }
+
 //go:noinline
 func Nothing() {}
 
@@ -105,6 +110,7 @@ func main() {
 	Count(map[string]int{"a": 1, "b": 2})
 	Many(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 	Nothing()
+	Paint(3, 2.5)
 	Divide(7, 2)
 	Handle(&Request{Method: "GET", URL: &URL{Host: "x", Path: "/healthz"}})
 	Handle(&Request{Method: "HEAD"})
