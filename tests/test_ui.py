@@ -251,3 +251,21 @@ async def test_a_hot_probe_is_warned_about_and_max_rate_detaches_it(binary) -> N
         assert any(m.startswith("main.Greet fires") for m in messages)
         assert any(m.startswith("main.main fired") and "detached" in m for m in messages)
         assert "main.main" not in engine.attached and "main.Greet" in engine.attached
+
+
+async def test_probe_panel_keeps_the_end_of_names_and_full_hit_counts(binary) -> None:
+    from goprobe_tui.ui.probe_panel import fit_left
+
+    assert len(fit_left("github.com/gohugoio/hugo/hugolib.(*pageState).Render", 30)) == 30
+    assert fit_left("github.com/gohugoio/hugo/hugolib.(*pageState).Render", 30).endswith(
+        "(*pageState).Render")
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=(150, 36)) as pilot:
+        panel = app.query_one(ProbePanel)
+        name = "github.com/gohugoio/hugo/hugolib.(*pageState).Render"
+        panel.upsert(name, True, 3)
+        panel.set_hits({name: 10_002})
+        await pilot.pause()
+        shown = [str(c) for c in panel.get_row(name)]
+        assert shown[0].startswith("…") and shown[0].endswith("(*pageState).Render")
+        assert shown[3] == "10,002"

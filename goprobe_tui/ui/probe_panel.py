@@ -7,18 +7,34 @@ from textual.widgets import DataTable
 
 from goprobe_tui.textsafe import printable
 
+OTHER_COLUMNS = 34  # ret, probes, hits (to 999,999,999), a short status, and the gaps
+
+
+def fit_left(name: str, width: int) -> str:
+    """Cut from the left: the method at the end is what tells functions apart
+    (`…hugolib.(*pageState).Render`)."""
+    return name if len(name) <= width else "…" + name[len(name) - width + 1:]
+
 
 class ProbePanel(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.add_columns("function", "ret", "probes", "hits", "status")
 
-    def upsert(self, name: str, returns: bool, probes: int, status: str = "attached") -> None:
+    def _name_width(self) -> int:
+        return max(16, self.size.width - OTHER_COLUMNS)
+
+    def _name_cell(self, name: str) -> Text:
         # Text, never markup: a name like `x[/b]` from the binary must show as itself.
-        row = (Text(printable(name)), "yes" if returns else "-", str(probes), "0", Text(printable(status)))
+        return Text(fit_left(printable(name), self._name_width()))
+
+    def upsert(self, name: str, returns: bool, probes: int, status: str = "attached") -> None:
+        row = (self._name_cell(name), "yes" if returns else "-", str(probes), Text("0", justify="right"),
+               Text(printable(status)))
         if name in self.rows:
             for col, value in zip(self.columns, row, strict=False):
-                self.update_cell(name, col, value)
+                if col != list(self.columns)[3]:  # keep the hit count
+                    self.update_cell(name, col, value)
         else:
             self.add_row(*row, key=name)
 
@@ -30,4 +46,11 @@ class ProbePanel(DataTable):
         hits_col = list(self.columns)[3]
         for name, count in hits.items():
             if name in self.rows:
-                self.update_cell(name, hits_col, str(count))
+                self.update_cell(name, hits_col, Text(f"{count:,}", justify="right"))
+
+    def on_resize(self) -> None:
+        name_col = next(iter(self.columns), None)
+        if name_col is None:
+            return
+        for key in list(self.rows):
+            self.update_cell(key, name_col, self._name_cell(str(key.value)))
