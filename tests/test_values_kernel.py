@@ -138,3 +138,14 @@ def test_a_bad_field_is_one_line_and_exit_2() -> None:
         lines = out.stderr.strip().splitlines()
         assert out.returncode == 2 and len(lines) == 1
         assert lines[0].startswith(f"goprobe-tui: --field {expr}: {why}")
+
+
+@pytest.mark.kernel
+def test_pie_reads_types_and_literals_at_the_load_bias(root: str) -> None:
+    """A PIE maps the binary elsewhere: the bias seen at the probe's own address converts."""
+    _toolchain(NEWEST)
+    ev, _stdout, err = _trace_values(NEWEST, "pie")
+    assert [e["args"]["v"] for e in ev["main.Classify"] if e["kind"] == "entry"] == [
+        {"type": "int", "value": 7}, {"type": "string", "value": "seven"}], err
+    assert ev["main.Describe"][0]["args"] == {"u": {"ID": 1, "Name": "bob", "Admin": True}}
+    assert ev["main.Open"][0]["args"] == {"path": "/nonexistent/file"}

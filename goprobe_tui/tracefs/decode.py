@@ -334,14 +334,17 @@ class EventDecoder:
         self.pairing = Pairing() if pair_limit is None else Pairing(pair_limit)
         self.procs = ProcessInfo(root)
         self.file_memory = FileMemory()
-        self._views: dict[tuple[str, int | None], BinaryView] = {}
+        self._views: dict[tuple[str, int | None, int], BinaryView] = {}
         self.stats = DecodeStats()
         self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
 
-    def _view(self, path: str, types_base: int | None) -> BinaryView:
-        view = self._views.get((path, types_base))
+    def _view(self, path: str, types_base: int | None, bias: int) -> BinaryView:
+        key = (path, types_base, bias)
+        view = self._views.get(key)
         if view is None:
-            view = self._views[(path, types_base)] = BinaryView(self.file_memory, path, types_base)
+            if len(self._views) > 256:  # one per binary and load address: processes come and go
+                self._views.clear()
+            view = self._views[key] = BinaryView(self.file_memory, path, types_base, bias)
         return view
 
     def learn(self, ev: ProbeEvent) -> None:
@@ -385,7 +388,8 @@ class EventDecoder:
         if site.muted_since is not None and rec.ts >= site.muted_since:
             return None  # detached; its event stays enabled for the other functions in it
         fields = dict(zip(ev.layout.names, values, strict=False))
-        view = None if ev.pie else self._view(ev.path, site.types_base)
+        # PIE: one load bias for the whole image, seen at this probe's own address
+        view = self._view(ev.path, site.types_base, ip - site.vaddr if ev.pie else 0)
         decoded = {spec.name: decode_value(spec, fields, view) for spec in site.values}
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"))

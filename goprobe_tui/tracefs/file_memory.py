@@ -11,17 +11,23 @@ import os
 import struct
 from functools import partial
 
-PT_LOAD, PF_W, ET_EXEC = 1, 2, 2
+PT_LOAD, PF_W, ET_EXEC, ET_DYN = 1, 2, 2, 3
 
 
 class BinaryView:
-    """One binary's file as the decoder reads it: bytes, and type metadata when located."""
+    """One binary's file as one process maps it: bytes at runtime addresses, and type metadata
+    when located. bias: load address minus link address (PIE; 0 otherwise)."""
 
-    def __init__(self, memory: FileMemory, path: str, types_base: int | None) -> None:
+    def __init__(self, memory: FileMemory, path: str, types_base: int | None, bias: int = 0) -> None:
         from goprobe_tui.tracefs.go_types import TypeReader  # it imports this module
 
-        self.read = partial(memory.read, path)
-        self.types = TypeReader(memory, path, types_base) if types_base else None
+        self._read = partial(memory.read, path)
+        self.bias = bias
+        self.types = TypeReader(memory, path, types_base, bias) if types_base else None
+
+    def read(self, addr: int, length: int) -> bytes | None:
+        """Bytes at a runtime address (from a probe), if the binary's read-only data holds them."""
+        return self._read(addr - self.bias, length)
 
 
 class FileMemory:
@@ -30,7 +36,7 @@ class FileMemory:
         self._files: dict[str, tuple[int, list[tuple[int, int, int, bool]]] | None] = {}
 
     def read(self, path: str, addr: int, length: int, link_time: bool = False) -> bytes | None:
-        """`length` bytes at `addr` of a fixed-address (non-PIE) binary, if read-only there.
+        """`length` bytes at link address `addr` of the binary, if read-only there.
         link_time: also from writable data, for values the linker fixed that the program never
         changes (an itab's type)."""
         loaded = self._files.get(path, False)
@@ -66,8 +72,8 @@ def _open(path: str) -> tuple[int, list[tuple[int, int, int, bool]]] | None:
         if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
             raise ValueError("not a little-endian ELF64 file")
         (e_type,) = struct.unpack_from("<H", head, 16)
-        if e_type != ET_EXEC:
-            raise ValueError("position-independent: addresses depend on the load base")
+        if e_type not in (ET_EXEC, ET_DYN):
+            raise ValueError("not an executable")
         (phoff,) = struct.unpack_from("<Q", head, 32)
         phentsize, phnum = struct.unpack_from("<HH", head, 54)
         table = os.pread(fd, phentsize * phnum, phoff)

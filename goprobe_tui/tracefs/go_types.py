@@ -32,21 +32,31 @@ class GoType:
 
 
 class TypeReader:
-    def __init__(self, memory: FileMemory, path: str, types_base: int) -> None:
+    def __init__(self, memory: FileMemory, path: str, types_base: int, bias: int = 0) -> None:
+        """Addresses inside the file (type pointers, name offsets) are link addresses; those a
+        probe read are runtime ones: bias (PIE load base) converts."""
         self._read = memory.read
-        self.path, self.types_base = path, types_base
+        self.path, self.types_base, self.bias = path, types_base, bias
         self.type_at = lru_cache(maxsize=4096)(self._type_at)
 
     def read(self, addr: int, length: int) -> bytes | None:
-        """Read-only bytes of the binary (string literals)."""
-        return self._bytes(addr, length)
+        """Read-only bytes of the binary (string literals) at a runtime address."""
+        return self._bytes(addr - self.bias, length, link_time=False)
 
-    def _bytes(self, addr: int, length: int, link_time: bool = False) -> bytes | None:
+    def runtime_type(self, addr: int) -> GoType | None:
+        """The type a probe saw (a runtime address)."""
+        return self.type_at(addr - self.bias)
+
+    def runtime_itab_type(self, itab: int) -> GoType | None:
+        return self.itab_type(itab - self.bias)
+
+    def _bytes(self, addr: int, length: int, link_time: bool = True) -> bytes | None:
+        """Type metadata is fixed at link time; a PIE keeps it in relocated (RELRO) data."""
         return self._read(self.path, addr, length, link_time) if addr else None
 
     def itab_type(self, itab: int) -> GoType | None:
         """The dynamic type of a non-empty interface: its itab's Type (at +8)."""
-        raw = self._bytes(itab + 8, 8, link_time=True)
+        raw = self._bytes(itab + 8, 8)
         return None if raw is None else self.type_at(int.from_bytes(raw, "little"))
 
     def _type_at(self, addr: int) -> GoType | None:

@@ -32,7 +32,7 @@ _WORD = 8
 def describe_iface(type_name: str, data_key: str, first: int, fields: Mapping[str, Any],
                    types: TypeReader) -> Any:
     """first: the type word (eface: *Type; iface: *itab)."""
-    t = types.type_at(first) if type_name in EFACE_NAMES else types.itab_type(first)
+    t = types.runtime_type(first) if type_name in EFACE_NAMES else types.runtime_itab_type(first)
     if t is None:
         return None
     words = [fields.get(f"{data_key}_d{i}") for i in range(4)]
