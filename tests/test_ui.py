@@ -269,3 +269,27 @@ async def test_probe_panel_keeps_the_end_of_names_and_full_hit_counts(binary) ->
         shown = [str(c) for c in panel.get_row(name)]
         assert shown[0].startswith("…") and shown[0].endswith("(*pageState).Render")
         assert shown[3] == "10,002"
+
+
+async def test_header_names_binary_go_module_target_and_tracing(binary) -> None:
+    import subprocess
+
+    from textual.widgets import Static
+
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = str(app.query_one("#header", Static).render())
+        assert text.startswith("large · go1.27.3 amd64 · module goprobe.test/large")
+        assert "target: every process running it" in text and text.endswith("tracing on")
+    sleeper = subprocess.Popen(["sleep", "30"])
+    app = GoprobeApp(binary, None, "tracefs is not writable", pid=sleeper.pid)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        header = app.query_one("#header", Static)
+        assert f"target: pid {sleeper.pid} (sleep)" in str(header.render())
+        assert "read-only: tracefs is not writable" in str(header.render())
+        sleeper.kill()
+        sleeper.wait()
+        await pilot.pause(1.5)
+        assert f"target: pid {sleeper.pid} — exited" in str(header.render())

@@ -26,6 +26,7 @@ from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, RateGuard, hot_warning, over_limit_note
 from goprobe_tui.ui import keymap
 from goprobe_tui.ui.function_list import FunctionList, header_text
+from goprobe_tui.ui.header import header_line, process_state
 from goprobe_tui.ui.messages import HitsUpdated, ProbeChanged, ProbeFailed, SearchDone
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.screens import ConfirmScreen, DetailScreen, HelpScreen
@@ -43,8 +44,9 @@ class GoprobeApp(App):
 
     def __init__(self, binary: GoBinary, controller: TraceController | None,
                  readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False,
-                 max_rate: float | None = None) -> None:
+                 max_rate: float | None = None, pid: int | None = None) -> None:
         super().__init__()
+        self.target_pid = pid
         self.rate_guard = RateGuard(max_rate)
         self.freeze_startup_heap = freeze_startup_heap
         self.binary = binary
@@ -66,6 +68,7 @@ class GoprobeApp(App):
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        yield Static(Text(self._header_text()), id="header")
         banner = Static(id="banner")
         if self.readonly_reason:
             banner.update(Text(printable(f"Read-only: {self.readonly_reason}")))
@@ -99,6 +102,9 @@ class GoprobeApp(App):
         if self.controller is not None:
             self.set_interval(1.0, self._poll_hits)
             self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)
+        if self.target_pid is not None:
+            self._header_shown = self._header_text()
+            self.set_interval(1.0, self._refresh_header)
         if self.freeze_startup_heap:
             self.call_after_refresh(self._freeze_heap)
 
@@ -283,6 +289,16 @@ class GoprobeApp(App):
             self.query_one(FunctionList).set_state(idx, "error")
         self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80])
         self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
+
+    def _header_text(self) -> str:
+        comm = process_state(self.target_pid) if self.target_pid is not None else None
+        return header_line(self.binary, self.target_pid, self.readonly_reason, comm)
+
+    def _refresh_header(self) -> None:
+        text = self._header_text()
+        if text != self._header_shown:  # e.g. the target exited
+            self._header_shown = text
+            self.query_one("#header", Static).update(Text(text))
 
     def _binary_changed(self, change) -> None:
         self.notify(change.message, title="binary changed", severity="error", timeout=60)

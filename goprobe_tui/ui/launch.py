@@ -82,7 +82,8 @@ def run_ui(args: argparse.Namespace) -> int:
     from goprobe_tui.ui.app import GoprobeApp
 
     controller, reason = open_controller(binary, path, args.pid)
-    app = GoprobeApp(binary, controller, reason, freeze_startup_heap=True, max_rate=args.max_rate)
+    app = GoprobeApp(binary, controller, reason, freeze_startup_heap=True, max_rate=args.max_rate,
+                     pid=args.pid)
     _SignalWatcher(app, controller)
     status = 1  # unless the app ends normally: a crash must not look like success
     try:
