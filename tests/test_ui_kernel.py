@@ -66,6 +66,7 @@ async def test_tui_detach_mid_flood_loses_nothing(root: str) -> None:
     with _app("hot") as (path, app, controller):
         async with app.run_test(size=SIZE) as pilot:
             assert controller.stream.wait_ready() is None
+            assert controller.on_binary_change is not None  # the app hears of an overwrite
             for name in ("main.Work", "main.main"):
                 await _select(app, pilot, name)
                 await pilot.press("space")
