@@ -2,7 +2,9 @@
 
 Stage 1 keeps names that contain the query as a subsequence (fzf-like: "srvhandleconn"
 finds main.(*Server).handleConn), using cdist, which releases the GIL. Stage 2 ranks the
-hits: contiguous matches and matches in the short name first, then shorter names.
+hits: contiguous matches and matches in the short name first, then the binary's own code, then
+shorter names. With no query: the main module first, then its dependencies, then the standard
+library and runtime (a Go engineer looks for their own code).
 """
 
 from __future__ import annotations
@@ -22,13 +24,24 @@ def is_std(name: str) -> bool:
     return pkg != "main" and "." not in pkg.split("/", 1)[0]
 
 
+def tier(name: str, main_module: str) -> int:
+    """0: the main module (and package main), 1: its dependencies, 2: std lib and runtime."""
+    pkg = package_of(name)
+    if pkg == "main" or (main_module and (pkg == main_module or pkg.startswith(main_module + "/"))):
+        return 0
+    return 2 if is_std(name) else 1
+
+
 def short_name(name: str) -> str:
     return name[name.rfind(".") + 1 :] if "." in name else name
 
 
 class FunctionSearch:
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], main_module: str = "") -> None:
         self.names = names
+        self.tier = np.fromiter((tier(n, main_module) for n in names), dtype=np.int8, count=len(names))
+        # own module first, then dependencies, then std; pclntab order (by package) within each
+        self.ordered = np.argsort(self.tier, kind="stable")
         self.lower = [n.lower() for n in names]
         self.short = [short_name(n).lower() for n in self.lower]
         self.std = np.fromiter((is_std(n) for n in names), dtype=bool, count=len(names))
@@ -41,10 +54,9 @@ class FunctionSearch:
 
     def search(self, query: str, *, include_std: bool = True) -> np.ndarray:
         """Indexes of matching functions, best first."""
-        base = self.all if include_std else self.all[~self.std]
         query = query.strip()
         if not query:
-            return base
+            return self.ordered if include_std else self.ordered[~self.std[self.ordered]]
         smart = any(c.isupper() for c in query)
         choices = self.names if smart else self.lower
         q = query if smart else query.lower()
@@ -65,12 +77,12 @@ class FunctionSearch:
         contiguous = np.fromiter((ql in s for s in sub), dtype=bool, count=len(sub))
         lengths = self.lengths[hits]
         if len(hits) > PRECISE_LIMIT:  # short queries: cheap ranking keeps keystrokes fast
-            order = np.lexsort((lengths, ~contiguous))
+            order = np.lexsort((lengths, self.tier[hits], ~contiguous))
             return hits[order]
         short = self.short
         part = process.cdist([ql], sub, scorer=fuzz.partial_ratio, dtype=np.int32, workers=-1)[0]
         shorts = [short[i] for i in hits]
         in_short = process.cdist([ql], shorts, scorer=fuzz.partial_ratio, dtype=np.int32, workers=-1)[0]
         score = part + in_short // 2 + contiguous * 50
-        order = np.lexsort((lengths, -score))
+        order = np.lexsort((lengths, self.tier[hits], -score))
         return hits[order]

@@ -23,3 +23,15 @@ def test_typing_narrows_to_the_same_results_as_a_fresh_search() -> None:
                 want = FunctionSearch(names).search(query, include_std=std)
                 assert np.array_equal(got, want), (query, std)
         assert names[typing.search("srvhandleconn")[0]] == "main.(*Server).handleConn"
+
+
+def test_own_module_first_then_dependencies_then_std() -> None:
+    names = ["runtime.main", "fmt.Println", "github.com/x/dep.F", "example.com/me/pkg.G", "main.main",
+             "example.com/me.H", "example.com/meh.I"]
+    search = FunctionSearch(names, "example.com/me")
+    assert [names[i] for i in search.search("")] == [
+        "example.com/me/pkg.G", "main.main", "example.com/me.H",  # own, in table order
+        "github.com/x/dep.F", "example.com/meh.I",  # dependencies
+        "runtime.main", "fmt.Println"]  # std
+    # ties in the ranking go to the own module
+    assert [names[i] for i in search.search("main")][:1] == ["main.main"]

@@ -54,7 +54,7 @@ class GoprobeApp(App):
         self.readonly_reason = readonly_reason
         self.save_dir = save_dir
         self.functions = binary.functions
-        self.searcher = FunctionSearch(self.functions.names)
+        self.searcher = FunctionSearch(self.functions.names, binary.buildinfo.main_path)
         self.include_std = True
         self.query_text = ""
         self.paused = False
@@ -91,6 +91,8 @@ class GoprobeApp(App):
         b = self.binary
         self.sub_title = printable(f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
                           f"{len(self.functions):,} functions")
+        # own module first, then dependencies, then the standard library
+        self.query_one(FunctionList).set_rows(self.searcher.search("", include_std=self.include_std))
         self._focus(self.query_one(FunctionList))
         # Timers hold on to what they update: during shutdown the screen empties before the
         # app's timers stop, and a query then would raise.
