@@ -20,6 +20,7 @@ from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.fs import find_tracefs
 from goprobe_tui.tracefs.guards import RateGuard, hot_warning, over_limit_note
+from goprobe_tui.tracefs.naming import process_alive
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.tracefs.stale import sweep_stale
 
@@ -228,7 +229,7 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
         if time.monotonic() >= next_check:
             next_check = time.monotonic() + 1.0
             _guard_rates(controller, guard)
-        if args.pid is not None and not _alive(args.pid):
+        if args.pid is not None and not process_alive(args.pid):
             _err(f"process {args.pid} exited: stopping")
             break
         timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
@@ -260,14 +261,6 @@ def _guard_rates(controller: TraceController, guard: RateGuard) -> None:
         _err(over_limit_note(name, rate, guard.limit))
     if over and not controller.attached:
         _err("every probe was detached by --max-rate")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 def _probes_gone(controller: TraceController) -> bool:

@@ -78,6 +78,7 @@ def test_reattaching_reuses_the_disabled_event(root: str) -> None:
             assert [e.name for e in again.events] == [e.name for e in first.events]
             assert all(e.enabled for e in again.events)
             subprocess.run([str(path), "1000", "2"], check=True, capture_output=True)
+            assert controller.hits() == {"main.Work": 1000}  # entry probes only, from the kernel
         events = _drain_all(controller)
     assert len(events) == 2000 and all(e.latency_ns is not None for e in events if e.kind == "return")
 

@@ -152,11 +152,13 @@ class TraceController:
     def hits(self) -> dict[str, int]:
         """Hits per attached Go function (its entry probes), from uprobe_profile."""
         per_probe = self.session.hits()
-        out: dict[str, int] = {}
-        for name, att in list(self.attached.items()):
-            out[name] = sum(per_probe.get((ev.name, i), 0)
-                            for ev in att.events for i, s in enumerate(ev.sites)
-                            if s.function == name and s.kind == "entry")
+        attached = list(self.attached.values())
+        out = dict.fromkeys((att.function.key for att in attached), 0)
+        # One pass over each event's sites (runs every second; a batch shares its events)
+        for ev in {id(ev): ev for att in attached for ev in att.events}.values():
+            for i, s in enumerate(ev.sites):
+                if s.kind == "entry" and s.function in out:
+                    out[s.function] += per_probe.get((ev.name, i), 0)
         return out
 
     # -- events ---------------------------------------------------------------------

@@ -356,17 +356,19 @@ class EventDecoder:
         self._by_vaddr[tid] = {s.vaddr: s for s in ev.sites}
         self._by_offset[tid] = {s.offset: s for s in ev.sites}
 
-    def _site(self, ev: ProbeEvent, type_id: int, ip: int, pid: int) -> Site | None:
+    def _site(self, ev: ProbeEvent, type_id: int, ip: int, pid: int) -> tuple[Site | None, bool]:
+        """(the site that fired, whether `ip` is known to be that site's own address)."""
         if len(ev.sites) == 1:
-            return ev.sites[0]
+            return ev.sites[0], True
         if not ev.pie:
-            return self._by_vaddr[type_id].get(ip)
+            return self._by_vaddr[type_id].get(ip), True
         offset = self.procs.file_offset(pid, ev.path, ip)
         if offset is not None:
-            return self._by_offset[type_id].get(offset)
-        # The process is gone: its maps are unreadable. Sites of one function decode alike.
+            return self._by_offset[type_id].get(offset), True
+        # The process is gone: its maps are unreadable. Sites of one function decode alike,
+        # but which one fired, and so the load bias, is unknown.
         first = ev.sites[0]
-        return first if all(s.function == first.function for s in ev.sites) else None
+        return (first if all(s.function == first.function for s in ev.sites) else None), False
 
     def decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
         page, start = rec.page, rec.start
@@ -381,15 +383,17 @@ class EventDecoder:
             self.stats.malformed += 1
             return None
         pid, comm = self.procs.thread(tid)
-        site = self._site(ev, type_id, ip, pid)
+        site, exact = self._site(ev, type_id, ip, pid)
         if site is None:
             self.stats.unattributed += 1
             return None
         if site.muted_since is not None and rec.ts >= site.muted_since:
             return None  # detached; its event stays enabled for the other functions in it
         fields = dict(zip(ev.layout.names, values, strict=False))
-        # PIE: one load bias for the whole image, seen at this probe's own address
-        view = self._view(ev.path, site.types_base, ip - site.vaddr if ev.pie else 0)
+        # PIE: one load bias for the whole image, seen at this probe's own address. Unproven,
+        # the file is not read at all: a wrong bias would show another value as this one.
+        bias = ip - site.vaddr if ev.pie else 0
+        view = self._view(ev.path, site.types_base, bias) if exact else None
         decoded = {spec.name: decode_value(spec, fields, view) for spec in site.values}
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"))

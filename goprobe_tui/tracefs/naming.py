@@ -29,6 +29,12 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19]) if fields else None
 
 
+def process_alive(pid: int) -> bool:
+    """The process exists and has not exited (a zombie or a dying one has)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] not in (b"Z", b"X")
+
+
 def owner_state(pid: int, start: int) -> tuple[str, int] | None:
     """(state letter, flags) of the process that owns a session, or None when it is gone
     (or its pid now names a process started at another time)."""

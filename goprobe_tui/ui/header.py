@@ -7,17 +7,17 @@ import os
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.textsafe import printable
+from goprobe_tui.tracefs.naming import process_alive
 
 
 def process_state(pid: int) -> str | None:
     """The comm of a live process, or None once it has exited (zombies count as exited)."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
-            stat = f.read()
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
+            comm = f.read().rstrip("\n")
     except OSError:
         return None
-    comm, _, rest = stat.partition("(")[2].rpartition(")")
-    return None if rest.split()[:1] in (["Z"], ["X"]) else comm
+    return comm if process_alive(pid) else None
 
 
 def header_line(binary: GoBinary, pid: int | None, readonly_reason: str, comm: str | None) -> str:
