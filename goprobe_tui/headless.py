@@ -14,15 +14,16 @@ import time
 
 from goprobe_tui.cli import STOP_SIGNALS, allow_signals
 from goprobe_tui.gobinary import BinaryError, GoBinary
-from goprobe_tui.gobinary.abi import FetchPlan, explicit_plan
 from goprobe_tui.tracefs.attach import executable_of
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
+from goprobe_tui.tracefs.fetch_args import explicit_plan
 from goprobe_tui.tracefs.fs import find_tracefs
 from goprobe_tui.tracefs.guards import RateGuard, hot_warning, over_limit_note
 from goprobe_tui.tracefs.naming import process_alive
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.tracefs.stale import sweep_stale
+from goprobe_tui.tracefs.value_kinds import FetchPlan
 
 EXIT_BAD_INPUT = 2
 

@@ -6,13 +6,14 @@ import struct
 
 import pytest
 
-from goprobe_tui.gobinary.abi import ValueSpec, valid_fetch_arg
-from goprobe_tui.tracefs.decode import NIL, EventDecoder, decode_value, format_duration, json_values
+from goprobe_tui.tracefs.decode import NIL, EventDecoder, format_duration, json_values
+from goprobe_tui.tracefs.fetch_args import valid_fetch_arg
 from goprobe_tui.tracefs.formats import parse_format
 from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.raw_reader import HOLDBACK_NS, RecordMerger
 from goprobe_tui.tracefs.ringbuf import PageError, page_records, parse_header_page
 from goprobe_tui.tracefs.session import ProbeEvent, Site
+from goprobe_tui.tracefs.value_kinds import ValueSpec, decode_value
 
 HEADER_PAGE = """\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;
 \tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;

@@ -77,13 +77,23 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
 
 
 @pytest.mark.kernel
-def test_without_dwarf_nothing_is_invented_and_goid_is_known(root: str) -> None:
-    _toolchain(NEWEST)
-    ev, stdout, _err = _trace_values(NEWEST, "sw")
+@pytest.mark.parametrize("version", [OLDEST_REGISTER_ABI, NEWEST])
+def test_without_dwarf_nothing_is_invented_and_goid_is_known(root: str, version: str) -> None:
+    """-s -w: the argument words exactly (_func.args), grouped into arguments by ArgInfo."""
+    _toolchain(version)
+    ev, stdout, _err = _trace_values(version, "sw")
     _assert_goids(ev, stdout)
     assert ev["main.Nothing"][0]["args"] == {}
     assert ev["main.Many"][0]["args"] == {f"arg{i}": i + 1 for i in range(11)}
     assert ev["main.Divide"][0]["args"] == {"arg0": 7, "arg1": 2}
+    # User{ID:1, Name:"bob", Admin:true} is one argument of four words: 1, &"bob", 3, true
+    (describe,) = [e["args"] for e in ev["main.Describe"] if e["kind"] == "entry"]
+    assert list(describe) == ["arg0"] and describe["arg0"][0::2] == [1, 3]
+    assert describe["arg0"][3] == 1 and describe["arg0"][1] > 0
+    # []int{1, 2, 3}: pointer, len, cap; an interface: type and data words
+    assert [e["args"]["arg0"][1:] for e in ev["main.Sum"] if e["kind"] == "entry"] == [[3, 3]]
+    assert all(len(e["args"]) == 1 and len(e["args"]["arg0"]) == 2
+               for e in ev["main.Classify"] if e["kind"] == "entry")
     returns = [e for e in ev["main.Divide"] + ev["main.Nothing"] if e["kind"] == "return"]
     assert all(e["returns"] == {} and set(e["registers"]) == {"rax", "rbx"} for e in returns)
 

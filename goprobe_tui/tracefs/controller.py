@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from goprobe_tui.gobinary import Function, GoBinary
-from goprobe_tui.gobinary.abi import FetchPlan
 from goprobe_tui.tracefs.attach import AttachedFunction, Attacher, only_one
 from goprobe_tui.tracefs.backlog import Backlog
 from goprobe_tui.tracefs.binary_watch import BinaryWatch, Change, Identity
@@ -21,6 +20,7 @@ from goprobe_tui.tracefs.decode_loop import StreamStats
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.event_stream import Batch, EventStream
 from goprobe_tui.tracefs.session import ProbeSession
+from goprobe_tui.tracefs.value_kinds import FetchPlan
 
 BACKLOG = 200_000
 

@@ -7,23 +7,18 @@ thread (pairing.py). A multi-probe event says which probe fired by its address.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from goprobe_tui.gobinary.abi import SLICE_BYTES, STRING_BYTES, ValueSpec
 from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.file_memory import BinaryView, FileMemory
-from goprobe_tui.tracefs.iface_values import describe_iface
 from goprobe_tui.tracefs.pairing import Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
 from goprobe_tui.tracefs.raw_reader import Record
 from goprobe_tui.tracefs.session import ProbeEvent, Site
+from goprobe_tui.tracefs.value_kinds import decode_value
 from goprobe_tui.tracefs.value_types import (
-    ELIDED,
-    FLOAT_UNREADABLE,
     NIL,
-    NIL_DEREF,
     IfaceValue,
     Marker,
     NamedInt,
@@ -137,77 +132,6 @@ def format_duration(ns: int, micro: str = "µs") -> str:
             return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
     return f"{ns / 1e9:.2f}s"
 
-
-
-
-
-def go_duration(ns: int) -> str:
-    """time.Duration.String: 1.5s, 2m3s, 1h0m0s, 1.5ms, 150µs, 0s."""
-    if ns == 0:
-        return "0s"
-    sign, ns = ("-", -ns) if ns < 0 else ("", ns)
-    if ns < 1_000_000_000:
-        for unit, scale in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if ns >= scale:
-                return sign + _trim(ns, scale) + unit
-    h, rest = divmod(ns, 3_600_000_000_000)
-    m, rest = divmod(rest, 60_000_000_000)
-    text = _trim(rest, 1_000_000_000) + "s"
-    if h:
-        return f"{sign}{h}h{m}m{text}"
-    return f"{sign}{m}m{text}" if m else sign + text
-
-
-def _trim(value: int, scale: int) -> str:
-    whole, frac = divmod(value, scale)
-    digits = str(frac).rjust(len(str(scale)) - 1, "0").rstrip("0") if scale > 1 else ""
-    return f"{whole}.{digits}" if digits else str(whole)
-
-
-def _elements(spec: ValueSpec, fields: Mapping[str, Any], ptr: int, length: int,
-              view: BinaryView | None) -> list[Any] | bytes | None:
-    """The first elements of a slice from the bytes of its backing array."""
-    data = fields.get(spec.keys[0])
-    size = spec.sizes[0]
-    if not isinstance(data, bytes) and view is not None and length > 0:
-        data = view.read(ptr, min(length * size, SLICE_BYTES) // size * size)  # a literal in .rodata
-    if not isinstance(data, bytes):
-        return None
-    count = min(length, len(data) // size)
-    if spec.kind == "uint" and size == 1:
-        return data[:count]  # []byte: shown as text
-    out: list[Any] = []
-    for i in range(count):
-        chunk = data[i * size:(i + 1) * size]
-        if spec.kind == "string":
-            if i >= 2:
-                break
-            ptr, n = int.from_bytes(chunk[:8], "little"), int.from_bytes(chunk[8:16], "little", signed=True)
-            sub = ValueSpec("", "string", ("p", "n", "s"), "", (8, 8))
-            out.append(decode_value(sub, {"p": ptr, "n": n, "s": fields.get(spec.keys[1 + i])}, view))
-        elif spec.kind == "bool":
-            out.append(bool(chunk[0]))
-        else:
-            out.append(int.from_bytes(chunk, "little", signed=spec.kind == "int"))
-    return out
-
-
-_BUILTIN_INTS = frozenset({"int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16",
-                           "uint32", "uint64", "uintptr", "byte", "rune", ""})
-
-
-def _named(type_name: str) -> bool:
-    """A named integer type (main.Color, os.FileMode): shown with its name."""
-    return type_name not in _BUILTIN_INTS and "." in type_name
-
-
-def _pointer(value: int | None) -> Any:
-    """0xc000012345, or nil: how Go prints a pointer."""
-    if value is None:
-        return None
-    return Marker(f"{value:#x}") if value else NIL
-
-
 def json_values(values: dict[str, Any]) -> dict[str, Any]:
     """Values for --json: nil is null, nested values are objects."""
     return {k: _json_value(v) for k, v in values.items()}
@@ -237,87 +161,11 @@ def format_value(value: Any) -> str:
         return value.type_name + "{" + ", ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, dict):
         return "{" + " ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):  # words of an unknown type, as Go's traceback prints them
+        return "{" + ", ".join("?" if w is None else f"{w:#x}" for w in value) + "}"
     if value is None:
         return "?"
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _word(value: int | bytes | None, size: int, signed: bool) -> int | None:
-    """A register is fetched whole; the value is its low `size` bytes."""
-    if not isinstance(value, int):
-        return None
-    bits = 8 * size
-    value &= (1 << bits) - 1
-    if signed and value >> (bits - 1):
-        value -= 1 << bits
-    return value
-
-
-def decode_value(spec: ValueSpec, fields: Mapping[str, int | bytes], view: BinaryView | None = None) -> Any:
-    """view: the binary's file, for what a probe could not read (read-only data, types)."""
-    if spec.guards and not all(fields.get(g) for g in spec.guards):
-        return NIL_DEREF  # read through a nil pointer: the kernel's zeros are not a value
-    if spec.kind == "struct" and spec.fields:
-        return StructValue(spec.type_name, {f.name: decode_value(f, fields, view) for f in spec.fields})
-    if spec.kind == "elided":
-        return ELIDED
-    parts = [fields.get(k) for k in spec.keys]
-    if spec.kind == "float":
-        return FLOAT_UNREADABLE
-    if spec.kind == "unavailable" or not parts:
-        return Marker("<unavailable>")
-    if spec.kind == "raw":
-        return parts[0]
-    sizes = spec.sizes or (8,) * len(parts)
-    # string and slice lengths are ints; so is every piece of an int
-    signed = [spec.kind == "int" or (i > 0 and spec.kind in ("string", "slice")) for i in range(len(parts))]
-    nums = [_word(p, sizes[i] if i < len(sizes) else 8, signed[i]) for i, p in enumerate(parts)]
-    if spec.kind == "ptr":
-        if spec.fields and nums[0]:  # a struct behind it, read one level deep
-            return StructValue("&" + spec.type_name.removeprefix("*"),
-                               {f.name: decode_value(f, fields, view) for f in spec.fields})
-        return _pointer(nums[0])
-    if spec.kind == "map":
-        if not nums[0]:
-            return _pointer(nums[0])
-        return StructValue(spec.type_name, {"len": nums[1] if len(nums) > 1 else None})
-    if spec.kind == "int" and spec.type_name == "time.Duration" and nums[0] is not None:
-        return Marker(go_duration(nums[0]))
-    if spec.kind in ("int", "uint") and nums[0] is not None and _named(spec.type_name):
-        return NamedInt(nums[0], spec.type_name)
-    if spec.kind in ("int", "uint", "register"):
-        return nums[0]
-    if spec.kind == "bool":
-        return None if nums[0] is None else bool(nums[0])
-    if spec.kind == "string":
-        length = nums[1] if len(nums) > 1 else None
-        if length is None or length < 0:
-            return Marker("<bad string>")
-        if length == 0:
-            return ""
-        data = parts[2] if len(parts) > 2 and isinstance(parts[2], bytes) else None
-        if data is None and view is not None and nums[0]:
-            data = view.read(nums[0], min(length, STRING_BYTES))
-        if data is None:
-            return Marker(f"<fault: {length} bytes>")
-        text = data[:length].decode("utf-8", "backslashreplace")
-        return text if length <= len(data) else text + f"…(+{length - len(data)})"
-    if spec.kind == "slice":
-        if nums[0] == 0:
-            return NIL
-        if spec.fields and None not in nums[:2]:
-            return SliceValue(spec.type_name, nums[1], nums[2],
-                              _elements(spec.fields[0], fields, nums[0], nums[1], view))
-        return {"ptr": _pointer(nums[0]), "len": nums[1], "cap": nums[2]}
-    if spec.kind == "iface":
-        if nums[0] == 0:
-            return NIL
-        if view is not None and view.types is not None and nums[0] is not None:
-            value = describe_iface(spec.type_name, spec.keys[1], nums[0], fields, view.types)
-            if value is not None:
-                return value
-        return {"type": _pointer(nums[0]), "data": _pointer(nums[1])}
-    return {f"w{i}": n for i, n in enumerate(nums)}  # flattened struct words
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """An interface value as Go prints it: its dynamic type, read from the binary's type metadata,
-and its value, from the words fetched behind the data pointer (abi.py `_behind`).
+and its value, from the words fetched behind the data pointer (value_kinds.IfaceKind).
 
 `any(7)` -> int(7); `any("seven")` -> string("seven"); an error from errors.New ->
 *errors.errorString{s:"not found"}; *fs.PathError{Op:"open", Path:"/x", Err:…}.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from goprobe_tui.gobinary.abi import STRING_BYTES
+from goprobe_tui.tracefs.fetch_limits import STRING_BYTES
 from goprobe_tui.tracefs.go_types import (
     BOOL,
     INT,

@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from goprobe_tui.gobinary.abi import ValueSpec, valid_fetch_arg
 from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
+from goprobe_tui.tracefs.fetch_args import valid_fetch_arg
 from goprobe_tui.tracefs.formats import RecordLayout, parse_format
 from goprobe_tui.tracefs.fs import retry_busy
 from goprobe_tui.tracefs.naming import check_probe_path, event_name, session_name
 from goprobe_tui.tracefs.stale import sweep_stale
+from goprobe_tui.tracefs.value_kinds import ValueSpec
 
 # Per CPU. The reader empties the buffer every 50 ms; at this kernel's full rate (~11 us a hit,
 # ~90k events/s per CPU, <= 200 bytes each) that is ~0.9 MB, so 8 MB leaves ~9x headroom.

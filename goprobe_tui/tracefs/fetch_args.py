@@ -1,0 +1,42 @@
+"""Fetch args as uprobe_events takes them: the whitelist every arg passes before it is
+written, a user's own (`--fetch`), and the goroutine's g and id."""
+
+from __future__ import annotations
+
+import re
+
+from goprobe_tui.gobinary.abi import G_REG
+from goprobe_tui.tracefs.value_kinds import FetchPlan, ValueSpec
+
+_FETCH_RE = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]{0,31}="
+    r"(?:%[a-z0-9]{1,6}|@\+?(?:0x)?[0-9a-f]+|(?:[+-](?:0x)?[0-9a-f]+\()+%[a-z0-9]{1,6}\)+)"
+    r":(?:[suxSUX](?:8|16|32|64))(?:\[\d{1,2}\])?$"
+)
+
+
+def valid_fetch_arg(arg: str) -> bool:
+    """Whitelist grammar for a fetch arg, checked before anything reaches uprobe_events."""
+    return len(arg) <= 96 and bool(_FETCH_RE.match(arg)) and not arg.startswith("common_")
+
+
+def goroutine_fetch(arch: str, register_abi: bool, goid_offset: int | None = None) -> tuple[str, ...]:
+    """The g pointer (entries and returns pair per goroutine, not per thread) and, where its
+    offset is known, the goroutine id behind it."""
+    if not (arch == "arm64" or (arch == "amd64" and register_abi)):
+        return ()  # ABI0 on amd64 keeps g in thread-local storage: out of a probe's reach
+    reg = G_REG[arch]
+    goid = (f"goid=+{goid_offset}(%{reg}):u64",) if goid_offset is not None else ()
+    return (f"g=%{reg}:x64", *goid)
+
+
+def explicit_plan(spec: str) -> FetchPlan:
+    """A user's own fetch args: 'name=%ax:s64,other=+8(%sp):u64'. Raises ValueError if unsafe."""
+    args, values = [], []
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        if not valid_fetch_arg(item):
+            raise ValueError(f"fetch arg {item!r} is not of the form NAME=%REG|+OFF(%REG)|@+OFF:TYPE")
+        name = item.split("=", 1)[0]
+        args.append(item)
+        values.append(ValueSpec(name, "raw", (name,)))
+    return FetchPlan(tuple(args), tuple(values))
