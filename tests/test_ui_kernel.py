@@ -100,3 +100,33 @@ async def test_tui_quit_with_a_thousand_probes_leaves_nothing(root: str) -> None
             await pilot.press("q")
             await _until(pilot, lambda: not app.is_running, 60)
         assert goprobe_leftovers(root) == []
+
+
+async def test_tui_fields_per_probe(root: str) -> None:
+    """`e` on a function: its own --field selectors, applied by attaching it again; a bad one
+    is a notification and the previous fields stay."""
+    with _app("values") as (path, app, controller):
+        async with app.run_test(size=SIZE) as pilot:
+            await _select(app, pilot, "main.Handle")
+            await pilot.press("space")
+            await _until(pilot, lambda: "main.Handle" in controller.attached, 10)
+            await pilot.press("e", *"r.URL.Path", "enter")  # typed right after the key
+            await app.workers.wait_for_complete()
+            await _until(pilot, lambda: controller.fields_of(app.functions[app._highlighted()])
+                         == ("r.URL.Path",), 10)
+            assert "main.Handle" in controller.attached
+            await pilot.press("e", "ctrl+u", *"r.Nope", "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.2)
+            assert any("r.Nope" in n.message and "has no field Nope" in n.message
+                       for n in app._notifications)
+            assert controller.fields_of(app.functions[app._highlighted()]) == ("r.URL.Path",)
+            await asyncio.to_thread(subprocess.run, [str(path)], stdout=subprocess.DEVNULL, timeout=60)
+            pane = app.query_one(TracePane)
+            await _until(pilot, lambda: len(pane.rows) >= 2, 10)
+            texts = [pane.text(i) for i in range(len(pane.rows))]
+            assert any('r.URL.Path="/healthz"' in t for t in texts), texts
+            assert any("r.URL.Path=<nil pointer on the way>" in t for t in texts), texts
+            await pilot.press("q")
+            await _until(pilot, lambda: not app.is_running, 30)
+    assert goprobe_leftovers(root) == []

@@ -73,6 +73,8 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
     assert ev["main.Divide"][1]["returns"] == {"~r0": 3, "~r1": 1}
     assert [(e["kind"], e["args"], e["returns"]) for e in ev["main.Nothing"]] == [
         ("entry", {}, {}), ("return", {}, {})]
+    assert [e["returns"] for e in ev["main.(*MemStore).Get"] if e["kind"] == "return"][1] == {
+        "~r0": "", "~r1": {"type": "*errors.errorString", "value": {"s": "too many"}}}
     _assert_goids(ev, stdout)
 
 
@@ -96,6 +98,16 @@ def test_without_dwarf_nothing_is_invented_and_goid_is_known(root: str, version:
                for e in ev["main.Classify"] if e["kind"] == "entry")
     returns = [e for e in ev["main.Divide"] + ev["main.Nothing"] if e["kind"] == "return"]
     assert all(e["returns"] == {} and set(e["registers"]) == {"rax", "rbx"} for e in returns)
+    # Methods: the full signature from the runtime type metadata, results and errors included
+    get = ev["main.(*MemStore).Get"]
+    assert [{k: v for k, v in e["args"].items() if k != "recv"} for e in get if e["kind"] == "entry"] \
+        == [{"arg0": "id", "arg1": 1}, {"arg0": "id", "arg1": 2}]
+    assert all(e["args"]["recv"].startswith("0x") for e in get if e["kind"] == "entry")
+    assert [e["returns"] for e in get if e["kind"] == "return"] == [
+        {"ret0": "k:id", "ret1": None},
+        {"ret0": "", "ret1": {"type": "*errors.errorString", "value": {"s": "too many"}}}]
+    assert [e["args"]["recv"] for e in ev["main.Counter.Get"] if e["kind"] == "entry"] == [[4, 2]] * 2
+    assert all("registers" not in e for e in get + ev["main.Counter.Get"])
 
 
 def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:
@@ -159,3 +171,7 @@ def test_pie_reads_types_and_literals_at_the_load_bias(root: str) -> None:
         {"type": "int", "value": 7}, {"type": "string", "value": "seven"}], err
     assert ev["main.Describe"][0]["args"] == {"u": {"ID": 1, "Name": "bob", "Admin": True}}
     assert ev["main.Open"][0]["args"] == {"path": "/nonexistent/file"}
+    # an itab of the binary's data, found at the bias whose page offset matches the RET
+    # that fired (the process has exited by the time its events are decoded)
+    assert ev["main.Serve"][3]["returns"]["~r1"] == {"type": "*errors.errorString",
+                                                     "value": {"s": "not found: /missing"}}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from goprobe_tui.gobinary.dwarfparams import Param, Part
 from goprobe_tui.gobinary.funcdata import ArgInfo
+from goprobe_tui.gobinary.params import Param, Part
 
 INT_REGS = {
     "amd64": ("ax", "bx", "cx", "di", "si", "r8", "r9", "r10", "r11"),

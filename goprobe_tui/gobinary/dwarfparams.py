@@ -6,52 +6,15 @@ package. Results are formal parameters with DW_AT_variable_parameter set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from goprobe_tui.gobinary.binary import GoBinary, package_of
+from goprobe_tui.gobinary.go_types import ARRAY, BOOL, FLOAT64, PTR, SLICE
+from goprobe_tui.gobinary.params import FieldPath, Param, Part
+from goprobe_tui.gobinary.type_shapes import classify
 
 DW_AT_GO_KIND = 0x2900
-# reflect.Kind values as DW_AT_go_kind carries them
-_INT_KINDS = {2, 3, 4, 5, 6}
-_UINT_KINDS = {7, 8, 9, 10, 11, 12}
-_PTR_KINDS = {18, 19, 21, 22, 26}
-_KIND_BOOL, _KIND_F32, _KIND_F64, _KIND_C64, _KIND_C128 = 1, 13, 14, 15, 16
-_KIND_ARRAY, _KIND_IFACE, _KIND_SLICE, _KIND_STRING, _KIND_STRUCT = 17, 20, 23, 24, 25
-_KIND_MAP, _KIND_PTR = 21, 22
-
-
-@dataclass(frozen=True)
-class Part:
-    """One register-sized piece of a value: 'int', 'uint', 'bool', 'ptr', or 'float'."""
-
-    kind: str
-    size: int
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    type_name: str
-    kind: str  # int uint bool ptr float string slice iface struct unknown
-    size: int
-    align: int
-    result: bool
-    parts: tuple[Part, ...]  # flattened register pieces; empty when not register-assignable
-    members: tuple[Param, ...] = ()  # a struct's fields, in order (their parts make up `parts`)
-    offset: int = 0  # a struct member's byte offset in its struct
-    pointee: Param | None = None  # a pointer to a struct: that struct, to read one level deep
-    elem: Param | None = None  # a slice's element type
-
-
-@dataclass(frozen=True)
-class FieldPath:
-    """`--field r.URL.Path`: from parameter `root`, each step dereferences (or not) and adds an
-    offset; `leaf` is the shape of what is read there."""
-
-    expr: str
-    root: str
-    steps: tuple[tuple[bool, int], ...]
-    leaf: Param
+__all__ = ["DwarfParams", "FieldPath", "Param", "Part"]
 
 
 class DwarfParams:
@@ -134,8 +97,8 @@ class DwarfParams:
             offset += int(member.attributes["DW_AT_data_member_location"].value)
             tdie = _resolve(member.get_DIE_from_attribute("DW_AT_type"))
         steps.append((deref, offset))
-        leaf = replace(_classify(tdie, self._binary.elf.ptrsize, 1), name=expr, type_name=_name(tdie),
-                       members=(), pointee=None, elem=None)
+        leaf = replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 1), name=expr,
+                       type_name=_name(tdie), members=(), pointee=None, elem=None)
         return FieldPath(expr, root, tuple(steps), leaf)
 
     def member_offset(self, package: str, type_name: str, member: str) -> int | None:
@@ -161,8 +124,8 @@ class DwarfParams:
         if tdie is None:
             return Param(name, "?", "unknown", 0, 1, result, ())
         type_name = _name(tdie)
-        return replace(_classify(tdie, self._binary.elf.ptrsize, 0), name=name, type_name=type_name,
-                       result=result)
+        return replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 0), name=name,
+                       type_name=type_name, result=result)
 
 
 def _name(die) -> str:
@@ -180,100 +143,46 @@ def _resolve(die):
     return die
 
 
-def _classify(die, ptrsize: int, depth: int) -> Param:
-    """Kind, size, alignment, register parts (and struct members) of a type, following Go's
-    internal ABI assignment rules. The result is unnamed: the caller names it."""
-    die = _resolve(die)
-    attrs = die.attributes
-    size = attrs["DW_AT_byte_size"].value if "DW_AT_byte_size" in attrs else ptrsize
-    kind = attrs[DW_AT_GO_KIND].value if DW_AT_GO_KIND in attrs else None
-    type_name = _name(die)
+class _DwarfNode:
+    """A DWARF type DIE as a TypeNode."""
 
-    def shape(k: str, sz: int, al: int, parts: tuple[Part, ...] = (),
-              members: tuple[Param, ...] = (), pointee: Param | None = None) -> Param:
-        return Param("", type_name, k, sz, al, False, parts, members, pointee=pointee)
+    def __init__(self, die) -> None:
+        self._die = die = _resolve(die)
+        attrs = die.attributes
+        self.size = attrs["DW_AT_byte_size"].value if "DW_AT_byte_size" in attrs else 8
+        self.name = _name(die)
+        self.kind = attrs[DW_AT_GO_KIND].value if DW_AT_GO_KIND in attrs else None
+        if self.kind is None:
+            if die.tag == "DW_TAG_pointer_type":
+                self.kind = PTR
+            elif die.tag == "DW_TAG_base_type":
+                enc = attrs["DW_AT_encoding"].value if "DW_AT_encoding" in attrs else 0
+                self.kind = {2: BOOL, 4: FLOAT64, 5: 6, 6: 3, 7: 11, 8: 8}.get(enc)
+        self.count = _array_count(die) if self.kind == ARRAY else None
 
-    if kind is None:
-        if die.tag == "DW_TAG_pointer_type":
-            kind = 22
-        elif die.tag == "DW_TAG_base_type":
-            enc = attrs["DW_AT_encoding"].value if "DW_AT_encoding" in attrs else 0
-            kind = {2: _KIND_BOOL, 4: _KIND_F64, 5: 6, 6: 3, 7: 11, 8: 8}.get(enc)
-    align = max(1, min(size, ptrsize))
-    if kind in _INT_KINDS:
-        return shape("int", size, align, (Part("int", size),))
-    if kind in _UINT_KINDS:
-        return shape("uint", size, align, (Part("uint", size),))
-    if kind == _KIND_BOOL:
-        return shape("bool", 1, 1, (Part("bool", 1),))
-    if kind in _PTR_KINDS:
-        pointee = None
-        if kind == _KIND_PTR and depth == 0 and "DW_AT_type" in attrs:
-            pointee = _struct_layout(die.get_DIE_from_attribute("DW_AT_type"), ptrsize)
-        return shape("map" if kind == _KIND_MAP else "ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),),
-                     pointee=pointee)
-    if kind in (_KIND_F32, _KIND_F64):
-        return shape("float", size, align, (Part("float", size),))
-    if kind in (_KIND_C64, _KIND_C128):
-        half = size // 2
-        return shape("complex", size, align, (Part("float", half), Part("float", half)))
-    if kind == _KIND_STRING:
-        return shape("string", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize)))
-    if kind == _KIND_SLICE:
-        slice_ = shape("slice", 3 * ptrsize, ptrsize,
-                       (Part("ptr", ptrsize), Part("int", ptrsize), Part("int", ptrsize)))
-        return replace(slice_, elem=_slice_elem(die, ptrsize, depth))
-    if kind == _KIND_IFACE:
-        return shape("iface", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("ptr", ptrsize)))
-    if kind == _KIND_STRUCT and depth < 4:
-        members: list[Param] = []
-        for member in die.iter_children():
-            if member.tag != "DW_TAG_member" or "DW_AT_type" not in member.attributes:
+    @staticmethod
+    def _typed(die) -> _DwarfNode | None:
+        if "DW_AT_type" not in die.attributes:
+            return None
+        return _DwarfNode(die.get_DIE_from_attribute("DW_AT_type"))
+
+    def members(self) -> list[tuple[str, _DwarfNode, int]] | None:
+        out = []
+        for m in self._die.iter_children():
+            if m.tag != "DW_TAG_member" or "DW_AT_type" not in m.attributes:
                 continue
-            m = _classify(member.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
-            if m.kind == "unknown":
-                return shape("struct", size, ptrsize)  # not register-assignable as a whole
-            members.append(replace(m, name=_name(member)))
-        max_align = max((m.align for m in members), default=1)
-        return shape("struct", size, max_align, tuple(p for m in members for p in m.parts),
-                     tuple(members))
-    if kind == _KIND_ARRAY:
-        count = _array_count(die)
-        if size == 0 or count == 0:
-            return shape("struct", 0, 1)
-        # Go's ABI assigns a [1]T like a T; longer arrays always go to the stack.
-        if count == 1 and "DW_AT_type" in attrs and depth < 4:
-            elem = _classify(die.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
-            if elem.kind != "unknown":
-                return replace(elem, type_name=type_name, size=size)
-    return shape("unknown", size, align)  # on the stack, and so is a struct holding it
+            loc = m.attributes.get("DW_AT_data_member_location")
+            offset = loc.value if loc is not None and isinstance(loc.value, int) else 0
+            out.append((_name(m), _DwarfNode(m.get_DIE_from_attribute("DW_AT_type")), offset))
+        return out
 
-
-def _slice_elem(die, ptrsize: int, depth: int) -> Param | None:
-    """The element type of a slice, from its `array` member (a pointer to the element)."""
-    for member in die.iter_children():
-        if member.tag == "DW_TAG_member" and _name(member) == "array" and "DW_AT_type" in member.attributes:
-            ptr = _resolve(member.get_DIE_from_attribute("DW_AT_type"))
-            if "DW_AT_type" in ptr.attributes and depth < 4:
-                return _classify(ptr.get_DIE_from_attribute("DW_AT_type"), ptrsize, depth + 1)
-    return None
-
-
-def _struct_layout(die, ptrsize: int) -> Param | None:
-    """A struct's members with their offsets, for reading it through a pointer."""
-    die = _resolve(die)
-    if die.attributes.get(DW_AT_GO_KIND) is None or die.attributes[DW_AT_GO_KIND].value != _KIND_STRUCT:
-        return None
-    members = []
-    for member in die.iter_children():
-        if member.tag != "DW_TAG_member" or "DW_AT_type" not in member.attributes:
-            continue
-        loc = member.attributes.get("DW_AT_data_member_location")
-        if loc is None or not isinstance(loc.value, int):
-            continue
-        m = _classify(member.get_DIE_from_attribute("DW_AT_type"), ptrsize, 1)
-        members.append(replace(m, name=_name(member), offset=loc.value, members=(), pointee=None))
-    return Param("", _name(die), "struct", 0, 1, False, (), tuple(members))
+    def elem(self) -> _DwarfNode | None:
+        if self.kind == SLICE:  # the target of its `array` member (a pointer to the element)
+            for m in self._die.iter_children():
+                if m.tag == "DW_TAG_member" and _name(m) == "array" and "DW_AT_type" in m.attributes:
+                    return self._typed(_resolve(m.get_DIE_from_attribute("DW_AT_type")))
+            return None
+        return self._typed(self._die)
 
 
 def _array_count(die) -> int | None:

@@ -170,6 +170,15 @@ class ElfImage:
         start = vaddr - seg.vaddr + seg.offset
         return self.data[start : start + size]
 
+    def read_linked(self, vaddr: int, size: int) -> bytes | None:
+        """Bytes as the loader leaves them: a PIE's pointers are RELATIVE relocations whose
+        value is only in the addend. None if not in the file."""
+        try:
+            data = self.read_vaddr(vaddr, size)
+        except BinaryError:
+            return None
+        return with_relocations(data, vaddr, self.relative_relocations())
+
     def read_word(self, vaddr: int) -> int:
         return int.from_bytes(self.read_vaddr(vaddr, self.ptrsize), self.byteorder)
 
@@ -282,3 +291,17 @@ class _MmapStream:
         chunk = self._data[self._pos : end]
         self._pos += len(chunk)
         return chunk
+
+
+def with_relocations(data: bytes, vaddr: int, relocs: dict[int, int]) -> bytes:
+    """`data` read at `vaddr`, with every 8-byte word a RELATIVE relocation targets replaced
+    by its addend (the link-time value; add the load bias for the runtime one)."""
+    if not relocs:
+        return data
+    out = None
+    for where in range((vaddr + 7) & ~7, vaddr + len(data) - 7, 8):
+        addend = relocs.get(where)
+        if addend is not None:
+            out = out if out is not None else bytearray(data)
+            out[where - vaddr:where - vaddr + 8] = addend.to_bytes(8, "little", signed=addend < 0)
+    return data if out is None else bytes(out)

@@ -115,6 +115,25 @@ class TraceController:
                 self.attached[att.function.key] = att
             return out + attached, errors
 
+    def set_fields(self, fn: Function, exprs: tuple[str, ...]) -> bool:
+        """This function's own --field selectors (empty: none). ValueError if one does not
+        exist; then nothing changes. Returns whether it is attached: the caller attaches it
+        again for the new fetch args to apply."""
+        self.attacher.own_field_paths(fn, exprs)  # ValueError before anything changes
+        with self._lock:
+            self.attacher.function_fields[fn.key] = exprs
+            self._detached.pop(fn.key, None)  # its old events fetch the old fields
+            if fn.key not in self.attached:
+                return False
+            returns = self.attached[fn.key].returns
+            self._detach_locked(fn.key)
+            self._detached.pop(fn.key, None)
+        self.attach(fn, returns)
+        return True
+
+    def fields_of(self, fn: Function) -> tuple[str, ...]:
+        return self.attacher.function_fields.get(fn.key, self.attacher.fields)
+
     def _reuse(self, att: AttachedFunction) -> None:
         name = att.function.key
         for ev in att.events:

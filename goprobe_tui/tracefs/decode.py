@@ -32,6 +32,7 @@ from goprobe_tui.tracefs.value_types import (
 # dicts) they would add ~20-40 ms to every one, and those come several times a second.
 EventRow = tuple
 ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding the event
+PAGE = 4096  # a PIE's load bias is a multiple of it
 
 
 _TYPE = "@type"  # first pair of a struct's row form; no Go field name starts with @
@@ -213,8 +214,12 @@ class EventDecoder:
         offset = self.procs.file_offset(pid, ev.path, ip)
         if offset is not None:
             return self._by_offset[type_id].get(offset), True
-        # The process is gone: its maps are unreadable. Sites of one function decode alike,
-        # but which one fired, and so the load bias, is unknown.
+        # The process is gone: its maps are unreadable. A load bias is a whole number of
+        # pages, so a site whose page offset alone matches the address is the one that fired.
+        aligned = [s for s in ev.sites if (ip - s.vaddr) % PAGE == 0]
+        if len(aligned) == 1:
+            return aligned[0], True
+        # Sites of one function decode alike, but which one fired (and the bias) is unknown.
         first = ev.sites[0]
         return (first if all(s.function == first.function for s in ev.sites) else None), False
 

@@ -11,6 +11,10 @@ import os
 import struct
 from functools import partial
 
+from goprobe_tui.gobinary.elffile import ElfImage, with_relocations
+from goprobe_tui.gobinary.errors import BinaryError
+from goprobe_tui.gobinary.go_types import TypeReader
+
 PT_LOAD, PF_W, ET_EXEC, ET_DYN = 1, 2, 2, 3
 
 
@@ -19,11 +23,9 @@ class BinaryView:
     when located. bias: load address minus link address (PIE; 0 otherwise)."""
 
     def __init__(self, memory: FileMemory, path: str, types_base: int | None, bias: int = 0) -> None:
-        from goprobe_tui.tracefs.go_types import TypeReader  # it imports this module
-
         self._read = partial(memory.read, path)
         self.bias = bias
-        self.types = TypeReader(memory, path, types_base, bias) if types_base else None
+        self.types = TypeReader(partial(memory.read_linked, path), types_base, bias) if types_base else None
 
     def read(self, addr: int, length: int) -> bytes | None:
         """Bytes at a runtime address (from a probe), if the binary's read-only data holds them."""
@@ -34,6 +36,7 @@ class FileMemory:
     def __init__(self) -> None:
         # path -> (fd, [(vaddr, filesz, offset, writable)] of PT_LOAD segments), or None
         self._files: dict[str, tuple[int, list[tuple[int, int, int, bool]]] | None] = {}
+        self._relocs: dict[str, dict[int, int]] = {}
 
     def read(self, path: str, addr: int, length: int, link_time: bool = False) -> bytes | None:
         """`length` bytes at link address `addr` of the binary, if read-only there.
@@ -54,11 +57,30 @@ class FileMemory:
                 return data if len(data) == length else None
         return None
 
+    def read_linked(self, path: str, addr: int, length: int) -> bytes | None:
+        """Type metadata as the linker fixed it, at link address `addr`: a PIE's pointers there
+        exist only as relocations, read from the ELF's relocation table."""
+        data = self.read(path, addr, length, link_time=True)
+        if data is None:
+            return None
+        relocs = self._relocs.get(path)
+        if relocs is None:
+            relocs = self._relocs[path] = _relative_relocations(path)
+        return with_relocations(data, addr, relocs)
+
     def close(self) -> None:
         for loaded in self._files.values():
             if loaded:
                 os.close(loaded[0])
         self._files.clear()
+
+
+def _relative_relocations(path: str) -> dict[int, int]:
+    try:
+        with ElfImage(path) as elf:
+            return dict(elf.relative_relocations()) if elf.pie else {}
+    except BinaryError:
+        return {}
 
 
 def _open(path: str) -> tuple[int, list[tuple[int, int, int, bool]]] | None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from goprobe_tui.tracefs.fetch_limits import STRING_BYTES
-from goprobe_tui.tracefs.go_types import (
+from goprobe_tui.gobinary.go_types import (
     BOOL,
     INT,
     INT64,
@@ -21,8 +20,9 @@ from goprobe_tui.tracefs.go_types import (
     UINT,
     UINTPTR,
     GoType,
-    TypeReader,
 )
+from goprobe_tui.tracefs.fetch_limits import STRING_BYTES
+from goprobe_tui.tracefs.file_memory import BinaryView
 from goprobe_tui.tracefs.value_types import ELIDED, IfaceValue
 
 EFACE_NAMES = ("interface {}", "any")
@@ -30,8 +30,11 @@ _WORD = 8
 
 
 def describe_iface(type_name: str, data_key: str, first: int, fields: Mapping[str, Any],
-                   types: TypeReader) -> Any:
+                   view: BinaryView) -> Any:
     """first: the type word (eface: *Type; iface: *itab)."""
+    types = view.types
+    if types is None:
+        return None
     t = types.runtime_type(first) if type_name in EFACE_NAMES else types.runtime_itab_type(first)
     if t is None:
         return None
@@ -39,14 +42,14 @@ def describe_iface(type_name: str, data_key: str, first: int, fields: Mapping[st
     behind = {0: fields.get(f"{data_key}_b0"), 2: fields.get(f"{data_key}_b2")}
     if t.kind == PTR:
         elem = types.type_at(t.elem)
-        value = _struct(elem, words, behind, types) if elem is not None and elem.kind == STRUCT else ELIDED
+        value = _struct(elem, words, behind, view) if elem is not None and elem.kind == STRUCT else ELIDED
     else:
         # a non-pointer value is boxed: the data pointer points at it
-        value = _scalar(t, 0, words, behind, types)
+        value = _scalar(t, 0, words, behind, view)
     return IfaceValue(type=t.name, value=value)
 
 
-def _scalar(t: GoType, offset: int, words: list, behind: dict, types: TypeReader) -> Any:
+def _scalar(t: GoType, offset: int, words: list, behind: dict, view: BinaryView) -> Any:
     if offset % _WORD or offset // _WORD >= len(words):
         return ELIDED
     i = offset // _WORD
@@ -66,7 +69,7 @@ def _scalar(t: GoType, offset: int, words: list, behind: dict, types: TypeReader
         if length == 0:
             return ""
         if not isinstance(data, bytes) and word:  # a literal whose page was never touched
-            data = types.read(word, min(length, STRING_BYTES))
+            data = view.read(word, min(length, STRING_BYTES))
         if not isinstance(data, bytes):
             return ELIDED
         text = data[:length].decode("utf-8", "backslashreplace")
@@ -74,9 +77,9 @@ def _scalar(t: GoType, offset: int, words: list, behind: dict, types: TypeReader
     return ELIDED
 
 
-def _struct(t: GoType, words: list, behind: dict, types: TypeReader) -> dict[str, Any]:
+def _struct(t: GoType, words: list, behind: dict, view: BinaryView) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, typ, offset in t.fields:
-        ft = types.type_at(typ)
-        out[name] = ELIDED if ft is None else _scalar(ft, offset, words, behind, types)
+        ft = view.types.type_at(typ) if view.types else None
+        out[name] = ELIDED if ft is None else _scalar(ft, offset, words, behind, view)
     return out

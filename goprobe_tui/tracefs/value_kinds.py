@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from goprobe_tui.gobinary.abi import Assignment
-from goprobe_tui.gobinary.dwarfparams import FieldPath, Param
+from goprobe_tui.gobinary.params import FieldPath, Param
 from goprobe_tui.tracefs.fetch_limits import (
     IFACE_WORDS,
     POINTEE_BYTES,
@@ -384,7 +384,7 @@ class IfaceKind(Kind):
         if nums[0] == 0:
             return NIL
         if view is not None and view.types is not None and nums[0] is not None:
-            value = describe_iface(spec.type_name, spec.keys[1], nums[0], fields, view.types)
+            value = describe_iface(spec.type_name, spec.keys[1], nums[0], fields, view)
             if value is not None:
                 return value
         return {"type": _pointer(nums[0]), "data": _pointer(nums[1])}

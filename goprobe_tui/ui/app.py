@@ -23,13 +23,14 @@ from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.search import FunctionSearch
 from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, RateGuard, hot_warning, over_limit_note
 from goprobe_tui.ui import keymap
 from goprobe_tui.ui.function_list import FunctionList, header_text
 from goprobe_tui.ui.header import header_line, process_state
-from goprobe_tui.ui.messages import HitsUpdated, ProbeChanged, ProbeFailed, SearchDone
+from goprobe_tui.ui.messages import HitsUpdated, Notice, ProbeChanged, ProbeFailed, SearchDone
 from goprobe_tui.ui.probe_panel import ProbePanel
-from goprobe_tui.ui.screens import ConfirmScreen, DetailScreen, HelpScreen
+from goprobe_tui.ui.screens import ConfirmScreen, DetailScreen, HelpScreen, PromptScreen
 from goprobe_tui.ui.trace_pane import TracePane
 
 CONFIRM_ABOVE = 50
@@ -200,6 +201,36 @@ class GoprobeApp(App):
         att = self.controller.attached.get(self.functions.keys[idx])
         self._attach_functions([idx], returns=not (att and att.returns))
 
+    def action_fields(self) -> None:
+        idx = self._highlighted()
+        if idx is None or not self._require_tracing():
+            return
+        fn = self.functions[idx]
+        current = ", ".join(self.controller.fields_of(fn))
+
+        def answer(text: str | None) -> None:
+            if text is not None:
+                exprs = tuple(e.strip() for e in text.split(",") if e.strip())
+                self._set_fields(fn, exprs)
+        self.push_screen(PromptScreen(f"Fields to read at each call of {fn.key} (comma-separated "
+                                      "Go selectors on its parameters; empty: none)",
+                                      current, "r.URL.Path, r.Method"), answer)
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _set_fields(self, fn, exprs: tuple[str, ...]) -> None:
+        try:
+            attached = self.controller.set_fields(fn, exprs)
+        except (ValueError, ProbeError) as exc:  # the previous fields stay
+            self.post_message(Notice(str(exc), "error"))
+            return
+        shown = ", ".join(exprs) or "none"
+        self.post_message(Notice(f"{fn.key}: fields {shown}" + ("" if attached else
+                                 " (applied when attached)"), "information"))
+        if attached:
+            att = self.controller.attached.get(fn.key)
+            if att is not None:
+                self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note))
+
     def action_attach_all(self) -> None:
         if not self._require_tracing():
             return
@@ -283,6 +314,10 @@ class GoprobeApp(App):
             panel.drop(message.name)
             if idx is not None:
                 fl.set_state(idx, None)
+
+    @on(Notice)
+    def _notice(self, message: Notice) -> None:
+        self.notify(message.text, severity=message.severity, timeout=8)
 
     @on(ProbeFailed)
     def _probe_failed(self, message: ProbeFailed) -> None:

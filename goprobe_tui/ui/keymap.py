@@ -23,6 +23,8 @@ COMMANDS = [
     Command("space", "Space", "toggle", "Attach/detach", "attach / detach the highlighted function"),
     Command("r", "r", "toggle_returns", "Returns",
             "attach with return probes (args, results, latency) / drop them"),
+    Command("e", "e", "fields", "Fields",
+            "fields to read for the highlighted function: Go selectors such as r.URL.Path"),
     Command("a", "a", "attach_all", "Attach all",
             "attach all current matches (asks above 50, refuses above 2,000)"),
     Command("A", "A", "attach_all_anyway", "Attach all!",

@@ -37,3 +37,12 @@ class HitsUpdated(Message):
     def __init__(self, hits: dict[str, int]) -> None:
         super().__init__()
         self.hits = hits
+
+
+class Notice(Message):
+    """Something a worker has to tell the user (a notification; plain text)."""
+
+    def __init__(self, text: str, severity: str = "information") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity

@@ -1,4 +1,4 @@
-"""Modal screens: confirm, help (every key), function details."""
+"""Modal screens: confirm, a one-line prompt, help (every key), function details."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 from goprobe_tui.ui.keymap import help_rows
 
@@ -29,6 +29,31 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of text: Enter gives it, Esc gives None (nothing changes)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.question, self.value, self.placeholder = question, value, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question, markup=False)
+            yield Input(self.value, placeholder=self.placeholder, id="prompt")
+            yield Static("Enter: apply · Esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#prompt", Input))  # now: type-ahead must land here
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -89,6 +89,27 @@ func Divide(a, b int) (int, int) { return a / b, a % b }
 //go:noinline
 func Worker(n int) int { return n * 2 }
 
+// Store is called through an interface: stripped builds still know its methods' signatures
+// from the runtime type metadata.
+type Store interface {
+	Get(key string, n int) (string, error)
+}
+
+type MemStore struct{ prefix string }
+
+//go:noinline
+func (m *MemStore) Get(key string, n int) (string, error) {
+	if n > 1 {
+		return "", errors.New("too many")
+	}
+	return m.prefix + key, nil
+}
+
+type Counter struct{ N, Step int }
+
+//go:noinline
+func (c Counter) Get(key string, n int) (string, error) { return key, nil }
+
 // goid as the runtime prints it: "goroutine 7 [running]:".
 func goid() int {
 	buf := make([]byte, 64)
@@ -114,6 +135,10 @@ func main() {
 	Divide(7, 2)
 	Handle(&Request{Method: "GET", URL: &URL{Host: "x", Path: "/healthz"}})
 	Handle(&Request{Method: "HEAD"})
+	for _, s := range []Store{&MemStore{prefix: "k:"}, Counter{N: 4, Step: 2}} {
+		s.Get("id", 1)
+		s.Get("id", 2)
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for w := 0; w < 3; w++ {
