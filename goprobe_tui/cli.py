@@ -1,4 +1,4 @@
-"""Command line: `goprobe-tui BINARY` (the TUI), `list`, `trace`, `cleanup`."""
+"""Command line: `goprobe-tui BINARY` (the TUI), `list`, `trace`, `stats`, `cleanup`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from goprobe_tui import __version__
 from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, WARN_RATE
 
 EXIT_BAD_INPUT = 2
-SUBCOMMANDS = ("list", "trace", "cleanup", "ui")
+SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
                     help="detach a function's probes when it fires faster than this "
                          f"(without it: a warning above {WARN_RATE:,} calls/s)")
+
+    st = sub.add_parser("stats", help="attach entry and return probes; on exit print per-function "
+                                      "calls, errors, latency percentiles and histograms")
+    st.add_argument("binary", nargs="?", help="Go binary (omit with --pid)")
+    st.add_argument("patterns", nargs="*", metavar="PATTERN",
+                    help="shell glob on full Go names, e.g. 'main.*'")
+    st.add_argument("--json", action="store_true", help="one JSON object per function")
+    st.add_argument("--pid", type=int, help="count this running process only")
+    st.add_argument("--duration", type=_positive_float, help="stop after S seconds")
+    st.add_argument("--max-probes", type=_positive_int, default=MAX_FUNCTIONS,
+                    help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
+    st.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
+                    help="detach a function's probes when it fires faster than this")
+    st.set_defaults(ret=True, count=None, fetch=[], field=[])
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
     return p
@@ -124,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command != "trace":
+    if args.command not in ("trace", "stats"):
         allow_signals()
     if args.command == "list":
         return _cmd_list(args)
-    if args.command == "trace":
+    if args.command in ("trace", "stats"):
         from goprobe_tui.headless import run_trace
 
         return run_trace(args)

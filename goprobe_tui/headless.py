@@ -1,4 +1,5 @@
-"""`goprobe-tui trace` and `goprobe-tui cleanup`: attach by glob, print events, always detach."""
+"""`goprobe-tui trace`, `stats` and `cleanup`: attach by glob, print events (or statistics at
+the end), always detach."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 
 from goprobe_tui.cli import STOP_SIGNALS, allow_signals
 from goprobe_tui.gobinary import BinaryError, GoBinary
+from goprobe_tui.insight.report import print_stats
 from goprobe_tui.tracefs.attach import executable_of
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
@@ -119,7 +121,7 @@ def run_trace(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_BAD_INPUT
     if not path or not patterns:
-        _err("usage: goprobe-tui trace [--pid PID] BINARY PATTERN...")
+        _err(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
         return EXIT_BAD_INPUT
     try:
         overrides = _overrides(args.fetch)
@@ -155,11 +157,15 @@ def run_trace(args: argparse.Namespace) -> int:
     try:
         session = ProbeSession(pid_filter=args.pid)
         sys.stdout.flush()
+        stats = args.command == "stats"
         controller = TraceController(binary, session, binary.path, pid_filter=args.pid,
                                      overrides=overrides,
-                                     print_to=(sys.stdout.fileno(), args.json, args.count),
-                                     fields=tuple(args.field))
+                                     print_to=None if stats else
+                                     (sys.stdout.fileno(), args.json, args.count),
+                                     fields=tuple(args.field), insight=stats, rows=not stats)
         status = _trace(args, binary, controller, chosen, wake, signals)
+        if stats:
+            print_stats(controller.insight, args.json, sys.stdout)
     except (TracefsError, ProbeError) as exc:
         _err(str(exc))
         status = 1

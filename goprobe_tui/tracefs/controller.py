@@ -45,9 +45,11 @@ class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
                  print_to: tuple[int, bool, int | None] | None = None,
-                 fields: tuple[str, ...] = ()) -> None:
+                 fields: tuple[str, ...] = (), insight: bool = False, rows: bool = True) -> None:
         """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
-        teardown waits until every event is printed."""
+        teardown waits until every event is printed. insight: per-function statistics
+        (`insight`, a snapshot list refreshed about twice a second). rows=False: no events
+        come back (headless stats); teardown waits for the final statistics."""
         self.binary = binary
         self.session = session
         self.attacher = Attacher(binary, session, path, overrides, fields)
@@ -58,8 +60,10 @@ class TraceController:
         self.backlog = Backlog(BACKLOG)
         self.counters = Counters()
         self._lock = threading.Lock()
+        self.insight: list[dict] = []
         self.stream = EventStream(session.instance, session.root, pid_filter, self._on_batch,
-                                  print_to, stop_timeout=None if print_to else 5.0)
+                                  print_to, stop_timeout=None if print_to or not rows else 5.0,
+                                  rows=rows, on_insight=self._on_insight if insight else None)
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
         self.on_binary_change: Callable[[Change], None] | None = None
@@ -200,6 +204,9 @@ class TraceController:
             self.backlog.put(count, batch)
             c.backlog_dropped = self.backlog.dropped
             c.received += count
+
+    def _on_insight(self, snapshot: list[dict]) -> None:
+        self.insight = snapshot  # one reference swap: readers see the old or the new list
 
     def drain(self, limit: int = 5000) -> list[EventRow]:
         """Up to `limit` waiting events, oldest first, as rows (TraceEvent.from_row)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.file_memory import BinaryView, FileMemory
-from goprobe_tui.tracefs.pairing import Pairing
+from goprobe_tui.tracefs.pairing import PENDING_LIMIT, Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
 from goprobe_tui.tracefs.raw_reader import Record
 from goprobe_tui.tracefs.session import ProbeEvent, Site
@@ -77,6 +77,8 @@ class TraceEvent:
     # Result registers as read at a return whose results are unknown (no DWARF): raw words,
     # never presented as named results.
     registers: dict[str, Any] = field(default_factory=dict)
+    # A return's call arguments, where the decoder keeps them (statistics); never in a row.
+    call_args: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
@@ -176,11 +178,15 @@ class DecodeStats:
 
 
 class EventDecoder:
-    def __init__(self, root: str = "/sys/kernel/tracing", pair_limit: int | None = None) -> None:
+    def __init__(self, root: str = "/sys/kernel/tracing", pair_limit: int | None = None,
+                 call_args: bool = False) -> None:
+        """call_args: a return event gets its call's arguments (`call_args`, not in its row
+        or JSON), for the slowest call of the statistics."""
         self.by_type: dict[int, ProbeEvent] = {}
         self._by_vaddr: dict[int, dict[int, Site]] = {}
         self._by_offset: dict[int, dict[int, Site]] = {}
-        self.pairing = Pairing() if pair_limit is None else Pairing(pair_limit)
+        self.call_args = call_args
+        self.pairing = Pairing(pair_limit or PENDING_LIMIT, payloads=call_args)
         self.procs = ProcessInfo(root)
         self.file_memory = FileMemory()
         self._views: dict[tuple[str, int | None, int], BinaryView] = {}
@@ -272,17 +278,21 @@ class EventDecoder:
     def _pair(self, out: TraceEvent, key: tuple[int, int], site: Site) -> None:
         if site.kind == "entry":
             if site.has_return:  # entries that can never be popped would only pile up
-                self.pairing.push(key, site.function, out.ts_ns)
+                self.pairing.push(key, site.function, out.ts_ns,
+                                  out.args if self.call_args else None)
             return
-        start_ts = self.pairing.pop(key, site.function)
-        if start_ts is not None:
-            out.latency_ns = out.ts_ns - start_ts
+        self._paired(out, key)
+
+    def _paired(self, ret: TraceEvent, key: tuple[int, int]) -> None:
+        found = self.pairing.pop_entry(key, ret.function)
+        if found is not None:
+            ret.latency_ns = max(0, ret.ts_ns - found[0])
+            if self.call_args:
+                ret.call_args = found[1]
 
     def _pop_held(self, held: tuple[TraceEvent, tuple[int, int]]) -> TraceEvent:
         ret, key = held
-        start_ts = self.pairing.pop(key, ret.function)
-        if start_ts is not None:
-            ret.latency_ns = max(0, ret.ts_ns - start_ts)
+        self._paired(ret, key)
         return ret
 
     def _after_held(self, held: tuple[TraceEvent, tuple[int, int]], out: TraceEvent,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import astuple, dataclass
 
+from goprobe_tui.insight.stats import StatsTable
 from goprobe_tui.tracefs.decode import EventDecoder, EventRow, TraceEvent
 from goprobe_tui.tracefs.raw_reader import RecordMerger
 from goprobe_tui.tracefs.ringbuf import PageHeader
@@ -41,14 +42,19 @@ class StreamStats:
 
 
 class DecodeLoop:
-    def __init__(self, header: PageHeader, root: str, pid_filter: int | None) -> None:
+    def __init__(self, header: PageHeader, root: str, pid_filter: int | None,
+                 insight: bool = False) -> None:
+        """insight: also aggregate per-function statistics (`table`)."""
         self.merger = RecordMerger(header)
         self.pid_filter = pid_filter
-        self.decoder = EventDecoder(root)
+        self.decoder = EventDecoder(root, call_args=insight)
         self.stats = StreamStats()
+        self.table = StatsTable() if insight else None
 
     def learn(self, ev: ProbeEvent) -> None:
         self.decoder.learn(ev)
+        if self.table is not None:
+            self.table.learn(ev)
 
     def _keep(self, ev: TraceEvent) -> bool:
         return self.pid_filter is None or ev.pid == self.pid_filter
@@ -58,19 +64,24 @@ class DecodeLoop:
         rows: list[EventRow] = []
         decoder = self.decoder
         decode, keep = decoder.decode, self._keep
+        add = self.table.add if self.table is not None else None
         last_ts = 0
         for rec in self.merger.records(pages, lost, read_ns, final):
             ev = decode(rec)
             last_ts = rec.ts
             if ev is None:
                 continue
-            if type(ev) is list:  # a held return and what followed it
-                rows.extend(e.as_row() for e in ev if keep(e))
-            elif keep(ev):
-                rows.append(ev.as_row())
+            for e in (ev if type(ev) is list else (ev,)):  # a held return and what followed it
+                if keep(e):
+                    rows.append(e.as_row())
+                    if add is not None:
+                        add(e)
         if decoder._held:
-            late = decoder.flush_held(None if final else last_ts - HELD_NS)
-            rows.extend(e.as_row() for e in late if keep(e))
+            late = [e for e in decoder.flush_held(None if final else last_ts - HELD_NS) if keep(e)]
+            rows.extend(e.as_row() for e in late)
+            if add is not None:
+                for e in late:
+                    add(e)
         s, m, d, p = self.stats, self.merger.stats, self.decoder.stats, self.decoder.pairing
         s.events += len(rows)
         s.lost, s.unattributed = m.lost, d.unattributed

@@ -9,7 +9,9 @@ Protocol (frames.py), parent -> child on stdin:
   ("start", page header, tracefs root, pid_filter, output), then in order
   ("event", ProbeEvent) before each event is enabled (and again when its sites change) and
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
-output: ("rows",) -> ("events", count, pickled [EventRow], stats) frames to the parent;
+output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], stats) frames to
+        the parent (if rows), ("stats", stats) frames, and with insight per-function
+        statistics: ("insight", [snapshot]) at most every INSIGHT_EVERY s and at the end;
         ("print", fd, json, count) -> lines to fd, ("stats", stats) frames, ("done",) at count.
 child -> parent on stdout: ("ready",) | ("error", text) | the frames above.
 """
@@ -21,6 +23,7 @@ import json
 import os
 import pickle
 import signal
+import time
 import traceback
 
 from goprobe_tui.tracefs.decode import TraceEvent
@@ -29,6 +32,7 @@ from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
 
 FRAME_EVENTS = 1000  # unpickling one batch is one uninterruptible call in the parent: keep it short
 NICE = 19
+INSIGHT_EVERY = 0.5  # seconds between statistics snapshots
 
 
 def messages(fd: int):
@@ -65,12 +69,15 @@ def serve(inp: int, out: int) -> None:
     kind, header, root, pid_filter, output = next(stream)
     if kind != "start":
         raise ValueError(f"unexpected first message {kind!r}")
-    loop = DecodeLoop(header, root, pid_filter)
-    printer = _Printer(output[1], output[2], output[3]) if output[0] == "print" else None
+    printing = output[0] == "print"
+    send_rows = not printing and output[1]
+    loop = DecodeLoop(header, root, pid_filter, insight=not printing and output[2])
+    printer = _Printer(output[1], output[2], output[3]) if printing else None
     write_frame(out, ("ready",))
     last: tuple = ()
     lost, read_ns = 0, 0
     done = False
+    next_insight = 0.0
     for msg in stream:
         if done:
             continue  # read on to EOF, so the parent's writes never fail
@@ -79,13 +86,18 @@ def serve(inp: int, out: int) -> None:
             continue
         _, pages, lost, read_ns = msg
         rows = loop.step(pages, lost, read_ns)
-        last = _report(out, rows, loop, printer, last)
+        last = _report(out, rows if send_rows else [], loop, printer, last)
         if printer is not None and printer.done:
             write_frame(out, ("done",))
             done = True
+        if loop.table is not None and time.monotonic() >= next_insight:
+            next_insight = time.monotonic() + INSIGHT_EVERY
+            write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns())))
     if not done:
         rows = loop.step([], lost, read_ns, final=True)  # EOF: nothing more can arrive
-        _report(out, rows, loop, printer, last, force=True)
+        if loop.table is not None:
+            write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns())))
+        _report(out, rows if send_rows else [], loop, printer, last, force=True)
 
 
 def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None, last: tuple,

@@ -38,11 +38,16 @@ MAX_RESTARTS = 5  # a decoder that keeps dying is a bug, not bad luck: stop read
 class EventStream:
     def __init__(self, instance: str, root: str, pid_filter: int | None, on_batch: OnBatch,
                  print_to: tuple[int, bool, int | None] | None = None,
-                 stop_timeout: float | None = 5.0) -> None:
+                 stop_timeout: float | None = 5.0, rows: bool = True,
+                 on_insight: Callable[[list[dict]], None] | None = None) -> None:
         """print_to=(fd, json, count): the child prints events to fd itself (headless trace)
-        and only stats come back; otherwise rows come back for the UI. stop_timeout: how long
-        stop() lets the child finish decoding (None: until every event is out)."""
+        and only stats come back; otherwise rows come back for the UI (unless rows=False).
+        on_insight: the child also aggregates per-function statistics and sends snapshots.
+        stop_timeout: how long stop() lets the child finish decoding (None: until every event
+        is out)."""
         self.on_batch = on_batch
+        self.on_insight = on_insight
+        self._rows = rows
         self.stop_timeout = stop_timeout
         self.error: str | None = None  # events are not read any more, and why
         self.restarts: list[str] = []  # what each decoder restart cost, for the user
@@ -78,7 +83,7 @@ class EventStream:
         # the child's fd 1 is its frame pipe: hand it our output under a number of its own
         out_fd = os.dup(print_to[0]) if print_to else -1
         if print_to is None:
-            output: tuple = ("rows",)
+            output: tuple = ("rows", self._rows, self.on_insight is not None)
         else:
             left = None if print_to[2] is None else max(0, print_to[2] - self._base.events)
             output = ("print", out_fd, print_to[1], left)
@@ -204,6 +209,8 @@ class EventStream:
                     self.on_batch(msg[1], msg[2], self._stats(msg[3]))
                 elif kind == "stats":
                     self.on_batch(0, [], self._stats(msg[1]))
+                elif kind == "insight" and self.on_insight is not None:
+                    self.on_insight(msg[1])
                 elif kind == "ready":
                     self._ready.set()
                 elif kind == "done":

@@ -12,11 +12,15 @@ from __future__ import annotations
 from array import array
 
 PENDING_LIMIT = 2_000_000
+PAYLOAD_LIMIT = 200_000  # pending entries that keep their arguments (for the slowest call)
 
 
 class Pairing:
-    def __init__(self, limit: int = PENDING_LIMIT) -> None:
+    def __init__(self, limit: int = PENDING_LIMIT, payloads: bool = False) -> None:
+        """payloads: keep what each entry carries (its arguments) until its return, for up
+        to PAYLOAD_LIMIT pending entries; beyond, entries keep none (None)."""
         self.limit = limit
+        self._payloads: dict[tuple[int, int], list] | None = {} if payloads else None
         self.pending = 0
         self.evicted = 0  # entries dropped to stay within the bound
         self.unmatched = 0  # returns whose entry was never seen (or was evicted)
@@ -30,12 +34,15 @@ class Pairing:
             fid = self._ids[function] = len(self._ids)
         return fid
 
-    def push(self, key: tuple[int, int], function: str, ts: int) -> None:
+    def push(self, key: tuple[int, int], function: str, ts: int, payload: object = None) -> None:
         stack = self._stacks.get(key)
         if stack is None:
             stack = self._stacks[key] = array("q")
         stack.append(self._id(function))
         stack.append(ts)
+        if self._payloads is not None:
+            self._payloads.setdefault(key, []).append(payload if self.pending < PAYLOAD_LIMIT
+                                                      else None)
         self.pending += 1
         if self.pending > self.limit:
             self._evict(key, stack)
@@ -46,8 +53,12 @@ class Pairing:
             key = next(k for k in self._stacks if k != key)
             stack = self._stacks[key]
         del stack[0:2]
+        if self._payloads is not None:
+            del self._payloads[key][0]
         if not stack:
             del self._stacks[key]
+            if self._payloads is not None:
+                del self._payloads[key]
         self.pending -= 1
         self.evicted += 1
 
@@ -57,6 +68,11 @@ class Pairing:
 
     def pop(self, key: tuple[int, int], function: str) -> int | None:
         """The entry timestamp for this return, or None (the stack is then left alone)."""
+        found = self.pop_entry(key, function)
+        return None if found is None else found[0]
+
+    def pop_entry(self, key: tuple[int, int], function: str) -> tuple[int, object] | None:
+        """(entry timestamp, its payload) for this return, or None."""
         stack = self._stacks.get(key)
         fid = self._ids.get(function)
         if stack is None or fid is None:
@@ -67,10 +83,17 @@ class Pairing:
                 ts = stack[i + 1]
                 skipped = (len(stack) - i) // 2 - 1
                 del stack[i:]
+                payload = None
+                if self._payloads is not None:
+                    plist = self._payloads[key]
+                    payload = plist[i // 2]
+                    del plist[i // 2:]
                 self.abandoned += skipped
                 self.pending -= skipped + 1
                 if not stack:
                     del self._stacks[key]
-                return ts
+                    if self._payloads is not None:
+                        del self._payloads[key]
+                return ts, payload
         self.unmatched += 1
         return None

@@ -1,0 +1,120 @@
+"""Per-function statistics, aggregated where events are decoded (bounded memory): calls,
+calls/s, errors, latency percentiles and histogram, and the slowest call with its arguments.
+
+Snapshots are plain dicts (they cross a pipe to the UI, and are the `stats --json` lines).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from goprobe_tui.insight.latency import LatencyHistogram
+from goprobe_tui.tracefs.decode import TraceEvent, format_value, json_values
+from goprobe_tui.tracefs.session import ProbeEvent
+from goprobe_tui.tracefs.value_types import NIL
+
+RATE_SECONDS = 60  # per-second call counts kept, for calls/s and its sparkline
+NO_ERROR_RESULT = ""  # the function's results are known and none is an error
+UNKNOWN = None  # its results are unknown (no DWARF or type metadata for them)
+
+
+class FunctionStats:
+    __slots__ = ("_rate", "calls", "errors", "function", "latency", "slowest", "unpaired")
+
+    def __init__(self, function: str, counts_errors: bool) -> None:
+        self.function = function
+        self.calls = 0
+        self.errors: int | None = 0 if counts_errors else None
+        self.latency = LatencyHistogram()
+        self.slowest: dict[str, Any] | None = None
+        self.unpaired = 0  # returns without a latency (their entry was not seen)
+        self._rate: deque[list[int]] = deque(maxlen=RATE_SECONDS)  # [second, calls]
+
+    def entry(self, ts_ns: int) -> None:
+        self.calls += 1
+        sec = ts_ns // 1_000_000_000
+        if self._rate and self._rate[-1][0] == sec:
+            self._rate[-1][1] += 1
+        elif not self._rate or sec > self._rate[-1][0]:
+            self._rate.append([sec, 1])
+        # (an older second is a late record from another CPU: counted in calls only)
+
+    def rate(self, now_ns: int, seconds: int = 30) -> list[int]:
+        """Calls in each of the last `seconds` whole seconds before now, oldest first."""
+        now = now_ns // 1_000_000_000
+        by_sec = {s: n for s, n in self._rate}
+        return [by_sec.get(s, 0) for s in range(now - seconds, now)]
+
+    def snapshot(self, now_ns: int) -> dict[str, Any]:
+        lat = self.latency
+        return {
+            "function": self.function,
+            "calls": self.calls,
+            "calls_per_s": self.rate(now_ns, 1)[0],
+            "rate": self.rate(now_ns),
+            "errors": self.errors,
+            "returns": lat.count,
+            "unpaired_returns": self.unpaired,
+            "p50_ns": lat.percentile(50),
+            "p90_ns": lat.percentile(90),
+            "p99_ns": lat.percentile(99),
+            "max_ns": lat.max,
+            "min_ns": lat.min,
+            "mean_ns": lat.total // lat.count if lat.count else None,
+            "histogram": [list(o) for o in lat.octaves()],
+            "slowest": self.slowest,
+        }
+
+
+class StatsTable:
+    def __init__(self) -> None:
+        self.functions: dict[str, FunctionStats] = {}
+        self._error_result: dict[str, str | None] = {}
+
+    def learn(self, ev: ProbeEvent) -> None:
+        """Which result of each function is its error, from the return sites' value specs."""
+        for site in ev.sites:
+            if site.kind != "return":
+                continue
+            specs = site.values
+            if any(s.kind == "register" for s in specs):
+                self._error_result.setdefault(site.function, UNKNOWN)
+            else:
+                err = next((s.name for s in specs if s.type_name == "error"), NO_ERROR_RESULT)
+                self._error_result[site.function] = err
+
+    def _stats(self, function: str) -> FunctionStats:
+        st = self.functions.get(function)
+        if st is None:
+            err = self._error_result.get(function)
+            st = self.functions[function] = FunctionStats(function, bool(err))
+        return st
+
+    def add(self, ev: TraceEvent) -> None:
+        st = self._stats(ev.function)
+        if ev.kind == "entry":
+            st.entry(ev.ts_ns)
+            return
+        if st.errors is not None:
+            value = ev.returns.get(self._error_result[ev.function])
+            if value is not None and value != NIL:
+                st.errors += 1
+        if ev.latency_ns is None:
+            st.unpaired += 1
+            return
+        st.latency.add(ev.latency_ns)
+        if st.latency.max == ev.latency_ns and (st.slowest is None
+                                                or ev.latency_ns > st.slowest["latency_ns"]):
+            args = getattr(ev, "call_args", None)
+            st.slowest = {
+                "latency_ns": ev.latency_ns, "ts": ev.ts_ns / 1e9, "pid": ev.pid, "tid": ev.tid,
+                "goid": ev.goid,
+                "args": None if args is None else json_values(args),
+                "args_text": None if args is None else
+                ", ".join(f"{k}={format_value(v)}" for k, v in args.items()),
+                "returns": json_values(ev.returns),
+            }
+
+    def snapshot(self, now_ns: int) -> list[dict[str, Any]]:
+        return [st.snapshot(now_ns) for st in self.functions.values()]

@@ -1,0 +1,3 @@
+module goprobe.test/insight
+
+go 1.19
