@@ -12,6 +12,8 @@ from goprobe_tui import __version__
 from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, WARN_RATE
 
 EXIT_BAD_INPUT = 2
+WHERE_HELP = ("record only calls that match, filtered in the kernel: e.g. 'i >= 990', "
+              "'path ~ \"/api/*\"', 'err != nil' (needs --ret); names, argN or retN")
 SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui")
 
 
@@ -50,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--field", action="append", default=[], metavar="EXPR",
                     help="also show a field reached through a pointer parameter, e.g. "
                          "'r.URL.Path' (repeatable; DWARF needed)")
+    tr.add_argument("--where", metavar="COND", help=WHERE_HELP)
     tr.add_argument("--max-probes", type=_positive_int, default=MAX_FUNCTIONS,
                     help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
     tr.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
@@ -64,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="one JSON object per function")
     st.add_argument("--pid", type=int, help="count this running process only")
     st.add_argument("--duration", type=_positive_float, help="stop after S seconds")
+    st.add_argument("--where", metavar="COND", help=WHERE_HELP)
     st.add_argument("--max-probes", type=_positive_int, default=MAX_FUNCTIONS,
                     help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
     st.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",

@@ -16,7 +16,7 @@ import time
 from goprobe_tui.cli import STOP_SIGNALS, allow_signals
 from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.insight.report import print_stats
-from goprobe_tui.tracefs.attach import executable_of
+from goprobe_tui.tracefs.attach import Attacher, executable_of
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.fetch_args import explicit_plan
@@ -89,6 +89,25 @@ def _check_fields(binary: GoBinary, fns: list, exprs: list[str]) -> str | None:
     return None
 
 
+def _check_where(binary: GoBinary, fns: list, args: argparse.Namespace,
+                 overrides: dict[str, FetchPlan]) -> str | None:
+    """Why --where cannot apply to every traced function, or None: checked before anything
+    is attached, so a bad condition changes nothing in the kernel."""
+    if args.where is None:
+        return None
+    if not args.where.strip():
+        return "--where: the condition is empty"
+    attacher = Attacher(binary, None, binary.path, overrides, tuple(args.field), args.where)
+    for fn in fns:
+        try:
+            cond = attacher.condition(fn, *attacher.plans(fn))
+        except ProbeError as exc:
+            return str(exc)
+        if cond is not None and cond.on_return and not args.ret:
+            return f"--where {args.where!r} reads results: add --ret"
+    return None
+
+
 def _matches(name: str, pattern: str) -> bool:
     """A shell glob, but a full name matches itself: `main.Gen[go.shape.int]` would otherwise
     read `[go.shape.int]` as a character class."""
@@ -141,7 +160,8 @@ def run_trace(args: argparse.Namespace) -> int:
         binary.close()
         _err(f"--fetch {stray[0]}: not among the traced functions (match it with a PATTERN)")
         return EXIT_BAD_INPUT
-    problem = _check_fields(binary, [binary.functions[i] for i in chosen], args.field)
+    problem = (_check_fields(binary, [binary.functions[i] for i in chosen], args.field)
+               or _check_where(binary, [binary.functions[i] for i in chosen], args, overrides))
     if problem:
         binary.close()
         _err(problem)
@@ -162,7 +182,8 @@ def run_trace(args: argparse.Namespace) -> int:
                                      overrides=overrides,
                                      print_to=None if stats else
                                      (sys.stdout.fileno(), args.json, args.count),
-                                     fields=tuple(args.field), insight=stats, rows=not stats)
+                                     fields=tuple(args.field), insight=stats, rows=not stats,
+                                     where=args.where or "")
         status = _trace(args, binary, controller, chosen, wake, signals)
         if stats:
             print_stats(controller.insight, args.json, sys.stdout)

@@ -1,13 +1,19 @@
-"""Insight on the real kernel: per-function statistics (`stats`), on DWARF and stripped builds."""
+"""Insight on the real kernel: per-function statistics (`stats`) and kernel-side conditions
+(`--where`), on DWARF and stripped builds."""
 
 from __future__ import annotations
 
+import glob
+import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, run_program
+from tests.kernel_helpers import TraceRun, goprobe_leftovers, run_program, tracefs_state
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -48,3 +54,80 @@ def test_stats_count_errors_where_the_result_type_is_known(root: str, variant: s
     fallible = _stats(variant, "errors", "main.Fallible")["main.Fallible"]
     assert (fallible["calls"], fallible["returns"]) == (100, 100)
     assert fallible["errors"] == (25 if variant == "default" else None)
+
+
+def _filters(root: str, pid: int) -> list[str]:
+    """The filters in force in the instance of the session `pid` started."""
+    out = []
+    for inst in glob.glob(os.path.join(root, "instances", f"goprobe_{pid}_*")):
+        for path in glob.glob(os.path.join(inst, "events", "goprobe_*", "*", "filter")):
+            text = Path(path).read_text().strip()
+            if text != "none":
+                out.append(text)
+    return out
+
+
+@pytest.mark.parametrize("variant", ["default", "sw"])
+def test_where_records_exactly_the_matching_calls(root: str, variant: str) -> None:
+    """Check(i, path) is called with i = 0..999; the kernel drops the others."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST, variant)
+    where = "i >= 990" if variant == "default" else "arg0 >= 990"
+    run = TraceRun("--json", "--ret", "--where", where, str(binary), "main.Check")
+    assert _filters(root, run.proc.pid) == ["c0 >= 990"]  # in the kernel while attached
+    assert run_program(binary, "check").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    entries = [e for e in events if e["kind"] == "entry"]
+    first = "i" if variant == "default" else "arg0"
+    assert sorted(e["args"][first] for e in entries) == list(range(990, 1000)), err
+    returns = [e for e in events if e["kind"] == "return"]
+    assert len(returns) == 10 and all(e["latency_ns"] is not None for e in returns)
+    assert goprobe_leftovers(root) == []
+
+
+def test_where_on_strings_and_results(root: str) -> None:
+    """A string glob (its bytes checked by the decoder: the literals' pages are never touched
+    by the program, so the kernel cannot read them), and a condition on the error result."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    run = TraceRun("--json", "--where", 'path ~ "/api/*" && i < 10', str(binary), "main.Check")
+    assert run_program(binary, "check").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, _err = run.finish()
+    assert [(e["args"]["i"], e["args"]["path"]) for e in events] == [
+        (0, "/api/users"), (2, "/api/orders"), (4, "/api/users"), (6, "/api/orders"),
+        (8, "/api/users")]
+    run = TraceRun("--json", "--ret", "--where", "err != nil", str(binary), "main.Fallible")
+    assert run_program(binary, "errors").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, _err = run.finish()
+    returns = [e for e in events if e["kind"] == "return"]
+    assert len(returns) == 25 and all(e["returns"]["~r1"] is not None for e in returns)
+
+
+def test_where_in_recursion_pairs_by_stack_depth(root: str) -> None:
+    """Inner(2) -> Inner(1) -> Inner(0) on 3 goroutines: only depth == 1 is recorded, and each
+    return pairs with its own entry (not an outer call's)."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    run = TraceRun("--json", "--ret", "--where", "depth == 1", str(binary), "main.Inner")
+    assert run_program(binary, "tree").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, _err = run.finish()
+    assert [e["args"] for e in events if e["kind"] == "entry"] == [{"depth": 1}] * 3
+    returns = [e for e in events if e["kind"] == "return"]
+    assert [e["returns"] for e in returns] == [{"~r0": 1}] * 3  # Inner(1) returns 1
+    assert all(e["latency_ns"] is not None for e in returns)
+
+
+@pytest.mark.parametrize("where", ["i >>= 3", "q == 3", 'path ~ "*.css"', "i ==", ""])
+def test_a_bad_condition_is_one_line_and_exit_2(root: str, where: str) -> None:
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    before = tracefs_state(root)
+    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--where", where,
+                          str(binary), "main.Check"], capture_output=True, text=True, timeout=60)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and "--where" in lines[0], out.stderr
+    assert tracefs_state(root) == before

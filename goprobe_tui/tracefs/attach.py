@@ -19,8 +19,9 @@ from goprobe_tui.gobinary.goroutine import goid_offset
 from goprobe_tui.gobinary.method_sigs import MethodSignatures
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
+from goprobe_tui.tracefs.conditions import Condition, compile_condition
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
-from goprobe_tui.tracefs.fetch_args import goroutine_fetch
+from goprobe_tui.tracefs.fetch_args import depth_fetch, goroutine_fetch
 from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession, Site
 from goprobe_tui.tracefs.value_kinds import FetchPlan, build_plan
 
@@ -61,19 +62,22 @@ class AttachedFunction:
 @dataclass
 class _Plan:
     fn: Function
-    sites: list[tuple[Site, tuple[str, ...]]]  # (site, fetch args)
+    sites: list[tuple[Site, tuple[str, ...], str]]  # (site, fetch args, kernel filter)
     note: str = ""
 
 
 class Attacher:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
-                 overrides: dict[str, FetchPlan] | None = None, fields: tuple[str, ...] = ()) -> None:
+                 overrides: dict[str, FetchPlan] | None = None, fields: tuple[str, ...] = (),
+                 where: str = "") -> None:
         self.binary = binary
         self.session = session
         self.path = path or binary.path
         self.overrides = overrides or {}
         self.fields = fields  # --field selectors, e.g. "r.URL.Path"
         self.function_fields: dict[str, tuple[str, ...]] = {}  # per function, set in the TUI
+        self.where = where  # --where: a condition for every function attached
+        self.function_where: dict[str, str] = {}  # per function, set in the TUI ("": none)
         self._goversion = binary.buildinfo.version_tuple()
         self._pie = binary.elf.pie
 
@@ -153,6 +157,20 @@ class Attacher:
         entry_plan, ret_plan = self.plans(fn)
         extra = goroutine_fetch(self.binary.arch, self.register_abi(fn), self._goid_offset)
         ret_vaddrs = sites.returns if returns else ()
+        cond = self.condition(fn, entry_plan, ret_plan)
+        if cond is not None and cond.on_return and not ret_vaddrs:
+            raise ProbeError(f"--where {cond.text!r} on {fn.key}: it reads results, which needs "
+                             "return probes" + (" (--ret)" if not returns else ""))
+        filters = {"entry": "", "return": ""}
+        more: dict[str, tuple[str, ...]] = {"entry": (), "return": ()}
+        if cond is not None:
+            side = "return" if cond.on_return else "entry"
+            filters[side], more[side] = cond.filter, cond.fetch
+            if side == "entry" and ret_vaddrs and extra:
+                # returns pair with their entry by the call's depth in its goroutine's stack:
+                # a return whose entry was filtered out then finds nothing, even in recursion
+                depth = depth_fetch(self.binary.arch)
+                more = {"entry": (*more["entry"], *depth), "return": depth}
         out = _Plan(fn, [], note)
         for kind, vaddr, plan in [("entry", sites.entry, entry_plan),
                                   *[("return", r, ret_plan) for r in ret_vaddrs]]:
@@ -162,9 +180,21 @@ class Attacher:
             site = Site(fn.key, kind, vaddr, off, plan.values,
                         has_return=kind == "entry" and bool(ret_vaddrs),
                         at_entry=kind == "return" and vaddr == sites.entry,
-                        types_base=self._types_base)
-            out.sites.append((site, (*plan.args, *extra)))
+                        types_base=self._types_base,
+                        entry_filtered=kind == "return" and bool(filters["entry"]),
+                        condition=cond.tree if cond is not None and filters[kind] else None)
+            out.sites.append((site, (*plan.args, *extra, *more[kind]), filters[kind]))
         return out
+
+    def condition(self, fn: Function, entry: FetchPlan, ret: FetchPlan) -> Condition | None:
+        """The function's --where, compiled against its values. ProbeError if it cannot be."""
+        text = self.function_where.get(fn.key, self.where)
+        if not text:
+            return None
+        try:
+            return compile_condition(text, entry.values, ret.values, fn.key)
+        except ValueError as exc:
+            raise ProbeError(str(exc)) from None
 
     def attach_many(self, fns: list[Function], returns: bool,
                     stop: Callable[[], bool] = lambda: False
@@ -178,22 +208,24 @@ class Attacher:
                 plans.append(self._plan(fn, returns))
             except (ProbeError, BinaryError) as exc:
                 errors[fn.key] = str(exc)
-        groups: dict[tuple[str, tuple[str, ...], bool], list[Site]] = {}
+        groups: dict[tuple[str, tuple[str, ...], bool, str], list[Site]] = {}
         for plan in plans:
-            for site, fetch in plan.sites:
+            for site, fetch, kfilter in plan.sites:
                 pair_by_g = any(a.startswith("g=") for a in fetch)
-                groups.setdefault((site.kind, fetch, pair_by_g), []).append(site)
+                groups.setdefault((site.kind, fetch, pair_by_g, kfilter), []).append(site)
         attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note) for p in plans}
         refused_entry: set[str] = set()
         stopped = False
         # entries first: a return probe enabled before its entry could only be unpaired
-        for (kind, fetch, pair_by_g), sites in sorted(groups.items(), key=lambda kv: kv[0][0] != "entry"):
+        for (kind, fetch, pair_by_g, kfilter), sites in sorted(groups.items(),
+                                                              key=lambda kv: kv[0][0] != "entry"):
             if stop():
                 stopped = True
                 break
             try:
                 ev, refused = self.session.define(kind, self.path, fetch, sites,
-                                                  pair_by_g=pair_by_g, pie=self._pie)
+                                                  pair_by_g=pair_by_g, pie=self._pie,
+                                                  kernel_filter=kfilter)
             except ProbeError as exc:
                 ev, refused = None, {i: str(exc) for i in range(len(sites))}
             for i, why in refused.items():

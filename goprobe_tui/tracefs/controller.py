@@ -45,14 +45,15 @@ class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
                  print_to: tuple[int, bool, int | None] | None = None,
-                 fields: tuple[str, ...] = (), insight: bool = False, rows: bool = True) -> None:
+                 fields: tuple[str, ...] = (), insight: bool = False, rows: bool = True,
+                 where: str = "") -> None:
         """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
         teardown waits until every event is printed. insight: per-function statistics
         (`insight`, a snapshot list refreshed about twice a second). rows=False: no events
         come back (headless stats); teardown waits for the final statistics."""
         self.binary = binary
         self.session = session
-        self.attacher = Attacher(binary, session, path, overrides, fields)
+        self.attacher = Attacher(binary, session, path, overrides, fields, where)
         self.attached: dict[str, AttachedFunction] = {}
         # Detached functions whose events still exist (disabled, or shared and muted):
         # attaching them again reuses those events.

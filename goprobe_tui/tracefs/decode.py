@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goprobe_tui.textsafe import printable
+from goprobe_tui.tracefs.conditions import matches
 from goprobe_tui.tracefs.file_memory import BinaryView, FileMemory
 from goprobe_tui.tracefs.pairing import PENDING_LIMIT, Pairing
 from goprobe_tui.tracefs.process_info import ProcessInfo
@@ -175,6 +176,8 @@ def format_value(value: Any) -> str:
 class DecodeStats:
     unattributed: int = 0  # records of an unknown event or address (counted, never shown)
     malformed: int = 0  # records too short for their event's layout
+    filtered_returns: int = 0  # returns of calls whose entry the condition filtered out
+    filtered: int = 0  # records the kernel let through that the condition rejects
 
 
 class EventDecoder:
@@ -254,10 +257,16 @@ class EventDecoder:
         bias = ip - site.vaddr if ev.pie else 0
         view = self._view(ev.path, site.types_base, bias) if exact else None
         decoded = {spec.name: decode_value(spec, fields, view) for spec in site.values}
+        if site.condition is not None and not matches(site.condition, decoded):
+            self.stats.filtered += 1  # what the kernel's filter could not decide (strings)
+            return None
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"))
         g = fields.get("g") if ev.pair_by_g else None
-        key = (pid, g if g else tid)
+        key: tuple = (pid, g if g else tid)
+        stack_hi = fields.get("gsh")
+        if stack_hi is not None:  # a call's depth in its goroutine's stack survives copying
+            key = (pid, g if g else tid, stack_hi - fields.get("gsp", 0))
         if site.kind == "entry":
             out.args = decoded
         elif site.values and site.values[0].kind == "register":  # results unknown: raw words
@@ -272,23 +281,31 @@ class EventDecoder:
             # run before the entry probe: hold it for this thread's next record.
             self._held[tid] = (out, key)
             return None
-        self._pair(out, key, site)
+        if not self._pair(out, key, site):
+            self.stats.filtered_returns += 1
+            return None
         return out
 
-    def _pair(self, out: TraceEvent, key: tuple[int, int], site: Site) -> None:
+    def _pair(self, out: TraceEvent, key: tuple, site: Site) -> bool:
+        """Pair a return with its entry. False: drop it, its call did not match the
+        function's condition (the kernel filtered its entry)."""
         if site.kind == "entry":
             if site.has_return:  # entries that can never be popped would only pile up
+                if len(key) == 3:  # an entry at this depth still pending is a call whose
+                    self.pairing.pop_entry(key, site.function, count=False)  # return was filtered
                 self.pairing.push(key, site.function, out.ts_ns,
                                   out.args if self.call_args else None)
-            return
-        self._paired(out, key)
+            return True
+        return self._paired(out, key, count=not site.entry_filtered) or not site.entry_filtered
 
-    def _paired(self, ret: TraceEvent, key: tuple[int, int]) -> None:
-        found = self.pairing.pop_entry(key, ret.function)
-        if found is not None:
-            ret.latency_ns = max(0, ret.ts_ns - found[0])
-            if self.call_args:
-                ret.call_args = found[1]
+    def _paired(self, ret: TraceEvent, key: tuple, count: bool = True) -> bool:
+        found = self.pairing.pop_entry(key, ret.function, count)
+        if found is None:
+            return False
+        ret.latency_ns = max(0, ret.ts_ns - found[0])
+        if self.call_args:
+            ret.call_args = found[1]
+        return True
 
     def _pop_held(self, held: tuple[TraceEvent, tuple[int, int]]) -> TraceEvent:
         ret, key = held

@@ -70,7 +70,7 @@ def serve(inp: int, out: int) -> None:
     if kind != "start":
         raise ValueError(f"unexpected first message {kind!r}")
     printing = output[0] == "print"
-    send_rows = not printing and output[1]
+    send_rows = printing or output[1]  # printed here, or sent to the parent
     loop = DecodeLoop(header, root, pid_filter, insight=not printing and output[2])
     printer = _Printer(output[1], output[2], output[3]) if printing else None
     write_frame(out, ("ready",))

@@ -8,10 +8,11 @@ import re
 from goprobe_tui.gobinary.abi import G_REG
 from goprobe_tui.tracefs.value_kinds import FetchPlan, ValueSpec
 
+_DEREF = r"(?:[+-](?:0x)?[0-9a-f]+\()+%[a-z0-9]{1,6}\)+"
 _FETCH_RE = re.compile(
-    r"^[A-Za-z_][A-Za-z0-9_]{0,31}="
-    r"(?:%[a-z0-9]{1,6}|@\+?(?:0x)?[0-9a-f]+|(?:[+-](?:0x)?[0-9a-f]+\()+%[a-z0-9]{1,6}\)+)"
-    r":(?:[suxSUX](?:8|16|32|64))(?:\[\d{1,2}\])?$"
+    r"^[A-Za-z_][A-Za-z0-9_]{0,31}=(?:"
+    r"(?:%[a-z0-9]{1,6}|@\+?(?:0x)?[0-9a-f]+|" + _DEREF + r"):[suxSUX](?:8|16|32|64)(?:\[\d{1,2}\])?"
+    r"|" + _DEREF + r":string)$"  # a string is read behind a pointer, never from a register
 )
 
 
@@ -28,6 +29,12 @@ def goroutine_fetch(arch: str, register_abi: bool, goid_offset: int | None = Non
     reg = G_REG[arch]
     goid = (f"goid=+{goid_offset}(%{reg}):u64",) if goid_offset is not None else ()
     return (f"g=%{reg}:x64", *goid)
+
+
+def depth_fetch(arch: str) -> tuple[str, ...]:
+    """The goroutine's stack top (g.stack.hi) and the stack pointer: their difference is a
+    call's depth, the same at its entry and at its RET, and unchanged when the stack moves."""
+    return (f"gsh=+8(%{G_REG[arch]}):u64", "gsp=%sp:u64")
 
 
 def explicit_plan(spec: str) -> FetchPlan:

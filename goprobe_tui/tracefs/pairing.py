@@ -71,12 +71,13 @@ class Pairing:
         found = self.pop_entry(key, function)
         return None if found is None else found[0]
 
-    def pop_entry(self, key: tuple[int, int], function: str) -> tuple[int, object] | None:
-        """(entry timestamp, its payload) for this return, or None."""
+    def pop_entry(self, key: tuple, function: str, count: bool = True) -> tuple[int, object] | None:
+        """(entry timestamp, its payload) for this return, or None (counted as unmatched
+        unless count=False: a return whose entry was filtered out is expected)."""
         stack = self._stacks.get(key)
         fid = self._ids.get(function)
         if stack is None or fid is None:
-            self.unmatched += 1
+            self.unmatched += count
             return None
         for i in range(len(stack) - 2, -1, -2):
             if stack[i] == fid:
@@ -95,5 +96,5 @@ class Pairing:
                     if self._payloads is not None:
                         del self._payloads[key]
                 return ts, payload
-        self.unmatched += 1
+        self.unmatched += count
         return None

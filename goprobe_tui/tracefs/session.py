@@ -46,6 +46,9 @@ class Site:
     has_return: bool = False  # entry sites: the function also has return probes
     at_entry: bool = False  # return sites on the entry's own address (the function is one RET)
     types_base: int | None = None  # moduledata.types of the binary: interface type names
+    entry_filtered: bool = False  # return sites: a condition filters the entries (drop returns
+    # that find no entry, they belong to calls that did not match)
+    condition: tuple | None = None  # --where on this site's values (conditions.matches)
     # Detached while its event still serves other functions: records from this monotonic ns on
     # are dropped (older ones, still unread, are real calls and decode as usual).
     muted_since: int | None = None
@@ -64,12 +67,22 @@ class ProbeEvent:
     sites: list[Site] = field(default_factory=list)  # in the order they were appended
     layout: RecordLayout | None = None
     enabled: bool = False
+    filter: str = ""  # the kernel filter in force ("" none)
 
     def functions(self) -> set[str]:
         return {s.function for s in self.sites}
 
     def live_functions(self) -> set[str]:
         return {s.function for s in self.sites if s.muted_since is None}
+
+
+def _filter_error(path: str) -> str:
+    """After a refused filter the file shows it with the kernel's `parse_error:` line."""
+    try:
+        lines = fs.read_text(path).splitlines()
+    except OSError:
+        return ""
+    return next((ln.strip() for ln in lines if "parse_error" in ln), "")
 
 
 def read_loss(instance: str) -> int:
@@ -135,9 +148,11 @@ class ProbeSession:
 
     # -- probes ----------------------------------------------------------------
     def define(self, kind: str, path: str, fetch: tuple[str, ...], sites: list[Site], *,
-               pair_by_g: bool, pie: bool) -> tuple[ProbeEvent | None, dict[int, str]]:
-        """One event holding a probe per site, enabled. Returns (event or None when no site was
-        accepted, {site index: the kernel's reason} for the refused ones)."""
+               pair_by_g: bool, pie: bool, kernel_filter: str = ""
+               ) -> tuple[ProbeEvent | None, dict[int, str]]:
+        """One event holding a probe per site, enabled (after its filter is in place).
+        Returns (event or None when no site was accepted, {site index: the kernel's reason}
+        for the refused ones)."""
         if self.closed:
             raise ProbeError("session is closed")
         try:
@@ -178,11 +193,28 @@ class ProbeSession:
                 raise ProbeError(f"event {name}: cannot read its record layout", str(exc)) from None
             self._announce(ev)
             try:
+                if kernel_filter:
+                    self.set_filter(ev, kernel_filter)
                 self.enable(ev)
             except ProbeError:
                 self._delete(ev)
                 raise
             return ev, refused
+
+    def set_filter(self, ev: ProbeEvent, text: str) -> None:
+        """The event's filter in our instance ("" clears it). ProbeError with the kernel's
+        reason if it is refused; the kernel then drops the old filter, so it is put back."""
+        path = os.path.join(self._event_dir(ev.name, self.instance), "filter")
+        with self._lock:
+            old = ev.filter
+            try:
+                fs.write_value(path, text or "0")
+            except OSError as exc:
+                reason = _filter_error(path) or exc.strerror or ""
+                with contextlib.suppress(OSError):
+                    fs.write_value(path, old or "0")
+                raise ProbeError(f"the kernel refused the filter {text!r}", reason) from None
+            ev.filter = text
 
     def _announce(self, ev: ProbeEvent) -> None:
         if self.on_define is not None:

@@ -132,6 +132,16 @@ def location_key(loc: str) -> str:
     return f"sp{m.group(1)}"
 
 
+def location_of(key: str) -> str:
+    """The location a location key was made from: ax -> %ax, sp16 -> +16(%sp)."""
+    m = re.fullmatch(r"sp(\d+)", key)
+    if m:
+        return f"+{m.group(1)}(%sp)"
+    if not re.fullmatch(r"[a-z0-9]{1,6}", key):
+        raise ValueError(f"{key} is not a register or stack slot")
+    return f"%{key}"
+
+
 class Kind:
     """A value kind. `fetch` reads a parameter from its locations (registers or stack
     slots), `fetch_memory` reads one at +off(base) in memory (a field behind a pointer), and
