@@ -186,7 +186,7 @@ def run_trace(args: argparse.Namespace) -> int:
                                      where=args.where or "")
         status = _trace(args, binary, controller, chosen, wake, signals)
         if stats:
-            print_stats(controller.insight, args.json, sys.stdout)
+            print_stats(controller.insight(), args.json, sys.stdout)
     except (TracefsError, ProbeError) as exc:
         _err(str(exc))
         status = 1

@@ -1,9 +1,11 @@
-"""A stand-in for TraceController, for UI tests that must not depend on the kernel."""
+"""A stand-in for the engine (goprobe_tui/engine.py's API), for UI tests that must not depend
+on the kernel. It implements that API only; the app never sees more of it."""
 
 from __future__ import annotations
 
 from collections import deque
 
+from goprobe_tui.engine import EngineStatus
 from goprobe_tui.tracefs.attach import AttachedFunction
 from goprobe_tui.tracefs.controller import Counters
 from goprobe_tui.tracefs.decode import TraceEvent
@@ -49,6 +51,11 @@ class FakeController:
         self.error: str | None = None
         self.notices: list[str] = []
         self.binary_change = None
+        self.on_binary_change = None
+        self.fields: dict[str, tuple[str, ...]] = {}
+        self.conditions: dict[str, str] = {}
+        self.following: int | None = None
+        self.snapshot: list[dict] = []
 
     def attach(self, fn, returns: bool) -> AttachedFunction:
         if fn.key in self.fail:
@@ -88,3 +95,46 @@ class FakeController:
     def close(self, progress=None) -> None:
         self.attached.clear()
         self.closed = True
+
+    # -- the rest of the engine API -------------------------------------------------
+    def returns_of(self, name: str) -> bool | None:
+        att = self.attached.get(name)
+        return None if att is None else att.returns
+
+    def attached_names(self) -> list[str]:
+        return list(self.attached)
+
+    def status(self) -> EngineStatus:
+        c = self.counters
+        return EngineStatus(c.received, c.lost, c.malformed, c.unattributed, c.unpaired_returns,
+                            len(self.backlog), sum(a.probes for a in self.attached.values()),
+                            len(self.attached), self.error, tuple(self.notices), self.binary_change,
+                            self.following)
+
+    def insight(self) -> list[dict]:
+        return self.snapshot
+
+    def _again(self, fn):
+        att = self.attached.get(fn.key)
+        return None if att is None else self.attach(fn, att.returns)
+
+    def set_fields(self, fn, exprs):
+        if any("Nope" in e for e in exprs):
+            raise ValueError(f"--field {exprs[0]}: no such field")
+        self.fields[fn.key] = exprs
+        return self._again(fn)
+
+    def fields_of(self, fn) -> tuple[str, ...]:
+        return self.fields.get(fn.key, ())
+
+    def set_condition(self, fn, text: str):
+        if ">>" in text:
+            raise ProbeError(f"--where {text!r} on {fn.key}: cannot read it")
+        self.conditions[fn.key] = text
+        return self._again(fn)
+
+    def condition_of(self, fn) -> str:
+        return self.conditions.get(fn.key, "")
+
+    def follow_goroutine(self, goid: int | None) -> None:
+        self.following = goid

@@ -194,7 +194,8 @@ def test_core_never_imports_textual() -> None:
     root = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui"
     offenders = []
     core = [*root.glob("gobinary/*.py"), *root.glob("tracefs/*.py"),
-            *(root / n for n in ("search.py", "listing.py", "headless.py"))]
+            *root.glob("insight/*.py"),
+            *(root / n for n in ("search.py", "listing.py", "headless.py", "engine.py"))]
     for path in core:
         for node in ast.walk(ast.parse(path.read_text())):
             names = []

@@ -130,3 +130,40 @@ async def test_tui_fields_per_probe(root: str) -> None:
             await pilot.press("q")
             await _until(pilot, lambda: not app.is_running, 30)
     assert goprobe_leftovers(root) == []
+
+
+def _instance_filters(controller: TraceController) -> list[str]:
+    base = Path(controller.session.instance) / "events" / controller.session.group
+    return sorted(t for t in (p.read_text().strip() for p in base.glob("*/filter")) if t != "none")
+
+
+async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> None:
+    """`w` compiles a condition into the kernel filter (10 of 1,000 calls recorded); `F` on an
+    event adds `goid == N` to every event's filter, and F again takes it away."""
+    with _app("insight") as (path, app, controller):
+        async with app.run_test(size=SIZE) as pilot:
+            await _select(app, pilot, "main.Check")
+            await pilot.press("r")
+            await _until(pilot, lambda: controller.returns_of("main.Check"), 10)
+            await pilot.press("w", *"i >= 990", "enter")
+            await app.workers.wait_for_complete()
+            await _until(pilot, lambda: _instance_filters(controller) == ["c0 >= 990"], 10)
+            await asyncio.to_thread(subprocess.run, [str(path), "check"], stdout=subprocess.DEVNULL,
+                                    timeout=60)
+            pane = app.query_one(TracePane)
+            await _until(pilot, lambda: len(pane.rows) >= 20, 10)
+            await pilot.pause(0.3)
+            entries = [pane.event(i) for i in range(len(pane.rows)) if pane.event(i).kind == "entry"]
+            assert sorted(e.args["i"] for e in entries) == list(range(990, 1000))
+            app._focus(pane)
+            await pilot.press("F")
+            await app.workers.wait_for_complete()
+            await _until(pilot, lambda: controller.status().following == 1, 10)
+            assert _instance_filters(controller) == ["(c0 >= 990) && goid == 1", "goid == 1"]
+            await pilot.press("F")
+            await app.workers.wait_for_complete()
+            await _until(pilot, lambda: controller.status().following is None, 10)
+            assert _instance_filters(controller) == ["c0 >= 990"]
+            await pilot.press("q")
+            await _until(pilot, lambda: not app.is_running, 30)
+    assert goprobe_leftovers(root) == []

@@ -78,3 +78,44 @@ def test_help_screen(binary, snap_compare) -> None:
         await _settle(pilot)
 
     assert snap_compare(GoprobeApp(binary, QuietEngine()), terminal_size=SIZE, run_before=run_before)
+
+
+def test_stats_view(binary, snap_compare) -> None:
+    from tests.test_ui_insight import stat
+
+    engine = QuietEngine()
+    engine.snapshot = [stat("main.Greet", 300, 1, errors=4), stat("main.(*Server).handleConn", 50, 90)]
+
+    async def run_before(pilot) -> None:
+        await pilot.press("v")
+        await pilot.pause(0.8)
+
+    assert snap_compare(GoprobeApp(binary, engine), terminal_size=SIZE, run_before=run_before)
+
+
+def test_calls_view(binary, snap_compare) -> None:
+    from tests.test_ui_insight import call_events
+
+    engine = QuietEngine()
+
+    async def run_before(pilot) -> None:
+        engine.push(call_events())
+        await _settle(pilot)
+        pilot.app._focus(pilot.app._pane)
+        await pilot.press("up", "up", "up", "g")
+        await _settle(pilot)
+
+    assert snap_compare(GoprobeApp(binary, engine), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+def test_narrow_and_wide_terminals(binary, snap_compare, size) -> None:
+    engine = QuietEngine()
+
+    async def run_before(pilot) -> None:
+        await pilot.press("slash", *"handleconn", "enter", "r")
+        await _settle(pilot)
+        engine.push(sample_events())
+        await _settle(pilot)
+
+    assert snap_compare(GoprobeApp(binary, engine), terminal_size=size, run_before=run_before)

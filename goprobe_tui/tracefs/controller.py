@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from goprobe_tui.engine import EngineStatus
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.tracefs.attach import AttachedFunction, Attacher, only_one
 from goprobe_tui.tracefs.backlog import Backlog
@@ -61,7 +62,8 @@ class TraceController:
         self.backlog = Backlog(BACKLOG)
         self.counters = Counters()
         self._lock = threading.Lock()
-        self.insight: list[dict] = []
+        self._insight: list[dict] = []
+        self._following: int | None = None  # goroutine id events are restricted to
         self.stream = EventStream(session.instance, session.root, pid_filter, self._on_batch,
                                   print_to, stop_timeout=None if print_to or not rows else 5.0,
                                   rows=rows, on_insight=self._on_insight if insight else None)
@@ -120,24 +122,66 @@ class TraceController:
                 self.attached[att.function.key] = att
             return out + attached, errors
 
-    def set_fields(self, fn: Function, exprs: tuple[str, ...]) -> bool:
+    def set_fields(self, fn: Function, exprs: tuple[str, ...]) -> AttachedFunction | None:
         """This function's own --field selectors (empty: none). ValueError if one does not
-        exist; then nothing changes. Returns whether it is attached: the caller attaches it
-        again for the new fetch args to apply."""
+        exist; then nothing changes. If it is attached, it is attached again (for the new
+        fetch args to apply) and returned."""
         self.attacher.own_field_paths(fn, exprs)  # ValueError before anything changes
-        with self._lock:
-            self.attacher.function_fields[fn.key] = exprs
-            self._detached.pop(fn.key, None)  # its old events fetch the old fields
-            if fn.key not in self.attached:
-                return False
-            returns = self.attached[fn.key].returns
-            self._detach_locked(fn.key)
-            self._detached.pop(fn.key, None)
-        self.attach(fn, returns)
-        return True
+        self.attacher.function_fields[fn.key] = exprs
+        return self._reapply(fn)
 
     def fields_of(self, fn: Function) -> tuple[str, ...]:
         return self.attacher.function_fields.get(fn.key, self.attacher.fields)
+
+    def set_condition(self, fn: Function, text: str) -> AttachedFunction | None:
+        """This function's own --where ("": none). ProbeError if it cannot be compiled; then
+        the previous condition stays in force. If attached, it is attached again and returned."""
+        had, old = fn.key in self.attacher.function_where, self.attacher.function_where.get(fn.key)
+        self.attacher.function_where[fn.key] = text.strip()
+        try:
+            if text.strip():
+                self.attacher.condition(fn, *self.attacher.plans(fn))
+        except ProbeError:
+            if had:
+                self.attacher.function_where[fn.key] = old or ""
+            else:
+                del self.attacher.function_where[fn.key]
+            raise
+        return self._reapply(fn)
+
+    def condition_of(self, fn: Function) -> str:
+        return self.attacher.function_where.get(fn.key, self.attacher.where)
+
+    def _reapply(self, fn: Function) -> AttachedFunction | None:
+        """Attach a function again, its fetch args or filter having changed."""
+        with self._lock:
+            self._detached.pop(fn.key, None)  # its old events read or filter the old way
+            if fn.key not in self.attached:
+                return None
+            returns = self.attached[fn.key].returns
+            self._detach_locked(fn.key)
+            self._detached.pop(fn.key, None)
+        return self.attach(fn, returns)
+
+    def follow_goroutine(self, goid: int | None) -> None:
+        """Restrict events to one goroutine (None: all again), in the kernel: each event's
+        filter gets `goid == N` next to its own condition. ProbeError if an event has no
+        goroutine id (its binary's offset is unknown); the filters then stay as they were."""
+        with self._lock:
+            events = {id(ev): ev for att in self.attached.values() for ev in att.events}.values()
+            if goid is not None and any(ev.layout is None or "goid" not in ev.layout.names
+                                        for ev in events):
+                raise ProbeError("the goroutine id is not read in this binary: cannot follow one")
+            done = []
+            try:
+                for ev in events:
+                    self.session.set_filter(ev, _with_goroutine(ev.base_filter, goid))
+                    done.append(ev)
+            except ProbeError:
+                for ev in done:
+                    self.session.set_filter(ev, _with_goroutine(ev.base_filter, self._following))
+                raise
+            self._following = goid
 
     def _reuse(self, att: AttachedFunction) -> None:
         name = att.function.key
@@ -207,7 +251,24 @@ class TraceController:
             c.received += count
 
     def _on_insight(self, snapshot: list[dict]) -> None:
-        self.insight = snapshot  # one reference swap: readers see the old or the new list
+        self._insight = snapshot  # one reference swap: readers see the old or the new list
+
+    def insight(self) -> list[dict]:
+        """The latest per-function statistics (insight/stats.py snapshots)."""
+        return self._insight
+
+    def status(self) -> EngineStatus:
+        c = self.counters
+        return EngineStatus(c.received, c.lost, c.malformed, c.unattributed, c.unpaired_returns,
+                            len(self.backlog), self.session.probe_count(), len(self.attached),
+                            self.error, tuple(self.notices), self.binary_change, self._following)
+
+    def returns_of(self, name: str) -> bool | None:
+        att = self.attached.get(name)
+        return None if att is None else att.returns
+
+    def attached_names(self) -> list[str]:
+        return list(self.attached)
 
     def drain(self, limit: int = 5000) -> list[EventRow]:
         """Up to `limit` waiting events, oldest first, as rows (TraceEvent.from_row)."""
@@ -219,3 +280,9 @@ class TraceController:
             self._watch.close()
             self._watch = None
         self.session.close(progress)
+
+
+def _with_goroutine(base: str, goid: int | None) -> str:
+    if goid is None:
+        return base
+    return f"goid == {goid}" if not base else f"({base}) && goid == {goid}"

@@ -114,16 +114,20 @@ class TraceEvent:
         arrow = "->" if self.kind == "entry" else "<-"
         return printable(f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}")
 
+    def result_text(self) -> str:
+        """`main.F = (r=2)` (no latency), or what the result registers held."""
+        if self.registers and not self.returns:
+            regs = ", ".join(f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?"
+                             for k, v in self.registers.items())
+            return f"{self.function} returned (results unknown; registers {regs})"
+        return f"{self.function} = ({self.values_text()})"
+
     def call_text(self, micro: str = "us") -> str:
         """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return."""
         if self.kind == "entry":
             return f"{self.function}({self.values_text()})"
         lat = "" if self.latency_ns is None else f" {format_duration(self.latency_ns, micro)}"
-        if self.registers and not self.returns:  # results unknown: say what this is
-            regs = ", ".join(f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?"
-                             for k, v in self.registers.items())
-            return f"{self.function} returned (results unknown; registers {regs}){lat}"
-        return f"{self.function} = ({self.values_text()}){lat}"
+        return self.result_text() + lat
 
 
 def format_duration(ns: int, micro: str = "µs") -> str:

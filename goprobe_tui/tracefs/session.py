@@ -68,6 +68,7 @@ class ProbeEvent:
     layout: RecordLayout | None = None
     enabled: bool = False
     filter: str = ""  # the kernel filter in force ("" none)
+    base_filter: str = ""  # the function's own condition, under any goroutine restriction
 
     def functions(self) -> set[str]:
         return {s.function for s in self.sites}
@@ -195,6 +196,7 @@ class ProbeSession:
             try:
                 if kernel_filter:
                     self.set_filter(ev, kernel_filter)
+                    ev.base_filter = kernel_filter
                 self.enable(ev)
             except ProbeError:
                 self._delete(ev)

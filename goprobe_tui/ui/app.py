@@ -16,24 +16,38 @@ from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from goprobe_tui.atomic_file import save_atomically
+from goprobe_tui.engine import Engine, EngineStatus
 from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.insight.call_tree import build_tree, goroutine_key
 from goprobe_tui.search import FunctionSearch
 from goprobe_tui.textsafe import printable
-from goprobe_tui.tracefs.controller import TraceController
+from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, RateGuard, hot_warning, over_limit_note
 from goprobe_tui.ui import keymap
+from goprobe_tui.ui.call_tree_view import CallTreeView
+from goprobe_tui.ui.event_details import event_details
 from goprobe_tui.ui.function_list import FunctionList, header_text
 from goprobe_tui.ui.header import header_line, process_state
-from goprobe_tui.ui.messages import HitsUpdated, Notice, ProbeChanged, ProbeFailed, SearchDone
+from goprobe_tui.ui.messages import (
+    EventsDrained,
+    HitsUpdated,
+    Notice,
+    ProbeChanged,
+    ProbeFailed,
+    SearchDone,
+)
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.screens import ConfirmScreen, DetailScreen, HelpScreen, PromptScreen
+from goprobe_tui.ui.stats_pane import StatsPane
 from goprobe_tui.ui.trace_pane import TracePane
 
 CONFIRM_ABOVE = 50
+STATS_EVERY = 0.5
+VIEWS = [("events-view", "Events"), ("stats-view", "Stats"), ("calls-view", "Calls")]
 DRAIN_EVERY = 0.05
 DRAIN_MAX = 5000
 
@@ -43,7 +57,7 @@ class GoprobeApp(App):
     TITLE = "goprobe-tui"
     BINDINGS = keymap.bindings()
 
-    def __init__(self, binary: GoBinary, controller: TraceController | None,
+    def __init__(self, binary: GoBinary, controller: Engine | None,
                  readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False,
                  max_rate: float | None = None, pid: int | None = None) -> None:
         super().__init__()
@@ -64,6 +78,8 @@ class GoprobeApp(App):
         self._status_text = ""
         self._engine_error: str | None = None
         self._notices_seen = 0
+        self._status = EngineStatus()
+        self._stats_shown: list | None = None
         self._search_started = 0.0
         self.search_latencies: list[float] = []  # keystroke -> results applied, for benchmarks
 
@@ -83,9 +99,15 @@ class GoprobeApp(App):
                 yield Static(id="list-status")
             yield ProbePanel(id="probes")
         with Vertical(id="trace"):
+            yield Static(id="views")
             yield Static(id="trace-status")
-            yield Input(placeholder="filter events (function or text), Enter to apply", id="trace-filter")
-            yield TracePane(id="events")
+            with ContentSwitcher(initial="events-view", id="switcher"):
+                with Vertical(id="events-view"):
+                    yield Input(placeholder="filter events (function or text), Enter to apply",
+                                id="trace-filter")
+                    yield TracePane(id="events")
+                yield StatsPane(id="stats-view")
+                yield CallTreeView(id="calls-view")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -101,7 +123,9 @@ class GoprobeApp(App):
         self._trace_status = self.query_one("#trace-status", Static)
         self._update_list_status()
         self._update_trace_status()
+        self._show_views()
         self.set_interval(DRAIN_EVERY, self._drain)
+        self.set_interval(STATS_EVERY, self._refresh_stats)
         if self.controller is not None:
             self.set_interval(1.0, self._poll_hits)
             self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)
@@ -189,7 +213,7 @@ class GoprobeApp(App):
         if idx is None or not self._require_tracing():
             return
         name = self.functions.keys[idx]
-        if name in self.controller.attached:
+        if self.controller.returns_of(name) is not None:
             self._detach_function(name)
         else:
             self._attach_functions([idx], returns=False)
@@ -198,8 +222,7 @@ class GoprobeApp(App):
         idx = self._highlighted()
         if idx is None or not self._require_tracing():
             return
-        att = self.controller.attached.get(self.functions.keys[idx])
-        self._attach_functions([idx], returns=not (att and att.returns))
+        self._attach_functions([idx], returns=not self.controller.returns_of(self.functions.keys[idx]))
 
     def action_fields(self) -> None:
         idx = self._highlighted()
@@ -218,18 +241,38 @@ class GoprobeApp(App):
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _set_fields(self, fn, exprs: tuple[str, ...]) -> None:
+        self._reapplied(fn, lambda: self.controller.set_fields(fn, exprs),
+                        f"fields {', '.join(exprs) or 'none'}")
+
+    def action_condition(self) -> None:
+        idx = self._highlighted()
+        if idx is None or not self._require_tracing():
+            return
+        fn = self.functions[idx]
+
+        def answer(text: str | None) -> None:
+            if text is not None:
+                self._set_condition(fn, text)
+        self.push_screen(PromptScreen(f"Record only the calls of {fn.key} where… (filtered in the "
+                                      "kernel; empty: every call)", self.controller.condition_of(fn),
+                                      'i >= 990 · path ~ "/api/*" · err != nil'), answer)
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _set_condition(self, fn, text: str) -> None:
+        self._reapplied(fn, lambda: self.controller.set_condition(fn, text),
+                        f"condition {text.strip()!r}" if text.strip() else "no condition")
+
+    def _reapplied(self, fn, change, what: str) -> None:
+        """Run a change of a function's probes (from a worker); say what happened."""
         try:
-            attached = self.controller.set_fields(fn, exprs)
-        except (ValueError, ProbeError) as exc:  # the previous fields stay
+            att = change()
+        except (ValueError, ProbeError) as exc:  # the previous setting stays
             self.post_message(Notice(str(exc), "error"))
             return
-        shown = ", ".join(exprs) or "none"
-        self.post_message(Notice(f"{fn.key}: fields {shown}" + ("" if attached else
-                                 " (applied when attached)"), "information"))
-        if attached:
-            att = self.controller.attached.get(fn.key)
-            if att is not None:
-                self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note))
+        self.post_message(Notice(f"{fn.key}: {what}" + ("" if att else " (applied when attached)"),
+                                 "information"))
+        if att is not None:
+            self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note))
 
     def action_attach_all(self) -> None:
         if not self._require_tracing():
@@ -262,14 +305,14 @@ class GoprobeApp(App):
     def action_detach_all(self) -> None:
         if not self._require_tracing():
             return
-        if self.controller.attached:
+        if self.controller.attached_names():
             self._detach_all()
         else:
             self.notify("no probe is attached: nothing to detach", severity="warning")
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_all(self) -> None:
-        names = list(self.controller.attached)
+        names = self.controller.attached_names()
         try:
             self.controller.detach_all()
         except Exception as exc:
@@ -345,7 +388,7 @@ class GoprobeApp(App):
 
     @work(thread=True, exclusive=True, group="hits", exit_on_error=False)
     def _poll_hits(self) -> None:
-        if self.controller is not None and self.controller.attached:
+        if self.controller is not None and self.controller.attached_names():
             self.post_message(HitsUpdated(self.controller.hits()))
 
     @on(HitsUpdated)
@@ -365,7 +408,7 @@ class GoprobeApp(App):
     def _details(self, message: FunctionList.DetailsRequested) -> None:
         from goprobe_tui.ui.details import describe
 
-        change = self.controller.binary_change if self.controller is not None else None
+        change = self.controller.status().binary_change if self.controller is not None else None
         if change is not None and change.in_place:  # its bytes under our mmap are gone
             self.notify(change.message, title="binary changed", severity="error")
             return
@@ -374,29 +417,32 @@ class GoprobeApp(App):
 
     # -- events ---------------------------------------------------------------
     def _drain(self) -> None:
+        """Every DRAIN_EVERY: one batch of events and the counters, as one message."""
         if self.controller is None:
             return
-        if not self.paused:
-            rows = self.controller.drain(DRAIN_MAX)
-            if rows:
-                self._pane.add(rows)
-        notices = self.controller.notices
-        if len(notices) > self._notices_seen:
-            for note in notices[self._notices_seen:]:
+        rows = [] if self.paused else self.controller.drain(DRAIN_MAX)
+        self.post_message(EventsDrained(rows, self.controller.status()))
+
+    @on(EventsDrained)
+    def _events_drained(self, message: EventsDrained) -> None:
+        if message.rows:
+            self._pane.add(message.rows)
+        status = self._status = message.status
+        if len(status.notices) > self._notices_seen:
+            for note in status.notices[self._notices_seen:]:
                 self.notify(note, title="events", severity="warning", timeout=15)
-            self._notices_seen = len(notices)
-        error = self.controller.error
-        if error and error != self._engine_error:  # once per distinct failure, not every tick
-            self._engine_error = error
-            self.notify(error, title="events stopped", severity="error", timeout=30)
+            self._notices_seen = len(status.notices)
+        if status.error and status.error != self._engine_error:  # once per distinct failure
+            self._engine_error = status.error
+            self.notify(status.error, title="events stopped", severity="error", timeout=30)
         self._update_trace_status()
 
     def _update_trace_status(self) -> None:
         pane = self._pane
-        c = self.controller.counters if self.controller else None
+        c = self._status if self.controller else None
         parts = []
         if c is not None:
-            backlog = len(self.controller.backlog)
+            backlog = c.waiting
             parts.append(f"events {c.received:,}")
             parts.append(f"[b]lost {c.lost:,}[/b]" if c.lost else "lost 0")
             if c.unpaired_returns:
@@ -414,8 +460,9 @@ class GoprobeApp(App):
             parts.append(f"filter '{escape(printable(pane.filter))}'")
         if self.paused:
             parts.append("[reverse] PAUSED [/reverse]")
-        if pane.new_count:
-            parts.append(f"[reverse] ▼ {pane.new_count:,} new [/reverse]")
+        below = pane.below if self.query_one(ContentSwitcher).current == "events-view" else 0
+        if below:
+            parts.append(f"[reverse] ▼ {below:,} below: End or G [/reverse]")
         text = " · ".join(parts)
         if text != self._status_text:  # repaint only on change: this runs every 50 ms
             self._status_text = text
@@ -456,6 +503,77 @@ class GoprobeApp(App):
             return
         self.notify(f"saved {len(pane.view):,} events to {path}")
 
+    # -- views: events, statistics, one goroutine's calls ------------------------------------
+    def _show_views(self) -> None:
+        current = self.query_one(ContentSwitcher).current
+        text = Text(" ")
+        for view_id, title in VIEWS:
+            text.append(f" {title} ", style="reverse bold" if view_id == current else "dim")
+            text.append(" ")
+        text.append("  v: next view", style="dim")
+        self.query_one("#views", Static).update(text)
+
+    def action_next_view(self) -> None:
+        self._switch_view(None)
+
+    def _switch_view(self, view_id: str | None) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        ids = [v for v, _t in VIEWS]
+        switcher.current = view_id or ids[(ids.index(switcher.current) + 1) % len(ids)]
+        self._show_views()
+        self._focus({"events-view": self._pane, "stats-view": self.query_one("#stats-table"),
+                     "calls-view": self.query_one(CallTreeView)}[switcher.current])
+        self._refresh_stats()
+
+    def _refresh_stats(self) -> None:
+        if self.controller is not None and self.query_one(ContentSwitcher).current == "stats-view":
+            snapshot = self.controller.insight()
+            if snapshot is not self._stats_shown:  # a new snapshot comes about twice a second
+                self._stats_shown = snapshot
+                self.query_one(StatsPane).update_snapshot(snapshot)
+
+    @on(TracePane.EventChosen)
+    def _event_chosen(self, message: TracePane.EventChosen) -> None:
+        ev = message.event
+        if message.what == "open":
+            self.push_screen(DetailScreen(event_details(ev)))
+        elif message.what == "calls":
+            self._show_calls(ev)
+        elif message.what == "follow":
+            self._follow(ev)
+
+    def _show_calls(self, ev: TraceEvent) -> None:
+        key = goroutine_key(ev)
+        if key is None:
+            self.notify("this event has no goroutine id (its binary gives none)", severity="warning")
+            return
+        pane = self._pane
+        events = [e for e in (pane.event(i) for i in range(len(pane.rows))) if goroutine_key(e) == key]
+        roots = build_tree(events)
+        title = f"goroutine {key[1]} of pid {key[0]} ({printable(ev.comm)}): {len(events):,} events"
+        self.query_one(CallTreeView).show(title, roots)
+        self._switch_view("calls-view")
+
+    def _follow(self, ev: TraceEvent) -> None:
+        if not self._require_tracing():
+            return
+        goid = None if self._status.following == ev.goid else ev.goid
+        if goid is None and self._status.following is None:
+            self.notify("this event has no goroutine id: cannot follow it", severity="warning")
+            return
+        self._set_following(goid)
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _set_following(self, goid: int | None) -> None:
+        try:
+            self.controller.follow_goroutine(goid)
+        except ProbeError as exc:  # the filters in force stay
+            self.post_message(Notice(str(exc), "error"))
+            return
+        self.post_message(Notice("following all goroutines again" if goid is None else
+                                 f"following goroutine {goid} only (a kernel filter on goid; F again "
+                                 "stops)", "information"))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -464,8 +582,8 @@ class GoprobeApp(App):
         if self._quitting:
             return
         self._quitting = True
-        if self.controller is not None and self.controller.session.probe_count():
-            n = self.controller.session.probe_count()
+        n = self.controller.status().probes if self.controller is not None else 0
+        if n:
             self.notify(f"detaching {n:,} probe{'s' if n != 1 else ''}…", timeout=30)
         self._detach_and_exit()
 

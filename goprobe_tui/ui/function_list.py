@@ -14,6 +14,7 @@ from textual.strip import Strip
 
 from goprobe_tui.gobinary import FunctionTable, package_of
 from goprobe_tui.textsafe import printable
+from goprobe_tui.ui.probe_panel import fit_left
 
 
 class FunctionList(ScrollView, can_focus=True):
@@ -140,10 +141,12 @@ class FunctionList(ScrollView, can_focus=True):
         right = f" {loc:>22.22} {int(t.offset[idx]):#9x} {int(t.end[idx] - t.entry[idx]):5d}"
         right += f"{hits:>7}" if hits is not None else " " * 7
         if width < 80:  # narrow terminals: the name matters most
-            right = f" {loc:>18.18}"
+            right = f" {loc:>18.18}" if width >= 60 else ""
         name_w = max(10, width - 2 - len(right))
-        shown = name if len(name) <= name_w else name[: name_w - 1] + "…"
-        split = len(pkg) if shown.startswith(pkg) else 0
+        # Cut from the left: the end (type and method) tells functions apart.
+        shown = fit_left(name, name_w)
+        cut = len(name) - len(shown) + 1 if shown != name else 0
+        split = max(0, len(pkg) - cut + (1 if cut else 0)) if name.startswith(pkg) else 0
         segs = [
             Segment(marker, base + marker_style),
             Segment(shown[:split], base + dim),
@@ -159,6 +162,6 @@ class FunctionList(ScrollView, can_focus=True):
 def header_text(width: int) -> str:
     right = f" {'FILE:LINE':>22} {'OFFSET':>9} {'SIZE':>5} {'HITS':>7}"
     if width < 80:
-        right = f" {'FILE:LINE':>18}"
+        right = f" {'FILE:LINE':>18}" if width >= 60 else ""
     return ("  FUNCTION".ljust(max(10, width - len(right))) + right)[:width]
 

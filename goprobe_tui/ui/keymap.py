@@ -19,12 +19,17 @@ class Command:
 
 
 COMMANDS = [
+    # help and quit first: a narrow terminal cuts the footer from the right
+    Command("question_mark", "?", "help", "Help", "every key"),
+    Command("q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
     Command("slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list"),
     Command("space", "Space", "toggle", "Attach/detach", "attach / detach the highlighted function"),
     Command("r", "r", "toggle_returns", "Returns",
             "attach with return probes (args, results, latency) / drop them"),
     Command("e", "e", "fields", "Fields",
             "fields to read for the highlighted function: Go selectors such as r.URL.Path"),
+    Command("w", "w", "condition", "Where",
+            "record only the highlighted function's calls that match a condition (kernel filter)"),
     Command("a", "a", "attach_all", "Attach all",
             "attach all current matches (asks above 50, refuses above 2,000)"),
     Command("A", "A", "attach_all_anyway", "Attach all!",
@@ -32,18 +37,20 @@ COMMANDS = [
     Command("d", "d", "detach_all", "Detach all", "detach all"),
     Command("t", "t", "toggle_std", "Std lib", "show / hide standard-library functions"),
     Command("f", "f", "filter", "Filter", "filter events by function name or text"),
+    Command("v", "v", "next_view", "View",
+            "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
     Command("p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
     Command("c", "c", "clear", "Clear", "clear events"),
     Command("s", "s", "save", "Save", "save the shown events to a JSON-lines file"),
-    Command("question_mark", "?", "help", "Help", "every key"),
-    Command("q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
 ]
 
 # Keys owned by widgets, listed in help only.
 NAVIGATION = [
     ("↑ ↓ PgUp PgDn", "move in the list or the events"),
     ("Enter", "details: entry, end, offset, file:line, DWARF params, RET sites"),
-    ("End", "events: back to the live tail"),
+    ("End G", "events: back to the live tail (the ▼ badge counts the events below the view)"),
+    ("↑ ↓ (events)", "move a cursor over events; Enter: the event in full; g: its goroutine's "
+                     "calls; F: follow its goroutine only (F again: all)"),
     ("Tab", "next pane"),
     ("ctrl+p", "command palette (every command above, by name)"),
 ]

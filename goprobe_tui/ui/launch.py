@@ -23,7 +23,7 @@ def open_controller(binary: GoBinary, path: str, pid: int | None) -> tuple[Trace
     except (TracefsError, OSError) as exc:
         return None, f"{exc} — browsing only; run as root to attach probes"
     try:
-        return TraceController(binary, session, path, pid_filter=pid), ""
+        return TraceController(binary, session, path, pid_filter=pid, insight=True), ""
     except Exception:
         session.close()
         raise

@@ -39,6 +39,15 @@ class HitsUpdated(Message):
         self.hits = hits
 
 
+class EventsDrained(Message):
+    """One batch of events taken from the engine, with its counters at that instant."""
+
+    def __init__(self, rows: list, status) -> None:
+        super().__init__()
+        self.rows = rows
+        self.status = status
+
+
 class Notice(Message):
     """Something a worker has to tell the user (a notification; plain text)."""
 

@@ -1,4 +1,8 @@
-"""Live events: a bounded, filterable, follow-tail log (Line API, strips cached)."""
+"""Live events: a bounded, filterable, follow-tail log (Line API, strips cached).
+
+It follows the tail unless the user moved up; `below` is exactly the number of events under
+the view. ↑/↓ move a cursor over events: Enter opens one, `g` shows its goroutine's calls,
+`F` follows (or stops following) its goroutine. End or G returns to the live tail."""
 
 from __future__ import annotations
 
@@ -6,17 +10,23 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from goprobe_tui.textsafe import printable
-from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, EventRow, TraceEvent
+from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, EventRow, TraceEvent, format_duration
+
+LATENCY_W = 7  # "850ns", "12.3µs", "50.6ms", "1.50s"
 
 
 def pane_text(ev: TraceEvent) -> str:
-    """Function first: it is what the eye scans for; where and when follow."""
-    arrow = "→" if ev.kind == "entry" else "←"
-    return f"{arrow} {ev.call_text('µs')}  {ev.who_text()} {ev.clock_text()}"
+    """Latency in its own column, then the call: what the eye scans for, and what a narrow
+    terminal must not cut; where and when follow."""
+    if ev.kind == "entry":
+        return f"→ {'':>{LATENCY_W}} {ev.call_text('µs')}  {ev.who_text()} {ev.clock_text()}"
+    lat = "" if ev.latency_ns is None else format_duration(ev.latency_ns)
+    return f"← {lat:>{LATENCY_W}} {ev.result_text()}  {ev.who_text()} {ev.clock_text()}"
 
 
 MAX_LINES = 50_000  # bounded memory; older lines are dropped (and the count says so)
@@ -24,12 +34,25 @@ TRIM = 10_000
 
 
 class TracePane(ScrollView, can_focus=True):
-    COMPONENT_CLASSES = {"trace-pane--entry", "trace-pane--return"}
+    COMPONENT_CLASSES = {"trace-pane--entry", "trace-pane--return", "trace-pane--cursor"}
     BINDINGS = [
-        Binding("up,k", "scroll_up", "Up", show=False),
-        Binding("down,j", "scroll_down", "Down", show=False),
-        Binding("end", "tail", "Tail", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("end,G", "tail", "Tail", show=False),
+        Binding("enter", "open", "Event", show=False),
+        Binding("g", "calls", "Calls of its goroutine", show=False),
+        Binding("F", "follow", "Follow its goroutine", show=False),
     ]
+
+    class EventChosen(Message):
+        """Enter, `g` or `F` on an event: what to do, and the event."""
+
+        def __init__(self, what: str, event: TraceEvent) -> None:
+            super().__init__()
+            self.what = what
+            self.event = event
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -37,14 +60,22 @@ class TracePane(ScrollView, can_focus=True):
         self.texts: list[str | None] = []
         self.view: list[int] = []  # indexes into events that pass the filter
         self.filter = ""
-        self.new_count = 0
+        self.cursor: int | None = None  # a position in `view`; None: no event chosen
+        # Following is a decision, not a scroll position: a burst scrolls the view later
+        # than the next burst arrives, so "at the bottom" would read false in between.
+        self._follow = True
         self.dropped = 0
         self._base = 0  # absolute number of the first kept line, for the cache key
         self._cache: LRUCache[tuple, Strip] = LRUCache(1000)
 
     @property
     def following(self) -> bool:
-        return self.scroll_offset.y >= self.max_scroll_y - 1
+        return self._follow and self.cursor is None
+
+    @property
+    def below(self) -> int:
+        """Events under the view: exactly what the ▼ badge counts."""
+        return max(0, len(self.view) - int(self.scroll_offset.y) - self.scrollable_content_region.height)
 
     def text(self, i: int) -> str:
         """Formatted lazily: only lines that are shown (or filtered) ever pay for formatting."""
@@ -67,25 +98,33 @@ class TracePane(ScrollView, can_focus=True):
         start = len(self.rows)
         self.rows.extend(rows)
         self.texts.extend([None] * len(rows))
-        before = len(self.view)
         new = range(start, len(self.rows))
         self.view.extend(new if not self.filter else (i for i in new if self._matches(i)))
-        added = len(self.view) - before
         if len(self.rows) > MAX_LINES:
             self._trim()
         self.virtual_size = Size(self.size.width, len(self.view))
         if follow:
             self.scroll_end(animate=False, immediate=True)
-        else:
-            self.new_count += added
+            # and once laid out: the new size may not be applied yet
+            self.call_after_refresh(self._keep_following)
         self.refresh()
+
+    def _keep_following(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self._keep_following()
 
     def _trim(self) -> None:
         del self.rows[:TRIM]
         del self.texts[:TRIM]
         self.dropped += TRIM
         self._base += TRIM
-        self.view = [i - TRIM for i in self.view if i >= TRIM]
+        kept = [i - TRIM for i in self.view if i >= TRIM]
+        if self.cursor is not None:  # keep it on the same event, or the oldest one left
+            self.cursor = max(0, self.cursor - (len(self.view) - len(kept)))
+        self.view = kept
         self._cache.clear()
 
     def set_filter(self, text: str) -> None:
@@ -93,6 +132,7 @@ class TracePane(ScrollView, can_focus=True):
         self.view = [i for i in range(len(self.rows)) if self._matches(i)]
         self.virtual_size = Size(self.size.width, len(self.view))
         self._cache.clear()
+        self.cursor = None
         self.scroll_end(animate=False, immediate=True)
         self.refresh()
 
@@ -101,19 +141,88 @@ class TracePane(ScrollView, can_focus=True):
         self.rows.clear()
         self.texts.clear()
         self.view.clear()
-        self.new_count = 0
+        self.cursor = None
         self.virtual_size = Size(self.size.width, 0)
         self._cache.clear()
         self.refresh()
 
     def action_tail(self) -> None:
-        self.scroll_end(animate=False)
-        self.new_count = 0
+        self._move(None)
+        self._follow = True
+        self.scroll_end(animate=False, immediate=True)
+
+    def _on_mouse_scroll_up(self, event) -> None:
+        self._follow = False  # the user looks back: stay there
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if self.following:
-            self.new_count = 0
+        if self.cursor is None and new >= self.max_scroll_y and new > old:
+            self._follow = True  # scrolled back down to the end: follow again
+
+    def _move(self, cursor: int | None) -> None:
+        self.cursor = cursor
+        if cursor is not None:
+            self._follow = False
+        self._cache.clear()
+        if cursor is not None:
+            top, height = int(self.scroll_offset.y), self.scrollable_content_region.height
+            if cursor < top:
+                self.scroll_to(y=cursor, animate=False, immediate=True)
+            elif cursor >= top + height:
+                self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_cursor_up(self) -> None:
+        if not self.view:
+            return
+        if self.cursor is None:  # start on the last event shown
+            last = min(len(self.view), int(self.scroll_offset.y) + self.scrollable_content_region.height)
+            self._move(max(0, last - 1))
+        else:
+            self._move(max(0, self.cursor - 1))
+
+    def action_cursor_down(self) -> None:
+        if self.cursor is None:
+            return
+        if self.cursor >= len(self.view) - 1:
+            self.action_tail()  # past the last event: follow again
+        else:
+            self._move(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        height = self.scrollable_content_region.height
+        if self.cursor is None:
+            self.action_cursor_up()
+        self._move(max(0, (self.cursor or 0) - height))
+
+    def action_page_down(self) -> None:
+        if self.cursor is not None:
+            height = self.scrollable_content_region.height
+            if self.cursor + height >= len(self.view):
+                self.action_tail()
+            else:
+                self._move(self.cursor + height)
+
+    def current(self) -> TraceEvent | None:
+        """The event under the cursor, else the last one shown."""
+        if not self.view:
+            return None
+        pos = len(self.view) - 1 if self.cursor is None else min(self.cursor, len(self.view) - 1)
+        return self.event(self.view[pos])
+
+    def _chosen(self, what: str) -> None:
+        ev = self.current()
+        if ev is not None:
+            self.post_message(self.EventChosen(what, ev))
+
+    def action_open(self) -> None:
+        self._chosen("open")
+
+    def action_calls(self) -> None:
+        self._chosen("calls")
+
+    def action_follow(self) -> None:
+        self._chosen("follow")
 
     def render_line(self, y: int) -> Strip:
         row = y + int(self.scroll_offset.y)
@@ -125,6 +234,7 @@ class TracePane(ScrollView, can_focus=True):
         strip = self._cache.get(key)
         if strip is None:
             style = self.get_component_rich_style(
+                "trace-pane--cursor" if row == self.cursor else
                 "trace-pane--entry" if self.rows[i][ROW_KIND] == "entry" else "trace-pane--return")
             text = Text(self.text(i), style=style,
                         no_wrap=True, end="")

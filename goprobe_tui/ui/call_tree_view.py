@@ -1,0 +1,45 @@
+"""One goroutine's calls as a tree, nested by depth with their latencies (insight/call_tree.py)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Tree
+
+from goprobe_tui.insight.call_tree import CallNode
+from goprobe_tui.insight.report import duration
+from goprobe_tui.textsafe import printable
+
+MAX_NODES = 5_000  # a tree widget this large is still quick to open and scroll
+
+
+def node_label(node: CallNode) -> Text:
+    if not node.entered:
+        head = f"{node.function} (entered earlier) = ({node.returns})"
+    elif node.returns is None:
+        head = f"{node.function}({node.args}) … (no return yet)"
+    else:
+        head = f"{node.function}({node.args}) = ({node.returns})"
+    lat = "" if node.latency_ns is None else f"  {duration(node.latency_ns)}"
+    text = Text(printable(head))
+    text.append(lat, style="bold")
+    return text
+
+
+class CallTreeView(Tree[None]):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("no goroutine chosen: press g on an event", **kwargs)
+        self.show_root = True
+
+    def show(self, title: str, roots: list[CallNode]) -> int:
+        """Replace the tree; returns the number of calls shown."""
+        self.clear()
+        self.root.set_label(Text(printable(title)))
+        shown = 0
+        stack = [(self.root, node) for node in reversed(roots)]
+        while stack and shown < MAX_NODES:
+            parent, node = stack.pop()
+            branch = parent.add(node_label(node), expand=True, allow_expand=bool(node.children))
+            shown += 1
+            stack.extend((branch, child) for child in reversed(node.children))
+        self.root.expand()
+        return shown

@@ -1,0 +1,26 @@
+"""One event in full, for the detail screen (Enter on an event)."""
+
+from __future__ import annotations
+
+import json
+
+from goprobe_tui.insight.report import duration
+from goprobe_tui.textsafe import printable
+from goprobe_tui.tracefs.decode import TraceEvent, format_value
+
+
+def event_details(ev: TraceEvent) -> str:
+    lines = [f"{ev.function} ({ev.kind})",
+             f"time {ev.clock_text()} · pid {ev.pid} · thread {ev.tid} · "
+             f"goroutine {'?' if ev.goid is None else ev.goid} · cpu {ev.cpu} · {ev.comm}"]
+    if ev.kind == "return":
+        lines.append(f"latency {duration(ev.latency_ns)}")
+    values = ev.args if ev.kind == "entry" else ev.returns
+    if values:
+        lines.append("")
+        lines += [f"  {name} = {format_value(value)}" for name, value in values.items()]
+    if ev.registers:
+        lines.append("results unknown; registers: " + ", ".join(
+            f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?" for k, v in ev.registers.items()))
+    lines += ["", "JSON:", json.dumps(ev.to_json_dict(), indent=1)[:4000]]
+    return "\n".join(printable(line) for line in lines)  # each line made safe, not the breaks

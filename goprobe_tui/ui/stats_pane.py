@@ -1,0 +1,122 @@
+"""Per-function statistics, live: a sortable table and, for the highlighted function, its
+latency histogram and slowest call. Fed by snapshots the decoder sends (insight/stats.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from goprobe_tui.insight.report import duration, histogram_lines
+from goprobe_tui.textsafe import printable
+
+SPARK = "▁▂▃▄▅▆▇█"
+SPARK_SECONDS = 10
+# (column key, title, sort key of a snapshot row)
+COLUMNS = [
+    ("function", "Function", lambda s: s["function"]),
+    ("calls", "Calls", lambda s: s["calls"]),
+    ("rate", "Calls/s", lambda s: s["calls_per_s"]),
+    ("errors", "Errors", lambda s: -1 if s["errors"] is None else s["errors"]),
+    ("p50", "p50", lambda s: s["p50_ns"] or 0),
+    ("p90", "p90", lambda s: s["p90_ns"] or 0),
+    ("p99", "p99", lambda s: s["p99_ns"] or 0),
+    ("max", "Max", lambda s: s["max_ns"] or 0),
+]
+SORT_KEYS = {key: fn for key, _title, fn in COLUMNS}
+
+
+def sparkline(counts: list[int]) -> str:
+    top = max(counts, default=0)
+    if not top:
+        return " " * len(counts)
+    return "".join(SPARK[min(len(SPARK) - 1, n * len(SPARK) // (top + 1))] if n else " "
+                   for n in counts)
+
+
+def cells(s: dict[str, Any]) -> tuple:
+    errors = "—" if s["errors"] is None else f"{s['errors']:,}"
+    rate = f"{s['calls_per_s']:,} {sparkline(s['rate'][-SPARK_SECONDS:])}"
+    return (Text(printable(s["function"])), f"{s['calls']:,}", rate, errors,
+            duration(s["p50_ns"]), duration(s["p90_ns"]), duration(s["p99_ns"]),
+            duration(s["max_ns"]))
+
+
+def detail_text(s: dict[str, Any]) -> str:
+    lines = [f"{s['function']}: {s['calls']:,} calls, {s['returns']:,} returns timed"
+             + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")]
+    lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
+    slow = s["slowest"]
+    if slow is not None:
+        args = "(arguments not kept)" if slow["args_text"] is None else f"({slow['args_text']})"
+        goid = "" if slow["goid"] is None else f" g{slow['goid']}"
+        lines.append(f"slowest: {duration(slow['latency_ns'])} {s['function']}{args} "
+                     f"pid {slow['pid']}{goid}")
+    return "\n".join(printable(line) for line in lines)
+
+
+class StatsPane(Vertical):
+    BINDINGS = [Binding("o", "next_sort", "Sort", show=False)]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.snapshot: list[dict[str, Any]] = []
+        self.sort_key, self.reverse = "calls", True
+        self._rows: list[str] = []  # functions in table order
+
+    def compose(self) -> ComposeResult:
+        table = DataTable(id="stats-table", cursor_type="row", zebra_stripes=True)
+        for key, title, _fn in COLUMNS:
+            table.add_column(title, key=key)
+        yield table
+        yield Static("no statistics yet: attach functions with return probes (r)", id="stats-detail")
+
+    def update_snapshot(self, snapshot: list[dict[str, Any]]) -> None:
+        self.snapshot = snapshot
+        table = self.query_one(DataTable)
+        ordered = sorted(snapshot, key=SORT_KEYS[self.sort_key], reverse=self.reverse)
+        names = [s["function"] for s in ordered]
+        current = self._rows[table.cursor_row] if self._rows and table.cursor_row < len(self._rows) else None
+        if names != self._rows:
+            table.clear()
+            for s in ordered:
+                table.add_row(*cells(s), key=s["function"])
+            self._rows = names
+            if current in names:
+                table.move_cursor(row=names.index(current), animate=False)
+        else:
+            for s in ordered:
+                for (key, _t, _f), value in zip(COLUMNS[1:], cells(s)[1:], strict=True):
+                    table.update_cell(s["function"], key, value)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        table = self.query_one(DataTable)
+        if not self._rows:
+            return
+        name = self._rows[min(table.cursor_row, len(self._rows) - 1)]
+        found = next((s for s in self.snapshot if s["function"] == name), None)
+        if found is not None:
+            self.query_one("#stats-detail", Static).update(Text(detail_text(found)))
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        self.sort_by(key, not self.reverse if key == self.sort_key else key != "function")
+
+    def action_next_sort(self) -> None:
+        keys = [k for k, _t, _f in COLUMNS]
+        key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        self.sort_by(key, key != "function")
+
+    def sort_by(self, key: str, reverse: bool) -> None:
+        self.sort_key, self.reverse = key, reverse
+        self._rows = []  # rebuilt in the new order
+        self.update_snapshot(self.snapshot)
+        self.app.notify(f"stats sorted by {key}{' (descending)' if reverse else ''}", timeout=2)

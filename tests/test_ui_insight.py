@@ -1,0 +1,132 @@
+"""Pilot tests of the insight views: statistics (sorting, histogram), a goroutine's call tree,
+following a goroutine, an event in full, and a condition typed in the TUI."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.ui.app import GoprobeApp
+from goprobe_tui.ui.call_tree_view import CallTreeView
+from goprobe_tui.ui.screens import DetailScreen
+from goprobe_tui.ui.stats_pane import StatsPane
+from tests.conftest import need
+from tests.fake_engine import FakeController
+from tests.support import toolchains as tc
+
+SIZE = (120, 36)
+MS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def binary(tmp_path_factory):
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    dst = tmp_path_factory.mktemp("insight") / "large"
+    shutil.copy(tc.build("large", "1.27.3"), dst)
+    b = GoBinary.open(str(dst))
+    yield b
+    b.close()
+
+
+def stat(function: str, calls: int, p99_ms: int, errors: int | None = None) -> dict:
+    return {"function": function, "calls": calls, "calls_per_s": calls // 10,
+            "rate": [1, 3, 0, 5] * 8, "errors": errors, "returns": calls, "unpaired_returns": 0,
+            "p50_ns": p99_ms * MS // 2, "p90_ns": p99_ms * MS, "p99_ns": p99_ms * MS,
+            "max_ns": p99_ms * MS, "min_ns": MS, "mean_ns": p99_ms * MS // 2,
+            "histogram": [[1 << 20, 1 << 21, calls - 1], [1 << 25, 1 << 26, 1]],
+            "slowest": {"latency_ns": p99_ms * MS, "ts": 1.0, "pid": 7, "tid": 7, "goid": 3,
+                        "args": {"n": 5}, "args_text": "n=5", "returns": {}}}
+
+
+def call_events() -> list[TraceEvent]:
+    """Goroutine 7: Outer -> Inner -> Leaf; goroutine 9: one Leaf."""
+    out, ts = [], 1_000_000_000
+    for goid, calls in ((7, ["main.Outer", "main.Inner", "main.Leaf"]), (9, ["main.Leaf"])):
+        for fn in calls:
+            ts += 1000
+            out.append(TraceEvent(ts, 0, 42, 42, "prog", fn, "entry", "e", args={"n": 1}, goid=goid))
+        for fn in reversed(calls):
+            ts += 1000
+            out.append(TraceEvent(ts, 0, 42, 42, "prog", fn, "return", "r", returns={"~r0": 2},
+                                  latency_ns=5000, goid=goid))
+    return out
+
+
+async def _settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+
+
+async def test_stats_view_sorts_and_shows_the_histogram(binary) -> None:
+    engine = FakeController()
+    engine.snapshot = [stat("main.A", 10, 5), stat("main.B", 300, 1, errors=4), stat("main.C", 50, 90)]
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("v")
+        await pilot.pause(0.7)
+        pane = app.query_one(StatsPane)
+        assert pane._rows == ["main.B", "main.C", "main.A"]  # calls, most first
+        detail = str(app.query_one("#stats-detail").render())
+        assert "█" in detail and "slowest: 1.0ms main.B(n=5)" in detail
+        for _ in range(5):  # calls/s, errors, p50, p90, p99
+            await pilot.press("o")
+        assert pane.sort_key == "p99" and pane._rows == ["main.C", "main.A", "main.B"]
+        await pilot.press("down")
+        assert "main.A: 10 calls" in str(app.query_one("#stats-detail").render())
+
+
+async def test_call_tree_of_the_goroutine_under_the_cursor(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        engine.push(call_events())
+        await pilot.pause(0.2)
+        app._focus(app._pane)
+        for _ in range(3):  # from the last event (goroutine 9's return) up into goroutine 7
+            await pilot.press("up")
+        await pilot.press("g")
+        await pilot.pause(0.1)
+        tree = app.query_one(CallTreeView)
+        assert "goroutine 7" in str(tree.root.label)
+        outer = tree.root.children[0]
+        assert len(tree.root.children) == 1 and "main.Outer(n=1)" in str(outer.label)
+        inner = outer.children[0]
+        assert "main.Inner" in str(inner.label) and "main.Leaf" in str(inner.children[0].label)
+        assert "5.0µs" in str(inner.label)
+
+
+async def test_follow_a_goroutine_and_open_an_event(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        engine.push(call_events())
+        await pilot.pause(0.2)
+        app._focus(app._pane)
+        await pilot.press("F")  # on the last event: goroutine 9
+        await _settle(app, pilot)
+        assert engine.following == 9
+        await pilot.pause(0.1)
+        await pilot.press("F")  # again: every goroutine
+        await _settle(app, pilot)
+        assert engine.following is None
+        await pilot.press("up", "enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, DetailScreen) and "goroutine 9" in app.screen.text
+
+
+async def test_condition_typed_in_the_tui(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"main.Greet", "enter", "space")
+        await _settle(app, pilot)
+        await pilot.press("w", *"i >= 3", "enter")
+        await _settle(app, pilot)
+        assert engine.conditions == {"main.Greet": "i >= 3"}
+        await pilot.press("w", "ctrl+u", *"i >> 3", "enter")
+        await _settle(app, pilot)
+        assert engine.conditions == {"main.Greet": "i >= 3"}  # the previous one stays
+        assert any("cannot read it" in n.message for n in app._notifications)
