@@ -120,6 +120,8 @@ class GoprobeApp(App):
         # Timers hold on to what they update: during shutdown the screen empties before the
         # app's timers stop, and a query then would raise.
         self._pane = self.query_one(TracePane)
+        self._switcher = self.query_one(ContentSwitcher)
+        self._stats_pane = self.query_one(StatsPane)
         self._trace_status = self.query_one("#trace-status", Static)
         self._update_list_status()
         self._update_trace_status()
@@ -460,7 +462,7 @@ class GoprobeApp(App):
             parts.append(f"filter '{escape(printable(pane.filter))}'")
         if self.paused:
             parts.append("[reverse] PAUSED [/reverse]")
-        below = pane.below if self.query_one(ContentSwitcher).current == "events-view" else 0
+        below = pane.below if self._switcher.current == "events-view" else 0
         if below:
             parts.append(f"[reverse] ▼ {below:,} below: End or G [/reverse]")
         text = " · ".join(parts)
@@ -505,7 +507,7 @@ class GoprobeApp(App):
 
     # -- views: events, statistics, one goroutine's calls ------------------------------------
     def _show_views(self) -> None:
-        current = self.query_one(ContentSwitcher).current
+        current = self._switcher.current
         text = Text(" ")
         for view_id, title in VIEWS:
             text.append(f" {title} ", style="reverse bold" if view_id == current else "dim")
@@ -517,7 +519,7 @@ class GoprobeApp(App):
         self._switch_view(None)
 
     def _switch_view(self, view_id: str | None) -> None:
-        switcher = self.query_one(ContentSwitcher)
+        switcher = self._switcher
         ids = [v for v, _t in VIEWS]
         switcher.current = view_id or ids[(ids.index(switcher.current) + 1) % len(ids)]
         self._show_views()
@@ -526,11 +528,11 @@ class GoprobeApp(App):
         self._refresh_stats()
 
     def _refresh_stats(self) -> None:
-        if self.controller is not None and self.query_one(ContentSwitcher).current == "stats-view":
+        if self.controller is not None and self._switcher.current == "stats-view":
             snapshot = self.controller.insight()
             if snapshot is not self._stats_shown:  # a new snapshot comes about twice a second
                 self._stats_shown = snapshot
-                self.query_one(StatsPane).update_snapshot(snapshot)
+                self._stats_pane.update_snapshot(snapshot)
 
     @on(TracePane.EventChosen)
     def _event_chosen(self, message: TracePane.EventChosen) -> None:
