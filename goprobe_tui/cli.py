@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="also show a field reached through a pointer parameter, e.g. "
                          "'r.URL.Path' (repeatable; DWARF needed)")
     tr.add_argument("--where", metavar="COND", help=WHERE_HELP)
+    tr.add_argument("--stack", action="store_true",
+                    help="each event with its call stack, direct caller first (inlined calls too)")
     tr.add_argument("--max-probes", type=_positive_int, default=MAX_FUNCTIONS,
                     help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
     tr.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
@@ -72,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                     help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
     st.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
                     help="detach a function's probes when it fires faster than this")
-    st.set_defaults(ret=True, count=None, fetch=[], field=[])
+    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False)
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
     return p

@@ -183,7 +183,7 @@ def run_trace(args: argparse.Namespace) -> int:
                                      print_to=None if stats else
                                      (sys.stdout.fileno(), args.json, args.count),
                                      fields=tuple(args.field), insight=stats, rows=not stats,
-                                     where=args.where or "")
+                                     where=args.where or "", stacks=args.stack)
         status = _trace(args, binary, controller, chosen, wake, signals)
         if stats:
             print_stats(controller.insight(), args.json, sys.stdout)

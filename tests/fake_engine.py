@@ -55,6 +55,7 @@ class FakeController:
         self.fields: dict[str, tuple[str, ...]] = {}
         self.conditions: dict[str, str] = {}
         self.following: int | None = None
+        self.stacks = False
         self.snapshot: list[dict] = []
 
     def attach(self, fn, returns: bool) -> AttachedFunction:
@@ -109,7 +110,7 @@ class FakeController:
         return EngineStatus(c.received, c.lost, c.malformed, c.unattributed, c.unpaired_returns,
                             len(self.backlog), sum(a.probes for a in self.attached.values()),
                             len(self.attached), self.error, tuple(self.notices), self.binary_change,
-                            self.following)
+                            self.following, self.stacks)
 
     def insight(self) -> list[dict]:
         return self.snapshot
@@ -138,3 +139,6 @@ class FakeController:
 
     def follow_goroutine(self, goid: int | None) -> None:
         self.following = goid
+
+    def set_stacks(self, on: bool) -> None:
+        self.stacks = on

@@ -131,3 +131,28 @@ def test_a_bad_condition_is_one_line_and_exit_2(root: str, where: str) -> None:
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1 and "--where" in lines[0], out.stderr
     assert tracefs_state(root) == before
+
+
+@pytest.mark.parametrize("variant", ["default", "sw"])
+def test_stack_expands_inlined_callers(root: str, variant: str) -> None:
+    """A calls B (inlined) calls C; D calls C. The frame walk misses the direct caller at a
+    function's first instruction: the return address fills it in, and the inline tree gives B."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST, variant)
+    run = TraceRun("--json", "--stack", "--ret", str(binary), "main.C")
+    assert run_program(binary, "stack").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    stacks = [[(f["function"], f["inlined"]) for f in e["stack"]] for e in events]
+    assert len(stacks) == 4, err
+    via_a = [("main.B", True), ("main.A", False), ("main.main", False)]
+    via_d = [("main.D", False), ("main.main", False)]
+    assert [s[:3] for s in stacks[:2]] == [via_a, via_a]  # entry and return
+    assert [s[:2] for s in stacks[2:]] == [via_d, via_d]
+    assert all(s[-1] == ("runtime.goexit", False) for s in stacks)
+    assert events[0]["stack"][0]["file"].endswith("main.go") and events[0]["stack"][0]["line"] > 0
+
+
+def test_stats_count_direct_callers(root: str) -> None:
+    c = _stats("default", "stack", "main.C")["main.C"]
+    assert sorted(map(tuple, c["callers"])) == [("main.B", 1), ("main.D", 1)]

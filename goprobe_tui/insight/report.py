@@ -10,7 +10,7 @@ from goprobe_tui.tracefs.decode import format_duration
 
 BAR = 40
 JSON_KEYS = ("function", "calls", "errors", "p50_ns", "p90_ns", "p99_ns", "max_ns", "min_ns",
-             "mean_ns", "returns", "unpaired_returns", "histogram", "slowest")
+             "mean_ns", "returns", "unpaired_returns", "histogram", "slowest", "callers")
 
 
 def duration(ns: int | None) -> str:
@@ -48,6 +48,9 @@ def print_stats(snapshot: list[dict[str, Any]], as_json: bool, out: TextIO) -> N
                   f"{duration(s['p90_ns']):>8} {duration(s['p99_ns']):>8} {duration(s['max_ns']):>8}\n")
         for line in histogram_lines(s["histogram"]):
             out.write(f"    {line}\n")
+        if s.get("callers"):
+            out.write(printable("    callers: " + ", ".join(f"{name} ({n:,})"
+                                                         for name, n in s["callers"])) + "\n")
         slow = s["slowest"]
         if slow is not None:
             args = "(arguments not kept)" if slow["args_text"] is None else f"({slow['args_text']})"

@@ -15,12 +15,14 @@ from goprobe_tui.tracefs.session import ProbeEvent
 from goprobe_tui.tracefs.value_types import NIL
 
 RATE_SECONDS = 60  # per-second call counts kept, for calls/s and its sparkline
+MAX_CALLERS = 64  # distinct direct callers counted per function; beyond: "(other)"
+TOP_CALLERS = 5
 NO_ERROR_RESULT = ""  # the function's results are known and none is an error
 UNKNOWN = None  # its results are unknown (no DWARF or type metadata for them)
 
 
 class FunctionStats:
-    __slots__ = ("_rate", "calls", "errors", "function", "latency", "slowest", "unpaired")
+    __slots__ = ("_rate", "callers", "calls", "errors", "function", "latency", "slowest", "unpaired")
 
     def __init__(self, function: str, counts_errors: bool) -> None:
         self.function = function
@@ -29,10 +31,15 @@ class FunctionStats:
         self.latency = LatencyHistogram()
         self.slowest: dict[str, Any] | None = None
         self.unpaired = 0  # returns without a latency (their entry was not seen)
+        self.callers: dict[str, int] = {}  # direct caller -> calls
         self._rate: deque[list[int]] = deque(maxlen=RATE_SECONDS)  # [second, calls]
 
-    def entry(self, ts_ns: int) -> None:
+    def entry(self, ts_ns: int, caller: str | None) -> None:
         self.calls += 1
+        if caller is not None:
+            if caller not in self.callers and len(self.callers) >= MAX_CALLERS:
+                caller = "(other)"
+            self.callers[caller] = self.callers.get(caller, 0) + 1
         sec = ts_ns // 1_000_000_000
         if self._rate and self._rate[-1][0] == sec:
             self._rate[-1][1] += 1
@@ -64,6 +71,8 @@ class FunctionStats:
             "mean_ns": lat.total // lat.count if lat.count else None,
             "histogram": [list(o) for o in lat.octaves()],
             "slowest": self.slowest,
+            "callers": sorted(([n, c] for n, c in self.callers.items()),
+                              key=lambda nc: (-nc[1], nc[0]))[:TOP_CALLERS],
         }
 
 
@@ -94,7 +103,7 @@ class StatsTable:
     def add(self, ev: TraceEvent) -> None:
         st = self._stats(ev.function)
         if ev.kind == "entry":
-            st.entry(ev.ts_ns)
+            st.entry(ev.ts_ns, ev.caller)
             return
         if st.errors is not None:
             value = ev.returns.get(self._error_result[ev.function])

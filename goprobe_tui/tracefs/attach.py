@@ -21,7 +21,7 @@ from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
 from goprobe_tui.tracefs.conditions import Condition, compile_condition
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
-from goprobe_tui.tracefs.fetch_args import depth_fetch, goroutine_fetch
+from goprobe_tui.tracefs.fetch_args import caller_fetch, depth_fetch, goroutine_fetch
 from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession, Site
 from goprobe_tui.tracefs.value_kinds import FetchPlan, build_plan
 
@@ -155,7 +155,8 @@ class Attacher:
         sites = self.sites(fn)
         note = NO_RET_NOTE if returns and not sites.returns else ""
         entry_plan, ret_plan = self.plans(fn)
-        extra = goroutine_fetch(self.binary.arch, self.register_abi(fn), self._goid_offset)
+        extra = (*goroutine_fetch(self.binary.arch, self.register_abi(fn), self._goid_offset),
+                 *caller_fetch(self.binary.arch))
         ret_vaddrs = sites.returns if returns else ()
         cond = self.condition(fn, entry_plan, ret_plan)
         if cond is not None and cond.on_return and not ret_vaddrs:

@@ -47,7 +47,7 @@ class TraceController:
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
                  print_to: tuple[int, bool, int | None] | None = None,
                  fields: tuple[str, ...] = (), insight: bool = False, rows: bool = True,
-                 where: str = "") -> None:
+                 where: str = "", stacks: bool = False) -> None:
         """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
         teardown waits until every event is printed. insight: per-function statistics
         (`insight`, a snapshot list refreshed about twice a second). rows=False: no events
@@ -62,6 +62,8 @@ class TraceController:
         self.backlog = Backlog(BACKLOG)
         self.counters = Counters()
         self._lock = threading.Lock()
+        if stacks:
+            session.set_user_stacks(True)
         self._insight: list[dict] = []
         self._following: int | None = None  # goroutine id events are restricted to
         self.stream = EventStream(session.instance, session.root, pid_filter, self._on_batch,
@@ -261,7 +263,12 @@ class TraceController:
         c = self.counters
         return EngineStatus(c.received, c.lost, c.malformed, c.unattributed, c.unpaired_returns,
                             len(self.backlog), self.session.probe_count(), len(self.attached),
-                            self.error, tuple(self.notices), self.binary_change, self._following)
+                            self.error, tuple(self.notices), self.binary_change, self._following,
+                            self.session.user_stacks)
+
+    def set_stacks(self, on: bool) -> None:
+        """Call stacks on every event from now on (the instance's userstacktrace option)."""
+        self.session.set_user_stacks(on)
 
     def returns_of(self, name: str) -> bool | None:
         att = self.attached.get(name)

@@ -7,9 +7,13 @@ thread (pairing.py). A multi-probe event says which probe fired by its address.
 from __future__ import annotations
 
 import json
+import os
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from goprobe_tui.gobinary import BinaryError, GoBinary
+from goprobe_tui.gobinary.symbolize import Symbolizer
 from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.conditions import matches
 from goprobe_tui.tracefs.file_memory import BinaryView, FileMemory
@@ -78,25 +82,37 @@ class TraceEvent:
     # Result registers as read at a return whose results are unknown (no DWARF): raw words,
     # never presented as named results.
     registers: dict[str, Any] = field(default_factory=dict)
+    # The call stack (with --stack): (function, inlined, file, line), direct caller first.
+    stack: tuple | None = None
     # A return's call arguments, where the decoder keeps them (statistics); never in a row.
     call_args: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    caller: str | None = field(default=None, repr=False, compare=False)  # the direct caller
 
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
                 self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
-                _pairs(self.registers))
+                _pairs(self.registers), self.stack)
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
-        *head, args, returns, latency, goid, registers = row
-        return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers))
+        *head, args, returns, latency, goid, registers, stack = row
+        return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
+                   stack)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"ts": self.ts_ns / 1e9, "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
                 "goid": self.goid, "comm": self.comm, "function": self.function,
                 "kind": self.kind, "args": json_values(self.args),
                 "returns": json_values(self.returns), "latency_ns": self.latency_ns,
-                **({"registers": self.registers} if self.registers else {})}
+                **({"registers": self.registers} if self.registers else {}),
+                **({} if self.stack is None else {"stack": [
+                    {"function": f, "inlined": inl, "file": file, "line": line}
+                    for f, inl, file, line in self.stack]})}
+
+    def stack_text(self) -> str:
+        """`main.B (inlined) main.go:37 ← main.A main.go:40 ← main.main main.go:88`."""
+        return " ← ".join(f"{f}{' (inlined)' if inl else ''} {file.rsplit('/', 1)[-1]}:{line}"
+                          for f, inl, file, line in self.stack or ())
 
     def values_text(self) -> str:
         values = self.args if self.kind == "entry" else self.returns
@@ -110,9 +126,12 @@ class TraceEvent:
         return f"{self.comm}[{self.pid}/{self.tid}]{g} cpu{self.cpu}"
 
     def text_line(self) -> str:
-        """One line of `goprobe-tui trace` output."""
+        """One line of `goprobe-tui trace` output (and its stack on the next, with --stack)."""
         arrow = "->" if self.kind == "entry" else "<-"
-        return printable(f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}")
+        line = printable(f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}")
+        if self.stack is not None:
+            line += "\n    at " + printable(self.stack_text() or "?")
+        return line
 
     def result_text(self) -> str:
         """`main.F = (r=2)` (no latency), or what the result registers held."""
@@ -198,6 +217,10 @@ class EventDecoder:
         self.file_memory = FileMemory()
         self._views: dict[tuple[str, int | None, int], BinaryView] = {}
         self.stats = DecodeStats()
+        self._symbolizers: dict[str, Symbolizer | None] = {}
+        self._stack_type = _user_stack_type(root)
+        # the last event on each CPU: the kernel writes its user stack record right after it
+        self._last_on_cpu: dict[int, tuple[TraceEvent, int | None, str, int | None]] = {}
         self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
 
     def _view(self, path: str, types_base: int | None, bias: int) -> BinaryView:
@@ -236,11 +259,39 @@ class EventDecoder:
         first = ev.sites[0]
         return (first if all(s.function == first.function for s in ev.sites) else None), False
 
+    def symbolizer(self, path: str) -> Symbolizer | None:
+        """The binary's frames, opened at the first return address seen (None: not Go)."""
+        if path not in self._symbolizers:
+            try:
+                self._symbolizers[path] = Symbolizer(GoBinary.open(path))
+            except (BinaryError, OSError):
+                self._symbolizers[path] = None
+        return self._symbolizers[path]
+
+    def _user_stack(self, rec: Record) -> None:
+        """A user stack record: the frames of the event just before it on this CPU."""
+        last = self._last_on_cpu.pop(rec.cpu, None)
+        if last is None:
+            return
+        out, bias, path, ra = last
+        pid = int.from_bytes(rec.page[rec.start + 4:rec.start + 8], "little", signed=True)
+        sym = self.symbolizer(path)
+        if pid != out.tid or bias is None or sym is None:
+            return
+        pcs = struct.unpack_from("<8Q", rec.page, rec.start + 16)
+        # [0] is the probe's own address; the walk misses the direct caller: it is `ra`
+        walk = [pc for pc in pcs[1:] if pc and pc != ra]
+        frames = [f for pc in ([ra] if ra else []) + walk for f in sym.frames(pc - bias)]
+        out.stack = tuple((f.function, f.inlined, f.file, f.line) for f in frames)
+
     def decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
         page, start = rec.page, rec.start
         type_id = page[start] | page[start + 1] << 8
         ev = self.by_type.get(type_id)
         if ev is None:
+            if type_id == self._stack_type:
+                self._user_stack(rec)
+                return None
             self.stats.unattributed += 1
             return None
         try:
@@ -266,6 +317,13 @@ class EventDecoder:
             return None
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"))
+        ra = fields.get("ra")
+        if ra and self.call_args:  # statistics count each function's direct callers
+            sym = self.symbolizer(ev.path) if exact or not ev.pie else None
+            frames = sym.frames(ra - bias) if sym is not None else ()
+            out.caller = frames[0].function if frames else None
+        if self._stack_type is not None:
+            self._last_on_cpu[rec.cpu] = (out, bias if exact or not ev.pie else None, ev.path, ra)
         g = fields.get("g") if ev.pair_by_g else None
         key: tuple = (pid, g if g else tid)
         stack_hi = fields.get("gsh")
@@ -331,3 +389,15 @@ class EventDecoder:
         """Held returns whose entry never followed (older than before_ns, or all)."""
         done = [tid for tid, (ret, _k) in self._held.items() if before_ns is None or ret.ts_ns < before_ns]
         return [self._pop_held(self._held.pop(tid)) for tid in done]
+
+
+def _user_stack_type(root: str) -> int | None:
+    """The record type of user stacks (options/userstacktrace), from the ftrace format."""
+    try:
+        with open(os.path.join(root, "events", "ftrace", "user_stack", "format")) as f:
+            for line in f:
+                if line.startswith("ID:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

@@ -61,27 +61,29 @@ class DecodeLoop:
 
     def step(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
              ) -> list[EventRow]:
-        rows: list[EventRow] = []
+        # Rows are made at the end: a user stack record, later in this batch, completes the
+        # event before it.
+        events: list[TraceEvent] = []
         decoder = self.decoder
         decode, keep = decoder.decode, self._keep
-        add = self.table.add if self.table is not None else None
         last_ts = 0
         for rec in self.merger.records(pages, lost, read_ns, final):
             ev = decode(rec)
             last_ts = rec.ts
             if ev is None:
                 continue
-            for e in (ev if type(ev) is list else (ev,)):  # a held return and what followed it
-                if keep(e):
-                    rows.append(e.as_row())
-                    if add is not None:
-                        add(e)
+            if type(ev) is list:  # a held return and what followed it
+                events.extend(e for e in ev if keep(e))
+            elif keep(ev):
+                events.append(ev)
         if decoder._held:
-            late = [e for e in decoder.flush_held(None if final else last_ts - HELD_NS) if keep(e)]
-            rows.extend(e.as_row() for e in late)
-            if add is not None:
-                for e in late:
-                    add(e)
+            late = decoder.flush_held(None if final else last_ts - HELD_NS)
+            events.extend(e for e in late if keep(e))
+        if self.table is not None:
+            add = self.table.add
+            for e in events:
+                add(e)
+        rows = [e.as_row() for e in events]
         s, m, d, p = self.stats, self.merger.stats, self.decoder.stats, self.decoder.pairing
         s.events += len(rows)
         s.lost, s.unattributed = m.lost, d.unattributed

@@ -31,6 +31,14 @@ def goroutine_fetch(arch: str, register_abi: bool, goid_offset: int | None = Non
     return (f"g=%{reg}:x64", *goid)
 
 
+def caller_fetch(arch: str) -> tuple[str, ...]:
+    """The return address, at a function's entry and at its RETs: the direct caller, which a
+    frame-pointer walk misses there (the frame pointer is still, or again, the caller's)."""
+    if arch == "amd64":
+        return ("ra=+0(%sp):u64",)
+    return ("ra=%x30:u64",) if arch == "arm64" else ()
+
+
 def depth_fetch(arch: str) -> tuple[str, ...]:
     """The goroutine's stack top (g.stack.hi) and the stack pointer: their difference is a
     call's depth, the same at its entry and at its RET, and unchanged when the stack moves."""

@@ -119,6 +119,7 @@ class ProbeSession:
         self._counter = 0
         self._lock = threading.RLock()
         self.closed = False
+        self.user_stacks = False
         self._reader = None
         # Told of each event after it is defined and before it is enabled (and again when its
         # sites change), so a decoder elsewhere knows it before its first record can exist.
@@ -134,6 +135,12 @@ class ProbeSession:
         except OSError as exc:
             self.close()
             raise TracefsError(f"cannot configure tracing instance: {exc.strerror}") from None
+
+    def set_user_stacks(self, on: bool) -> None:
+        """Each event of our instance followed by a record of the user stack (8 frames, a
+        frame-pointer walk; the instance's own option, nobody else's)."""
+        fs.write_value(os.path.join(self.instance, "options", "userstacktrace"), "1" if on else "0")
+        self.user_stacks = on
 
     def _configure(self, buffer_kb: int, pid_filter: int | None) -> None:
         opt = os.path.join(self.instance, "options")

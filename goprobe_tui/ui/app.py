@@ -7,6 +7,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from rich.markup import escape
 from rich.text import Text
@@ -575,6 +576,19 @@ class GoprobeApp(App):
         self.post_message(Notice("following all goroutines again" if goid is None else
                                  f"following goroutine {goid} only (a kernel filter on goid; F again "
                                  "stops)", "information"))
+
+    def action_stacks(self) -> None:
+        if not self._require_tracing():
+            return
+        on = not self._status.stacks
+        try:
+            self.controller.set_stacks(on)
+        except OSError as exc:
+            self.notify(f"cannot turn call stacks {'on' if on else 'off'}: {exc.strerror}",
+                        severity="error")
+            return
+        self._status = replace(self._status, stacks=on)
+        self.notify("call stacks on: Enter on an event shows its stack" if on else "call stacks off")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -39,6 +39,8 @@ COMMANDS = [
     Command("f", "f", "filter", "Filter", "filter events by function name or text"),
     Command("v", "v", "next_view", "View",
             "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
+    Command("b", "b", "stacks", "Stacks",
+            "call stacks on every event from now on / off (Enter on an event shows its stack)"),
     Command("p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
     Command("c", "c", "clear", "Clear", "clear events"),
     Command("s", "s", "save", "Save", "save the shown events to a JSON-lines file"),

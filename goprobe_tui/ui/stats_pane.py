@@ -50,6 +50,8 @@ def detail_text(s: dict[str, Any]) -> str:
     lines = [f"{s['function']}: {s['calls']:,} calls, {s['returns']:,} returns timed"
              + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")]
     lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
+    if s.get("callers"):
+        lines.append("callers: " + ", ".join(f"{name} ({n:,})" for name, n in s["callers"]))
     slow = s["slowest"]
     if slow is not None:
         args = "(arguments not kept)" if slow["args_text"] is None else f"({slow['args_text']})"
