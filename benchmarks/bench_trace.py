@@ -4,11 +4,13 @@ Reference in the same run: the same probes enabled in a tracing instance that no
 (the kernel trap alone, the floor). Measured: the target's run time under
 `goprobe-tui trace --json`, with an entry probe (200,000 events) and with entry + return
 probes (400,000 events). Targets: <= 1.10x the reference, every event received, 0 lost.
-Run as root: .venv/bin/python -m benchmarks.bench_trace [ROUNDS]
+Also with --stack (call stacks on every event) and as `stats` (aggregated, nothing printed).
+Run as root: .venv/bin/python -m benchmarks.bench_trace [ROUNDS] [trace,stack,stats]
 """
 
 from __future__ import annotations
 
+import signal
 import statistics
 import subprocess
 import sys
@@ -37,36 +39,49 @@ def unread(binary: str, ret: bool) -> float:
         return timed_run(binary)
 
 
-def with_goprobe(binary: str, ret: bool, extra: tuple[str, ...] = ()) -> tuple[float, int, str]:
+def with_goprobe(binary: str, ret: bool, mode: str = "trace") -> tuple[float, int, str]:
+    """mode: trace (--json), stack (trace --json --stack) or stats (no output per event)."""
     want = CALLS * (2 if ret else 1)
     out_path = "/tmp/goprobe-bench-trace.jsonl"
     with open(out_path, "w") as out:
-        cmd = [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--count", str(want),
-               *(["--ret"] if ret else []), *extra, binary, "main.Work"]
+        if mode == "stats":
+            cmd = [sys.executable, "-m", "goprobe_tui", "stats", "--json", binary, "main.Work"]
+        else:
+            cmd = [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--count", str(want),
+                   *(["--ret"] if ret else []), *(["--stack"] if mode == "stack" else []),
+                   binary, "main.Work"]
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
         while "attached" not in proc.stderr.readline():
             pass
         elapsed = timed_run(binary)
+        if mode == "stats":
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=300)
+    summary = err.strip().splitlines()[-1]
+    if mode == "stats":  # "400000 events, 0 lost, ...": nothing is printed per event
+        return elapsed, int(summary.split()[1]), summary
     with open(out_path) as f:
         events = sum(1 for _ in f)
-    return elapsed, events, err.strip().splitlines()[-1]
+    return elapsed, events, summary
 
 
-def measure(binary: str, ret: bool, rounds: int) -> bool:
+def measure(binary: str, ret: bool, rounds: int, mode: str = "trace") -> bool:
     want = CALLS * (2 if ret else 1)
     base_times, ours_times, results = [], [], []
     for _ in range(rounds):  # interleaved, so drift on the host hits both alike
         base_times.append(unread(binary, ret))
-        t, n, summary = with_goprobe(binary, ret)
+        t, n, summary = with_goprobe(binary, ret, mode)
         ours_times.append(t)
         results.append((n, summary))
     base, ours = statistics.median(base_times), statistics.median(ours_times)
     ratio = ours / base
     complete = all(n == want and " 0 lost" in s for n, s in results)
-    label = "entry + return probes" if ret else "entry probe"
+    label = ("entry + return probes" if ret else "entry probe") + {
+        "trace": "", "stack": ", --stack", "stats": ", stats"}[mode]
+    what = {"trace": "trace --json", "stack": "trace --json --stack", "stats": "stats"}[mode]
     print(f"{label}: probes unread {base:.2f}s (runs {', '.join(f'{t:.2f}' for t in base_times)}); "
-          f"goprobe-tui trace --json {ours:.2f}s (runs {', '.join(f'{t:.2f}' for t in ours_times)})")
+          f"goprobe-tui {what} {ours:.2f}s (runs {', '.join(f'{t:.2f}' for t in ours_times)})")
     print(f"  slowdown vs the unread probes: {ratio:.3f}x (target <= {TARGET}x)")
     for n, s in results:
         print(f"  received {n:,}/{want:,} events; {s}")
@@ -78,8 +93,11 @@ def main() -> int:
     binary = str(tc.build("hot", "1.27.3"))
     bare = statistics.median(timed_run(binary) for _ in range(3))
     print(f"target without probes: {bare:.3f}s for {CALLS:,} calls")
-    ok = measure(binary, False, rounds)
-    ok = measure(binary, True, rounds) and ok
+    modes = sys.argv[2].split(",") if len(sys.argv) > 2 else ["trace", "stack", "stats"]
+    ok = True
+    for mode in modes:
+        for ret in ((True,) if mode == "stats" else (False, True)):
+            ok = measure(binary, ret, rounds, mode) and ok
     assert goprobe_leftovers() == []
     return 0 if ok else 1
 

@@ -16,6 +16,9 @@ from rapidfuzz.distance import LCSseq
 from goprobe_tui.gobinary import package_of
 
 PRECISE_LIMIT = 4_000  # above this many hits, rank by contiguity and length only
+OWN, OWN_AND_DEPS, EVERYTHING = 0, 1, 2  # scopes: the highest tier shown
+SCOPE_NAMES = {OWN: "own module only", OWN_AND_DEPS: "own module and dependencies",
+               EVERYTHING: "everything"}
 
 
 def is_std(name: str) -> bool:
@@ -52,11 +55,14 @@ class FunctionSearch:
         # One tuple, replaced whole: searches from a superseded worker thread may overlap.
         self._last: tuple[str, bool, np.ndarray] = ("", False, self.all)
 
-    def search(self, query: str, *, include_std: bool = True) -> np.ndarray:
-        """Indexes of matching functions, best first."""
+    def search(self, query: str, *, include_std: bool = True, scope: int = EVERYTHING) -> np.ndarray:
+        """Indexes of matching functions, best first, of tiers up to `scope` (without
+        include_std: no standard library either)."""
+        if not include_std:
+            scope = min(scope, OWN_AND_DEPS)
         query = query.strip()
         if not query:
-            return self.ordered if include_std else self.ordered[~self.std[self.ordered]]
+            return self.ordered if scope == EVERYTHING else self.ordered[self.tier[self.ordered] <= scope]
         smart = any(c.isupper() for c in query)
         choices = self.names if smart else self.lower
         q = query if smart else query.lower()
@@ -67,8 +73,8 @@ class FunctionSearch:
         scores = process.cdist([q], pool_names, scorer=LCSseq.similarity, dtype=np.int32, workers=-1)[0]
         hits = pool[scores >= len(q)]
         self._last = (q, smart, hits)
-        if not include_std:
-            hits = hits[~self.std[hits]]
+        if scope != EVERYTHING:
+            hits = hits[self.tier[hits] <= scope]
         if len(hits) == 0:
             return hits
         ql = q.lower()

@@ -30,3 +30,4 @@ T=$(awk '$3=="tracefs"{print $2; exit}' /proc/self/mounts)
 
 .venv/bin/python -m tests.support.toolchains install
 .venv/bin/python -m tests.support.npm_fixtures >/dev/null
+.venv/bin/python -m tests.support.pypi_fixtures >/dev/null

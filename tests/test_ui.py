@@ -13,6 +13,7 @@ from goprobe_tui.ui.app import GoprobeApp
 from goprobe_tui.ui.function_list import FunctionList
 from goprobe_tui.ui.messages import ProbeChanged, ProbeFailed, SearchDone
 from goprobe_tui.ui.probe_panel import ProbePanel
+from goprobe_tui.ui.screens import PromptScreen
 from goprobe_tui.ui.trace_pane import TracePane
 from tests.conftest import need
 from tests.fake_engine import FakeController, sample_events
@@ -118,12 +119,51 @@ async def test_events_filter_pause_clear_save(binary, tmp_path) -> None:
         await pilot.press("p")
         await pilot.pause(0.2)
         assert len(pane.rows) == 16
-        await pilot.press("s")
+        await pilot.press("s")  # a prompt, with a default path in the save directory
+        await pilot.pause()
+        assert app.screen.query_one("#prompt").value.startswith(str(tmp_path) + "/goprobe-events-")
+        await pilot.press("enter")
         await pilot.pause()
         saved = list(tmp_path.glob("goprobe-events-*.jsonl"))
         assert len(saved) == 1 and saved[0].read_text().count("\n") == 2  # the filtered view
+        assert any(str(saved[0]) in n.message for n in app._notifications)  # the full path
+        await pilot.press("s", "ctrl+u", *str(tmp_path / "mine.jsonl"), "enter")
+        await pilot.pause()
+        assert (tmp_path / "mine.jsonl").read_text().count("\n") == 2
         await pilot.press("c")
         assert pane.view == [] and pane.rows == []
+        await pilot.press("s")  # nothing shown: refused, no prompt
+        await pilot.pause()
+        assert not isinstance(app.screen, PromptScreen)
+
+
+async def test_scope_cycles_own_module_dependencies_everything(binary) -> None:
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=SIZE) as pilot:
+        fl = app.query_one(FunctionList)
+        everything = len(fl.rows)
+        tiers = app.searcher.tier
+        await pilot.press("t")
+        await _settle(app, pilot)
+        assert 0 < len(fl.rows) < everything and all(tiers[int(i)] == 0 for i in fl.rows)
+        await pilot.press("t")
+        await _settle(app, pilot)
+        assert all(tiers[int(i)] <= 1 for i in fl.rows)
+        await pilot.press("t")
+        await _settle(app, pilot)
+        assert len(fl.rows) == everything
+
+
+async def test_times_relative_to_the_session_or_wall_clock(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine, clock_start_ns=999_000_000)
+    async with app.run_test(size=SIZE) as pilot:
+        engine.push(sample_events(1))
+        await pilot.pause(0.2)
+        pane = app.query_one(TracePane)
+        assert pane.text(0).endswith(" +0.001000")  # 1 ms after the session started
+        await pilot.press("T")
+        assert pane.text(0)[-15:-13] != "+0" and pane.text(0)[-7] == "."  # HH:MM:SS.ffffff
 
 
 async def test_read_only_mode_shows_banner_and_refuses_attach(binary) -> None:

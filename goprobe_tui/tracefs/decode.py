@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from goprobe_tui.gobinary import BinaryError, GoBinary
@@ -37,6 +39,8 @@ from goprobe_tui.tracefs.value_types import (
 # dicts) they would add ~20-40 ms to every one, and those come several times a second.
 EventRow = tuple
 ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding the event
+# The trace clock is CLOCK_MONOTONIC: this converts it to the wall clock (both read here, once).
+WALL_OFFSET_NS = time.time_ns() - time.monotonic_ns()
 PAGE = 4096  # a PIE's load bias is a multiple of it
 
 
@@ -100,7 +104,10 @@ class TraceEvent:
                    stack)
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {"ts": self.ts_ns / 1e9, "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
+        wall = self.ts_ns + WALL_OFFSET_NS
+        return {"ts": self.ts_ns / 1e9,
+                "time": datetime.fromtimestamp(wall / 1e9, timezone.utc).isoformat(timespec="microseconds"),
+                "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
                 "goid": self.goid, "comm": self.comm, "function": self.function,
                 "kind": self.kind, "args": json_values(self.args),
                 "returns": json_values(self.returns), "latency_ns": self.latency_ns,
@@ -119,7 +126,17 @@ class TraceEvent:
         return ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
 
     def clock_text(self) -> str:
-        return f"{self.ts_ns // 1_000_000_000}.{self.ts_ns % 1_000_000_000 // 1000:06d}"
+        """Wall clock, to the microsecond: 14:03:22.123456."""
+        wall = self.ts_ns + WALL_OFFSET_NS
+        return time.strftime("%H:%M:%S", time.localtime(wall // 1_000_000_000)) + \
+            f".{wall % 1_000_000_000 // 1000:06d}"
+
+    def since_text(self, start_ns: int) -> str:
+        """Seconds since `start_ns` (the session's start): +12.345678."""
+        d = self.ts_ns - start_ns
+        sign = "-" if d < 0 else "+"
+        d = abs(d)
+        return f"{sign}{d // 1_000_000_000}.{d % 1_000_000_000 // 1000:06d}"
 
     def who_text(self) -> str:
         g = "" if self.goid is None else f" g{self.goid}"

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -23,7 +24,7 @@ from goprobe_tui.atomic_file import save_atomically
 from goprobe_tui.engine import Engine, EngineStatus
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.insight.call_tree import build_tree, goroutine_key
-from goprobe_tui.search import FunctionSearch
+from goprobe_tui.search import EVERYTHING, OWN, OWN_AND_DEPS, SCOPE_NAMES, FunctionSearch
 from goprobe_tui.textsafe import printable
 from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.errors import ProbeError
@@ -56,11 +57,12 @@ DRAIN_MAX = 5000
 class GoprobeApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
-    BINDINGS = keymap.bindings()
+    BINDINGS = [*keymap.bindings(), Binding("escape", "back", "Back", show=False)]
 
     def __init__(self, binary: GoBinary, controller: Engine | None,
                  readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False,
-                 max_rate: float | None = None, pid: int | None = None) -> None:
+                 max_rate: float | None = None, pid: int | None = None,
+                 clock_start_ns: int | None = None) -> None:
         super().__init__()
         self.target_pid = pid
         self.rate_guard = RateGuard(max_rate)
@@ -71,7 +73,8 @@ class GoprobeApp(App):
         self.save_dir = save_dir
         self.functions = binary.functions
         self.searcher = FunctionSearch(self.functions.names, binary.buildinfo.main_path)
-        self.include_std = True
+        self.scope = EVERYTHING  # which functions the list holds (t cycles)
+        self._started_ns = time.monotonic_ns() if clock_start_ns is None else clock_start_ns
         self.query_text = ""
         self.paused = False
         self.index_by_name = {n: i for i, n in enumerate(self.functions.keys)}
@@ -116,11 +119,12 @@ class GoprobeApp(App):
         self.sub_title = printable(f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
                           f"{len(self.functions):,} functions")
         # own module first, then dependencies, then the standard library
-        self.query_one(FunctionList).set_rows(self.searcher.search("", include_std=self.include_std))
+        self.query_one(FunctionList).set_rows(self.searcher.search("", scope=self.scope))
         self._focus(self.query_one(FunctionList))
         # Timers hold on to what they update: during shutdown the screen empties before the
         # app's timers stop, and a query then would raise.
         self._pane = self.query_one(TracePane)
+        self._pane.start_ns = self._started_ns
         self._switcher = self.query_one(ContentSwitcher)
         self._stats_pane = self.query_one(StatsPane)
         self._trace_status = self.query_one("#trace-status", Static)
@@ -164,11 +168,11 @@ class GoprobeApp(App):
     def _search_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
         self._search_started = time.perf_counter()
-        self._run_search(event.value, self.include_std)
+        self._run_search(event.value, self.scope)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _run_search(self, query: str, include_std: bool) -> None:
-        rows = self.searcher.search(query, include_std=include_std)
+    def _run_search(self, query: str, scope: int) -> None:
+        rows = self.searcher.search(query, scope=scope)
         self.post_message(SearchDone(query, rows))
 
     @on(SearchDone)
@@ -185,9 +189,17 @@ class GoprobeApp(App):
 
     def _update_list_status(self) -> None:
         fl = self.query_one(FunctionList)
-        std = "" if self.include_std else " · std lib hidden"
+        scope = "" if self.scope == EVERYTHING else f" · {SCOPE_NAMES[self.scope]} (t)"
         self.query_one("#list-status", Static).update(
-            f" {len(fl.rows):,} / {len(self.functions):,} functions{std}")
+            f" {len(fl.rows):,} / {len(self.functions):,} functions{scope}")
+
+    def action_back(self) -> None:
+        """Esc in the search box: back to the list; in the event filter: back to the events."""
+        focused = self.focused
+        if focused is not None and focused.id == "search":
+            self._focus(self.query_one(FunctionList))
+        elif focused is not None and focused.id == "trace-filter":
+            self._focus(self._pane)
 
     def action_search(self) -> None:
         self._focus(self.query_one("#search", Input))
@@ -198,8 +210,9 @@ class GoprobeApp(App):
         self.screen.set_focus(widget)
 
     def action_toggle_std(self) -> None:
-        self.include_std = not self.include_std
-        self._run_search(self.query_text, self.include_std)
+        """Everything -> own module only -> own module and dependencies -> everything."""
+        self.scope = {EVERYTHING: OWN, OWN: OWN_AND_DEPS, OWN_AND_DEPS: EVERYTHING}[self.scope]
+        self._run_search(self.query_text, self.scope)
 
     # -- probes ---------------------------------------------------------------
     def _require_tracing(self) -> bool:
@@ -489,6 +502,11 @@ class GoprobeApp(App):
         self.paused = not self.paused
         self._update_trace_status()
 
+    def action_clock(self) -> None:
+        self._pane.toggle_clock(self._started_ns)
+        self.notify("times: wall clock" if self._pane.start_ns is None else
+                    "times: seconds since the session started", timeout=3)
+
     def action_clear(self) -> None:
         self.query_one(TracePane).clear()
         self._update_trace_status()
@@ -498,13 +516,24 @@ class GoprobeApp(App):
         if not pane.view:
             self.notify("no events shown: nothing to save", severity="warning")
             return
-        path = os.path.join(self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+        default = os.path.abspath(os.path.join(
+            self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"))
+        rows = [pane.rows[i] for i in pane.view]  # what is shown now, whatever comes meanwhile
+
+        def answer(path: str | None) -> None:
+            if path is not None and path.strip():
+                self._save(os.path.abspath(os.path.expanduser(path.strip())), rows)
+        self.push_screen(PromptScreen(f"Save the {len(rows):,} events shown as JSON lines to:",
+                                      default), answer)
+
+    def _save(self, path: str, rows: list) -> None:
         try:
-            save_atomically(path, (json.dumps(pane.event(i).to_json_dict()) + "\n" for i in pane.view))
+            save_atomically(path, (json.dumps(TraceEvent.from_row(r).to_json_dict()) + "\n"
+                                   for r in rows))
         except OSError as exc:
             self.notify(f"cannot save {path}: {exc.strerror}", severity="error")
             return
-        self.notify(f"saved {len(pane.view):,} events to {path}")
+        self.notify(f"saved {len(rows):,} event{'s' if len(rows) != 1 else ''} to {path}")
 
     # -- views: events, statistics, one goroutine's calls ------------------------------------
     def _show_views(self) -> None:

@@ -35,7 +35,8 @@ COMMANDS = [
     Command("A", "A", "attach_all_anyway", "Attach all!",
             "attach all current matches, even above the 2,000 cap (asks first)", in_footer=False),
     Command("d", "d", "detach_all", "Detach all", "detach all"),
-    Command("t", "t", "toggle_std", "Std lib", "show / hide standard-library functions"),
+    Command("t", "t", "toggle_std", "Scope",
+            "list: own module only → own module and dependencies → everything"),
     Command("f", "f", "filter", "Filter", "filter events by function name or text"),
     Command("v", "v", "next_view", "View",
             "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
@@ -43,6 +44,7 @@ COMMANDS = [
             "call stacks on every event from now on / off (Enter on an event shows its stack)"),
     Command("p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
     Command("c", "c", "clear", "Clear", "clear events"),
+    Command("T", "T", "clock", "Clock", "event times: since the session started / wall clock"),
     Command("s", "s", "save", "Save", "save the shown events to a JSON-lines file"),
 ]
 
@@ -55,6 +57,19 @@ NAVIGATION = [
                      "calls; F: follow its goroutine only (F again: all)"),
     ("Tab", "next pane"),
     ("ctrl+p", "command palette (every command above, by name)"),
+]
+
+
+# What the screen shows, and how to get out of things.
+LEGEND = [
+    ("●", "entry probe attached (arguments)"),
+    ("◆", "entry and return probes attached (results, latency)"),
+    ("✗", "the kernel refused a probe (the notification says why)"),
+    ("▼ N below", "events under the view; End or G goes back to the live tail"),
+    ("Esc", "closes a dialog or this help; in the search box, back to the list"),
+    ("f, then Enter on an empty line", "clears the event filter"),
+    ("/, then ctrl+u", "clears the search (the whole list again)"),
+    ("—", "in statistics: not known (no error result, or the results' types are unknown)"),
 ]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from goprobe_tui.ui.keymap import help_rows
+from goprobe_tui.ui.keymap import LEGEND, help_rows
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -60,9 +61,10 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        body = "\n".join(f"[b]{k:>14}[/b]  {v}" for k, v in help_rows())
-        with Vertical(id="dialog"):
-            yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\nEsc closes.")
+        body = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in help_rows())
+        legend = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in LEGEND)
+        with VerticalScroll(id="dialog"):
+            yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\n[b]On screen[/b]\n\n" + legend)
 
     def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

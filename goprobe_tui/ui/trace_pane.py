@@ -6,6 +6,8 @@ the view. ↑/↓ move a cursor over events: Enter opens one, `g` shows its goro
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -20,13 +22,15 @@ from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, EventRow, TraceEv
 LATENCY_W = 7  # "850ns", "12.3µs", "50.6ms", "1.50s"
 
 
-def pane_text(ev: TraceEvent) -> str:
+def pane_text(ev: TraceEvent, start_ns: int | None = None) -> str:
     """Latency in its own column, then the call: what the eye scans for, and what a narrow
-    terminal must not cut; where and when follow."""
+    terminal must not cut; where and when follow. start_ns: times relative to it (else the
+    wall clock)."""
+    when = ev.clock_text() if start_ns is None else ev.since_text(start_ns)
     if ev.kind == "entry":
-        return f"→ {'':>{LATENCY_W}} {ev.call_text('µs')}  {ev.who_text()} {ev.clock_text()}"
+        return f"→ {'':>{LATENCY_W}} {ev.call_text('µs')}  {ev.who_text()} {when}"
     lat = "" if ev.latency_ns is None else format_duration(ev.latency_ns)
-    return f"← {lat:>{LATENCY_W}} {ev.result_text()}  {ev.who_text()} {ev.clock_text()}"
+    return f"← {lat:>{LATENCY_W}} {ev.result_text()}  {ev.who_text()} {when}"
 
 
 MAX_LINES = 50_000  # bounded memory; older lines are dropped (and the count says so)
@@ -60,6 +64,8 @@ class TracePane(ScrollView, can_focus=True):
         self.texts: list[str | None] = []
         self.view: list[int] = []  # indexes into events that pass the filter
         self.filter = ""
+        # times: relative to the session's start (start_ns), or the wall clock (None)
+        self.start_ns: int | None = time.monotonic_ns()
         self.cursor: int | None = None  # a position in `view`; None: no event chosen
         # Following is a decision, not a scroll position: a burst scrolls the view later
         # than the next burst arrives, so "at the bottom" would read false in between.
@@ -81,7 +87,7 @@ class TracePane(ScrollView, can_focus=True):
         """Formatted lazily: only lines that are shown (or filtered) ever pay for formatting."""
         t = self.texts[i]
         if t is None:
-            t = self.texts[i] = printable(pane_text(self.event(i)))
+            t = self.texts[i] = printable(pane_text(self.event(i), self.start_ns))
         return t
 
     def event(self, i: int) -> TraceEvent:
@@ -143,6 +149,13 @@ class TracePane(ScrollView, can_focus=True):
         self.view.clear()
         self.cursor = None
         self.virtual_size = Size(self.size.width, 0)
+        self._cache.clear()
+        self.refresh()
+
+    def toggle_clock(self, session_start_ns: int) -> None:
+        """Relative times <-> wall clock."""
+        self.start_ns = None if self.start_ns is not None else session_start_ns
+        self.texts = [None] * len(self.texts)
         self._cache.clear()
         self.refresh()
 

@@ -56,6 +56,9 @@ func Inner(depth int) int {
 //go:noinline
 func Outer(w int) int { return Inner(2) + w }
 
+//go:noinline
+func Countdown(n int) int { return n }
+
 func main() {
 	mode := "all"
 	if len(os.Args) > 1 {
@@ -97,6 +100,11 @@ func main() {
 			}(w)
 		}
 		wg.Wait()
+	}
+	if mode == "countdown" { // 5,001 calls, the last with n=0
+		for n := 5000; n >= 0; n-- {
+			Countdown(n)
+		}
 	}
 	_ = strings.ToUpper
 }
