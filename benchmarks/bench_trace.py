@@ -32,9 +32,12 @@ def timed_run(binary: str) -> float:
     return time.perf_counter() - start
 
 
-def unread(binary: str, ret: bool) -> float:
-    """The probes enabled in an instance nobody reads: what the kernel trap costs."""
+def unread(binary: str, ret: bool, stacks: bool = False) -> float:
+    """The probes enabled in an instance nobody reads: what the kernel trap costs (with the
+    kernel's user-stack walk too, for --stack)."""
     with GoBinary.open(binary) as b, ProbeSession() as session:
+        if stacks:
+            session.set_user_stacks(True)
         Attacher(b, session).attach_many([b.find("main.Work")], ret)
         return timed_run(binary)
 
@@ -70,7 +73,7 @@ def measure(binary: str, ret: bool, rounds: int, mode: str = "trace") -> bool:
     want = CALLS * (2 if ret else 1)
     base_times, ours_times, results = [], [], []
     for _ in range(rounds):  # interleaved, so drift on the host hits both alike
-        base_times.append(unread(binary, ret))
+        base_times.append(unread(binary, ret, stacks=mode == "stack"))
         t, n, summary = with_goprobe(binary, ret, mode)
         ours_times.append(t)
         results.append((n, summary))
@@ -80,7 +83,8 @@ def measure(binary: str, ret: bool, rounds: int, mode: str = "trace") -> bool:
     label = ("entry + return probes" if ret else "entry probe") + {
         "trace": "", "stack": ", --stack", "stats": ", stats"}[mode]
     what = {"trace": "trace --json", "stack": "trace --json --stack", "stats": "stats"}[mode]
-    print(f"{label}: probes unread {base:.2f}s (runs {', '.join(f'{t:.2f}' for t in base_times)}); "
+    floor = "probes unread" + (" (userstacktrace on)" if mode == "stack" else "")
+    print(f"{label}: {floor} {base:.2f}s (runs {', '.join(f'{t:.2f}' for t in base_times)}); "
           f"goprobe-tui {what} {ours:.2f}s (runs {', '.join(f'{t:.2f}' for t in ours_times)})")
     print(f"  slowdown vs the unread probes: {ratio:.3f}x (target <= {TARGET}x)")
     for n, s in results:

@@ -44,7 +44,7 @@ def _launch_and_attach_divide(session: str) -> str:
     need(shutil.which("tmux") is not None, "tmux missing: run .ci/run")
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
     binary = tc.build("divide", "1.27.3")
-    cmd = f"{sys.executable} -m goprobe_tui {binary}; sleep 5"
+    cmd = f"env -u COLUMNS -u LINES {sys.executable} -m goprobe_tui {binary}; sleep 5"
     # The previous test's kill-session may leave the tmux server still exiting: retry.
     _tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "40", cmd, attempts=5)
     _tmux("resize-window", "-t", session, "-x", "140", "-y", "40")
@@ -128,9 +128,18 @@ def _cmdline(pid: int) -> str:
 def _start(session: str, args: str, width: int, height: int) -> None:
     need(os.geteuid() == 0, "kernel tests need root")
     need(shutil.which("tmux") is not None, "tmux missing: run .ci/run")
-    cmd = f"{sys.executable} -m goprobe_tui {args}; sleep 5"
-    _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), cmd, attempts=5)
-    _tmux("resize-window", "-t", session, "-x", str(width), "-y", str(height))
+    # COLUMNS/LINES (pytest exports them) would override the terminal's real size
+    cmd = f"env -u COLUMNS -u LINES {sys.executable} -m goprobe_tui {args}; sleep 5"
+    # The window gets its size first; only then does the app start, at that size.
+    _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sleep 60",
+          attempts=5)
+    want = f"{width}x{height}"
+    for _ in range(50):
+        _tmux("resize-window", "-t", session, "-x", str(width), "-y", str(height))
+        if _tmux("display", "-p", "-t", session, "#{window_width}x#{window_height}").strip() == want:
+            break
+        time.sleep(0.1)
+    _tmux("respawn-pane", "-k", "-t", session, cmd)
 
 
 def test_hugo_opens_on_its_own_module_and_a_burst_after_slash_arrives() -> None:
@@ -140,11 +149,12 @@ def test_hugo_opens_on_its_own_module_and_a_burst_after_slash_arrives() -> None:
     session = f"goprobe-hugo-{os.getpid()}"
     try:
         _start(session, str(hugo), 200, 50)
-        screen = _wait_for(session, "88,069 functions", timeout=30)
+        _wait_for(session, "88,069 functions", timeout=30)
+        screen = _wait_for(session, "hugo/common/")
         lines = screen.splitlines()
         assert "go1.27" in lines[0] and "github.com/gohugoio/hugo" in lines[0]
-        first = next(ln for ln in lines if "terminal" in ln or "gohugoio" in ln.split("│")[0][:60])
-        assert "github.com/gohugoio/hugo/" in first
+        rows = [ln.strip() for ln in lines[1:] if "github.com/" in ln or "runtime." in ln]
+        assert rows[0].startswith("github.com/gohugoio/hugo/"), screen  # its own code first
         _tmux("send-keys", "-t", session, "/pagestaterender")  # one burst, right after `/`
         screen = _wait_for(session, "hugolib.pageState.Render")
         assert "pagestaterender" in screen and "hugolib.(*pageState).Render" in screen
@@ -184,11 +194,15 @@ def test_80x24_keeps_the_end_of_names_and_help_and_quit_in_the_footer() -> None:
     try:
         _start(session, str(esbuild), 80, 24)
         _wait_for(session, "functions", timeout=30)
-        _tmux("send-keys", "-t", session, "/rebuildimpl")
+        _tmux("send-keys", "-t", session, "/rebuildimpl", "Enter")  # back in the list
         screen = _wait_for(session, "api.rebuildImpl")
+        time.sleep(0.5)
+        screen = _tmux("capture-pane", "-t", session, "-p")
+        row = next(ln for ln in screen.splitlines() if "rebuildImpl" in ln)
+        assert row.rstrip().endswith("pkg/api.rebuildImpl"), screen  # the end, not the start
         footer = screen.rstrip().splitlines()[-1]
-        assert "? Help" in footer and "q Quit" in footer
-        _tmux("send-keys", "-t", session, "Enter", "q")
+        assert "? Help" in footer and "q Quit" in footer, screen
+        _tmux("send-keys", "-t", session, "q")
         _wait_clean()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

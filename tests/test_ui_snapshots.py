@@ -30,6 +30,10 @@ def binary(tmp_path_factory):
     b.close()
 
 
+def _app(binary, engine) -> GoprobeApp:
+    return GoprobeApp(binary, engine, clock_start_ns=0)  # times shown relative to 0: fixed
+
+
 async def _settle(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.2)
@@ -40,7 +44,7 @@ def test_browser_with_search(binary, snap_compare) -> None:
         await pilot.press("slash", *"handle", "enter")
         await _settle(pilot)
 
-    assert snap_compare(GoprobeApp(binary, QuietEngine(), clock_start_ns=0), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(_app(binary, QuietEngine()), terminal_size=SIZE, run_before=run_before)
 
 
 def test_probes_attached_with_events(binary, snap_compare) -> None:
@@ -52,7 +56,7 @@ def test_probes_attached_with_events(binary, snap_compare) -> None:
         engine.push(sample_events())
         await _settle(pilot)
 
-    assert snap_compare(GoprobeApp(binary, engine, clock_start_ns=0), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(_app(binary, engine), terminal_size=SIZE, run_before=run_before)
 
 
 def test_filtered_trace_pane(binary, snap_compare) -> None:
@@ -64,7 +68,7 @@ def test_filtered_trace_pane(binary, snap_compare) -> None:
         await pilot.press("f", *"printf", "enter")
         await _settle(pilot)
 
-    assert snap_compare(GoprobeApp(binary, engine, clock_start_ns=0), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(_app(binary, engine), terminal_size=SIZE, run_before=run_before)
 
 
 def test_read_only_banner(binary, snap_compare) -> None:
@@ -77,7 +81,7 @@ def test_help_screen(binary, snap_compare) -> None:
         await pilot.press("question_mark")
         await _settle(pilot)
 
-    assert snap_compare(GoprobeApp(binary, QuietEngine(), clock_start_ns=0), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(_app(binary, QuietEngine()), terminal_size=SIZE, run_before=run_before)
 
 
 def test_stats_view(binary, snap_compare) -> None:
@@ -90,7 +94,7 @@ def test_stats_view(binary, snap_compare) -> None:
         await pilot.press("v")
         await pilot.pause(0.8)
 
-    assert snap_compare(GoprobeApp(binary, engine, clock_start_ns=0), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(_app(binary, engine), terminal_size=SIZE, run_before=run_before)
 
 
 def test_calls_view(binary, snap_compare) -> None:
@@ -105,7 +109,7 @@ def test_calls_view(binary, snap_compare) -> None:
         await pilot.press("up", "up", "up", "g")
         await _settle(pilot)
 
-    assert snap_compare(GoprobeApp(binary, engine, clock_start_ns=0), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(_app(binary, engine), terminal_size=SIZE, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
@@ -118,4 +122,4 @@ def test_narrow_and_wide_terminals(binary, snap_compare, size) -> None:
         engine.push(sample_events())
         await _settle(pilot)
 
-    assert snap_compare(GoprobeApp(binary, engine, clock_start_ns=0), terminal_size=size, run_before=run_before)
+    assert snap_compare(_app(binary, engine), terminal_size=size, run_before=run_before)

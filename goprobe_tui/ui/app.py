@@ -57,7 +57,8 @@ DRAIN_MAX = 5000
 class GoprobeApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
-    BINDINGS = [*keymap.bindings(), Binding("escape", "back", "Back", show=False)]
+    BINDINGS = [*keymap.bindings(), Binding("escape", "back", "Back", show=False),
+                Binding("enter", "submit_input", "Apply", show=False, priority=True)]
 
     def __init__(self, binary: GoBinary, controller: Engine | None,
                  readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False,
@@ -97,7 +98,10 @@ class GoprobeApp(App):
         yield banner
         with Horizontal(id="top"):
             with Vertical(id="browser"):
-                yield Input(placeholder="/ search functions (fuzzy)", id="search")
+                # select_on_focus: its select-all runs when the Focus message arrives, after
+                # keys typed right behind `/` (a burst): it would select and then overwrite them
+                yield Input(placeholder="/ search functions (fuzzy)", id="search",
+                            select_on_focus=False)
                 yield Static(id="list-header")
                 yield FunctionList(self.functions, id="functions")
                 yield Static(id="list-status")
@@ -108,6 +112,7 @@ class GoprobeApp(App):
             with ContentSwitcher(initial="events-view", id="switcher"):
                 with Vertical(id="events-view"):
                     yield Input(placeholder="filter events (function or text), Enter to apply",
+                                select_on_focus=False,
                                 id="trace-filter")
                     yield TracePane(id="events")
                 yield StatsPane(id="stats-view")
@@ -131,6 +136,7 @@ class GoprobeApp(App):
         self._update_list_status()
         self._update_trace_status()
         self._show_views()
+        self.call_after_refresh(self.on_resize)  # the list's column titles, once it has a width
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(STATS_EVERY, self._refresh_stats)
         if self.controller is not None:
@@ -192,6 +198,25 @@ class GoprobeApp(App):
         scope = "" if self.scope == EVERYTHING else f" · {SCOPE_NAMES[self.scope]} (t)"
         self.query_one("#list-status", Static).update(
             f" {len(fl.rows):,} / {len(self.functions):,} functions{scope}")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Priority keys act only on the main screen, and never while a text box has the
+        focus (there they are text: `/` in `net/http`)."""
+        if action in keymap.PRIORITY_ACTIONS or action == "submit_input":
+            if self.screen is not self.screen_stack[0]:
+                return False
+            focused_input = isinstance(self.focused, Input)
+            return focused_input if action == "submit_input" else not focused_input
+        return True
+
+    def action_submit_input(self) -> None:
+        """Enter in the search box or the event filter, handled before the keys behind it are
+        delivered: those go to the list or the events, as if typed after a pause."""
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id == "search":
+            self._focus(self.query_one(FunctionList))
+        elif isinstance(focused, Input) and focused.id == "trace-filter":
+            self._apply_filter(focused.value)
 
     def action_back(self) -> None:
         """Esc in the search box: back to the list; in the event filter: back to the events."""
@@ -491,11 +516,14 @@ class GoprobeApp(App):
 
     @on(Input.Submitted, "#trace-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(TracePane).set_filter(event.value)
+        self._apply_filter(event.value)
+
+    def _apply_filter(self, text: str) -> None:
+        self._pane.set_filter(text)
         box = self.query_one("#trace-filter", Input)
-        if not event.value:
+        if not text:
             box.remove_class("visible")
-        self._focus(self.query_one(TracePane))
+        self._focus(self._pane)
         self._update_trace_status()
 
     def action_pause(self) -> None:

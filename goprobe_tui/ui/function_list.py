@@ -114,7 +114,7 @@ class FunctionList(ScrollView, can_focus=True):
     # -- rendering ------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         row = y + int(self.scroll_offset.y)
-        width = self.size.width
+        width = self.scrollable_content_region.width  # the scrollbar takes its column
         if row >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         idx = int(self.rows[row])

@@ -16,13 +16,17 @@ class Command:
     label: str  # Footer and palette title
     help: str
     in_footer: bool = True
+    # Handled before the key reaches the focused widget: the keys typed right behind it (a
+    # burst) then go to the widget it focuses, not to the old one. Off inside text boxes.
+    priority: bool = False
 
 
 COMMANDS = [
     # help and quit first: a narrow terminal cuts the footer from the right
     Command("question_mark", "?", "help", "Help", "every key"),
     Command("q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
-    Command("slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list"),
+    Command("slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list",
+            priority=True),
     Command("space", "Space", "toggle", "Attach/detach", "attach / detach the highlighted function"),
     Command("r", "r", "toggle_returns", "Returns",
             "attach with return probes (args, results, latency) / drop them"),
@@ -37,7 +41,7 @@ COMMANDS = [
     Command("d", "d", "detach_all", "Detach all", "detach all"),
     Command("t", "t", "toggle_std", "Scope",
             "list: own module only → own module and dependencies → everything"),
-    Command("f", "f", "filter", "Filter", "filter events by function name or text"),
+    Command("f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
     Command("v", "v", "next_view", "View",
             "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
     Command("b", "b", "stacks", "Stacks",
@@ -74,7 +78,11 @@ LEGEND = [
 
 
 def bindings() -> list[Binding]:
-    return [Binding(c.key, c.action, c.label, show=c.in_footer) for c in COMMANDS]
+    return [Binding(c.key, c.action, c.label, show=c.in_footer, priority=c.priority)
+            for c in COMMANDS]
+
+
+PRIORITY_ACTIONS = frozenset(c.action for c in COMMANDS if c.priority)
 
 
 def help_rows() -> list[tuple[str, str]]:

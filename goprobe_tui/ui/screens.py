@@ -44,7 +44,8 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.question, markup=False)
-            yield Input(self.value, placeholder=self.placeholder, id="prompt")
+            yield Input(self.value, placeholder=self.placeholder, id="prompt",
+                        select_on_focus=False)  # type-ahead would be selected, then replaced
             yield Static("Enter: apply · Esc: cancel", classes="hint")
 
     def on_mount(self) -> None:
