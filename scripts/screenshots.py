@@ -50,6 +50,34 @@ async def shoot() -> None:
             await settle(app, pilot)
             app.save_screenshot("trace-filtered.svg", str(OUT))
             await asyncio.to_thread(controller.close)
+    insight = tmp / "insight"
+    shutil.copy(tc.build("insight", "1.27.3"), insight)
+    with GoBinary.open(str(insight)) as binary:
+        controller = TraceController(binary, ProbeSession(), insight=True)
+        app = GoprobeApp(binary, controller)
+        async with app.run_test(size=SIZE) as pilot:
+            for name in ("main.Sleepy", "main.Fallible", "main.C", "main.Outer", "main.Inner",
+                         "main.Leaf"):
+                await pilot.press("slash", *name, "enter", "r")
+                await settle(app, pilot)
+            await pilot.press("b")  # call stacks
+            await asyncio.to_thread(subprocess.run, [str(insight)], capture_output=True, check=True)
+            await settle(app, pilot, 1.5)
+            await pilot.press("v")
+            await settle(app, pilot, 1.0)
+            app.save_screenshot("stats-view.svg", str(OUT))
+            await pilot.press("v", "v")
+            app._focus(app._pane)
+            for _ in range(3):
+                await pilot.press("up")
+            await pilot.press("g")
+            await settle(app, pilot)
+            app.save_screenshot("calls-view.svg", str(OUT))
+            await pilot.press("v")
+            await pilot.press("enter")
+            await settle(app, pilot)
+            app.save_screenshot("event-details.svg", str(OUT))
+            await asyncio.to_thread(controller.close)
     shutil.rmtree(tmp)
 
 

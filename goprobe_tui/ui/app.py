@@ -19,6 +19,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets.input import Selection
 
 from goprobe_tui.atomic_file import save_atomically
 from goprobe_tui.engine import Engine, EngineStatus
@@ -227,7 +228,13 @@ class GoprobeApp(App):
             self._focus(self._pane)
 
     def action_search(self) -> None:
-        self._focus(self.query_one("#search", Input))
+        self._focus_selected(self.query_one("#search", Input))
+
+    def _focus_selected(self, box: Input) -> None:
+        """Focus a text box with its text selected, now: what is typed next replaces it,
+        including keys already queued behind this one."""
+        self._focus(box)
+        box.selection = Selection(0, len(box.value))
 
     def _focus(self, widget: Widget) -> None:
         # Now, not via call_later like Widget.focus(): keys already queued behind this one
@@ -512,7 +519,7 @@ class GoprobeApp(App):
     def action_filter(self) -> None:
         box = self.query_one("#trace-filter", Input)
         box.add_class("visible")
-        self._focus(box)
+        self._focus_selected(box)
 
     @on(Input.Submitted, "#trace-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
