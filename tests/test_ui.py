@@ -301,7 +301,7 @@ async def test_probe_panel_keeps_the_end_of_names_and_full_hit_counts(binary) ->
     assert fit_left("github.com/gohugoio/hugo/hugolib.(*pageState).Render", 30).endswith(
         "(*pageState).Render")
     app = GoprobeApp(binary, FakeController())
-    async with app.run_test(size=(150, 36)) as pilot:
+    async with app.run_test(size=(170, 36)) as pilot:
         panel = app.query_one(ProbePanel)
         name = "github.com/gohugoio/hugo/hugolib.(*pageState).Render"
         panel.upsert(name, True, 3)
@@ -334,3 +334,48 @@ async def test_header_names_binary_go_module_target_and_tracing(binary) -> None:
         sleeper.wait()
         await pilot.pause(1.5)
         assert f"target: pid {sleeper.pid} — exited" in str(header.render())
+
+
+async def test_the_pane_follows_the_tail_and_the_badge_counts_what_is_below(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(TracePane)
+        for _ in range(5):  # bursts bigger than the pane, arriving back to back
+            engine.push(sample_events(20))
+            await pilot.pause(0.06)
+        await pilot.pause(0.3)
+        height = pane.scrollable_content_region.height
+        assert len(pane.view) == 205 and pane.below == 0
+        assert int(pane.scroll_offset.y) == len(pane.view) - height  # the last line is shown
+        app._focus(pane)
+        await pilot.press("up", "up")  # the user looks back: the view stays
+        engine.push(sample_events(5))
+        await pilot.pause(0.3)
+        below = len(pane.view) - int(pane.scroll_offset.y) - height
+        assert pane.below == below > 0
+        assert f"▼ {below:,} below" in str(app.query_one("#trace-status").render())
+        app._focus(app.query_one(FunctionList))
+        await pilot.press("G")  # from anywhere
+        await pilot.pause(0.2)
+        assert pane.below == 0 and app.focused is pane
+        engine.push(sample_events(3))
+        await pilot.pause(0.3)
+        assert pane.below == 0  # following again
+
+
+async def test_zoom_a_pane_and_calls_per_second(binary) -> None:
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"main.Greet", "enter", "space")
+        await _settle(app, pilot)
+        panel = app.query_one(ProbePanel)
+        panel.set_hits({"main.Greet": 1_000}, now=10.0)
+        panel.set_hits({"main.Greet": 6_000}, now=12.0)
+        row = panel.get_row("main.Greet")
+        assert str(row[3]) == "6,000" and str(row[4]) == "2,500"
+        await pilot.press("z")
+        assert app.screen.maximized is app.query_one(FunctionList)
+        await pilot.press("z")
+        assert app.screen.maximized is None

@@ -59,6 +59,7 @@ class GoprobeApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
     BINDINGS = [*keymap.bindings(), Binding("escape", "back", "Back", show=False),
+                Binding("G", "tail", "Tail", show=False),
                 Binding("enter", "submit_input", "Apply", show=False, priority=True)]
 
     def __init__(self, binary: GoBinary, controller: Engine | None,
@@ -218,6 +219,25 @@ class GoprobeApp(App):
             self._focus(self.query_one(FunctionList))
         elif isinstance(focused, Input) and focused.id == "trace-filter":
             self._apply_filter(focused.value)
+
+    def action_tail(self) -> None:
+        """G from anywhere: the events view, at the live tail."""
+        if self._switcher.current != "events-view":
+            self._switch_view("events-view")
+        self._focus(self._pane)
+        self._pane.action_tail()
+
+    def action_maximize(self) -> None:
+        """The focused pane alone on the screen, or back to all panes."""
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        target = self.focused
+        while target is not None and target.parent is not None and target.id not in (
+                "functions", "probes", "events", "stats-view", "calls-view"):
+            target = target.parent
+        if target is not None:
+            self.screen.maximize(target)
 
     def action_back(self) -> None:
         """Esc in the search box: back to the list; in the event filter: back to the events."""

@@ -42,6 +42,7 @@ COMMANDS = [
     Command("t", "t", "toggle_std", "Scope",
             "list: own module only → own module and dependencies → everything"),
     Command("f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
+    Command("z", "z", "maximize", "Zoom", "the focused pane alone on the screen / all panes again"),
     Command("v", "v", "next_view", "View",
             "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
     Command("b", "b", "stacks", "Stacks",
@@ -56,7 +57,8 @@ COMMANDS = [
 NAVIGATION = [
     ("↑ ↓ PgUp PgDn", "move in the list or the events"),
     ("Enter", "details: entry, end, offset, file:line, DWARF params, RET sites"),
-    ("End G", "events: back to the live tail (the ▼ badge counts the events below the view)"),
+    ("End G", "back to the live tail of the events, from anywhere (▼ N below: events under "
+              "the view)"),
     ("↑ ↓ (events)", "move a cursor over events; Enter: the event in full; g: its goroutine's "
                      "calls; F: follow its goroutine only (F again: all)"),
     ("Tab", "next pane"),
