@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="also show a field reached through a pointer parameter, e.g. "
                          "'r.URL.Path' (repeatable; DWARF needed)")
     tr.add_argument("--where", metavar="COND", help=WHERE_HELP)
+    tr.add_argument("--depth", type=_depth, default=1, metavar="N",
+                    help="levels of pointers to structs followed and shown (0-3; default 1)")
     tr.add_argument("--stack", action="store_true",
                     help="each event with its call stack, direct caller first (inlined calls too)")
     tr.add_argument("--max-probes", type=_positive_int, default=MAX_FUNCTIONS,
@@ -74,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                     help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
     st.add_argument("--max-rate", type=_positive_float, metavar="CALLS_PER_S",
                     help="detach a function's probes when it fires faster than this")
-    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False)
+    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1)
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
     return p
@@ -94,6 +96,12 @@ def _positive(convert: Callable[[str], float], what: str) -> Callable[[str], flo
 
 
 _positive_int = _positive(int, "a whole number")
+
+
+def _depth(text: str) -> int:
+    if text not in ("0", "1", "2", "3"):
+        raise argparse.ArgumentTypeError(f"must be 0, 1, 2 or 3: {text!r}")
+    return int(text)
 _positive_float = _positive(float, "a number")
 
 

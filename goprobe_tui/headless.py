@@ -183,7 +183,8 @@ def run_trace(args: argparse.Namespace) -> int:
                                      print_to=None if stats else
                                      (sys.stdout.fileno(), args.json, args.count),
                                      fields=tuple(args.field), insight=stats, rows=not stats,
-                                     where=args.where or "", stacks=args.stack)
+                                     where=args.where or "", stacks=args.stack,
+                                     pointer_depth=args.depth)
         status = _trace(args, binary, controller, chosen, wake, signals)
         if stats:
             print_stats(controller.insight(), args.json, sys.stdout)

@@ -175,3 +175,20 @@ def test_pie_reads_types_and_literals_at_the_load_bias(root: str) -> None:
     # that fired (the process has exited by the time its events are decoded)
     assert ev["main.Serve"][3]["returns"]["~r1"] == {"type": "*errors.errorString",
                                                      "value": {"s": "not found: /missing"}}
+
+
+@pytest.mark.kernel
+def test_pointer_depth_can_be_changed(root: str) -> None:
+    """--depth 0: the pointer alone; the default 1: the struct behind it; 2: one more level."""
+    _toolchain(NEWEST)
+    binary = tc.build("values", NEWEST)
+    seen = {}
+    for depth in ("0", "2"):
+        run = TraceRun("--json", "--depth", depth, str(binary), "main.Handle")
+        assert run_program(binary).returncode == 0
+        run.proc.send_signal(signal.SIGINT)
+        events, _err = run.finish()
+        seen[depth] = [e["args"]["r"] for e in events]
+    assert all(isinstance(r, str) and r.startswith("0x") for r in seen["0"])
+    assert seen["2"] == [{"Method": "GET", "URL": {"Host": "x", "Path": "/healthz"}},
+                         {"Method": "HEAD", "URL": None}]

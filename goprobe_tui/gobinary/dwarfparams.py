@@ -11,7 +11,7 @@ from dataclasses import replace
 from goprobe_tui.gobinary.binary import GoBinary, package_of
 from goprobe_tui.gobinary.go_types import ARRAY, BOOL, FLOAT64, PTR, SLICE
 from goprobe_tui.gobinary.params import FieldPath, Param, Part
-from goprobe_tui.gobinary.type_shapes import classify
+from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, classify
 
 DW_AT_GO_KIND = 0x2900
 __all__ = ["DwarfParams", "FieldPath", "Param", "Part"]
@@ -22,7 +22,7 @@ class DwarfParams:
         self._binary = binary
         self._dwarf = None
         self._cus: dict[str, list] | None = None
-        self._cache: dict[str, list[Param] | None] = {}
+        self._cache: dict[tuple[str, int], list[Param] | None] = {}
         self.available = ".debug_info" in binary.elf.sections or ".zdebug_info" in binary.elf.sections
 
     def _index(self) -> dict[str, list]:
@@ -35,22 +35,25 @@ class DwarfParams:
                     self._cus.setdefault(name.value.decode("utf-8", "replace"), []).append(cu)
         return self._cus
 
-    def params(self, func_name: str) -> list[Param] | None:
-        """The function's parameters in declaration order, or None without DWARF for it."""
+    def params(self, func_name: str, follow: int = POINTER_DEPTH) -> list[Param] | None:
+        """The function's parameters in declaration order, or None without DWARF for it.
+        follow: levels of pointers to structs described (their fields read at the probe)."""
         if not self.available:
             return None
-        if func_name not in self._cache:
+        key = (func_name, follow)
+        if key not in self._cache:
             try:
-                self._cache[func_name] = self._lookup(func_name)
+                self._cache[key] = self._lookup(func_name, follow)
             except Exception:  # pyelftools on damaged DWARF: fall back to positional args
-                self._cache[func_name] = None
-        return self._cache[func_name]
+                self._cache[key] = None
+        return self._cache[key]
 
-    def _lookup(self, func_name: str) -> list[Param] | None:
+    def _lookup(self, func_name: str, follow: int) -> list[Param] | None:
         die = self._subprogram(func_name)
         if die is None:
             return None
-        return [self._param(c) for c in die.iter_children() if c.tag == "DW_TAG_formal_parameter"]
+        return [self._param(c, follow) for c in die.iter_children()
+                if c.tag == "DW_TAG_formal_parameter"]
 
     def _subprogram(self, func_name: str):
         wanted = func_name.encode()
@@ -97,7 +100,7 @@ class DwarfParams:
             offset += int(member.attributes["DW_AT_data_member_location"].value)
             tdie = _resolve(member.get_DIE_from_attribute("DW_AT_type"))
         steps.append((deref, offset))
-        leaf = replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 1), name=expr,
+        leaf = replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 1, 0), name=expr,
                        type_name=_name(tdie), members=(), pointee=None, elem=None)
         return FieldPath(expr, root, tuple(steps), leaf)
 
@@ -116,7 +119,7 @@ class DwarfParams:
             return None
         return None
 
-    def _param(self, die) -> Param:
+    def _param(self, die, follow: int) -> Param:
         name = die.attributes["DW_AT_name"].value.decode("utf-8", "replace")
         result = bool(die.attributes.get("DW_AT_variable_parameter", None)
                       and die.attributes["DW_AT_variable_parameter"].value)
@@ -124,7 +127,7 @@ class DwarfParams:
         if tdie is None:
             return Param(name, "?", "unknown", 0, 1, result, ())
         type_name = _name(tdie)
-        return replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 0), name=name,
+        return replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 0, follow), name=name,
                        type_name=type_name, result=result)
 
 

@@ -48,9 +48,13 @@ class TypeNode(Protocol):
         """What a pointer points to; a slice's or an array's element."""
 
 
-def classify(node: TypeNode, ptrsize: int, depth: int = 0) -> Param:
+POINTER_DEPTH = 1  # pointers to structs followed this many levels, by default
+
+
+def classify(node: TypeNode, ptrsize: int, depth: int = 0, follow: int = POINTER_DEPTH) -> Param:
     """Following Go's internal ABI assignment rules. The result is unnamed: the caller names
-    it. Kind "unknown": never register-assigned (so neither is a struct holding it)."""
+    it. Kind "unknown": never register-assigned (so neither is a struct holding it). follow:
+    how many levels of pointers to structs to describe (their fields are read at the probe)."""
     kind, size, name = node.kind, node.size, node.name
     align = max(1, min(size, ptrsize))
 
@@ -65,9 +69,9 @@ def classify(node: TypeNode, ptrsize: int, depth: int = 0) -> Param:
         return shape("bool", 1, 1, (Part("bool", 1),))
     if kind in PTR_KINDS:
         pointee = None
-        if kind == PTR and depth == 0:
+        if kind == PTR and follow > 0:
             target = node.elem()
-            pointee = struct_layout(target, ptrsize) if target is not None else None
+            pointee = struct_layout(target, ptrsize, follow - 1) if target is not None else None
         return shape("map" if kind == MAP else "ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),),
                      pointee=pointee)
     if kind in (FLOAT32, FLOAT64):
@@ -79,7 +83,7 @@ def classify(node: TypeNode, ptrsize: int, depth: int = 0) -> Param:
         return shape("string", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("int", ptrsize)))
     if kind == SLICE:
         target = node.elem() if depth < MAX_DEPTH else None
-        elem = classify(target, ptrsize, depth + 1) if target is not None else None
+        elem = classify(target, ptrsize, depth + 1, 0) if target is not None else None
         return shape("slice", 3 * ptrsize, ptrsize,
                      (Part("ptr", ptrsize), Part("int", ptrsize), Part("int", ptrsize)), elem=elem)
     if kind == IFACE:
@@ -90,7 +94,7 @@ def classify(node: TypeNode, ptrsize: int, depth: int = 0) -> Param:
             return shape("struct", size, ptrsize)
         members = []
         for fname, ftype, offset in fields:
-            m = classify(ftype, ptrsize, depth + 1)
+            m = classify(ftype, ptrsize, depth + 1, 0)  # a struct by value: its pointers stay
             if m.kind == "unknown":
                 return shape("struct", size, ptrsize)  # not register-assignable as a whole
             members.append(replace(m, name=fname, offset=offset))
@@ -103,19 +107,20 @@ def classify(node: TypeNode, ptrsize: int, depth: int = 0) -> Param:
         target = node.elem()
         # Go's ABI assigns a [1]T like a T; longer arrays always go to the stack.
         if node.count == 1 and target is not None and depth < MAX_DEPTH:
-            elem = classify(target, ptrsize, depth + 1)
+            elem = classify(target, ptrsize, depth + 1, 0)
             if elem.kind != "unknown":
                 return replace(elem, type_name=name, size=size)
     return shape("unknown", size, align)
 
 
-def struct_layout(node: TypeNode, ptrsize: int) -> Param | None:
-    """A struct's members with their offsets, for reading it through a pointer."""
+def struct_layout(node: TypeNode, ptrsize: int, follow: int = 0) -> Param | None:
+    """A struct's members with their offsets, for reading it through a pointer; pointers among
+    them described `follow` levels further."""
     fields = node.members() if node.kind == STRUCT else None
     if fields is None:
         return None
-    members = tuple(replace(classify(ftype, ptrsize, 1), name=fname, offset=offset,
-                            members=(), pointee=None)
+    members = tuple(replace(classify(ftype, ptrsize, 1, follow), name=fname, offset=offset,
+                            members=())
                     for fname, ftype, offset in fields)
     return Param("", node.name, "struct", 0, 1, False, (), members)
 

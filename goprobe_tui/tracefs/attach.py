@@ -19,6 +19,7 @@ from goprobe_tui.gobinary.goroutine import goid_offset
 from goprobe_tui.gobinary.method_sigs import MethodSignatures
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
+from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
 from goprobe_tui.tracefs.conditions import Condition, compile_condition
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.fetch_args import caller_fetch, depth_fetch, goroutine_fetch
@@ -69,7 +70,7 @@ class _Plan:
 class Attacher:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  overrides: dict[str, FetchPlan] | None = None, fields: tuple[str, ...] = (),
-                 where: str = "") -> None:
+                 where: str = "", pointer_depth: int = POINTER_DEPTH) -> None:
         self.binary = binary
         self.session = session
         self.path = path or binary.path
@@ -77,6 +78,7 @@ class Attacher:
         self.fields = fields  # --field selectors, e.g. "r.URL.Path"
         self.function_fields: dict[str, tuple[str, ...]] = {}  # per function, set in the TUI
         self.where = where  # --where: a condition for every function attached
+        self.pointer_depth = pointer_depth  # --depth: levels of pointers to structs followed
         self.function_where: dict[str, str] = {}  # per function, set in the TUI ("": none)
         self._goversion = binary.buildinfo.version_tuple()
         self._pie = binary.elf.pie
@@ -107,7 +109,7 @@ class Attacher:
     def plans(self, fn: Function) -> tuple[FetchPlan, FetchPlan]:
         if fn.name in self.overrides:
             return self.overrides[fn.name], FetchPlan((), ())
-        params = self.binary.dwarf.params(fn.name)
+        params = self.binary.dwarf.params(fn.name, self.pointer_depth)
         args_size = int(self.binary.functions.args[fn.index])
         arginfo = self._funcdata.arginfo(fn.index) if params is None else None
         if params is None and self.register_abi(fn):

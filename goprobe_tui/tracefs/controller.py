@@ -47,14 +47,14 @@ class TraceController:
                  pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
                  print_to: tuple[int, bool, int | None] | None = None,
                  fields: tuple[str, ...] = (), insight: bool = False, rows: bool = True,
-                 where: str = "", stacks: bool = False) -> None:
+                 where: str = "", stacks: bool = False, pointer_depth: int = 1) -> None:
         """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
         teardown waits until every event is printed. insight: per-function statistics
         (`insight`, a snapshot list refreshed about twice a second). rows=False: no events
         come back (headless stats); teardown waits for the final statistics."""
         self.binary = binary
         self.session = session
-        self.attacher = Attacher(binary, session, path, overrides, fields, where)
+        self.attacher = Attacher(binary, session, path, overrides, fields, where, pointer_depth)
         self.attached: dict[str, AttachedFunction] = {}
         # Detached functions whose events still exist (disabled, or shared and muted):
         # attaching them again reuses those events.

@@ -248,6 +248,14 @@ class PtrKind(_Scalar):
         return ValueSpec(spec.name, spec.kind, spec.keys, spec.type_name, spec.sizes,
                          _through(b, p.pointee, spec.keys[0], b.locs[spec.keys[0]]))
 
+    def fetch_memory(self, b, p, key, base, off):
+        spec = super().fetch_memory(b, p, key, base, off)
+        if p.pointee is None or b.ptrsize != 8:
+            return spec
+        # --depth 2 and more: the struct behind this pointer field, one dereference further
+        return ValueSpec(spec.name, spec.kind, spec.keys, spec.type_name, spec.sizes,
+                         _through(b, p.pointee, key, f"+{off}({base})"))
+
     def decode(self, spec, fields, view):
         n = _words(spec, fields)[0]
         if spec.fields and n:
@@ -256,11 +264,15 @@ class PtrKind(_Scalar):
         return _pointer(n)
 
 
+MAX_FETCH_ARGS = 96  # the kernel takes 128 per probe; g, goid, the return address and more too
+
+
 def _through(b: FetchBuilder, struct: Param, base: str, loc: str) -> tuple[ValueSpec, ...]:
     out = []
     for m in struct.members[:POINTEE_FIELDS]:
         k = KINDS.get(m.kind)
-        if m.offset + m.size > POINTEE_BYTES or k is None or not k.in_memory:
+        if (m.offset + m.size > POINTEE_BYTES or k is None or not k.in_memory
+                or len(b.fetch) >= MAX_FETCH_ARGS):
             out.append(ValueSpec(m.name, "elided", ()))
             continue
         try:
