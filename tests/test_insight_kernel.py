@@ -156,3 +156,24 @@ def test_stack_expands_inlined_callers(root: str, variant: str) -> None:
 def test_stats_count_direct_callers(root: str) -> None:
     c = _stats("default", "stack", "main.C")["main.C"]
     assert sorted(map(tuple, c["callers"])) == [("main.B", 1), ("main.D", 1)]
+
+
+def test_a_refused_filter_leaves_the_previous_one_in_force(root: str) -> None:
+    """The kernel drops an event's filter when a new one fails to parse: it is written back."""
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.tracefs.attach import Attacher
+    from goprobe_tui.tracefs.errors import ProbeError
+    from goprobe_tui.tracefs.session import ProbeSession
+
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    with GoBinary.open(str(binary)) as b, ProbeSession() as session:
+        att = Attacher(b, session, where="i >= 990").attach(b.find("main.Check"))
+        (ev,) = att.events
+        path = Path(session.instance) / "events" / session.group / ev.name / "filter"
+        assert path.read_text().strip() == "c0 >= 990"
+        with pytest.raises(ProbeError) as refused:
+            session.set_filter(ev, "c0 >>= 3")
+        assert "parse_error" in str(refused.value.reason) or "refused" in str(refused.value)
+        assert path.read_text().strip() == "c0 >= 990" and ev.filter == "c0 >= 990"
+    assert goprobe_leftovers(root) == []
