@@ -50,6 +50,7 @@ from goprobe_tui.ui.trace_pane import TracePane
 
 CONFIRM_ABOVE = 50
 STATS_EVERY = 0.5
+WARM_AFTER = 0.3  # seconds after start-up: search tables are built in the background
 VIEWS = [("events-view", "Events"), ("stats-view", "Stats"), ("calls-view", "Calls")]
 DRAIN_EVERY = 0.05
 DRAIN_MAX = 5000
@@ -138,6 +139,7 @@ class GoprobeApp(App):
         self._update_list_status()
         self._update_trace_status()
         self._show_views()
+        self.set_timer(WARM_AFTER, self._warm_search)  # once the list is on screen
         self.call_after_refresh(self.on_resize)  # the list's column titles, once it has a width
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(STATS_EVERY, self._refresh_stats)
@@ -177,6 +179,10 @@ class GoprobeApp(App):
         self.query_text = event.value
         self._search_started = time.perf_counter()
         self._run_search(event.value, self.scope)
+
+    @work(thread=True, group="warm", exit_on_error=False)
+    def _warm_search(self) -> None:
+        self.searcher.warm()
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _run_search(self, query: str, scope: int) -> None:
