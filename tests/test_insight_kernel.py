@@ -177,3 +177,33 @@ def test_a_refused_filter_leaves_the_previous_one_in_force(root: str) -> None:
         assert "parse_error" in str(refused.value.reason) or "refused" in str(refused.value)
         assert path.read_text().strip() == "c0 >= 990" and ev.filter == "c0 >= 990"
     assert goprobe_leftovers(root) == []
+
+
+def test_live_statistics_catch_up_when_the_events_stop(root: str) -> None:
+    """The TUI's snapshots come from the decoder: when calls stop, a heartbeat still brings the
+    final counts (they used to stay at what the last busy moment had)."""
+    import time
+
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.tracefs.controller import TraceController
+    from goprobe_tui.tracefs.session import ProbeSession
+
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    with GoBinary.open(str(binary)) as b:
+        controller = TraceController(b, ProbeSession(), insight=True)
+        try:
+            assert controller.stream.wait_ready() is None
+            controller.attach(b.find("main.Sleepy"), returns=True)
+            assert run_program(binary, "sleep").returncode == 0
+            deadline = time.monotonic() + 5
+            stats: dict = {}
+            while time.monotonic() < deadline:
+                stats = {s["function"]: s for s in controller.insight()}
+                if stats.get("main.Sleepy", {}).get("returns") == 25:
+                    break
+                time.sleep(0.1)
+            assert stats["main.Sleepy"]["calls"] == 25 and stats["main.Sleepy"]["returns"] == 25
+        finally:
+            controller.close()
+    assert goprobe_leftovers(root) == []

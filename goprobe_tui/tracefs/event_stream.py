@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ Batch = list[EventRow] | bytes
 OnBatch = Callable[[int, Batch, StreamStats], None]
 OUTBOX_BYTES = 512 << 20  # ~8M small events waiting for a starved decoder; beyond: counted lost
 MAX_RESTARTS = 5  # a decoder that keeps dying is a bug, not bad luck: stop reading, say so
+HEARTBEAT = 0.5  # seconds: statistics stay fresh when no event comes
 
 
 class EventStream:
@@ -117,6 +119,7 @@ class EventStream:
     def _read(self) -> None:
         sent_pages = False
         last_lost = 0
+        last_put = 0.0
         try:
             while True:
                 final = self._stop.is_set()  # set once the probes are disabled: read it all
@@ -126,8 +129,11 @@ class EventStream:
                     self._dropped += _records(pages, self.reader)
                     pages, size = [], 0
                 # An empty message after data still matters: its later read time releases the
-                # records the merger holds back.
-                if pages or final or sent_pages or lost + self._dropped != last_lost:
+                # records the merger holds back. With statistics, one at least every
+                # HEARTBEAT: the decoder sends them when it gets a message (calls/s decays).
+                heartbeat = self.on_insight is not None and time.monotonic() - last_put >= HEARTBEAT
+                if pages or final or sent_pages or heartbeat or lost + self._dropped != last_lost:
+                    last_put = time.monotonic()
                     self._put(("pages", pages, lost + self._dropped, read_ns), size)
                 sent_pages, last_lost = bool(pages), lost + self._dropped
                 if final:

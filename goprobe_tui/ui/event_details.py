@@ -25,5 +25,5 @@ def event_details(ev: TraceEvent) -> str:
     if ev.stack is not None:
         lines += ["", "stack (direct caller first):"]
         lines += [f"  {f}{' (inlined)' if inl else ''}  {file}:{line}" for f, inl, file, line in ev.stack]
-    lines += ["", "JSON:", json.dumps(ev.to_json_dict(), indent=1)[:4000]]
+    lines += ["", "JSON:", *json.dumps(ev.to_json_dict(), indent=1).splitlines()[:200]]
     return "\n".join(printable(line) for line in lines)  # each line made safe, not the breaks
