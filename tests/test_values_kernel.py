@@ -192,3 +192,18 @@ def test_pointer_depth_can_be_changed(root: str) -> None:
     assert all(isinstance(r, str) and r.startswith("0x") for r in seen["0"])
     assert seen["2"] == [{"Method": "GET", "URL": {"Host": "x", "Path": "/healthz"}},
                          {"Method": "HEAD", "URL": None}]
+
+
+@pytest.mark.kernel
+def test_text_output_of_a_stripped_build(root: str) -> None:
+    """-s -w, as text: no invented names or results; a method's results from type metadata."""
+    _toolchain(NEWEST)
+    binary = tc.build("values", NEWEST, "sw")
+    run = TraceRun("--ret", str(binary), "main.Nothing", "main.Divide", "main.(*MemStore).Get")
+    assert run_program(binary).returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    out, _err = run.proc.communicate(timeout=60)
+    assert "-> main.Nothing()" in out and "-> main.Divide(arg0=7, arg1=2)" in out
+    assert re.search(r"<- main\.Divide returned \(results unknown; registers rax=0x3, rbx=0x1\)", out)
+    assert '-> main.(*MemStore).Get(recv=0x' in out and 'arg0="id", arg1=2)' in out
+    assert '<- main.(*MemStore).Get = (ret0="", ret1=*errors.errorString{s:"too many"})' in out
