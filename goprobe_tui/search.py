@@ -9,6 +9,7 @@ library and runtime (a Go engineer looks for their own code).
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -75,6 +76,7 @@ class FunctionSearch:
         self._occurs("e")  # builds the joined names
         for c in WARM_CHARS:
             self._positions(c)
+            time.sleep(0.002)  # let the UI thread (and a keystroke) have the interpreter
 
     def _positions(self, c: str) -> tuple[np.ndarray, np.ndarray]:
         """Per name, the offset of the first and of the last `c` (-1: none)."""

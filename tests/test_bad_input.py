@@ -169,6 +169,7 @@ def test_generic_function_name_matches_itself() -> None:
     assert _matches("main.Gen[go.shape.int]", "main.Gen[go.shape.int]")
     assert not _matches("main.Gen[go.shape.string]", "main.Gen[go.shape.int]")
     assert _matches("main.Gen[go.shape.string]", "main.Gen*")
+    assert _matches("main.Gen[go.shape.int]", "main.Gen[[]*")  # a bracket globbed past, as documented
 
 
 def test_exit_status_is_not_zero_after_a_ui_crash(divide: Path, monkeypatch) -> None:
