@@ -16,7 +16,7 @@ import time
 from goprobe_tui.cli import STOP_SIGNALS, allow_signals
 from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.insight.report import print_stats
-from goprobe_tui.tracefs.attach import Attacher, executable_of
+from goprobe_tui.tracefs.attach import SHALLOW_NOTE, Attacher, executable_of
 from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.fetch_args import explicit_plan
@@ -235,6 +235,8 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
     for att in attached:
         if att.note:
             _err(f"{att.function.key!r}: {att.note}")
+    if controller.attacher.last_shallow:
+        _err(SHALLOW_NOTE)
     if signals():
         return 0
     if not attached:

@@ -101,8 +101,12 @@ def _string(ptr: int | None, length: int | None, data: Any, view: BinaryView | N
 class FetchBuilder:
     """Collects fetch args (deduplicated by key) while kinds describe their values."""
 
-    def __init__(self, ptrsize: int) -> None:
+    def __init__(self, ptrsize: int, deep: bool = True) -> None:
         self.ptrsize = ptrsize
+        # deep: read behind pointers too (string bytes, struct fields, interface words). Off,
+        # only registers and stack slots: the fetch args of most functions are then the same,
+        # so a mass attach needs few kernel events (one teardown wait each).
+        self.deep = deep
         self.fetch: dict[str, str] = {}
         self.locs: dict[str, str] = {}  # key -> the location it was read from
 
@@ -243,7 +247,7 @@ class PtrKind(_Scalar):
 
     def fetch(self, b, p, locs):
         spec = super().fetch(b, p, locs)
-        if p.pointee is None or not spec.keys or b.ptrsize != 8:
+        if p.pointee is None or not spec.keys or b.ptrsize != 8 or not b.deep:
             return spec
         return ValueSpec(spec.name, spec.kind, spec.keys, spec.type_name, spec.sizes,
                          _through(b, p.pointee, spec.keys[0], b.locs[spec.keys[0]]))
@@ -288,7 +292,7 @@ class MapKind(Kind):
 
     def fetch(self, b, p, locs):
         spec = super().fetch(b, p, locs)
-        if not spec.keys or b.ptrsize != 8:
+        if not spec.keys or b.ptrsize != 8 or not b.deep:
             return spec
         # a map's header starts with its element count (hmap.count; Map.used since 1.24)
         count = b.add(f"{spec.keys[0]}_n", f"+0({b.locs[spec.keys[0]]})", "x64")
@@ -308,8 +312,8 @@ class StringKind(Kind):
 
     def fetch(self, b, p, locs):
         spec = super().fetch(b, p, locs)
-        if not spec.keys:
-            return spec
+        if not spec.keys or not b.deep:
+            return spec  # without its bytes: read from the binary's file where it is a literal
         data = b.bytes_at(f"{spec.keys[0]}_s", b.locs[spec.keys[0]], STRING_BYTES)
         return ValueSpec(spec.name, spec.kind, (*spec.keys, data), spec.type_name, spec.sizes)
 
@@ -334,7 +338,7 @@ class SliceKind(Kind):
     def fetch(self, b, p, locs):
         spec = super().fetch(b, p, locs)
         elem = p.elem
-        if (elem is None or not spec.keys or b.ptrsize != 8
+        if (elem is None or not spec.keys or b.ptrsize != 8 or not b.deep
                 or elem.kind not in ("int", "uint", "bool", "string")
                 or elem.size not in (1, 2, 4, 8, 16)):
             return spec
@@ -394,8 +398,8 @@ class IfaceKind(Kind):
 
     def fetch(self, b, p, locs):
         spec = super().fetch(b, p, locs)
-        if len(spec.keys) != 2 or b.ptrsize != 8:
-            return spec
+        if len(spec.keys) != 2 or b.ptrsize != 8 or not b.deep:
+            return spec  # its dynamic type is still named (the type word is a register)
         data, loc = spec.keys[1], b.locs[spec.keys[1]]
         extra = [b.add(f"{data}_d{i}", f"+{8 * i}({loc})", "x64") for i in range(IFACE_WORDS)]
         extra += [b.bytes_at(f"{data}_b{i}", f"+{8 * i}({loc})", STRING_BYTES) for i in (0, 2)]
@@ -511,9 +515,10 @@ def _field(b: FetchBuilder, path: FieldPath, loc: str, index: int) -> ValueSpec:
                      guards=tuple(guards))
 
 
-def build_plan(assignment: Assignment, ptrsize: int, fields: tuple[FieldPath, ...] = ()) -> FetchPlan:
+def build_plan(assignment: Assignment, ptrsize: int, fields: tuple[FieldPath, ...] = (),
+               deep: bool = True) -> FetchPlan:
     """Fetch args and value specs for placed parameters; --field selectors follow their root."""
-    b = FetchBuilder(ptrsize)
+    b = FetchBuilder(ptrsize, deep)
     values: list[ValueSpec] = []
     for placement in assignment.placements:
         p = placement.param

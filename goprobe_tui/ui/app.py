@@ -27,6 +27,7 @@ from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.insight.call_tree import build_tree, goroutine_key
 from goprobe_tui.search import EVERYTHING, OWN, OWN_AND_DEPS, SCOPE_NAMES, FunctionSearch
 from goprobe_tui.textsafe import printable
+from goprobe_tui.tracefs.attach import MASS_ATTACH, SHALLOW_NOTE
 from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.guards import MAX_FUNCTIONS, RateGuard, hot_warning, over_limit_note
@@ -406,6 +407,8 @@ class GoprobeApp(App):
             self.post_message(ProbeFailed(name, why))
         for att in attached:
             self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note))
+        if attached and len(fns) > MASS_ATTACH:
+            self.post_message(Notice(SHALLOW_NOTE, "information"))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_function(self, name: str) -> None:
