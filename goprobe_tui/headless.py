@@ -28,6 +28,7 @@ from goprobe_tui.tracefs.stale import sweep_stale
 from goprobe_tui.tracefs.value_kinds import FetchPlan
 
 EXIT_BAD_INPUT = 2
+NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
 
 
 class _Wakeup:
@@ -277,7 +278,8 @@ def _trace(args: argparse.Namespace, binary: GoBinary, controller: TraceControll
         _err(controller.error)
     shown = c.decoded if args.count is None else min(c.decoded, args.count)
     extra = "".join(f", {v} {k}" for k, v in (("unattributed", c.unattributed),
-                                              ("returns without latency", c.unpaired_returns))
+                                              ("returns without latency", c.unpaired_returns),
+                                              (NOT_MATCHING, c.filtered))
                     if v)
     _err(f"{shown} events, {c.lost} lost, {c.malformed} malformed{extra}")
     return 1 if controller.error or _probes_gone(controller) else 0

@@ -103,10 +103,9 @@ class FunctionSearch:
         if len(q) == 1:  # kept for good: one array per character
             found = self._chars[q] = np.flatnonzero(codes == ord(q)).astype(np.int32)
             return found
-        else:
-            prev = self._occurs(q[:-1])
-            prev = prev[prev + len(q) - 1 < len(codes)]
-            found = prev[codes[prev + len(q) - 1] == ord(q[-1])]
+        prev = self._occurs(q[:-1])
+        prev = prev[prev + len(q) - 1 < len(codes)]
+        found = prev[codes[prev + len(q) - 1] == ord(q[-1])]
         self._occurrences[q] = found
         if len(self._occurrences) > RECENT:
             self._occurrences.popitem(last=False)

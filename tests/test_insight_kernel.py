@@ -196,14 +196,20 @@ def test_live_statistics_catch_up_when_the_events_stop(root: str) -> None:
             assert controller.stream.wait_ready() is None
             controller.attach(b.find("main.Sleepy"), returns=True)
             assert run_program(binary, "sleep").returncode == 0
-            deadline = time.monotonic() + 5
+            ended = time.monotonic()
+            # Past the next whole second: a snapshot taken then counts the last calls in its
+            # per-second rates and says 0 calls/s. One from the busy moment cannot.
+            deadline = ended + 6
             stats: dict = {}
             while time.monotonic() < deadline:
                 stats = {s["function"]: s for s in controller.insight()}
-                if stats.get("main.Sleepy", {}).get("returns") == 25:
+                sleepy = stats.get("main.Sleepy", {})
+                if time.monotonic() > ended + 2.1 and sum(sleepy.get("rate", [])) == 25:
                     break
                 time.sleep(0.1)
-            assert stats["main.Sleepy"]["calls"] == 25 and stats["main.Sleepy"]["returns"] == 25
+            sleepy = stats["main.Sleepy"]
+            assert (sleepy["calls"], sleepy["returns"]) == (25, 25)
+            assert sum(sleepy["rate"]) == 25 and sleepy["calls_per_s"] == 0
         finally:
             controller.close()
     assert goprobe_leftovers(root) == []

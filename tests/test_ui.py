@@ -379,3 +379,32 @@ async def test_zoom_a_pane_and_calls_per_second(binary) -> None:
         assert app.screen.maximized is app.query_one(FunctionList)
         await pilot.press("z")
         assert app.screen.maximized is None
+
+
+async def test_the_mouse_wheel_scrolls_the_events_and_stops_following(binary) -> None:
+    from textual import events
+
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(TracePane)
+        await pilot.pause(0.2)
+        engine.push(sample_events(40))
+        await pilot.pause(0.3)
+        top = int(pane.scroll_offset.y)
+        assert top > 0 and pane.following, (top, len(pane.view), pane.size)
+        pane.post_message(events.MouseScrollUp(pane, 1, 1, 0, 0, 0, False, False, False))
+        await pilot.pause(0.2)
+        assert int(pane.scroll_offset.y) < top and not pane.following  # it scrolled, and stays
+
+
+async def test_events_arriving_at_start_up_are_followed_too(binary) -> None:
+    """A first batch drained before the pane's first layout (a busy target at start-up) used
+    to leave the view at the top with `▼ 71 below`, while following."""
+    engine = FakeController()
+    engine.push(sample_events(40))
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(TracePane)
+        await pilot.pause(0.5)
+        assert len(pane.view) == 81 and pane.following and pane.below == 0

@@ -78,13 +78,18 @@ async def test_stats_view_sorts_and_shows_the_histogram(binary) -> None:
         assert "main.A: 10 calls" in str(app.query_one("#stats-detail").render())
 
 
+async def _events_focused(app, engine, pilot) -> None:
+    """call_events() in the trace pane, which has the focus."""
+    engine.push(call_events())
+    await pilot.pause(0.2)
+    app._focus(app._pane)
+
+
 async def test_call_tree_of_the_goroutine_under_the_cursor(binary) -> None:
     engine = FakeController()
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE) as pilot:
-        engine.push(call_events())
-        await pilot.pause(0.2)
-        app._focus(app._pane)
+        await _events_focused(app, engine, pilot)
         for _ in range(3):  # from the last event (goroutine 9's return) up into goroutine 7
             await pilot.press("up")
         await pilot.press("g")
@@ -102,9 +107,7 @@ async def test_follow_a_goroutine_and_open_an_event(binary) -> None:
     engine = FakeController()
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE) as pilot:
-        engine.push(call_events())
-        await pilot.pause(0.2)
-        app._focus(app._pane)
+        await _events_focused(app, engine, pilot)
         await pilot.press("F")  # on the last event: goroutine 9
         await _settle(app, pilot)
         assert engine.following == 9

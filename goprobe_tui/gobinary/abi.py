@@ -172,13 +172,15 @@ def _offsets_match(arch: str, ptrsize: int, params: list[Param], groups: list[li
         used += len(p.parts) if fits else 0
     expected: dict[tuple[int, int], int] = {}
     off = 0
-    for i, parts in stack + spill:  # the spill area follows the stack-assigned values
-        off = _align(off, max(part.size for part in parts) if parts else 1)
-        for j, part in enumerate(parts):
-            off = _align(off, part.size)
-            expected[(i, j)] = off
-            off += part.size
-        off = _align(off, ptrsize) if (i, parts) in stack else off
+    for area in (stack, spill):  # the spill area follows the stack-assigned values
+        for i, parts in area:
+            off = _align(off, max(part.size for part in parts) if parts else 1)
+            for j, part in enumerate(parts):
+                off = _align(off, part.size)
+                expected[(i, j)] = off
+                off += part.size
+            if area is stack:  # each stack-assigned value takes whole words
+                off = _align(off, ptrsize)
     return all(w is None or expected.get((i, j)) == w.offset
                for i, g in enumerate(groups) for j, w in enumerate(g))
 

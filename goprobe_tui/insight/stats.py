@@ -80,6 +80,8 @@ class StatsTable:
     def __init__(self) -> None:
         self.functions: dict[str, FunctionStats] = {}
         self._error_result: dict[str, str | None] = {}
+        self.changes = 0  # events added so far
+        self.last_ts_ns = 0  # the newest event's time
 
     def learn(self, ev: ProbeEvent) -> None:
         """Which result of each function is its error, from the return sites' value specs."""
@@ -101,6 +103,8 @@ class StatsTable:
         return st
 
     def add(self, ev: TraceEvent) -> None:
+        self.changes += 1
+        self.last_ts_ns = max(self.last_ts_ns, ev.ts_ns)
         st = self._stats(ev.function)
         if ev.kind == "entry":
             st.entry(ev.ts_ns, ev.caller)
@@ -124,6 +128,11 @@ class StatsTable:
                 ", ".join(f"{k}={format_value(v)}" for k, v in args.items()),
                 "returns": json_values(ev.returns),
             }
+
+    def moving(self, now_ns: int) -> bool:
+        """Whether a snapshot taken now differs from one taken earlier without new events:
+        the per-second rates still move while the last calls are within their window."""
+        return now_ns - self.last_ts_ns < (RATE_SECONDS + 2) * 1_000_000_000
 
     def snapshot(self, now_ns: int) -> list[dict[str, Any]]:
         return [st.snapshot(now_ns) for st in self.functions.values()]

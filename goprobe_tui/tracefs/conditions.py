@@ -151,7 +151,7 @@ class _Compiler:
         known = [s.name for s in self.args + self.results]
         raise ValueError(f"no parameter {name} (known: {', '.join(known) or 'none'})")
 
-    def _field(self, key: str, typ: str, loc: str) -> str:
+    def _field(self, typ: str, loc: str) -> str:
         name = f"c{len(self.fetch)}"
         self.fetch[name] = f"{name}={loc}:{typ}"
         return name
@@ -168,11 +168,11 @@ class _Compiler:
         if kind in ("ptr", "map", "iface"):
             if lit != "nil" or op not in ("==", "!="):
                 raise ValueError(f"{name} can only be compared with nil (== nil, != nil)")
-            return f"{self._field(spec.keys[0], 'u64', loc)} {op} 0"
+            return f"{self._field('u64', loc)} {op} 0"
         if kind == "bool":
             if lit not in ("true", "false") or op not in ("==", "!="):
                 raise ValueError(f"{name} is a bool: compare it with true or false")
-            return f"{self._field(spec.keys[0], 'u8', loc)} {op} {int(lit == 'true')}"
+            return f"{self._field('u8', loc)} {op} {int(lit == 'true')}"
         if lit_kind != "num":
             raise ValueError(f"{name} is a number: compare it with a number, not {lit}")
         value = int(lit, 0)
@@ -182,7 +182,7 @@ class _Compiler:
         if not lo <= value <= hi:
             raise ValueError(f"{value} is out of range for {name} ({spec.type_name or kind})")
         typ = f"{'s' if signed else 'u'}{8 * size}"
-        return f"{self._field(spec.keys[0], typ, loc)} {op} {value}"
+        return f"{self._field(typ, loc)} {op} {value}"
 
     def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str, loc: str) -> str:
         if lit_kind != "str":
@@ -201,7 +201,7 @@ class _Compiler:
                              "kernel can see)")
         if len(value.encode()) > STRING_BYTES:
             raise ValueError(f"{lit}: longer than the {STRING_BYTES} bytes a probe reads of a string")
-        length = self._field(spec.keys[1], "s64", location_of(spec.keys[1]))
+        length = self._field("s64", location_of(spec.keys[1]))
         exact = not (glob and value.endswith("*"))
         if op in ("!=", "!~"):
             return f"{length} >= 0"  # a length alone cannot exclude a call: the decoder decides

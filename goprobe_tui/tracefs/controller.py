@@ -36,6 +36,7 @@ class Counters:
     unattributed: int = 0
     unpaired_returns: int = 0
     pairing_evicted: int = 0
+    filtered: int = 0  # records that did not match --where, dropped by the decoder
 
     @property
     def lost(self) -> int:
@@ -247,6 +248,7 @@ class TraceController:
         c.kernel_lost, c.malformed, c.unattributed = stats.lost, stats.malformed, stats.unattributed
         c.decoded = stats.events
         c.unpaired_returns, c.pairing_evicted = stats.unpaired_returns, stats.pairing_evicted
+        c.filtered = stats.filtered
         if count:
             self.backlog.put(count, batch)
             c.backlog_dropped = self.backlog.dropped

@@ -29,13 +29,15 @@ class StreamStats:
     # For the parent, should this decoder die: what it has taken in, and what it still holds.
     messages: int = 0  # page messages consumed
     held: int = 0  # records taken in but not yet passed on (held back for ordering)
+    filtered: int = 0  # records of calls that do not match --where, dropped here (not lost)
 
     def plus(self, other: StreamStats) -> StreamStats:
         """Totals over a decoder that died and its successor (lost is absolute already)."""
         return StreamStats(self.events + other.events, other.lost,
                            self.malformed + other.malformed, self.unattributed + other.unattributed,
                            self.unpaired_returns + other.unpaired_returns,
-                           self.pairing_evicted + other.pairing_evicted, other.messages, other.held)
+                           self.pairing_evicted + other.pairing_evicted, other.messages, other.held,
+                           self.filtered + other.filtered)
 
     def as_tuple(self) -> tuple[int, ...]:
         return astuple(self)
@@ -89,6 +91,7 @@ class DecodeLoop:
         s.lost, s.unattributed = m.lost, d.unattributed
         s.malformed = m.malformed + d.malformed
         s.unpaired_returns, s.pairing_evicted = p.unmatched, p.evicted
+        s.filtered = d.filtered + d.filtered_returns
         s.messages += 1
         s.held = self.merger.holding + len(decoder._held)
         return rows

@@ -504,6 +504,7 @@ class GoprobeApp(App):
     def _events_drained(self, message: EventsDrained) -> None:
         if message.rows:
             self._pane.add(message.rows)
+        self._pane.keep_following()
         status = self._status = message.status
         if len(status.notices) > self._notices_seen:
             for note in status.notices[self._notices_seen:]:

@@ -69,6 +69,7 @@ class StatsPane(Vertical):
         self.snapshot: list[dict[str, Any]] = []
         self.sort_key, self.reverse = "calls", True
         self._rows: list[str] = []  # functions in table order
+        self._shown: dict[str, tuple] = {}  # the cells each row shows now
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="stats-table", cursor_type="row", zebra_stripes=True)
@@ -85,15 +86,20 @@ class StatsPane(Vertical):
         current = self._rows[table.cursor_row] if self._rows and table.cursor_row < len(self._rows) else None
         if names != self._rows:
             table.clear()
+            self._shown = {s["function"]: cells(s) for s in ordered}
             for s in ordered:
-                table.add_row(*cells(s), key=s["function"])
+                table.add_row(*self._shown[s["function"]], key=s["function"])
             self._rows = names
             if current in names:
                 table.move_cursor(row=names.index(current), animate=False)
-        else:
+        else:  # only the cells that changed: a refresh of each would redraw the whole table
             for s in ordered:
-                for (key, _t, _f), value in zip(COLUMNS[1:], cells(s)[1:], strict=True):
-                    table.update_cell(s["function"], key, value)
+                name, new = s["function"], cells(s)
+                old = self._shown.get(name, ())
+                for i, (key, _t, _f) in enumerate(COLUMNS[1:], start=1):
+                    if i >= len(old) or old[i] != new[i]:
+                        table.update_cell(name, key, new[i])
+                self._shown[name] = new
         self._show_detail()
 
     def _show_detail(self) -> None:

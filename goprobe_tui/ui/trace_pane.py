@@ -112,15 +112,17 @@ class TracePane(ScrollView, can_focus=True):
         if follow:
             self.scroll_end(animate=False, immediate=True)
             # and once laid out: the new size may not be applied yet
-            self.call_after_refresh(self._keep_following)
+            self.call_after_refresh(self.keep_following)
         self.refresh()
 
-    def _keep_following(self) -> None:
-        if self.following:
+    def keep_following(self) -> None:
+        """At the tail, if following: also called on every drain tick, since a scroll asked
+        for before the pane's first layout (events already arriving at start-up) is lost."""
+        if self.following and self.below:
             self.scroll_end(animate=False, immediate=True)
 
     def on_resize(self) -> None:
-        self._keep_following()
+        self.keep_following()
 
     def _trim(self) -> None:
         del self.rows[:TRIM]
@@ -164,7 +166,8 @@ class TracePane(ScrollView, can_focus=True):
         self._follow = True
         self.scroll_end(animate=False, immediate=True)
 
-    def _on_mouse_scroll_up(self, event) -> None:
+    def on_mouse_scroll_up(self) -> None:
+        # (not _on_mouse_scroll_up: that is the Widget's own handler, which does the scrolling)
         self._follow = False  # the user looks back: stay there
 
     def watch_scroll_y(self, old: float, new: float) -> None:
