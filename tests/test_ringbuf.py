@@ -120,6 +120,8 @@ def test_decode_values() -> None:
     f = {"k0": 0xC000010000, "k1": 5, "k2": b"hello\0\0"}
     assert decode_value(_spec("string", 3), f) == "hello"
     assert decode_value(_spec("string", 3), {"k0": 0, "k1": 0, "k2": b""}) == ""
+    # bytes never asked of the probe (a mass attach) are not reported as a fault
+    assert decode_value(_spec("string", 2), {"k0": 0xC000010000, "k1": 12}) == "<12 bytes, not read>"
     long = {"k0": 1, "k1": 40, "k2": b"a" * 32}
     assert decode_value(_spec("string", 3), long) == "a" * 32 + "…(+8)"
     assert decode_value(_spec("int", 1, (8,)), {"k0": (1 << 64) - 7}) == -7

@@ -85,7 +85,9 @@ def _pointer(value: int | None) -> Any:
     return Marker(f"{value:#x}") if value else NIL
 
 
-def _string(ptr: int | None, length: int | None, data: Any, view: BinaryView | None) -> Any:
+def _string(ptr: int | None, length: int | None, data: Any, view: BinaryView | None,
+            fetched: bool = True) -> Any:
+    """fetched: its bytes were asked of the probe (a mass attach reads registers only)."""
     if length is None or length < 0:
         return Marker("<bad string>")
     if length == 0:
@@ -93,7 +95,7 @@ def _string(ptr: int | None, length: int | None, data: Any, view: BinaryView | N
     if not isinstance(data, bytes) and view is not None and ptr:
         data = view.read(ptr, min(length, STRING_BYTES))  # a literal in .rodata, never touched
     if not isinstance(data, bytes):
-        return Marker(f"<fault: {length} bytes>")
+        return Marker(f"<fault: {length} bytes>" if fetched else f"<{length} bytes, not read>")
     text = data[:length].decode("utf-8", "backslashreplace")
     return text if length <= len(data) else text + f"…(+{length - len(data)})"
 
@@ -325,8 +327,9 @@ class StringKind(Kind):
 
     def decode(self, spec, fields, view):
         nums = _words(spec, fields, 1)
-        data = fields.get(spec.keys[2]) if len(spec.keys) > 2 else None
-        return _string(nums[0], nums[1] if len(nums) > 1 else None, data, view)
+        fetched = len(spec.keys) > 2
+        data = fields.get(spec.keys[2]) if fetched else None
+        return _string(nums[0], nums[1] if len(nums) > 1 else None, data, view, fetched)
 
 
 @register_kind
