@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import time
 
-from goprobe_tui.tracefs.decode import EventDecoder
+from goprobe_tui.pipeline.decoder import EventDecoder
+from goprobe_tui.pipeline.merge import RecordMerger
 from goprobe_tui.tracefs.formats import parse_format
-from goprobe_tui.tracefs.raw_reader import RecordMerger
 from goprobe_tui.tracefs.session import ProbeEvent, Site
-from goprobe_tui.tracefs.value_kinds import ValueSpec
+from goprobe_tui.values.kinds import ValueSpec
 from tests.test_ringbuf import FORMAT, page, record
 
 PAGES = 4000

@@ -47,8 +47,8 @@ def headless(binary: str) -> bool:
 
 
 async def tui(binary_path: str) -> bool:
+    from goprobe_tui.engine.controller import TraceController
     from goprobe_tui.gobinary import GoBinary
-    from goprobe_tui.tracefs.controller import TraceController
     from goprobe_tui.tracefs.session import ProbeSession
     from goprobe_tui.ui.app import GoprobeApp
 

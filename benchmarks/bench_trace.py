@@ -16,8 +16,8 @@ import subprocess
 import sys
 import time
 
+from goprobe_tui.engine.attach import Attacher
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.attach import Attacher
 from goprobe_tui.tracefs.session import ProbeSession
 from tests.kernel_helpers import goprobe_leftovers
 from tests.support import toolchains as tc

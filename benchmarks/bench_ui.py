@@ -16,8 +16,9 @@ import subprocess
 import sys
 import time
 
+from goprobe_tui.engine.controller import TraceController
+from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.ui.app import GoprobeApp
 from tests.support import npm_fixtures, pypi_fixtures
@@ -64,7 +65,7 @@ async def keystrokes(binary: GoBinary) -> list[float]:
                 await pilot.press("backspace")
             await app.workers.wait_for_complete()
         await pilot.pause()
-        times = app.search_latencies  # Input.Changed -> results in the list, measured by the app
+        times = app.browser.search_latencies  # Input.Changed -> results in the list, measured by the app
     return times
 
 
@@ -72,8 +73,8 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
     """Max scheduling delay of a 10 ms timer while (optionally) the kernel floods events."""
     controller = None
     if hot:
-        controller = TraceController(binary, ProbeSession(), insight=True)  # as launch.py
-    # as `goprobe-tui BINARY` runs it (launch.py): decoder in a child process
+        controller = TraceController(binary, ProbeSession(), options=EngineOptions(statistics=True))
+    # as `goprobe-tui BINARY` runs it (statistics on) (launch.py): decoder in a child process
     app = GoprobeApp(binary, controller, "" if controller else "benchmark", freeze_startup_heap=True)
     lags: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
@@ -91,12 +92,12 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
         proc = subprocess.Popen([hot, "200000", "2"], stdout=subprocess.DEVNULL) if hot else None
         deadline = time.perf_counter() + 30
         # until the program is done and every event it caused has reached the app
-        while proc is not None and (proc.poll() is None or controller.counters.received
-                                    + controller.counters.lost < EVENTS) and time.perf_counter() < deadline:
+        while proc is not None and (proc.poll() is None or controller.status().received
+                                    + controller.status().lost < EVENTS) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5 if hot else 2.0)
-        received = controller.counters.received if controller else 0
-        lost = controller.counters.lost if controller else 0
+        received = controller.status().received if controller else 0
+        lost = controller.status().lost if controller else 0
         if controller:
             await asyncio.to_thread(controller.close)
         await pilot.pause()

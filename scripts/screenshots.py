@@ -11,10 +11,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from goprobe_tui.engine.controller import TraceController
+from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.ui.app import GoprobeApp
+from goprobe_tui.ui.trace_pane import TracePane
 from tests.support import toolchains as tc
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
@@ -53,7 +55,7 @@ async def shoot() -> None:
     insight = tmp / "insight"
     shutil.copy(tc.build("insight", "1.27.3"), insight)
     with GoBinary.open(str(insight)) as binary:
-        controller = TraceController(binary, ProbeSession(), insight=True)
+        controller = TraceController(binary, ProbeSession(), options=EngineOptions(statistics=True))
         app = GoprobeApp(binary, controller)
         async with app.run_test(size=SIZE) as pilot:
             for name in ("main.Sleepy", "main.Fallible", "main.C", "main.Outer", "main.Inner",
@@ -67,7 +69,7 @@ async def shoot() -> None:
             await settle(app, pilot, 1.0)
             app.save_screenshot("stats-view.svg", str(OUT))
             await pilot.press("v", "v")
-            app._focus(app._pane)
+            app._focus(app.query_one(TracePane))
             for _ in range(3):
                 await pilot.press("up")
             await pilot.press("g")

@@ -1,14 +1,15 @@
-"""A stand-in for the engine (goprobe_tui/engine.py's API), for UI tests that must not depend
+"""A stand-in for the engine (goprobe_tui/engine/api.py's API), for UI tests that must not depend
 on the kernel. It implements that API only; the app never sees more of it."""
 
 from __future__ import annotations
 
 from collections import deque
 
-from goprobe_tui.engine import EngineStatus
-from goprobe_tui.tracefs.attach import AttachedFunction
-from goprobe_tui.tracefs.controller import Counters
-from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.engine.api import RateReport
+from goprobe_tui.engine.attach import AttachedFunction
+from goprobe_tui.engine.guards import RateGuard
+from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.tracefs.errors import ProbeError
 
 
@@ -41,11 +42,15 @@ class _FakeSession:
 
 
 class FakeController:
-    def __init__(self, fail: set[str] | None = None) -> None:
+    def __init__(self, fail: set[str] | None = None, max_rate: float | None = None) -> None:
         self.attached: dict[str, AttachedFunction] = {}
         self.session = _FakeSession(self)
         self.backlog: deque[tuple] = deque()
-        self.counters = Counters()
+        self.received = 0
+        self.lost = 0
+        self.guard = RateGuard(max_rate)
+        self.now = 0.0  # the rate guard's clock: tests move it
+        self.hit_counts: dict[str, int] = {}  # tests set them (7 otherwise)
         self.fail = fail or set()
         self.closed = False
         self.error: str | None = None
@@ -77,15 +82,26 @@ class FakeController:
     def detach(self, name: str) -> None:
         self.attached.pop(name, None)
 
-    def detach_all(self, progress=None) -> None:
+    def detach_all(self) -> None:
         self.attached.clear()
 
     def hits(self) -> dict[str, int]:
-        return {name: 7 for name in self.attached}
+        return {name: self.hit_counts.get(name, 7) for name in self.attached}
+
+    def check_rates(self) -> RateReport:
+        from goprobe_tui.engine.guards import hot_warning, over_limit_note
+
+        hits = self.hits()
+        hot, over = self.guard.check(hits, self.now)
+        warnings = [hot_warning(n, r) for n, r in hot]
+        for name, rate in over:
+            self.detach(name)
+            warnings.append(over_limit_note(name, rate, self.guard.limit))
+        return RateReport(hits, tuple(warnings), tuple(n for n, _r in over))
 
     def push(self, events: list[TraceEvent]) -> None:
         self.backlog.extend(ev.as_row() for ev in events)
-        self.counters.received += len(events)
+        self.received += len(events)
 
     def drain(self, limit: int = 5000) -> list[tuple]:
         out = []
@@ -105,12 +121,11 @@ class FakeController:
     def attached_names(self) -> list[str]:
         return list(self.attached)
 
-    def status(self) -> EngineStatus:
-        c = self.counters
-        return EngineStatus(c.received, c.lost, c.malformed, c.unattributed, c.unpaired_returns,
-                            len(self.backlog), sum(a.probes for a in self.attached.values()),
-                            len(self.attached), self.error, tuple(self.notices), self.binary_change,
-                            self.following, self.stacks)
+    def status(self) -> TraceStatus:
+        return TraceStatus(received=self.received, lost=self.lost, waiting=len(self.backlog),
+                           probes=sum(a.probes for a in self.attached.values()), error=self.error,
+                           notices=tuple(self.notices), binary_change=self.binary_change,
+                           following=self.following, stacks=self.stacks)
 
     def insight(self) -> list[dict]:
         return self.snapshot

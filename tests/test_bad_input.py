@@ -140,14 +140,14 @@ def test_save_is_all_or_nothing(tmp_path: Path) -> None:
     target = tmp_path / "events.jsonl"
     target.write_text("old\n")
 
-    def lines():
-        yield "one\n"
+    def disk_full(out):
+        out.write("one\n")
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError):
-        save_atomically(str(target), lines())
+        save_atomically(str(target), disk_full)
     assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["events.jsonl"]
-    save_atomically(str(target), ["a\n", "b\n"])
+    save_atomically(str(target), lambda out: out.writelines(["a\n", "b\n"]))
     assert target.read_text() == "a\nb\n"
 
 
@@ -164,7 +164,7 @@ def test_read_only_tracefs_is_named_so(monkeypatch) -> None:
 
 
 def test_generic_function_name_matches_itself() -> None:
-    from goprobe_tui.headless import _matches
+    from goprobe_tui.engine.request import matches as _matches
 
     assert _matches("main.Gen[go.shape.int]", "main.Gen[go.shape.int]")
     assert not _matches("main.Gen[go.shape.string]", "main.Gen[go.shape.int]")

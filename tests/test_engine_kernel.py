@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from goprobe_tui.engine.controller import TraceController
+from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.controller import TraceController
-from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.tracefs.session import ProbeSession
 from tests.conftest import need
 from tests.kernel_helpers import TraceRun, goprobe_leftovers, tracefs_state
@@ -61,7 +61,7 @@ def test_detaching_another_function_mid_flood_loses_nothing(root: str) -> None:
             assert proc.wait(60) == 0
         events = _drain_all(controller)
     work = sum(1 for e in events if e.function == "main.Work")
-    c = controller.counters
+    c = controller.status()
     assert (work + c.lost, c.lost) == (FLOOD, 0)
     assert goprobe_leftovers(root) == []
 
@@ -122,7 +122,7 @@ def test_ret_without_ret_instruction_gets_an_entry_probe(root: str) -> None:
     _newest()
     binary = tc.build("large", "1.27.3")
     with GoBinary.open(str(binary)) as b:
-        from goprobe_tui.tracefs.attach import Attacher
+        from goprobe_tui.engine.attach import Attacher
 
         attacher = Attacher(b, ProbeSession())
         try:

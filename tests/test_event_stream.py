@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.engine.controller import TraceController
+from goprobe_tui.events.model import ROW_FUNCTION, ROW_KIND, TraceEvent
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.backlog import Backlog
-from goprobe_tui.tracefs.controller import TraceController
-from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, TraceEvent
-from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
+from goprobe_tui.pipeline.backlog import Backlog
+from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
 from goprobe_tui.tracefs.session import ProbeSession
 from tests.conftest import need
 from tests.kernel_helpers import goprobe_leftovers, run_program
@@ -95,7 +95,7 @@ def test_child_decoder_gets_every_event_of_a_fresh_probe(root: str) -> None:
     with _tracing("hot", "main.Work") as (path, controller):
         assert run_program(path, "20000", "2").returncode == 0
         events = _drain_until(controller, 40_000)
-        assert (len(events), controller.counters.lost) == (40_000, 0)
+        assert (len(events), controller.status().lost) == (40_000, 0)
         entries = [e for e in events if e.kind == "entry"]
         assert len(entries) == 20_000
         # compared as booleans: a failing comparison of 40k-element lists takes pytest ages
@@ -109,19 +109,20 @@ def test_child_decoder_gets_every_event_of_a_fresh_probe(root: str) -> None:
 
 @pytest.mark.kernel
 def test_a_dead_decoder_is_restarted_then_given_up_and_teardown_completes(root: str) -> None:
-    from goprobe_tui.tracefs.event_stream import MAX_RESTARTS
+    from goprobe_tui.pipeline.stream import MAX_RESTARTS
 
     with _tracing("divide", "main.Divide") as (_path, controller):
         for kill in range(MAX_RESTARTS + 1):
             os.kill(controller.stream._proc.pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
-            while (len(controller.notices) <= kill and controller.error is None
+            while (len(controller.status().notices) <= kill and controller.status().error is None
                    and time.monotonic() < deadline):
                 time.sleep(0.05)
+            status = controller.status()
             if kill < MAX_RESTARTS:
-                assert len(controller.notices) == kill + 1 and "restarted" in controller.notices[-1]
-                assert controller.error is None
-        assert controller.error and "no longer read" in controller.error
+                assert len(status.notices) == kill + 1 and "restarted" in status.notices[-1]
+                assert status.error is None
+        assert controller.status().error and "no longer read" in controller.status().error
         controller.attach(controller.binary.find("main.main"), returns=False)  # still no crash
     assert goprobe_leftovers(root) == []
 

@@ -160,8 +160,8 @@ def test_stats_count_direct_callers(root: str) -> None:
 
 def test_a_refused_filter_leaves_the_previous_one_in_force(root: str) -> None:
     """The kernel drops an event's filter when a new one fails to parse: it is written back."""
+    from goprobe_tui.engine.attach import Attacher
     from goprobe_tui.gobinary import GoBinary
-    from goprobe_tui.tracefs.attach import Attacher
     from goprobe_tui.tracefs.errors import ProbeError
     from goprobe_tui.tracefs.session import ProbeSession
 
@@ -184,14 +184,15 @@ def test_live_statistics_catch_up_when_the_events_stop(root: str) -> None:
     final counts (they used to stay at what the last busy moment had)."""
     import time
 
+    from goprobe_tui.engine.controller import TraceController
+    from goprobe_tui.engine.options import EngineOptions
     from goprobe_tui.gobinary import GoBinary
-    from goprobe_tui.tracefs.controller import TraceController
     from goprobe_tui.tracefs.session import ProbeSession
 
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = tc.build("insight", NEWEST)
     with GoBinary.open(str(binary)) as b:
-        controller = TraceController(b, ProbeSession(), insight=True)
+        controller = TraceController(b, ProbeSession(), options=EngineOptions(statistics=True))
         try:
             assert controller.stream.wait_ready() is None
             controller.attach(b.find("main.Sleepy"), returns=True)

@@ -104,8 +104,8 @@ def test_signals_tear_down(root: str, sig: int) -> None:
 
 def test_exception_tears_down(root: str) -> None:
     _toolchain("1.27.3")
+    from goprobe_tui.engine.attach import Attacher
     from goprobe_tui.gobinary import GoBinary
-    from goprobe_tui.tracefs.attach import Attacher
 
     binary = GoBinary.open(str(tc.build("divide", "1.27.3")))
     with pytest.raises(RuntimeError), ProbeSession(root) as session:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.cli.listing import write_json
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.listing import write_json
 from tests.conftest import need
 from tests.support import npm_fixtures
 from tests.support import toolchains as tc

@@ -6,14 +6,16 @@ import struct
 
 import pytest
 
-from goprobe_tui.tracefs.decode import NIL, EventDecoder, format_duration, json_values
-from goprobe_tui.tracefs.fetch_args import valid_fetch_arg
+from goprobe_tui.events.text import format_duration, json_values
+from goprobe_tui.pipeline.decoder import EventDecoder
+from goprobe_tui.pipeline.merge import HOLDBACK_NS, RecordMerger
+from goprobe_tui.pipeline.pairing import Pairing
 from goprobe_tui.tracefs.formats import parse_format
-from goprobe_tui.tracefs.pairing import Pairing
-from goprobe_tui.tracefs.raw_reader import HOLDBACK_NS, RecordMerger
 from goprobe_tui.tracefs.ringbuf import PageError, page_records, parse_header_page
 from goprobe_tui.tracefs.session import ProbeEvent, Site
-from goprobe_tui.tracefs.value_kinds import ValueSpec, decode_value
+from goprobe_tui.values.decoded import NIL
+from goprobe_tui.values.fetch_args import valid_fetch_arg
+from goprobe_tui.values.kinds import ValueSpec, decode_value
 
 HEADER_PAGE = """\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;
 \tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;
@@ -109,7 +111,7 @@ def test_merger_orders_cpus_and_holds_back_the_newest() -> None:
     assert [(x.ts, x.cpu) for x in out] == [(now - HOLDBACK_NS - 500, 0), (now - HOLDBACK_NS - 300, 1)]
     rest = m.records([], lost=2, read_ns=now, final=True)
     assert [(x.ts, x.cpu) for x in rest] == [(now - HOLDBACK_NS + 100, 0)]
-    assert m.stats.lost == 2
+    assert m.lost == 2
 
 
 def _spec(kind: str, n: int, sizes: tuple[int, ...] = ()) -> ValueSpec:
@@ -191,7 +193,7 @@ def test_decoder_maps_the_fired_address_to_its_function() -> None:
     recs = m.records([(0, pg)], 0, 10**12)
     first, second = (dec.decode(r) for r in recs)
     assert (first.function, first.args, first.pid) == ("main.G", {"a": 9}, pid)
-    assert second is None and dec.stats.unattributed == 1
+    assert second is None and dec.unattributed == 1
 
 
 def test_fetch_arg_whitelist() -> None:

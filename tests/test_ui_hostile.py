@@ -6,8 +6,8 @@ import pathlib
 
 import pytest
 
+from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.ui.app import GoprobeApp
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.trace_pane import TracePane

@@ -7,12 +7,13 @@ import shutil
 
 import pytest
 
+from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.decode import TraceEvent
 from goprobe_tui.ui.app import GoprobeApp
 from goprobe_tui.ui.call_tree_view import CallTreeView
 from goprobe_tui.ui.screens import DetailScreen
 from goprobe_tui.ui.stats_pane import StatsPane
+from goprobe_tui.ui.trace_pane import TracePane
 from tests.conftest import need
 from tests.fake_engine import FakeController
 from tests.support import toolchains as tc
@@ -82,7 +83,7 @@ async def _events_focused(app, engine, pilot) -> None:
     """call_events() in the trace pane, which has the focus."""
     engine.push(call_events())
     await pilot.pause(0.2)
-    app._focus(app._pane)
+    app._focus(app.query_one(TracePane))
 
 
 async def test_call_tree_of_the_goroutine_under_the_cursor(binary) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.engine.controller import TraceController
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.controller import TraceController
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.ui.app import GoprobeApp
 from goprobe_tui.ui.trace_pane import TracePane
@@ -36,7 +36,7 @@ async def _select(app: GoprobeApp, pilot, name: str) -> None:
     for _ in range(200):
         await app.workers.wait_for_complete()
         await pilot.pause()
-        idx = app._highlighted()
+        idx = app.browser.current
         if idx is not None and app.functions.names[idx] == name:
             return
     raise AssertionError(f"{name} never highlighted")
@@ -81,8 +81,8 @@ async def test_tui_detach_mid_flood_loses_nothing(root: str) -> None:
             pane = app.query_one(TracePane)
             await _until(pilot, lambda: len(pane.rows) + pane.dropped >= FLOOD + 1, 30)
             await pilot.pause(0.3)
-            c = controller.counters
-            assert (c.received, c.lost) == (FLOOD + 1, 0)  # the flood and main.main's entry
+            s = controller.status()
+            assert (s.received, s.lost) == (FLOOD + 1, 0)  # the flood and main.main's entry
             assert len(pane.rows) + pane.dropped == FLOOD + 1
             await pilot.press("q")
             await _until(pilot, lambda: not app.is_running, 30)
@@ -115,7 +115,7 @@ async def test_tui_fields_per_probe(root: str) -> None:
             await _until(pilot, lambda: "main.Handle" in controller.attached, 10)
             await pilot.press("e", *"r.URL.Path", "enter")  # typed right after the key
             await app.workers.wait_for_complete()
-            await _until(pilot, lambda: controller.fields_of(app.functions[app._highlighted()])
+            await _until(pilot, lambda: controller.fields_of(app.functions[app.browser.current])
                          == ("r.URL.Path",), 10)
             assert "main.Handle" in controller.attached
             await pilot.press("e", "ctrl+u", *"r.Nope", "enter")
@@ -123,7 +123,7 @@ async def test_tui_fields_per_probe(root: str) -> None:
             await pilot.pause(0.2)
             assert any("r.Nope" in n.message and "has no field Nope" in n.message
                        for n in app._notifications)
-            assert controller.fields_of(app.functions[app._highlighted()]) == ("r.URL.Path",)
+            assert controller.fields_of(app.functions[app.browser.current]) == ("r.URL.Path",)
             await asyncio.to_thread(subprocess.run, [str(path)], stdout=subprocess.DEVNULL, timeout=60)
             pane = app.query_one(TracePane)
             await _until(pilot, lambda: len(pane.rows) >= 2, 10)

@@ -8,6 +8,7 @@ import pytest
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
+from goprobe_tui.ui.trace_pane import TracePane
 from tests.conftest import need
 from tests.fake_engine import FakeController, sample_events
 from tests.support import toolchains as tc
@@ -105,7 +106,7 @@ def test_calls_view(binary, snap_compare) -> None:
     async def run_before(pilot) -> None:
         engine.push(call_events())
         await _settle(pilot)
-        pilot.app._focus(pilot.app._pane)
+        pilot.app._focus(pilot.app.query_one(TracePane))
         await pilot.press("up", "up", "up", "g")
         await _settle(pilot)
 

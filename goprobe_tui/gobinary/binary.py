@@ -8,19 +8,12 @@ from functools import cached_property
 import numpy as np
 
 from goprobe_tui.gobinary.buildinfo import BuildInfo, read_buildinfo
+from goprobe_tui.gobinary.dwarfparams import DwarfParams
 from goprobe_tui.gobinary.elffile import ElfImage
 from goprobe_tui.gobinary.errors import BinaryError
 from goprobe_tui.gobinary.locate import locate_pclntab
+from goprobe_tui.gobinary.names import package_of
 from goprobe_tui.gobinary.textbase import resolve_text_start
-
-
-def package_of(name: str) -> str:
-    """The package path of a Go symbol name, as debug/gosym.Sym.PackageName does it."""
-    if name.startswith(("go:", "type:", "go.")):
-        return ""
-    slash = name.rfind("/", 0, name.find("[") if "[" in name else len(name))
-    dot = name.find(".", slash + 1)
-    return name[:dot] if dot >= 0 else ""
 
 
 @dataclass(frozen=True)
@@ -98,9 +91,7 @@ class GoBinary:
         self.path = path
         self.elf = ElfImage(path)
         try:
-            located = locate_pclntab(self.elf)
-            self.pclntab = located.table
-            self.pclntab_found_by = located.how
+            self.pclntab = locate_pclntab(self.elf).table
             self.text_start, self.text_start_source = resolve_text_start(self.elf, self.pclntab)
         except BinaryError:
             self.elf.close()
@@ -135,10 +126,9 @@ class GoBinary:
         return read_buildinfo(self.elf)
 
     @cached_property
-    def dwarf(self):  # -> DwarfParams; one lazily built index per binary, shared by all users
-        from goprobe_tui.gobinary.dwarfparams import DwarfParams  # it imports this module
-
-        return DwarfParams(self)
+    def dwarf(self) -> DwarfParams:
+        """One lazily built DWARF index per binary, shared by all users."""
+        return DwarfParams(self.elf)
 
     @property
     def goversion(self) -> str:

@@ -18,7 +18,6 @@ class BuildInfo:
     source: str = "unknown"  # "buildinfo", "version string scan" or "unknown"
     path: str = ""
     main_path: str = ""
-    main_version: str = ""
     settings: dict[str, str] = field(default_factory=dict)
 
     def version_tuple(self) -> tuple[int, int]:
@@ -100,7 +99,7 @@ def _read_blob_into(elf: ElfImage, info: BuildInfo) -> None:
         if parts[0] == "path" and len(parts) > 1:
             info.path = parts[1]
         elif parts[0] == "mod" and len(parts) > 2:
-            info.main_path, info.main_version = parts[1], parts[2]
+            info.main_path = parts[1]
         elif parts[0] == "build" and len(parts) > 1 and "=" in parts[1]:
             key, _, value = parts[1].partition("=")
             info.settings[key] = value

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from goprobe_tui.gobinary.binary import GoBinary, package_of
+from goprobe_tui.gobinary.elffile import ElfImage
 from goprobe_tui.gobinary.go_types import ARRAY, BOOL, FLOAT64, PTR, SLICE
+from goprobe_tui.gobinary.names import package_of
 from goprobe_tui.gobinary.params import FieldPath, Param, Part
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, classify
 
@@ -18,16 +19,16 @@ __all__ = ["DwarfParams", "FieldPath", "Param", "Part"]
 
 
 class DwarfParams:
-    def __init__(self, binary: GoBinary) -> None:
-        self._binary = binary
+    def __init__(self, elf: ElfImage) -> None:
+        self._elf = elf
         self._dwarf = None
         self._cus: dict[str, list] | None = None
         self._cache: dict[tuple[str, int], list[Param] | None] = {}
-        self.available = ".debug_info" in binary.elf.sections or ".zdebug_info" in binary.elf.sections
+        self.available = ".debug_info" in elf.sections or ".zdebug_info" in elf.sections
 
     def _index(self) -> dict[str, list]:
         if self._cus is None:
-            self._dwarf = self._binary.elf._elf.get_dwarf_info()
+            self._dwarf = self._elf._elf.get_dwarf_info()
             self._cus = {}
             for cu in self._dwarf.iter_CUs():
                 name = cu.get_top_DIE().attributes.get("DW_AT_name")
@@ -100,7 +101,7 @@ class DwarfParams:
             offset += int(member.attributes["DW_AT_data_member_location"].value)
             tdie = _resolve(member.get_DIE_from_attribute("DW_AT_type"))
         steps.append((deref, offset))
-        leaf = replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 1, 0), name=expr,
+        leaf = replace(classify(_DwarfNode(tdie), self._elf.ptrsize, 1, 0), name=expr,
                        type_name=_name(tdie), members=(), pointee=None, elem=None)
         return FieldPath(expr, root, tuple(steps), leaf)
 
@@ -127,7 +128,7 @@ class DwarfParams:
         if tdie is None:
             return Param(name, "?", "unknown", 0, 1, result, ())
         type_name = _name(tdie)
-        return replace(classify(_DwarfNode(tdie), self._binary.elf.ptrsize, 0, follow), name=name,
+        return replace(classify(_DwarfNode(tdie), self._elf.ptrsize, 0, follow), name=name,
                        type_name=type_name, result=result)
 
 

@@ -1,1 +1,4 @@
-"""What the events add up to: latency statistics per function, callers, call trees."""
+"""What the events add up to: latency statistics per function, callers, call trees.
+
+May import: events, values, gobinary and the base modules.
+"""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from goprobe_tui.tracefs.decode import TraceEvent
+from goprobe_tui.events.model import TraceEvent
 
 
 @dataclass

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.text import format_value, json_values
 from goprobe_tui.insight.latency import LatencyHistogram
-from goprobe_tui.tracefs.decode import TraceEvent, format_value, json_values
-from goprobe_tui.tracefs.session import ProbeEvent
-from goprobe_tui.tracefs.value_types import NIL
+from goprobe_tui.values.decoded import NIL
+from goprobe_tui.values.kinds import ValueSpec
 
 RATE_SECONDS = 60  # per-second call counts kept, for calls/s and its sparkline
 MAX_CALLERS = 64  # distinct direct callers counted per function; beyond: "(other)"
@@ -83,17 +84,13 @@ class StatsTable:
         self.changes = 0  # events added so far
         self.last_ts_ns = 0  # the newest event's time
 
-    def learn(self, ev: ProbeEvent) -> None:
-        """Which result of each function is its error, from the return sites' value specs."""
-        for site in ev.sites:
-            if site.kind != "return":
-                continue
-            specs = site.values
-            if any(s.kind == "register" for s in specs):
-                self._error_result.setdefault(site.function, UNKNOWN)
-            else:
-                err = next((s.name for s in specs if s.type_name == "error"), NO_ERROR_RESULT)
-                self._error_result[site.function] = err
+    def learn_results(self, function: str, specs: tuple[ValueSpec, ...]) -> None:
+        """Which result of a function is its error, from its return site's value specs."""
+        if any(s.kind == "register" for s in specs):
+            self._error_result.setdefault(function, UNKNOWN)
+        else:
+            err = next((s.name for s in specs if s.type_name == "error"), NO_ERROR_RESULT)
+            self._error_result[function] = err
 
     def _stats(self, function: str) -> FunctionStats:
         st = self.functions.get(function)

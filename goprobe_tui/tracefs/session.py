@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
-from goprobe_tui.tracefs.fetch_args import valid_fetch_arg
 from goprobe_tui.tracefs.formats import RecordLayout, parse_format
 from goprobe_tui.tracefs.fs import retry_busy
 from goprobe_tui.tracefs.naming import check_probe_path, event_name, session_name
 from goprobe_tui.tracefs.stale import sweep_stale
-from goprobe_tui.tracefs.value_kinds import ValueSpec
+from goprobe_tui.values.fetch_args import valid_fetch_arg
+from goprobe_tui.values.kinds import ValueSpec
 
 # Per CPU. The reader empties the buffer every 50 ms; at this kernel's full rate (~11 us a hit,
 # ~90k events/s per CPU, <= 200 bytes each) that is ~0.9 MB, so 8 MB leaves ~9x headroom.
@@ -86,32 +86,11 @@ def _filter_error(path: str) -> str:
     return next((ln.strip() for ln in lines if "parse_error" in ln), "")
 
 
-def read_loss(instance: str) -> int:
-    """Events the kernel could not keep in an instance's buffer, all CPUs: overwritten
-    (overrun), refused (dropped events) and lost to nesting (commit overrun)."""
-    total = 0
-    base = os.path.join(instance, "per_cpu")
-    try:
-        cpus = os.listdir(base)
-    except OSError:
-        return 0
-    for cpu in cpus:
-        try:
-            text = fs.read_text(os.path.join(base, cpu, "stats"))
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("overrun", "dropped events", "commit overrun"):
-                total += int(value.strip() or 0)
-    return total
-
-
 class ProbeSession:
     def __init__(self, root: str | None = None, *, name: str | None = None,
                  buffer_kb: int = DEFAULT_BUFFER_KB, pid_filter: int | None = None) -> None:
         self.root = root or fs.find_tracefs()
-        self.swept = sweep_stale(self.root).removed
+        sweep_stale(self.root)  # what dead sessions left: their buffers and probes cost everyone
         self.name = name or session_name()
         self.group = self.name
         self.instance = os.path.join(self.root, "instances", self.name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Tree
 
+from goprobe_tui.events.text import format_duration
 from goprobe_tui.insight.call_tree import CallNode
-from goprobe_tui.insight.report import duration
 from goprobe_tui.textsafe import printable
 
 MAX_NODES = 5_000  # a tree widget this large is still quick to open and scroll
@@ -19,7 +19,7 @@ def node_label(node: CallNode) -> Text:
         head = f"{node.function}({node.args}) … (no return yet)"
     else:
         head = f"{node.function}({node.args}) = ({node.returns})"
-    lat = "" if node.latency_ns is None else f"  {duration(node.latency_ns)}"
+    lat = "" if node.latency_ns is None else f"  {format_duration(node.latency_ns)}"
     text = Text(printable(head))
     text.append(lat, style="bold")
     return text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from goprobe_tui.insight.report import duration
+from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.text import format_duration, format_value
 from goprobe_tui.textsafe import printable
-from goprobe_tui.tracefs.decode import TraceEvent, format_value
 
 
 def event_details(ev: TraceEvent) -> str:
@@ -14,7 +14,7 @@ def event_details(ev: TraceEvent) -> str:
              f"time {ev.clock_text()} · pid {ev.pid} · thread {ev.tid} · "
              f"goroutine {'?' if ev.goid is None else ev.goid} · cpu {ev.cpu} · {ev.comm}"]
     if ev.kind == "return":
-        lines.append(f"latency {duration(ev.latency_ns)}")
+        lines.append(f"latency {format_duration(ev.latency_ns)}")
     values = ev.args if ev.kind == "entry" else ev.returns
     if values:
         lines.append("")

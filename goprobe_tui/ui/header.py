@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
+from goprobe_tui.engine.target import process_alive
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.textsafe import printable
-from goprobe_tui.tracefs.naming import process_alive
 
 
 def process_state(pid: int) -> str | None:

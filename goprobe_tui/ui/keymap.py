@@ -1,15 +1,28 @@
-"""Every app command once: its key, Footer label and help text. Bindings, the help screen and
-the command palette are all built from this table, so they cannot disagree."""
+"""Every app command once: its id, key, Footer label and help text. Bindings, the help screen
+and the command palette are all built from this table, so they cannot disagree.
+
+A user keymap (~/.config/goprobe-tui/keymap.toml) remaps commands by id:
+
+    [keys]
+    attach = "space,enter"
+    quit = "ctrl+q"
+"""
 
 from __future__ import annotations
 
+import os
+import tomllib
 from dataclasses import dataclass
 
 from textual.binding import Binding
 
+KEYMAP_PATH = os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"),
+                           "goprobe-tui", "keymap.toml")
+
 
 @dataclass(frozen=True)
 class Command:
+    id: str  # what a user keymap names
     key: str  # Textual key name
     shown: str  # the key as help shows it
     action: str
@@ -23,34 +36,35 @@ class Command:
 
 COMMANDS = [
     # help and quit first: a narrow terminal cuts the footer from the right
-    Command("question_mark", "?", "help", "Help", "every key"),
-    Command("q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
-    Command("slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list",
+    Command("help", "question_mark", "?", "help", "Help", "every key"),
+    Command("quit", "q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
+    Command("search", "slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list",
             priority=True),
-    Command("space", "Space", "toggle", "Attach/detach", "attach / detach the highlighted function"),
-    Command("r", "r", "toggle_returns", "Returns",
+    Command("attach", "space", "Space", "toggle", "Attach/detach",
+            "attach / detach the highlighted function"),
+    Command("returns", "r", "r", "toggle_returns", "Returns",
             "attach with return probes (args, results, latency) / drop them"),
-    Command("e", "e", "fields", "Fields",
+    Command("fields", "e", "e", "fields", "Fields",
             "fields to read for the highlighted function: Go selectors such as r.URL.Path"),
-    Command("w", "w", "condition", "Where",
+    Command("where", "w", "w", "condition", "Where",
             "record only the highlighted function's calls that match a condition (kernel filter)"),
-    Command("a", "a", "attach_all", "Attach all",
+    Command("attach-all", "a", "a", "attach_all", "Attach all",
             "attach all current matches (asks above 50, refuses above 2,000)"),
-    Command("A", "A", "attach_all_anyway", "Attach all!",
+    Command("attach-all-anyway", "A", "A", "attach_all_anyway", "Attach all!",
             "attach all current matches, even above the 2,000 cap (asks first)", in_footer=False),
-    Command("d", "d", "detach_all", "Detach all", "detach all"),
-    Command("t", "t", "toggle_std", "Scope",
+    Command("detach-all", "d", "d", "detach_all", "Detach all", "detach all"),
+    Command("scope", "t", "t", "toggle_std", "Scope",
             "list: own module only → own module and dependencies → everything"),
-    Command("f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
-    Command("z", "z", "maximize", "Zoom", "the focused pane alone on the screen / all panes again"),
-    Command("v", "v", "next_view", "View",
+    Command("filter", "f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
+    Command("zoom", "z", "z", "maximize", "Zoom", "the focused pane alone on the screen / all panes again"),
+    Command("view", "v", "v", "next_view", "View",
             "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
-    Command("b", "b", "stacks", "Stacks",
+    Command("stacks", "b", "b", "stacks", "Stacks",
             "call stacks on every event from now on / off (Enter on an event shows its stack)"),
-    Command("p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
-    Command("c", "c", "clear", "Clear", "clear events"),
-    Command("T", "T", "clock", "Clock", "event times: since the session started / wall clock"),
-    Command("s", "s", "save", "Save", "save the shown events to a JSON-lines file"),
+    Command("pause", "p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
+    Command("clear", "c", "c", "clear", "Clear", "clear events"),
+    Command("clock", "T", "T", "clock", "Clock", "event times: since the session started / wall clock"),
+    Command("save", "s", "s", "save", "Save", "save the shown events to a JSON-lines file"),
 ]
 
 # Keys owned by widgets, listed in help only.
@@ -80,12 +94,40 @@ LEGEND = [
 
 
 def bindings() -> list[Binding]:
-    return [Binding(c.key, c.action, c.label, show=c.in_footer, priority=c.priority)
+    return [Binding(c.key, c.action, c.label, show=c.in_footer, priority=c.priority, id=c.id)
             for c in COMMANDS]
+
+
+class KeymapError(ValueError):
+    """The user keymap cannot be used; the message names the file and what is wrong."""
+
+
+def load_user_keymap(path: str = KEYMAP_PATH) -> dict[str, str]:
+    """{command id: keys} from the user's keymap file ({} if there is none). KeymapError if
+    it cannot be used: then none of it applies, and the defaults stay."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KeymapError(f"{path}: {exc}") from None
+    keys = data.get("keys", {})
+    known = {c.id for c in COMMANDS}
+    if not isinstance(keys, dict):
+        raise KeymapError(f"{path}: [keys] must be a table of command = \"key\"")
+    for cid, value in keys.items():
+        if cid not in known:
+            raise KeymapError(f"{path}: no command {cid!r} (known: {', '.join(sorted(known))})")
+        if not isinstance(value, str) or not value.strip():
+            raise KeymapError(f"{path}: {cid} must be a key name such as \"ctrl+q\"")
+    return {cid: value.strip() for cid, value in keys.items()}
 
 
 PRIORITY_ACTIONS = frozenset(c.action for c in COMMANDS if c.priority)
 
 
-def help_rows() -> list[tuple[str, str]]:
-    return [(c.shown, c.help) for c in COMMANDS] + NAVIGATION
+def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Every key with what it does, as remapped by the user's keymap."""
+    keymap = keymap or {}
+    return [(keymap.get(c.id, c.shown), c.help) for c in COMMANDS] + NAVIGATION

@@ -3,98 +3,74 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
-import sys
 import threading
 
+from goprobe_tui.engine import EngineOptions, TraceController, open_engine
+from goprobe_tui.engine.target import executable_of
+from goprobe_tui.errors import GoprobeError
+from goprobe_tui.exit_codes import FAILED, fail, say
 from goprobe_tui.gobinary import BinaryError, GoBinary
-from goprobe_tui.tracefs.attach import executable_of
-from goprobe_tui.tracefs.controller import TraceController
-from goprobe_tui.tracefs.errors import TracefsError
-from goprobe_tui.tracefs.session import ProbeSession
+from goprobe_tui.signals import SignalPipe
 
 
-def open_controller(binary: GoBinary, path: str, pid: int | None) -> tuple[TraceController | None, str]:
-    """A live controller, or None and the reason tracing is unavailable (read-only mode)."""
+def open_controller(binary: GoBinary, path: str, pid: int | None,
+                    max_rate: float | None = None) -> tuple[TraceController | None, str]:
+    """A live engine, or None and the reason tracing is unavailable (read-only mode)."""
     try:
-        session = ProbeSession(pid_filter=pid)
-    except (TracefsError, OSError) as exc:
+        return open_engine(binary, path, EngineOptions(pid=pid, max_rate=max_rate,
+                                                       statistics=True)), ""
+    except (GoprobeError, OSError) as exc:
         return None, f"{exc} — browsing only; run as root to attach probes"
-    try:
-        return TraceController(binary, session, path, pid_filter=pid, insight=True), ""
-    except Exception:
-        session.close()
-        raise
 
 
-class _SignalWatcher:
+def _watch_signals(app, engine: TraceController | None) -> None:
     """TERM ends the app the normal way (probes detached on the way out); HUP means the
     terminal is gone: detach everything and leave without Textual's orderly shutdown, which
-    would block for ever writing the terminal-restore sequences to a dead tty.
+    would block for ever writing the terminal-restore sequences to a dead tty."""
+    pipe = SignalPipe((signal.SIGTERM, signal.SIGHUP))
 
-    The handlers only write a byte to a pipe (no lock: a handler that took one could
-    interrupt its own thread inside it); a thread does the work."""
-
-    def __init__(self, app, controller: TraceController | None) -> None:
-        self.app, self.controller = app, controller
-        self._r, self._w = os.pipe2(os.O_CLOEXEC)
-        os.set_blocking(self._w, False)
-        threading.Thread(target=self._run, name="goprobe-signals", daemon=True).start()
-        for s in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, self._handle)
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        with contextlib.suppress(BlockingIOError):
-            os.write(self._w, bytes([signum]))
-
-    def _run(self) -> None:
+    def run() -> None:
         quitting = False
         while True:
-            signum = os.read(self._r, 1)[0]
-            if signum == signal.SIGHUP:
-                try:
-                    if self.controller is not None:
-                        self.controller.close()
-                finally:
-                    os._exit(128 + signal.SIGHUP)
-            elif not quitting:
-                quitting = True
-                self.app.call_from_thread(self.app.action_quit_app)
+            for signum in pipe.wait(None):
+                if signum == signal.SIGHUP:
+                    try:
+                        if engine is not None:
+                            engine.close()
+                    finally:
+                        os._exit(128 + signal.SIGHUP)
+                elif not quitting:
+                    quitting = True
+                    app.call_from_thread(app.action_quit_app)
+    threading.Thread(target=run, name="goprobe-signals", daemon=True).start()
 
 
 def run_ui(args: argparse.Namespace) -> int:
-    try:
-        path = executable_of(args.pid) if args.pid is not None else args.binary
-    except TracefsError as exc:
-        print(f"goprobe-tui: {exc}", file=sys.stderr)
-        return 2
+    path = executable_of(args.pid) if args.pid is not None else args.binary
     if not path:
-        print("goprobe-tui: usage: goprobe-tui BINARY | --pid PID", file=sys.stderr)
-        return 2
+        return fail("usage: goprobe-tui BINARY | --pid PID")
     try:
         binary = GoBinary.open(path)
         _ = binary.functions
     except BinaryError as exc:
-        print(f"goprobe-tui: {path}: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"{path}: {exc}")
     from goprobe_tui.ui.app import GoprobeApp
 
-    controller, reason = open_controller(binary, path, args.pid)
-    app = GoprobeApp(binary, controller, reason, freeze_startup_heap=True, max_rate=args.max_rate,
-                     pid=args.pid)
-    _SignalWatcher(app, controller)
-    status = 1  # unless the app ends normally: a crash must not look like success
+    engine, reason = open_controller(binary, path, args.pid, args.max_rate)
+    app = GoprobeApp(binary, engine, reason, freeze_startup_heap=True, pid=args.pid)
+    _watch_signals(app, engine)
+    status = FAILED  # unless the app ends normally: a crash must not look like success
     try:
         app.run()
         status = app.return_code or 0
     finally:
-        if controller is not None:
+        if engine is not None:
             try:
-                controller.close()
-            except TracefsError as exc:
-                print(f"goprobe-tui: {exc}", file=sys.stderr)
-                status = status or 1  # teardown incomplete
+                engine.close()
+            except GoprobeError as exc:
+                say(str(exc))
+                status = status or FAILED  # teardown incomplete
         binary.close()
     return status

@@ -51,7 +51,8 @@ class EventsDrained(Message):
 class Notice(Message):
     """Something a worker has to tell the user (a notification; plain text)."""
 
-    def __init__(self, text: str, severity: str = "information") -> None:
+    def __init__(self, text: str, severity: str = "information", timeout: float = 8) -> None:
         super().__init__()
         self.text = text
         self.severity = severity
+        self.timeout = timeout

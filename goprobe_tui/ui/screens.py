@@ -61,8 +61,12 @@ class PromptScreen(ModalScreen[str | None]):
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
+    def __init__(self, keymap: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.keymap = keymap or {}  # the user's remapped keys, shown instead of the defaults
+
     def compose(self) -> ComposeResult:
-        body = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in help_rows())
+        body = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in help_rows(self.keymap))
         legend = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in LEGEND)
         with VerticalScroll(id="dialog"):
             yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\n[b]On screen[/b]\n\n" + legend)

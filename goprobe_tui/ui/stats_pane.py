@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from goprobe_tui.insight.report import duration, histogram_lines
+from goprobe_tui.events.text import format_duration, histogram_lines
 from goprobe_tui.textsafe import printable
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -42,8 +42,8 @@ def cells(s: dict[str, Any]) -> tuple:
     errors = "—" if s["errors"] is None else f"{s['errors']:,}"
     rate = f"{s['calls_per_s']:,} {sparkline(s['rate'][-SPARK_SECONDS:])}"
     return (Text(printable(s["function"])), f"{s['calls']:,}", rate, errors,
-            duration(s["p50_ns"]), duration(s["p90_ns"]), duration(s["p99_ns"]),
-            duration(s["max_ns"]))
+            format_duration(s["p50_ns"]), format_duration(s["p90_ns"]), format_duration(s["p99_ns"]),
+            format_duration(s["max_ns"]))
 
 
 def detail_text(s: dict[str, Any]) -> str:
@@ -56,7 +56,7 @@ def detail_text(s: dict[str, Any]) -> str:
     if slow is not None:
         args = "(arguments not kept)" if slow["args_text"] is None else f"({slow['args_text']})"
         goid = "" if slow["goid"] is None else f" g{slow['goid']}"
-        lines.append(f"slowest: {duration(slow['latency_ns'])} {s['function']}{args} "
+        lines.append(f"slowest: {format_duration(slow['latency_ns'])} {s['function']}{args} "
                      f"pid {slow['pid']}{goid}")
     return "\n".join(printable(line) for line in lines)
 

@@ -16,8 +16,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from goprobe_tui.events.model import ROW_FUNCTION, ROW_KIND, EventRow, TraceEvent
+from goprobe_tui.events.text import format_duration
 from goprobe_tui.textsafe import printable
-from goprobe_tui.tracefs.decode import ROW_FUNCTION, ROW_KIND, EventRow, TraceEvent, format_duration
 
 LATENCY_W = 7  # "850ns", "12.3µs", "50.6ms", "1.50s"
 

@@ -23,15 +23,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import goprobe_tui
-from goprobe_tui.tracefs.decode import EventRow
-from goprobe_tui.tracefs.decode_loop import StreamStats
-from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
-from goprobe_tui.tracefs.raw_reader import PACE, PageReader
+from goprobe_tui.events.model import EventRow
+from goprobe_tui.events.status import TraceStatus
+from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
+from goprobe_tui.tracefs.page_reader import PACE, PageReader
 from goprobe_tui.tracefs.ringbuf import PageError, page_records
 from goprobe_tui.tracefs.session import ProbeEvent
 
 Batch = list[EventRow] | bytes
-OnBatch = Callable[[int, Batch, StreamStats], None]
+OnBatch = Callable[[int, Batch, TraceStatus], None]
 OUTBOX_BYTES = 512 << 20  # ~8M small events waiting for a starved decoder; beyond: counted lost
 MAX_RESTARTS = 5  # a decoder that keeps dying is a bug, not bad luck: stop reading, say so
 HEARTBEAT = 0.5  # seconds: statistics stay fresh when no event comes
@@ -39,10 +39,10 @@ HEARTBEAT = 0.5  # seconds: statistics stay fresh when no event comes
 
 class EventStream:
     def __init__(self, instance: str, root: str, pid_filter: int | None, on_batch: OnBatch,
-                 print_to: tuple[int, bool, int | None] | None = None,
+                 print_to: tuple[int, str, int | None] | None = None,
                  stop_timeout: float | None = 5.0, rows: bool = True,
                  on_insight: Callable[[list[dict]], None] | None = None) -> None:
-        """print_to=(fd, json, count): the child prints events to fd itself (headless trace)
+        """print_to=(fd, format name, count): the child writes events to fd itself (headless trace)
         and only stats come back; otherwise rows come back for the UI (unless rows=False).
         on_insight: the child also aggregates per-function statistics and sends snapshots.
         stop_timeout: how long stop() lets the child finish decoding (None: until every event
@@ -66,8 +66,8 @@ class EventStream:
         self._gen = 0  # decoder generation: messages popped for a dead one are lost, counted
         self._seq = 0  # page messages written to this generation
         self._inflight: deque[tuple[int, list]] = deque()  # written, not yet acknowledged
-        self._base = StreamStats()  # totals of the decoders that died
-        self._last = StreamStats()  # the current decoder's latest figures
+        self._base = TraceStatus()  # totals of the decoders that died
+        self._last = TraceStatus()  # the current decoder's latest figures
         self.reader = PageReader(instance, root)  # OSError goes to the caller
         self._proc = self._spawn()
         self._threads = [threading.Thread(target=t, name=f"goprobe-{t.__name__[1:]}", daemon=True)
@@ -87,11 +87,11 @@ class EventStream:
         if print_to is None:
             output: tuple = ("rows", self._rows, self.on_insight is not None)
         else:
-            left = None if print_to[2] is None else max(0, print_to[2] - self._base.events)
+            left = None if print_to[2] is None else max(0, print_to[2] - self._base.decoded)
             output = ("print", out_fd, print_to[1], left)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "goprobe_tui.tracefs.decoder_process"],
+                [sys.executable, "-m", "goprobe_tui.pipeline.decoder_process"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 env=env, close_fds=True, pass_fds=(out_fd,) if print_to else ())
         finally:
@@ -178,13 +178,13 @@ class EventStream:
             self._proc.stdin.close()
 
     # -- child -> parent --------------------------------------------------------------
-    def _stats(self, counts: tuple) -> StreamStats:
+    def _status(self, last: TraceStatus) -> TraceStatus:
         """The current decoder's figures, acknowledged; totals over every decoder so far."""
-        last = self._last = StreamStats(*counts)
+        self._last = last
         with self._cond:
             while self._inflight and self._inflight[0][0] <= last.messages:
                 self._inflight.popleft()
-        return self._base.plus(last)
+        return last.after(self._base)
 
     def _receive(self) -> None:
         while True:
@@ -212,9 +212,9 @@ class EventStream:
             for msg in frames.feed(data):
                 kind = msg[0]
                 if kind == "events":
-                    self.on_batch(msg[1], msg[2], self._stats(msg[3]))
-                elif kind == "stats":
-                    self.on_batch(0, [], self._stats(msg[1]))
+                    self.on_batch(msg[1], msg[2], self._status(msg[3]))
+                elif kind == "status":
+                    self.on_batch(0, [], self._status(msg[1]))
                 elif kind == "insight" and self.on_insight is not None:
                     self.on_insight(msg[1])
                 elif kind == "ready":
@@ -234,14 +234,14 @@ class EventStream:
             lost = sum(_records(pages, self.reader) for _, pages in self._inflight) + self._last.held
             self._inflight.clear()
             self._dropped += lost
-            self._base = self._base.plus(self._last)
-            self._last = StreamStats()
+            self._base = self._last.after(self._base)
+            self._last = TraceStatus()
             self._gen += 1
             self._seq = 0
             self._proc = self._spawn()
         self.restarts.append(f"event decoder exited (status {status}) and was restarted; "
                              f"{lost:,} events it held were lost (counted)")
-        self.on_batch(0, [], self._base.plus(self._last))
+        self.on_batch(0, [], self._last.after(self._base))
 
     def wait_ready(self, timeout: float = 10.0) -> str | None:
         """None once the child decodes, else why it does not."""

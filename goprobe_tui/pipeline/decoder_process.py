@@ -9,26 +9,29 @@ Protocol (frames.py), parent -> child on stdin:
   ("start", page header, tracefs root, pid_filter, output), then in order
   ("event", ProbeEvent) before each event is enabled (and again when its sites change) and
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
-output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], stats) frames to
-        the parent (if rows), ("stats", stats) frames, and with insight per-function
-        statistics: ("insight", [snapshot]) at most every INSIGHT_EVERY s and at the end;
-        ("print", fd, json, count) -> lines to fd, ("stats", stats) frames, ("done",) at count.
+output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
+        to the parent (if rows), ("status", TraceStatus) frames, and with insight
+        per-function statistics: ("insight", [snapshot]) at most every INSIGHT_EVERY s and
+        at the end;
+        ("print", fd, format name, count) -> events written to fd in that output format,
+        ("status", TraceStatus) frames, ("done",) at count.
 child -> parent on stdout: ("ready",) | ("error", text) | the frames above.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pickle
 import signal
 import time
 import traceback
 
-from goprobe_tui.tracefs.decode import TraceEvent
-from goprobe_tui.tracefs.decode_loop import DecodeLoop
-from goprobe_tui.tracefs.frames import FrameBuffer, write_frame
+from goprobe_tui.events.formats import get_format
+from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.status import TraceStatus
+from goprobe_tui.pipeline.decode_loop import DecodeLoop
+from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
 
 FRAME_EVENTS = 1000  # unpickling one batch is one uninterruptible call in the parent: keep it short
 NICE = 19
@@ -45,9 +48,9 @@ def messages(fd: int):
 
 
 class _Printer:
-    def __init__(self, fd: int, as_json: bool, count: int | None) -> None:
+    def __init__(self, fd: int, format_name: str, count: int | None) -> None:
         self.out = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", buffering=1 << 16)
-        self.fmt = (lambda e: json.dumps(e.to_json_dict())) if as_json else TraceEvent.text_line
+        self.writer = get_format(format_name).writer(self.out)
         self.count = count
         self.seen = 0
 
@@ -59,9 +62,12 @@ class _Printer:
         if self.count is not None:
             rows = rows[: self.count - self.seen]
         if rows:
-            self.out.write("\n".join(map(self.fmt, map(TraceEvent.from_row, rows))) + "\n")
+            self.writer.write(map(TraceEvent.from_row, rows))
             self.out.flush()
             self.seen += len(rows)
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def serve(inp: int, out: int) -> None:
@@ -74,7 +80,7 @@ def serve(inp: int, out: int) -> None:
     loop = DecodeLoop(header, root, pid_filter, insight=not printing and output[2])
     printer = _Printer(output[1], output[2], output[3]) if printing else None
     write_frame(out, ("ready",))
-    last: tuple = ()
+    last: TraceStatus | None = None
     lost, read_ns = 0, 0
     done = False
     next_insight = 0.0
@@ -105,11 +111,13 @@ def serve(inp: int, out: int) -> None:
         if loop.table is not None:
             write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns())))
         _report(out, rows if send_rows else [], loop, printer, last, force=True)
+    if printer is not None:
+        printer.close()
 
 
-def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None, last: tuple,
-            force: bool = False) -> tuple:
-    counts = loop.stats.as_tuple()
+def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None,
+            last: TraceStatus | None, force: bool = False) -> TraceStatus:
+    counts = loop.status()
     if printer is not None:
         printer.write(rows)
     else:
@@ -120,7 +128,7 @@ def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None, la
         if rows:
             return counts
     if counts != last or force:
-        write_frame(out, ("stats", counts))
+        write_frame(out, ("status", counts))
     return counts
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from goprobe_tui.gobinary.abi import G_REG
-from goprobe_tui.tracefs.value_kinds import FetchPlan, ValueSpec
+from goprobe_tui.values.kinds import FetchPlan, ValueSpec
 
 _DEREF = r"(?:[+-](?:0x)?[0-9a-f]+\()+%[a-z0-9]{1,6}\)+"
 _FETCH_RE = re.compile(

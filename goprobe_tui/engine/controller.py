@@ -1,75 +1,63 @@
-"""The tracing engine behind one thread-safe object, for the TUI (and anything else).
+"""The tracing engine behind one thread-safe object: what both front ends drive.
 
-Events are read and decoded by an event stream (a child process for the TUI, a thread for
-headless runs) and kept in a bounded backlog; a consumer drains them at its own pace. Drops
-from the backlog are counted, never hidden.
+Events are read from the kernel here and decoded by a low-priority child process (which, for
+headless `trace`, also writes them out); the TUI's come back and wait in a bounded backlog
+that it drains at its own pace. Drops from the backlog are counted, never hidden.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
-from goprobe_tui.engine import EngineStatus
+from goprobe_tui.engine.api import RateReport
+from goprobe_tui.engine.attach import SHALLOW_NOTE, AttachedFunction, Attacher, only_one
+from goprobe_tui.engine.binary_watch import BinaryWatch, Change, Identity
+from goprobe_tui.engine.guards import RateGuard, hot_warning, over_limit_note
+from goprobe_tui.engine.options import EngineOptions
+from goprobe_tui.events.model import EventRow
+from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import Function, GoBinary
-from goprobe_tui.tracefs.attach import AttachedFunction, Attacher, only_one
-from goprobe_tui.tracefs.backlog import Backlog
-from goprobe_tui.tracefs.binary_watch import BinaryWatch, Change, Identity
-from goprobe_tui.tracefs.decode import EventRow
-from goprobe_tui.tracefs.decode_loop import StreamStats
+from goprobe_tui.pipeline.backlog import Backlog
+from goprobe_tui.pipeline.stream import Batch, EventStream
 from goprobe_tui.tracefs.errors import ProbeError
-from goprobe_tui.tracefs.event_stream import Batch, EventStream
 from goprobe_tui.tracefs.session import ProbeSession
-from goprobe_tui.tracefs.value_kinds import FetchPlan
 
 BACKLOG = 200_000
 
 
-@dataclass
-class Counters:
-    received: int = 0
-    decoded: int = 0  # by the decoder (printed, when it prints them itself)
-    kernel_lost: int = 0  # the kernel could not keep them (its per-CPU counters)
-    backlog_dropped: int = 0  # waited too long for the consumer (bounded backlog)
-    malformed: int = 0
-    unattributed: int = 0
-    unpaired_returns: int = 0
-    pairing_evicted: int = 0
-    filtered: int = 0  # records that did not match --where, dropped by the decoder
-
-    @property
-    def lost(self) -> int:
-        return self.kernel_lost + self.backlog_dropped
-
-
 class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
-                 pid_filter: int | None = None, overrides: dict[str, FetchPlan] | None = None,
-                 print_to: tuple[int, bool, int | None] | None = None,
-                 fields: tuple[str, ...] = (), insight: bool = False, rows: bool = True,
-                 where: str = "", stacks: bool = False, pointer_depth: int = 1) -> None:
-        """print_to=(fd, json, count): the decoder prints events itself (headless trace), and
-        teardown waits until every event is printed. insight: per-function statistics
-        (`insight`, a snapshot list refreshed about twice a second). rows=False: no events
-        come back (headless stats); teardown waits for the final statistics."""
+                 options: EngineOptions | None = None) -> None:
+        """options.output: the decoder writes events itself (headless trace), and teardown
+        waits until every event is written. options.statistics: per-function statistics
+        (`insight`, a snapshot list refreshed about twice a second). options.rows=False: no
+        events come back (headless stats); teardown waits for the final statistics."""
+        o = self.options = options or EngineOptions()
         self.binary = binary
         self.session = session
-        self.attacher = Attacher(binary, session, path, overrides, fields, where, pointer_depth)
+        self.attacher = Attacher(binary, session, path, o.overrides, o.fields, o.where, o.depth)
         self.attached: dict[str, AttachedFunction] = {}
         # Detached functions whose events still exist (disabled, or shared and muted):
         # attaching them again reuses those events.
         self._detached: dict[str, AttachedFunction] = {}
         self.backlog = Backlog(BACKLOG)
-        self.counters = Counters()
+        self._decoded = TraceStatus()  # the decoder's latest figures
+        self._received = 0  # rows put in the backlog
+        self._notices: list[str] = []  # said once each, through status().notices
         self._lock = threading.Lock()
-        if stacks:
+        if o.stacks:
             session.set_user_stacks(True)
         self._insight: list[dict] = []
         self._following: int | None = None  # goroutine id events are restricted to
-        self.stream = EventStream(session.instance, session.root, pid_filter, self._on_batch,
-                                  print_to, stop_timeout=None if print_to or not rows else 5.0,
-                                  rows=rows, on_insight=self._on_insight if insight else None)
+        self._guard = RateGuard(o.max_rate)
+        out = o.output
+        self.stream = EventStream(session.instance, session.root, o.pid, self._on_batch,
+                                  None if out is None else (out.fd, out.format, out.count),
+                                  stop_timeout=None if out or not o.rows else 5.0,
+                                  rows=o.rows, on_insight=self._on_insight if o.statistics else None)
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
         self.on_binary_change: Callable[[Change], None] | None = None
@@ -120,6 +108,8 @@ class TraceController:
                 else:
                     fresh.append(fn)
             attached, errors = self.attacher.attach_many(fresh, returns, stop)
+            if self.attacher.last_shallow and SHALLOW_NOTE not in self._notices:
+                self._notices.append(SHALLOW_NOTE)
             for att in attached:
                 self._detached.pop(att.function.key, None)
                 self.attached[att.function.key] = att
@@ -210,13 +200,10 @@ class TraceController:
                 self.session.disable(ev)
         self._detached[name] = att
 
-    def detach_all(self, progress: Callable[[int, int], None] | None = None) -> None:
+    def detach_all(self) -> None:
         with self._lock:
-            events = {id(ev): ev for att in self.attached.values() for ev in att.events}
-            for i, ev in enumerate(events.values()):
+            for ev in {id(ev): ev for att in self.attached.values() for ev in att.events}.values():
                 self.session.disable(ev)
-                if progress:
-                    progress(i + 1, len(events))
             for name in list(self.attached):
                 self._detach_locked(name)
 
@@ -232,27 +219,34 @@ class TraceController:
                     out[s.function] += per_probe.get((ev.name, i), 0)
         return out
 
+    def check_rates(self) -> RateReport:
+        """Hits per function, the hot ones to warn about (once each), and those detached now
+        for firing above --max-rate. Call about once a second."""
+        hits = self.hits()
+        hot, over = self._guard.check(hits, time.monotonic())
+        warnings = [hot_warning(name, rate) for name, rate in hot]
+        for name, rate in over:
+            self.detach(name)
+            warnings.append(over_limit_note(name, rate, self._guard.limit))
+        if over and not self.attached:
+            warnings.append("every probe was detached by --max-rate")
+        return RateReport(hits, tuple(warnings), tuple(name for name, _rate in over))
+
     # -- events ---------------------------------------------------------------------
-    @property
-    def error(self) -> str | None:
-        """Why events are not arriving (the decoder process failed), if they are not."""
-        return self.stream.error
+    def wait_ready(self) -> str | None:
+        """None once the decoder runs, else why it does not."""
+        return self.stream.wait_ready()
 
     @property
-    def notices(self) -> list[str]:
-        """Things the user must know that did not stop the events (a decoder restarted)."""
-        return self.stream.restarts
+    def ended(self) -> bool:
+        """No more events will come: the decoder wrote its --count, or it has exited."""
+        return self.stream.done.is_set() or self.stream.finished.is_set()
 
-    def _on_batch(self, count: int, batch: Batch, stats: StreamStats) -> None:
-        c = self.counters
-        c.kernel_lost, c.malformed, c.unattributed = stats.lost, stats.malformed, stats.unattributed
-        c.decoded = stats.events
-        c.unpaired_returns, c.pairing_evicted = stats.unpaired_returns, stats.pairing_evicted
-        c.filtered = stats.filtered
+    def _on_batch(self, count: int, batch: Batch, status: TraceStatus) -> None:
+        self._decoded = status
         if count:
             self.backlog.put(count, batch)
-            c.backlog_dropped = self.backlog.dropped
-            c.received += count
+            self._received += count
 
     def _on_insight(self, snapshot: list[dict]) -> None:
         self._insight = snapshot  # one reference swap: readers see the old or the new list
@@ -261,12 +255,14 @@ class TraceController:
         """The latest per-function statistics (insight/stats.py snapshots)."""
         return self._insight
 
-    def status(self) -> EngineStatus:
-        c = self.counters
-        return EngineStatus(c.received, c.lost, c.malformed, c.unattributed, c.unpaired_returns,
-                            len(self.backlog), self.session.probe_count(), len(self.attached),
-                            self.error, tuple(self.notices), self.binary_change, self._following,
-                            self.session.user_stacks)
+    def status(self) -> TraceStatus:
+        d = self._decoded
+        return replace(d, received=self._received, lost=d.lost + self.backlog.dropped,
+                       waiting=len(self.backlog), probes=self.session.probe_count(),
+                       error=self.stream.error,
+                       notices=(*self._notices, *self.stream.restarts),
+                       binary_change=self.binary_change, following=self._following,
+                       stacks=self.session.user_stacks)
 
     def set_stacks(self, on: bool) -> None:
         """Call stacks on every event from now on (the instance's userstacktrace option)."""

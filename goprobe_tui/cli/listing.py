@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TextIO
 
-from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.exit_codes import OK, fail
+from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.textsafe import printable
+
+
+def run_list(args) -> int:
+    """`goprobe-tui list BINARY [--json]`."""
+    try:
+        with GoBinary.open(args.binary) as binary:
+            _ = binary.functions  # decode fully before printing anything
+            (write_json if args.json else write_table)(binary, sys.stdout)
+    except BinaryError as exc:
+        return fail(f"{args.binary}: {exc}")
+    return OK
 
 _q = json.encoder.encode_basestring_ascii  # C-accelerated, escapes hostile names safely
 

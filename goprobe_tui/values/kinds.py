@@ -15,16 +15,7 @@ from typing import Any, ClassVar
 
 from goprobe_tui.gobinary.abi import Assignment
 from goprobe_tui.gobinary.params import FieldPath, Param
-from goprobe_tui.tracefs.fetch_limits import (
-    IFACE_WORDS,
-    POINTEE_BYTES,
-    POINTEE_FIELDS,
-    SLICE_BYTES,
-    STRING_BYTES,
-)
-from goprobe_tui.tracefs.file_memory import BinaryView
-from goprobe_tui.tracefs.iface_values import describe_iface
-from goprobe_tui.tracefs.value_types import (
+from goprobe_tui.values.decoded import (
     ELIDED,
     FLOAT_UNREADABLE,
     NIL,
@@ -33,6 +24,15 @@ from goprobe_tui.tracefs.value_types import (
     NamedInt,
     SliceValue,
     StructValue,
+)
+from goprobe_tui.values.file_memory import BinaryView
+from goprobe_tui.values.iface import describe_iface
+from goprobe_tui.values.limits import (
+    IFACE_WORDS,
+    POINTEE_BYTES,
+    POINTEE_FIELDS,
+    SLICE_BYTES,
+    STRING_BYTES,
 )
 
 UNAVAILABLE = Marker("<unavailable>")

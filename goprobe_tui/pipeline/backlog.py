@@ -11,8 +11,8 @@ import pickle
 import threading
 from collections import deque
 
-from goprobe_tui.tracefs.decode import EventRow
-from goprobe_tui.tracefs.event_stream import Batch
+from goprobe_tui.events.model import EventRow
+from goprobe_tui.pipeline.stream import Batch
 
 
 class Backlog:

@@ -7,7 +7,6 @@ one kernel wait however many probes it has, so a 1,000-probe teardown takes seco
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,11 +19,11 @@ from goprobe_tui.gobinary.method_sigs import MethodSignatures
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
-from goprobe_tui.tracefs.conditions import Condition, compile_condition
-from goprobe_tui.tracefs.errors import ProbeError, TracefsError
-from goprobe_tui.tracefs.fetch_args import caller_fetch, depth_fetch, goroutine_fetch
+from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession, Site
-from goprobe_tui.tracefs.value_kinds import FetchPlan, build_plan
+from goprobe_tui.values.conditions import Condition, compile_condition
+from goprobe_tui.values.fetch_args import caller_fetch, depth_fetch, goroutine_fetch
+from goprobe_tui.values.kinds import FetchPlan, build_plan
 
 NO_RET_NOTE = "no RET instruction (ends in a tail call or never returns): entry probe only"
 # Above this many functions attached at once, values are read from registers and stack slots
@@ -34,24 +33,6 @@ NO_RET_NOTE = "no RET instruction (ends in a tail call or never returns): entry 
 MASS_ATTACH = 200
 SHALLOW_NOTE = (f"more than {MASS_ATTACH} functions at once: values are read from registers and "
                 "the stack only (no string bytes or fields behind pointers), so detaching stays fast")
-
-
-def executable_of(pid: int) -> str:
-    """A path to the process's executable that resolves here, also for processes in containers."""
-    link = f"/proc/{pid}/exe"
-    try:
-        target = os.readlink(link).removesuffix(" (deleted)")
-        want = os.stat(link)
-    except OSError as exc:
-        raise TracefsError(f"process {pid}: {exc.strerror}") from None
-    for cand in (target, f"/proc/{pid}/root{target}"):
-        try:
-            st = os.stat(cand)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino):
-            return cand
-    raise TracefsError(f"process {pid}: its executable {target} is not reachable by path")
 
 
 @dataclass

@@ -21,9 +21,9 @@ from goprobe_tui.gobinary.go_types import (
     UINTPTR,
     GoType,
 )
-from goprobe_tui.tracefs.fetch_limits import STRING_BYTES
-from goprobe_tui.tracefs.file_memory import BinaryView
-from goprobe_tui.tracefs.value_types import ELIDED, IfaceValue
+from goprobe_tui.values.decoded import ELIDED, IfaceValue
+from goprobe_tui.values.file_memory import BinaryView
+from goprobe_tui.values.limits import STRING_BYTES
 
 EFACE_NAMES = ("interface {}", "any")
 _WORD = 8

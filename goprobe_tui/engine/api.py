@@ -1,6 +1,6 @@
-"""The one API the UI drives tracing through (TraceController implements it; tests use a
-fake). Panes get events as drained batches and counters as a typed snapshot: none of them
-reaches into the controller's queues, counters or probe records."""
+"""The one API both front ends drive tracing through (TraceController implements it; UI tests
+use a fake). Front ends get events as drained rows and counters as one TraceStatus: none of
+them reaches into the controller's queues, sessions or probe records."""
 
 from __future__ import annotations
 
@@ -8,28 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from goprobe_tui.engine.attach import AttachedFunction
+from goprobe_tui.events.model import EventRow
+from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import Function
-from goprobe_tui.tracefs.attach import AttachedFunction
-from goprobe_tui.tracefs.decode import EventRow
 
 
 @dataclass(frozen=True)
-class EngineStatus:
-    """Counters at one instant: every event is received, lost (counted), or waiting."""
+class RateReport:
+    """One look at the probes' hit rates: hits per function, what to warn about, what the
+    engine detached for firing above --max-rate."""
 
-    received: int = 0
-    lost: int = 0
-    malformed: int = 0
-    unattributed: int = 0
-    unpaired_returns: int = 0
-    waiting: int = 0  # decoded, not yet drained by the UI
-    probes: int = 0
-    functions: int = 0
-    error: str | None = None  # events stopped arriving, and why
-    notices: tuple[str, ...] = ()  # things the user must know (a decoder restarted)
-    binary_change: Any = None  # binary_watch.Change, once the traced file changed
-    following: int | None = None  # the goroutine events are restricted to (kernel filter)
-    stacks: bool = False  # events carry their call stack
+    hits: dict[str, int]
+    warnings: tuple[str, ...] = ()
+    detached: tuple[str, ...] = ()
 
 
 class Engine(Protocol):
@@ -38,11 +30,11 @@ class Engine(Protocol):
     def attach_many(self, fns: list[Function], returns: bool,
                     stop: Callable[[], bool] = ...) -> tuple[list[AttachedFunction], dict[str, str]]: ...
     def detach(self, name: str) -> None: ...
-    def detach_all(self, progress: Callable[[int, int], None] | None = None) -> None: ...
+    def detach_all(self) -> None: ...
     def returns_of(self, name: str) -> bool | None:
         """None: not attached; else whether it has return probes."""
     def attached_names(self) -> list[str]: ...
-    def hits(self) -> dict[str, int]: ...
+    def check_rates(self) -> RateReport: ...
     def set_fields(self, fn: Function, exprs: tuple[str, ...]) -> AttachedFunction | None: ...
     def fields_of(self, fn: Function) -> tuple[str, ...]: ...
     def set_condition(self, fn: Function, text: str) -> AttachedFunction | None: ...
@@ -50,6 +42,6 @@ class Engine(Protocol):
     def follow_goroutine(self, goid: int | None) -> None: ...
     def set_stacks(self, on: bool) -> None: ...
     def drain(self, limit: int = ...) -> list[EventRow]: ...
-    def status(self) -> EngineStatus: ...
+    def status(self) -> TraceStatus: ...
     def insight(self) -> list[dict[str, Any]]: ...
     def close(self, progress: Callable[[int, int], None] | None = None) -> None: ...

@@ -5,42 +5,15 @@ Runs in the decoder process (decoder_process.py), which the session's process fe
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
-
+from goprobe_tui.events.model import EventRow, TraceEvent
+from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.insight.stats import StatsTable
-from goprobe_tui.tracefs.decode import EventDecoder, EventRow, TraceEvent
-from goprobe_tui.tracefs.raw_reader import RecordMerger
+from goprobe_tui.pipeline.decoder import EventDecoder
+from goprobe_tui.pipeline.merge import RecordMerger
 from goprobe_tui.tracefs.ringbuf import PageHeader
 from goprobe_tui.tracefs.session import ProbeEvent
 
 HELD_NS = 100_000_000  # a return held for its entry (same address) waits at most this long
-
-
-@dataclass
-class StreamStats:
-    """What happened to the records, for the status line and the final summary."""
-
-    events: int = 0  # decoded and passed on
-    lost: int = 0  # the kernel could not keep them, or they waited beyond the memory bound
-    malformed: int = 0
-    unattributed: int = 0
-    unpaired_returns: int = 0  # returns shown without a latency (entry unseen or evicted)
-    pairing_evicted: int = 0  # pending entries dropped to respect the memory bound
-    # For the parent, should this decoder die: what it has taken in, and what it still holds.
-    messages: int = 0  # page messages consumed
-    held: int = 0  # records taken in but not yet passed on (held back for ordering)
-    filtered: int = 0  # records of calls that do not match --where, dropped here (not lost)
-
-    def plus(self, other: StreamStats) -> StreamStats:
-        """Totals over a decoder that died and its successor (lost is absolute already)."""
-        return StreamStats(self.events + other.events, other.lost,
-                           self.malformed + other.malformed, self.unattributed + other.unattributed,
-                           self.unpaired_returns + other.unpaired_returns,
-                           self.pairing_evicted + other.pairing_evicted, other.messages, other.held,
-                           self.filtered + other.filtered)
-
-    def as_tuple(self) -> tuple[int, ...]:
-        return astuple(self)
 
 
 class DecodeLoop:
@@ -50,16 +23,26 @@ class DecodeLoop:
         self.merger = RecordMerger(header)
         self.pid_filter = pid_filter
         self.decoder = EventDecoder(root, call_args=insight)
-        self.stats = StreamStats()
+        self.decoded = 0
+        self.messages = 0
         self.table = StatsTable() if insight else None
 
     def learn(self, ev: ProbeEvent) -> None:
         self.decoder.learn(ev)
         if self.table is not None:
-            self.table.learn(ev)
+            for site in ev.sites:
+                if site.kind == "return":
+                    self.table.learn_results(site.function, site.values)
 
     def _keep(self, ev: TraceEvent) -> bool:
         return self.pid_filter is None or ev.pid == self.pid_filter
+
+    def status(self) -> TraceStatus:
+        m, d = self.merger, self.decoder
+        return TraceStatus(decoded=self.decoded, lost=m.lost, malformed=m.malformed + d.malformed,
+                           unattributed=d.unattributed, unpaired_returns=d.pairing.unmatched,
+                           filtered=d.filtered + d.filtered_returns, messages=self.messages,
+                           held=m.holding + len(d._held))
 
     def step(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
              ) -> list[EventRow]:
@@ -86,12 +69,6 @@ class DecodeLoop:
             for e in events:
                 add(e)
         rows = [e.as_row() for e in events]
-        s, m, d, p = self.stats, self.merger.stats, self.decoder.stats, self.decoder.pairing
-        s.events += len(rows)
-        s.lost, s.unattributed = m.lost, d.unattributed
-        s.malformed = m.malformed + d.malformed
-        s.unpaired_returns, s.pairing_evicted = p.unmatched, p.evicted
-        s.filtered = d.filtered + d.filtered_returns
-        s.messages += 1
-        s.held = self.merger.holding + len(decoder._held)
+        self.decoded += len(rows)
+        self.messages += 1
         return rows

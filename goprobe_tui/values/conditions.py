@@ -24,9 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from goprobe_tui.tracefs.fetch_limits import STRING_BYTES
-from goprobe_tui.tracefs.value_kinds import ValueSpec, location_of
-from goprobe_tui.tracefs.value_types import NIL, Marker
+from goprobe_tui.values.decoded import NIL, Marker
+from goprobe_tui.values.kinds import ValueSpec, location_of
+from goprobe_tui.values.limits import STRING_BYTES
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<str>"(?:[^"\\]|\\.)*")

@@ -1,0 +1,181 @@
+"""`goprobe-tui trace`, `stats` and `cleanup`: attach by glob, write events (or statistics at
+the end) in an output format, always detach."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_stale, open_engine
+from goprobe_tui.engine.binary_watch import Change
+from goprobe_tui.engine.request import check_request, fetch_overrides, select
+from goprobe_tui.engine.target import executable_of, process_alive
+from goprobe_tui.errors import BadInput, GoprobeError
+from goprobe_tui.events.formats import get_format
+from goprobe_tui.exit_codes import BAD_INPUT, FAILED, OK, fail, say
+from goprobe_tui.gobinary import Function, GoBinary
+from goprobe_tui.signals import SignalPipe, ignore_signals
+
+NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
+
+
+def _options(args: argparse.Namespace) -> EngineOptions:
+    if args.where is not None and not args.where.strip():
+        raise BadInput("--where: the condition is empty")
+    stats = args.command == "stats"
+    return EngineOptions(
+        pid=args.pid, overrides=fetch_overrides(args.fetch), fields=tuple(args.field),
+        where=args.where or "", stacks=args.stack, depth=args.depth, max_rate=args.max_rate,
+        statistics=stats, rows=False,
+        output=None if stats else Output(sys.stdout.fileno(), args.format, args.count))
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    binary_arg = args.binary
+    patterns = list(args.patterns)
+    if args.pid is not None and binary_arg and not os.path.exists(binary_arg):
+        patterns.insert(0, binary_arg)  # `trace --pid N 'main.*'`: no binary given
+        binary_arg = None
+    path = executable_of(args.pid) if args.pid is not None else binary_arg
+    if not path or not patterns:
+        return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
+    get_format(args.format)  # BadInput before anything else
+    options = _options(args)
+    try:
+        binary = GoBinary.open(path)
+        _ = binary.functions
+    except GoprobeError as exc:
+        return fail(f"{path}: {exc}")
+    try:
+        fns = select(binary, patterns)
+        check_request(binary, fns, options, args.ret)
+        if len(fns) > args.max_probes:
+            return fail(f"{len(fns)} functions match; refusing more than --max-probes {args.max_probes}")
+        return _run(args, binary, fns, options)
+    except BadInput as exc:
+        return fail(str(exc))
+    finally:
+        binary.close()
+
+
+def _run(args: argparse.Namespace, binary: GoBinary, fns: list[Function],
+         options: EngineOptions) -> int:
+    signals = SignalPipe()
+    engine = None
+    status = OK
+    try:
+        sys.stdout.flush()
+        engine = open_engine(binary, binary.path, options)
+        status = _trace(args, binary, engine, fns, signals)
+        if options.statistics:
+            get_format(args.format).write_stats(engine.insight(), sys.stdout)
+    except GoprobeError as exc:
+        say(str(exc))
+        status = exc.exit_code if isinstance(exc, BadInput) else FAILED
+    finally:
+        try:
+            if engine is not None:
+                status = _teardown(engine, status)
+        finally:
+            ignore_signals()
+            signals.close()
+    return status
+
+
+def _teardown(engine: TraceController, status: int) -> int:
+    n = engine.status().probes
+    if n:
+        say(f"detaching {n} probe{'s' if n != 1 else ''}…")
+    try:
+        engine.close()
+    except GoprobeError as exc:
+        say(str(exc))
+        return status or FAILED
+    return status
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
+           fns: list[Function], signals: SignalPipe) -> int:
+    error = engine.wait_ready()
+    if error:
+        say(error)
+        return FAILED
+
+    def binary_changed(change: Change) -> None:
+        say(change.message)
+        signals.wake()
+    engine.on_binary_change = binary_changed
+    attached, errors = engine.attach_many(fns, returns=args.ret, stop=signals)
+    for name, why in errors.items():
+        say(f"{name!r}: {why}")
+    for att in attached:
+        if att.note:
+            say(f"{att.function.key!r}: {att.note}")
+    if signals():
+        return OK
+    if not attached:
+        say("no probe could be attached")
+        return FAILED
+    probes = sum(a.probes for a in attached)
+    events = len({id(ev) for a in attached for ev in a.events})
+    say(f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
+        f"{_plural(len(attached), 'function')} in {binary.path}; Ctrl-C to stop")
+    deadline = time.monotonic() + args.duration if args.duration else None
+    notices = 0
+    next_check = time.monotonic()
+    while not signals() and not engine.ended and not _probes_gone(engine) and engine.attached_names():
+        said = engine.status().notices
+        for note in said[notices:]:
+            say(note)
+        notices = len(said)
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + 1.0
+            for warning in engine.check_rates().warnings:
+                say(warning)
+        if args.pid is not None and not process_alive(args.pid):
+            say(f"process {args.pid} exited: stopping")
+            break
+        timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+        if timeout <= 0:
+            break
+        signals.wait(timeout)
+    # Disable everything and let the decoder write what was recorded before the stop: events
+    # that happened are written, not dropped. More signals meanwhile change nothing.
+    say(f"detaching {_plural(engine.status().probes, 'probe')}…")
+    engine.close()
+    s = engine.status()
+    if s.error:
+        say(s.error)
+    shown = s.decoded if args.count is None else min(s.decoded, args.count)
+    extra = "".join(f", {v} {k}" for k, v in (("unattributed", s.unattributed),
+                                              ("returns without latency", s.unpaired_returns),
+                                              (NOT_MATCHING, s.filtered))
+                    if v)
+    say(f"{shown} events, {s.lost} lost, {s.malformed} malformed{extra}")
+    return FAILED if s.error or _probes_gone(engine) else OK
+
+
+def _probes_gone(engine: TraceController) -> bool:
+    """The binary was overwritten in place: its probes were detached, nothing more will come."""
+    change = engine.status().binary_change
+    return change is not None and change.in_place
+
+
+def run_cleanup() -> int:
+    try:
+        result = cleanup_stale()
+    except GoprobeError as exc:
+        return fail(str(exc), BAD_INPUT)
+    for item in result.removed:
+        print(f"removed {item}")
+    for item in result.failed:
+        say(f"could not remove {item}")
+    if not result.removed and not result.failed:
+        print("nothing to clean up")
+    return FAILED if result.failed else OK

@@ -1,0 +1,53 @@
+"""`goprobe-tui`: parse the command line, run one command, return its exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from goprobe_tui.cli.parser import normalise, parser
+from goprobe_tui.errors import GoprobeError
+from goprobe_tui.exit_codes import INTERRUPTED, OK, fail
+from goprobe_tui.signals import hold_signals, ignore_signals, release_signals
+
+
+def main(argv: list[str] | None = None) -> int:
+    as_program = argv is None
+    if as_program:
+        hold_signals()  # the trace command releases them once its handlers are in place
+        # Until then an interrupt is a KeyboardInterrupt (below).
+        import signal
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _run(parser().parse_args(normalise(sys.argv[1:] if argv is None else argv)))
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except BrokenPipeError:
+        return OK
+    except GoprobeError as exc:  # one line naming the cause, never a traceback
+        return fail(str(exc), exc.exit_code)
+    finally:
+        if as_program:
+            ignore_signals()
+            release_signals()
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command not in ("trace", "stats"):
+        release_signals()
+    if args.command == "list":
+        from goprobe_tui.cli.listing import run_list
+
+        return run_list(args)
+    if args.command in ("trace", "stats"):
+        from goprobe_tui.cli.headless import run_trace
+
+        return run_trace(args)
+    if args.command == "cleanup":
+        from goprobe_tui.cli.headless import run_cleanup
+
+        return run_cleanup()
+    from goprobe_tui.ui.launch import run_ui
+
+    return run_ui(args)

@@ -1,0 +1,116 @@
+"""The command line: `goprobe-tui BINARY` (the TUI), `list`, `trace`, `stats`, `cleanup`.
+
+`trace` and `stats` share their options through one parent parser; bad input is one line and
+exit 2 (never a usage block or a traceback)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+from goprobe_tui import __version__
+from goprobe_tui.engine.guards import MAX_FUNCTIONS, WARN_RATE
+from goprobe_tui.events.formats import FORMATS
+from goprobe_tui.exit_codes import BAD_INPUT
+
+WHERE_HELP = ("record only calls that match, filtered in the kernel: e.g. 'i >= 990', "
+              "'path ~ \"/api/*\"', 'err != nil' (needs --ret); names, argN or retN")
+SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block: bad input is exit 2
+        self.exit(BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
+def _positive(convert: Callable[[str], float], what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number above 0 (0, negatives, nan and inf are bad input)."""
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a finite number above 0: {text!r}")
+        return value
+    return parse
+
+
+positive_int = _positive(int, "a whole number")
+positive_float = _positive(float, "a number")
+
+
+def _depth(text: str) -> int:
+    if text not in ("0", "1", "2", "3"):
+        raise argparse.ArgumentTypeError(f"must be 0, 1, 2 or 3: {text!r}")
+    return int(text)
+
+
+def _tracing_options() -> argparse.ArgumentParser:
+    """Options `trace` and `stats` share."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("binary", nargs="?", help="Go binary (omit with --pid)")
+    common.add_argument("patterns", nargs="*", metavar="PATTERN",
+                        help="shell glob on full Go names, e.g. 'main.*'")
+    common.add_argument("--pid", type=int, help="trace this running process only")
+    common.add_argument("--duration", type=positive_float, help="stop after S seconds")
+    common.add_argument("--where", metavar="COND", help=WHERE_HELP)
+    common.add_argument("--format", choices=list(FORMATS), default="text",
+                        help="output format: " + "; ".join(f"{f.name}: {f.summary}"
+                                                          for f in FORMATS.values()))
+    common.add_argument("--json", dest="format", action="store_const", const="json",
+                        help="the same as --format json")
+    common.add_argument("--max-probes", type=positive_int, default=MAX_FUNCTIONS,
+                        help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
+    common.add_argument("--max-rate", type=positive_float, metavar="CALLS_PER_S",
+                        help="detach a function's probes when it fires faster than this "
+                             f"(without it: a warning above {WARN_RATE:,} calls/s)")
+    return common
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="goprobe-tui", description="Trace Go functions with kernel uprobes.")
+    p.add_argument("--version", action="version", version=f"goprobe-tui {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ui = sub.add_parser("ui", help="the terminal UI (default when a binary is given)")
+    ui.add_argument("binary", nargs="?")
+    ui.add_argument("--pid", type=int, help="attach to a running process's executable")
+    ui.add_argument("--max-rate", type=positive_float, metavar="CALLS_PER_S",
+                    help="detach a function's probes when it fires faster than this")
+
+    ls = sub.add_parser("list", help="list the functions of a Go binary")
+    ls.add_argument("binary")
+    ls.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    common = _tracing_options()
+    tr = sub.add_parser("trace", parents=[common], help="attach uprobes and print events")
+    tr.add_argument("--ret", action="store_true", help="also probe returns (RET sweep)")
+    tr.add_argument("--count", type=positive_int, help="stop after N events")
+    tr.add_argument("--fetch", action="append", default=[], metavar="FUNC=SPEC",
+                    help="explicit fetch args for a function, e.g. 'main.F=a=%%ax:s64'")
+    tr.add_argument("--field", action="append", default=[], metavar="EXPR",
+                    help="also show a field reached through a pointer parameter, e.g. "
+                         "'r.URL.Path' (repeatable; DWARF needed)")
+    tr.add_argument("--depth", type=_depth, default=1, metavar="N",
+                    help="levels of pointers to structs followed and shown (0-3; default 1)")
+    tr.add_argument("--stack", action="store_true",
+                    help="each event with its call stack, direct caller first (inlined calls too)")
+
+    st = sub.add_parser("stats", parents=[common],
+                        help="attach entry and return probes; on exit print per-function "
+                             "calls, errors, latency percentiles and histograms")
+    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1)
+
+    sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
+    return p
+
+
+def normalise(argv: list[str]) -> list[str]:
+    """`goprobe-tui BINARY` and `goprobe-tui --pid N` mean the UI."""
+    if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
+        return ["ui", *argv]
+    if argv and argv[0] == "--pid":
+        return ["ui", *argv]
+    return argv

@@ -1,0 +1,30 @@
+"""What a front end asks of the engine, in one value: built from the command line or the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from goprobe_tui.values.kinds import FetchPlan
+
+
+@dataclass(frozen=True)
+class Output:
+    """Headless: the decoder writes events itself, in a registered output format."""
+
+    fd: int
+    format: str  # a name in events.formats.FORMATS
+    count: int | None = None  # stop after this many events
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    pid: int | None = None  # trace this process only
+    overrides: dict[str, FetchPlan] = field(default_factory=dict)  # --fetch, per function
+    fields: tuple[str, ...] = ()  # --field selectors, for every function that has the root
+    where: str = ""  # --where, for every function attached
+    stacks: bool = False  # every event with its call stack
+    depth: int = 1  # levels of pointers to structs followed
+    max_rate: float | None = None  # detach a function firing faster (calls/s)
+    statistics: bool = False  # aggregate per-function statistics in the decoder
+    rows: bool = True  # events come back for a front end to drain (else only counters)
+    output: Output | None = None  # headless: the decoder writes the events

@@ -1,0 +1,89 @@
+"""A front end's request checked before anything reaches the kernel: which functions a
+pattern names, and whether every --field and --where can apply to them. Bad input is one
+BadInput with a line that says what is wrong; nothing has been attached then."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from goprobe_tui.engine.attach import Attacher
+from goprobe_tui.engine.options import EngineOptions
+from goprobe_tui.errors import BadInput
+from goprobe_tui.gobinary import Function, GoBinary
+from goprobe_tui.tracefs.errors import ProbeError
+from goprobe_tui.values.fetch_args import explicit_plan
+from goprobe_tui.values.kinds import FetchPlan
+
+
+def matches(name: str, pattern: str) -> bool:
+    """A shell glob, but a full name matches itself: `main.Gen[go.shape.int]` would otherwise
+    read `[go.shape.int]` as a character class."""
+    return name == pattern or fnmatch.fnmatchcase(name, pattern)
+
+
+def select(binary: GoBinary, patterns: list[str]) -> list[Function]:
+    """The functions any pattern names, in table order; BadInput if none."""
+    names = binary.functions.names
+    chosen = [i for i, n in enumerate(names) if any(matches(n, p) for p in patterns)]
+    if not chosen:
+        raise BadInput(f"{binary.path}: no function matches {' '.join(patterns)}")
+    return [binary.functions[i] for i in chosen]
+
+
+def fetch_overrides(specs: list[str]) -> dict[str, FetchPlan]:
+    """--fetch FUNC=NAME=EXPR:TYPE[,...], per function."""
+    out = {}
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        if not sep:
+            raise BadInput(f"--fetch {spec!r}: expected FUNC=NAME=EXPR:TYPE[,...]")
+        try:
+            out[name] = explicit_plan(rest)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+    return out
+
+
+def check_request(binary: GoBinary, fns: list[Function], options: EngineOptions,
+                  returns: bool) -> None:
+    """BadInput unless every option applies to the functions chosen."""
+    traced = {fn.name for fn in fns}
+    stray = [name for name in options.overrides if name not in traced]
+    if stray:
+        raise BadInput(f"--fetch {stray[0]}: not among the traced functions (match it with a PATTERN)")
+    _check_fields(binary, fns, options.fields)
+    _check_where(binary, fns, options, returns)
+
+
+def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...]) -> None:
+    for expr in exprs:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", expr):
+            raise BadInput(f"--field {expr!r}: expected PARAM.FIELD[.FIELD...], e.g. r.URL.Path")
+        applies = False
+        for fn in fns:
+            try:
+                applies |= binary.dwarf.field_path(fn.name, expr) is not None
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
+        if not applies:
+            root = expr.split(".")[0]
+            raise BadInput(f"--field {expr}: no traced function has a parameter {root} (or no DWARF)")
+
+
+def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions,
+                 returns: bool) -> None:
+    """Checked before anything is attached, so a bad condition changes nothing in the kernel."""
+    where = options.where
+    if not where:
+        return
+    if not where.strip():
+        raise BadInput("--where: the condition is empty")
+    attacher = Attacher(binary, None, binary.path, options.overrides, options.fields, where)
+    for fn in fns:
+        try:
+            cond = attacher.condition(fn, *attacher.plans(fn))
+        except ProbeError as exc:
+            raise BadInput(str(exc)) from None
+        if cond is not None and cond.on_return and not returns:
+            raise BadInput(f"--where {where!r} reads results: add --ret")

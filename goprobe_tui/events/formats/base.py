@@ -1,0 +1,47 @@
+"""What every output format is: a writer of events (streamed) and, where it has a meaning,
+of the per-function statistics; and the registry they enter."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any, ClassVar, TextIO
+
+from goprobe_tui.errors import BadInput
+from goprobe_tui.events.model import TraceEvent
+
+Snapshot = list[dict[str, Any]]  # per-function statistics (insight/stats.py)
+
+
+class EventWriter(ABC):
+    """Events in, text out, as they come: a writer may also hold them until close()."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    @abstractmethod
+    def write(self, events: Iterable[TraceEvent]) -> None: ...
+
+    def close(self) -> None:
+        """Everything written; the stream stays open (it is the caller's)."""
+        self.out.flush()
+
+
+class OutputFormat(ABC):
+    name: ClassVar[str]
+    suffix: ClassVar[str]  # for files saved in this format
+    summary: ClassVar[str]  # one line for --help and the save prompt
+
+    @abstractmethod
+    def writer(self, out: TextIO) -> EventWriter: ...
+
+    def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
+        raise BadInput(f"--format {self.name} applies to events, not to statistics")
+
+
+FORMATS: dict[str, OutputFormat] = {}
+
+
+def register(cls: type[OutputFormat]) -> type[OutputFormat]:
+    FORMATS[cls.name] = cls()
+    return cls

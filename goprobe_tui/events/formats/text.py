@@ -1,0 +1,57 @@
+"""Text: one line per event (its stack on the next), and a table per function for stats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TextIO
+
+from goprobe_tui.events.formats.base import EventWriter, OutputFormat, Snapshot, register
+from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.text import NOT_KNOWN, format_duration, histogram_lines
+from goprobe_tui.textsafe import printable
+
+
+class TextWriter(EventWriter):
+    def write(self, events: Iterable[TraceEvent]) -> None:
+        lines = [ev.text_line() for ev in events]
+        if lines:
+            self.out.write("\n".join(lines) + "\n")
+
+
+@register
+class TextFormat(OutputFormat):
+    name = "text"
+    suffix = ".txt"
+    summary = "one readable line per event; a table per function for stats"
+
+    def writer(self, out: TextIO) -> EventWriter:
+        return TextWriter(out)
+
+    def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
+        rows = sorted(snapshot, key=lambda s: (-s["calls"], s["function"]))
+        if not rows:
+            out.write("no calls recorded\n")
+            return
+        d = format_duration
+        out.write(f"{'function':<40} {'calls':>9} {'errors':>7} {'p50':>8} {'p90':>8} {'p99':>8} "
+                  f"{'max':>8}\n")
+        for s in rows:
+            errors = NOT_KNOWN if s["errors"] is None else f"{s['errors']:,}"
+            out.write(f"{printable(s['function']):<40} {s['calls']:>9,} {errors:>7} "
+                      f"{d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} {d(s['max_ns']):>8}\n")
+            for line in histogram_lines(s["histogram"]):
+                out.write(f"    {line}\n")
+            if s.get("callers"):
+                out.write(printable("    callers: " + ", ".join(f"{name} ({n:,})"
+                                                             for name, n in s["callers"])) + "\n")
+            slow = s["slowest"]
+            if slow is not None:
+                out.write(printable(f"    slowest: {slowest_text(s['function'], slow)}") + "\n")
+        out.flush()
+
+
+def slowest_text(function: str, slow: dict) -> str:
+    """`50.6ms main.F(a=1) pid 42 g7`: the slowest call of a function, with its arguments."""
+    args = "(arguments not kept)" if slow["args_text"] is None else f"({slow['args_text']})"
+    goid = "" if slow["goid"] is None else f" g{slow['goid']}"
+    return f"{format_duration(slow['latency_ns'])} {function}{args} pid {slow['pid']}{goid}"

@@ -1,0 +1,148 @@
+"""The event every layer shares: one traced call's entry, return or line, with its Go values.
+
+Events travel between processes and wait in queues as rows (nested plain tuples, see
+EventRow); TraceEvent is the object a consumer rebuilds from a row to show or write it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from goprobe_tui.events.text import format_duration, format_value, json_values
+from goprobe_tui.textsafe import printable
+from goprobe_tui.values.decoded import IfaceValue, SliceValue, StructValue
+
+# A TraceEvent as nested plain tuples (values as (name, value) pairs): how events travel and
+# wait. CPython stops tracking a tuple that holds only strings, numbers and such tuples, so
+# 50k stored rows add nothing to a full garbage collection; as objects (or tuples holding
+# dicts) they would add ~20-40 ms to every one, and those come several times a second.
+EventRow = tuple
+ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding the event
+# The trace clock is CLOCK_MONOTONIC: this converts it to the wall clock (both read here, once).
+WALL_OFFSET_NS = time.time_ns() - time.monotonic_ns()
+
+
+_TYPE = "@type"  # first pair of a struct's row form; no Go field name starts with @
+_IFACE = "@iface"  # first pair of an interface value's row form
+_SLICE = "@slice"  # first pair of a slice's row form
+
+
+def _pairs(values: dict[str, Any]) -> tuple:
+    pairs = tuple((k, _pairs(v) if isinstance(v, dict) else v) for k, v in values.items())
+    if isinstance(values, StructValue):
+        return ((_TYPE, values.type_name), *pairs)
+    if isinstance(values, SliceValue):
+        return ((_SLICE, values.type_name), *pairs)
+    return ((_IFACE, ""), *pairs) if isinstance(values, IfaceValue) else pairs
+
+
+def _unpairs(pairs: tuple) -> dict[str, Any]:
+    if pairs and pairs[0][0] == _TYPE:
+        return StructValue(pairs[0][1], _unpairs(pairs[1:]))
+    if pairs and pairs[0][0] == _IFACE:
+        return IfaceValue(_unpairs(pairs[1:]))
+    if pairs and pairs[0][0] == _SLICE:
+        rest = dict(pairs[1:])
+        return SliceValue(pairs[0][1], rest["len"], rest["cap"], rest["elements"])
+    return {k: _unpairs(v) if isinstance(v, tuple) else v for k, v in pairs}
+
+
+@dataclass
+class TraceEvent:
+    ts_ns: int  # trace clock (CLOCK_MONOTONIC)
+    cpu: int
+    pid: int
+    tid: int
+    comm: str
+    function: str
+    kind: str  # "entry" or "return"
+    event: str
+    args: dict[str, Any] = field(default_factory=dict)
+    returns: dict[str, Any] = field(default_factory=dict)
+    latency_ns: int | None = None
+    goid: int | None = None  # the goroutine's id, as runtime.Stack prints it (None: unknown)
+    # Result registers as read at a return whose results are unknown (no DWARF): raw words,
+    # never presented as named results.
+    registers: dict[str, Any] = field(default_factory=dict)
+    # The call stack (with --stack): (function, inlined, file, line), direct caller first.
+    stack: tuple | None = None
+    # A return's call arguments, where the decoder keeps them (statistics); never in a row.
+    call_args: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    caller: str | None = field(default=None, repr=False, compare=False)  # the direct caller
+
+    def as_row(self) -> EventRow:
+        return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
+                self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
+                _pairs(self.registers), self.stack)
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> TraceEvent:
+        *head, args, returns, latency, goid, registers, stack = row
+        return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
+                   stack)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        wall = self.ts_ns + WALL_OFFSET_NS
+        return {"ts": self.ts_ns / 1e9,
+                "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
+                "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
+                "goid": self.goid, "comm": self.comm, "function": self.function,
+                "kind": self.kind, "args": json_values(self.args),
+                "returns": json_values(self.returns), "latency_ns": self.latency_ns,
+                **({"registers": self.registers} if self.registers else {}),
+                **({} if self.stack is None else {"stack": [
+                    {"function": f, "inlined": inl, "file": file, "line": line}
+                    for f, inl, file, line in self.stack]})}
+
+    def stack_text(self) -> str:
+        """`main.B (inlined) main.go:37 ← main.A main.go:40 ← main.main main.go:88`."""
+        return " ← ".join(f"{f}{' (inlined)' if inl else ''} {file.rsplit('/', 1)[-1]}:{line}"
+                          for f, inl, file, line in self.stack or ())
+
+    def values_text(self) -> str:
+        values = self.args if self.kind == "entry" else self.returns
+        return ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
+
+    def clock_text(self) -> str:
+        """Wall clock, to the microsecond: 14:03:22.123456."""
+        wall = self.ts_ns + WALL_OFFSET_NS
+        return time.strftime("%H:%M:%S", time.localtime(wall // 1_000_000_000)) + \
+            f".{wall % 1_000_000_000 // 1000:06d}"
+
+    def since_text(self, start_ns: int) -> str:
+        """Seconds since `start_ns` (the session's start): +12.345678."""
+        d = self.ts_ns - start_ns
+        sign = "-" if d < 0 else "+"
+        d = abs(d)
+        return f"{sign}{d // 1_000_000_000}.{d % 1_000_000_000 // 1000:06d}"
+
+    def who_text(self) -> str:
+        g = "" if self.goid is None else f" g{self.goid}"
+        return f"{self.comm}[{self.pid}/{self.tid}]{g} cpu{self.cpu}"
+
+    def text_line(self) -> str:
+        """One line of `goprobe-tui trace` output (and its stack on the next, with --stack)."""
+        arrow = "->" if self.kind == "entry" else "<-"
+        line = printable(f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}")
+        if self.stack is not None:
+            line += "\n    at " + printable(self.stack_text() or "?")
+        return line
+
+    def result_text(self) -> str:
+        """`main.F = (r=2)` (no latency), or what the result registers held."""
+        if self.registers and not self.returns:
+            regs = ", ".join(f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?"
+                             for k, v in self.registers.items())
+            return f"{self.function} returned (results unknown; registers {regs})"
+        return f"{self.function} = ({self.values_text()})"
+
+    def call_text(self, micro: str = "us") -> str:
+        """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return."""
+        if self.kind == "entry":
+            return f"{self.function}({self.values_text()})"
+        lat = "" if self.latency_ns is None else f" {format_duration(self.latency_ns, micro)}"
+        return self.result_text() + lat
+

@@ -1,0 +1,100 @@
+"""The function browser: a search box, column titles, every function, and how many match.
+It owns the search (run in a worker, results as SearchDone) and the scope (t)."""
+
+from __future__ import annotations
+
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+from textual.widgets.input import Selection
+
+from goprobe_tui.gobinary import FunctionTable
+from goprobe_tui.ui.function_list import FunctionList, header_text
+from goprobe_tui.ui.messages import SearchDone
+from goprobe_tui.ui.search import EVERYTHING, OWN, OWN_AND_DEPS, SCOPE_NAMES, FunctionSearch
+
+WARM_AFTER = 0.3  # seconds after start-up: search tables are built in the background
+
+
+class Browser(Vertical):
+    def __init__(self, functions: FunctionTable, main_module: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.functions = functions
+        self.searcher = FunctionSearch(functions.names, main_module)
+        self.scope = EVERYTHING  # which functions the list holds (t cycles)
+        self.query_text = ""
+        self._search_started = 0.0
+        self.search_latencies: list[float] = []  # keystroke -> results applied, for benchmarks
+
+    def compose(self) -> ComposeResult:
+        # select_on_focus: its select-all runs when the Focus message arrives, after keys
+        # typed right behind `/` (a burst): it would select and then overwrite them
+        yield Input(placeholder="/ search functions (fuzzy)", id="search", select_on_focus=False)
+        yield Static(id="list-header")
+        yield FunctionList(self.functions, id="functions")
+        yield Static(id="list-status")
+
+    def on_mount(self) -> None:
+        self.function_list = self.query_one(FunctionList)
+        self.box = self.query_one("#search", Input)
+        # own module first, then dependencies, then the standard library
+        self.function_list.set_rows(self.searcher.search("", scope=self.scope))
+        self._update_status()
+        self.set_timer(WARM_AFTER, self._warm)  # once the list is on screen
+        self.call_after_refresh(self.on_resize)  # column titles, once the list has a width
+
+    def on_resize(self) -> None:
+        self.query_one("#list-header", Static).update(header_text(self.function_list.size.width))
+
+    @property
+    def current(self) -> int | None:
+        """The highlighted function's index."""
+        return self.function_list.current
+
+    def focus_search(self) -> None:
+        """The search box focused with its text selected, now: what is typed next replaces
+        it, including keys already queued behind this one."""
+        self.screen.set_focus(self.box)
+        self.box.selection = Selection(0, len(self.box.value))
+
+    def focus_list(self) -> None:
+        self.screen.set_focus(self.function_list)
+
+    def cycle_scope(self) -> None:
+        """Everything -> own module only -> own module and dependencies -> everything."""
+        self.scope = {EVERYTHING: OWN, OWN: OWN_AND_DEPS, OWN_AND_DEPS: EVERYTHING}[self.scope]
+        self._run_search(self.query_text, self.scope)
+
+    @on(Input.Changed, "#search")
+    def _changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self._search_started = time.perf_counter()
+        self._run_search(event.value, self.scope)
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self) -> None:
+        self.focus_list()
+
+    @work(thread=True, group="warm", exit_on_error=False)
+    def _warm(self) -> None:
+        self.searcher.warm()
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _run_search(self, query: str, scope: int) -> None:
+        self.post_message(SearchDone(query, self.searcher.search(query, scope=scope)))
+
+    @on(SearchDone)
+    def _search_done(self, message: SearchDone) -> None:
+        if message.query != self.query_text:
+            return  # a newer keystroke is on its way
+        self.function_list.set_rows(message.rows)
+        self._update_status()
+        self.search_latencies.append(time.perf_counter() - self._search_started)
+
+    def _update_status(self) -> None:
+        scope = "" if self.scope == EVERYTHING else f" · {SCOPE_NAMES[self.scope]} (t)"
+        self.query_one("#list-status", Static).update(
+            f" {len(self.function_list.rows):,} / {len(self.functions):,} functions{scope}")

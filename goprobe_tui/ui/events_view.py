@@ -1,0 +1,128 @@
+"""The Events view: the live trace pane and its filter box. It owns what the user does to the
+events shown: filter, pause, clock, clear, save, and its part of the status line."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input
+
+from goprobe_tui.atomic_file import save_atomically
+from goprobe_tui.events.formats import FORMATS, format_for_path
+from goprobe_tui.events.model import EventRow, TraceEvent
+from goprobe_tui.textsafe import printable
+from goprobe_tui.ui.screens import PromptScreen
+from goprobe_tui.ui.trace_pane import TracePane
+
+
+class EventsView(Vertical):
+    def __init__(self, save_dir: str = ".", start_ns: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.save_dir = save_dir
+        self.start_ns = time.monotonic_ns() if start_ns is None else start_ns
+        self.paused = False  # the engine keeps what arrives meanwhile (nothing is lost)
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter events (function or text), Enter to apply",
+                    select_on_focus=False, id="trace-filter")
+        yield TracePane(id="events")
+
+    def on_mount(self) -> None:
+        self.pane = self.query_one(TracePane)
+        self.pane.start_ns = self.start_ns
+        self.box = self.query_one("#trace-filter", Input)
+
+    def add(self, rows: list[EventRow]) -> None:
+        if rows:
+            self.pane.add(rows)
+        self.pane.keep_following()
+
+    def events(self):
+        """Every event the pane holds, oldest first."""
+        pane = self.pane
+        return (pane.event(i) for i in range(len(pane.rows)))
+
+    def status_parts(self, visible: bool) -> list[str]:
+        """What the status line says of the events shown (Rich markup, text escaped)."""
+        pane = self.pane
+        parts = [f"shown {len(pane.view):,}"]
+        if pane.dropped:
+            parts.append(f"scrolled out {pane.dropped:,}")
+        if pane.filter:
+            parts.append(f"filter '{escape(printable(pane.filter))}'")
+        if self.paused:
+            parts.append("[reverse] PAUSED [/reverse]")
+        if visible and pane.below:
+            parts.append(f"[reverse] ▼ {pane.below:,} below: End or G [/reverse]")
+        return parts
+
+    # -- filter ---------------------------------------------------------------------
+    def open_filter(self) -> None:
+        self.box.add_class("visible")
+        self.screen.set_focus(self.box)  # now: type-ahead must land here
+        self.box.selection = (0, len(self.box.value))
+
+    @on(Input.Submitted, "#trace-filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.apply_filter(event.value)
+
+    def apply_filter(self, text: str) -> None:
+        self.pane.set_filter(text)
+        if not text:
+            self.box.remove_class("visible")
+        self.screen.set_focus(self.pane)
+
+    # -- pause, clock, clear, tail ----------------------------------------------------
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+
+    def toggle_clock(self) -> str:
+        self.pane.toggle_clock(self.start_ns)
+        return ("times: wall clock" if self.pane.start_ns is None else
+                "times: seconds since the session started")
+
+    def clear(self) -> None:
+        self.pane.clear()
+
+    def tail(self) -> None:
+        self.screen.set_focus(self.pane)
+        self.pane.action_tail()
+
+    # -- save -------------------------------------------------------------------------
+    def save(self) -> None:
+        """Ask for a path (its suffix picks the format), then write what is shown now."""
+        pane = self.pane
+        if not pane.view:
+            self.app.notify("no events shown: nothing to save", severity="warning")
+            return
+        default = os.path.abspath(os.path.join(
+            self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"))
+        rows = [pane.rows[i] for i in pane.view]  # what is shown now, whatever comes meanwhile
+        kinds = ", ".join(f"{f.suffix} {f.name}" for f in FORMATS.values())
+
+        def answer(path: str | None) -> None:
+            if path is not None and path.strip():
+                self._save(os.path.abspath(os.path.expanduser(path.strip())), rows)
+        self.app.push_screen(PromptScreen(f"Save the {len(rows):,} events shown to (the suffix "
+                                          f"picks the format: {kinds}):", default), answer)
+
+    def _save(self, path: str, rows: list[EventRow]) -> None:
+        fmt = format_for_path(path)
+        try:
+            save_atomically(path, lambda out: _write(fmt, out, rows))
+        except OSError as exc:
+            self.app.notify(f"cannot save {path}: {exc.strerror}", severity="error")
+            return
+        self.app.notify(f"saved {len(rows):,} event{'s' if len(rows) != 1 else ''} to {path} "
+                        f"({fmt.name})")
+
+
+def _write(fmt, out, rows: list[EventRow]) -> None:
+    writer = fmt.writer(out)
+    writer.write(TraceEvent.from_row(r) for r in rows)
+    writer.close()

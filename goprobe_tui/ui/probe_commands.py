@@ -1,0 +1,194 @@
+"""What the keys do to probes: attach, detach, returns, fields, conditions, attach all; and
+what comes back (ProbeChanged, ProbeFailed, hit counts). Kernel work runs in workers; the
+handlers here own the probe panel's and the list's state. Mixed into the App."""
+
+from __future__ import annotations
+
+from textual import work
+
+from goprobe_tui.engine.guards import MAX_FUNCTIONS
+from goprobe_tui.errors import GoprobeError
+from goprobe_tui.gobinary import Function
+from goprobe_tui.ui.messages import HitsUpdated, Notice, ProbeChanged, ProbeFailed
+from goprobe_tui.ui.probe_panel import ProbePanel
+from goprobe_tui.ui.screens import ConfirmScreen, PromptScreen
+
+CONFIRM_ABOVE = 50
+
+
+class ProbeCommands:
+    def _require_tracing(self) -> bool:
+        if self.controller is None:
+            self.notify(f"Read-only mode: {self.readonly_reason}", severity="error")
+            return False
+        return True
+
+    def _highlighted_function(self) -> Function | None:
+        idx = self.browser.current
+        if idx is None or not self._require_tracing():
+            return None
+        return self.functions[idx]
+
+    # -- keys ---------------------------------------------------------------------------
+    def action_toggle(self) -> None:
+        fn = self._highlighted_function()
+        if fn is None:
+            return
+        if self.controller.returns_of(fn.key) is not None:
+            self._detach_function(fn.key)
+        else:
+            self._attach_functions([fn.index], returns=False)
+
+    def action_toggle_returns(self) -> None:
+        fn = self._highlighted_function()
+        if fn is not None:
+            self._attach_functions([fn.index], returns=not self.controller.returns_of(fn.key))
+
+    def action_fields(self) -> None:
+        fn = self._highlighted_function()
+        if fn is None:
+            return
+
+        def answer(text: str | None) -> None:
+            if text is not None:
+                exprs = tuple(e.strip() for e in text.split(",") if e.strip())
+                self._reapply(fn, lambda: self.controller.set_fields(fn, exprs),
+                              f"fields {', '.join(exprs) or 'none'}")
+        self.push_screen(PromptScreen(f"Fields to read at each call of {fn.key} (comma-separated "
+                                      "Go selectors on its parameters; empty: none)",
+                                      ", ".join(self.controller.fields_of(fn)), "r.URL.Path, r.Method"),
+                         answer)
+
+    def action_condition(self) -> None:
+        fn = self._highlighted_function()
+        if fn is None:
+            return
+
+        def answer(text: str | None) -> None:
+            if text is not None:
+                self._reapply(fn, lambda: self.controller.set_condition(fn, text),
+                              f"condition {text.strip()!r}" if text.strip() else "no condition")
+        self.push_screen(PromptScreen(f"Record only the calls of {fn.key} where… (filtered in the "
+                                      "kernel; empty: every call)", self.controller.condition_of(fn),
+                                      'i >= 990 · path ~ "/api/*" · err != nil'), answer)
+
+    def action_attach_all(self) -> None:
+        if not self._require_tracing():
+            return
+        rows = [int(i) for i in self.browser.function_list.rows]
+        if not rows:
+            self.notify("no function matches: nothing to attach", severity="warning")
+        elif len(rows) > MAX_FUNCTIONS:
+            self.notify(f"{len(rows):,} functions match, above the cap of {MAX_FUNCTIONS:,}: every "
+                        "call of each costs the target a kernel trap. Narrow the search, or press "
+                        "A to attach them all anyway.", severity="error", timeout=10)
+        else:
+            self._confirm_attach(rows)
+
+    def action_attach_all_anyway(self) -> None:
+        rows = [int(i) for i in self.browser.function_list.rows]
+        if rows and self._require_tracing():
+            self._confirm_attach(rows, always=True)
+
+    def _confirm_attach(self, rows: list[int], always: bool = False) -> None:
+        if always or len(rows) > CONFIRM_ABOVE:
+            def answer(ok: bool | None) -> None:
+                if ok:
+                    self._attach_functions(rows, returns=False)
+            self.push_screen(ConfirmScreen(f"Attach probes to all {len(rows):,} matching functions?"),
+                             answer)
+        else:
+            self._attach_functions(rows, returns=False)
+
+    def action_detach_all(self) -> None:
+        if not self._require_tracing():
+            return
+        if self.controller.attached_names():
+            self._detach_all()
+        else:
+            self.notify("no probe is attached: nothing to detach", severity="warning")
+
+    # -- workers: the kernel's answers come back as messages ----------------------------
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _reapply(self, fn: Function, change, what: str) -> None:
+        """Change a function's fields or condition; say what happened."""
+        try:
+            att = change()
+        except (ValueError, GoprobeError) as exc:  # the previous setting stays
+            self.post_message(Notice(str(exc), "error"))
+            return
+        self.post_message(Notice(f"{fn.key}: {what}" + ("" if att else " (applied when attached)"),
+                                 "information"))
+        if att is not None:
+            self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note))
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _detach_all(self) -> None:
+        names = self.controller.attached_names()
+        try:
+            self.controller.detach_all()
+        except Exception as exc:
+            self.post_message(ProbeFailed("detach all", str(exc)))
+        for name in names:
+            self.post_message(ProbeChanged(name, False))
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _attach_functions(self, indexes: list[int], returns: bool) -> None:
+        """One unit: probes with identical fetch args share a kernel event (fast teardown)."""
+        fns = [self.functions[idx] for idx in indexes]
+        try:
+            attached, errors = self.controller.attach_many(fns, returns)
+        except Exception as exc:
+            attached, errors = [], {fn.key: str(exc) for fn in fns}
+        for name, why in errors.items():
+            self.post_message(ProbeFailed(name, why))
+        for att in attached:
+            self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note))
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _detach_function(self, name: str) -> None:
+        try:
+            self.controller.detach(name)
+        except Exception as exc:
+            self.post_message(ProbeFailed(name, str(exc)))
+            return
+        self.post_message(ProbeChanged(name, False))
+
+    @work(thread=True, exclusive=True, group="hits", exit_on_error=False)
+    def _poll_hits(self) -> None:
+        """Once a second: hit counts, and the engine's rate guard (warnings, detaches)."""
+        if self.controller is None or not self.controller.attached_names():
+            return
+        report = self.controller.check_rates()
+        self.post_message(HitsUpdated(report.hits))
+        for warning in report.warnings:
+            self.post_message(Notice(warning, "warning", 15))
+        for name in report.detached:
+            self.post_message(ProbeChanged(name, False))
+
+    # -- handlers -----------------------------------------------------------------------
+    def on_probe_changed(self, message: ProbeChanged) -> None:
+        idx = self.index_by_name.get(message.name)
+        panel = self.query_one(ProbePanel)
+        if message.attached:
+            panel.upsert(message.name, message.returns, message.probes)
+            if message.note:
+                self.notify(f"{message.name}: {message.note}", severity="warning", timeout=8)
+            if idx is not None:
+                self.browser.function_list.set_state(idx, "entry+ret" if message.returns else "entry")
+        else:
+            panel.drop(message.name)
+            if idx is not None:
+                self.browser.function_list.set_state(idx, None)
+
+    def on_probe_failed(self, message: ProbeFailed) -> None:
+        idx = self.index_by_name.get(message.name)
+        if idx is not None:
+            self.browser.function_list.set_state(idx, "error")
+        self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80])
+        self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
+
+    def on_hits_updated(self, message: HitsUpdated) -> None:
+        self.query_one(ProbePanel).set_hits(message.hits)
+        self.browser.function_list.set_hits(
+            {self.index_by_name[n]: h for n, h in message.hits.items() if n in self.index_by_name})
