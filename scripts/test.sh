@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's test command: sets up what the tests need (or reuses it), then runs pytest.
-# Works on a fresh clone as root: system packages, tracefs, Go toolchains, the venv.
+# The README's test command: sets up what the tests need (or reuses it), checks the code with
+# ruff, then runs pytest. Works on a fresh clone as root: system packages, tracefs, Go
+# toolchains, the venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-env.sh
+.venv/bin/ruff check goprobe_tui tests benchmarks scripts
 set +e
 .venv/bin/python -m pytest -q "$@"
 rc=$?

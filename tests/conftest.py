@@ -9,6 +9,12 @@ import pytest
 IN_CI = os.environ.get("CI") == "true"
 
 
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path_factory, monkeypatch):
+    """The tester's own keymap must not change what the tests press."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config"))
+
+
 def need(condition: bool, why: str) -> None:
     """Skip locally, fail in CI: CI must never pass by skipping what it was meant to prove."""
     if condition:

@@ -390,3 +390,37 @@ async def test_events_arriving_at_start_up_are_followed_too(binary) -> None:
         pane = app.query_one(TracePane)
         await pilot.pause(0.5)
         assert len(pane.view) == 81 and pane.following and pane.below == 0
+
+
+async def test_a_user_keymap_remaps_commands_by_id(binary, tmp_path) -> None:
+    keys = tmp_path / "keymap.toml"
+    keys.write_text('[keys]\nattach = "x"\npause = "P"\n')
+    engine = FakeController()
+    app = GoprobeApp(binary, engine, keymap_path=str(keys))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"main.Greet", "enter")
+        await _settle(app, pilot)
+        await pilot.press("x")
+        await _settle(app, pilot)
+        assert "main.Greet" in engine.attached
+        await pilot.press("space")  # no longer bound
+        await _settle(app, pilot)
+        assert "main.Greet" in engine.attached
+        await pilot.press("P")
+        assert app.query_one(EventsView).paused
+
+
+@pytest.mark.parametrize("text", ['[keys]\nnosuch = "x"\n', "[keys\n", '[keys]\nattach = 3\n'])
+async def test_a_bad_keymap_is_one_notification_and_the_defaults_stay(binary, tmp_path, text) -> None:
+    keys = tmp_path / "keymap.toml"
+    keys.write_text(text)
+    engine = FakeController()
+    app = GoprobeApp(binary, engine, keymap_path=str(keys))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1 and errors[0].startswith(f"keymap not used: {keys}")
+        await pilot.press("slash", *"main.Greet", "enter")
+        await _settle(app, pilot)
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert "main.Greet" in engine.attached

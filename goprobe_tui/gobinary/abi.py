@@ -91,7 +91,7 @@ def _stack_slots(p: Param, off: int) -> tuple[str, ...]:
     return tuple(locs)
 
 
-def assign_stack(ptrsize: int, params: list[Param], start: int) -> tuple[Assignment, int]:
+def assign_stack(params: list[Param], start: int) -> tuple[Assignment, int]:
     """ABI0: every value in memory above the return address. Returns (assignment, end)."""
     out = []
     off = start
@@ -113,16 +113,16 @@ def assign_function(arch: str, ptrsize: int, register_abi: bool, params: list[Pa
             outs = [Param(_register_name(arch, r), "", "register", ptrsize, ptrsize, True, (word,))
                     for r in INT_REGS[arch][:RESULT_REGISTERS]]
             return assign_register(arch, ptrsize, ins)[0], assign_register(arch, ptrsize, outs)[0]
-        return assign_stack(ptrsize, ins, ptrsize)[0], Assignment(())  # ABI0 results: sizes unknown
+        return assign_stack(ins, ptrsize)[0], Assignment(())  # ABI0 results: sizes unknown
     ins = [p for p in params if not p.result]
     outs = [p for p in params if p.result]
     if register_abi:
         # At a RET, SP is back at the return address: stack results follow the stack args.
         entry, end = assign_register(arch, ptrsize, ins)
         return entry, assign_register(arch, ptrsize, outs, end)[0]
-    entry, end = assign_stack(ptrsize, ins, ptrsize)
+    entry, end = assign_stack(ins, ptrsize)
     end = (end + ptrsize - 1) // ptrsize * ptrsize
-    return entry, assign_stack(ptrsize, outs, end)[0]
+    return entry, assign_stack(outs, end)[0]
 
 
 def positional_params(arch: str, ptrsize: int, register_abi: bool, args_size: int,

@@ -54,7 +54,7 @@ class GoprobeApp(ProbeCommands, App):
     def __init__(self, binary: GoBinary, controller: Engine | None,
                  readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False,
                  pid: int | None = None, clock_start_ns: int | None = None,
-                 keymap_path: str = keymap.KEYMAP_PATH) -> None:
+                 keymap_path: str | None = None) -> None:
         super().__init__()
         self.target_pid = pid
         self.freeze_startup_heap = freeze_startup_heap

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-KEYMAP_PATH = os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"),
-                           "goprobe-tui", "keymap.toml")
+
+def default_keymap_path() -> str:
+    return os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"),
+                        "goprobe-tui", "keymap.toml")
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,10 @@ class KeymapError(ValueError):
     """The user keymap cannot be used; the message names the file and what is wrong."""
 
 
-def load_user_keymap(path: str = KEYMAP_PATH) -> dict[str, str]:
+def load_user_keymap(path: str | None = None) -> dict[str, str]:
     """{command id: keys} from the user's keymap file ({} if there is none). KeymapError if
     it cannot be used: then none of it applies, and the defaults stay."""
+    path = path or default_keymap_path()
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)

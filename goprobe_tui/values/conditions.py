@@ -110,8 +110,9 @@ class _Compiler:
         if tok == ("op", "("):
             self._take()
             kernel, tree = self._or()
-            if self._take() != ("op", ")"):
-                raise ValueError("a ( is not closed")
+            if self._peek() != ("op", ")"):
+                raise ValueError("a ( is not closed: add a )")
+            self._take()
             return f"({kernel})", tree
         return self._comparison()
 
@@ -123,6 +124,9 @@ class _Compiler:
         if kind != "op" or op not in _COMPARE:
             raise ValueError(f"expected a comparison (== != < <= > >= ~ !~) after {name}")
         lit_kind, lit = self._take()
+        if lit_kind not in ("str", "num", "name"):
+            raise ValueError(f"expected a value after {name} {op} (a number, a \"string\", nil, "
+                             f"true or false), not {lit!r}")
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise ValueError(f"more than {MAX_TERMS} comparisons")
@@ -162,7 +166,7 @@ class _Compiler:
             raise ValueError(f"{name} ({spec.type_name or kind}) cannot be compared in the kernel")
         loc = location_of(spec.keys[0])
         if kind == "string":
-            return self._string(spec, name, op, lit_kind, lit, loc)
+            return self._string(spec, name, op, lit_kind, lit)
         if op in ("~", "!~"):
             raise ValueError(f"{name} is not a string: ~ does not apply")
         if kind in ("ptr", "map", "iface"):
@@ -184,7 +188,7 @@ class _Compiler:
         typ = f"{'s' if signed else 'u'}{8 * size}"
         return f"{self._field(typ, loc)} {op} {value}"
 
-    def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str, loc: str) -> str:
+    def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> str:
         if lit_kind != "str":
             raise ValueError(f"{name} is a string: compare it with a \"quoted\" string")
         if op in _ORDERED:

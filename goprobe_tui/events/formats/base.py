@@ -4,7 +4,7 @@ of the per-function statistics; and the registry they enter."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TextIO
 
 from goprobe_tui.errors import BadInput
@@ -25,6 +25,19 @@ class EventWriter(ABC):
     def close(self) -> None:
         """Everything written; the stream stays open (it is the caller's)."""
         self.out.flush()
+
+
+class LineWriter(EventWriter):
+    """One line (or a few) of text per event, written as they come."""
+
+    def __init__(self, out: TextIO, line: Callable[[TraceEvent], str]) -> None:
+        super().__init__(out)
+        self.line = line
+
+    def write(self, events: Iterable[TraceEvent]) -> None:
+        lines = [self.line(ev) for ev in events]
+        if lines:
+            self.out.write("\n".join(lines) + "\n")
 
 
 class OutputFormat(ABC):

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import TextIO
 
-from goprobe_tui.events.formats.base import EventWriter, OutputFormat, Snapshot, register
+from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
 
 STATS_KEYS = ("function", "calls", "errors", "p50_ns", "p90_ns", "p99_ns", "max_ns", "min_ns",
               "mean_ns", "returns", "unpaired_returns", "histogram", "slowest", "callers")
 
 
-class JsonLinesWriter(EventWriter):
-    def write(self, events: Iterable[TraceEvent]) -> None:
-        lines = [json.dumps(ev.to_json_dict()) for ev in events]
-        if lines:
-            self.out.write("\n".join(lines) + "\n")
+def json_line(ev: TraceEvent) -> str:
+    return json.dumps(ev.to_json_dict())
 
 
 @register
@@ -27,7 +23,7 @@ class JsonLinesFormat(OutputFormat):
     summary = "one JSON object per event (per function for stats)"
 
     def writer(self, out: TextIO) -> EventWriter:
-        return JsonLinesWriter(out)
+        return LineWriter(out, json_line)
 
     def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
         for s in sorted(snapshot, key=lambda s: (-s["calls"], s["function"])):

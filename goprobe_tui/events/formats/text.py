@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TextIO
 
-from goprobe_tui.events.formats.base import EventWriter, OutputFormat, Snapshot, register
+from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.text import NOT_KNOWN, format_duration, histogram_lines
 from goprobe_tui.textsafe import printable
-
-
-class TextWriter(EventWriter):
-    def write(self, events: Iterable[TraceEvent]) -> None:
-        lines = [ev.text_line() for ev in events]
-        if lines:
-            self.out.write("\n".join(lines) + "\n")
 
 
 @register
@@ -25,7 +17,7 @@ class TextFormat(OutputFormat):
     summary = "one readable line per event; a table per function for stats"
 
     def writer(self, out: TextIO) -> EventWriter:
-        return TextWriter(out)
+        return LineWriter(out, TraceEvent.text_line)
 
     def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
         rows = sorted(snapshot, key=lambda s: (-s["calls"], s["function"]))
