@@ -52,20 +52,24 @@ def launch_time(path: str) -> float:
 
 
 async def keystrokes(binary: GoBinary) -> list[float]:
+    """From each key press to its results applied to the list (the clock starts before the
+    key reaches the app, so the Input's own work and any worker hand-off count)."""
     app = GoprobeApp(binary, None, "benchmark", freeze_startup_heap=True)  # as launch.py runs it
     times = []
     async with app.run_test(size=(160, 48)) as pilot:
+        browser = app.browser
         await pilot.press("slash")
         for query in ("handleconn", "srvhandle", "marshaljson"):
-            for ch in query:
-                await pilot.press(ch)
+            for key in [*query, *["backspace"] * len(query)]:
+                done = len(browser.search_latencies)
+                start = time.perf_counter()
+                await pilot.press(key)
+                while len(browser.search_latencies) == done:
+                    await asyncio.sleep(0)
+                # the moment the results were applied, as the app measured it
+                times.append(browser._search_started + browser.search_latencies[-1] - start)
                 await app.workers.wait_for_complete()
                 await pilot.pause()
-            for _ in query:
-                await pilot.press("backspace")
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-        times = app.browser.search_latencies  # Input.Changed -> results in the list, measured by the app
     return times
 
 

@@ -35,3 +35,16 @@ def test_own_module_first_then_dependencies_then_std() -> None:
         "runtime.main", "fmt.Println"]  # std
     # ties in the ranking go to the own module
     assert [names[i] for i in search.search("main")][:1] == ["main.main"]
+
+
+def test_search_before_and_after_its_tables_are_built_agree() -> None:
+    names = ["main.(*Server).handleConn", "net/http.(*conn).serve", "main.main", "fmt.Sprintf",
+             "main.handle", "x.Y\u00e9z"]
+    cold = FunctionSearch(names)
+    assert not cold.ready("hand")  # tables not built yet: a worker should answer
+    warm = FunctionSearch(names)
+    warm.warm()
+    assert warm.ready("hand") and not warm.ready("Hand")  # a capital: the case-exact tables
+    for q in ("hand", "h", "srvhandleconn", "Main", "é", "zz", "x" * 100):
+        assert np.array_equal(cold.search(q), warm.search(q)), q
+    assert [names[i] for i in warm.search("hand")][:2] == ["main.handle", "main.(*Server).handleConn"]

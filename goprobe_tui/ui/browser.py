@@ -72,7 +72,11 @@ class Browser(Vertical):
     def _changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
         self._search_started = time.perf_counter()
-        self._run_search(event.value, self.scope)
+        if self.searcher.ready(event.value):
+            # a few milliseconds: answered now, painted with the keystroke in one frame
+            self._search_done(SearchDone(event.value, self.searcher.search(event.value, scope=self.scope)))
+        else:
+            self._run_search(event.value, self.scope)
 
     @on(Input.Submitted, "#search")
     def _submitted(self) -> None:
