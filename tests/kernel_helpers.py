@@ -54,6 +54,19 @@ def _mine(session: str) -> bool:
     return parsed is not None and parsed[0] in STARTED_PIDS
 
 
+def probes_of(root: str, pid: int) -> list[str]:
+    """The uprobe_events lines of the session owned by process `pid` (nobody else's)."""
+    from goprobe_tui.tracefs.naming import parse_session_name
+
+    lines, _ = tracefs_state(root)
+    out = []
+    for ln in lines:
+        parsed = parse_session_name(ln.split(" ", 1)[0].partition(":")[2].partition("/")[0])
+        if parsed is not None and parsed[0] == pid:
+            out.append(ln)
+    return out
+
+
 def goprobe_leftovers(root: str | None = None) -> list[str]:
     """Probes and instances left by sessions this test run started."""
     root = root or find_tracefs()

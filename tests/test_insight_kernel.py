@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, goprobe_leftovers, run_program, tracefs_state
+from tests.kernel_helpers import TraceRun, goprobe_leftovers, probes_of, run_program, tracefs_state
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -125,12 +125,13 @@ def test_where_in_recursion_pairs_by_stack_depth(root: str) -> None:
 def test_a_bad_condition_is_one_line_and_exit_2(root: str, where: str) -> None:
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = tc.build("insight", NEWEST)
-    before = tracefs_state(root)
-    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--where", where,
-                          str(binary), "main.Check"], capture_output=True, text=True, timeout=60)
-    lines = out.stderr.strip().splitlines()
-    assert out.returncode == 2 and len(lines) == 1 and "--where" in lines[0], out.stderr
-    assert tracefs_state(root) == before
+    proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--where", where,
+                             str(binary), "main.Check"], stderr=subprocess.PIPE, text=True)
+    err = proc.communicate(timeout=60)[1]
+    lines = err.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "--where" in lines[0], err
+    assert probes_of(root, proc.pid) == [] and not any(f"goprobe_{proc.pid}_" in i
+                                                       for i in tracefs_state(root)[1])
 
 
 @pytest.mark.parametrize("variant", ["default", "sw"])

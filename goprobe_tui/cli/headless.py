@@ -11,7 +11,7 @@ import time
 from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_stale, open_engine
 from goprobe_tui.engine.binary_watch import Change
 from goprobe_tui.engine.request import check_request, fetch_overrides, select
-from goprobe_tui.engine.target import executable_of, process_alive
+from goprobe_tui.engine.target import process_alive, resolve_target
 from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.events.formats import get_format
 from goprobe_tui.exit_codes import BAD_INPUT, FAILED, OK, fail, say
@@ -38,7 +38,7 @@ def run_trace(args: argparse.Namespace) -> int:
     if args.pid is not None and binary_arg and not os.path.exists(binary_arg):
         patterns.insert(0, binary_arg)  # `trace --pid N 'main.*'`: no binary given
         binary_arg = None
-    path = executable_of(args.pid) if args.pid is not None else binary_arg
+    path = resolve_target(args.pid, binary_arg)
     if not path or not patterns:
         return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
     get_format(args.format)  # BadInput before anything else

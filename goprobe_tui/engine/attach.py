@@ -220,7 +220,8 @@ class Attacher:
             try:
                 ev, refused = self.session.define(kind, self.path, fetch, sites,
                                                   pair_by_g=pair_by_g, pie=self._pie,
-                                                  kernel_filter=kfilter)
+                                                  kernel_filter=kfilter,
+                                                  identity=self.binary.elf.identity[:2])
             except ProbeError as exc:
                 ev, refused = None, {i: str(exc) for i in range(len(sites))}
             for i, why in refused.items():

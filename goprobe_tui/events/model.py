@@ -69,6 +69,7 @@ class TraceEvent:
     registers: dict[str, Any] = field(default_factory=dict)
     # The call stack (with --stack): (function, inlined, file, line), direct caller first.
     stack: tuple | None = None
+    nspid: int | None = None  # the process's pid inside its own PID namespace (None: unknown)
     # A return's call arguments, where the decoder keeps them (statistics); never in a row.
     call_args: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     caller: str | None = field(default=None, repr=False, compare=False)  # the direct caller
@@ -76,19 +77,20 @@ class TraceEvent:
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
                 self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
-                _pairs(self.registers), self.stack)
+                _pairs(self.registers), self.stack, self.nspid)
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
-        *head, args, returns, latency, goid, registers, stack = row
+        *head, args, returns, latency, goid, registers, stack, nspid = row
         return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
-                   stack)
+                   stack, nspid)
 
     def to_json_dict(self) -> dict[str, Any]:
         wall = self.ts_ns + WALL_OFFSET_NS
         return {"ts": self.ts_ns / 1e9,
                 "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
-                "cpu": self.cpu, "pid": self.pid, "tid": self.tid,
+                "cpu": self.cpu, "pid": self.pid,
+                "nspid": self.nspid, "tid": self.tid,
                 "goid": self.goid, "comm": self.comm, "function": self.function,
                 "kind": self.kind, "args": json_values(self.args),
                 "returns": json_values(self.returns), "latency_ns": self.latency_ns,
@@ -120,8 +122,10 @@ class TraceEvent:
         return f"{sign}{d // 1_000_000_000}.{d % 1_000_000_000 // 1000:06d}"
 
     def who_text(self) -> str:
+        """`app[4242/4243]`, and the pid inside its namespace where it differs (a container)."""
         g = "" if self.goid is None else f" g{self.goid}"
-        return f"{self.comm}[{self.pid}/{self.tid}]{g} cpu{self.cpu}"
+        ns = "" if self.nspid in (None, self.pid) else f" nspid {self.nspid}"
+        return f"{self.comm}[{self.pid}/{self.tid}{ns}]{g} cpu{self.cpu}"
 
     def text_line(self) -> str:
         """One line of `goprobe-tui trace` output (and its stack on the next, with --stack)."""

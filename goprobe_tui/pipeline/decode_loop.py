@@ -23,6 +23,8 @@ class DecodeLoop:
         self.merger = RecordMerger(header)
         self.pid_filter = pid_filter
         self.decoder = EventDecoder(root, call_args=insight)
+        if pid_filter is not None:
+            self.decoder.procs.learn_process(pid_filter)
         self.decoded = 0
         self.messages = 0
         self.table = StatsTable() if insight else None

@@ -122,7 +122,7 @@ class EventDecoder:
         except Exception:  # struct.error: a record shorter than its layout
             self.malformed += 1
             return None
-        pid, comm = self.procs.thread(tid)
+        pid, comm, nspid = self.procs.thread(tid)
         site, exact = self._site(ev, type_id, ip, pid)
         if site is None:
             self.unattributed += 1
@@ -139,7 +139,7 @@ class EventDecoder:
             self.filtered += 1  # what the kernel's filter could not decide (strings)
             return None
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
-                         goid=fields.get("goid"))
+                         goid=fields.get("goid"), nspid=nspid)
         ra = fields.get("ra")
         if ra and self.call_args:  # statistics count each function's direct callers
             sym = self.symbolizer(ev.path) if exact or not ev.pie else None

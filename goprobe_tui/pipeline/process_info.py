@@ -16,8 +16,9 @@ _RELOAD_SAVED = 1.0  # seconds
 _RECHECK = 5.0  # seconds: a thread id can be reused by another process
 
 
-def _read_status(tid: int) -> tuple[int, str] | None:
-    tgid, name = 0, ""
+def _read_status(tid: int) -> tuple[int, str, int | None] | None:
+    """(tgid, comm, tgid in the thread's own PID namespace) from /proc."""
+    tgid, name, nstgid = 0, "", None
     try:
         with open(f"/proc/{tid}/status", "rb") as f:
             for line in f:
@@ -26,41 +27,54 @@ def _read_status(tid: int) -> tuple[int, str] | None:
                     name = value.strip().decode("utf-8", "replace")
                 elif key == b"Tgid":
                     tgid = int(value)
+                elif key == b"NStgid":  # one per namespace level, the innermost last
+                    nstgid = int(value.split()[-1])
                     break
     except (OSError, ValueError):
         return None
-    return (tgid, name) if tgid else None
+    return (tgid, name, nstgid) if tgid else None
 
 
 class ProcessInfo:
     def __init__(self, root: str) -> None:
         self.root = root
-        self._threads: OrderedDict[int, tuple[int, str, float]] = OrderedDict()
+        self._threads: OrderedDict[int, tuple[int, str, int | None, float]] = OrderedDict()
+        self._nspids: dict[int, int] = {}  # tgid -> its pid in its own namespace, once known
         self._saved_tgids: dict[int, int] = {}
         self._saved_comms: dict[int, str] = {}
         self._saved_at = 0.0
         self._maps: dict[int, list[tuple[int, int, int]]] = {}
         self._inodes: dict[str, int | None] = {}
 
-    def thread(self, tid: int) -> tuple[int, str]:
-        """(tgid, comm) of a thread; (tid, "?") when nobody knows any more."""
+    def thread(self, tid: int) -> tuple[int, str, int | None]:
+        """(tgid, comm, tgid in its own PID namespace) of a thread; (tid, "?", None) when
+        nobody knows any more (None: the namespace pid is not known)."""
         info = self._threads.get(tid)
         now = time.monotonic()
-        if info is None or now - info[2] > _RECHECK:
-            tgid, comm = _read_status(tid) or (info[:2] if info else self._saved(tid))
-            info = self._threads[tid] = (tgid, comm, now)
+        if info is None or now - info[3] > _RECHECK:
+            tgid, comm, nspid = _read_status(tid) or (info[:3] if info else self._saved(tid))
+            if nspid is not None:
+                self._nspids[tgid] = nspid
+            info = self._threads[tid] = (tgid, comm, nspid, now)
             self._threads.move_to_end(tid)
             if len(self._threads) > MAX_THREADS:
                 self._threads.popitem(last=False)
-        return info[0], info[1]
+        return info[0], info[1], self._nspids.get(info[0])
 
-    def _saved(self, tid: int) -> tuple[int, str]:
+    def learn_process(self, pid: int) -> None:
+        """Read a process's namespace pid now, while it lives (its events may be decoded
+        after it has exited)."""
+        found = _read_status(pid)
+        if found is not None and found[2] is not None:
+            self._nspids[found[0]] = found[2]
+
+    def _saved(self, tid: int) -> tuple[int, str, None]:
         now = time.monotonic()
         if tid not in self._saved_tgids and now - self._saved_at > _RELOAD_SAVED:
             self._saved_at = now
             self._saved_tgids = _read_pairs(os.path.join(self.root, "saved_tgids"), int)
             self._saved_comms = _read_pairs(os.path.join(self.root, "saved_cmdlines"), str)
-        return self._saved_tgids.get(tid, tid), self._saved_comms.get(tid, "?")
+        return self._saved_tgids.get(tid, tid), self._saved_comms.get(tid, "?"), None
 
     def file_offset(self, pid: int, path: str, ip: int) -> int | None:
         """The file offset of a runtime address in `path` as mapped by `pid` (PIE), or None."""

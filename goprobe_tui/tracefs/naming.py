@@ -80,20 +80,29 @@ def event_name(pid: int, index: int, go_name: str, suffix: str = "") -> str:
 
 
 PATH_MAX = 4096  # with its NUL
+# Another process's view of the file system: /proc/PID/root is the root of its mount namespace
+# (a container's), /proc/PID/exe its executable. The kernel resolves both from here into that
+# namespace; realpath() would instead read the link as text and land on our own namespace's
+# file at the same path: another program, probed in the middle of its instructions.
+_PROC_VIEW = re.compile(r"^/proc/\d+/(?:root/|exe$)")
 
 
-def check_probe_path(path: str) -> str:
-    """The canonical absolute path, if tracefs can express it; ValueError otherwise."""
+def check_probe_path(path: str, identity: tuple[int, int] | None = None) -> str:
+    """The canonical absolute path, if tracefs can express it; ValueError otherwise.
+    identity: the (st_dev, st_ino) of the file that was read: the path must still name it."""
     if len(os.fsencode(path)) >= PATH_MAX:
         raise ValueError(f"path of {len(os.fsencode(path)):,} bytes: longer than the kernel "
                          f"takes ({PATH_MAX - 1:,}); link the binary to a shorter path")
-    real = os.path.realpath(path)
+    real = os.path.normpath(path) if _PROC_VIEW.match(path) else os.path.realpath(path)
     try:
         st = os.stat(real)
     except OSError as exc:
         raise ValueError(f"{path}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{path}: not a regular file")
+    if identity is not None and (st.st_dev, st.st_ino) != identity:
+        raise ValueError(f"{real} is not the file that was read (replaced, or another file at "
+                         "that path): refusing to probe it; restart goprobe-tui on it")
     if len(os.fsencode(real)) >= PATH_MAX:
         raise ValueError(f"{path}: its real path is longer than the kernel takes ({PATH_MAX - 1:,} "
                          "bytes); link the binary to a shorter path")

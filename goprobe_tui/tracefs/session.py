@@ -135,15 +135,17 @@ class ProbeSession:
 
     # -- probes ----------------------------------------------------------------
     def define(self, kind: str, path: str, fetch: tuple[str, ...], sites: list[Site], *,
-               pair_by_g: bool, pie: bool, kernel_filter: str = ""
+               pair_by_g: bool, pie: bool, kernel_filter: str = "",
+               identity: tuple[int, int] | None = None
                ) -> tuple[ProbeEvent | None, dict[int, str]]:
         """One event holding a probe per site, enabled (after its filter is in place).
-        Returns (event or None when no site was accepted, {site index: the kernel's reason}
-        for the refused ones)."""
+        identity: (st_dev, st_ino) of the file the offsets were read from: the path must name
+        it. Returns (event or None when no site was accepted, {site index: the kernel's
+        reason} for the refused ones)."""
         if self.closed:
             raise ProbeError("session is closed")
         try:
-            path = check_probe_path(path)
+            path = check_probe_path(path, identity)
         except ValueError as exc:
             raise ProbeError(str(exc)) from None
         bad = [a for a in fetch if not valid_fetch_arg(a)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from goprobe_tui.engine.target import process_alive
+from goprobe_tui.engine.target import namespace_pid, process_alive
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.textsafe import printable
 
@@ -27,6 +27,9 @@ def header_line(binary: GoBinary, pid: int | None, readonly_reason: str, comm: s
     if pid is None:
         parts.append("target: every process running it")
     else:
-        parts.append(f"target: pid {pid} ({comm})" if comm is not None else f"target: pid {pid} — exited")
+        ns = namespace_pid(pid) if comm is not None else None
+        inside = f", pid {ns} in its namespace" if ns not in (None, pid) else ""
+        parts.append(f"target: pid {pid} ({comm}{inside})" if comm is not None
+                     else f"target: pid {pid} — exited")
     parts.append(f"read-only: {readonly_reason}" if readonly_reason else "tracing on")
     return printable(" · ".join(parts))

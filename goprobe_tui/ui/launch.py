@@ -8,7 +8,7 @@ import signal
 import threading
 
 from goprobe_tui.engine import EngineOptions, TraceController, open_engine
-from goprobe_tui.engine.target import executable_of
+from goprobe_tui.engine.target import resolve_target
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.exit_codes import FAILED, fail, say
 from goprobe_tui.gobinary import BinaryError, GoBinary
@@ -48,7 +48,7 @@ def _watch_signals(app, engine: TraceController | None) -> None:
 
 
 def run_ui(args: argparse.Namespace) -> int:
-    path = executable_of(args.pid) if args.pid is not None else args.binary
+    path = resolve_target(args.pid, args.binary)
     if not path:
         return fail("usage: goprobe-tui BINARY | --pid PID")
     try:

@@ -1,0 +1,3 @@
+module goprobe.test/checksum
+
+go 1.19

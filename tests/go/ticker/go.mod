@@ -1,0 +1,3 @@
+module goprobe.test/ticker
+
+go 1.19
