@@ -4,6 +4,7 @@ honest teardown and cleanup."""
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import threading
@@ -155,4 +156,35 @@ def test_second_sigint_during_teardown_changes_nothing(root: str) -> None:
         t.join()
     _out, err = run.proc.communicate()
     assert "Traceback" not in err and run.proc.returncode == 0, err
+    assert goprobe_leftovers(root) == []
+
+
+def test_teardown_mid_flood_leaves_no_return_without_its_entry(root: str) -> None:
+    """Returns are disabled before entries: every call in flight at the stop shows as an entry
+    whose return never came, never as a return without latency."""
+    _newest()
+    path = tc.build("hot", "1.27.3")
+    run = TraceRun("--json", "--ret", str(path), "main.Work")
+    flood = subprocess.Popen([str(path), "4000000", "2"], stdout=subprocess.DEVNULL)  # ~20 s traced
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in run.proc.stdout:  # line by line: extend() would wait for the end
+            lines.append(line)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(lines) < 2000 and time.monotonic() < deadline:  # events are flowing
+            time.sleep(0.01)
+        assert flood.poll() is None, "the flood ended before the stop"
+        run.proc.send_signal(2)
+        err = run.proc.communicate(timeout=120)[1]
+    finally:
+        flood.kill()
+        flood.wait()
+    reader.join(30)
+    summary = err.strip().splitlines()[-1]
+    # nothing after "malformed": no return without latency
+    assert re.fullmatch(r"goprobe-tui: \d+ events, 0 lost, 0 malformed", summary), summary
     assert goprobe_leftovers(root) == []

@@ -56,6 +56,21 @@ def test_stats_count_errors_where_the_result_type_is_known(root: str, variant: s
     assert fallible["errors"] == (25 if variant == "default" else None)
 
 
+def test_stats_give_every_attached_function_a_row_even_with_no_calls(root: str) -> None:
+    """Only main.Fallible is called (mode errors): main.Countdown and main.Sleepy still get
+    their row, with 0 calls, in JSON and in text."""
+    rows = _stats("default", "errors", "main.Fallible", "main.Countdown", "main.Sleepy")
+    assert {f: r["calls"] for f, r in rows.items()} == {
+        "main.Fallible": 100, "main.Countdown": 0, "main.Sleepy": 0}
+    assert rows["main.Countdown"]["p50_ns"] is None and rows["main.Countdown"]["errors"] is None
+    binary = tc.build("insight", NEWEST)
+    run = TraceRun(str(binary), "main.Countdown", "main.Sleepy", command="stats")
+    run.proc.send_signal(signal.SIGINT)
+    out = run.proc.communicate(timeout=60)[0]
+    assert "no calls recorded" not in out
+    assert [ln.split()[:2] for ln in out.splitlines()[1:]] == [["main.Countdown", "0"], ["main.Sleepy", "0"]]
+
+
 def _filters(root: str, pid: int) -> list[str]:
     """The filters in force in the instance of the session `pid` started."""
     out = []

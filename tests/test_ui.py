@@ -265,10 +265,10 @@ async def test_a_hot_probe_is_warned_about_and_max_rate_detaches_it(binary) -> N
         for name in ("main.Greet", "main.main"):
             engine.attach(binary.find(name), returns=False)
         engine.hit_counts = {"main.Greet": 0, "main.main": 0}
-        app._poll_hits()
+        app._guard_rates()
         await _settle(app, pilot)
         engine.now, engine.hit_counts = 1.0, {"main.Greet": 60_000, "main.main": 10_000_000}
-        app._poll_hits()
+        app._guard_rates()
         await _settle(app, pilot)
         messages = [n.message for n in app._notifications]
         assert any(m.startswith("main.Greet fires") for m in messages)
@@ -290,8 +290,12 @@ async def test_probe_panel_keeps_the_end_of_names_and_full_hit_counts(binary) ->
         panel.set_hits({name: 10_002})
         await pilot.pause()
         shown = [str(c) for c in panel.get_row(name)]
-        assert shown[0].startswith("…") and shown[0].endswith("(*pageState).Render")
-        assert shown[3] == "10,002"
+        assert shown[0].startswith("◆ …") and shown[0].endswith("(*pageState).Render")
+        assert shown[1] == "10,002"
+        panel.set_hits({name: 1_783_364_001}, {name: 2_500_000})  # wider than its column
+        await pilot.pause()
+        shown = [str(c) for c in panel.get_row(name)]
+        assert shown[1:3] == ["1,783,364,001", "2,500,000"]
 
 
 async def test_header_names_binary_go_module_target_and_tracing(binary) -> None:
@@ -353,10 +357,9 @@ async def test_zoom_a_pane_and_calls_per_second(binary) -> None:
         await pilot.press("slash", *"main.Greet", "enter", "space")
         await _settle(app, pilot)
         panel = app.query_one(ProbePanel)
-        panel.set_hits({"main.Greet": 1_000}, now=10.0)
-        panel.set_hits({"main.Greet": 6_000}, now=12.0)
+        panel.set_hits({"main.Greet": 6_000}, {"main.Greet": 2_500})
         row = panel.get_row("main.Greet")
-        assert str(row[3]) == "6,000" and str(row[4]) == "2,500"
+        assert str(row[1]) == "6,000" and str(row[2]) == "2,500"
         await pilot.press("z")
         assert app.screen.maximized is app.query_one(FunctionList)
         await pilot.press("z")

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from goprobe_tui.engine.controller import TraceController
+from goprobe_tui.engine import EngineOptions, TraceController, open_engine
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.ui.app import GoprobeApp
+from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.trace_pane import TracePane
 from tests.conftest import need
 from tests.kernel_helpers import goprobe_leftovers, tracefs_state
@@ -55,7 +57,7 @@ def _app(program: str) -> Iterator[tuple[Path, GoprobeApp, TraceController]]:
     _newest()
     path = tc.build(program, "1.27.3")
     with GoBinary.open(str(path)) as binary:
-        controller = TraceController(binary, ProbeSession())
+        controller = open_engine(binary, str(path), EngineOptions(statistics=True))  # as launch.py
         try:
             yield path, GoprobeApp(binary, controller), controller
         finally:
@@ -105,6 +107,46 @@ async def test_tui_quit_with_a_thousand_probes_leaves_nothing(root: str) -> None
         assert goprobe_leftovers(root) == []
 
 
+def _all_disabled(controller: TraceController) -> bool:
+    instance = controller.session.instance
+    if not os.path.isdir(instance):
+        return True
+    return all(p.read_text().strip() != "1" for p in Path(instance).glob("events/*/*/enable"))
+
+
+async def test_tui_quit_during_a_flood_stops_the_target_paying_at_once(root: str) -> None:
+    """q while events flood in: every probe is disabled within a second, however busy the UI
+    loop is (teardown progress never waits for it)."""
+    with _app("hot") as (path, app, controller):
+        async with app.run_test(size=SIZE) as pilot:
+            await _select(app, pilot, "main.Work")
+            await pilot.press("r")
+            await _until(pilot, lambda: controller.returns_of("main.Work"), 10)
+            flood = subprocess.Popen([str(path), "2000000", "2"], stdout=subprocess.DEVNULL)
+            try:
+                pane = app.query_one(TracePane)
+                await _until(pilot, lambda: len(pane.rows) > 20_000, 30)  # events flood in
+                disabled_at: list[float] = []
+
+                def watch() -> None:  # outside the UI loop: it is the one that is busy
+                    while not _all_disabled(controller):
+                        time.sleep(0.002)
+                    disabled_at.append(time.monotonic())
+                watcher = threading.Thread(target=watch, daemon=True)
+                watcher.start()
+                # a loop saturated for good: anything teardown waited for would hold it back
+                app.set_interval(0.01, lambda: time.sleep(1.5))
+                pressed = time.monotonic()
+                await pilot.press("q")
+                await asyncio.to_thread(watcher.join, 30)
+                assert disabled_at and disabled_at[0] - pressed < 1.0, disabled_at
+                await _until(pilot, lambda: not app.is_running, 60)
+            finally:
+                flood.kill()
+                flood.wait()
+    assert goprobe_leftovers(root) == []
+
+
 async def test_tui_fields_per_probe(root: str) -> None:
     """`e` on a function: its own --field selectors, applied by attaching it again; a bad one
     is a notification and the previous fields stay."""
@@ -140,6 +182,10 @@ def _instance_filters(controller: TraceController) -> list[str]:
     return sorted(t for t in (p.read_text().strip() for p in base.glob("*/filter")) if t != "none")
 
 
+def _cell(panel: ProbePanel, row: str, column: str) -> str:
+    return str(panel.get_cell(row, column)).strip()
+
+
 async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> None:
     """`w` compiles a condition into the kernel filter (10 of 1,000 calls recorded); `F` on an
     event adds `goid == N` to every event's filter, and F again takes it away."""
@@ -158,11 +204,17 @@ async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> No
             await pilot.pause(0.3)
             entries = [pane.event(i) for i in range(len(pane.rows)) if pane.event(i).kind == "entry"]
             assert sorted(e.args["i"] for e in entries) == list(range(990, 1000))
+            # hits count what was asked for, as Stats does: the 10 matching calls of 1,000
+            panel = app.query_one(ProbePanel)
+            await _until(pilot, lambda: _cell(panel, "main.Check", "hits") == "10", 10)
+            assert {s["function"]: s["calls"] for s in controller.insight()}["main.Check"] == 10
+            assert "where i >= 990" in _cell(panel, "main.Check", "status")
             app._focus(pane)
             await pilot.press("F")
             await app.workers.wait_for_complete()
             await _until(pilot, lambda: controller.status().following == 1, 10)
             assert _instance_filters(controller) == ["(c0 >= 990) && goid == 1", "goid == 1"]
+            await _until(pilot, lambda: "following g1" in str(app.query_one("#trace-status").render()), 10)
             await pilot.press("F")
             await app.workers.wait_for_complete()
             await _until(pilot, lambda: controller.status().following is None, 10)

@@ -23,7 +23,7 @@ from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.pipeline.backlog import Backlog
 from goprobe_tui.pipeline.stream import Batch, EventStream
 from goprobe_tui.tracefs.errors import ProbeError
-from goprobe_tui.tracefs.session import ProbeSession
+from goprobe_tui.tracefs.session import ProbeSession, returns_first
 
 BACKLOG = 200_000
 
@@ -194,7 +194,7 @@ class TraceController:
         att = self.attached.pop(name, None)
         if att is None:
             return
-        for ev in att.events:
+        for ev in returns_first(att.events):
             self.session.set_muted(ev, name, True)
             if not ev.live_functions():
                 self.session.disable(ev)
@@ -202,7 +202,8 @@ class TraceController:
 
     def detach_all(self) -> None:
         with self._lock:
-            for ev in {id(ev): ev for att in self.attached.values() for ev in att.events}.values():
+            events = {id(ev): ev for att in self.attached.values() for ev in att.events}
+            for ev in returns_first(list(events.values())):
                 self.session.disable(ev)
             for name in list(self.attached):
                 self._detach_locked(name)
@@ -262,7 +263,7 @@ class TraceController:
                        error=self.stream.error,
                        notices=(*self._notices, *self.stream.restarts),
                        binary_change=self.binary_change, following=self._following,
-                       stacks=self.session.user_stacks)
+                       stacks=self.session.user_stacks, detaching=self.session.detaching)
 
     def set_stacks(self, on: bool) -> None:
         """Call stacks on every event from now on (the instance's userstacktrace option)."""
@@ -279,12 +280,12 @@ class TraceController:
         """Up to `limit` waiting events, oldest first, as rows (TraceEvent.from_row)."""
         return self.backlog.take(limit)
 
-    def close(self, progress: Callable[[int, int], None] | None = None) -> None:
+    def close(self) -> None:
         """Disable all, let the reader take the last records, delete: in that order."""
         if self._watch is not None:
             self._watch.close()
             self._watch = None
-        self.session.close(progress)
+        self.session.close()
 
 
 def _with_goroutine(base: str, goid: int | None) -> str:

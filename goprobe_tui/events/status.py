@@ -23,6 +23,7 @@ class TraceStatus:
     binary_change: Any = None  # engine.binary_watch.Change, once the traced file changed
     following: int | None = None  # the goroutine events are restricted to (kernel filter)
     stacks: bool = False  # events carry their call stack
+    detaching: tuple[int, int] | None = None  # (kernel events disabled, of) during teardown
     # The decoder's own bookkeeping, should it die: what it has acknowledged, what it holds.
     messages: int = 0  # page messages consumed
     held: int = 0  # records taken in, not yet passed on (held back for ordering)

@@ -84,6 +84,10 @@ class StatsTable:
         self.changes = 0  # events added so far
         self.last_ts_ns = 0  # the newest event's time
 
+    def learn_function(self, function: str) -> None:
+        """An attached function: it has a row from now on, with 0 calls until it is called."""
+        self._stats(function)
+
     def learn_results(self, function: str, specs: tuple[ValueSpec, ...]) -> None:
         """Which result of a function is its error, from its return site's value specs."""
         if any(s.kind == "register" for s in specs):
@@ -91,6 +95,9 @@ class StatsTable:
         else:
             err = next((s.name for s in specs if s.type_name == "error"), NO_ERROR_RESULT)
             self._error_result[function] = err
+            st = self.functions.get(function)
+            if err and st is not None and st.errors is None:
+                st.errors = 0  # its row came first, from its entry probe
 
     def _stats(self, function: str) -> FunctionStats:
         st = self.functions.get(function)

@@ -35,6 +35,8 @@ class DecodeLoop:
             for site in ev.sites:
                 if site.kind == "return":
                     self.table.learn_results(site.function, site.values)
+                elif site.muted_since is None:
+                    self.table.learn_function(site.function)
 
     def _keep(self, ev: TraceEvent) -> bool:
         return self.pid_filter is None or ev.pid == self.pid_filter

@@ -86,6 +86,12 @@ def _filter_error(path: str) -> str:
     return next((ln.strip() for ln in lines if "parse_error" in ln), "")
 
 
+def returns_first(events: list[ProbeEvent]) -> list[ProbeEvent]:
+    """The order to disable events in: returns, then entries. Disabled the other way, every
+    call in flight between the two would show a return without its entry."""
+    return sorted(events, key=lambda ev: ev.kind != "return")
+
+
 class ProbeSession:
     def __init__(self, root: str | None = None, *, name: str | None = None,
                  buffer_kb: int = DEFAULT_BUFFER_KB, pid_filter: int | None = None) -> None:
@@ -99,6 +105,7 @@ class ProbeSession:
         self._lock = threading.RLock()
         self.closed = False
         self.user_stacks = False
+        self.detaching: tuple[int, int] | None = None  # (disabled, of) once teardown began
         self._reader = None
         # Told of each event after it is defined and before it is enabled (and again when its
         # sites change), so a decoder elsewhere knows it before its first record can exist.
@@ -275,19 +282,20 @@ class ProbeSession:
         return out
 
     # -- teardown --------------------------------------------------------------
-    def close(self, progress: Callable[[int, int], None] | None = None) -> None:
+    def close(self) -> None:
         """Disable everything, let the reader drain, delete every event, remove the instance.
-        Idempotent. progress(done, total) is told as events are disabled."""
+        Idempotent. `detaching` says how far the disables are, for whoever shows it: a
+        callback here could wait on a UI busy with a flood, and the target pays meanwhile."""
         with self._lock:
             if self.closed:
                 return
             self.closed = True
-            enabled = [ev for ev in self.events.values() if ev.enabled]
+            enabled = returns_first([ev for ev in self.events.values() if ev.enabled])
             for i, ev in enumerate(enabled):
+                self.detaching = (i, len(enabled))
                 with contextlib.suppress(OSError):
                     self.disable(ev)
-                if progress:
-                    progress(i + 1, len(enabled))
+            self.detaching = (len(enabled), len(enabled))
             if self._reader is not None:
                 self._reader.stop()  # its last read happens now: nothing enabled can add more
             errors = []

@@ -68,6 +68,7 @@ class GoprobeApp(ProbeCommands, App):
         self._engine_error: str | None = None
         self._notices_seen = 0
         self._status = TraceStatus()
+        self._snapshot: list[dict] | None = None
         self._keymap_path = keymap_path
         self.user_keymap: dict[str, str] = {}
 
@@ -99,7 +100,7 @@ class GoprobeApp(ProbeCommands, App):
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(STATS_EVERY, self._refresh_stats)
         if self.controller is not None:
-            self.set_interval(1.0, self._poll_hits)
+            self.set_interval(1.0, self._guard_rates)
             self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)
         if self.target_pid is not None:
             self._header_shown = self._header_text()
@@ -213,8 +214,13 @@ class GoprobeApp(ProbeCommands, App):
         self._events_view.save()
 
     def _refresh_stats(self) -> None:
-        if self.controller is not None:
-            self.trace_area.show_statistics(self.controller.insight())
+        if self.controller is None:
+            return
+        snapshot = self.controller.insight()
+        self.trace_area.show_statistics(snapshot)
+        if snapshot is not self._snapshot:  # a new one comes about twice a second
+            self._snapshot = snapshot
+            self.show_calls(snapshot)
 
     # -- events ---------------------------------------------------------------
     def _drain(self) -> None:
@@ -328,14 +334,10 @@ class GoprobeApp(ProbeCommands, App):
             self.notify(f"detaching {n:,} probe{'s' if n != 1 else ''}…", timeout=30)
         self._detach_and_exit()
 
-    def _teardown_progress(self, done: int, total: int) -> None:
-        self.trace_area.show_progress(f"detaching: {done}/{total} kernel events disabled")
-
     @work(thread=True, group="shutdown", exit_on_error=False)
     def _detach_and_exit(self) -> None:
         try:
             if self.controller is not None:
-                self.controller.close(
-                    lambda done, total: self.call_from_thread(self._teardown_progress, done, total))
+                self.controller.close()  # its progress shows in the status line (status())
         finally:
             self.call_from_thread(self.exit)

@@ -33,12 +33,6 @@ class ProbeFailed(Message):
         self.error = error
 
 
-class HitsUpdated(Message):
-    def __init__(self, hits: dict[str, int]) -> None:
-        super().__init__()
-        self.hits = hits
-
-
 class EventsDrained(Message):
     """One batch of events taken from the engine, with its counters at that instant."""
 

@@ -9,7 +9,7 @@ from textual import work
 from goprobe_tui.engine.guards import MAX_FUNCTIONS
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary import Function
-from goprobe_tui.ui.messages import HitsUpdated, Notice, ProbeChanged, ProbeFailed
+from goprobe_tui.ui.messages import Notice, ProbeChanged, ProbeFailed
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.screens import ConfirmScreen, PromptScreen
 
@@ -154,13 +154,12 @@ class ProbeCommands:
             return
         self.post_message(ProbeChanged(name, False))
 
-    @work(thread=True, exclusive=True, group="hits", exit_on_error=False)
-    def _poll_hits(self) -> None:
-        """Once a second: hit counts, and the engine's rate guard (warnings, detaches)."""
+    @work(thread=True, exclusive=True, group="rates", exit_on_error=False)
+    def _guard_rates(self) -> None:
+        """Once a second: the engine's rate guard on every trap (warnings, detaches)."""
         if self.controller is None or not self.controller.attached_names():
             return
         report = self.controller.check_rates()
-        self.post_message(HitsUpdated(report.hits))
         for warning in report.warnings:
             self.post_message(Notice(warning, "warning", 15))
         for name in report.detached:
@@ -171,7 +170,10 @@ class ProbeCommands:
         idx = self.index_by_name.get(message.name)
         panel = self.query_one(ProbePanel)
         if message.attached:
-            panel.upsert(message.name, message.returns, message.probes)
+            fn = self.functions[idx] if idx is not None else None
+            where = self.controller.condition_of(fn) if fn is not None and self.controller else ""
+            panel.upsert(message.name, message.returns, message.probes,
+                         f"where {where}" if where else "attached")
             if message.note:
                 self.notify(f"{message.name}: {message.note}", severity="warning", timeout=8)
             if idx is not None:
@@ -185,10 +187,14 @@ class ProbeCommands:
         idx = self.index_by_name.get(message.name)
         if idx is not None:
             self.browser.function_list.set_state(idx, "error")
-        self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80])
+        self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80],
+                                          error=True)
         self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
 
-    def on_hits_updated(self, message: HitsUpdated) -> None:
-        self.query_one(ProbePanel).set_hits(message.hits)
+    def show_calls(self, snapshot: list[dict]) -> None:
+        """Each function's calls recorded (what its condition and a followed goroutine let
+        through, the same count as Stats) and calls/s, in the probe panel and the list."""
+        calls = {s["function"]: s["calls"] for s in snapshot}
+        self.query_one(ProbePanel).set_hits(calls, {s["function"]: s["calls_per_s"] for s in snapshot})
         self.browser.function_list.set_hits(
-            {self.index_by_name[n]: h for n, h in message.hits.items() if n in self.index_by_name})
+            {self.index_by_name[n]: c for n, c in calls.items() if n in self.index_by_name})

@@ -1,69 +1,119 @@
-"""Attached probes: function, return flag, probe count, live hits, last error."""
+"""Attached probes: each function (● entry, ◆ entry and returns, ✗ refused), its calls
+recorded and calls/s, its probe count and status (a condition, an error). The columns follow
+the panel's width: the counts are never cut, the status goes first when space runs out."""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from goprobe_tui.textsafe import printable
 
-OTHER_COLUMNS = 44  # ret, probes, hits (to 999,999,999), calls/s, a short status, the gaps
+NAME_MIN = 14
+NUMBERS = (("hits", "hits", 9), ("rate", "calls/s", 7))  # (key, title, width): grown to fit
+PROBES_W = 6
+STATUS_MIN = 12
+WIDE = 58  # from this many columns on, the probe count and the status have their own
 
 
 def fit_left(name: str, width: int) -> str:
     """Cut from the left: the method at the end is what tells functions apart
     (`…hugolib.(*pageState).Render`)."""
-    return name if len(name) <= width else "…" + name[len(name) - width + 1:]
+    return name if len(name) <= width else "…" + name[len(name) - max(1, width) + 1:]
+
+
+@dataclass
+class _Row:
+    returns: bool
+    probes: int
+    status: str
+    error: bool = False
+    hits: int | None = None
+    rate: int | None = None
 
 
 class ProbePanel(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_columns("function", "ret", "probes", "hits", "calls/s", "status")
-        self._last: dict[str, tuple[int, float]] = {}  # hits and when, for calls/s
+        self.model: dict[str, _Row] = {}
+        self._wide: bool | None = None
+        self._widths: dict[str, int] = {key: width for key, _t, width in NUMBERS}
+        self._layout()
 
+    # -- layout -------------------------------------------------------------------------
     def _name_width(self) -> int:
-        return max(16, self.size.width - OTHER_COLUMNS)
+        used = sum(self._widths.values()) + 2 * (len(self.columns) - 1) + 2  # cell padding
+        if self._wide:
+            used += PROBES_W + STATUS_MIN
+        return max(NAME_MIN, self.size.width - used - 1)
 
-    def _name_cell(self, name: str) -> Text:
+    def _layout(self) -> None:
+        """Columns for the width: rebuilt when the panel crosses WIDE, or a number outgrows
+        its column."""
+        self._wide = self.size.width >= WIDE
+        self.clear(columns=True)
+        self.add_column("function", key="function")
+        for key, title, _w in NUMBERS:
+            self.add_column(Text(title, justify="right"), width=self._widths[key], key=key)
+        if self._wide:
+            self.add_column("probes", width=PROBES_W, key="probes")
+            self.add_column("status", key="status")
+        for name, row in self.model.items():
+            self.add_row(*self._cells(name, row), key=name)
+
+    def _cells(self, name: str, row: _Row) -> list[Text]:
+        marker = "✗ " if row.error else ("◆ " if row.returns else "● ")
         # Text, never markup: a name like `x[/b]` from the binary must show as itself.
-        return Text(fit_left(printable(name), self._name_width()))
+        cells = [Text(marker + fit_left(printable(name), self._name_width())),
+                 self._number(row.hits), self._number(row.rate)]
+        if self._wide:
+            cells += [Text(str(row.probes), justify="right"), Text(printable(row.status))]
+        return cells
 
-    def upsert(self, name: str, returns: bool, probes: int, status: str = "attached") -> None:
-        row = (self._name_cell(name), "yes" if returns else "-", str(probes), Text("0", justify="right"),
-               Text("", justify="right"), Text(printable(status)))
-        if name in self.rows:
-            counters = list(self.columns)[3:5]
-            for col, value in zip(self.columns, row, strict=False):
-                if col not in counters:  # keep the hit count and rate
-                    self.update_cell(name, col, value)
-        else:
-            self.add_row(*row, key=name)
-
-    def drop(self, name: str) -> None:
-        self._last.pop(name, None)
-        if name in self.rows:
-            self.remove_row(name)
-
-    def set_hits(self, hits: dict[str, int], now: float | None = None) -> None:
-        """Hit counts in full, and calls/s since the previous count."""
-        now = time.monotonic() if now is None else now
-        hits_col, rate_col = list(self.columns)[3:5]
-        for name, count in hits.items():
-            if name not in self.rows:
-                continue
-            self.update_cell(name, hits_col, Text(f"{count:,}", justify="right"))
-            last = self._last.get(name)
-            if last is not None and now > last[1]:
-                rate = max(0, count - last[0]) / (now - last[1])
-                self.update_cell(name, rate_col, Text(f"{rate:,.0f}", justify="right"))
-            self._last[name] = (count, now)
+    @staticmethod
+    def _number(n: int | None) -> Text:
+        return Text("" if n is None else f"{n:,}", justify="right")
 
     def on_resize(self) -> None:
-        name_col = next(iter(self.columns), None)
-        if name_col is None:
+        if (self.size.width >= WIDE) != self._wide:
+            self._layout()
             return
-        for key in list(self.rows):
-            self.update_cell(key, name_col, self._name_cell(str(key.value)))
+        for name, row in self.model.items():
+            self.update_cell(name, "function", self._cells(name, row)[0])
+
+    # -- rows ---------------------------------------------------------------------------
+    def upsert(self, name: str, returns: bool, probes: int, status: str = "attached",
+               error: bool = False) -> None:
+        old = self.model.get(name)
+        row = self.model[name] = _Row(returns, probes, status, error,
+                                      None if old is None else old.hits, None if old is None else old.rate)
+        if old is None:
+            self.add_row(*self._cells(name, row), key=name)
+            return
+        for key, cell in zip([c.value for c in self.columns], self._cells(name, row), strict=True):
+            self.update_cell(name, key, cell)
+
+    def drop(self, name: str) -> None:
+        if self.model.pop(name, None) is not None:
+            self.remove_row(name)
+
+    def set_hits(self, hits: dict[str, int], rates: dict[str, int] | None = None) -> None:
+        """Calls recorded per function, in full, and calls/s."""
+        rates = rates or {}
+        grown = False
+        for name, count in hits.items():
+            row = self.model.get(name)
+            if row is None:
+                continue
+            row.hits, row.rate = count, rates.get(name, row.rate)
+            for key, value in (("hits", row.hits), ("rate", row.rate)):
+                text = self._number(value)
+                if text.cell_len > self._widths[key]:  # a number is never cut
+                    self._widths[key] = text.cell_len
+                    grown = True
+                else:
+                    self.update_cell(name, key, text)
+        if grown:
+            self._layout()

@@ -72,6 +72,11 @@ class TraceArea(Vertical):
                 parts.append(f"unreadable {status.unattributed + status.malformed:,}")
             if status.waiting:
                 parts.append(f"waiting {status.waiting:,}")
+            if status.detaching is not None:
+                parts.insert(0, f"[reverse] detaching: {status.detaching[0]}/{status.detaching[1]} "
+                                "kernel events disabled [/reverse]")
+            if status.following is not None:  # a kernel filter on every event: said while on
+                parts.append(f"[reverse] following g{status.following} (F: all) [/reverse]")
         else:
             parts.append("tracing unavailable")
         parts += self.events.status_parts(visible=self.current == self.events.id)
@@ -80,5 +85,3 @@ class TraceArea(Vertical):
             self._status_text = text
             self.status_line.update(text)
 
-    def show_progress(self, text: str) -> None:
-        self.status_line.update(text)
