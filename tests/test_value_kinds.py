@@ -8,7 +8,7 @@ import pytest
 from goprobe_tui.events.text import format_duration, json_values
 from goprobe_tui.gobinary.abi import Assignment, Placement
 from goprobe_tui.gobinary.params import Param, Part
-from goprobe_tui.values.decoded import NIL, NIL_DEREF
+from goprobe_tui.values.decoded import NIL, NIL_DEREF, IfaceValue, Marker, StructValue, Words, decode_text
 from goprobe_tui.values.fetch_args import valid_fetch_arg
 from goprobe_tui.values.kinds import UNAVAILABLE, ValueSpec, build_plan, decode_value
 
@@ -116,3 +116,23 @@ def test_fetch_arg_whitelist_accepts(arg) -> None:
                                  "common_pid=%ax:s64", "a=$comm:string", "a=%ax:s64#", "a=@sym:s64"])
 def test_fetch_arg_whitelist_refuses(arg) -> None:
     assert not valid_fetch_arg(arg)
+
+
+@pytest.mark.parametrize(("value", "text", "as_json"), [
+    (IfaceValue(type="*main.MyErr", value=NIL), "(*main.MyErr)(nil)", {"type": "*main.MyErr", "value": None}),
+    (IfaceValue(type="*http.response", address=Marker("0xc000123400")), "*http.response(0xc000123400)",
+     {"type": "*http.response", "address": "0xc000123400"}),
+    (IfaceValue(type="*T", value=StructValue("", {"a": Marker("0x10"), "b": 3}), unread_fields=2),
+     "*T{a:0x10, b:3, …+2}", {"type": "*T", "value": {"a": "0x10", "b": 3}, "unread_fields": 2}),
+    (IfaceValue(type="int", value=7), "int(7)", {"type": "int", "value": 7}),
+    (Words([1, 0x49F059, None]), "{0x1, 0x49f059, ?}", ["0x1", "0x49f059", None]),
+    (decode_text(b"a\xffb"), '"a\\xffb"', "a\ufffdb"),  # an invalid byte...
+    ("a\\xffb", '"a\\\\xffb"', "a\\xffb"),  # ...is not the text \xff
+    (Marker("0xc000012345"), "0xc000012345", "0xc000012345"),
+    (NIL, "nil", None),
+])
+def test_one_rule_for_text_and_json(value, text, as_json) -> None:
+    from goprobe_tui.events.text import format_value
+
+    assert format_value(value) == text
+    assert json_values({"v": value})["v"] == as_json

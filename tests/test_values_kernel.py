@@ -76,6 +76,31 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
     assert [e["returns"] for e in ev["main.(*MemStore).Get"] if e["kind"] == "return"][1] == {
         "~r0": "", "~r1": {"type": "*errors.errorString", "value": {"s": "too many"}}}
     _assert_goids(ev, stdout)
+    # a typed nil is nil, typed: never the zeros a faulted read leaves
+    keep = [e["args"]["v"] for e in ev["main.Keep"] if e["kind"] == "entry"]
+    assert keep[0] == {"type": "*main.Evil", "value": None}
+    assert [e["returns"]["~r1"] for e in ev["main.TypedNil"] if e["kind"] == "return"] == [
+        {"type": "*main.MyErr", "value": None}, {"type": "*main.MyErr", "value": {"msg": "boom"}}]
+    # behind an interface, the fields that were read, and how many were not
+    big = keep[1]
+    assert big["type"] == "*main.Big" and big["unread_fields"] == 6
+    assert int(big["value"]["A"], 16) and (big["value"]["B"], big["value"]["C"]) == (None, None)
+    # an invalid byte is not the text `\xff`
+    assert [e["args"]["s"] for e in ev["main.Text"] if e["kind"] == "entry"] == ["a\ufffdb", "a\\xffb"]
+
+
+@pytest.mark.kernel
+def test_typed_nils_and_invalid_bytes_in_text(root: str) -> None:
+    _toolchain(NEWEST)
+    binary = tc.build("values", NEWEST)
+    run = TraceRun("--ret", str(binary), "main.Keep", "main.TypedNil", "main.Text")
+    assert run_program(binary).returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    out = run.proc.communicate(timeout=60)[0]
+    assert "-> main.Keep(v=(*main.Evil)(nil))" in out
+    assert "<- main.TypedNil = (~r0=2, ~r1=(*main.MyErr)(nil))" in out
+    assert re.search(r"-> main\.Keep\(v=\*main\.Big\{A:0x[0-9a-f]+, B:nil, C:nil, …\+6\}\)", out)
+    assert '-> main.Text(s="a\\xffb")' in out and '-> main.Text(s="a\\\\xffb")' in out
 
 
 @pytest.mark.kernel
@@ -88,12 +113,13 @@ def test_without_dwarf_nothing_is_invented_and_goid_is_known(root: str, version:
     assert ev["main.Nothing"][0]["args"] == {}
     assert ev["main.Many"][0]["args"] == {f"arg{i}": i + 1 for i in range(11)}
     assert ev["main.Divide"][0]["args"] == {"arg0": 7, "arg1": 2}
-    # User{ID:1, Name:"bob", Admin:true} is one argument of four words: 1, &"bob", 3, true
+    # User{ID:1, Name:"bob", Admin:true} is one argument of four words: 1, &"bob", 3, true;
+    # words of an unknown type are "0x…" strings, as Go's traceback prints them
     (describe,) = [e["args"] for e in ev["main.Describe"] if e["kind"] == "entry"]
-    assert list(describe) == ["arg0"] and describe["arg0"][0::2] == [1, 3]
-    assert describe["arg0"][3] == 1 and describe["arg0"][1] > 0
+    assert list(describe) == ["arg0"] and describe["arg0"][0::2] == ["0x1", "0x3"]
+    assert describe["arg0"][3] == "0x1" and int(describe["arg0"][1], 16) > 0
     # []int{1, 2, 3}: pointer, len, cap; an interface: type and data words
-    assert [e["args"]["arg0"][1:] for e in ev["main.Sum"] if e["kind"] == "entry"] == [[3, 3]]
+    assert [e["args"]["arg0"][1:] for e in ev["main.Sum"] if e["kind"] == "entry"] == [["0x3", "0x3"]]
     assert all(len(e["args"]) == 1 and len(e["args"]["arg0"]) == 2
                for e in ev["main.Classify"] if e["kind"] == "entry")
     returns = [e for e in ev["main.Divide"] + ev["main.Nothing"] if e["kind"] == "return"]
@@ -106,7 +132,7 @@ def test_without_dwarf_nothing_is_invented_and_goid_is_known(root: str, version:
     assert [e["returns"] for e in get if e["kind"] == "return"] == [
         {"ret0": "k:id", "ret1": None},
         {"ret0": "", "ret1": {"type": "*errors.errorString", "value": {"s": "too many"}}}]
-    assert [e["args"]["recv"] for e in ev["main.Counter.Get"] if e["kind"] == "entry"] == [[4, 2]] * 2
+    assert [e["args"]["recv"] for e in ev["main.Counter.Get"] if e["kind"] == "entry"] == [["0x4", "0x2"]] * 2
     assert all("registers" not in e for e in get + ev["main.Counter.Get"])
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from goprobe_tui.values.decoded import NIL, IfaceValue, Marker, NamedInt, SliceValue, StructValue
+from goprobe_tui.values.decoded import NIL, IfaceValue, Marker, NamedInt, SliceValue, StructValue, Words
+
+_INVALID = range(0xDC80, 0xDD00)  # invalid UTF-8 bytes, kept as surrogates (decode_text)
 
 NOT_KNOWN = "—"  # a number that is not known (no latency, no error result): never shown as 0
 
@@ -30,27 +32,51 @@ def json_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, Marker) and value == NIL:  # equality: a pickled NIL is another object
-        return None
+    """One rule: nil is null; a pointer is a "0x…" string; an integer is a number; words of
+    an unknown type are "0x…" strings; invalid UTF-8 is U+FFFD, as Go's encoding/json has it."""
+    if isinstance(value, Marker):
+        return None if value == NIL else str(value)  # equality: a pickled NIL is another object
+    if isinstance(value, Words):
+        return [None if w is None else f"{w:#x}" for w in value]
     if isinstance(value, dict):
         return json_values(value)
-    return str(value) if isinstance(value, Marker) else value
+    if isinstance(value, str) and any(ord(c) in _INVALID for c in value):
+        return "".join("\ufffd" if ord(c) in _INVALID else c for c in value)
+    return value
+
+
+def go_quote(text: str) -> str:
+    """A Go string as Go's %q shows it: "bob", control characters escaped, an invalid byte as
+    \\xff (and a backslash as \\\\, so the two are told apart)."""
+    out = json.dumps(text, ensure_ascii=False)
+    if any(ord(c) in _INVALID for c in out):
+        out = "".join(f"\\x{ord(c) - 0xDC00:02x}" if ord(c) in _INVALID else c for c in out)
+    return out
+
+
+def _fields(values: dict[str, Any], more: int = 0) -> str:
+    return "{" + ", ".join([*(f"{k}:{format_value(v)}" for k, v in values.items()),
+                            *([f"…+{more}"] if more else [])]) + "}"
 
 
 def format_value(value: Any) -> str:
     if isinstance(value, str):  # Go's quoting: "bob", control characters escaped
-        return value if isinstance(value, Marker) else json.dumps(value, ensure_ascii=False)
+        return value if isinstance(value, Marker) else go_quote(value)
     if isinstance(value, NamedInt):
         return f"{value.type_name}({int(value)})"
     if isinstance(value, SliceValue):
         return value.text(format_value)
     if isinstance(value, IfaceValue):
-        inner = value["value"]
+        inner = value.get("value")
         if isinstance(inner, dict):
-            return value["type"] + "{" + ", ".join(f"{k}:{format_value(v)}" for k, v in inner.items()) + "}"
+            return value["type"] + _fields(inner, value.get("unread_fields", 0))
+        if isinstance(inner, Marker) and inner == NIL:
+            return f"({value['type']})(nil)"  # a typed nil: not a nil interface
+        if inner is None and value.get("address") is not None:
+            return f"{value['type']}({value['address']})"  # its fields were not read
         return f"{value['type']}({format_value(inner)})"
     if isinstance(value, StructValue):
-        return value.type_name + "{" + ", ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
+        return value.type_name + _fields(value)
     if isinstance(value, dict):
         return "{" + " ".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):  # words of an unknown type, as Go's traceback prints them

@@ -42,7 +42,19 @@ class StructValue(dict):
 
 
 class IfaceValue(dict):
-    """{"type": dynamic type name, "value": ...}: JSON as such, text as `T(value)`."""
+    """{"type": dynamic type name, "value": ...} (a pointer also its "address", and
+    "unread_fields" where only some were read): JSON as such, text as `T(value)`."""
+
+
+class Words(list):
+    """Words of a value whose type is unknown (no DWARF): JSON "0x…" strings, text as Go's
+    traceback prints them, {0x1, 0x49f059}."""
+
+
+def decode_text(data: bytes) -> str:
+    """Go string bytes as text: invalid UTF-8 kept as surrogates (shown as \\xff, never
+    confused with the text `\\xff`)."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 class SliceValue(dict):
@@ -50,7 +62,7 @@ class SliceValue(dict):
 
     def __init__(self, type_name: str, length: int, cap: int, elements: list[Any] | bytes | None) -> None:
         if isinstance(elements, bytes):
-            elements = elements.decode("utf-8", "backslashreplace")
+            elements = decode_text(elements)
         super().__init__({"len": length, "cap": cap, "elements": elements})
         self.type_name = type_name
 

@@ -24,6 +24,8 @@ from goprobe_tui.values.decoded import (
     NamedInt,
     SliceValue,
     StructValue,
+    Words,
+    decode_text,
 )
 from goprobe_tui.values.file_memory import BinaryView
 from goprobe_tui.values.iface import describe_iface
@@ -96,7 +98,7 @@ def _string(ptr: int | None, length: int | None, data: Any, view: BinaryView | N
         data = view.read(ptr, min(length, STRING_BYTES))  # a literal in .rodata, never touched
     if not isinstance(data, bytes):
         return Marker(f"<fault: {length} bytes>" if fetched else f"<{length} bytes, not read>")
-    text = data[:length].decode("utf-8", "backslashreplace")
+    text = decode_text(data[:length])
     return text if length <= len(data) else text + f"…(+{length - len(data)})"
 
 
@@ -229,7 +231,7 @@ class WordsKind(Kind):
     name = "words"
 
     def decode(self, spec, fields, view):
-        return list(_words(spec, fields))
+        return Words(_words(spec, fields))
 
 
 @register_kind

@@ -111,6 +111,38 @@ type Counter struct{ N, Step int }
 func (c Counter) Get(key string, n int) (string, error) { return key, nil }
 
 // goid as the runtime prints it: "goroutine 7 [running]:".
+// Typed nils, a pointer to a struct larger than what a probe reads behind an interface, and
+// a string holding an invalid UTF-8 byte.
+type Evil struct {
+	Name string
+	N    int
+}
+
+type MyErr struct{ msg string }
+
+func (e *MyErr) Error() string { return e.msg }
+
+//go:noinline
+func TypedNil(fail bool) (int, error) {
+	var e *MyErr
+	if fail {
+		e = &MyErr{msg: "boom"}
+	}
+	return 2, e // not a nil error when !fail: the case a Go engineer hunts for
+}
+
+type Big struct {
+	A, B, C       *int
+	D             any
+	E, F, G, H, I string
+}
+
+//go:noinline
+func Keep(v any) bool { return v != nil }
+
+//go:noinline
+func Text(s string) int { return len(s) }
+
 func goid() int {
 	buf := make([]byte, 64)
 	buf = buf[:runtime.Stack(buf, false)]
@@ -139,6 +171,13 @@ func main() {
 		s.Get("id", 1)
 		s.Get("id", 2)
 	}
+	Keep((*Evil)(nil))
+	TypedNil(false)
+	TypedNil(true)
+	x := 5
+	Keep(&Big{A: &x, E: "e"})
+	Text("a\xffb")
+	Text(`a\xffb`)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for w := 0; w < 3; w++ {
