@@ -164,7 +164,7 @@ def test_read_only_tracefs_is_named_so(monkeypatch) -> None:
 
 
 def test_generic_function_name_matches_itself() -> None:
-    from goprobe_tui.engine.request import matches as _matches
+    from goprobe_tui.engine.patterns import matches as _matches
 
     assert _matches("main.Gen[go.shape.int]", "main.Gen[go.shape.int]")
     assert not _matches("main.Gen[go.shape.string]", "main.Gen[go.shape.int]")

@@ -3,6 +3,8 @@ decoder decides on decoded values, and the one-line reasons for what cannot be c
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from goprobe_tui.values.conditions import compile_condition, matches
@@ -22,10 +24,10 @@ RESULTS = (ValueSpec("n", "int", ("ax",), "int", (8,)),
     ("i >= 990", "c0 >= 990", ("c0=%ax:s64",)),
     ("arg0 == -3", "c0 == -3", ("c0=%ax:s64",)),
     ("small > 200", "c0 > 200", ("c0=%si:u8",)),
-    ("ok == true && p != nil", "c0 == 1 && c1 != 0", ("c0=%di:u8", "c1=%r8:u64")),
+    ("ok == true && p != nil", "(c0 == 1) && (c1 != 0)", ("c0=%di:u8", "c1=%r8:u64")),
     ('path == "/api"', "c0 == 4", ("c0=%cx:s64",)),  # strings: the length in the kernel
     ('path ~ "/api/*"', "c0 >= 5", ("c0=%cx:s64",)),
-    ("(i > 1 || i < -1) && !(ok == false)", "(c0 > 1 || c1 < -1) && !((c2 == 0))",
+    ("(i > 1 || i < -1) && !(ok == false)", "((c0 > 1) || (c1 < -1)) && (!(c2 == 0))",
      ("c0=%ax:s64", "c1=%ax:s64", "c2=%di:u8")),
 ])
 def test_what_the_kernel_filters(text, kernel, fetch) -> None:
@@ -63,7 +65,6 @@ def test_what_the_decoder_decides(text, values, keep) -> None:
     ('i == "x"', "compare it with a number"),
     ("path > 3", "compare it with a \"quoted\" string"),
     ('path == "a*"', "use ~ for a glob"),
-    ('path ~ "*a"', "can only end the pattern"),
     ("p > 3", "can only be compared with nil"),
     ("i > 1 && n > 1", "cannot be combined"),
     ("(i > 1", "not closed"),
@@ -73,3 +74,72 @@ def test_what_cannot_be_compiled_says_why(text, reason) -> None:
     with pytest.raises(ValueError, match=r"main\.F") as info:
         compile_condition(text, ARGS, RESULTS, "main.F")
     assert reason in str(info.value)
+
+
+# -- strings: the kernel sees only the length (in bytes); the decoder decides ------------------
+STRINGS = ["bob", "bad", "héllo", "日本語", "]", "a", "b", "/api/users", "/apx", "", "x.css",
+           "a\\xffb", "日本"]
+
+
+def _kernel_says(cond, path: str, i: int = 0) -> bool:
+    """The kernel's filter evaluated as the kernel would, on the values it reads."""
+    if not cond.filter:
+        return True
+    loc_value = {"%cx": len(path.encode("utf-8", "surrogateescape")), "%ax": i}
+    expr = cond.filter.replace("&&", " and ").replace("||", " or ").replace("!(", " not (")
+    expr = expr.replace("common_pid < 0", "False")
+    for arg in cond.fetch:
+        name, _, rest = arg.partition("=")
+        expr = re.sub(rf"\b{name}\b", str(loc_value[rest.rsplit(':', 1)[0]]), expr)
+    return eval(expr)
+
+
+@pytest.mark.parametrize(("text", "meaning"), [
+    ('path == "héllo"', lambda s: s == "héllo"),
+    ('path == "日本語"', lambda s: s == "日本語"),
+    ('!(path == "bob")', lambda s: s != "bob"),
+    ('!(path != "bob")', lambda s: s == "bob"),
+    ('path != "bob" && path != "bad"', lambda s: s not in ("bob", "bad")),
+    ('!(path ~ "/api/*")', lambda s: not s.startswith("/api/")),
+    ('path ~ "[]abc]"', lambda s: s in ("]", "a", "b")),
+    ('path ~ "[!]a]"', lambda s: len(s) == 1 and s not in ("]", "a")),
+    ('path ~ "?"', lambda s: len(s) == 1),
+    ('path ~ "*.css"', lambda s: s.endswith(".css")),
+    ('path ~ "日*"', lambda s: s.startswith("日")),
+    ('!(path ~ "??") || path == ""', lambda s: len(s) != 2),
+    ('path ~ "*"', lambda s: True),
+    ('path == "bob" && !(path == "bob")', lambda s: False),
+])
+def test_string_conditions_select_exactly_their_go_meaning(text, meaning) -> None:
+    cond = compile_condition(text, ARGS, RESULTS, "main.F")
+    for s in STRINGS:
+        want = meaning(s)
+        assert matches(cond.tree, {"path": s}) is want, (text, s)
+        if want:  # the kernel may let more through, never fewer
+            assert _kernel_says(cond, s), (text, s, cond.filter)
+
+
+def test_a_long_string_is_judged_by_what_was_read() -> None:
+    from goprobe_tui.values.decoded import Truncated
+
+    long = Truncated("a" * 32, 40, 32)  # 40 bytes, the first 32 read
+    assert matches(compile_condition('path == "bob"', ARGS, RESULTS, "f").tree, {"path": long}) is False
+    assert matches(compile_condition('path != "bob"', ARGS, RESULTS, "f").tree, {"path": long}) is True
+    assert matches(compile_condition('path ~ "a*"', ARGS, RESULTS, "f").tree, {"path": long}) is True
+
+
+@pytest.mark.parametrize("text", ["(" * 400 + "i > 1" + ")" * 400, "!" * 3000 + "i > 1"])
+def test_deep_nesting_is_refused_in_one_line(text) -> None:
+    with pytest.raises(ValueError, match="nested deeper than 32 levels"):
+        compile_condition(text, ARGS, RESULTS, "main.F")
+
+
+def test_where_for_some_functions_and_for_all() -> None:
+    from goprobe_tui.engine.patterns import condition_for, parse_where
+
+    wheres = parse_where(("main.F: i > 3", 'main.(*T).*: path == "a:b"', "n < 0", 'path == "x:y"'))
+    assert wheres == (("main.F", "i > 3"), ("main.(*T).*", 'path == "a:b"'), (None, "n < 0"),
+                      (None, 'path == "x:y"'))
+    assert condition_for("main.F", wheres) == '(i > 3) && (n < 0) && (path == "x:y")'
+    assert condition_for("main.(*T).Get", wheres) == '(path == "a:b") && (n < 0) && (path == "x:y")'
+    assert condition_for("main.G", parse_where(("main.F: i > 3",))) == ""

@@ -136,7 +136,49 @@ def test_where_in_recursion_pairs_by_stack_depth(root: str) -> None:
     assert all(e["latency_ns"] is not None for e in returns)
 
 
-@pytest.mark.parametrize("where", ["i >>= 3", "q == 3", 'path ~ "*.css"', "i ==", ""])
+WORDS = ["bob", "bad", "héllo", "日本語", "]", "a", "b", "/api/users", "/apx", "", "x.css", "日本"]
+
+
+@pytest.mark.parametrize(("where", "meaning"), [
+    ('path == "héllo"', lambda s: s == "héllo"),
+    ('path == "日本語"', lambda s: s == "日本語"),
+    ('!(path == "bob")', lambda s: s != "bob"),
+    ('!(path != "bob")', lambda s: s == "bob"),
+    ('path ~ "[]ab]"', lambda s: s in ("]", "a", "b")),
+    ('!(path ~ "/api/*") && path != ""', lambda s: not s.startswith("/api/") and s != ""),
+    ('path ~ "*.css" || path ~ "日*"', lambda s: s.endswith(".css") or s.startswith("日")),
+    ('path ~ "?" && !(path == "a")', lambda s: len(s) == 1 and s != "a"),
+])
+def test_string_conditions_on_the_program_s_own_values(root: str, where: str, meaning) -> None:
+    """Each condition selects exactly the calls its Go meaning selects, Go lengths in bytes."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    run = TraceRun("--json", "--where", where, str(binary), "main.Check")
+    assert run_program(binary, "strings").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    got = sorted(e["args"]["path"] for e in events)
+    assert got == sorted(w for w in WORDS for _ in range(10) if meaning(w)), err
+
+
+def test_conditions_for_some_functions(root: str) -> None:
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    run = TraceRun("--json", "--where", "main.Check: i >= 995", "--where", "main.Fallible: i < 2",
+                   str(binary), "main.Check", "main.Fallible")
+    assert run_program(binary, "errors").returncode == 0
+    assert run_program(binary, "check").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    got = sorted((e["function"], e["args"]["i"]) for e in events)
+    want = [("main.Check", i) for i in range(995, 1000)] + [("main.Fallible", 0), ("main.Fallible", 1)]
+    assert got == want, err
+    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--where", "main.Nope: i > 1",
+                          str(binary), "main.Check"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "no traced function matches main.Nope" in out.stderr
+
+
+@pytest.mark.parametrize("where", ["i >>= 3", "q == 3", 'path < "x"', "i ==", "", "(" * 400 + "i > 1"])
 def test_a_bad_condition_is_one_line_and_exit_2(root: str, where: str) -> None:
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = tc.build("insight", NEWEST)
@@ -184,7 +226,7 @@ def test_a_refused_filter_leaves_the_previous_one_in_force(root: str) -> None:
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = tc.build("insight", NEWEST)
     with GoBinary.open(str(binary)) as b, ProbeSession() as session:
-        att = Attacher(b, session, where="i >= 990").attach(b.find("main.Check"))
+        att = Attacher(b, session, where=("i >= 990",)).attach(b.find("main.Check"))
         (ev,) = att.events
         path = Path(session.instance) / "events" / session.group / ev.name / "filter"
         assert path.read_text().strip() == "c0 >= 990"

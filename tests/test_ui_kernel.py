@@ -190,13 +190,19 @@ async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> No
     """`w` compiles a condition into the kernel filter (10 of 1,000 calls recorded); `F` on an
     event adds `goid == N` to every event's filter, and F again takes it away."""
     with _app("insight") as (path, app, controller):
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             await _select(app, pilot, "main.Check")
             await pilot.press("r")
             await _until(pilot, lambda: controller.returns_of("main.Check"), 10)
             await pilot.press("w", *"i >= 990", "enter")
             await app.workers.wait_for_complete()
             await _until(pilot, lambda: _instance_filters(controller) == ["c0 >= 990"], 10)
+            # a condition nested too deep: one notification, and the one in force stays
+            await pilot.press("w", "ctrl+u", *("(" * 40 + "i > 1" + ")" * 40), "enter")
+            await app.workers.wait_for_complete()
+            await _until(pilot, lambda: any("nested deeper" in n.message for n in app._notifications), 10)
+            assert controller.condition_of(app.functions[app.browser.current]) == "i >= 990"
+            assert _instance_filters(controller) == ["c0 >= 990"]
             await asyncio.to_thread(subprocess.run, [str(path), "check"], stdout=subprocess.DEVNULL,
                                     timeout=60)
             pane = app.query_one(TracePane)

@@ -22,12 +22,10 @@ NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
 
 
 def _options(args: argparse.Namespace) -> EngineOptions:
-    if args.where is not None and not args.where.strip():
-        raise BadInput("--where: the condition is empty")
     stats = args.command == "stats"
     return EngineOptions(
         pid=args.pid, overrides=fetch_overrides(args.fetch), fields=tuple(args.field),
-        where=args.where or "", stacks=args.stack, depth=args.depth, max_rate=args.max_rate,
+        where=tuple(args.where), stacks=args.stack, depth=args.depth, max_rate=args.max_rate,
         statistics=stats, rows=False,
         output=None if stats else Output(sys.stdout.fileno(), args.format, args.count))
 

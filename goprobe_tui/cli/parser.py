@@ -15,7 +15,8 @@ from goprobe_tui.events.formats import FORMATS
 from goprobe_tui.exit_codes import BAD_INPUT
 
 WHERE_HELP = ("record only calls that match, filtered in the kernel: e.g. 'i >= 990', "
-              "'path ~ \"/api/*\"', 'err != nil' (needs --ret); names, argN or retN")
+              "'path ~ \"/api/*\"', 'err != nil' (needs --ret); names, argN or retN. Repeatable; "
+              "'main.F: i > 3' applies to the functions a pattern names only")
 SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui")
 
 
@@ -55,7 +56,8 @@ def _tracing_options() -> argparse.ArgumentParser:
                         help="shell glob on full Go names, e.g. 'main.*'")
     common.add_argument("--pid", type=int, help="trace this running process only")
     common.add_argument("--duration", type=positive_float, help="stop after S seconds")
-    common.add_argument("--where", metavar="COND", help=WHERE_HELP)
+    common.add_argument("--where", action="append", default=[], metavar="[PATTERN:] COND",
+                        help=WHERE_HELP)
     common.add_argument("--format", choices=list(FORMATS), default="text",
                         help="output format: " + "; ".join(f"{f.name}: {f.summary}"
                                                           for f in FORMATS.values()))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from goprobe_tui.engine.patterns import condition_for, parse_where
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import assign_function, uses_register_abi
 from goprobe_tui.gobinary.funcdata import FuncData
@@ -58,14 +59,14 @@ class _Plan:
 class Attacher:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  overrides: dict[str, FetchPlan] | None = None, fields: tuple[str, ...] = (),
-                 where: str = "", pointer_depth: int = POINTER_DEPTH) -> None:
+                 where: tuple[str, ...] = (), pointer_depth: int = POINTER_DEPTH) -> None:
         self.binary = binary
         self.session = session
         self.path = path or binary.path
         self.overrides = overrides or {}
         self.fields = fields  # --field selectors, e.g. "r.URL.Path"
         self.function_fields: dict[str, tuple[str, ...]] = {}  # per function, set in the TUI
-        self.where = where  # --where: a condition for every function attached
+        self.where = parse_where(where)  # --where: for every function, or those a pattern names
         self.pointer_depth = pointer_depth  # --depth: levels of pointers to structs followed
         self.shallow_from: int | None = MASS_ATTACH  # None: always read behind pointers
         self.last_shallow = False  # the last attach_many read registers only
@@ -156,8 +157,8 @@ class Attacher:
                              "return probes" + (" (--ret)" if not returns else ""))
         filters = {"entry": "", "return": ""}
         more: dict[str, tuple[str, ...]] = {"entry": (), "return": ()}
+        side = None if cond is None else "return" if cond.on_return else "entry"
         if cond is not None:
-            side = "return" if cond.on_return else "entry"
             filters[side], more[side] = cond.filter, cond.fetch
             if side == "entry" and ret_vaddrs and extra:
                 # returns pair with their entry by the call's depth in its goroutine's stack:
@@ -174,14 +175,21 @@ class Attacher:
                         has_return=kind == "entry" and bool(ret_vaddrs),
                         at_entry=kind == "return" and vaddr == sites.entry,
                         types_base=self._types_base,
-                        entry_filtered=kind == "return" and bool(filters["entry"]),
-                        condition=cond.tree if cond is not None and filters[kind] else None)
+                        # the decoder drops what the kernel let through that does not match
+                        entry_filtered=kind == "return" and side == "entry",
+                        condition=cond.tree if side == kind else None)
             out.sites.append((site, (*plan.args, *extra, *more[kind]), filters[kind]))
         return out
 
+    def condition_text(self, fn: Function) -> str:
+        """The condition in force for a function: its own (the TUI's `w`), else every --where
+        that applies to it."""
+        own = self.function_where.get(fn.key)
+        return own if own is not None else condition_for(fn.name, self.where)
+
     def condition(self, fn: Function, entry: FetchPlan, ret: FetchPlan) -> Condition | None:
         """The function's --where, compiled against its values. ProbeError if it cannot be."""
-        text = self.function_where.get(fn.key, self.where)
+        text = self.condition_text(fn)
         if not text:
             return None
         try:

@@ -143,7 +143,7 @@ class TraceController:
         return self._reapply(fn)
 
     def condition_of(self, fn: Function) -> str:
-        return self.attacher.function_where.get(fn.key, self.attacher.where)
+        return self.attacher.condition_text(fn)
 
     def _reapply(self, fn: Function) -> AttachedFunction | None:
         """Attach a function again, its fetch args or filter having changed."""

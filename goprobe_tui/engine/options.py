@@ -21,7 +21,7 @@ class EngineOptions:
     pid: int | None = None  # trace this process only
     overrides: dict[str, FetchPlan] = field(default_factory=dict)  # --fetch, per function
     fields: tuple[str, ...] = ()  # --field selectors, for every function that has the root
-    where: str = ""  # --where, for every function attached
+    where: tuple[str, ...] = ()  # --where: for every function, or `PATTERN: COND` for some
     stacks: bool = False  # every event with its call stack
     depth: int = 1  # levels of pointers to structs followed
     max_rate: float | None = None  # detach a function firing faster (calls/s)

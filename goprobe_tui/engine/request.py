@@ -4,22 +4,16 @@ BadInput with a line that says what is wrong; nothing has been attached then."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 
 from goprobe_tui.engine.attach import Attacher
 from goprobe_tui.engine.options import EngineOptions
+from goprobe_tui.engine.patterns import matches, parse_where
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.values.fetch_args import explicit_plan
 from goprobe_tui.values.kinds import FetchPlan
-
-
-def matches(name: str, pattern: str) -> bool:
-    """A shell glob, but a full name matches itself: `main.Gen[go.shape.int]` would otherwise
-    read `[go.shape.int]` as a character class."""
-    return name == pattern or fnmatch.fnmatchcase(name, pattern)
 
 
 def select(binary: GoBinary, patterns: list[str]) -> list[Function]:
@@ -74,16 +68,19 @@ def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...])
 def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions,
                  returns: bool) -> None:
     """Checked before anything is attached, so a bad condition changes nothing in the kernel."""
-    where = options.where
-    if not where:
+    if not options.where:
         return
-    if not where.strip():
-        raise BadInput("--where: the condition is empty")
-    attacher = Attacher(binary, None, binary.path, options.overrides, options.fields, where)
+    for pattern, text in parse_where(options.where):
+        if not text:
+            raise BadInput(f"--where {pattern + ': ' if pattern else ''}: the condition is empty")
+        if pattern is not None and not any(matches(fn.name, pattern) for fn in fns):
+            raise BadInput(f"--where {pattern}: no traced function matches {pattern} "
+                           "(PATTERN: COND applies to the functions PATTERN names)")
+    attacher = Attacher(binary, None, binary.path, options.overrides, options.fields, options.where)
     for fn in fns:
         try:
             cond = attacher.condition(fn, *attacher.plans(fn))
         except ProbeError as exc:
             raise BadInput(str(exc)) from None
         if cond is not None and cond.on_return and not returns:
-            raise BadInput(f"--where {where!r} reads results: add --ret")
+            raise BadInput(f"--where {cond.text!r} reads results: add --ret")

@@ -8,12 +8,15 @@ Each name is a parameter (DWARF), `argN` / `retN` by position, or `err` for the 
 result. Each compared value gets a fetch arg of its own with the right signed type, so the
 kernel compares as Go does.
 
-Strings: the kernel filters on their length only (a register, always exact); the decoder
-checks their bytes. A probe cannot read a literal in a page the process never touched, and
-the kernel's glob then compares stale bytes: measured here, `~ "/healthz*"` matched every
-call and `~ "/api/*"` none. So every condition is also evaluated on the decoded values
-(`matches`), which drops what the kernel let through and is final. A glob must end in `*`
-(a prefix) or have none (exact).
+The kernel decides numbers, bools and nil exactly. Of a string it sees only the length (a
+register, always exact; Go lengths are bytes): a probe cannot read a literal in a page the
+process never touched, and the kernel's glob then compares stale bytes (measured here:
+`~ "/healthz*"` matched every call). So the kernel's filter is an over-approximation: a
+comparison the kernel cannot decide becomes "maybe", and under `!` a "maybe" is still a
+"maybe" (negating the length test would drop calls that match). The decoder then evaluates
+the whole condition on the decoded values (`matches`), which is final; a value it cannot
+judge (unreadable, or a long string's unread end) keeps the call rather than losing it.
+Globs are shell globs on characters: `*`, `?`, `[abc]`, `[!abc]`, `[]a]`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from goprobe_tui.values.decoded import NIL, Marker
+from goprobe_tui.values.decoded import NIL, Marker, Truncated
 from goprobe_tui.values.kinds import ValueSpec, location_of
 from goprobe_tui.values.limits import STRING_BYTES
 
@@ -37,15 +40,35 @@ _TOKEN = re.compile(r"""\s*(?:
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=", "~", "!~")
 _ORDERED = ("<", "<=", ">", ">=")
 MAX_TERMS = 16
+MAX_DEPTH = 32  # nested ( and ! : deeper is not a condition anyone writes
+MAX_TEXT = 4096
+NEVER = "common_pid < 0"  # a filter no record passes (a thread id is never negative)
+
+Filter = str | bool  # a kernel expression, or a constant: True (any call may match), False (none)
 
 
 @dataclass(frozen=True)
 class Condition:
     text: str  # as the user wrote it
     on_return: bool  # it reads results: it filters the return events
-    filter: str  # the kernel's filter expression
+    filter: str  # the kernel's filter expression ("": none, every call may match)
     fetch: tuple[str, ...]  # extra fetch args the filter reads
     tree: tuple  # the same condition on decoded values, for `matches` (plain tuples: pickled)
+
+
+def _not(f: Filter) -> Filter:
+    return (not f) if isinstance(f, bool) else f"!({f})"
+
+
+def _join(op: str, parts: list[Filter]) -> Filter:
+    """&& or || of kernel expressions, constants folded."""
+    absorbing, neutral = (False, True) if op == "&&" else (True, False)
+    if any(p is absorbing for p in parts):
+        return absorbing
+    kept = [p for p in parts if p is not neutral]
+    if not kept:
+        return neutral
+    return kept[0] if len(kept) == 1 else f" {op} ".join(f"({p})" for p in kept)
 
 
 class _Compiler:
@@ -54,12 +77,15 @@ class _Compiler:
         self.args, self.results = args, results
         self.tokens = self._tokenize(text)
         self.pos = 0
+        self.depth = 0
         self.fetch: dict[str, str] = {}
         self.sides: set[str] = set()
         self.terms = 0
 
     @staticmethod
     def _tokenize(text: str) -> list[tuple[str, str]]:
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"longer than {MAX_TEXT:,} characters")
         out, pos = [], 0
         text = text.rstrip()
         while pos < len(text):
@@ -80,43 +106,51 @@ class _Compiler:
         self.pos += 1
         return tok
 
-    def compile(self) -> tuple[str, tuple]:
-        out = self._or()
+    def compile(self) -> tuple[Filter, tuple]:
+        """(the kernel's filter: an over-approximation; the exact tree for the decoder)."""
+        upper, _lower, tree = self._or()
         if self._peek() is not None:
             raise ValueError(f"unexpected {self._peek()[1]!r}")
-        return out
+        return upper, tree
 
-    def _joined(self, op: str, word: str, parse) -> tuple[str, tuple]:
+    # Each parse step returns (upper, lower, tree): upper is true whenever the condition may
+    # hold (what the kernel may filter on), lower only when it surely holds.
+    def _joined(self, op: str, word: str, parse) -> tuple[Filter, Filter, tuple]:
         parts = [parse()]
         while self._peek() == ("op", op):
             self._take()
             parts.append(parse())
         if len(parts) == 1:
             return parts[0]
-        return f" {op} ".join(k for k, _t in parts), (word, *(t for _k, t in parts))
+        return (_join(op, [u for u, _l, _t in parts]), _join(op, [lo for _u, lo, _t in parts]),
+                (word, *(t for _u, _l, t in parts)))
 
-    def _or(self) -> tuple[str, tuple]:
+    def _or(self) -> tuple[Filter, Filter, tuple]:
         return self._joined("||", "or", self._and)
 
-    def _and(self) -> tuple[str, tuple]:
+    def _and(self) -> tuple[Filter, Filter, tuple]:
         return self._joined("&&", "and", self._unary)
 
-    def _unary(self) -> tuple[str, tuple]:
+    def _unary(self) -> tuple[Filter, Filter, tuple]:
         tok = self._peek()
+        if tok not in (("op", "!"), ("op", "(")):
+            return self._comparison()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels of ( and !")
+        self._take()
         if tok == ("op", "!"):
-            self._take()
-            kernel, tree = self._unary()
-            return f"!({kernel})", ("not", tree)
-        if tok == ("op", "("):
-            self._take()
-            kernel, tree = self._or()
+            upper, lower, tree = self._unary()
+            out = _not(lower), _not(upper), ("not", tree)
+        else:
+            out = self._or()
             if self._peek() != ("op", ")"):
                 raise ValueError("a ( is not closed: add a )")
             self._take()
-            return f"({kernel})", tree
-        return self._comparison()
+        self.depth -= 1
+        return out
 
-    def _comparison(self) -> tuple[str, tuple]:
+    def _comparison(self) -> tuple[Filter, Filter, tuple]:
         kind, name = self._take()
         if kind != "name":
             raise ValueError(f"expected a parameter name, not {name!r}")
@@ -132,10 +166,10 @@ class _Compiler:
             raise ValueError(f"more than {MAX_TERMS} comparisons")
         spec, side = self._lookup(name)
         self.sides.add(side)
-        kernel = self._term(spec, name, op, lit_kind, lit)
+        upper, lower = self._term(spec, name, op, lit_kind, lit)
         value = json.loads(lit) if lit_kind == "str" else (
             int(lit, 0) if lit_kind == "num" else {"nil": None, "true": True, "false": False}.get(lit))
-        return kernel, ("cmp", spec.name, spec.kind, op, value)
+        return upper, lower, ("cmp", spec.name, spec.kind, op, value)
 
     def _lookup(self, name: str) -> tuple[ValueSpec, str]:
         for side, specs in (("entry", self.args), ("return", self.results)):
@@ -160,7 +194,7 @@ class _Compiler:
         self.fetch[name] = f"{name}={loc}:{typ}"
         return name
 
-    def _term(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> str:
+    def _term(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> tuple[Filter, Filter]:
         kind = spec.kind
         if not spec.keys or kind not in ("int", "uint", "bool", "ptr", "map", "iface", "string"):
             raise ValueError(f"{name} ({spec.type_name or kind}) cannot be compared in the kernel")
@@ -172,11 +206,13 @@ class _Compiler:
         if kind in ("ptr", "map", "iface"):
             if lit != "nil" or op not in ("==", "!="):
                 raise ValueError(f"{name} can only be compared with nil (== nil, != nil)")
-            return f"{self._field('u64', loc)} {op} 0"
+            exact = f"{self._field('u64', loc)} {op} 0"
+            return exact, exact
         if kind == "bool":
             if lit not in ("true", "false") or op not in ("==", "!="):
                 raise ValueError(f"{name} is a bool: compare it with true or false")
-            return f"{self._field('u8', loc)} {op} {int(lit == 'true')}"
+            exact = f"{self._field('u8', loc)} {op} {int(lit == 'true')}"
+            return exact, exact
         if lit_kind != "num":
             raise ValueError(f"{name} is a number: compare it with a number, not {lit}")
         value = int(lit, 0)
@@ -186,70 +222,131 @@ class _Compiler:
         if not lo <= value <= hi:
             raise ValueError(f"{value} is out of range for {name} ({spec.type_name or kind})")
         typ = f"{'s' if signed else 'u'}{8 * size}"
-        return f"{self._field(typ, loc)} {op} {value}"
+        exact = f"{self._field(typ, loc)} {op} {value}"
+        return exact, exact
 
-    def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> str:
+    def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> tuple[Filter, Filter]:
+        """(upper, lower) from the length alone: the decoder decides the bytes."""
         if lit_kind != "str":
             raise ValueError(f"{name} is a string: compare it with a \"quoted\" string")
         if op in _ORDERED:
             raise ValueError(f"{name} is a string: use ==, !=, ~ or !~")
         value = json.loads(lit)
-        if any(c in value for c in '"\\') or not value.isprintable():
-            raise ValueError(f"{lit}: quotes, backslashes and control characters cannot be matched")
         glob = op in ("~", "!~")
         if not glob and any(c in value for c in "*?["):
             raise ValueError(f"{lit}: use ~ for a glob (== compares exactly)")
-        elements = re.findall(r"\[[^\]]*\]|[^*]", value) if glob else list(value)
-        if glob and "*" in value.rstrip("*"):
-            raise ValueError(f"{lit}: a * can only end the pattern (a Go string has no end the "
-                             "kernel can see)")
-        if len(value.encode()) > STRING_BYTES:
+        low, high = glob_bytes(value) if glob else (len(value.encode()),) * 2
+        if low > STRING_BYTES:
             raise ValueError(f"{lit}: longer than the {STRING_BYTES} bytes a probe reads of a string")
         length = self._field("s64", location_of(spec.keys[1]))
-        exact = not (glob and value.endswith("*"))
-        if op in ("!=", "!~"):
-            return f"{length} >= 0"  # a length alone cannot exclude a call: the decoder decides
-        return f"{length} == {len(elements)}" if exact else f"{length} >= {len(elements)}"
+        maybe = (f"{length} == {low}" if low == high else
+                 f"{length} >= {low}" if high is None else f"{length} >= {low} && {length} <= {high}")
+        if op in ("==", "~"):
+            return maybe, False  # the length can exclude a match, never prove one
+        return True, _not(maybe)  # != and !~: a length that cannot match proves them
+
+
+def glob_elements(pattern: str) -> list[str]:
+    """The glob's elements as fnmatch reads them: `*`, `?`, a class `[...]` (`[]a]` holds a
+    `]`, `[!a]` negates), or one literal character (a `[` that is not closed is literal)."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            end = pattern.find("]", j)
+            if end >= 0:
+                out.append(pattern[i:end + 1])
+                i = end + 1
+                continue
+        out.append(c)
+        i += 1
+    return out
+
+
+def glob_bytes(pattern: str) -> tuple[int, int | None]:
+    """(fewest, most) bytes a string matching the glob holds; most is None with a `*`."""
+    low, high = 0, 0
+    for el in glob_elements(pattern):
+        if el == "*":
+            high = None
+        elif el == "?" or (el.startswith("[") and (el.startswith("[!") or not el.isascii())):
+            low, high = low + 1, None if high is None else high + 4  # any character: 1-4 bytes
+        elif el.startswith("["):
+            low, high = low + 1, None if high is None else high + 1  # ASCII members only
+        else:
+            n = len(el.encode("utf-8", "surrogateescape"))
+            low, high = low + n, None if high is None else high + n
+    return low, high
 
 
 def compile_condition(text: str, args: tuple[ValueSpec, ...], results: tuple[ValueSpec, ...],
                       function: str) -> Condition:
     """ValueError with a one-line reason (naming the function) if it cannot be compiled."""
-    c = _Compiler(text, args, results)
     try:
-        kernel, tree = c.compile()
+        c = _Compiler(text, args, results)
+        upper, tree = c.compile()
     except ValueError as exc:
-        raise ValueError(f"--where {text!r} on {function}: {exc}") from None
+        raise ValueError(f"--where {_short(text)} on {function}: {exc}") from None
     if not c.tokens:
         raise ValueError(f"--where on {function}: the condition is empty")
     if len(c.sides) > 1:
-        raise ValueError(f"--where {text!r} on {function}: arguments and results cannot be "
+        raise ValueError(f"--where {_short(text)} on {function}: arguments and results cannot be "
                          "combined (arguments are gone at the return, results unknown at the entry)")
-    return Condition(text, c.sides == {"return"}, kernel, tuple(c.fetch.values()), tree)
+    kernel = "" if upper is True else NEVER if upper is False else upper
+    fetch = tuple(arg for name, arg in c.fetch.items() if re.search(rf"\b{name}\b", kernel))
+    return Condition(text, c.sides == {"return"}, kernel, fetch, tree)
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def matches(tree: tuple, values: dict[str, Any]) -> bool:
-    """The condition on decoded values. A value that could not be read (a marker) cannot be
-    judged: the call is kept rather than silently lost."""
+    """The condition on decoded values: False only when it surely does not hold. A value that
+    cannot be judged (a marker, a long string's unread end) keeps the call."""
+    return _judge(tree, values) is not False
+
+
+def _judge(tree: tuple, values: dict[str, Any]) -> bool | None:
+    """True, False, or None (cannot be judged), as Kleene's three-valued logic has it."""
     op = tree[0]
-    if op == "and":
-        return all(matches(t, values) for t in tree[1:])
-    if op == "or":
-        return any(matches(t, values) for t in tree[1:])
+    if op in ("and", "or"):
+        results = [_judge(t, values) for t in tree[1:]]
+        decisive = op == "or"  # True decides an or, False an and
+        if decisive in results:
+            return decisive
+        return None if None in results else not decisive
     if op == "not":
-        return not matches(tree[1], values)
+        inner = _judge(tree[1], values)
+        return None if inner is None else not inner
     _cmp, name, kind, rel, want = tree
     have = values.get(name)
     if kind in ("ptr", "map", "iface"):
-        is_nil = have is None or have == NIL
+        if have is None or (isinstance(have, Marker) and have.startswith("<")):
+            return None  # not read (a "<…>" marker)
+        is_nil = isinstance(have, Marker) and have == NIL  # a typed nil interface is not nil
         return is_nil if rel == "==" else not is_nil
     if kind == "string":
-        if not isinstance(have, str) or isinstance(have, Marker):
-            return True
-        if rel in ("~", "!~"):
-            return fnmatch.fnmatchcase(have, want) == (rel == "~")
-        return (have == want) == (rel == "==")
+        return _judge_string(have, rel, want)
     if isinstance(have, Marker) or not isinstance(have, int):
-        return True
+        return None
     return {"==": have == want, "!=": have != want, "<": have < want, "<=": have <= want,
             ">": have > want, ">=": have >= want}[rel]
+
+
+def _judge_string(have: Any, rel: str, want: str) -> bool | None:
+    if not isinstance(have, str) or isinstance(have, Marker):
+        return None
+    if isinstance(have, Truncated):  # only its first bytes were read
+        low, high = glob_bytes(want) if rel in ("~", "!~") else (len(want.encode()),) * 2
+        if have.length < low or (high is not None and have.length > high):
+            return rel in ("!=", "!~")  # its length alone decides
+        return None
+    if rel in ("~", "!~"):
+        return fnmatch.fnmatchcase(have, want) == (rel == "~")
+    return (have == want) == (rel == "==")

@@ -51,6 +51,21 @@ class Words(list):
     traceback prints them, {0x1, 0x49f059}."""
 
 
+class Truncated(str):
+    """A string of which only the first bytes were read: `text…(+N)`, and its whole length in
+    bytes, for conditions to judge what they can."""
+
+    length: int
+
+    def __new__(cls, known: str, length: int, read: int) -> Truncated:
+        obj = super().__new__(cls, f"{known}…(+{length - read})")
+        obj.length = length
+        return obj
+
+    def __reduce__(self):
+        return str, (str(self),)  # travels (and waits in rows) as the plain text
+
+
 def decode_text(data: bytes) -> str:
     """Go string bytes as text: invalid UTF-8 kept as surrogates (shown as \\xff, never
     confused with the text `\\xff`)."""

@@ -28,7 +28,7 @@ from goprobe_tui.gobinary.go_types import (
     UNSAFE_PTR,
     GoType,
 )
-from goprobe_tui.values.decoded import NIL, IfaceValue, Marker, StructValue, decode_text
+from goprobe_tui.values.decoded import NIL, IfaceValue, Marker, StructValue, Truncated, decode_text
 from goprobe_tui.values.limits import IFACE_WORDS, STRING_BYTES
 
 EFACE_NAMES = ("interface {}", "any")
@@ -107,7 +107,7 @@ def _scalar(t: GoType, offset: int, words: list, behind: dict, view: Any) -> Any
         if not isinstance(data, bytes):
             return _NOT_READ
         text = decode_text(data[:length])
-        return text if length <= len(data) else text + f"…(+{length - len(data)})"
+        return text if length <= len(data) else Truncated(text, length, len(data))
     return _NOT_READ
 
 

@@ -24,6 +24,7 @@ from goprobe_tui.values.decoded import (
     NamedInt,
     SliceValue,
     StructValue,
+    Truncated,
     Words,
     decode_text,
 )
@@ -99,7 +100,7 @@ def _string(ptr: int | None, length: int | None, data: Any, view: BinaryView | N
     if not isinstance(data, bytes):
         return Marker(f"<fault: {length} bytes>" if fetched else f"<{length} bytes, not read>")
     text = decode_text(data[:length])
-    return text if length <= len(data) else text + f"…(+{length - len(data)})"
+    return text if length <= len(data) else Truncated(text, length, len(data))
 
 
 class FetchBuilder:

@@ -101,6 +101,15 @@ func main() {
 		}
 		wg.Wait()
 	}
+	if mode == "strings" { // every string 10 times: the conditions test counts the matches
+		words := []string{"bob", "bad", "héllo", "日本語", "]", "a", "b", "/api/users", "/apx", "",
+			"x.css", "日本"}
+		for n := 0; n < 10; n++ {
+			for i, w := range words {
+				Check(i, w)
+			}
+		}
+	}
 	if mode == "countdown" { // 5,001 calls, the last with n=0
 		for n := 5000; n >= 0; n-- {
 			Countdown(n)

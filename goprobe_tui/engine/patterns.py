@@ -1,0 +1,33 @@
+"""Which functions a pattern names, and which conditions apply to a function."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+# `main.F: i > 3` or `net/http.*: r != nil`: a condition for the functions a pattern names. The
+# pattern holds no space or quote, and a condition never starts with NAME:, so a plain
+# condition (`path == "a:b"` too) is never read as scoped.
+_SCOPED = re.compile(r'^\s*([^\s"]+?)\s*:\s*(.*)$', re.S)
+
+Where = tuple[str | None, str]  # (the pattern it is for, None: every function; the condition)
+
+
+def matches(name: str, pattern: str) -> bool:
+    """A shell glob, but a full name matches itself: `main.Gen[go.shape.int]` would otherwise
+    read `[go.shape.int]` as a character class."""
+    return name == pattern or fnmatch.fnmatchcase(name, pattern)
+
+
+def parse_where(texts: tuple[str, ...]) -> tuple[Where, ...]:
+    out = []
+    for text in texts:
+        m = _SCOPED.match(text)
+        out.append((m.group(1), m.group(2).strip()) if m else (None, text.strip()))
+    return tuple(out)
+
+
+def condition_for(name: str, wheres: tuple[Where, ...]) -> str:
+    """Every condition that applies to a function, joined with && ("": none)."""
+    texts = [text for pattern, text in wheres if pattern is None or matches(name, pattern)]
+    return texts[0] if len(texts) == 1 else " && ".join(f"({t})" for t in texts)
