@@ -189,3 +189,19 @@ def test_exit_status_is_not_zero_after_a_ui_crash(divide: Path, monkeypatch) -> 
     monkeypatch.setattr(launch, "open_controller", lambda *a: (None, "test: read-only"))
     args = argparse.Namespace(binary=str(divide), pid=None, max_rate=None)
     assert launch.run_ui(args) != 0
+
+
+def test_list_takes_patterns(divide: Path) -> None:
+    import json
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "goprobe_tui", *args], capture_output=True,
+                              text=True, timeout=30)
+
+    out = run("list", "--json", str(divide), "main.*")
+    names = [f["name"] for f in json.loads(out.stdout)["functions"]]
+    assert out.returncode == 0 and names == ["main.Divide", "main.main"]
+    out = run("list", str(divide), "main.Div*")
+    assert out.returncode == 0 and [ln.split()[2] for ln in out.stdout.splitlines()[2:]] == ["main.Divide"]
+    out = run("list", str(divide), "nope.*")
+    assert out.returncode == 2 and out.stderr.strip().endswith("no function matches nope.*")

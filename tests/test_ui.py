@@ -427,3 +427,23 @@ async def test_a_bad_keymap_is_one_notification_and_the_defaults_stay(binary, tm
         await pilot.press("space")
         await _settle(app, pilot)
         assert "main.Greet" in engine.attached
+
+
+async def test_details_name_where_the_parameters_come_from() -> None:
+    """A stripped method's details show the signature its events use (the type metadata)."""
+    from goprobe_tui.ui.screens import DetailScreen
+
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    with GoBinary.open(str(tc.build("values", "1.27.3", "sw"))) as stripped:
+        app = GoprobeApp(stripped, FakeController())
+        async with app.run_test(size=SIZE) as pilot:
+            for name, want in (("main.(*MemStore).Get", "params  (recv *main.MemStore, arg0 string, arg1 "
+                                                         "int)   (from the runtime type metadata"),
+                               ("main.Divide", "params  (no DWARF: 2 argument words")):
+                await pilot.press("slash", *name, "enter")
+                await _settle(app, pilot)
+                await pilot.press("enter")
+                await _settle(app, pilot)
+                assert isinstance(app.screen, DetailScreen) and want in app.screen.text, app.screen.text
+                await pilot.press("escape")
+                await _settle(app, pilot)

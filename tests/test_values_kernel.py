@@ -233,3 +233,20 @@ def test_text_output_of_a_stripped_build(root: str) -> None:
     assert re.search(r"<- main\.Divide returned \(results unknown; registers rax=0x3, rbx=0x1\)", out)
     assert '-> main.(*MemStore).Get(recv=0x' in out and 'arg0="id", arg1=2)' in out
     assert '<- main.(*MemStore).Get = (ret0="", ret1=*errors.errorString{s:"too many"})' in out
+
+
+@pytest.mark.kernel
+def test_a_condition_on_a_field_reads_it_and_filters(root: str) -> None:
+    _toolchain(NEWEST)
+    binary = tc.build("values", NEWEST)
+    run = TraceRun("--json", "--where", 'r.Method == "GET"', str(binary), "main.Handle")
+    assert run_program(binary).returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    assert [e["args"]["r.Method"] for e in events] == ["GET"], err
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--where", 'r.Nope == "x"',
+                          str(binary), "main.Handle"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "r.Nope" in out.stderr and len(out.stderr.splitlines()) == 1

@@ -84,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list the functions of a Go binary")
     ls.add_argument("binary")
+    ls.add_argument("patterns", nargs="*", metavar="PATTERN",
+                    help="only the functions a shell glob names, e.g. 'net/http.*'")
     ls.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
     common = _tracing_options()

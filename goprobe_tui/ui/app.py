@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from goprobe_tui.engine.api import Engine
+from goprobe_tui.engine.signatures import Signatures
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
@@ -71,6 +72,7 @@ class GoprobeApp(ProbeCommands, App):
         self._snapshot: list[dict] | None = None
         self._keymap_path = keymap_path
         self.user_keymap: dict[str, str] = {}
+        self.signatures = Signatures(binary)  # what each function's details say of its parameters
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -303,7 +305,8 @@ class GoprobeApp(ProbeCommands, App):
         if change is not None and change.in_place:  # its bytes under our mmap are gone
             self.notify(change.message, title="binary changed", severity="error")
             return
-        self.push_screen(DetailScreen(describe(self.binary, self.functions[message.index])))
+        fn = self.functions[message.index]
+        self.push_screen(DetailScreen(describe(self.binary, fn, self.signatures.of(fn))))
 
     def _header_text(self) -> str:
         comm = process_state(self.target_pid) if self.target_pid is not None else None

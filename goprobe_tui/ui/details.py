@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from goprobe_tui.engine.signatures import ARG_WORDS, DWARF, Signature
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.retsweep import probe_sites
 from goprobe_tui.textsafe import printable
 
 
-def describe(binary: GoBinary, fn: Function) -> str:
+def describe(binary: GoBinary, fn: Function, sig: Signature) -> str:
     lines = [
         printable(fn.key),
         "",
@@ -16,13 +17,16 @@ def describe(binary: GoBinary, fn: Function) -> str:
         f"source  {fn.file}:{fn.line}",
         f"package {fn.package or '-'}",
     ]
-    params = binary.dwarf.params(fn.name)
-    if params is None:
-        lines.append("params  (no DWARF: positional arg0, arg1, ... from the ABI registers)")
+    if sig.params is None:
+        words = int(binary.functions.args[fn.index]) // binary.elf.ptrsize
+        grouped = "grouped into arguments by ArgInfo" if sig.arginfo else "one argument each"
+        lines.append(f"params  (no DWARF: {words} {ARG_WORDS}, {grouped}: arg0, arg1, …)")
+        lines.append("results (unknown without DWARF: the result registers are shown raw)")
     else:
-        ins = [f"{p.name} {p.type_name}" for p in params if not p.result]
-        outs = [f"{p.name} {p.type_name}" for p in params if p.result]
-        lines.append(f"params  ({', '.join(ins)})")
+        ins = [f"{p.name} {p.type_name}" for p in sig.params if not p.result]
+        outs = [f"{p.name} {p.type_name}" for p in sig.params if p.result]
+        source = "" if sig.source == DWARF else f"   (from {sig.source}: no DWARF)"
+        lines.append(f"params  ({', '.join(ins)}){source}")
         lines.append(f"results ({', '.join(outs)})")
     try:
         sites = probe_sites(binary, fn)

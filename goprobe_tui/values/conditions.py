@@ -35,8 +35,9 @@ _TOKEN = re.compile(r"""\s*(?:
     (?P<str>"(?:[^"\\]|\\.)*")
   | (?P<num>-?(?:0x[0-9a-fA-F]+|\d+))
   | (?P<op>==|!=|<=|>=|&&|\|\||!~|[<>~()!])
-  | (?P<name>~?[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<name>~?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
 )""", re.VERBOSE)
+FIELD_NAME = re.compile(r'"(?:[^"\\]|\\.)*"|([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)')
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=", "~", "!~")
 _ORDERED = ("<", "<=", ">", ">=")
 MAX_TERMS = 16
@@ -187,7 +188,12 @@ class _Compiler:
             if len(errs) == 1:
                 return errs[0], "return"
         known = [s.name for s in self.args + self.results]
-        raise ValueError(f"no parameter {name} (known: {', '.join(known) or 'none'})")
+        root, _, rest = name.partition(".")
+        spec = next((s for s in self.args + self.results if s.name == root), None)
+        if rest and spec is not None:
+            raise ValueError(f"{root} ({spec.type_name or spec.kind}) has no field {rest}, or its "
+                             "layout is unknown without DWARF: compare a field that exists")
+        raise ValueError(f"no parameter {root if rest else name} (known: {', '.join(known) or 'none'})")
 
     def _field(self, typ: str, loc: str) -> str:
         name = f"c{len(self.fetch)}"
@@ -198,6 +204,9 @@ class _Compiler:
         kind = spec.kind
         if not spec.keys or kind not in ("int", "uint", "bool", "ptr", "map", "iface", "string"):
             raise ValueError(f"{name} ({spec.type_name or kind}) cannot be compared in the kernel")
+        if spec.guards:  # a field read through pointers: the decoder decides it alone
+            self._check_literal(spec, name, op, lit_kind, lit)
+            return True, False
         loc = location_of(spec.keys[0])
         if kind == "string":
             return self._string(spec, name, op, lit_kind, lit)
@@ -224,6 +233,20 @@ class _Compiler:
         typ = f"{'s' if signed else 'u'}{8 * size}"
         exact = f"{self._field(typ, loc)} {op} {value}"
         return exact, exact
+
+    def _check_literal(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> None:
+        """The literal suits the value's kind (what the kernel path checks on its way)."""
+        if spec.kind == "string":
+            if lit_kind != "str" or op in _ORDERED:
+                raise ValueError(f"{name} is a string: compare it with a \"quoted\" string (==, !=, ~, !~)")
+        elif op in ("~", "!~"):
+            raise ValueError(f"{name} is not a string: ~ does not apply")
+        elif spec.kind == "bool" and lit not in ("true", "false"):
+            raise ValueError(f"{name} is a bool: compare it with true or false")
+        elif spec.kind == "ptr" and lit != "nil":
+            raise ValueError(f"{name} can only be compared with nil (== nil, != nil)")
+        elif spec.kind in ("int", "uint") and lit_kind != "num":
+            raise ValueError(f"{name} is a number: compare it with a number, not {lit}")
 
     def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> tuple[Filter, Filter]:
         """(upper, lower) from the length alone: the decoder decides the bytes."""
