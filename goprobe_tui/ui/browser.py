@@ -15,6 +15,7 @@ from goprobe_tui.gobinary import FunctionTable
 from goprobe_tui.ui.function_list import FunctionList, header_text
 from goprobe_tui.ui.messages import SearchDone
 from goprobe_tui.ui.search import EVERYTHING, OWN, OWN_AND_DEPS, SCOPE_NAMES, FunctionSearch
+from goprobe_tui.ui.text_box import TextBox
 
 WARM_AFTER = 0.3  # seconds after start-up: search tables are built in the background
 
@@ -32,7 +33,7 @@ class Browser(Vertical):
     def compose(self) -> ComposeResult:
         # select_on_focus: its select-all runs when the Focus message arrives, after keys
         # typed right behind `/` (a burst): it would select and then overwrite them
-        yield Input(placeholder="/ search functions (fuzzy)", id="search", select_on_focus=False)
+        yield TextBox(placeholder="/ search functions (fuzzy)", id="search", select_on_focus=False)
         yield Static(id="list-header")
         yield FunctionList(self.functions, id="functions")
         yield Static(id="list-status")

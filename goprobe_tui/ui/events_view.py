@@ -17,6 +17,7 @@ from goprobe_tui.events.formats import FORMATS, format_for_path
 from goprobe_tui.events.model import EventRow, TraceEvent
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui.screens import PromptScreen
+from goprobe_tui.ui.text_box import TextBox
 from goprobe_tui.ui.trace_pane import TracePane
 
 
@@ -28,7 +29,7 @@ class EventsView(Vertical):
         self.paused = False  # the engine keeps what arrives meanwhile (nothing is lost)
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter events (function or text), Enter to apply",
+        yield TextBox(placeholder="filter events (function or text), Enter to apply",
                     select_on_focus=False, id="trace-filter")
         yield TracePane(id="events")
 

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from goprobe_tui.ui.keymap import LEGEND, help_rows
+from goprobe_tui.ui.text_box import TextBox
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -44,7 +45,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.question, markup=False)
-            yield Input(self.value, placeholder=self.placeholder, id="prompt",
+            yield TextBox(self.value, placeholder=self.placeholder, id="prompt",
                         select_on_focus=False)  # type-ahead would be selected, then replaced
             yield Static("Enter: apply · Esc: cancel", classes="hint")
 
