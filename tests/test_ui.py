@@ -447,3 +447,18 @@ async def test_details_name_where_the_parameters_come_from() -> None:
                 assert isinstance(app.screen, DetailScreen) and want in app.screen.text, app.screen.text
                 await pilot.press("escape")
                 await _settle(app, pilot)
+
+
+async def test_the_list_titles_follow_a_resize_there_and_back(binary) -> None:
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(app, pilot)
+        header = app.query_one("#list-header")
+        wide = str(header.render())
+        assert "OFFSET" in wide and "HITS" in wide
+        await pilot.resize_terminal(40, 12)
+        await _settle(app, pilot)
+        await pilot.resize_terminal(160, 48)
+        await _settle(app, pilot)
+        await pilot.pause(0.2)
+        assert str(header.render()) == wide

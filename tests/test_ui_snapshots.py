@@ -113,14 +113,37 @@ def test_calls_view(binary, snap_compare) -> None:
     assert snap_compare(_app(binary, engine), terminal_size=SIZE, run_before=run_before)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
-def test_narrow_and_wide_terminals(binary, snap_compare, size) -> None:
+async def _every_view_with_data(pilot, engine, view: str) -> None:
+    from tests.test_ui_insight import call_events, stat
+
+    engine.snapshot = [stat("main.Greet", 300, 1, errors=4), stat("main.(*Server).handleConn", 50, 90)]
+    for name in ("main.Greet", "handleconn"):
+        await pilot.press("slash", *name, "enter", "r")
+        await _settle(pilot)
+    engine.push(sample_events() * 3 + call_events())
+    await _settle(pilot)
+    app = pilot.app
+    if view == "stats":
+        await pilot.press("v")
+        await pilot.pause(0.8)
+    elif view == "calls":
+        app._focus(app.query_one(TracePane))
+        await pilot.press("up", "up", "up", "g")
+        await _settle(pilot)
+    elif view == "zoomed":
+        app._focus(app.query_one("#probes"))
+        await pilot.press("z")
+        await _settle(pilot)
+
+
+@pytest.mark.parametrize("view", ["events", "stats", "calls", "zoomed"])
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_every_view_with_data_at_80x24_and_160x48(binary, snap_compare, size, view) -> None:
+    """Each view usable with data: counts never cut, the header says whether tracing works, a
+    zoomed pane fills the screen, the footer's keys fit (more in ?)."""
     engine = QuietEngine()
 
     async def run_before(pilot) -> None:
-        await pilot.press("slash", *"handleconn", "enter", "r")
-        await _settle(pilot)
-        engine.push(sample_events())
-        await _settle(pilot)
+        await _every_view_with_data(pilot, engine, view)
 
     assert snap_compare(_app(binary, engine), terminal_size=size, run_before=run_before)

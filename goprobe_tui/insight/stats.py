@@ -86,7 +86,9 @@ class StatsTable:
 
     def learn_function(self, function: str) -> None:
         """An attached function: it has a row from now on, with 0 calls until it is called."""
-        self._stats(function)
+        if function not in self.functions:
+            self._stats(function)
+            self.changes += 1  # a snapshot goes out: the row shows at once
 
     def learn_results(self, function: str, specs: tuple[ValueSpec, ...]) -> None:
         """Which result of a function is its error, from its return site's value specs."""

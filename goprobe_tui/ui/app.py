@@ -31,7 +31,7 @@ from goprobe_tui.ui.call_tree_view import CallTreeView
 from goprobe_tui.ui.event_details import event_details
 from goprobe_tui.ui.events_view import EventsView
 from goprobe_tui.ui.function_list import FunctionList
-from goprobe_tui.ui.header import header_line, process_state
+from goprobe_tui.ui.header import HeaderBar
 from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged
 from goprobe_tui.ui.probe_commands import ProbeCommands
 from goprobe_tui.ui.probe_panel import ProbePanel
@@ -70,13 +70,14 @@ class GoprobeApp(ProbeCommands, App):
         self._notices_seen = 0
         self._status = TraceStatus()
         self._snapshot: list[dict] | None = None
+        self._calls: dict[str, tuple[int, int]] = {}  # (calls, calls/s) by function: last snapshot
         self._keymap_path = keymap_path
         self.user_keymap: dict[str, str] = {}
         self.signatures = Signatures(binary)  # what each function's details say of its parameters
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static(Text(self._header_text()), id="header")
+        yield HeaderBar(self.binary, self.target_pid, self.readonly_reason, id="header")
         banner = Static(id="banner")
         if self.readonly_reason:
             banner.update(Text(printable(f"Read-only: {self.readonly_reason}")))
@@ -86,7 +87,7 @@ class GoprobeApp(ProbeCommands, App):
             yield Browser(self.functions, self.binary.buildinfo.main_path, id="browser")
             yield ProbePanel(id="probes")
         yield TraceArea(self._events_view, id="trace")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ? and the help name ctrl+p
 
     def on_mount(self) -> None:
         b = self.binary
@@ -104,9 +105,6 @@ class GoprobeApp(ProbeCommands, App):
         if self.controller is not None:
             self.set_interval(1.0, self._guard_rates)
             self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)
-        if self.target_pid is not None:
-            self._header_shown = self._header_text()
-            self.set_interval(1.0, self._refresh_header)
         if self.freeze_startup_heap:
             self.call_after_refresh(self._freeze_heap)
 
@@ -296,7 +294,7 @@ class GoprobeApp(ProbeCommands, App):
         self._status = replace(self._status, stacks=on)
         self.notify("call stacks on: Enter on an event shows its stack" if on else "call stacks off")
 
-    # -- details, header, help ------------------------------------------------
+    # -- details, help ------------------------------------------------
     @on(FunctionList.DetailsRequested)
     def _details(self, message: FunctionList.DetailsRequested) -> None:
         from goprobe_tui.ui.details import describe
@@ -307,16 +305,6 @@ class GoprobeApp(ProbeCommands, App):
             return
         fn = self.functions[message.index]
         self.push_screen(DetailScreen(describe(self.binary, fn, self.signatures.of(fn))))
-
-    def _header_text(self) -> str:
-        comm = process_state(self.target_pid) if self.target_pid is not None else None
-        return header_line(self.binary, self.target_pid, self.readonly_reason, comm)
-
-    def _refresh_header(self) -> None:
-        text = self._header_text()
-        if text != self._header_shown:  # e.g. the target exited
-            self._header_shown = text
-            self.query_one("#header", Static).update(Text(text))
 
     def _binary_changed(self, change) -> None:
         self.notify(change.message, title="binary changed", severity="error", timeout=60)

@@ -12,12 +12,13 @@ from textual.widgets import Input, Static
 from textual.widgets.input import Selection
 
 from goprobe_tui.gobinary import FunctionTable
-from goprobe_tui.ui.function_list import FunctionList, header_text
+from goprobe_tui.ui.function_list import FunctionList
 from goprobe_tui.ui.messages import SearchDone
 from goprobe_tui.ui.search import EVERYTHING, OWN, OWN_AND_DEPS, SCOPE_NAMES, FunctionSearch
 from goprobe_tui.ui.text_box import TextBox
 
 WARM_AFTER = 0.3  # seconds after start-up: search tables are built in the background
+MAX_QUERY = 512  # longer than Go names get: a paste of pages costs nothing beyond it
 
 
 class Browser(Vertical):
@@ -33,7 +34,8 @@ class Browser(Vertical):
     def compose(self) -> ComposeResult:
         # select_on_focus: its select-all runs when the Focus message arrives, after keys
         # typed right behind `/` (a burst): it would select and then overwrite them
-        yield TextBox(placeholder="/ search functions (fuzzy)", id="search", select_on_focus=False)
+        yield TextBox(placeholder="/ search functions (fuzzy)", id="search", select_on_focus=False,
+                      max_length=MAX_QUERY)
         yield Static(id="list-header")
         yield FunctionList(self.functions, id="functions")
         yield Static(id="list-status")
@@ -48,7 +50,14 @@ class Browser(Vertical):
         self.call_after_refresh(self.on_resize)  # column titles, once the list has a width
 
     def on_resize(self) -> None:
-        self.query_one("#list-header", Static).update(header_text(self.function_list.size.width))
+        # after the relayout: the list's width now may still be the one before the resize
+        self.call_after_refresh(self._update_header)
+
+    def _update_header(self) -> None:
+        self.query_one("#list-header", Static).update(self.function_list.header())
+
+    def on_function_list_columns_changed(self) -> None:
+        self._update_header()
 
     @property
     def current(self) -> int | None:

@@ -19,9 +19,11 @@ def node_label(node: CallNode) -> Text:
         head = f"{node.function}({node.args}) … (no return yet)"
     else:
         head = f"{node.function}({node.args}) = ({node.returns})"
-    lat = "" if node.latency_ns is None else f"  {format_duration(node.latency_ns)}"
-    text = Text(printable(head))
-    text.append(lat, style="bold")
+    # the latency first: a long call's label is cut at the right, and the latency must stay
+    lat = "—" if node.latency_ns is None else format_duration(node.latency_ns)
+    text = Text()
+    text.append(f"{lat:>7} ", style="bold")
+    text.append(printable(head))
     return text
 
 

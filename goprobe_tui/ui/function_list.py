@@ -32,7 +32,7 @@ class FunctionList(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "Top", show=False),
         Binding("end", "jump(-1)", "Bottom", show=False),
-        Binding("enter", "details", "Details"),
+        Binding("enter", "details", "Details", show=False),
     ]
 
     cursor = reactive(0, always_update=True)
@@ -41,6 +41,9 @@ class FunctionList(ScrollView, can_focus=True):
         def __init__(self, index: int | None) -> None:
             super().__init__()
             self.index = index
+
+    class ColumnsChanged(Message):
+        """The columns' widths changed: the titles above must follow."""
 
     class DetailsRequested(Message):
         def __init__(self, index: int) -> None:
@@ -60,7 +63,7 @@ class FunctionList(ScrollView, can_focus=True):
     # -- model ----------------------------------------------------------------
     def set_rows(self, rows: np.ndarray) -> None:
         self.rows = rows
-        self.virtual_size = Size(self.size.width, len(rows))
+        self.virtual_size = Size(0, len(rows))  # no sideways scrolling: names are cut to fit
         self.scroll_to(y=0, animate=False)
         self.cursor = 0
         self.refresh()
@@ -74,7 +77,11 @@ class FunctionList(ScrollView, can_focus=True):
 
     def set_hits(self, hits: dict[int, int]) -> None:
         if hits != self.hits:
+            grew = self._widths()[2] != max(4, len(f"{max(hits.values(), default=0):,}"))
             self.hits = hits
+            if grew:  # the column widens: every row and the titles move
+                self._cache.clear()
+                self.post_message(self.ColumnsChanged())
             self.refresh()
 
     @property
@@ -125,11 +132,35 @@ class FunctionList(ScrollView, can_focus=True):
             self._cache[key] = strip
         return strip
 
+    # -- columns: as wide as the binary's own numbers need, one space between -------------
+    def _widths(self) -> tuple[int, int, int]:
+        """(offset, size, hits) column widths: a 9-digit hit count or a 0x12a64000 offset is
+        never cut, and never glued to its neighbour."""
+        t = self.table
+        offset = len(f"{int(t.offset.max()) if len(t) else 0:#x}")
+        size = max(4, len(str(int((t.end - t.entry).max()) if len(t) else 0)))
+        hits = max(4, len(f"{max(self.hits.values(), default=0):,}"))
+        return offset, size, hits
+
+    def _right(self, width: int, loc: str, offset: str, size: str, hits: str) -> str:
+        """The columns right of the name, as many as the width allows (the name matters most)."""
+        if width < 60:
+            return ""
+        if width < 80:
+            return f" {fit_left(loc, 18):>18}"
+        ow, sw, hw = self._widths()
+        return f" {fit_left(loc, 22):>22} {offset:>{ow}} {size:>{sw}} {hits:>{hw}}"
+
+    def header(self, width: int | None = None) -> str:
+        width = self.scrollable_content_region.width if width is None else width
+        right = self._right(width, "FILE:LINE", "OFFSET", "SIZE", "HITS")
+        return ("  FUNCTION".ljust(max(10, width - len(right))) + right)[:width]
+
     def _render_row(self, idx: int, is_cursor: bool, width: int) -> Strip:
         t = self.table
         name = printable(t.keys[idx])  # unique; no control codes from the binary reach the terminal
         pkg = package_of(t.names[idx])
-        loc = f"{t.files[idx].rsplit('/', 1)[-1]}:{t.lines[idx]}"
+        loc = printable(f"{t.files[idx].rsplit('/', 1)[-1]}:{t.lines[idx]}")
         state = self.state.get(idx)
         hits = self.hits.get(idx)
         base = self.rich_style
@@ -138,10 +169,8 @@ class FunctionList(ScrollView, can_focus=True):
         marker_style = self.get_component_rich_style(
             "function-list--error" if state == "error" else "function-list--probe")
         marker = {"entry": "● ", "entry+ret": "◆ ", "error": "✗ "}.get(state or "", "  ")
-        right = f" {loc:>22.22} {int(t.offset[idx]):#9x} {int(t.end[idx] - t.entry[idx]):5d}"
-        right += f"{hits:>7}" if hits is not None else " " * 7
-        if width < 80:  # narrow terminals: the name matters most
-            right = f" {loc:>18.18}" if width >= 60 else ""
+        right = self._right(width, loc, f"{int(t.offset[idx]):#x}", str(int(t.end[idx] - t.entry[idx])),
+                            "" if hits is None else f"{hits:,}")
         name_w = max(10, width - 2 - len(right))
         # Cut from the left: the end (type and method) tells functions apart.
         shown = fit_left(name, name_w)
@@ -157,11 +186,3 @@ class FunctionList(ScrollView, can_focus=True):
         if is_cursor:
             strip = strip.apply_style(self.get_component_rich_style("function-list--cursor"))
         return strip
-
-
-def header_text(width: int) -> str:
-    right = f" {'FILE:LINE':>22} {'OFFSET':>9} {'SIZE':>5} {'HITS':>7}"
-    if width < 80:
-        right = f" {'FILE:LINE':>18}" if width >= 60 else ""
-    return ("  FUNCTION".ljust(max(10, width - len(right))) + right)[:width]
-

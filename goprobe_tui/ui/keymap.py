@@ -30,14 +30,16 @@ class Command:
     action: str
     label: str  # Footer and palette title
     help: str
-    in_footer: bool = True
     # Handled before the key reaches the focused widget: the keys typed right behind it (a
     # burst) then go to the widget it focuses, not to the old one. Off inside text boxes.
     priority: bool = False
 
 
+# The footer shows the most used, in this order (help and quit first: a narrow terminal cuts it
+# from the right); `?` and the palette (ctrl+p) list every command.
+FOOTER = ("help", "quit", "search", "attach", "returns", "view", "filter", "pause", "save")
+
 COMMANDS = [
-    # help and quit first: a narrow terminal cuts the footer from the right
     Command("help", "question_mark", "?", "help", "Help", "every key"),
     Command("quit", "q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
     Command("search", "slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list",
@@ -46,6 +48,12 @@ COMMANDS = [
             "attach / detach the highlighted function"),
     Command("returns", "r", "r", "toggle_returns", "Returns",
             "attach with return probes (args, results, latency) / drop them"),
+    Command("view", "v", "v", "next_view", "View",
+            "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
+    Command("filter", "f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
+    Command("pause", "p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
+    Command("save", "s", "s", "save", "Save",
+            "save the shown events (the path's suffix picks the format: .jsonl, .txt)"),
     Command("fields", "e", "e", "fields", "Fields",
             "fields to read for the highlighted function: Go selectors such as r.URL.Path"),
     Command("where", "w", "w", "condition", "Where",
@@ -53,20 +61,15 @@ COMMANDS = [
     Command("attach-all", "a", "a", "attach_all", "Attach all",
             "attach all current matches (asks above 50, refuses above 2,000)"),
     Command("attach-all-anyway", "A", "A", "attach_all_anyway", "Attach all!",
-            "attach all current matches, even above the 2,000 cap (asks first)", in_footer=False),
+            "attach all current matches, even above the 2,000 cap (asks first)"),
     Command("detach-all", "d", "d", "detach_all", "Detach all", "detach all"),
     Command("scope", "t", "t", "toggle_std", "Scope",
             "list: own module only → own module and dependencies → everything"),
-    Command("filter", "f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
     Command("zoom", "z", "z", "maximize", "Zoom", "the focused pane alone on the screen / all panes again"),
-    Command("view", "v", "v", "next_view", "View",
-            "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
     Command("stacks", "b", "b", "stacks", "Stacks",
             "call stacks on every event from now on / off (Enter on an event shows its stack)"),
-    Command("pause", "p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
     Command("clear", "c", "c", "clear", "Clear", "clear events"),
     Command("clock", "T", "T", "clock", "Clock", "event times: since the session started / wall clock"),
-    Command("save", "s", "s", "save", "Save", "save the shown events to a JSON-lines file"),
 ]
 
 # Keys owned by widgets, listed in help only.
@@ -96,7 +99,7 @@ LEGEND = [
 
 
 def bindings() -> list[Binding]:
-    return [Binding(c.key, c.action, c.label, show=c.in_footer, priority=c.priority, id=c.id)
+    return [Binding(c.key, c.action, c.label, show=c.id in FOOTER, priority=c.priority, id=c.id)
             for c in COMMANDS]
 
 

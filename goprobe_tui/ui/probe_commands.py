@@ -174,6 +174,9 @@ class ProbeCommands:
             where = self.controller.condition_of(fn) if fn is not None and self.controller else ""
             panel.upsert(message.name, message.returns, message.probes,
                          f"where {where}" if where else "attached")
+            # its calls so far (0 until it is called), and calls/s
+            calls, rate = self._calls.get(message.name, (0, None))
+            panel.set_hits({message.name: calls}, {} if rate is None else {message.name: rate})
             if message.note:
                 self.notify(f"{message.name}: {message.note}", severity="warning", timeout=8)
             if idx is not None:
@@ -194,7 +197,8 @@ class ProbeCommands:
     def show_calls(self, snapshot: list[dict]) -> None:
         """Each function's calls recorded (what its condition and a followed goroutine let
         through, the same count as Stats) and calls/s, in the probe panel and the list."""
-        calls = {s["function"]: s["calls"] for s in snapshot}
-        self.query_one(ProbePanel).set_hits(calls, {s["function"]: s["calls_per_s"] for s in snapshot})
+        self._calls = {s["function"]: (s["calls"], s["calls_per_s"]) for s in snapshot}
+        calls = {name: n for name, (n, _r) in self._calls.items()}
+        self.query_one(ProbePanel).set_hits(calls, {name: r for name, (_n, r) in self._calls.items()})
         self.browser.function_list.set_hits(
             {self.index_by_name[n]: c for n, c in calls.items() if n in self.index_by_name})

@@ -11,8 +11,8 @@ from textual.widgets import DataTable
 
 from goprobe_tui.textsafe import printable
 
-NAME_MIN = 14
-NUMBERS = (("hits", "hits", 9), ("rate", "calls/s", 7))  # (key, title, width): grown to fit
+NAME_MIN = 10
+NUMBERS = (("hits", "hits", 7), ("rate", "calls/s", 7))  # (key, title, width): grown to fit
 PROBES_W = 6
 STATUS_MIN = 12
 WIDE = 58  # from this many columns on, the probe count and the status have their own
@@ -44,17 +44,20 @@ class ProbePanel(DataTable):
 
     # -- layout -------------------------------------------------------------------------
     def _name_width(self) -> int:
-        used = sum(self._widths.values()) + 2 * (len(self.columns) - 1) + 2  # cell padding
+        """What the function's name may take: the rest, after its marker, the numbers, every
+        cell's padding (1 each side) and a vertical scrollbar."""
+        used = 2 + 2 + sum(w + 2 for w in self._widths.values()) + 2
         if self._wide:
-            used += PROBES_W + STATUS_MIN
-        return max(NAME_MIN, self.size.width - used - 1)
+            used += PROBES_W + 2 + STATUS_MIN + 2
+        return max(NAME_MIN, self.size.width - used)
 
     def _layout(self) -> None:
         """Columns for the width: rebuilt when the panel crosses WIDE, or a number outgrows
         its column."""
         self._wide = self.size.width >= WIDE
         self.clear(columns=True)
-        self.add_column("function", key="function")
+        self._name_w = self._name_width()
+        self.add_column("function", width=self._name_w + 2, key="function")
         for key, title, _w in NUMBERS:
             self.add_column(Text(title, justify="right"), width=self._widths[key], key=key)
         if self._wide:
@@ -66,7 +69,7 @@ class ProbePanel(DataTable):
     def _cells(self, name: str, row: _Row) -> list[Text]:
         marker = "✗ " if row.error else ("◆ " if row.returns else "● ")
         # Text, never markup: a name like `x[/b]` from the binary must show as itself.
-        cells = [Text(marker + fit_left(printable(name), self._name_width())),
+        cells = [Text(marker + fit_left(printable(name), self._name_w)),
                  self._number(row.hits), self._number(row.rate)]
         if self._wide:
             cells += [Text(str(row.probes), justify="right"), Text(printable(row.status))]
@@ -77,11 +80,8 @@ class ProbePanel(DataTable):
         return Text("" if n is None else f"{n:,}", justify="right")
 
     def on_resize(self) -> None:
-        if (self.size.width >= WIDE) != self._wide:
+        if (self.size.width >= WIDE) != self._wide or self._name_width() != self._name_w:
             self._layout()
-            return
-        for name, row in self.model.items():
-            self.update_cell(name, "function", self._cells(name, row)[0])
 
     # -- rows ---------------------------------------------------------------------------
     def upsert(self, name: str, returns: bool, probes: int, status: str = "attached",

@@ -13,21 +13,26 @@ from textual.widgets import DataTable, Static
 
 from goprobe_tui.events.text import format_duration, histogram_lines
 from goprobe_tui.textsafe import printable
+from goprobe_tui.ui.probe_panel import fit_left
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_SECONDS = 10
-# (column key, title, sort key of a snapshot row)
+WIDE = 110  # from this many columns on: p90 and the calls/s sparkline too
+NAME_MIN = 16
+# (column key, title, sort key of a snapshot row, width; None: the rest), as wide as their
+# numbers need: a column of numbers is never cut, the function's name gives way
 COLUMNS = [
-    ("function", "Function", lambda s: s["function"]),
-    ("calls", "Calls", lambda s: s["calls"]),
-    ("rate", "Calls/s", lambda s: s["calls_per_s"]),
-    ("errors", "Errors", lambda s: -1 if s["errors"] is None else s["errors"]),
-    ("p50", "p50", lambda s: s["p50_ns"] or 0),
-    ("p90", "p90", lambda s: s["p90_ns"] or 0),
-    ("p99", "p99", lambda s: s["p99_ns"] or 0),
-    ("max", "Max", lambda s: s["max_ns"] or 0),
+    ("function", "Function", lambda s: s["function"], None),
+    ("calls", "Calls", lambda s: s["calls"], 11),
+    ("rate", "Calls/s", lambda s: s["calls_per_s"], 9),
+    ("errors", "Errors", lambda s: -1 if s["errors"] is None else s["errors"], 7),
+    ("p50", "p50", lambda s: s["p50_ns"] or 0, 7),
+    ("p90", "p90", lambda s: s["p90_ns"] or 0, 7),
+    ("p99", "p99", lambda s: s["p99_ns"] or 0, 7),
+    ("max", "Max", lambda s: s["max_ns"] or 0, 7),
 ]
-SORT_KEYS = {key: fn for key, _title, fn in COLUMNS}
+NARROW_HIDDEN = ("p90",)
+SORT_KEYS = {key: fn for key, _title, fn, _w in COLUMNS}
 
 
 def sparkline(counts: list[int]) -> str:
@@ -38,12 +43,18 @@ def sparkline(counts: list[int]) -> str:
                    for n in counts)
 
 
-def cells(s: dict[str, Any]) -> tuple:
+def cells(s: dict[str, Any], wide: bool = True, name_width: int = 60) -> tuple:
+    """The row of one function, for the columns shown (wide or not)."""
     errors = "—" if s["errors"] is None else f"{s['errors']:,}"
-    rate = f"{s['calls_per_s']:,} {sparkline(s['rate'][-SPARK_SECONDS:])}"
-    return (Text(printable(s["function"])), f"{s['calls']:,}", rate, errors,
-            format_duration(s["p50_ns"]), format_duration(s["p90_ns"]), format_duration(s["p99_ns"]),
-            format_duration(s["max_ns"]))
+    rate = f"{s['calls_per_s']:,}" + (f" {sparkline(s['rate'][-SPARK_SECONDS:])}" if wide else "")
+    values = {"calls": f"{s['calls']:,}", "rate": rate, "errors": errors,
+              **{k: format_duration(s[f"{k}_ns"]) for k in ("p50", "p90", "p99", "max")}}
+    return (Text(fit_left(printable(s["function"]), name_width)),
+            *(Text(values[key], justify="right") for key, *_ in columns(wide)[1:]))
+
+
+def columns(wide: bool) -> list[tuple]:
+    return [c for c in COLUMNS if wide or c[0] not in NARROW_HIDDEN]
 
 
 def detail_text(s: dict[str, Any]) -> str:
@@ -72,21 +83,45 @@ class StatsPane(Vertical):
         self._shown: dict[str, tuple] = {}  # the cells each row shows now
 
     def compose(self) -> ComposeResult:
-        table = DataTable(id="stats-table", cursor_type="row", zebra_stripes=True)
-        for key, title, _fn in COLUMNS:
-            table.add_column(title, key=key)
-        yield table
+        yield DataTable(id="stats-table", cursor_type="row", zebra_stripes=True)
         yield Static("no statistics yet: attach functions with return probes (r)", id="stats-detail")
+
+    def on_mount(self) -> None:
+        self._layout = (None, 0)  # (wide, name width) the columns were made for
+        self._set_columns()
+
+    def _set_columns(self) -> bool:
+        """Columns for the width, if it changed what they should be; True if rebuilt."""
+        table = self.query_one(DataTable)
+        wide = self.size.width >= WIDE
+        cols = columns(wide)
+        fixed = sum(w + 2 for _k, _t, _f, w in cols if w) + 2 + 2  # cell padding, scrollbar
+        layout = (wide, max(NAME_MIN, self.size.width - fixed))
+        if layout == self._layout:
+            return False
+        self._layout = layout
+        table.clear(columns=True)
+        for key, title, _fn, width in cols:
+            table.add_column(title if key == "function" else Text(title, justify="right"),
+                             width=width or layout[1], key=key)
+        self._rows = []
+        return True
+
+    def on_resize(self) -> None:
+        if self._set_columns():
+            self.update_snapshot(self.snapshot)
 
     def update_snapshot(self, snapshot: list[dict[str, Any]]) -> None:
         self.snapshot = snapshot
         table = self.query_one(DataTable)
+        wide, name_width = self._layout
         ordered = sorted(snapshot, key=SORT_KEYS[self.sort_key], reverse=self.reverse)
         names = [s["function"] for s in ordered]
         current = self._rows[table.cursor_row] if self._rows and table.cursor_row < len(self._rows) else None
+        keys = [key for key, *_ in columns(wide)]
         if names != self._rows:
             table.clear()
-            self._shown = {s["function"]: cells(s) for s in ordered}
+            self._shown = {s["function"]: cells(s, wide, name_width) for s in ordered}
             for s in ordered:
                 table.add_row(*self._shown[s["function"]], key=s["function"])
             self._rows = names
@@ -94,9 +129,9 @@ class StatsPane(Vertical):
                 table.move_cursor(row=names.index(current), animate=False)
         else:  # only the cells that changed: a refresh of each would redraw the whole table
             for s in ordered:
-                name, new = s["function"], cells(s)
+                name, new = s["function"], cells(s, wide, name_width)
                 old = self._shown.get(name, ())
-                for i, (key, _t, _f) in enumerate(COLUMNS[1:], start=1):
+                for i, key in enumerate(keys[1:], start=1):
                     if i >= len(old) or old[i] != new[i]:
                         table.update_cell(name, key, new[i])
                 self._shown[name] = new
@@ -119,8 +154,8 @@ class StatsPane(Vertical):
         self.sort_by(key, not self.reverse if key == self.sort_key else key != "function")
 
     def action_next_sort(self) -> None:
-        keys = [k for k, _t, _f in COLUMNS]
-        key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        keys = [k for k, *_ in columns(self._layout[0] is not False)]
+        key = keys[(keys.index(self.sort_key) + 1) % len(keys)] if self.sort_key in keys else keys[1]
         self.sort_by(key, key != "function")
 
     def sort_by(self, key: str, reverse: bool) -> None:

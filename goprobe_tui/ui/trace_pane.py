@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -23,15 +24,41 @@ from goprobe_tui.textsafe import printable
 LATENCY_W = 7  # "850ns", "12.3µs", "50.6ms", "1.50s"
 
 
-def pane_text(ev: TraceEvent, start_ns: int | None = None) -> str:
-    """Latency in its own column, then the call: what the eye scans for, and what a narrow
-    terminal must not cut; where and when follow. start_ns: times relative to it (else the
-    wall clock)."""
+CALL_MIN = 40  # a call cut shorter than this gives way to where and when
+WIDE = 120  # from this many columns on, where is said in full (pid/tid, cpu)
+
+
+def pane_parts(ev: TraceEvent, start_ns: int | None = None) -> tuple[str, str, str, str]:
+    """(latency column, the call, where in full, where in short): the latency and the call are
+    what the eye scans for, then who and when. start_ns: times relative to it (else the wall
+    clock)."""
     when = ev.clock_text() if start_ns is None else ev.since_text(start_ns)
     if ev.kind == "entry":
-        return f"→ {'':>{LATENCY_W}} {ev.call_text('µs')}  {ev.who_text()} {when}"
-    lat = "" if ev.latency_ns is None else format_duration(ev.latency_ns)
-    return f"← {lat:>{LATENCY_W}} {ev.result_text()}  {ev.who_text()} {when}"
+        head, call = f"→ {'':>{LATENCY_W}} ", ev.call_text("µs")
+    else:
+        lat = "" if ev.latency_ns is None else format_duration(ev.latency_ns)
+        head, call = f"← {lat:>{LATENCY_W}} ", ev.result_text()
+    g = "" if ev.goid is None else f" g{ev.goid}"
+    return (printable(head), printable(call), printable(f"  {ev.who_text()} {when}"),
+            printable(f"  {ev.comm}{g} {when}"))
+
+
+def fit_line(parts: tuple[str, str, str, str], width: int) -> str:
+    """One line of `width`: the call cut (…) before where and when are lost."""
+    head, call, full, short = parts
+    tail = full if width >= WIDE else short
+    room = width - len(head) - len(tail)
+    if len(call) <= room:
+        return head + call + tail
+    if room >= CALL_MIN:
+        return head + call[: room - 1] + "…" + tail
+    return head + call  # a narrow pane: the call, and where it is cut the terminal says
+
+
+def pane_text(ev: TraceEvent, start_ns: int | None = None) -> str:
+    """The whole line, uncut (for the filter and saved views)."""
+    head, call, full, _short = pane_parts(ev, start_ns)
+    return head + call + full
 
 
 MAX_LINES = 50_000  # bounded memory; older lines are dropped (and the count says so)
@@ -62,7 +89,7 @@ class TracePane(ScrollView, can_focus=True):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.rows: list[EventRow] = []  # rows, not TraceEvents: invisible to the cyclic GC
-        self.texts: list[str | None] = []
+        self.texts: list[tuple[str, str, str, str] | None] = []
         self.view: list[int] = []  # indexes into events that pass the filter
         self.filter = ""
         # times: relative to the session's start (start_ns), or the wall clock (None)
@@ -84,12 +111,16 @@ class TracePane(ScrollView, can_focus=True):
         """Events under the view: exactly what the ▼ badge counts."""
         return max(0, len(self.view) - int(self.scroll_offset.y) - self.scrollable_content_region.height)
 
-    def text(self, i: int) -> str:
+    def parts(self, i: int) -> tuple[str, str, str, str]:
         """Formatted lazily: only lines that are shown (or filtered) ever pay for formatting."""
         t = self.texts[i]
         if t is None:
-            t = self.texts[i] = printable(pane_text(self.event(i), self.start_ns))
+            t = self.texts[i] = pane_parts(self.event(i), self.start_ns)
         return t
+
+    def text(self, i: int) -> str:
+        head, call, full, _short = self.parts(i)
+        return head + call + full
 
     def event(self, i: int) -> TraceEvent:
         return TraceEvent.from_row(self.rows[i])
@@ -109,7 +140,7 @@ class TracePane(ScrollView, can_focus=True):
         self.view.extend(new if not self.filter else (i for i in new if self._matches(i)))
         if len(self.rows) > MAX_LINES:
             self._trim()
-        self.virtual_size = Size(self.size.width, len(self.view))
+        self.virtual_size = Size(0, len(self.view))  # no sideways scrolling: lines are fitted
         if follow:
             self.scroll_end(animate=False, immediate=True)
             # and once laid out: the new size may not be applied yet
@@ -139,7 +170,7 @@ class TracePane(ScrollView, can_focus=True):
     def set_filter(self, text: str) -> None:
         self.filter = text.strip().lower()
         self.view = [i for i in range(len(self.rows)) if self._matches(i)]
-        self.virtual_size = Size(self.size.width, len(self.view))
+        self.virtual_size = Size(0, len(self.view))  # no sideways scrolling: lines are fitted
         self._cache.clear()
         self.cursor = None
         self.scroll_end(animate=False, immediate=True)
@@ -151,7 +182,7 @@ class TracePane(ScrollView, can_focus=True):
         self.texts.clear()
         self.view.clear()
         self.cursor = None
-        self.virtual_size = Size(self.size.width, 0)
+        self.virtual_size = Size(0, 0)
         self._cache.clear()
         self.refresh()
 
@@ -243,18 +274,18 @@ class TracePane(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         row = y + int(self.scroll_offset.y)
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if row >= len(self.view):
             return Strip.blank(width, self.rich_style)
         i = self.view[row]
         key = (self._base + i, width)
         strip = self._cache.get(key)
         if strip is None:
-            style = self.get_component_rich_style(
-                "trace-pane--cursor" if row == self.cursor else
-                "trace-pane--entry" if self.rows[i][ROW_KIND] == "entry" else "trace-pane--return")
-            text = Text(self.text(i), style=style,
-                        no_wrap=True, end="")
-            strip = Strip(text.render(self.app.console)).crop_extend(0, width, self.rich_style)
+            if row == self.cursor:
+                style = self.get_component_rich_style("trace-pane--cursor")
+            else:  # the pane's own background, the kind's colour
+                kind = "trace-pane--entry" if self.rows[i][ROW_KIND] == "entry" else "trace-pane--return"
+                style = self.rich_style + Style(color=self.get_component_rich_style(kind).color)
+            strip = Strip([Segment(fit_line(self.parts(i), width), style)]).crop_extend(0, width, style)
             self._cache[key] = strip
         return strip
