@@ -462,3 +462,23 @@ async def test_the_list_titles_follow_a_resize_there_and_back(binary) -> None:
         await _settle(app, pilot)
         await pilot.pause(0.2)
         assert str(header.render()) == wide
+
+
+async def test_list_numbers_are_never_cut_nor_glued(binary) -> None:
+    """A 7-digit hit count next to a size of 32 read `321783364`; every number is shown in
+    full, a space apart, under its title."""
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("slash", *"main.Greet", "enter")
+        await _settle(app, pilot)
+        fl = app.query_one(FunctionList)
+        idx = fl.current
+        fl.set_hits({idx: 1_783_364})
+        await _settle(app, pilot)
+        width = fl.scrollable_content_region.width
+        row = "".join(seg.text for seg in fl._render_row(idx, False, width))
+        size = int(binary.functions.end[idx] - binary.functions.entry[idx])
+        assert row.rstrip().endswith(f" {size} 1,783,364"), row
+        assert f" {int(binary.functions.offset[idx]):#x} " in row
+        header = str(app.query_one("#list-header").render())
+        assert header.rstrip().endswith("HITS") and len(header.rstrip()) == len(row.rstrip())
