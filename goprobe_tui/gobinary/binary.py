@@ -26,6 +26,9 @@ class Function:
     file: str
     line: int
     key: str = ""  # unique in the binary: the name, told apart when several functions share it
+    # No out-of-line body: the compiler inlined every call (no entry, no offset, no size).
+    # Its index follows the table's: len(functions) + its place in inline.inlined_only_functions.
+    inlined_only: bool = False
 
     @property
     def size(self) -> int:
@@ -157,6 +160,7 @@ class GoBinary:
         return FunctionTable(names, raw.entry, raw.end, offset, files, lines, raw.func_off, raw.args)
 
     def find(self, name: str) -> Function | None:
+        """By name or key (inline.find_function finds the inlined-only ones too)."""
         try:
             return self.functions[self.functions.names.index(name)]
         except ValueError:

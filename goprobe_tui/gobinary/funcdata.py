@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from goprobe_tui.gobinary.binary import GoBinary
 from goprobe_tui.gobinary.errors import BinaryError
+from goprobe_tui.gobinary.pclntab import gather_u32
 from goprobe_tui.gobinary.textbase import moduledata_words
 
 FUNCDATA_INLTREE = 3
@@ -163,6 +166,48 @@ class FuncData:
             return None
         off = self._u32(func_off + self._pcdata + 4 * which)
         return off + self._hdr.pctab_off if off else None
+
+    # -- every function at once (a listing of a 90,000-function binary) ------------------
+    def all_pcdata_offsets(self, which: int) -> np.ndarray:
+        """pcdata_offset of every function, -1 where it has none."""
+        fns = self._binary.functions
+        out = np.full(len(fns), -1, dtype=np.int64)
+        if not self._supported or not len(fns):
+            return out
+        buf, order = self._binary.pclntab.buf, self._hdr.order
+        fo = np.asarray(fns.func_off, dtype=np.int64)
+        has = np.flatnonzero(gather_u32(buf, fo + self._npcdata, order) > which)
+        off = gather_u32(buf, fo[has] + self._pcdata + 4 * which, order)
+        out[has] = np.where(off != 0, off + self._hdr.pctab_off, -1)
+        return out
+
+    def all_addresses(self, which: int) -> np.ndarray:
+        """address() of every function, -1 where it has none."""
+        fns = self._binary.functions
+        out = np.full(len(fns), -1, dtype=np.int64)
+        if not self._supported or not len(fns):
+            return out
+        buf, order = self._binary.pclntab.buf, self._hdr.order
+        fo = np.asarray(fns.func_off, dtype=np.int64)
+        if fo.max() + self._nfuncdata >= len(buf):
+            raise BinaryError("function record out of bounds")
+        has = np.flatnonzero(buf[fo + self._nfuncdata] > which)
+        refs = fo[has] + self._pcdata + 4 * gather_u32(buf, fo[has] + self._npcdata, order)
+        if self._hdr.version == "1.16":
+            ps = self._hdr.ptrsize
+            refs = (refs + ps - 1) // ps * ps + ps * which
+            low = gather_u32(buf, refs, order)
+            if ps == 8:
+                high = gather_u32(buf, refs + 4, order)
+                low = (high << 32 | low) if order == "<" else (low << 32 | high)
+            out[has] = np.where(low != 0, low, -1)
+            return out
+        gofunc = self._gofunc
+        if gofunc is None:
+            return out
+        raw = gather_u32(buf, refs + 4 * which, order)
+        out[has] = np.where(raw != _NONE, raw + gofunc, -1)
+        return out
 
     def arginfo(self, fn_index: int) -> ArgInfo | None:
         addr = self.address(fn_index, FUNCDATA_ARGINFO)

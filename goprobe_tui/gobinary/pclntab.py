@@ -134,7 +134,10 @@ class RawFunctions:
     args: np.ndarray
 
 
-def _gather_u32(buf: np.ndarray, offs: np.ndarray, order: str) -> np.ndarray:
+def gather_u32(buf: np.ndarray, offs: np.ndarray, order: str) -> np.ndarray:
+    """The u32 at each offset, as int64. BinaryError if one runs past the buffer."""
+    if len(offs) and (offs.min() < 0 or offs.max() + 4 > len(buf)):
+        raise BinaryError("table reference out of bounds")
     raw = buf[offs[:, None] + np.arange(4)]
     return np.ascontiguousarray(raw).view(order + "u4").ravel().astype(np.int64)
 
@@ -171,7 +174,7 @@ class PcLnTable:
     def first_name(self) -> str:
         if not len(self._func_off):
             raise BinaryError("pclntab lists no functions")
-        off = int(_gather_u32(self.buf, self._func_off[:1] + self.layout.name, self.header.order)[0])
+        off = int(gather_u32(self.buf, self._func_off[:1] + self.layout.name, self.header.order)[0])
         return self.cstring(off + self.header.funcname_off)
 
     def raw_functions(self, text_start: int) -> RawFunctions:
@@ -180,10 +183,10 @@ class PcLnTable:
         keep = self._keep
         fo = self._func_off
         order = self.header.order
-        name_off = _gather_u32(self.buf, fo + self.layout.name, order) + self.header.funcname_off
+        name_off = gather_u32(self.buf, fo + self.layout.name, order) + self.header.funcname_off
         if len(name_off) and name_off.max() >= len(self.table):
             raise BinaryError("function name offset out of bounds")
-        args = _gather_u32(self.buf, fo + self.layout.args, order)
+        args = gather_u32(self.buf, fo + self.layout.args, order)
         return RawFunctions(entries[keep], entries[keep + 1], name_off, fo, args)
 
     # -- strings ---------------------------------------------------------------
@@ -218,7 +221,7 @@ class PcLnTable:
 
     def values_at_entry(self, raw: RawFunctions, field: int) -> np.ndarray:
         order = self.header.order
-        offs = _gather_u32(self.buf, raw.func_off + field, order) + self._pc_data_base()
+        offs = gather_u32(self.buf, raw.func_off + field, order) + self._pc_data_base()
         values, slow = pcvalue.first_values(self.buf, offs, self.header.quantum)
         for i in np.flatnonzero(slow).tolist():
             entry = int(raw.entry[i])
@@ -231,12 +234,12 @@ class PcLnTable:
 
     def files_at_entry(self, raw: RawFunctions) -> list[str]:
         fno = self.values_at_entry(raw, self.layout.pcfile)
-        fileoffs = self._file_name_offsets(raw.func_off, fno)
+        fileoffs = self.file_name_offsets(raw.func_off, fno)
         uniq, inverse = np.unique(fileoffs, return_inverse=True)
         names = ["" if off < 0 else self.cstring(int(off)) for off in uniq.tolist()]
         return [names[i] for i in inverse.ravel().tolist()]
 
-    def _file_name_offsets(self, func_off: np.ndarray, fno: np.ndarray) -> np.ndarray:
+    def file_name_offsets(self, func_off: np.ndarray, fno: np.ndarray) -> np.ndarray:
         """Table offset of each file name, -1 for none (mirrors gosym's go12PCToFile)."""
         hdr = self.header
         out = np.full(len(fno), -1, dtype=np.int64)
@@ -245,14 +248,14 @@ class PcLnTable:
             slot = hdr.filetab_off + 4 * fno[ok]
             if len(slot) and slot.max() + 4 > len(self.table):
                 raise BinaryError("file table out of bounds")
-            out[ok] = _gather_u32(self.buf, slot, hdr.order)
+            out[ok] = gather_u32(self.buf, slot, hdr.order)
         else:
-            cu = _gather_u32(self.buf, func_off + self.layout.cu, hdr.order)
+            cu = gather_u32(self.buf, func_off + self.layout.cu, hdr.order)
             ok = fno >= 0
             slot = hdr.cu_off + (cu[ok] + fno[ok]) * 4
             if len(slot) and slot.max() + 4 > len(self.table):
                 raise BinaryError("compilation-unit table out of bounds")
-            fnoff = _gather_u32(self.buf, slot, hdr.order)
+            fnoff = gather_u32(self.buf, slot, hdr.order)
             fnoff = np.where(fnoff == 0xFFFFFFFF, -1, fnoff + hdr.filetab_off)
             out[ok] = fnoff
         if len(out) and out.max() >= len(self.table):

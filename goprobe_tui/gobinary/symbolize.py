@@ -91,7 +91,7 @@ class Symbolizer:
 
         line = pcvalue.value_at(tab.table, table(layout.pcln), entry, pc, quantum)
         fno = pcvalue.value_at(tab.table, table(layout.pcfile), entry, pc, quantum)
-        offs = tab._file_name_offsets(np.array([func_off], dtype=np.int64),
+        offs = tab.file_name_offsets(np.array([func_off], dtype=np.int64),
                                       np.array([fno], dtype=np.int64))
         file = tab.cstring(int(offs[0])) if int(offs[0]) >= 0 else ""
         return file, line

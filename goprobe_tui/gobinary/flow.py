@@ -1,0 +1,177 @@
+"""A function's control flow: its basic blocks and the edges between them (capstone).
+
+Used to find where an inlined call can be probed so that the probe fires exactly once per
+call. Edges that are not known make the graph `closed` False, and then no such place is
+claimed. Go's jump tables (amd64 `jmp [table + i*8]` after `lea table`) are read from the
+file; a `jmp reg` is a tail call (Go emits jump tables only in the memory form).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from goprobe_tui.gobinary.binary import Function, GoBinary
+from goprobe_tui.gobinary.retsweep import _disassembler
+
+MAX_TABLE = 4096  # entries read from one jump table
+_TABLE_JUMP = re.compile(r"qword ptr \[(\w+) \+ \w+\*8\]$")
+_RIP_LEA = re.compile(r"(\w+), \[rip ([+-]) (0x[0-9a-f]+|\d+)\]$")
+_AMD64_ENDS = {"ret", "retq", "ud2", "int3", "hlt"}
+_ARM64_ENDS = {"ret", "brk", "udf", "hlt"}
+_ARM64_COND = ("b.", "cbz", "cbnz", "tbz", "tbnz")
+
+
+@dataclass
+class FlowGraph:
+    entry: int
+    starts: list[int]  # block start addresses, ascending
+    succ: dict[int, set[int]] = field(default_factory=dict)  # block -> successor blocks
+    pred: dict[int, set[int]] = field(default_factory=dict)
+    closed: bool = True  # every edge is known
+    mnemonics: dict[int, str] = field(default_factory=dict)  # instruction start -> mnemonic
+    previous: dict[int, int] = field(default_factory=dict)  # instruction start -> the one before
+
+    def block_of(self, pc: int) -> int:
+        return self.starts[bisect_right(self.starts, pc) - 1]
+
+    def lone_nop(self, pc: int) -> bool:
+        """A NOP instruction at `pc` that does not follow a call (the compiler puts a NOP
+        after some calls, for tracebacks: that one belongs to the call)."""
+        before = self.mnemonics.get(self.previous.get(pc, -1), "")
+        return self.mnemonics.get(pc) == "nop" and before not in ("call", "bl", "blr")
+
+    def blocks_in(self, start: int, end: int) -> list[int]:
+        """Blocks holding any byte of [start, end)."""
+        lo = bisect_right(self.starts, start) - 1
+        hi = bisect_right(self.starts, end - 1)
+        return self.starts[max(lo, 0):hi]
+
+
+def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
+    arch = binary.arch
+    insns = list(_disassembler(arch).disasm_lite(binary.code(fn), fn.entry))
+    graph = FlowGraph(fn.entry, [])
+    if not insns:
+        graph.closed = False
+        return graph
+    inside = range(fn.entry, fn.end)
+    decoded_end = insns[-1][0] + insns[-1][1]
+    # (address, targets inside the function, whether control can fall through)
+    branches: list[tuple[int, int, list[int], bool]] = []
+    for k, (addr, size, mnemonic, ops) in enumerate(insns):
+        kind = _kind(arch, mnemonic, ops)
+        if kind is None:
+            continue
+        targets: list[int] = []
+        falls = kind == "cond"
+        if kind in ("cond", "jump"):
+            target = _direct_target(ops)
+            if target is not None and target in inside:
+                targets.append(target)
+        elif kind == "table":
+            found = _table_targets(binary, insns, k, fn)
+            if found is None:
+                graph.closed = False
+            else:
+                targets.extend(found)
+        elif kind == "unknown":
+            graph.closed = False
+        branches.append((addr, size, targets, falls))
+    if decoded_end < fn.end and binary.code(fn)[decoded_end - fn.entry:].strip(b"\xcc\x00"):
+        graph.closed = False  # undecodable bytes that are not padding
+    starts = {fn.entry}
+    for addr, size, targets, _falls in branches:
+        starts.update(targets)
+        if addr + size < decoded_end:
+            starts.add(addr + size)
+    addr_list = [a for a, _s, _m, _o in insns]
+    graph.mnemonics = {a: m for a, _s, m, _o in insns}
+    graph.previous = dict(zip(addr_list[1:], addr_list, strict=False))
+    if not starts <= set(addr_list):
+        graph.closed = False  # a jump into the middle of an instruction: not code we know
+        starts &= set(addr_list)
+    graph.starts = sorted(starts)
+    ends = {addr: (targets, falls) for addr, _size, targets, falls in branches}
+    graph.succ = {start: set() for start in graph.starts}
+    graph.pred = {start: set() for start in graph.starts}
+    for i, start in enumerate(graph.starts):
+        nxt = graph.starts[i + 1] if i + 1 < len(graph.starts) else decoded_end
+        last = insns[bisect_right(addr_list, nxt - 1) - 1]  # the block's last instruction
+        out: set[int] = set()
+        if last[0] in ends:
+            targets, falls = ends[last[0]]
+            out.update(t for t in targets if t in graph.pred)
+            if falls and nxt in graph.pred:
+                out.add(nxt)
+        elif not _stops(arch, last[2]) and nxt in graph.pred:
+            out.add(nxt)  # plain fall-through (a call returns to the next instruction)
+        graph.succ[start] = out
+        for t in out:
+            graph.pred[t].add(start)
+    return graph
+
+
+def _kind(arch: str, mnemonic: str, ops: str) -> str | None:
+    """'cond', 'jump', 'table', 'unknown', 'exit' for control transfers, else None."""
+    if arch == "amd64":
+        if mnemonic.startswith("j") and mnemonic not in ("jmp", "jmpq"):
+            return "cond"  # jcc, jrcxz ...
+        if mnemonic in ("jmp", "jmpq"):
+            if _direct_target(ops) is not None:
+                return "jump"
+            return "table" if _TABLE_JUMP.search(ops) else "exit"
+        if mnemonic.startswith("loop"):
+            return "cond"
+        return "exit" if mnemonic in _AMD64_ENDS else None
+    if mnemonic == "b":
+        return "jump"
+    if mnemonic.startswith(_ARM64_COND):
+        return "cond"
+    if mnemonic == "br":
+        return "unknown"  # a jump table or a tail call: not told apart here
+    return "exit" if mnemonic in _ARM64_ENDS else None
+
+
+def _stops(arch: str, mnemonic: str) -> bool:
+    return mnemonic in (_AMD64_ENDS if arch == "amd64" else _ARM64_ENDS)
+
+
+def _direct_target(ops: str) -> int | None:
+    text = ops.split(",")[-1].strip().lstrip("#")
+    try:
+        return int(text, 16) if text.startswith("0x") else None
+    except ValueError:
+        return None
+
+
+def _table_targets(binary: GoBinary, insns, k: int, fn: Function) -> list[int] | None:
+    """The targets of `jmp [R + I*8]`: R was loaded by `lea R, [rip + d]` shortly before."""
+    reg = _TABLE_JUMP.search(insns[k][3]).group(1)
+    for addr, size, mnemonic, ops in reversed(insns[max(0, k - 12):k]):
+        m = _RIP_LEA.match(ops) if mnemonic == "lea" else None
+        if m and m.group(1) == reg:
+            disp = int(m.group(3), 0) * (1 if m.group(2) == "+" else -1)
+            return _read_table(binary, addr + size + disp, fn)
+        if ops.startswith(reg + ",") or ops.startswith(reg + " "):
+            return None  # R came from somewhere else
+    return None
+
+
+def _read_table(binary: GoBinary, table: int, fn: Function) -> list[int] | None:
+    """Entries while they point into the function (a PIE's are relocations)."""
+    ptr = binary.elf.ptrsize
+    seg = binary.elf.segment_for(table, ptr)
+    if seg is None:
+        return None
+    data = binary.elf.read_linked(table, min(ptr * MAX_TABLE, seg.vaddr + seg.filesz - table))
+    if data is None:
+        return None
+    out = []
+    for i in range(0, len(data) - ptr + 1, ptr):
+        target = int.from_bytes(data[i:i + ptr], binary.elf.byteorder)
+        if not fn.entry <= target < fn.end:
+            break
+        out.append(target)
+    return out or None

@@ -1,0 +1,3 @@
+module goprobe.test/inline
+
+go 1.19
