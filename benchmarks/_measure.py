@@ -8,11 +8,11 @@ import subprocess
 import time
 
 
-def measure(cmd: list[str], runs: int = 5) -> dict[str, float]:
+def measure(cmd: list[str], runs: int = 5, env: dict[str, str] | None = None) -> dict[str, float]:
     times, peaks = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         times.append(time.perf_counter() - start)
         peaks.append(usage.ru_maxrss / 1024)  # KiB -> MiB

@@ -11,8 +11,10 @@ IN_CI = os.environ.get("CI") == "true"
 
 @pytest.fixture(autouse=True)
 def _no_user_config(tmp_path_factory, monkeypatch):
-    """The tester's own keymap must not change what the tests press."""
+    """The tester's own keymap must not change what the tests press, and the tests' cached
+    facts about binaries stay out of the tester's cache."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 def need(condition: bool, why: str) -> None:

@@ -88,8 +88,11 @@ def test_json_is_one_object(divide: Path) -> None:
     proc = run_list(str(divide), "--json")
     assert proc.returncode == 0
     doc = json.loads(proc.stdout)
-    assert set(doc) == {"path", "goversion", "arch", "pclntab_version", "text_start", "functions"}
+    assert set(doc) == {"path", "goversion", "arch", "pclntab_version", "text_start", "functions",
+                        "inlined_only"}
     assert all(isinstance(f["offset"], int) for f in doc["functions"])
+    assert all(isinstance(f["inlined_sites"], int) for f in doc["functions"])
+    assert all(set(f) == {"name", "sites"} for f in doc["inlined_only"])
     assert proc.stdout.count("\n") == 1
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.gobinary.inline import find_function, inline_index
+from goprobe_tui.gobinary.inline_probes import InlineProbes
 from goprobe_tui.gobinary.retsweep import _disassembler
 from tests.conftest import need
 from tests.support import pypi_fixtures
@@ -57,9 +58,10 @@ def test_every_probe_address_is_an_instruction_of_its_caller(version: str) -> No
     with _binary(version, "default") as b:
         md = _disassembler(b.arch)
         idx = inline_index(b)
+        probes = InlineProbes(b)
         for name in INLINED:
             for call in idx.calls_of(name):
-                address, why = idx.probe_address(call.row)
+                address, why = probes.address(call.row)
                 assert address is not None, (name, idx.chain(call.row), why)
                 fn = b.functions[call.function]
                 starts = {a for a, _s, _m, _o in md.disasm_lite(b.code(fn), fn.entry)}
@@ -107,7 +109,7 @@ ONCE = [
 
 @pytest.mark.parametrize(("edges", "body", "want", "why"), ONCE)
 def test_once_per_call_rule(edges, body, want, why) -> None:
-    from goprobe_tui.gobinary.inline import once_per_call
+    from goprobe_tui.gobinary.inline_probes import once_per_call
 
     address, reason = once_per_call(_graph(edges, closed=why != "unknown"), body, 99, False)
     assert address == want and why in reason

@@ -8,8 +8,10 @@ import ast
 import pathlib
 
 PKG = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui"
-# Modules at the top of the package everyone may import: errors, exit codes, text safety.
-BASE = {"errors", "exit_codes", "textsafe", "atomic_file", "signals", "__main__", "__init__"}
+# Modules at the top of the package everyone may import: errors, exit codes, text safety,
+# the disk cache.
+BASE = {"errors", "exit_codes", "textsafe", "atomic_file", "signals", "cache", "__main__",
+        "__init__"}
 LOWER = {
     "gobinary": set(),
     "values": {"gobinary"},

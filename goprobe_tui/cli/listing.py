@@ -6,10 +6,11 @@ import json
 import sys
 from typing import TextIO
 
-from goprobe_tui.engine.request import select
+from goprobe_tui.engine.patterns import select
 from goprobe_tui.errors import BadInput
 from goprobe_tui.exit_codes import OK, fail
 from goprobe_tui.gobinary import BinaryError, GoBinary
+from goprobe_tui.gobinary.inline import inline_index
 from goprobe_tui.textsafe import printable
 
 
@@ -18,10 +19,13 @@ def run_list(args) -> int:
     try:
         with GoBinary.open(args.binary) as binary:
             _ = binary.functions  # decode fully before printing anything
-            chosen = None
+            inlined = inline_index(binary)
+            chosen, only = None, sorted(inlined.inlined_only())
             if args.patterns:
-                chosen = [fn.index for fn in select(binary, args.patterns)]
-            (write_json if args.json else write_table)(binary, sys.stdout, chosen)
+                picked = select(binary, args.patterns)
+                chosen = [fn.index for fn in picked if not fn.inlined_only]
+                only = [fn.name for fn in picked if fn.inlined_only]
+            (write_json if args.json else write_table)(binary, sys.stdout, chosen, only)
     except BadInput as exc:
         return fail(f"{args.binary}: {exc}" if isinstance(exc, BinaryError) else str(exc))
     return OK
@@ -39,7 +43,10 @@ def _columns(binary: GoBinary, chosen: list[int] | None):
 _q = json.encoder.encode_basestring_ascii  # C-accelerated, escapes hostile names safely
 
 
-def write_json(binary: GoBinary, out: TextIO, chosen: list[int] | None = None) -> None:
+def write_json(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
+               only: list[str] | None = None) -> None:
+    """`functions` lists the table's functions (as debug/gosym does), each with its inlined
+    calls; `inlined_only` the functions that exist only inlined."""
     head = {
         "path": binary.path,
         "goversion": binary.goversion,
@@ -49,24 +56,35 @@ def write_json(binary: GoBinary, out: TextIO, chosen: list[int] | None = None) -
     }
     out.write(json.dumps(head)[:-1] + ', "functions": [')
     names, entry, end, offset, files, lines = _columns(binary, chosen)
+    counts = inline_index(binary).counts()
     quoted_files = {f: _q(f) for f in set(files)}
     rows = zip(map(_q, names), entry, end, offset, map(quoted_files.__getitem__, files), lines,
-               strict=True)
+               [counts.get(n, 0) for n in names], strict=True)
     parts = [
-        f'{{"name": {n}, "entry": {e}, "end": {x}, "offset": {o}, "file": {f}, "line": {ln}}}'
-        for n, e, x, o, f, ln in rows
+        f'{{"name": {n}, "entry": {e}, "end": {x}, "offset": {o}, "file": {f}, "line": {ln}, '
+        f'"inlined_sites": {k}}}'
+        for n, e, x, o, f, ln, k in rows
     ]
     out.write(", ".join(parts))
+    out.write('], "inlined_only": [')
+    out.write(", ".join(f'{{"name": {_q(n)}, "sites": {counts[n]}}}' for n in only or ()))
     out.write("]}\n")
 
 
-def write_table(binary: GoBinary, out: TextIO, chosen: list[int] | None = None) -> None:
+def write_table(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
+                only: list[str] | None = None) -> None:
     fns = binary.functions
+    only = only or []
     names, entry, end, offset, files, lines = _columns(binary, chosen)
-    shown = "" if chosen is None else f" ({len(names):,} matching)"
+    counts = inline_index(binary).counts()
+    shown = "" if chosen is None else f" ({len(names) + len(only):,} matching)"
     out.write(f"# {binary.path}: {binary.goversion or 'unknown Go version'} {binary.arch}, "
               f"pclntab {binary.pclntab_version}, runtime.text {binary.text_start:#x} "
-              f"({binary.text_start_source}), {len(fns)} functions{shown}\n")
-    out.write(f"{'OFFSET':>10}  {'SIZE':>6}  {'FUNCTION':<60}  FILE:LINE\n")
-    out.writelines(printable(f"{o:#10x}  {x - e:6d}  {n:<60}  {f}:{ln}") + "\n"
+              f"({binary.text_start_source}), {len(fns)} functions{shown}, "
+              f"{len(inline_index(binary).inlined_only()):,} more that exist only inlined\n")
+    out.write(f"{'OFFSET':>10}  {'SIZE':>6}  {'INLINED':>7}  {'FUNCTION':<60}  FILE:LINE\n")
+    out.writelines(printable(f"{o:#10x}  {x - e:6d}  {counts.get(n, 0) or '':>7}  {n:<60}  "
+                             f"{f}:{ln}") + "\n"
                    for n, e, x, o, f, ln in zip(names, entry, end, offset, files, lines, strict=True))
+    out.writelines(printable(f"{'-':>10}  {'-':>6}  {counts[n]:>7}  {n:<60}  (inlined only)") + "\n"
+                   for n in only)

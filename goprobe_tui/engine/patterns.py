@@ -1,9 +1,14 @@
-"""Which functions a pattern names, and which conditions apply to a function."""
+"""Which functions a pattern names (those that exist only inlined too), and which conditions
+apply to a function."""
 
 from __future__ import annotations
 
 import fnmatch
 import re
+
+from goprobe_tui.errors import BadInput
+from goprobe_tui.gobinary import Function, GoBinary
+from goprobe_tui.gobinary.inline import inlined_only_functions
 
 # `main.F: i > 3` or `net/http.*: r != nil`: a condition for the functions a pattern names. The
 # pattern holds no space or quote, and a condition never starts with NAME:, so a plain
@@ -31,3 +36,17 @@ def condition_for(name: str, wheres: tuple[Where, ...]) -> str:
     """Every condition that applies to a function, joined with && ("": none)."""
     texts = [text for pattern, text in wheres if pattern is None or matches(name, pattern)]
     return texts[0] if len(texts) == 1 else " && ".join(f"({t})" for t in texts)
+
+
+def select(binary: GoBinary, patterns: list[str], inlined: bool = True) -> list[Function]:
+    """The functions any pattern names, in table order, then (`inlined`) those that exist only
+    inlined, by name; BadInput if none."""
+    names = binary.functions.names
+    chosen = [binary.functions[i] for i, n in enumerate(names)
+              if any(matches(n, p) for p in patterns)]
+    if inlined:
+        chosen += [f for f in inlined_only_functions(binary)
+                   if any(matches(f.name, p) for p in patterns)]
+    if not chosen:
+        raise BadInput(f"{binary.path}: no function matches {' '.join(patterns)}")
+    return chosen

@@ -8,21 +8,14 @@ import re
 
 from goprobe_tui.engine.attach import Attacher
 from goprobe_tui.engine.options import EngineOptions
-from goprobe_tui.engine.patterns import matches, parse_where
+from goprobe_tui.engine.patterns import matches, parse_where, select
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
+
+__all__ = ["check_request", "fetch_overrides", "select"]
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.values.fetch_args import explicit_plan
 from goprobe_tui.values.kinds import FetchPlan
-
-
-def select(binary: GoBinary, patterns: list[str]) -> list[Function]:
-    """The functions any pattern names, in table order; BadInput if none."""
-    names = binary.functions.names
-    chosen = [i for i, n in enumerate(names) if any(matches(n, p) for p in patterns)]
-    if not chosen:
-        raise BadInput(f"{binary.path}: no function matches {' '.join(patterns)}")
-    return [binary.functions[i] for i in chosen]
 
 
 def fetch_overrides(specs: list[str]) -> dict[str, FetchPlan]:

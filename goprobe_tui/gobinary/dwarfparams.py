@@ -28,7 +28,7 @@ class DwarfParams:
 
     def _index(self) -> dict[str, list]:
         if self._cus is None:
-            self._dwarf = self._elf._elf.get_dwarf_info()
+            self._dwarf = self._elf.pyelftools().get_dwarf_info()
             self._cus = {}
             for cu in self._dwarf.iter_CUs():
                 name = cu.get_top_DIE().attributes.get("DW_AT_name")

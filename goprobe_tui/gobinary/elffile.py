@@ -1,7 +1,7 @@
 """A read-only view of an ELF file: segments, sections, a few symbols, vaddr -> file offset.
 
-pyelftools parses the headers; bulk data is read straight from an mmap so that large
-binaries cost no copies. Every lookup is bounds-checked and raises BinaryError.
+The headers are read with struct, bulk data straight from an mmap so that large binaries
+cost no copies; pyelftools reads DWARF. Every lookup is bounds-checked and raises BinaryError.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import os
 import stat
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import numpy as np
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from goprobe_tui.gobinary.errors import BinaryError
 
 PF_X = 1
 
+_MACHINES = {3: "EM_386", 8: "EM_MIPS", 20: "EM_PPC", 21: "EM_PPC64", 22: "EM_S390",
+             40: "EM_ARM", 43: "EM_SPARCV9", 62: "EM_X86_64", 183: "EM_AARCH64",
+             243: "EM_RISCV", 258: "EM_LOONGARCH"}
 _ARCH_BY_MACHINE = {
     "EM_X86_64": "amd64",
     "EM_386": "386",
@@ -64,6 +64,7 @@ class ElfImage:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._pyelftools = None
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError as exc:
@@ -87,7 +88,7 @@ class ElfImage:
         except BinaryError:
             self.close()
             raise
-        except (ELFError, struct.error, ValueError, OverflowError, KeyError, IndexError) as exc:
+        except (struct.error, ValueError, OverflowError, KeyError, IndexError) as exc:
             self.close()
             raise BinaryError(f"corrupt ELF headers: {exc}") from None
 
@@ -104,50 +105,83 @@ class ElfImage:
 
     # -- headers ---------------------------------------------------------------
     def _parse_headers(self) -> None:
-        stream: BinaryIO = _MmapStream(self.data)
-        elf = ELFFile(stream)
-        self.elfclass = elf.elfclass
-        self.little_endian = elf.little_endian
-        self.byteorder = "little" if elf.little_endian else "big"
-        self.ptrsize = 8 if elf.elfclass == 64 else 4
-        self.machine = elf["e_machine"]
+        """ELF, program and section headers, read with struct (pyelftools costs ~30 ms to
+        import and is needed only for DWARF: see pyelftools())."""
+        data = self.data
+        if data[4] not in (1, 2) or data[5] not in (1, 2):
+            raise BinaryError("corrupt ELF headers: bad class or byte order")
+        self.elfclass = 32 if data[4] == 1 else 64
+        self.little_endian = data[5] == 1
+        self.byteorder = "little" if self.little_endian else "big"
+        self.ptrsize = 8 if self.elfclass == 64 else 4
+        order = "<" if self.little_endian else ">"
+        wide = self.elfclass == 64
+        # e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize,
+        # e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+        ehdr = struct.unpack_from(order + ("HHIQQQIHHHHHH" if wide else "HHIIIIIHHHHHH"), data, 16)
+        e_type, e_machine, _v, _entry, phoff, shoff, _f, _eh, phentsize, phnum, shentsize, \
+            shnum, shstrndx = ehdr
+        self.machine = _MACHINES.get(e_machine, f"EM_{e_machine}")
         self.arch = _ARCH_BY_MACHINE.get(self.machine, str(self.machine).lower())
-        if self.arch == "ppc64" and elf.little_endian:
+        if self.arch == "ppc64" and self.little_endian:
             self.arch = "ppc64le"
-        self.pie = elf["e_type"] == "ET_DYN"
-        size = len(self.data)
-        self.segments: list[Segment] = []
-        phnum = elf["e_phnum"]
+        self.pie = e_type == 3  # ET_DYN
+        size = len(data)
         if phnum > 4096:
             raise BinaryError(f"absurd program header count {phnum}")
+        ph_fmt = order + ("IIQQQQQQ" if wide else "IIIIIIII")
+        if phnum and (phentsize < struct.calcsize(ph_fmt) or phoff + phnum * phentsize > size):
+            raise BinaryError("corrupt ELF headers: program headers out of bounds")
+        self.segments: list[Segment] = []
         self._dynamic: tuple[int, int] | None = None
         for i in range(phnum):
-            ph = elf.get_segment(i).header
-            if ph.p_type == "PT_DYNAMIC":
-                self._dynamic = (ph.p_offset, ph.p_filesz)
-            if ph.p_type != "PT_LOAD":
+            raw = struct.unpack_from(ph_fmt, data, phoff + i * phentsize)
+            if wide:
+                p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz, p_memsz, _al = raw
+            else:
+                p_type, p_offset, p_vaddr, _pa, p_filesz, p_memsz, p_flags, _al = raw
+            if p_type == 2:  # PT_DYNAMIC
+                self._dynamic = (p_offset, p_filesz)
+            if p_type != 1:  # PT_LOAD
                 continue
-            if ph.p_offset + ph.p_filesz > size:
+            if p_offset + p_filesz > size:
                 raise BinaryError("truncated file: a loadable segment runs past the end")
-            self.segments.append(
-                Segment(ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, ph.p_flags)
-            )
+            self.segments.append(Segment(p_vaddr, p_offset, p_filesz, p_memsz, p_flags))
         if not self.segments:
             raise BinaryError("no loadable segments")
         self.sections: dict[str, Section] = {}
-        shnum = elf["e_shnum"] if elf["e_shoff"] else 0
+        if not shoff:
+            shnum = 0
         if shnum > 65536:
             raise BinaryError(f"absurd section count {shnum}")
-        if shnum and elf["e_shoff"] + shnum * elf["e_shentsize"] <= size:
-            for sec in elf.iter_sections():
-                h = sec.header
-                nobits = h.sh_type == "SHT_NOBITS"
-                if not nobits and h.sh_offset + h.sh_size > size:
+        sh_fmt = order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")
+        if shnum and shentsize >= struct.calcsize(sh_fmt) and shoff + shnum * shentsize <= size:
+            headers = [struct.unpack_from(sh_fmt, data, shoff + i * shentsize) for i in range(shnum)]
+            names = b""
+            if shstrndx < shnum:
+                _n, _t, _fl, _a, str_off, str_size, *_ = headers[shstrndx]
+                if str_off + str_size <= size:
+                    names = data[str_off:str_off + str_size]
+            for sh_name, sh_type, _fl, sh_addr, sh_offset, sh_size, *_rest in headers:
+                end = names.find(b"\0", sh_name)
+                name = names[sh_name:end].decode("utf-8", "replace") if end >= 0 else ""
+                nobits = sh_type == 8  # SHT_NOBITS
+                if not nobits and sh_offset + sh_size > size:
                     continue  # a lying section header; segments remain authoritative
-                self.sections.setdefault(
-                    sec.name, Section(sec.name, h.sh_addr, h.sh_offset, h.sh_size, nobits)
-                )
-        self._elf = elf
+                self.sections.setdefault(name, Section(name, sh_addr, sh_offset, sh_size, nobits))
+
+    def pyelftools(self):
+        """pyelftools' view of the file (for DWARF), made on first use. BinaryError if it
+        cannot read the file."""
+        if self._pyelftools is None:
+            from elftools.common.exceptions import ELFError
+            from elftools.elf.elffile import ELFFile
+
+            try:
+                self._pyelftools = ELFFile(_MmapStream(self.data))
+            except (ELFError, struct.error, ValueError) as exc:
+                raise BinaryError(f"corrupt ELF headers: {exc}") from None
+        return self._pyelftools
 
     # -- addresses -------------------------------------------------------------
     def segment_for(self, vaddr: int, size: int = 1, *, executable: bool | None = None):

@@ -4,7 +4,7 @@ Each function's FUNCDATA_InlTree lists the calls inlined into it; PCDATA_InlTree
 which of its pcs run which inlined call. A call's `parentPc` is its inline mark: an
 instruction of the caller at the call's line (tracebacks use it). Several calls can share one
 mark (`f(x) + f(y)` on one line); a mark can be the caller's first instruction. Where a
-probe fires once per call is `once_per_call`'s question. A call whose body folded away
+probe fires once per call is inline_probes.py's question. A call whose body folded away
 entirely leaves no entry: it cannot be seen.
 
 Tables before Go 1.16 are not read (their _func records differ per release): no calls.
@@ -17,12 +17,13 @@ from functools import cached_property
 
 import numpy as np
 
+from goprobe_tui import cache
 from goprobe_tui.gobinary import pcvalue
 from goprobe_tui.gobinary.binary import Function, GoBinary
 from goprobe_tui.gobinary.errors import BinaryError
-from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
 from goprobe_tui.gobinary.funcdata import FUNCDATA_INLTREE, PCDATA_INLTREEINDEX, FuncData
 
+CACHE_FORMAT = "inline-2"  # bump when the cached columns change meaning
 MAX_DEPTH = 32  # inlining never nests this deep; bounds the walk on corrupt tables
 
 # inlinedCall: Go 1.20+ {funcID u8, _ [3]u8, nameOff, parentPc, startLine int32} (16 bytes);
@@ -66,7 +67,9 @@ class InlinedCall:
 class InlineIndex:
     """All inlined calls of a binary, one row each, ordered by function then mark address."""
 
-    def __init__(self, binary: GoBinary) -> None:
+    def __init__(self, binary: GoBinary, use_cache: bool = True) -> None:
+        """use_cache: read the rows from the disk cache when this binary's are there, and
+        write them there when they had to be built."""
         self._b = binary
         self._funcdata = FuncData(binary)
         self._order = binary.pclntab.header.order
@@ -74,15 +77,68 @@ class InlineIndex:
         self.fn, self.address, self.parent, self.name_id = empty, empty, empty, empty
         self.tree_index = empty  # the call's index in its function's inline tree
         self.names: list[str] = []
-        self._runs = (empty, empty, empty, empty)
-        self._graphs: dict[int, FlowGraph] = {}
+        self._name_off = empty  # of each name, in the pclntab
+        self._runs = (empty, empty, empty, empty)  # while building: every function's runs
+        self._fn_runs: dict[int, list[tuple[int, int, int]]] = {}
         layout = _LAYOUT.get(binary.pclntab.header.version)
         if layout is None or not len(binary.functions):
+            return
+        identity = (CACHE_FORMAT, *binary.elf.identity, binary.pclntab.vaddr)
+        if use_cache and self._load(identity):
             return
         try:
             self._build(*layout)
         except (ValueError, IndexError, OverflowError) as exc:
             raise BinaryError(f"corrupt inline tree: {exc}") from None
+        self._runs = (empty, empty, empty, empty)
+        if use_cache:
+            cache.store("inline", identity, self._save)
+
+    # -- the disk cache (decoding every table costs ~0.25 s on 60,000 functions) -------
+    def _save(self, f) -> None:
+        small = {k: getattr(self, k).astype(np.int32) for k in ("fn", "tree_index", "parent", "name_id")}
+        # the names themselves too: finding them in the pclntab costs more than reading them
+        text = np.frombuffer("\0".join(self.names).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        np.savez(f, address=self.address, name_off=self._name_off, names=text, **small)
+
+    def _load(self, identity: tuple) -> bool:
+        path = cache.load("inline", identity)
+        if path is None:
+            return False
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                cols = {k: np.asarray(z[k], dtype=np.int64) for k in
+                        ("fn", "tree_index", "address", "parent", "name_id", "name_off")}
+                names = z["names"].tobytes().decode("utf-8", "surrogatepass").split("\0")
+        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError):
+            return False
+        if len(names) != len(cols["name_off"]):
+            return False
+        if not self._plausible(cols):
+            return False
+        for key in ("fn", "tree_index", "address", "parent", "name_id"):
+            setattr(self, key, cols[key])
+        self._name_off = cols["name_off"]
+        self.names = names
+        return True
+
+    def _plausible(self, cols: dict[str, np.ndarray]) -> bool:
+        """A cache file is ours, but checked like any input: every row must make sense."""
+        n, fns = len(cols["fn"]), self._b.functions
+        if any(len(cols[k]) != n for k in ("tree_index", "address", "parent", "name_id")):
+            return False
+        if not n:
+            return True
+        fn = cols["fn"]
+        if fn.min() < 0 or fn.max() >= len(fns):
+            return False
+        entry = np.asarray(fns.entry, dtype=np.int64)[fn]
+        end = np.asarray(fns.end, dtype=np.int64)[fn]
+        names = cols["name_off"]
+        return bool((cols["address"] >= entry).all() and (cols["address"] < end).all()
+                    and cols["parent"].min() >= -1 and cols["parent"].max() < n
+                    and cols["name_id"].min() >= 0 and cols["name_id"].max() < len(names)
+                    and names.min() >= 0 and names.max() < len(self._b.pclntab.table))
 
     # -- building -----------------------------------------------------------------
     def _build(self, size: int, name_at: int, parent_pc_at: int, parent_at: int | None) -> None:
@@ -127,9 +183,9 @@ class InlineIndex:
         at = np.minimum(np.searchsorted(own[by_key], want), len(own) - 1)
         found = (parent[order] >= 0) & (own[by_key][at] == want) if len(own) else want < 0
         self.parent = np.where(found, by_key[at] if len(own) else -1, -1).astype(np.int64)
-        uniq, self.name_id = np.unique(name_off[order], return_inverse=True)
+        self._name_off, self.name_id = np.unique(name_off[order], return_inverse=True)
         self.name_id = self.name_id.ravel().astype(np.int64)
-        self.names = tab.names(uniq)
+        self.names = tab.names(self._name_off)
 
     def _records(self, trees: np.ndarray, fn: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
         """The inlinedCall records, one row of `size` bytes each."""
@@ -217,18 +273,6 @@ class InlineIndex:
         return [Function(base + i, name, 0, 0, -1, "", 0, name, inlined_only=True)
                 for i, name in enumerate(sorted(self._only))]
 
-    def probe_address(self, row: int) -> tuple[int | None, str]:
-        """Where a probe fires once per call of this inlined call (once_per_call), or why
-        there is no such place."""
-        fn = int(self.fn[row])
-        graph = self._graphs.get(fn)
-        if graph is None:
-            if len(self._graphs) > 4096:
-                self._graphs.clear()
-            graph = self._graphs[fn] = flow_graph(self._b, self._b.functions[fn])
-        mark = int(self.address[row])
-        return once_per_call(graph, self.code_ranges(row), mark, graph.lone_nop(mark))
-
     def chain(self, row: int) -> list[str]:
         """The callers a call was inlined through, innermost first, the out-of-line one last."""
         out = []
@@ -287,39 +331,23 @@ class InlineIndex:
 
     def body_ranges(self, row: int) -> list[tuple[int, int]]:
         """[start, end) addresses whose innermost inlined call is this one."""
-        fn = int(self.fn[row])
-        run_fn, run_start, run_end, run_value = self._runs
-        lo, hi = np.searchsorted(run_fn, [fn, fn + 1])  # runs are ordered by function
-        sel = np.flatnonzero(run_value[lo:hi] == int(self.tree_index[row])) + lo
-        entry = int(self._b.functions.entry[fn])
-        return [(entry + int(run_start[i]), entry + int(run_end[i])) for i in sel.tolist()]
+        index = int(self.tree_index[row])
+        return [(start, end) for start, end, value in self.runs(int(self.fn[row]))
+                if value == index]
 
-
-def once_per_call(graph: FlowGraph, body: list[tuple[int, int]], mark: int,
-                  mark_is_nop: bool) -> tuple[int | None, str]:
-    """An address that runs exactly once per inlined call, or (None, why not).
-
-    The compiler emits a NOP at the call's point in the caller's control flow, ordered with
-    memory so that it never leaves its block: when the mark is that NOP, it is the place.
-    When the compiler found another instruction at the call's line, that one became the mark
-    instead, wherever it is (one hoisted before a branch included): then the call's code
-    (`body`: its own and that of the calls inlined into it) must be entered at one block only,
-    never re-entered from inside, and that block's first instruction is the place."""
-    if mark_is_nop:
-        return mark, ""
-    if not graph.closed:
-        return None, "its function has jumps whose targets are unknown"
-    blocks = {b for start, end in body for b in graph.blocks_in(start, end)}
-    if not blocks:
-        return None, "no code of its own"
-    entered = [b for b in blocks
-               if b == graph.entry or any(p not in blocks for p in graph.pred[b])]
-    if len(entered) != 1:
-        return None, f"its code is entered at {len(entered)} places"
-    head = entered[0]
-    if any(p in blocks for p in graph.pred[head]):
-        return None, "its first block is also reached from inside it (a loop)"
-    return head, ""
+    def runs(self, fn: int) -> list[tuple[int, int, int]]:
+        """(start, end, inline tree index) of function `fn`'s code, -1 for its own."""
+        runs = self._fn_runs.get(fn)
+        if runs is None:
+            if len(self._fn_runs) > 4096:
+                self._fn_runs.clear()
+            tab, fns = self._b.pclntab, self._b.functions
+            table = self._funcdata.pcdata_offset(fn, PCDATA_INLTREEINDEX)
+            entry = int(fns.entry[fn])
+            runs = [] if table is None else \
+                list(pcvalue.iter_steps(tab.table, table, entry, tab.header.quantum))
+            self._fn_runs[fn] = runs
+        return runs
 
 
 def _u32(records: np.ndarray, at: int, order: str = "<") -> np.ndarray:
