@@ -115,3 +115,32 @@ def test_once_per_call_rule(edges, body, want, why) -> None:
     assert address == want and why in reason
     # a lone NOP mark is where the compiler put the call: it is the place, whatever the code
     assert once_per_call(_graph(edges), body, 99, True) == (99, "")
+
+
+def test_the_disk_cache_gives_the_same_index_and_refuses_a_bad_file(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    from goprobe_tui import cache
+    from goprobe_tui.gobinary.inline import InlineIndex
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with _binary("1.27.3", "default") as b:
+        fresh = InlineIndex(b, use_cache=False)
+        built = InlineIndex(b)  # builds and stores
+        (stored,) = cache.directory("inline").glob("*.npz")
+        loaded = InlineIndex(b)
+        for idx in (built, loaded):
+            for col in ("fn", "tree_index", "address", "parent", "name_id"):
+                assert np.array_equal(getattr(idx, col), getattr(fresh, col)), col
+            assert idx.names == fresh.names
+            assert idx.calls_of("main.Square")[0] == fresh.calls_of("main.Square")[0]
+            assert idx.code_ranges(5) == fresh.code_ranges(5)
+        # a file that does not fit this binary is not believed: the index is built again
+        with np.load(stored) as z:
+            cols = dict(z)
+        cols["address"] = cols["address"] + 1 << 40
+        with open(stored, "wb") as f:
+            np.savez(f, **cols)
+        assert np.array_equal(InlineIndex(b).address, fresh.address)
+        stored.write_bytes(b"not a cache")
+        assert np.array_equal(InlineIndex(b).address, fresh.address)
