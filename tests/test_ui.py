@@ -140,8 +140,10 @@ async def test_events_filter_pause_clear_save(binary, tmp_path) -> None:
 async def test_scope_cycles_own_module_dependencies_everything(binary) -> None:
     app = GoprobeApp(binary, FakeController())
     async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)  # the functions that exist only inlined have joined
         fl = app.query_one(FunctionList)
         everything = len(fl.rows)
+        assert everything > len(binary.functions)
         tiers = app.browser.searcher.tier
         await pilot.press("t")
         await _settle(app, pilot)
@@ -478,7 +480,10 @@ async def test_list_numbers_are_never_cut_nor_glued(binary) -> None:
         width = fl.scrollable_content_region.width
         row = "".join(seg.text for seg in fl._render_row(idx, False, width))
         size = int(binary.functions.end[idx] - binary.functions.entry[idx])
-        assert row.rstrip().endswith(f" {size} 1,783,364"), row
+        inlined = int(fl.inlined[idx])
+        want = [str(size), *([f"{inlined:,}"] if inlined else []), "1,783,364"]
+        assert row.split()[-len(want):] == want, row
+        assert row.rstrip().endswith(" 1,783,364"), row
         assert f" {int(binary.functions.offset[idx]):#x} " in row
         header = str(app.query_one("#list-header").render())
         assert header.rstrip().endswith("HITS") and len(header.rstrip()) == len(row.rstrip())

@@ -72,7 +72,7 @@ async def test_stats_view_sorts_and_shows_the_histogram(binary) -> None:
         assert pane._rows == ["main.B", "main.C", "main.A"]  # calls, most first
         detail = str(app.query_one("#stats-detail").render())
         assert "█" in detail and "slowest: 1.0ms main.B(n=5)" in detail
-        for _ in range(5):  # calls/s, errors, p50, p90, p99
+        for _ in range(6):  # inlined, calls/s, errors, p50, p90, p99
             await pilot.press("o")
         assert pane.sort_key == "p99" and pane._rows == ["main.C", "main.A", "main.B"]
         await pilot.press("down")

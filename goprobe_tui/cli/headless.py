@@ -10,6 +10,7 @@ import time
 
 from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_stale, open_engine
 from goprobe_tui.engine.binary_watch import Change
+from goprobe_tui.engine.patterns import planned_probes
 from goprobe_tui.engine.request import check_request, fetch_overrides, select
 from goprobe_tui.engine.target import process_alive, resolve_target
 from goprobe_tui.errors import BadInput, GoprobeError
@@ -49,8 +50,11 @@ def run_trace(args: argparse.Namespace) -> int:
     try:
         fns = select(binary, patterns)
         check_request(binary, fns, options, args.ret)
-        if len(fns) > args.max_probes:
-            return fail(f"{len(fns)} functions match; refusing more than --max-probes {args.max_probes}")
+        entries, inlined = planned_probes(binary, fns)
+        if entries + inlined > args.max_probes:
+            return fail(f"{len(fns):,} functions match: {entries + inlined:,} probes ({entries:,} "
+                        f"entries, {inlined:,} inlined calls); refusing more than --max-probes "
+                        f"{args.max_probes:,}")
         return _run(args, binary, fns, options)
     except BadInput as exc:
         return fail(str(exc))
@@ -122,8 +126,10 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
         return FAILED
     probes = sum(a.probes for a in attached)
     events = len({id(ev) for a in attached for ev in a.events})
+    inlined = sum(a.inlined_calls for a in attached)
+    also = f" (their {_plural(inlined, 'inlined call site')} too)" if inlined else ""
     say(f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
-        f"{_plural(len(attached), 'function')} in {binary.path}; Ctrl-C to stop")
+        f"{_plural(len(attached), 'function')}{also} in {binary.path}; Ctrl-C to stop")
     deadline = time.monotonic() + args.duration if args.duration else None
     notices = 0
     next_check = time.monotonic()

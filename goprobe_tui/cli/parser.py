@@ -64,7 +64,8 @@ def _tracing_options() -> argparse.ArgumentParser:
     common.add_argument("--json", dest="format", action="store_const", const="json",
                         help="the same as --format json")
     common.add_argument("--max-probes", type=positive_int, default=MAX_FUNCTIONS,
-                        help=f"refuse to attach more functions than this (default {MAX_FUNCTIONS})")
+                        help="refuse to place more probes than this at entries and inlined calls "
+                             f"(default {MAX_FUNCTIONS})")
     common.add_argument("--max-rate", type=positive_float, metavar="CALLS_PER_S",
                         help="detach a function's probes when it fires faster than this "
                              f"(without it: a warning above {WARN_RATE:,} calls/s)")

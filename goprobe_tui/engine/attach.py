@@ -16,6 +16,8 @@ from goprobe_tui.engine.signatures import Signatures
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import assign_function
 from goprobe_tui.gobinary.goroutine import goid_offset
+from goprobe_tui.gobinary.inline import inline_index
+from goprobe_tui.gobinary.inline_probes import InlineProbes
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
@@ -41,6 +43,8 @@ class AttachedFunction:
     returns: bool  # return probes were asked for
     events: list[ProbeEvent] = field(default_factory=list)  # every event holding its sites
     note: str = ""  # what the user should know (e.g. entry probe only)
+    inlined_calls: int = 0  # inlined calls probed (a probe can stand for several)
+    inlined_missed: int = 0  # inlined calls left unprobed (the note says why)
 
     @property
     def probes(self) -> int:
@@ -53,6 +57,8 @@ class _Plan:
     fn: Function
     sites: list[tuple[Site, tuple[str, ...], str]]  # (site, fetch args, kernel filter)
     note: str = ""
+    inlined_calls: int = 0
+    inlined_missed: int = 0
 
 
 class Attacher:
@@ -140,6 +146,8 @@ class Attacher:
         return ProbeSites(fn.entry, (), False)
 
     def _plan(self, fn: Function, returns: bool, deep: bool = True) -> _Plan:
+        if fn.inlined_only:
+            return self._inlined_plan(_Plan(fn, []), fn, None)
         if fn.offset < 0:
             raise ProbeError(f"{fn.key} is not in the file")
         sites = self.sites(fn)
@@ -176,7 +184,81 @@ class Attacher:
                         entry_filtered=kind == "return" and side == "entry",
                         condition=cond.tree if side == kind else None)
             out.sites.append((site, (*plan.args, *extra, *more[kind]), filters[kind]))
+        return self._inlined_plan(out, fn, cond)
+
+    # -- inlined copies ---------------------------------------------------------------
+    @cached_property
+    def _inline(self) -> InlineProbes:
+        return InlineProbes(self.binary)
+
+    def inlined_calls(self, fn: Function) -> int:
+        """How many inlined calls of this function there are (each is one probe, at most)."""
+        return inline_index(self.binary).counts().get(fn.name, 0)
+
+    def _inlined_plan(self, out: _Plan, fn: Function, cond: Condition | None) -> _Plan:
+        """Add a probe for each place its inlined calls run (once per call, inline_probes.py).
+        They have no return to probe, and their arguments are not read (yet): a condition
+        cannot be checked there, so under one they are left out and the note says so."""
+        calls = inline_index(self.binary).calls_of(fn.name)
+        if not calls:
+            if fn.inlined_only:
+                raise ProbeError(f"{fn.key}: no inlined call of it is left in the binary")
+            return out
+        text = self.condition_text(fn)
+        if text:
+            out.inlined_missed = len(calls)
+            note = (f"--where {text!r} is not checked at its {len(calls):,} inlined "
+                    f"call{'s' if len(calls) != 1 else ''} (no arguments are read there): "
+                    "they are not traced")
+            if fn.inlined_only:
+                raise ProbeError(f"{fn.key}: {note}")
+            out.note = "; ".join(filter(None, (out.note, note)))
+            return out
+        places: dict[int, list] = {}
+        missed: dict[str, int] = {}
+        for call in calls:
+            address, why = self._inline.address(call.row)
+            if address is None:
+                missed[why] = missed.get(why, 0) + 1
+            else:
+                places.setdefault(address, []).append(call)
+        index = inline_index(self.binary)
+        for address, here in sorted(places.items()):
+            off = self.binary.elf.file_offset(address, executable=True)
+            if off is None:
+                why = "not in an executable segment"
+                missed[why] = missed.get(why, 0) + len(here)
+                continue
+            holder = self.binary.functions[here[0].function]
+            site = Site(fn.key, "entry", address, off, (), types_base=self._types_base,
+                        inlined=tuple(index.frames(c.row) for c in here),
+                        args_note="arguments of inlined calls are not read")
+            fetch = (*goroutine_fetch(self.binary.arch, self.register_abi(holder), self._goid_offset),
+                     *self._return_address_at(holder, address))
+            out.sites.append((site, fetch, ""))
+            out.inlined_calls += len(here)
+        out.inlined_missed += sum(missed.values())
+        if missed:
+            why = "; ".join(f"{n:,} {reason}" for reason, n in sorted(missed.items(), key=lambda kv: -kv[1]))
+            note = (f"{sum(missed.values()):,} of its {len(calls):,} inlined calls have no place "
+                    f"that runs once per call, not traced ({why})")
+            out.note = "; ".join(filter(None, (out.note, note)))
+        if fn.inlined_only and not out.sites:
+            raise ProbeError(f"{fn.key}: {out.note}")
         return out
+
+    def _return_address_at(self, holder: Function, address: int) -> tuple[str, ...]:
+        """The return address of the function holding an inlined call, read at the call:
+        it sits above what that function pushed so far (pcsp), frame pointer or not."""
+        if self.binary.arch != "amd64":
+            return ()
+        try:
+            delta = self.binary.pclntab.pc_value(int(self.binary.functions.func_off[holder.index]),
+                                                 self.binary.pclntab.layout.pcsp,
+                                                 holder.entry, address)
+        except (BinaryError, IndexError):
+            return ()
+        return (f"ra=+{delta}(%sp):u64",) if 0 <= delta < 1 << 20 else ()
 
     def condition_text(self, fn: Function) -> str:
         """The condition in force for a function: its own (the TUI's `w`), else every --where
@@ -208,17 +290,26 @@ class Attacher:
                 plans.append(self._plan(fn, returns, deep))
             except (ProbeError, BinaryError) as exc:
                 errors[fn.key] = str(exc)
-        groups: dict[tuple[str, tuple[str, ...], bool, str], list[Site]] = {}
+        # One event per kind of probe and fetch args. Inlined copies get events of their own,
+        # and an event never holds one offset twice (the kernel refuses the second): two
+        # functions inlined at one place go to two events.
+        groups: dict[tuple, list[Site]] = {}
+        taken: dict[tuple, int] = {}
         for plan in plans:
             for site, fetch, kfilter in plan.sites:
                 pair_by_g = any(a.startswith("g=") for a in fetch)
-                groups.setdefault((site.kind, fetch, pair_by_g, kfilter), []).append(site)
-        attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note) for p in plans}
+                key = (site.kind, fetch, pair_by_g, kfilter, bool(site.inlined))
+                slot = taken.get((key, site.offset), 0)
+                taken[(key, site.offset)] = slot + 1
+                groups.setdefault((*key, slot), []).append(site)
+        attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note,
+                                               inlined_calls=p.inlined_calls,
+                                               inlined_missed=p.inlined_missed) for p in plans}
         refused_entry: set[str] = set()
         stopped = False
         # entries first: a return probe enabled before its entry could only be unpaired
-        for (kind, fetch, pair_by_g, kfilter), sites in sorted(groups.items(),
-                                                              key=lambda kv: kv[0][0] != "entry"):
+        for (kind, fetch, pair_by_g, kfilter, *_rest), sites in sorted(
+                groups.items(), key=lambda kv: kv[0][0] != "entry"):
             if stop():
                 stopped = True
                 break
@@ -231,7 +322,12 @@ class Attacher:
                 ev, refused = None, {i: str(exc) for i in range(len(sites))}
             for i, why in refused.items():
                 name = sites[i].function
-                if sites[i].kind == "entry":
+                if sites[i].inlined:  # one inlined copy less: the rest still count
+                    attached[name].inlined_calls -= len(sites[i].inlined)
+                    attached[name].inlined_missed += len(sites[i].inlined)
+                    attached[name].note = "; ".join(filter(None, (
+                        attached[name].note, f"inlined copy at {sites[i].vaddr:#x}: {why}")))
+                elif sites[i].kind == "entry":
                     refused_entry.add(name)
                     errors[name] = why
                 elif name not in errors:

@@ -209,7 +209,8 @@ class TraceController:
                 self._detach_locked(name)
 
     def hits(self) -> dict[str, int]:
-        """Hits per attached Go function (its entry probes), from uprobe_profile."""
+        """Hits per attached Go function (its entry probes, inlined copies included: one probe
+        there can stand for several calls), from uprobe_profile."""
         per_probe = self.session.hits()
         attached = list(self.attached.values())
         out = dict.fromkeys((att.function.key for att in attached), 0)
@@ -217,7 +218,7 @@ class TraceController:
         for ev in {id(ev): ev for att in attached for ev in att.events}.values():
             for i, s in enumerate(ev.sites):
                 if s.kind == "entry" and s.function in out:
-                    out[s.function] += per_probe.get((ev.name, i), 0)
+                    out[s.function] += per_probe.get((ev.name, i), 0) * (len(s.inlined) or 1)
         return out
 
     def check_rates(self) -> RateReport:

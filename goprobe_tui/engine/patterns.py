@@ -8,7 +8,7 @@ import re
 
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
-from goprobe_tui.gobinary.inline import inlined_only_functions
+from goprobe_tui.gobinary.inline import inline_index, inlined_only_functions
 
 # `main.F: i > 3` or `net/http.*: r != nil`: a condition for the functions a pattern names. The
 # pattern holds no space or quote, and a condition never starts with NAME:, so a plain
@@ -50,3 +50,11 @@ def select(binary: GoBinary, patterns: list[str], inlined: bool = True) -> list[
     if not chosen:
         raise BadInput(f"{binary.path}: no function matches {' '.join(patterns)}")
     return chosen
+
+
+def planned_probes(binary: GoBinary, fns: list[Function]) -> tuple[int, int]:
+    """(entry probes, inlined calls) that attaching these functions places, at most: what
+    the caps (--max-probes, the TUI's) count."""
+    counts = inline_index(binary).counts()
+    return (sum(1 for f in fns if not f.inlined_only),
+            sum(counts.get(name, 0) for name in {f.name for f in fns}))

@@ -70,6 +70,10 @@ class TraceEvent:
     # The call stack (with --stack): (function, inlined, file, line), direct caller first.
     stack: tuple | None = None
     nspid: int | None = None  # the process's pid inside its own PID namespace (None: unknown)
+    # An inlined call: ((function, file, line), ...), the function it was inlined into with
+    # the call's position there first, outward to the out-of-line function holding the code.
+    inlined: tuple | None = None
+    args_note: str = ""  # why the arguments are not shown ("": they are)
     # A return's call arguments, where the decoder keeps them (statistics); never in a row.
     call_args: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     caller: str | None = field(default=None, repr=False, compare=False)  # the direct caller
@@ -77,13 +81,13 @@ class TraceEvent:
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
                 self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
-                _pairs(self.registers), self.stack, self.nspid)
+                _pairs(self.registers), self.stack, self.nspid, self.inlined, self.args_note)
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
-        *head, args, returns, latency, goid, registers, stack, nspid = row
+        *head, args, returns, latency, goid, registers, stack, nspid, inlined, note = row
         return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
-                   stack, nspid)
+                   stack, nspid, inlined, note)
 
     def to_json_dict(self) -> dict[str, Any]:
         wall = self.ts_ns + WALL_OFFSET_NS
@@ -95,6 +99,11 @@ class TraceEvent:
                 "kind": self.kind, "args": json_values(self.args),
                 "returns": json_values(self.returns), "latency_ns": self.latency_ns,
                 **({"registers": self.registers} if self.registers else {}),
+                **({} if not self.args_note else {"args_note": self.args_note}),
+                **({} if not self.inlined else {
+                    "inlined_in": self.inlined[0][0], "file": self.inlined[0][1],
+                    "line": self.inlined[0][2],
+                    "inlined_chain": [f for f, _file, _line in self.inlined]}),
                 **({} if self.stack is None else {"stack": [
                     {"function": f, "inlined": inl, "file": file, "line": line}
                     for f, inl, file, line in self.stack]})}
@@ -143,10 +152,24 @@ class TraceEvent:
             return f"{self.function} returned (results unknown; registers {regs})"
         return f"{self.function} = ({self.values_text()})"
 
+    def inlined_text(self) -> str:
+        """`inlined in main.Loop at main.go:17` (and the functions that one sits in)."""
+        if not self.inlined:
+            return ""
+        (first, file, line), *outer = self.inlined
+        via = "".join(f", in {f}" for f, _file, _line in outer)
+        return f"inlined in {first} at {file.rsplit('/', 1)[-1]}:{line}{via}"
+
     def call_text(self, micro: str = "us") -> str:
-        """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return."""
+        """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return; an inlined call
+        says where it was inlined (it has no return: no latency)."""
         if self.kind == "entry":
-            return f"{self.function}({self.values_text()})"
+            values = self.values_text() or ("?" if self.args_note else "")
+            text = f"{self.function}({values})"
+            if self.inlined:
+                note = f"; {self.args_note}" if self.args_note else ""
+                text += f" ({self.inlined_text()}{note})"
+            return text
         lat = "" if self.latency_ns is None else f" {format_duration(self.latency_ns, micro)}"
         return self.result_text() + lat
 

@@ -44,7 +44,11 @@ class FunctionTable:
 
     def __init__(self, names: list[str], entry: np.ndarray, end: np.ndarray,
                  offset: np.ndarray, files: list[str], lines: np.ndarray,
-                 func_off: np.ndarray, args: np.ndarray) -> None:
+                 func_off: np.ndarray, args: np.ndarray,
+                 inlined_only_from: int | None = None) -> None:
+        """inlined_only_from: rows from this index on are functions that exist only inlined
+        (a catalog of everything traceable, inline.catalog); None: the pclntab's table."""
+        self.inlined_only_from = len(names) if inlined_only_from is None else inlined_only_from
         self.names = names
         self.entry = entry
         self.end = end
@@ -59,7 +63,8 @@ class FunctionTable:
 
     def __getitem__(self, i: int) -> Function:
         return Function(i, self.names[i], int(self.entry[i]), int(self.end[i]),
-                        int(self.offset[i]), self.files[i], int(self.lines[i]), self.keys[i])
+                        int(self.offset[i]), self.files[i], int(self.lines[i]), self.keys[i],
+                        inlined_only=i >= self.inlined_only_from)
 
     @cached_property
     def keys(self) -> list[str]:

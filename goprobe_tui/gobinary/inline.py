@@ -19,7 +19,7 @@ import numpy as np
 
 from goprobe_tui import cache
 from goprobe_tui.gobinary import pcvalue
-from goprobe_tui.gobinary.binary import Function, GoBinary
+from goprobe_tui.gobinary.binary import Function, FunctionTable, GoBinary
 from goprobe_tui.gobinary.errors import BinaryError
 from goprobe_tui.gobinary.funcdata import FUNCDATA_INLTREE, PCDATA_INLTREEINDEX, FuncData
 
@@ -43,6 +43,22 @@ def inline_index(binary: GoBinary) -> InlineIndex:
 def inlined_only_functions(binary: GoBinary) -> list[Function]:
     """Functions that exist only inlined, by name, as Function rows after the table's."""
     return inline_index(binary).only_functions
+
+
+def catalog(binary: GoBinary) -> FunctionTable:
+    """Every traceable function: the pclntab's, then those that exist only inlined (no
+    entry, no offset, no size, and no file:line here: declared_at finds one when asked)."""
+    idx = inline_index(binary)
+    fns = binary.functions
+    only = sorted(idx.inlined_only())
+    n = len(only)
+    zeros = np.zeros(n, dtype=np.uint64)
+    return FunctionTable(
+        fns.names + only, np.concatenate([fns.entry, zeros]), np.concatenate([fns.end, zeros]),
+        np.concatenate([fns.offset, np.full(n, -1, dtype=np.int64)]),
+        fns.files + [""] * n, np.concatenate([fns.lines, np.zeros(n, dtype=fns.lines.dtype)]),
+        np.concatenate([fns.func_off, np.full(n, -1, dtype=fns.func_off.dtype)]),
+        np.concatenate([fns.args, np.zeros(n, dtype=fns.args.dtype)]), inlined_only_from=len(fns))
 
 
 def find_function(binary: GoBinary, name: str) -> Function | None:
@@ -285,30 +301,40 @@ class InlineIndex:
         out.append(self._b.functions.names[int(self.fn[row])])
         return out
 
+    def declared_at(self, name: str) -> tuple[str, int]:
+        """file:line of a function's first inlined code ("", 0 if none): where it is."""
+        for row in self._rows_by_name.get(name, ())[:1]:
+            ranges = self.body_ranges(int(row))
+            if ranges:
+                return self.position(int(self.fn[row]), ranges[0][0])
+        return "", 0
+
     def call_site(self, row: int) -> tuple[str, int]:
         """file:line of the call (the position of its mark)."""
         return self.position(int(self.fn[row]), int(self.address[row]))
 
     def position(self, fn: int, pc: int) -> tuple[str, int]:
-        """file:line of `pc` in function `fn` (innermost inlined context)."""
-        tab = self._b.pclntab
+        """file:line of `pc` in function `fn` (innermost inlined context); ("", 0) unknown."""
         fns = self._b.functions
-        func_off = int(fns.func_off[fn])
-        entry = int(fns.entry[fn])
-        field = tab.layout
-
-        def table(at: int) -> int:
-            raw = int.from_bytes(tab.table[func_off + at:func_off + at + 4], tab.header.byteorder)
-            return raw + tab.header.pctab_off
-
         try:
-            line = pcvalue.value_at(tab.table, table(field.pcln), entry, pc, tab.header.quantum)
-            fno = pcvalue.value_at(tab.table, table(field.pcfile), entry, pc, tab.header.quantum)
-            offs = tab.file_name_offsets(np.array([func_off], dtype=np.int64),
-                                         np.array([fno], dtype=np.int64))
+            return self._b.pclntab.file_line(int(fns.func_off[fn]), int(fns.entry[fn]), pc)
         except (BinaryError, IndexError):
             return "", 0
-        return (tab.cstring(int(offs[0])) if int(offs[0]) >= 0 else ""), line
+
+    def frames(self, row: int) -> tuple[tuple[str, str, int], ...]:
+        """Where a call sits: (the function it was inlined into, file, line of the call), then
+        that call's own caller and position, out to the out-of-line function."""
+        out = []
+        for _ in range(MAX_DEPTH):
+            file, line = self.call_site(row)
+            parent = int(self.parent[row])
+            caller = self.names[int(self.name_id[parent])] if parent >= 0 else \
+                self._b.functions.names[int(self.fn[row])]
+            out.append((caller, file, line))
+            if parent < 0:
+                break
+            row = parent
+        return tuple(out)
 
     @cached_property
     def _children(self) -> dict[int, list[int]]:

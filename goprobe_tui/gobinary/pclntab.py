@@ -239,6 +239,22 @@ class PcLnTable:
         names = ["" if off < 0 else self.cstring(int(off)) for off in uniq.tolist()]
         return [names[i] for i in inverse.ravel().tolist()]
 
+    # -- one pc -------------------------------------------------------------------
+    def pc_value(self, func_off: int, field: int, entry: int, pc: int) -> int:
+        """The value of a function's table `field` (layout.pcsp, pcfile, pcln) at `pc`."""
+        off = int.from_bytes(self.table[func_off + field:func_off + field + 4],
+                             self.header.byteorder) + self.header.pctab_off
+        return pcvalue.value_at(self.table, off, entry, pc, self.header.quantum)
+
+    def file_line(self, func_off: int, entry: int, pc: int) -> tuple[str, int]:
+        """file:line at `pc` of the function whose _func is at `func_off` (innermost inlined
+        context). BinaryError on a corrupt table."""
+        line = self.pc_value(func_off, self.layout.pcln, entry, pc)
+        fno = self.pc_value(func_off, self.layout.pcfile, entry, pc)
+        offs = self.file_name_offsets(np.array([func_off], dtype=np.int64),
+                                      np.array([fno], dtype=np.int64))
+        return (self.cstring(int(offs[0])) if int(offs[0]) >= 0 else ""), line
+
     def file_name_offsets(self, func_off: np.ndarray, fno: np.ndarray) -> np.ndarray:
         """Table offset of each file name, -1 for none (mirrors gosym's go12PCToFile)."""
         hdr = self.header

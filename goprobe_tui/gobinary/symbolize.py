@@ -81,17 +81,4 @@ class Symbolizer:
         return tuple(out)
 
     def _file_line(self, i: int, entry: int, pc: int) -> tuple[str, int]:
-        tab, layout = self._tab, self._tab.layout
-        func_off = int(self._fns.func_off[i])
-        quantum = tab.header.quantum
-
-        def table(field: int) -> int:
-            return int.from_bytes(tab.table[func_off + field:func_off + field + 4],
-                                  tab.header.byteorder) + tab.header.pctab_off
-
-        line = pcvalue.value_at(tab.table, table(layout.pcln), entry, pc, quantum)
-        fno = pcvalue.value_at(tab.table, table(layout.pcfile), entry, pc, quantum)
-        offs = tab.file_name_offsets(np.array([func_off], dtype=np.int64),
-                                      np.array([fno], dtype=np.int64))
-        file = tab.cstring(int(offs[0])) if int(offs[0]) >= 0 else ""
-        return file, line
+        return self._tab.file_line(int(self._fns.func_off[i]), entry, pc)

@@ -23,11 +23,13 @@ UNKNOWN = None  # its results are unknown (no DWARF or type metadata for them)
 
 
 class FunctionStats:
-    __slots__ = ("_rate", "callers", "calls", "errors", "function", "latency", "slowest", "unpaired")
+    __slots__ = ("_rate", "callers", "calls", "errors", "function", "inlined", "latency", "slowest",
+                 "unpaired")
 
     def __init__(self, function: str, counts_errors: bool) -> None:
         self.function = function
         self.calls = 0
+        self.inlined = 0  # of the calls, those of inlined copies (they have no latency)
         self.errors: int | None = 0 if counts_errors else None
         self.latency = LatencyHistogram()
         self.slowest: dict[str, Any] | None = None
@@ -35,8 +37,9 @@ class FunctionStats:
         self.callers: dict[str, int] = {}  # direct caller -> calls
         self._rate: deque[list[int]] = deque(maxlen=RATE_SECONDS)  # [second, calls]
 
-    def entry(self, ts_ns: int, caller: str | None) -> None:
+    def entry(self, ts_ns: int, caller: str | None, inlined: bool = False) -> None:
         self.calls += 1
+        self.inlined += inlined
         if caller is not None:
             if caller not in self.callers and len(self.callers) >= MAX_CALLERS:
                 caller = "(other)"
@@ -59,6 +62,7 @@ class FunctionStats:
         return {
             "function": self.function,
             "calls": self.calls,
+            "inlined": self.inlined,
             "calls_per_s": self.rate(now_ns, 1)[0],
             "rate": self.rate(now_ns),
             "errors": self.errors,
@@ -113,7 +117,7 @@ class StatsTable:
         self.last_ts_ns = max(self.last_ts_ns, ev.ts_ns)
         st = self._stats(ev.function)
         if ev.kind == "entry":
-            st.entry(ev.ts_ns, ev.caller)
+            st.entry(ev.ts_ns, ev.caller, bool(ev.inlined))
             return
         if st.errors is not None:
             value = ev.returns.get(self._error_result[ev.function])

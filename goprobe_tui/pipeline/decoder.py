@@ -42,8 +42,10 @@ class EventDecoder:
         self.filtered = 0  # records the kernel let through that the condition rejects
         self._symbolizers: dict[str, Symbolizer | None] = {}
         self._stack_type = _user_stack_type(root)
-        # the last event on each CPU: the kernel writes its user stack record right after it
-        self._last_on_cpu: dict[int, tuple[TraceEvent, int | None, str, int | None]] = {}
+        # the last event on each CPU (or the events of one inlined site): the kernel writes its
+        # user stack record right after it
+        self._last_on_cpu: dict[int, tuple[TraceEvent | list[TraceEvent], int | None, str,
+                                           int | None]] = {}
         self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
 
     def _view(self, path: str, types_base: int | None, bias: int) -> BinaryView:
@@ -97,15 +99,21 @@ class EventDecoder:
         if last is None:
             return
         out, bias, path, ra = last
+        events = out if isinstance(out, list) else [out]
         pid = int.from_bytes(rec.page[rec.start + 4:rec.start + 8], "little", signed=True)
         sym = self.symbolizer(path)
-        if pid != out.tid or bias is None or sym is None:
+        if pid != events[0].tid or bias is None or sym is None:
             return
         pcs = struct.unpack_from("<8Q", rec.page, rec.start + 16)
         # [0] is the probe's own address; the walk misses the direct caller: it is `ra`
         walk = [pc for pc in pcs[1:] if pc and pc != ra]
         frames = [f for pc in ([ra] if ra else []) + walk for f in sym.frames(pc - bias)]
-        out.stack = tuple((f.function, f.inlined, f.file, f.line) for f in frames)
+        stack = tuple((f.function, f.inlined, f.file, f.line) for f in frames)
+        for one in events:
+            # an inlined call's callers: the functions it was inlined into, then the walk's
+            inlined = tuple((f, i < len(one.inlined) - 1, file, line)
+                            for i, (f, file, line) in enumerate(one.inlined or ()))
+            one.stack = inlined + stack
 
     def decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
         page, start = rec.page, rec.start
@@ -140,6 +148,8 @@ class EventDecoder:
             return None
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"), nspid=nspid)
+        if site.inlined:
+            return self._inlined(out, site, decoded, fields, rec, ev, bias, exact)
         ra = fields.get("ra")
         if ra and self.call_args:  # statistics count each function's direct callers
             sym = self.symbolizer(ev.path) if exact or not ev.pie else None
@@ -170,6 +180,23 @@ class EventDecoder:
             self.filtered_returns += 1
             return None
         return out
+
+    def _inlined(self, out: TraceEvent, site: Site, decoded: dict, fields: dict, rec: Record,
+                 ev: ProbeEvent, bias: int, exact: bool) -> TraceEvent | list[TraceEvent]:
+        """One event per inlined call the probe stands for: an entry with no return (the
+        call has none to probe), its caller known from the binary."""
+        events = []
+        for frames in site.inlined:
+            one = TraceEvent(out.ts_ns, out.cpu, out.pid, out.tid, out.comm, out.function,
+                             "entry", out.event, dict(decoded), goid=out.goid, nspid=out.nspid,
+                             inlined=frames, args_note=site.args_note)
+            one.caller = frames[0][0]
+            events.append(one)
+        if self._stack_type is not None:
+            ra = fields.get("ra")
+            self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None,
+                                          ev.path, ra)
+        return events[0] if len(events) == 1 else events
 
     def _pair(self, out: TraceEvent, key: tuple, site: Site) -> bool:
         """Pair a return with its entry. False: drop it, its call did not match the

@@ -49,6 +49,11 @@ class Site:
     entry_filtered: bool = False  # return sites: a condition filters the entries (drop returns
     # that find no entry, they belong to calls that did not match)
     condition: tuple | None = None  # --where on this site's values (conditions.matches)
+    # An entry site that is an inlined copy: one frames tuple per call the probe stands for
+    # (several calls can share one place), each ((function, file, line), ...): the function it
+    # was inlined into with the call's position there, outward to the out-of-line function.
+    inlined: tuple[tuple[tuple[str, str, int], ...], ...] = ()
+    args_note: str = ""  # why an inlined copy's arguments are not read ("": they are)
     # Detached while its event still serves other functions: records from this monotonic ns on
     # are dropped (older ones, still unread, are real calls and decode as usual).
     muted_since: int | None = None
@@ -161,7 +166,7 @@ class ProbeSession:
         refused: dict[int, str] = {}
         with self._lock:
             name = event_name(os.getpid(), self._counter, sites[0].function,
-                              "ret" if kind == "return" else "")
+                              "ret" if kind == "return" else "inl" if sites[0].inlined else "")
             self._counter += 1
             ev = ProbeEvent(name, kind, path, fetch, pair_by_g, pie)
             # Recorded before anything is written: teardown covers whatever happens next.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -25,6 +26,7 @@ class Browser(Vertical):
     def __init__(self, functions: FunctionTable, main_module: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.functions = functions
+        self.main_module = main_module
         self.searcher = FunctionSearch(functions.names, main_module)
         self.scope = EVERYTHING  # which functions the list holds (t cycles)
         self.query_text = ""
@@ -58,6 +60,27 @@ class Browser(Vertical):
 
     def on_function_list_columns_changed(self) -> None:
         self._update_header()
+
+    def set_catalog(self, functions: FunctionTable, inlined) -> None:
+        """Every traceable function (those that exist only inlined added after the table's
+        own) and each one's inlined calls: the list, the search and the counts follow; the
+        query and the highlighted function stay."""
+        keep = self.current
+        self.functions = functions
+        self.searcher = FunctionSearch(functions.names, self.main_module)
+        self.function_list.set_table(functions, inlined)
+        rows = self.searcher.search(self.query_text, scope=self.scope) \
+            if self.searcher.ready(self.query_text) else None
+        if rows is None:
+            self._run_search(self.query_text, self.scope)
+            return
+        self.function_list.set_rows(rows)
+        if keep is not None:
+            where = np.flatnonzero(rows == keep)
+            if len(where):
+                self.function_list.cursor = int(where[0])
+        self._update_status()
+        self.set_timer(WARM_AFTER, self._warm)
 
     @property
     def current(self) -> int | None:
@@ -110,5 +133,7 @@ class Browser(Vertical):
 
     def _update_status(self) -> None:
         scope = "" if self.scope == EVERYTHING else f" · {SCOPE_NAMES[self.scope]} (t)"
+        only = len(self.functions) - self.functions.inlined_only_from
+        also = f" ({only:,} only inlined)" if only else ""
         self.query_one("#list-status", Static).update(
-            f" {len(self.function_list.rows):,} / {len(self.functions):,} functions{scope}")
+            f" {len(self.function_list.rows):,} / {len(self.functions):,} functions{also}{scope}")

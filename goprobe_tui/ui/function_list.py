@@ -53,6 +53,7 @@ class FunctionList(ScrollView, can_focus=True):
     def __init__(self, table: FunctionTable, **kwargs) -> None:
         super().__init__(**kwargs)
         self.table = table
+        self.inlined: np.ndarray = np.zeros(len(table), dtype=np.int64)  # inlined calls per row
         self.rows: np.ndarray = np.arange(len(table))
         self.state: dict[int, str] = {}  # function index -> "entry" | "entry+ret" | "error"
         self.hits: dict[int, int] = {}
@@ -61,6 +62,14 @@ class FunctionList(ScrollView, can_focus=True):
         self.virtual_size = Size(0, len(self.rows))
 
     # -- model ----------------------------------------------------------------
+    def set_table(self, table: FunctionTable, inlined: np.ndarray) -> None:
+        """A bigger catalog (the functions that exist only inlined added after the table's
+        own, whose indexes stay) and each row's inlined calls. set_rows follows."""
+        self.table = table
+        self.inlined = inlined
+        self._cache.clear()
+        self.post_message(self.ColumnsChanged())
+
     def set_rows(self, rows: np.ndarray) -> None:
         self.rows = rows
         self.virtual_size = Size(0, len(rows))  # no sideways scrolling: names are cut to fit
@@ -125,7 +134,8 @@ class FunctionList(ScrollView, can_focus=True):
         if row >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         idx = int(self.rows[row])
-        key = (idx, row == self.cursor, width, self.state.get(idx), self.hits.get(idx))
+        key = (idx, row == self.cursor, width, self.state.get(idx), self.hits.get(idx),
+               len(self.inlined))
         strip = self._cache.get(key)
         if strip is None:
             strip = self._render_row(idx, row == self.cursor, width)
@@ -133,34 +143,36 @@ class FunctionList(ScrollView, can_focus=True):
         return strip
 
     # -- columns: as wide as the binary's own numbers need, one space between -------------
-    def _widths(self) -> tuple[int, int, int]:
-        """(offset, size, hits) column widths: a 9-digit hit count or a 0x12a64000 offset is
-        never cut, and never glued to its neighbour."""
+    def _widths(self) -> tuple[int, int, int, int]:
+        """(offset, size, inlined, hits) column widths: a 9-digit hit count or a 0x12a64000
+        offset is never cut, and never glued to its neighbour."""
         t = self.table
         offset = len(f"{int(t.offset.max()) if len(t) else 0:#x}")
         size = max(4, len(str(int((t.end - t.entry).max()) if len(t) else 0)))
+        inlined = max(3, len(f"{int(self.inlined.max()) if len(self.inlined) else 0:,}"))
         hits = max(4, len(f"{max(self.hits.values(), default=0):,}"))
-        return offset, size, hits
+        return offset, size, inlined, hits
 
-    def _right(self, width: int, loc: str, offset: str, size: str, hits: str) -> str:
+    def _right(self, width: int, loc: str, offset: str, size: str, inlined: str, hits: str) -> str:
         """The columns right of the name, as many as the width allows (the name matters most)."""
         if width < 60:
             return ""
         if width < 80:
             return f" {fit_left(loc, 18):>18}"
-        ow, sw, hw = self._widths()
-        return f" {fit_left(loc, 22):>22} {offset:>{ow}} {size:>{sw}} {hits:>{hw}}"
+        ow, sw, iw, hw = self._widths()
+        return f" {fit_left(loc, 22):>22} {offset:>{ow}} {size:>{sw}} {inlined:>{iw}} {hits:>{hw}}"
 
     def header(self, width: int | None = None) -> str:
         width = self.scrollable_content_region.width if width is None else width
-        right = self._right(width, "FILE:LINE", "OFFSET", "SIZE", "HITS")
+        right = self._right(width, "FILE:LINE", "OFFSET", "SIZE", "INL", "HITS")
         return ("  FUNCTION".ljust(max(10, width - len(right))) + right)[:width]
 
     def _render_row(self, idx: int, is_cursor: bool, width: int) -> Strip:
         t = self.table
         name = printable(t.keys[idx])  # unique; no control codes from the binary reach the terminal
         pkg = package_of(t.names[idx])
-        loc = printable(f"{t.files[idx].rsplit('/', 1)[-1]}:{t.lines[idx]}")
+        only = idx >= t.inlined_only_from  # no body of its own: no file offset, no size
+        loc = "(inlined only)" if only else printable(f"{t.files[idx].rsplit('/', 1)[-1]}:{t.lines[idx]}")
         state = self.state.get(idx)
         hits = self.hits.get(idx)
         base = self.rich_style
@@ -169,8 +181,10 @@ class FunctionList(ScrollView, can_focus=True):
         marker_style = self.get_component_rich_style(
             "function-list--error" if state == "error" else "function-list--probe")
         marker = {"entry": "● ", "entry+ret": "◆ ", "error": "✗ "}.get(state or "", "  ")
-        right = self._right(width, loc, f"{int(t.offset[idx]):#x}", str(int(t.end[idx] - t.entry[idx])),
-                            "" if hits is None else f"{hits:,}")
+        inlined = int(self.inlined[idx]) if idx < len(self.inlined) else 0
+        right = self._right(width, loc, "-" if only else f"{int(t.offset[idx]):#x}",
+                            "-" if only else str(int(t.end[idx] - t.entry[idx])),
+                            f"{inlined:,}" if inlined else "", "" if hits is None else f"{hits:,}")
         name_w = max(10, width - 2 - len(right))
         # Cut from the left: the end (type and method) tells functions apart.
         shown = fit_left(name, name_w)

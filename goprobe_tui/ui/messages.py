@@ -50,3 +50,13 @@ class Notice(Message):
         self.text = text
         self.severity = severity
         self.timeout = timeout
+
+
+class InliningRead(Message):
+    """The binary's inlined calls are known: every traceable function (the table's, then those
+    that exist only inlined) and each one's number of inlined calls."""
+
+    def __init__(self, catalog, inlined: np.ndarray) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.inlined = inlined

@@ -76,14 +76,23 @@ class ProbeCommands:
         if not self._require_tracing():
             return
         rows = [int(i) for i in self.browser.function_list.rows]
+        probes = self._planned_probes(rows)
         if not rows:
             self.notify("no function matches: nothing to attach", severity="warning")
-        elif len(rows) > MAX_FUNCTIONS:
-            self.notify(f"{len(rows):,} functions match, above the cap of {MAX_FUNCTIONS:,}: every "
-                        "call of each costs the target a kernel trap. Narrow the search, or press "
-                        "A to attach them all anyway.", severity="error", timeout=10)
+        elif probes > MAX_FUNCTIONS:
+            self.notify(f"{len(rows):,} functions match: {probes:,} probes (entries and inlined "
+                        f"calls), above the cap of {MAX_FUNCTIONS:,}: every call costs the target "
+                        "a kernel trap. Narrow the search, or press A to attach them all anyway.",
+                        severity="error", timeout=10)
         else:
             self._confirm_attach(rows)
+
+    def _planned_probes(self, rows: list[int]) -> int:
+        """Probes attaching these rows places at most: an entry each (functions with a body)
+        and one per inlined call (what the cap counts)."""
+        listing = self.browser.function_list
+        own = sum(1 for i in rows if i < self.functions.inlined_only_from)
+        return own + int(listing.inlined[[i for i in rows if i < len(listing.inlined)]].sum())
 
     def action_attach_all_anyway(self) -> None:
         rows = [int(i) for i in self.browser.function_list.rows]

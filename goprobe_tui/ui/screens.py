@@ -84,7 +84,7 @@ class DetailScreen(ModalScreen[None]):
         self.text = text
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):  # a function inlined in 7,000 places is long
             yield Static(self.text, markup=False)
 
     def action_dismiss(self, result: None = None) -> None:

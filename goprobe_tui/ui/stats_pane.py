@@ -24,6 +24,7 @@ NAME_MIN = 16
 COLUMNS = [
     ("function", "Function", lambda s: s["function"], None),
     ("calls", "Calls", lambda s: s["calls"], 11),
+    ("inlined", "Inlined", lambda s: s.get("inlined", 0), 9),
     ("rate", "Calls/s", lambda s: s["calls_per_s"], 9),
     ("errors", "Errors", lambda s: -1 if s["errors"] is None else s["errors"], 7),
     ("p50", "p50", lambda s: s["p50_ns"] or 0, 7),
@@ -31,7 +32,7 @@ COLUMNS = [
     ("p99", "p99", lambda s: s["p99_ns"] or 0, 7),
     ("max", "Max", lambda s: s["max_ns"] or 0, 7),
 ]
-NARROW_HIDDEN = ("p90",)
+NARROW_HIDDEN = ("p90", "inlined")  # the detail below the table says the inlined share
 SORT_KEYS = {key: fn for key, _title, fn, _w in COLUMNS}
 
 
@@ -47,7 +48,9 @@ def cells(s: dict[str, Any], wide: bool = True, name_width: int = 60) -> tuple:
     """The row of one function, for the columns shown (wide or not)."""
     errors = "—" if s["errors"] is None else f"{s['errors']:,}"
     rate = f"{s['calls_per_s']:,}" + (f" {sparkline(s['rate'][-SPARK_SECONDS:])}" if wide else "")
-    values = {"calls": f"{s['calls']:,}", "rate": rate, "errors": errors,
+    inlined = s.get("inlined", 0)
+    values = {"calls": f"{s['calls']:,}", "inlined": f"{inlined:,}" if inlined else "",
+              "rate": rate, "errors": errors,
               **{k: format_duration(s[f"{k}_ns"]) for k in ("p50", "p90", "p99", "max")}}
     return (Text(fit_left(printable(s["function"]), name_width)),
             *(Text(values[key], justify="right") for key, *_ in columns(wide)[1:]))
@@ -58,8 +61,11 @@ def columns(wide: bool) -> list[tuple]:
 
 
 def detail_text(s: dict[str, Any]) -> str:
-    lines = [f"{s['function']}: {s['calls']:,} calls, {s['returns']:,} returns timed"
-             + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")]
+    inlined = s.get("inlined", 0)
+    share = f" ({inlined:,} inlined: no latency)" if inlined else ""
+    lines = [f"{s['function']}: {s['calls']:,} calls{share}, {s['returns']:,} returns timed"
+             + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")
+             + (" — latency of out-of-line calls only" if inlined and s["returns"] else "")]
     lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
     if s.get("callers"):
         lines.append("callers: " + ", ".join(f"{name} ({n:,})" for name, n in s["callers"]))

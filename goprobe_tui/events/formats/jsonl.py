@@ -8,7 +8,7 @@ from typing import TextIO
 from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
 
-STATS_KEYS = ("function", "calls", "errors", "p50_ns", "p90_ns", "p99_ns", "max_ns", "min_ns",
+STATS_KEYS = ("function", "calls", "inlined", "errors", "p50_ns", "p90_ns", "p99_ns", "max_ns", "min_ns",
               "mean_ns", "returns", "unpaired_returns", "histogram", "slowest", "callers")
 
 

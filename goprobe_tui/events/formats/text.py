@@ -25,12 +25,17 @@ class TextFormat(OutputFormat):
             out.write("no calls recorded\n")
             return
         d = format_duration
-        out.write(f"{'function':<40} {'calls':>9} {'errors':>7} {'p50':>8} {'p90':>8} {'p99':>8} "
-                  f"{'max':>8}\n")
+        out.write(f"{'function':<40} {'calls':>9} {'inlined':>9} {'errors':>7} {'p50':>8} "
+                  f"{'p90':>8} {'p99':>8} {'max':>8}\n")
         for s in rows:
             errors = NOT_KNOWN if s["errors"] is None else f"{s['errors']:,}"
-            out.write(f"{printable(s['function']):<40} {s['calls']:>9,} {errors:>7} "
-                      f"{d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} {d(s['max_ns']):>8}\n")
+            inlined = s.get("inlined", 0)
+            shown = f"{inlined:,}" if inlined else ""
+            out.write(f"{printable(s['function']):<40} {s['calls']:>9,} {shown:>9} "
+                      f"{errors:>7} {d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} "
+                      f"{d(s['max_ns']):>8}\n")
+            if inlined:
+                out.write(f"    {latency_scope(s['calls'], inlined)}\n")
             for line in histogram_lines(s["histogram"]):
                 out.write(f"    {line}\n")
             if s.get("callers"):
@@ -40,6 +45,14 @@ class TextFormat(OutputFormat):
             if slow is not None:
                 out.write(printable(f"    slowest: {slowest_text(s['function'], slow)}") + "\n")
         out.flush()
+
+
+def latency_scope(calls: int, inlined: int) -> str:
+    """What the latency columns cover when some calls were inlined (those have no return)."""
+    if inlined >= calls:
+        return f"all {calls:,} calls inlined: no latency (an inlined call has no return)"
+    return (f"latency of the {calls - inlined:,} out-of-line calls; the {inlined:,} inlined "
+            "have none")
 
 
 def slowest_text(function: str, slow: dict) -> str:
