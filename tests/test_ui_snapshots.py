@@ -42,6 +42,7 @@ async def _settle(pilot) -> None:
 
 def test_browser_with_search(binary, snap_compare) -> None:
     async def run_before(pilot) -> None:
+        await _settle(pilot)  # the functions that exist only inlined have joined the list
         await pilot.press("slash", *"handle", "enter")
         await _settle(pilot)
 
@@ -52,6 +53,7 @@ def test_probes_attached_with_events(binary, snap_compare) -> None:
     engine = QuietEngine()
 
     async def run_before(pilot) -> None:
+        await _settle(pilot)  # the functions that exist only inlined have joined the list
         await pilot.press("slash", *"main.Greet", "enter", "r")
         await _settle(pilot)
         engine.push(sample_events())
@@ -64,6 +66,7 @@ def test_filtered_trace_pane(binary, snap_compare) -> None:
     engine = QuietEngine()
 
     async def run_before(pilot) -> None:
+        await _settle(pilot)  # the functions that exist only inlined have joined the list
         engine.push(sample_events())
         await _settle(pilot)
         await pilot.press("f", *"printf", "enter")
@@ -79,6 +82,7 @@ def test_read_only_banner(binary, snap_compare) -> None:
 
 def test_help_screen(binary, snap_compare) -> None:
     async def run_before(pilot) -> None:
+        await _settle(pilot)  # the functions that exist only inlined have joined the list
         await pilot.press("question_mark")
         await _settle(pilot)
 
@@ -92,6 +96,7 @@ def test_stats_view(binary, snap_compare) -> None:
     engine.snapshot = [stat("main.Greet", 300, 1, errors=4), stat("main.(*Server).handleConn", 50, 90)]
 
     async def run_before(pilot) -> None:
+        await _settle(pilot)  # the functions that exist only inlined have joined the list
         await pilot.press("v")
         await pilot.pause(0.8)
 
@@ -104,6 +109,7 @@ def test_calls_view(binary, snap_compare) -> None:
     engine = QuietEngine()
 
     async def run_before(pilot) -> None:
+        await _settle(pilot)  # the functions that exist only inlined have joined the list
         engine.push(call_events())
         await _settle(pilot)
         pilot.app._focus(pilot.app.query_one(TracePane))
@@ -144,6 +150,7 @@ def test_every_view_with_data_at_80x24_and_160x48(binary, snap_compare, size, vi
     engine = QuietEngine()
 
     async def run_before(pilot) -> None:
+        await _settle(pilot)  # the functions that exist only inlined have joined the list
         await _every_view_with_data(pilot, engine, view)
 
     assert snap_compare(_app(binary, engine), terminal_size=size, run_before=run_before)

@@ -230,11 +230,13 @@ class Attacher:
                 missed[why] = missed.get(why, 0) + len(here)
                 continue
             holder = self.binary.functions[here[0].function]
+            ra = self._return_address_at(holder, address)
             site = Site(fn.key, "entry", address, off, (), types_base=self._types_base,
                         inlined=tuple(index.frames(c.row) for c in here),
-                        args_note="arguments of inlined calls are not read")
+                        args_note="arguments of inlined calls are not read",
+                        ra_key=ra[0].split("=", 1)[0] if ra else "ra")
             fetch = (*goroutine_fetch(self.binary.arch, self.register_abi(holder), self._goid_offset),
-                     *self._return_address_at(holder, address))
+                     *ra)
             out.sites.append((site, fetch, ""))
             out.inlined_calls += len(here)
         out.inlined_missed += sum(missed.values())
@@ -258,7 +260,8 @@ class Attacher:
                                                  holder.entry, address)
         except (BinaryError, IndexError):
             return ()
-        return (f"ra=+{delta}(%sp):u64",) if 0 <= delta < 1 << 20 else ()
+        # named by its offset: inlined copies of many functions then share one event
+        return (f"ra{delta}=+{delta}(%sp):u64",) if 0 <= delta < 1 << 20 else ()
 
     def condition_text(self, fn: Function) -> str:
         """The condition in force for a function: its own (the TUI's `w`), else every --where
@@ -295,13 +298,19 @@ class Attacher:
         # functions inlined at one place go to two events.
         groups: dict[tuple, list[Site]] = {}
         taken: dict[tuple, int] = {}
+        inlined: list[tuple[Site, tuple[str, ...]]] = []
         for plan in plans:
             for site, fetch, kfilter in plan.sites:
+                if site.inlined:
+                    inlined.append((site, fetch))
+                    continue
                 pair_by_g = any(a.startswith("g=") for a in fetch)
                 key = (site.kind, fetch, pair_by_g, kfilter, bool(site.inlined))
                 slot = taken.get((key, site.offset), 0)
                 taken[(key, site.offset)] = slot + 1
                 groups.setdefault((*key, slot), []).append(site)
+        for i, (fetch, sites) in enumerate(_pack(inlined)):
+            groups[("entry", fetch, any(a.startswith("g=") for a in fetch), "", True, i)] = sites
         attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note,
                                                inlined_calls=p.inlined_calls,
                                                inlined_missed=p.inlined_missed) for p in plans}
@@ -351,6 +360,34 @@ class Attacher:
 
     def attach(self, fn: Function, returns: bool = False) -> AttachedFunction:
         return only_one(fn, *self.attach_many([fn], returns))
+
+
+PACK_ARGS = 32  # fetch args of one event of inlined copies: each record carries them all
+
+
+def _pack(sites: list[tuple[Site, tuple[str, ...]]]) -> list[tuple[tuple[str, ...], list[Site]]]:
+    """Inlined copies into few events: sites whose fetch args do not contradict each other
+    (each reads its own fields, named by where they are) share one, with the union of their
+    args, never one offset twice. Sites that read the goroutine differently never share: a
+    register read as g where it is not g would give a wrong goroutine."""
+    packs: list[tuple[dict[str, str], set[int], list[Site], tuple[str, ...]]] = []
+    for site, fetch in sites:
+        base = tuple(a for a in fetch if a.startswith(("g=", "goid=")))
+        own = {a.split("=", 1)[0]: a for a in fetch}
+        for defs, offsets, members, pack_base in packs:
+            if pack_base != base or site.offset in offsets:
+                continue
+            if any(defs.get(k, a) != a for k, a in own.items()):
+                continue
+            if len(defs.keys() | own.keys()) > PACK_ARGS:
+                continue
+            defs.update(own)
+            offsets.add(site.offset)
+            members.append(site)
+            break
+        else:
+            packs.append((dict(own), {site.offset}, [site], base))
+    return [(tuple(defs[k] for k in sorted(defs)), members) for defs, _o, members, _b in packs]
 
 
 def only_one(fn: Function, attached: list[AttachedFunction], errors: dict[str, str]) -> AttachedFunction:

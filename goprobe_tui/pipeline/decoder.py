@@ -193,7 +193,7 @@ class EventDecoder:
             one.caller = frames[0][0]
             events.append(one)
         if self._stack_type is not None:
-            ra = fields.get("ra")
+            ra = fields.get(site.ra_key)
             self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None,
                                           ev.path, ra)
         return events[0] if len(events) == 1 else events

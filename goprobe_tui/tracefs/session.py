@@ -54,6 +54,7 @@ class Site:
     # was inlined into with the call's position there, outward to the out-of-line function.
     inlined: tuple[tuple[tuple[str, str, int], ...], ...] = ()
     args_note: str = ""  # why an inlined copy's arguments are not read ("": they are)
+    ra_key: str = "ra"  # the field holding the return address of the function holding it
     # Detached while its event still serves other functions: records from this monotonic ns on
     # are dropped (older ones, still unread, are real calls and decode as usual).
     muted_since: int | None = None

@@ -157,9 +157,9 @@ class FunctionList(ScrollView, can_focus=True):
         """The columns right of the name, as many as the width allows (the name matters most)."""
         if width < 60:
             return ""
-        if width < 80:
-            return f" {fit_left(loc, 18):>18}"
         ow, sw, iw, hw = self._widths()
+        if width < 80:
+            return f" {fit_left(loc, 18):>18} {inlined:>{iw}}"
         return f" {fit_left(loc, 22):>22} {offset:>{ow}} {size:>{sw}} {inlined:>{iw}} {hits:>{hw}}"
 
     def header(self, width: int | None = None) -> str:
