@@ -79,15 +79,66 @@ def test_inlined_events_say_where_and_inlined_only_functions_trace_by_name(root:
     assert goprobe_leftovers(root) == []
 
 
-def test_a_condition_leaves_inlined_calls_out_and_says_so(root: str) -> None:
-    """Their arguments are not read: a condition cannot be checked there."""
+def test_arguments_of_inlined_calls_come_from_dwarf_where_it_says(root: str) -> None:
+    """Where DWARF gives a parameter's place at the probe, its value is read; where it does
+    not, it is unavailable (never guessed); stripped, there are none and the event says so."""
+    binary = _program("1.27.3", "default")
+    run = TraceRun("--json", str(binary), "main.b", "main.a", "main.Square")
+    run_program(binary, "3")
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    assert run.proc.returncode == 0, err
+    b = sorted(e["args"]["x"] for e in events if e["function"] == "main.b")
+    assert b == [0, 1, 2, 3]  # C(i) for i < 4 inlines b(i)
+    a = [e["args"]["x"] for e in events if e["function"] == "main.a"]
+    assert sorted(x for x in a if x != "<unavailable>") == [0, 1, 2, 3]  # a(x); a(x+1) has none
+    twice = [e["args"]["x"] for e in events if e.get("inlined_in") == "main.Twice"]
+    assert sorted(twice, key=str) == [5, "<unavailable>"]  # Square(x) + Square(x+1), x = 5
+    branch = [e["args"]["x"] for e in events if e.get("inlined_in") == "main.Branch"]
+    assert branch == list(range(0, 30, 3))  # Branch(30): Square(i) where i%3 == 0
+    stripped = _program("1.27.3", "strip")
+    run = TraceRun("--json", str(stripped), "main.b")
+    run_program(stripped, "3")
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    assert len(events) == 4 and all(e["args"] == {} and "without DWARF" in e["args_note"]
+                                    for e in events)
+    assert goprobe_leftovers(root) == []
+
+
+def test_a_condition_is_checked_where_its_names_can_be_read(root: str) -> None:
+    """With DWARF, `x > 3` is checked at the inlined calls whose x is readable there; the
+    others are left out, and the note says how many and why. Stripped: all of them."""
     binary = _program("1.27.3", "default")
     run = TraceRun("--json", "--where", "x > 3", str(binary), "main.Square")
     said = "".join(run.stderr_lines)
     proc = run_program(binary)
     run.proc.send_signal(signal.SIGINT)
     events, err = run.finish()
-    assert "not checked at its 6 inlined calls" in said + err
-    assert events and all("inlined_in" not in e and e["args"]["x"] > 3 for e in events)
-    assert len(events) == 3 == sum(1 for x in range(7) if x > 3)
     assert proc.returncode == 0
+    assert events and all(e["args"]["x"] > 3 for e in events)
+    out_of_line = [e for e in events if "inlined_in" not in e]
+    assert sorted(e["args"]["x"] for e in out_of_line) == [4, 5, 6]
+    inlined = sorted((e["inlined_in"], e["args"]["x"]) for e in events if "inlined_in" in e)
+    assert [x for _f, x in inlined if _f == "main.Branch"] == [i for i in range(0, 30, 3) if i > 3]
+    assert ("main.Twice", 5) in inlined
+    assert "4 of its 6 inlined calls not traced (4 where --where 'x > 3' cannot be read)" in said + err
+    stripped = _program("1.27.3", "strip")
+    run = TraceRun("--json", "--where", "arg0 > 3", str(stripped), "main.Square")
+    said = "".join(run.stderr_lines)
+    run.proc.send_signal(signal.SIGINT)
+    run.finish()
+    assert "6 of its 6 inlined calls not traced" in said
+
+
+def test_arguments_of_inlined_calls_on_go_1_19(root: str) -> None:
+    """DWARF 4 location lists (Go 1.19) read as DWARF 5 ones (Go 1.27) are."""
+    binary = _program("1.19", "default")
+    run = TraceRun("--json", str(binary), "main.b", "main.Square")
+    run_program(binary, "3")
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    assert run.proc.returncode == 0, err
+    assert sorted(e["args"]["x"] for e in events if e["function"] == "main.b") == [0, 1, 2, 3]
+    branch = [e["args"]["x"] for e in events if e.get("inlined_in") == "main.Branch"]
+    assert branch == list(range(0, 30, 3))

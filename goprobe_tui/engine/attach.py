@@ -11,13 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from goprobe_tui.engine.inline_sites import InlineSites, pack
 from goprobe_tui.engine.patterns import condition_for, parse_where
 from goprobe_tui.engine.signatures import Signatures
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import assign_function
 from goprobe_tui.gobinary.goroutine import goid_offset
-from goprobe_tui.gobinary.inline import inline_index
-from goprobe_tui.gobinary.inline_probes import InlineProbes
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
@@ -147,7 +146,7 @@ class Attacher:
 
     def _plan(self, fn: Function, returns: bool, deep: bool = True) -> _Plan:
         if fn.inlined_only:
-            return self._inlined_plan(_Plan(fn, []), fn, None)
+            return self._inlined_plan(_Plan(fn, []), fn, deep)
         if fn.offset < 0:
             raise ProbeError(f"{fn.key} is not in the file")
         sites = self.sites(fn)
@@ -184,84 +183,35 @@ class Attacher:
                         entry_filtered=kind == "return" and side == "entry",
                         condition=cond.tree if side == kind else None)
             out.sites.append((site, (*plan.args, *extra, *more[kind]), filters[kind]))
-        return self._inlined_plan(out, fn, cond)
+        return self._inlined_plan(out, fn, deep)
 
     # -- inlined copies ---------------------------------------------------------------
     @cached_property
-    def _inline(self) -> InlineProbes:
-        return InlineProbes(self.binary)
+    def inline(self) -> InlineSites:
+        return InlineSites(self.binary, self._goroutine_of, lambda: self._types_base,
+                           self.pointer_depth)
+
+    def _goroutine_of(self, holder: Function) -> tuple[str, ...]:
+        return goroutine_fetch(self.binary.arch, self.register_abi(holder), self._goid_offset)
 
     def inlined_calls(self, fn: Function) -> int:
         """How many inlined calls of this function there are (each is one probe, at most)."""
-        return inline_index(self.binary).counts().get(fn.name, 0)
+        return self.inline.count(fn)
 
-    def _inlined_plan(self, out: _Plan, fn: Function, cond: Condition | None) -> _Plan:
-        """Add a probe for each place its inlined calls run (once per call, inline_probes.py).
-        They have no return to probe, and their arguments are not read (yet): a condition
-        cannot be checked there, so under one they are left out and the note says so."""
-        calls = inline_index(self.binary).calls_of(fn.name)
-        if not calls:
+    def _inlined_plan(self, out: _Plan, fn: Function, deep: bool = True) -> _Plan:
+        """Add the probes of its inlined calls (inline_sites.py)."""
+        if not self.inline.count(fn):
             if fn.inlined_only:
                 raise ProbeError(f"{fn.key}: no inlined call of it is left in the binary")
             return out
-        text = self.condition_text(fn)
-        if text:
-            out.inlined_missed = len(calls)
-            note = (f"--where {text!r} is not checked at its {len(calls):,} inlined "
-                    f"call{'s' if len(calls) != 1 else ''} (no arguments are read there): "
-                    "they are not traced")
-            if fn.inlined_only:
-                raise ProbeError(f"{fn.key}: {note}")
-            out.note = "; ".join(filter(None, (out.note, note)))
-            return out
-        places: dict[int, list] = {}
-        missed: dict[str, int] = {}
-        for call in calls:
-            address, why = self._inline.address(call.row)
-            if address is None:
-                missed[why] = missed.get(why, 0) + 1
-            else:
-                places.setdefault(address, []).append(call)
-        index = inline_index(self.binary)
-        for address, here in sorted(places.items()):
-            off = self.binary.elf.file_offset(address, executable=True)
-            if off is None:
-                why = "not in an executable segment"
-                missed[why] = missed.get(why, 0) + len(here)
-                continue
-            holder = self.binary.functions[here[0].function]
-            ra = self._return_address_at(holder, address)
-            site = Site(fn.key, "entry", address, off, (), types_base=self._types_base,
-                        inlined=tuple(index.frames(c.row) for c in here),
-                        args_note="arguments of inlined calls are not read",
-                        ra_key=ra[0].split("=", 1)[0] if ra else "ra")
-            fetch = (*goroutine_fetch(self.binary.arch, self.register_abi(holder), self._goid_offset),
-                     *ra)
-            out.sites.append((site, fetch, ""))
-            out.inlined_calls += len(here)
-        out.inlined_missed += sum(missed.values())
-        if missed:
-            why = "; ".join(f"{n:,} {reason}" for reason, n in sorted(missed.items(), key=lambda kv: -kv[1]))
-            note = (f"{sum(missed.values()):,} of its {len(calls):,} inlined calls have no place "
-                    f"that runs once per call, not traced ({why})")
-            out.note = "; ".join(filter(None, (out.note, note)))
-        if fn.inlined_only and not out.sites:
-            raise ProbeError(f"{fn.key}: {out.note}")
+        plan = self.inline.plan(fn, self.condition_text(fn), deep)
+        out.sites.extend((site, fetch, "") for site, fetch in plan.sites)
+        out.inlined_calls += plan.calls
+        out.inlined_missed += sum(plan.missed.values())
+        out.note = "; ".join(filter(None, (out.note, plan.note(fn))))
+        if fn.inlined_only and not plan.sites:
+            raise ProbeError(f"{fn.key}: {plan.note(fn) or 'no inlined call could be probed'}")
         return out
-
-    def _return_address_at(self, holder: Function, address: int) -> tuple[str, ...]:
-        """The return address of the function holding an inlined call, read at the call:
-        it sits above what that function pushed so far (pcsp), frame pointer or not."""
-        if self.binary.arch != "amd64":
-            return ()
-        try:
-            delta = self.binary.pclntab.pc_value(int(self.binary.functions.func_off[holder.index]),
-                                                 self.binary.pclntab.layout.pcsp,
-                                                 holder.entry, address)
-        except (BinaryError, IndexError):
-            return ()
-        # named by its offset: inlined copies of many functions then share one event
-        return (f"ra{delta}=+{delta}(%sp):u64",) if 0 <= delta < 1 << 20 else ()
 
     def condition_text(self, fn: Function) -> str:
         """The condition in force for a function: its own (the TUI's `w`), else every --where
@@ -309,7 +259,7 @@ class Attacher:
                 slot = taken.get((key, site.offset), 0)
                 taken[(key, site.offset)] = slot + 1
                 groups.setdefault((*key, slot), []).append(site)
-        for i, (fetch, sites) in enumerate(_pack(inlined)):
+        for i, (fetch, sites) in enumerate(pack(inlined)):
             groups[("entry", fetch, any(a.startswith("g=") for a in fetch), "", True, i)] = sites
         attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note,
                                                inlined_calls=p.inlined_calls,
@@ -360,34 +310,6 @@ class Attacher:
 
     def attach(self, fn: Function, returns: bool = False) -> AttachedFunction:
         return only_one(fn, *self.attach_many([fn], returns))
-
-
-PACK_ARGS = 32  # fetch args of one event of inlined copies: each record carries them all
-
-
-def _pack(sites: list[tuple[Site, tuple[str, ...]]]) -> list[tuple[tuple[str, ...], list[Site]]]:
-    """Inlined copies into few events: sites whose fetch args do not contradict each other
-    (each reads its own fields, named by where they are) share one, with the union of their
-    args, never one offset twice. Sites that read the goroutine differently never share: a
-    register read as g where it is not g would give a wrong goroutine."""
-    packs: list[tuple[dict[str, str], set[int], list[Site], tuple[str, ...]]] = []
-    for site, fetch in sites:
-        base = tuple(a for a in fetch if a.startswith(("g=", "goid=")))
-        own = {a.split("=", 1)[0]: a for a in fetch}
-        for defs, offsets, members, pack_base in packs:
-            if pack_base != base or site.offset in offsets:
-                continue
-            if any(defs.get(k, a) != a for k, a in own.items()):
-                continue
-            if len(defs.keys() | own.keys()) > PACK_ARGS:
-                continue
-            defs.update(own)
-            offsets.add(site.offset)
-            members.append(site)
-            break
-        else:
-            packs.append((dict(own), {site.offset}, [site], base))
-    return [(tuple(defs[k] for k in sorted(defs)), members) for defs, _o, members, _b in packs]
 
 
 def only_one(fn: Function, attached: list[AttachedFunction], errors: dict[str, str]) -> AttachedFunction:

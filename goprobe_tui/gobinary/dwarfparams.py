@@ -15,6 +15,8 @@ from goprobe_tui.gobinary.params import FieldPath, Param, Part
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, classify
 
 DW_AT_GO_KIND = 0x2900
+_ADDRX = ("DW_FORM_addrx", "DW_FORM_addrx1", "DW_FORM_addrx2", "DW_FORM_addrx3",
+          "DW_FORM_addrx4", "DW_FORM_GNU_addr_index")
 __all__ = ["DwarfParams", "FieldPath", "Param", "Part"]
 
 
@@ -24,6 +26,7 @@ class DwarfParams:
         self._dwarf = None
         self._cus: dict[str, list] | None = None
         self._cache: dict[tuple[str, int], list[Param] | None] = {}
+        self._locparser = None
         self.available = ".debug_info" in elf.sections or ".zdebug_info" in elf.sections
 
     def _index(self) -> dict[str, list]:
@@ -119,6 +122,90 @@ class DwarfParams:
         except Exception:  # damaged DWARF: unknown, never a guess
             return None
         return None
+
+    # -- for dwarf_vars.py: DIEs, ranges and locations at a pc --------------------------
+    def subprogram(self, func_name: str):
+        """The function's DW_TAG_subprogram DIE, or None (no DWARF, or not there)."""
+        if not self.available:
+            return None
+        try:
+            return self._subprogram(func_name)
+        except Exception:  # damaged DWARF: unknown
+            return None
+
+    def param_of(self, die, follow: int = POINTER_DEPTH) -> Param:
+        """A formal parameter's or variable's shape (its abstract origin's, for an inlined one)."""
+        return self._param(die, follow)
+
+    def structs(self):
+        return self._index_dwarf().structs
+
+    def _index_dwarf(self):
+        self._index()
+        return self._dwarf
+
+    def ranges_of(self, die) -> list[tuple[int, int]]:
+        """[low, high) address ranges of a DIE (low_pc/high_pc or DW_AT_ranges)."""
+        cu, attrs = die.cu, die.attributes
+        try:
+            if "DW_AT_low_pc" in attrs and "DW_AT_high_pc" in attrs:
+                low = self._address(attrs["DW_AT_low_pc"], cu)
+                high = attrs["DW_AT_high_pc"]
+                end = self._address(high, cu) if high.form in ("DW_FORM_addr", *_ADDRX) else low + high.value
+                return [(low, end)]
+            if "DW_AT_ranges" in attrs and attrs["DW_AT_ranges"].form == "DW_FORM_sec_offset":
+                from elftools.dwarf.ranges import BaseAddressEntry, RangeEntry
+
+                base = self._cu_base(cu)
+                out = []
+                lists = self._index_dwarf().range_lists()
+                for entry in lists.get_range_list_at_offset(attrs["DW_AT_ranges"].value, cu=cu):
+                    if isinstance(entry, BaseAddressEntry):
+                        base = entry.base_address
+                    elif isinstance(entry, RangeEntry):
+                        shift = 0 if getattr(entry, "is_absolute", False) else base
+                        out.append((entry.begin_offset + shift, entry.end_offset + shift))
+                return out
+        except Exception:  # damaged DWARF: no ranges, so nothing matches
+            return []
+        return []
+
+    def location_at(self, attr, die, pc: int) -> bytes | None:
+        """The location expression of a DW_AT_location in force at `pc`, or None."""
+        from elftools.dwarf.locationlists import (
+            BaseAddressEntry,
+            LocationEntry,
+            LocationExpr,
+            LocationParser,
+        )
+
+        cu = die.cu
+        try:
+            if self._locparser is None:
+                self._locparser = LocationParser(self._index_dwarf().location_lists())
+            found = self._locparser.parse_from_attribute(attr, cu["version"], die)
+            if isinstance(found, LocationExpr):
+                return bytes(found.loc_expr)
+            base = self._cu_base(cu)
+            for entry in found:
+                if isinstance(entry, BaseAddressEntry):
+                    base = entry.base_address
+                elif isinstance(entry, LocationEntry):
+                    shift = 0 if getattr(entry, "is_absolute", False) else base
+                    if entry.begin_offset + shift <= pc < entry.end_offset + shift:
+                        return bytes(entry.loc_expr)
+        except Exception:  # damaged DWARF: unavailable, never a guess
+            return None
+        return None
+
+    def _cu_base(self, cu) -> int:
+        low = cu.get_top_DIE().attributes.get("DW_AT_low_pc")
+        return self._address(low, cu) if low is not None else 0
+
+    def _address(self, attr, cu) -> int:
+        if attr.form in _ADDRX:
+            return self._index_dwarf().get_addr(cu, attr.value)
+        return attr.value
 
     def _param(self, die, follow: int) -> Param:
         name = die.attributes["DW_AT_name"].value.decode("utf-8", "replace")

@@ -142,14 +142,14 @@ class EventDecoder:
         # the file is not read at all: a wrong bias would show another value as this one.
         bias = ip - site.vaddr if ev.pie else 0
         view = self._view(ev.path, site.types_base, bias) if exact else None
+        if site.inlined:
+            return self._inlined(site, fields, view, rec, ev, pid, tid, comm, nspid, bias, exact)
         decoded = {spec.name: decode_value(spec, fields, view) for spec in site.values}
         if site.condition is not None and not matches(site.condition, decoded):
             self.filtered += 1  # what the kernel's filter could not decide (strings)
             return None
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"), nspid=nspid)
-        if site.inlined:
-            return self._inlined(out, site, decoded, fields, rec, ev, bias, exact)
         ra = fields.get("ra")
         if ra and self.call_args:  # statistics count each function's direct callers
             sym = self.symbolizer(ev.path) if exact or not ev.pie else None
@@ -181,17 +181,28 @@ class EventDecoder:
             return None
         return out
 
-    def _inlined(self, out: TraceEvent, site: Site, decoded: dict, fields: dict, rec: Record,
-                 ev: ProbeEvent, bias: int, exact: bool) -> TraceEvent | list[TraceEvent]:
-        """One event per inlined call the probe stands for: an entry with no return (the
-        call has none to probe), its caller known from the binary."""
+    def _inlined(self, site: Site, fields: dict, view: BinaryView | None, rec: Record,
+                 ev: ProbeEvent, pid: int, tid: int, comm: str, nspid: int | None, bias: int,
+                 exact: bool) -> TraceEvent | list[TraceEvent] | None:
+        """One event per inlined call the probe stands for (each with its own arguments and
+        condition): an entry with no return (the call has none to probe), its caller known
+        from the binary."""
         events = []
-        for frames in site.inlined:
-            one = TraceEvent(out.ts_ns, out.cpu, out.pid, out.tid, out.comm, out.function,
-                             "entry", out.event, dict(decoded), goid=out.goid, nspid=out.nspid,
-                             inlined=frames, args_note=site.args_note)
+        for i, frames in enumerate(site.inlined):
+            specs = site.call_values[i] if i < len(site.call_values) else ()
+            decoded = {spec.name: decode_value(spec, fields, view) for spec in specs}
+            tree = site.call_conditions[i] if i < len(site.call_conditions) else None
+            if tree is not None and not matches(tree, decoded):
+                self.filtered += 1
+                continue
+            note = site.call_notes[i] if i < len(site.call_notes) and not specs else ""
+            one = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, "entry", ev.name,
+                             decoded, goid=fields.get("goid"), nspid=nspid, inlined=frames,
+                             args_note=note)
             one.caller = frames[0][0]
             events.append(one)
+        if not events:
+            return None
         if self._stack_type is not None:
             ra = fields.get(site.ra_key)
             self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None,

@@ -53,7 +53,11 @@ class Site:
     # (several calls can share one place), each ((function, file, line), ...): the function it
     # was inlined into with the call's position there, outward to the out-of-line function.
     inlined: tuple[tuple[tuple[str, str, int], ...], ...] = ()
-    args_note: str = ""  # why an inlined copy's arguments are not read ("": they are)
+    # per call of `inlined`: its argument values, why they are not read ("": they are), and
+    # its condition (conditions.matches; () when there is none)
+    call_values: tuple[tuple[ValueSpec, ...], ...] = ()
+    call_notes: tuple[str, ...] = ()
+    call_conditions: tuple = ()
     ra_key: str = "ra"  # the field holding the return address of the function holding it
     # Detached while its event still serves other functions: records from this monotonic ns on
     # are dropped (older ones, still unread, are real calls and decode as usual).
