@@ -208,3 +208,14 @@ def test_list_takes_patterns(divide: Path) -> None:
     assert out.returncode == 0 and [ln.split()[2] for ln in out.stdout.splitlines()[2:]] == ["main.Divide"]
     out = run("list", str(divide), "nope.*")
     assert out.returncode == 2 and out.stderr.strip().endswith("no function matches nope.*")
+
+
+@pytest.mark.parametrize(("spec", "cause"), [
+    ("nosuch.go:3", "no source file ends with 'nosuch.go'"),
+    ("main.go:1", "no code at this line (nearest lines with code:"),
+    ("main.go:99999", "past the end of its code (the last line with code is"),
+    ("proc.go:10", "names 2 files: os/proc.go, runtime/proc.go; give more of the path"),
+])
+def test_a_line_that_names_no_code_is_one_line_and_exit_2(divide: Path, spec: str, cause: str) -> None:
+    """Checked before anything reaches the kernel (no root needed to be told)."""
+    assert_one_line_error(run_trace(str(divide), spec), spec.split(":")[0], cause)

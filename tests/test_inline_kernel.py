@@ -142,3 +142,27 @@ def test_arguments_of_inlined_calls_on_go_1_19(root: str) -> None:
     assert sorted(e["args"]["x"] for e in events if e["function"] == "main.b") == [0, 1, 2, 3]
     branch = [e["args"]["x"] for e in events if e.get("inlined_in") == "main.Branch"]
     assert branch == list(range(0, 30, 3))
+
+
+@pytest.mark.parametrize(("version", "variant"), [("1.19", "default"), ("1.27.3", "default"),
+                                                  ("1.27.3", "strip"), ("1.27.3", "pie")])
+def test_a_line_in_a_loop_fires_once_per_iteration_with_its_locals(root: str, version: str,
+                                                                    variant: str) -> None:
+    """`hist[i&7]++` in Sums runs 50 times (Sums(50)): 50 line events, each with the loop
+    variable's value where DWARF gives it; stripped, no locals and the event says so."""
+    binary = _program(version, variant)
+    line = next(n for n, text in enumerate((tc.GO_SOURCES / "inline" / "main.go").read_text()
+                                           .splitlines(), 1) if text.strip() == "hist[i&7]++")
+    run = TraceRun("--json", str(binary), f"inline/main.go:{line}")
+    assert run_program(binary, "3").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    assert run.proc.returncode == 0, err
+    assert len(events) == 50 and all(e["kind"] == "line" for e in events)
+    assert {(e["function"], e["line"], e["probe"]) for e in events} == {
+        ("main.Sums", line, f"main.go:{line}")}
+    if variant == "strip":
+        assert all(e["locals"] == {} and "no DWARF" in e["locals_note"] for e in events)
+    else:
+        assert [e["locals"]["i"] for e in events] == list(range(50))
+    assert goprobe_leftovers(root) == []

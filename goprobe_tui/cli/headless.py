@@ -50,11 +50,11 @@ def run_trace(args: argparse.Namespace) -> int:
     try:
         fns = select(binary, patterns)
         check_request(binary, fns, options, args.ret)
-        entries, inlined = planned_probes(binary, fns)
-        if entries + inlined > args.max_probes:
-            return fail(f"{len(fns):,} functions match: {entries + inlined:,} probes ({entries:,} "
-                        f"entries, {inlined:,} inlined calls); refusing more than --max-probes "
-                        f"{args.max_probes:,}")
+        entries, inlined, lines = planned_probes(binary, fns)
+        if entries + inlined + lines > args.max_probes:
+            return fail(f"{len(fns):,} functions match: {entries + inlined + lines:,} probes "
+                        f"({entries:,} entries, {inlined:,} inlined calls, {lines:,} at lines); "
+                        f"refusing more than --max-probes {args.max_probes:,}")
         return _run(args, binary, fns, options)
     except BadInput as exc:
         return fail(str(exc))
@@ -128,8 +128,12 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
     events = len({id(ev) for a in attached for ev in a.events})
     inlined = sum(a.inlined_calls for a in attached)
     also = f" (their {_plural(inlined, 'inlined call site')} too)" if inlined else ""
+    lines = sum(1 for a in attached if a.function.source_line)
+    what = " and ".join(filter(None, (
+        _plural(len(attached) - lines, "function") if len(attached) > lines else "",
+        _plural(lines, "line") if lines else "")))
     say(f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
-        f"{_plural(len(attached), 'function')}{also} in {binary.path}; Ctrl-C to stop")
+        f"{what}{also} in {binary.path}; Ctrl-C to stop")
     deadline = time.monotonic() + args.duration if args.duration else None
     notices = 0
     next_check = time.monotonic()

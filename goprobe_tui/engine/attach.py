@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from goprobe_tui.engine.inline_sites import InlineSites, pack
+from goprobe_tui.engine.line_sites import LineSites
 from goprobe_tui.engine.patterns import condition_for, parse_where
 from goprobe_tui.engine.signatures import Signatures
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import assign_function
 from goprobe_tui.gobinary.goroutine import goid_offset
+from goprobe_tui.gobinary.lines import LineError
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
@@ -145,6 +147,8 @@ class Attacher:
         return ProbeSites(fn.entry, (), False)
 
     def _plan(self, fn: Function, returns: bool, deep: bool = True) -> _Plan:
+        if fn.source_line:
+            return self._line_plan(fn, deep)
         if fn.inlined_only:
             return self._inlined_plan(_Plan(fn, []), fn, deep)
         if fn.offset < 0:
@@ -213,6 +217,22 @@ class Attacher:
             raise ProbeError(f"{fn.key}: {plan.note(fn) or 'no inlined call could be probed'}")
         return out
 
+    # -- source lines ---------------------------------------------------------------
+    @cached_property
+    def lines(self) -> LineSites:
+        return LineSites(self.binary, self._goroutine_of, lambda: self._types_base,
+                         self.pointer_depth)
+
+    def _line_plan(self, fn: Function, deep: bool) -> _Plan:
+        try:
+            plan = self.lines.plan(fn, self.condition_text(fn), deep)
+        except LineError as exc:
+            raise ProbeError(str(exc)) from None
+        out = _Plan(fn, [(site, fetch, "") for site, fetch in plan.sites], plan.note(fn))
+        if not plan.sites:
+            raise ProbeError(f"{fn.key}: {plan.note(fn) or 'no place to probe'}")
+        return out
+
     def condition_text(self, fn: Function) -> str:
         """The condition in force for a function: its own (the TUI's `w`), else every --where
         that applies to it."""
@@ -248,19 +268,20 @@ class Attacher:
         # functions inlined at one place go to two events.
         groups: dict[tuple, list[Site]] = {}
         taken: dict[tuple, int] = {}
-        inlined: list[tuple[Site, tuple[str, ...]]] = []
+        packed: dict[str, list[tuple[Site, tuple[str, ...]]]] = {"entry": [], "line": []}
         for plan in plans:
             for site, fetch, kfilter in plan.sites:
-                if site.inlined:
-                    inlined.append((site, fetch))
+                if site.inlined:  # inlined copies and lines: packed into few events
+                    packed[site.kind].append((site, fetch))
                     continue
                 pair_by_g = any(a.startswith("g=") for a in fetch)
                 key = (site.kind, fetch, pair_by_g, kfilter, bool(site.inlined))
                 slot = taken.get((key, site.offset), 0)
                 taken[(key, site.offset)] = slot + 1
                 groups.setdefault((*key, slot), []).append(site)
-        for i, (fetch, sites) in enumerate(pack(inlined)):
-            groups[("entry", fetch, any(a.startswith("g=") for a in fetch), "", True, i)] = sites
+        for kind, these in packed.items():
+            for i, (fetch, sites) in enumerate(pack(these)):
+                groups[(kind, fetch, any(a.startswith("g=") for a in fetch), "", True, i)] = sites
         attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note,
                                                inlined_calls=p.inlined_calls,
                                                inlined_missed=p.inlined_missed) for p in plans}

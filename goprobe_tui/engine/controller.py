@@ -217,7 +217,7 @@ class TraceController:
         # One pass over each event's sites (runs every second; a batch shares its events)
         for ev in {id(ev): ev for att in attached for ev in att.events}.values():
             for i, s in enumerate(ev.sites):
-                if s.kind == "entry" and s.function in out:
+                if s.kind in ("entry", "line") and s.function in out:
                     out[s.function] += per_probe.get((ev.name, i), 0) * (len(s.inlined) or 1)
         return out
 

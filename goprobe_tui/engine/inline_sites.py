@@ -10,6 +10,7 @@ names can be read; calls where they cannot are left out, and the note says so.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,15 +38,16 @@ SHALLOW = "arguments not read: more than 200 functions attached at once"
 class InlinedPlan:
     sites: list[tuple[Site, tuple[str, ...]]] = field(default_factory=list)  # (site, fetch)
     calls: int = 0  # inlined calls probed
-    missed: dict[str, int] = field(default_factory=dict)  # why not -> how many calls
+    missed: Counter[str] = field(default_factory=Counter)  # why not -> how many calls
     total: int = 0  # inlined calls there are
+    what: str = "inlined calls"
 
     def note(self, fn: Function) -> str:
         if not self.missed:
             return ""
         why = "; ".join(f"{n:,} {reason}" for reason, n in
                         sorted(self.missed.items(), key=lambda kv: -kv[1]))
-        return (f"{sum(self.missed.values()):,} of its {self.total:,} inlined calls not traced "
+        return (f"{sum(self.missed.values()):,} of its {self.total:,} {self.what} not traced "
                 f"({why})")
 
 
@@ -77,7 +79,7 @@ class InlineSites:
         for call in calls:
             address, why = self._probes.address(call.row)
             if address is None:
-                out.missed[why] = out.missed.get(why, 0) + 1
+                out.missed[why] += 1
             else:
                 places.setdefault(address, []).append(call)
         note = (NO_DWARF if not self.binary.dwarf.available else
@@ -85,10 +87,10 @@ class InlineSites:
         for address, here in sorted(places.items()):
             off = self.binary.elf.file_offset(address, executable=True)
             if off is None:
-                _count(out.missed, "not in an executable segment", len(here))
+                out.missed["not in an executable segment"] += len(here)
                 continue
             holder = self.binary.functions[here[0].function]
-            sp = self._sp_delta(holder, address)
+            sp = self.binary.pushed_at(holder, address)
             ra = (f"ra{sp}=+{sp}(%sp):u64",) if sp is not None and self.binary.arch == "amd64" else ()
             fetch: dict[str, str] = {}
             kept: list[tuple[InlinedCall, tuple[ValueSpec, ...], str, tuple | None]] = []
@@ -102,7 +104,7 @@ class InlineSites:
                     try:
                         tree = compile_condition(condition, values, (), fn.key).tree
                     except ValueError:
-                        _count(out.missed, f"where --where {condition!r} cannot be read", 1)
+                        out.missed[f"where --where {condition!r} cannot be read"] += 1
                         continue
                 if plan is not None:
                     fetch.update((a.split("=", 1)[0], a) for a in plan.args)
@@ -138,19 +140,7 @@ class InlineSites:
         except ValueError:
             return None, NOT_FOUND
 
-    def _sp_delta(self, holder: Function, address: int) -> int | None:
-        """What the function holding the call has pushed at `address` (pcsp)."""
-        tab = self.binary.pclntab
-        try:
-            delta = tab.pc_value(int(self.binary.functions.func_off[holder.index]),
-                                 tab.layout.pcsp, holder.entry, address)
-        except (BinaryError, IndexError):
-            return None
-        return delta if 0 <= delta < 1 << 20 else None
 
-
-def _count(missed: dict[str, int], why: str, n: int) -> None:
-    missed[why] = missed.get(why, 0) + n
 
 
 PACK_ARGS = 32  # fetch args of one event of inlined copies: each record carries them all

@@ -9,6 +9,7 @@ import re
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.inline import inline_index, inlined_only_functions
+from goprobe_tui.gobinary.lines import LineError, LineTable, is_line_spec, line_target
 
 # `main.F: i > 3` or `net/http.*: r != nil`: a condition for the functions a pattern names. The
 # pattern holds no space or quote, and a condition never starts with NAME:, so a plain
@@ -40,21 +41,32 @@ def condition_for(name: str, wheres: tuple[Where, ...]) -> str:
 
 def select(binary: GoBinary, patterns: list[str], inlined: bool = True) -> list[Function]:
     """The functions any pattern names, in table order, then (`inlined`) those that exist only
-    inlined, by name; BadInput if none."""
+    inlined, by name, then the FILE:LINE patterns' lines; BadInput if none, or for a line
+    that names no code."""
+    lines = [p for p in patterns if is_line_spec(p)]
+    globs = [p for p in patterns if p not in lines]
     names = binary.functions.names
     chosen = [binary.functions[i] for i, n in enumerate(names)
-              if any(matches(n, p) for p in patterns)]
-    if inlined:
+              if any(matches(n, p) for p in globs)] if globs else []
+    if inlined and globs:
         chosen += [f for f in inlined_only_functions(binary)
-                   if any(matches(f.name, p) for p in patterns)]
-    if not chosen:
-        raise BadInput(f"{binary.path}: no function matches {' '.join(patterns)}")
+                   if any(matches(f.name, p) for p in globs)]
+    if globs and not chosen:
+        raise BadInput(f"{binary.path}: no function matches {' '.join(globs)}")
+    for spec in lines:
+        try:
+            chosen.append(line_target(binary, spec))
+        except LineError as exc:
+            raise BadInput(str(exc)) from None
     return chosen
 
 
-def planned_probes(binary: GoBinary, fns: list[Function]) -> tuple[int, int]:
-    """(entry probes, inlined calls) that attaching these functions places, at most: what
+def planned_probes(binary: GoBinary, fns: list[Function]) -> tuple[int, int, int]:
+    """(entry probes, inlined calls, line places) that attaching these places at most: what
     the caps (--max-probes, the TUI's) count."""
     counts = inline_index(binary).counts()
-    return (sum(1 for f in fns if not f.inlined_only),
-            sum(counts.get(name, 0) for name in {f.name for f in fns}))
+    table = LineTable(binary)
+    lines = sum(len(table.sites(f.file, f.line)) for f in fns if f.source_line)
+    return (sum(1 for f in fns if not f.inlined_only and not f.source_line),
+            sum(counts.get(f.name, 0) for f in {f.name: f for f in fns if not f.source_line}.values()),
+            lines)

@@ -74,6 +74,10 @@ class TraceEvent:
     # the call's position there first, outward to the out-of-line function holding the code.
     inlined: tuple | None = None
     args_note: str = ""  # why the arguments are not shown ("": they are)
+    # A line event (kind "line"): the probe (FILE:LINE as given), the statement's file and
+    # line; its locals are in `args`.
+    probe: str = ""
+    source: tuple[str, int] | None = None
     # A return's call arguments, where the decoder keeps them (statistics); never in a row.
     call_args: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     caller: str | None = field(default=None, repr=False, compare=False)  # the direct caller
@@ -81,15 +85,19 @@ class TraceEvent:
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
                 self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
-                _pairs(self.registers), self.stack, self.nspid, self.inlined, self.args_note)
+                _pairs(self.registers), self.stack, self.nspid, self.inlined, self.args_note,
+                self.probe, self.source)
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
-        *head, args, returns, latency, goid, registers, stack, nspid, inlined, note = row
+        *head, args, returns, latency, goid, registers, stack, nspid, inlined, note, probe, \
+            source = row
         return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
-                   stack, nspid, inlined, note)
+                   stack, nspid, inlined, note, probe, source)
 
     def to_json_dict(self) -> dict[str, Any]:
+        if self.kind == "line":
+            return self._line_json()
         wall = self.ts_ns + WALL_OFFSET_NS
         return {"ts": self.ts_ns / 1e9,
                 "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
@@ -108,13 +116,30 @@ class TraceEvent:
                     {"function": f, "inlined": inl, "file": file, "line": line}
                     for f, inl, file, line in self.stack]})}
 
+    def _line_json(self) -> dict[str, Any]:
+        wall = self.ts_ns + WALL_OFFSET_NS
+        file, line = self.source or ("", 0)
+        return {"ts": self.ts_ns / 1e9,
+                "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
+                "cpu": self.cpu, "pid": self.pid, "nspid": self.nspid, "tid": self.tid,
+                "goid": self.goid, "comm": self.comm, "kind": "line", "probe": self.probe,
+                "function": self.function, "file": file, "line": line,
+                "locals": json_values(self.args),
+                **({} if not self.args_note else {"locals_note": self.args_note}),
+                **({} if not self.inlined else {
+                    "inlined_in": self.inlined[0][0],
+                    "inlined_chain": [f for f, _file, _line in self.inlined]}),
+                **({} if self.stack is None else {"stack": [
+                    {"function": f, "inlined": inl, "file": file, "line": line}
+                    for f, inl, file, line in self.stack]})}
+
     def stack_text(self) -> str:
         """`main.B (inlined) main.go:37 ← main.A main.go:40 ← main.main main.go:88`."""
         return " ← ".join(f"{f}{' (inlined)' if inl else ''} {file.rsplit('/', 1)[-1]}:{line}"
                           for f, inl, file, line in self.stack or ())
 
     def values_text(self) -> str:
-        values = self.args if self.kind == "entry" else self.returns
+        values = self.returns if self.kind == "return" else self.args
         return ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
 
     def clock_text(self) -> str:
@@ -138,7 +163,7 @@ class TraceEvent:
 
     def text_line(self) -> str:
         """One line of `goprobe-tui trace` output (and its stack on the next, with --stack)."""
-        arrow = "->" if self.kind == "entry" else "<-"
+        arrow = {"entry": "->", "line": "--"}.get(self.kind, "<-")
         line = printable(f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}")
         if self.stack is not None:
             line += "\n    at " + printable(self.stack_text() or "?")
@@ -163,6 +188,11 @@ class TraceEvent:
     def call_text(self, micro: str = "us") -> str:
         """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return; an inlined call
         says where it was inlined (it has no return: no latency)."""
+        if self.kind == "line":
+            file, line = self.source or ("", 0)
+            where = f" ({self.inlined_text()})" if self.inlined else ""
+            locals_ = self.values_text() or self.args_note or "no locals"
+            return f"{file.rsplit('/', 1)[-1]}:{line} in {self.function}{where}: {locals_}"
         if self.kind == "entry":
             values = self.values_text() or ("?" if self.args_note else "")
             text = f"{self.function}({values})"

@@ -29,6 +29,8 @@ class Function:
     # No out-of-line body: the compiler inlined every call (no entry, no offset, no size).
     # Its index follows the table's: len(functions) + its place in inline.inlined_only_functions.
     inlined_only: bool = False
+    # Not a function: a source line to probe (name and key FILE:LINE, file and line its own).
+    source_line: bool = False
 
     @property
     def size(self) -> int:
@@ -174,6 +176,17 @@ class GoBinary:
             return self.functions[self.functions.keys.index(name)]
         except ValueError:
             return None
+
+    def pushed_at(self, fn: Function, pc: int) -> int | None:
+        """Bytes the function has pushed on its stack at `pc` (pcsp): where its frame, its
+        return address and its arguments are from SP. None if unknown."""
+        tab = self.pclntab
+        try:
+            delta = tab.pc_value(int(self.functions.func_off[fn.index]), tab.layout.pcsp,
+                                 fn.entry, pc)
+        except (BinaryError, IndexError):
+            return None
+        return delta if 0 <= delta < 1 << 20 else None
 
     def code(self, fn: Function) -> bytes:
         """The bytes of [entry, end) from the file, for disassembly."""

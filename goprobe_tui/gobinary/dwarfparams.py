@@ -198,6 +198,31 @@ class DwarfParams:
             return None
         return None
 
+    def statement_addresses(self, file: str, line: int) -> set[int] | None:
+        """Addresses where DWARF's line table begins a statement of `file`:`line` (is_stmt),
+        or None when no line table names the file (no DWARF, or not for this file)."""
+        if not self.available:
+            return None
+        try:
+            dwarf = self._index_dwarf()
+            out: set[int] = set()
+            named = False
+            for cu in dwarf.iter_CUs():
+                program = dwarf.line_program_for_CU(cu)
+                if program is None:
+                    continue
+                numbers = _file_numbers(program, file)
+                if not numbers:
+                    continue
+                named = True
+                for entry in program.get_entries():
+                    st = entry.state
+                    if st is not None and st.line == line and st.is_stmt and st.file in numbers:
+                        out.add(st.address)
+            return out if named else None
+        except Exception:  # damaged DWARF: the pclntab's rule applies instead
+            return None
+
     def _cu_base(self, cu) -> int:
         low = cu.get_top_DIE().attributes.get("DW_AT_low_pc")
         return self._address(low, cu) if low is not None else 0
@@ -217,6 +242,21 @@ class DwarfParams:
         type_name = _name(tdie)
         return replace(classify(_DwarfNode(tdie), self._elf.ptrsize, 0, follow), name=name,
                        type_name=type_name, result=result)
+
+
+def _file_numbers(program, file: str) -> set[int]:
+    """The numbers a line program gives `file` (DWARF 5 counts from 0, 4 from 1, and its
+    directory 0 is the compile directory)."""
+    v5 = program["version"] >= 5
+    dirs = program["include_directory"]
+    out = set()
+    for i, entry in enumerate(program["file_entry"]):
+        d = entry.dir_index
+        directory = dirs[d] if v5 and d < len(dirs) else dirs[d - 1] if 0 < d <= len(dirs) else b""
+        name = entry.name if not directory or directory == b"." else directory + b"/" + entry.name
+        if name.decode("utf-8", "replace") == file:
+            out.add(i if v5 else i + 1)
+    return out
 
 
 def _name(die) -> str:

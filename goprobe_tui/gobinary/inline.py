@@ -289,6 +289,12 @@ class InlineIndex:
         return [Function(base + i, name, 0, 0, -1, "", 0, name, inlined_only=True)
                 for i, name in enumerate(sorted(self._only))]
 
+    def row_of(self, fn: int, tree_index: int) -> int | None:
+        """The row of function `fn`'s inlined call number `tree_index`, or None."""
+        lo, hi = np.searchsorted(self.fn, [fn, fn + 1])  # rows are ordered by function
+        hit = np.flatnonzero(self.tree_index[lo:hi] == tree_index)
+        return int(lo + hit[0]) if len(hit) else None
+
     def chain(self, row: int) -> list[str]:
         """The callers a call was inlined through, innermost first, the out-of-line one last."""
         out = []

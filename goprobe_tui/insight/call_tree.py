@@ -30,6 +30,12 @@ def build_tree(events: Iterable[TraceEvent]) -> list[CallNode]:
     roots: list[CallNode] = []
     stack: list[CallNode] = []
     for ev in events:
+        if ev.kind == "line" or ev.inlined:  # no return ends them: leaves where they happen
+            text = ev.call_text() if ev.kind == "line" else ev.values_text()
+            name = ev.probe if ev.kind == "line" else ev.function
+            (stack[-1].children if stack else roots).append(
+                CallNode(name, text, ts_ns=ev.ts_ns, returns="" if ev.inlined else None))
+            continue
         if ev.kind == "entry":
             node = CallNode(ev.function, ev.values_text(), ts_ns=ev.ts_ns)
             (stack[-1].children if stack else roots).append(node)

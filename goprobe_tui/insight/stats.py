@@ -115,6 +115,9 @@ class StatsTable:
     def add(self, ev: TraceEvent) -> None:
         self.changes += 1
         self.last_ts_ns = max(self.last_ts_ns, ev.ts_ns)
+        if ev.kind == "line":  # a line probe's row: how often its statement ran
+            self._stats(ev.probe).entry(ev.ts_ns, ev.function)
+            return
         st = self._stats(ev.function)
         if ev.kind == "entry":
             st.entry(ev.ts_ns, ev.caller, bool(ev.inlined))

@@ -142,6 +142,8 @@ class EventDecoder:
         # the file is not read at all: a wrong bias would show another value as this one.
         bias = ip - site.vaddr if ev.pie else 0
         view = self._view(ev.path, site.types_base, bias) if exact else None
+        if site.kind == "line":
+            return self._line(site, fields, view, rec, ev, pid, tid, comm, nspid, bias, exact)
         if site.inlined:
             return self._inlined(site, fields, view, rec, ev, pid, tid, comm, nspid, bias, exact)
         decoded = {spec.name: decode_value(spec, fields, view) for spec in site.values}
@@ -208,6 +210,26 @@ class EventDecoder:
             self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None,
                                           ev.path, ra)
         return events[0] if len(events) == 1 else events
+
+    def _line(self, site: Site, fields: dict, view: BinaryView | None, rec: Record,
+              ev: ProbeEvent, pid: int, tid: int, comm: str, nspid: int | None, bias: int,
+              exact: bool) -> TraceEvent | None:
+        """A line probe: the statement ran, with the locals it sees (call_values[0])."""
+        specs = site.call_values[0] if site.call_values else ()
+        decoded = {spec.name: decode_value(spec, fields, view) for spec in specs}
+        tree = site.call_conditions[0] if site.call_conditions else None
+        if tree is not None and not matches(tree, decoded):
+            self.filtered += 1
+            return None
+        frames = site.inlined[0] if site.inlined else ()
+        out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.scope, "line", ev.name, decoded,
+                         goid=fields.get("goid"), nspid=nspid, inlined=frames or None,
+                         args_note=site.call_notes[0] if site.call_notes and not specs else "",
+                         probe=site.function, source=site.source)
+        if self._stack_type is not None:
+            self._last_on_cpu[rec.cpu] = ([out], bias if exact or not ev.pie else None, ev.path,
+                                          fields.get(site.ra_key))
+        return out
 
     def _pair(self, out: TraceEvent, key: tuple, site: Site) -> bool:
         """Pair a return with its entry. False: drop it, its call did not match the

@@ -59,6 +59,10 @@ class Site:
     call_notes: tuple[str, ...] = ()
     call_conditions: tuple = ()
     ra_key: str = "ra"  # the field holding the return address of the function holding it
+    # A line probe (kind "line"): the function whose code it is (innermost, inlined or not),
+    # and the statement's file and line. Its locals are call_values[0].
+    scope: str = ""
+    source: tuple[str, int] | None = None
     # Detached while its event still serves other functions: records from this monotonic ns on
     # are dropped (older ones, still unread, are real calls and decode as usual).
     muted_since: int | None = None
@@ -171,7 +175,8 @@ class ProbeSession:
         refused: dict[int, str] = {}
         with self._lock:
             name = event_name(os.getpid(), self._counter, sites[0].function,
-                              "ret" if kind == "return" else "inl" if sites[0].inlined else "")
+                              "ret" if kind == "return" else "line" if kind == "line" else
+                              "inl" if sites[0].inlined else "")
             self._counter += 1
             ev = ProbeEvent(name, kind, path, fetch, pair_by_g, pie)
             # Recorded before anything is written: teardown covers whatever happens next.

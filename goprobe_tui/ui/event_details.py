@@ -15,9 +15,13 @@ def event_details(ev: TraceEvent) -> str:
              f"goroutine {'?' if ev.goid is None else ev.goid} · cpu {ev.cpu} · {ev.comm}"]
     if ev.kind == "return":
         lines.append(f"latency {format_duration(ev.latency_ns)}")
-    values = ev.args if ev.kind == "entry" else ev.returns
+    values = ev.returns if ev.kind == "return" else ev.args
+    if ev.inlined:
+        lines.append(ev.inlined_text())
+    if ev.args_note:
+        lines.append(ev.args_note)
     if values:
-        lines.append("")
+        lines.append("" if ev.kind != "line" else "\nlocals:")
         lines += [f"  {name} = {format_value(value)}" for name, value in values.items()]
     if ev.registers:
         lines.append("results unknown; registers: " + ", ".join(
