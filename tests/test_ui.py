@@ -433,7 +433,7 @@ async def test_a_bad_keymap_is_one_notification_and_the_defaults_stay(binary, tm
 
 async def test_details_name_where_the_parameters_come_from() -> None:
     """A stripped method's details show the signature its events use (the type metadata)."""
-    from goprobe_tui.ui.screens import DetailScreen
+    from goprobe_tui.ui.function_details import FunctionDetails
 
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
     with GoBinary.open(str(tc.build("values", "1.27.3", "sw"))) as stripped:
@@ -446,7 +446,7 @@ async def test_details_name_where_the_parameters_come_from() -> None:
                 await _settle(app, pilot)
                 await pilot.press("enter")
                 await _settle(app, pilot)
-                assert isinstance(app.screen, DetailScreen) and want in app.screen.text, app.screen.text
+                assert isinstance(app.screen, FunctionDetails) and want in app.screen.text, app.screen.text
                 await pilot.press("escape")
                 await _settle(app, pilot)
 

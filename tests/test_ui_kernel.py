@@ -228,3 +228,39 @@ async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> No
             await pilot.press("q")
             await _until(pilot, lambda: not app.is_running, 30)
     assert goprobe_leftovers(root) == []
+
+
+async def test_tui_inlined_calls_count_and_a_line_probe_from_the_details(root: str) -> None:
+    """Space on main.Square attaches its inlined copies too: its hits are every call. Enter
+    shows main.Sums's details; Enter on its `hist[i&7]++` line probes it: 50 runs, each with
+    i. Space in the probe panel detaches the line."""
+    with _app("inline") as (path, app, controller):
+        async with app.run_test(size=SIZE) as pilot:
+            assert controller.stream.wait_ready() is None
+            await _select(app, pilot, "main.Square")
+            await pilot.press("space")
+            await _until(pilot, lambda: "main.Square" in controller.attached, 10)
+            await _select(app, pilot, "main.Sums")
+            await pilot.press("enter")
+            await pilot.pause()
+            lines = app.screen.query_one("#details-lines")
+            source = (tc.GO_SOURCES / "inline" / "main.go").read_text().splitlines()
+            want = next(n for n, text in enumerate(source, 1) if text.strip() == "hist[i&7]++")
+            lines.highlighted = next(i for i, opt in enumerate(lines.options)
+                                     if opt.id.endswith(f"main.go:{want}"))
+            await pilot.press("enter")
+            key = f"main.go:{want}"
+            await _until(pilot, lambda: key in controller.attached, 10)
+            out = subprocess.run([str(path)], capture_output=True, text=True, check=True).stdout
+            ran = int(out.split("Square=")[1].split()[0])
+            panel = app.query_one(ProbePanel)
+            await _until(pilot, lambda: panel.model.get("main.Square") is not None
+                         and panel.model["main.Square"].hits == ran
+                         and panel.model.get(key) is not None and panel.model[key].hits == 50, 20)
+            events = [e for e in app._events_view.events() if e.kind == "line"]
+            assert [e.args["i"] for e in events] == list(range(50))
+            app._focus(panel)
+            panel.move_cursor(row=list(panel.model).index(key))
+            await pilot.press("space")
+            await _until(pilot, lambda: key not in controller.attached, 10)
+    assert goprobe_leftovers(root) == []

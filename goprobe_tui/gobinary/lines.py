@@ -185,6 +185,22 @@ class LineTable:
                 seen.setdefault(line)
         return [(fns.files[fn_index], ln) for ln in sorted(seen)]
 
+    def lines_of_inlined(self, name: str) -> list[tuple[str, int]]:
+        """(file, line) of the code of a function's inlined copies (the first copy's)."""
+        index = inline_index(self._b)
+        calls = index.calls_of(name)
+        if not calls:
+            return []
+        seen: dict[tuple[str, int], None] = {}
+        for start, end in index.body_ranges(calls[0].row):
+            pc = start
+            while pc < end:  # a body run is a few instructions: their lines one by one
+                where = index.position(calls[0].function, pc)
+                if where[1] > 0:
+                    seen.setdefault(where)
+                pc += self._tab.header.quantum
+        return sorted(seen)
+
     # -- which functions can hold the file's code ---------------------------------
     def _functions_of(self, file: str) -> tuple[np.ndarray, np.ndarray]:
         """(function indexes, the file's number in each one's pcfile) of every function whose

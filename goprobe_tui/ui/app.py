@@ -25,6 +25,7 @@ from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.gobinary.inline import catalog, inline_index
+from goprobe_tui.gobinary.lines import LineTable
 from goprobe_tui.insight.call_tree import build_tree, goroutine_key
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui import keymap
@@ -32,6 +33,7 @@ from goprobe_tui.ui.browser import Browser
 from goprobe_tui.ui.call_tree_view import CallTreeView
 from goprobe_tui.ui.event_details import event_details
 from goprobe_tui.ui.events_view import EventsView
+from goprobe_tui.ui.function_details import FunctionDetails
 from goprobe_tui.ui.function_list import FunctionList
 from goprobe_tui.ui.header import HeaderBar
 from goprobe_tui.ui.messages import EventsDrained, InliningRead, Notice, ProbeChanged
@@ -329,7 +331,13 @@ class GoprobeApp(ProbeCommands, App):
             return
         fn = self.functions[message.index]
         sig = None if fn.inlined_only else self.signatures.of(fn)
-        self.push_screen(DetailScreen(describe(self.binary, fn, sig)))
+        table = LineTable(self.binary)
+        lines = table.lines_of_inlined(fn.name) if fn.inlined_only else table.lines_of(fn.index)
+
+        def chosen(spec: str | None) -> None:
+            if spec is not None and self._require_tracing():
+                self._attach_line(spec)
+        self.push_screen(FunctionDetails(describe(self.binary, fn, sig), lines), chosen)
 
     def _binary_changed(self, change) -> None:
         self.notify(change.message, title="binary changed", severity="error", timeout=60)

@@ -45,7 +45,8 @@ COMMANDS = [
     Command("search", "slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list",
             priority=True),
     Command("attach", "space", "Space", "toggle", "Attach/detach",
-            "attach / detach the highlighted function"),
+            "attach / detach the highlighted function (and its inlined calls); in the probe "
+            "panel: detach the probe under the cursor (a line probe too)"),
     Command("returns", "r", "r", "toggle_returns", "Returns",
             "attach with return probes (args, results, latency) / drop them"),
     Command("view", "v", "v", "next_view", "View",
@@ -59,7 +60,8 @@ COMMANDS = [
     Command("where", "w", "w", "condition", "Where",
             "record only the highlighted function's calls that match a condition (kernel filter)"),
     Command("attach-all", "a", "a", "attach_all", "Attach all",
-            "attach all current matches (asks above 50, refuses above 2,000)"),
+            "attach all current matches (asks above 50 functions, refuses above 2,000 probes: "
+            "entries and inlined calls)"),
     Command("attach-all-anyway", "A", "A", "attach_all_anyway", "Attach all!",
             "attach all current matches, even above the 2,000 cap (asks first)"),
     Command("detach-all", "d", "d", "detach_all", "Detach all", "detach all"),
@@ -75,7 +77,8 @@ COMMANDS = [
 # Keys owned by widgets, listed in help only.
 NAVIGATION = [
     ("↑ ↓ PgUp PgDn", "move in the list or the events"),
-    ("Enter", "details: entry, end, offset, file:line, DWARF params, RET sites"),
+    ("Enter", "details: entry, end, offset, file:line, params, RET sites, where it was "
+              "inlined, and its lines: Enter on a line probes it (its locals each time)"),
     ("End G", "back to the live tail of the events, from anywhere (▼ N below: events under "
               "the view)"),
     ("↑ ↓ (events)", "move a cursor over events; Enter: the event in full; g: its goroutine's "
@@ -85,16 +88,34 @@ NAVIGATION = [
 ]
 
 
+# How inlined calls and line probes work, said once in the help.
+INLINING = [
+    "Go inlines most short functions: attaching one attaches every inlined copy too (one probe "
+    "where each copy's code is entered once per call), so its calls and hits count them all. "
+    "Their events say where: → main.Square(x=3) (inlined in main.Loop at main.go:17). An inlined "
+    "call has no latency; its arguments are read where DWARF says where they are, else shown "
+    "<unavailable> (stripped: none). Functions that exist only inlined are listed as (inlined "
+    "only), found and traced by name.",
+    "A line probe (Enter on a function, then Enter on a line; or trace BINARY main.go:41) fires "
+    "each time the statement runs, with the locals DWARF places there.",
+    "Not seen: calls whose code the compiler removed or merged (f(x)+f(x) computed once), and "
+    "inlined copies entered at several places (the attach note counts them).",
+]
+
 # What the screen shows, and how to get out of things.
 LEGEND = [
-    ("●", "entry probe attached (arguments)"),
+    ("●", "entry probe attached (arguments), its inlined calls too"),
     ("◆", "entry and return probes attached (results, latency)"),
     ("✗", "the kernel refused a probe (the notification says why)"),
     ("▼ N below", "events under the view; End or G goes back to the live tail"),
     ("Esc", "closes a dialog or this help; in the search box, back to the list"),
     ("f, then Enter on an empty line", "clears the event filter"),
     ("/, then ctrl+u", "clears the search (the whole list again)"),
-    ("—", "in statistics: not known (no error result, or the results' types are unknown)"),
+    ("—", "in statistics: not known (no error result, or the results' types are unknown); an "
+          "inlined call has no latency"),
+    ("INL", "in the list: how many calls of the function the compiler inlined (each is probed "
+            "with it); (inlined only): no body of its own"),
+    ("· file:line in F", "a line probe's event: the statement ran, with its locals"),
 ]
 
 

@@ -9,6 +9,7 @@ from textual import work
 from goprobe_tui.engine.guards import MAX_FUNCTIONS
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary import Function
+from goprobe_tui.gobinary.lines import line_target
 from goprobe_tui.ui.messages import Notice, ProbeChanged, ProbeFailed
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.screens import ConfirmScreen, PromptScreen
@@ -31,6 +32,12 @@ class ProbeCommands:
 
     # -- keys ---------------------------------------------------------------------------
     def action_toggle(self) -> None:
+        panel = self.query_one(ProbePanel)
+        if self.focused is panel:  # in the probe panel: the probe under its cursor goes
+            name = panel.highlighted()
+            if name is not None and self._require_tracing():
+                self._detach_function(name)
+            return
         fn = self._highlighted_function()
         if fn is None:
             return
@@ -153,6 +160,17 @@ class ProbeCommands:
             self.post_message(ProbeFailed(name, why))
         for att in attached:
             self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note))
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _attach_line(self, spec: str) -> None:
+        """A probe at a source line (FILE:LINE), from a function's details."""
+        try:
+            fn = line_target(self.binary, spec)
+            att = self.controller.attach(fn, False)
+        except (GoprobeError, ValueError) as exc:
+            self.post_message(ProbeFailed(spec.rsplit("/", 1)[-1], str(exc)))
+            return
+        self.post_message(ProbeChanged(att.function.key, True, False, att.probes, att.note))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_function(self, name: str) -> None:

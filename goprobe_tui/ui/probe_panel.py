@@ -95,6 +95,15 @@ class ProbePanel(DataTable):
         for key, cell in zip([c.value for c in self.columns], self._cells(name, row), strict=True):
             self.update_cell(name, key, cell)
 
+    def highlighted(self) -> str | None:
+        """The name (function, or FILE:LINE) of the row under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:  # no row there (the table is being rebuilt)
+            return None
+
     def drop(self, name: str) -> None:
         if self.model.pop(name, None) is not None:
             self.remove_row(name)

@@ -9,7 +9,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from goprobe_tui.ui.keymap import LEGEND, help_rows
+from goprobe_tui.ui.keymap import INLINING, LEGEND, help_rows
 from goprobe_tui.ui.text_box import TextBox
 
 
@@ -69,8 +69,10 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         body = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in help_rows(self.keymap))
         legend = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in LEGEND)
+        inlining = "\n\n".join(escape(p) for p in INLINING)
         with VerticalScroll(id="dialog"):
-            yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\n[b]On screen[/b]\n\n" + legend)
+            yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\n[b]On screen[/b]\n\n" + legend
+                         + "\n\n[b]Inlined calls and lines[/b]\n\n" + inlining)
 
     def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -1,0 +1,46 @@
+"""A function's details and its source lines: Enter on a line puts a probe there (the screen
+answers with FILE:LINE; the app attaches it)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from goprobe_tui.textsafe import printable
+
+HINT = "↑↓ a line · Enter: probe that line (its locals on every run) · Esc: close"
+
+
+class FunctionDetails(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, text: str, lines: list[tuple[str, int]]) -> None:
+        """lines: (file, line) of the function's own code, in order."""
+        super().__init__()
+        self.text = text
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            with VerticalScroll(id="details-text"):
+                yield Static(self.text, markup=False)
+            if self.lines:
+                yield Static(f"Lines ({len(self.lines):,}) — {HINT}", classes="hint")
+                yield OptionList(*(Option(printable(f"{f.rsplit('/', 1)[-1]}:{n}"), id=f"{f}:{n}")
+                                   for f, n in self.lines), id="details-lines")
+            else:
+                yield Static("no line of its own to probe (Esc: close)", classes="hint")
+
+    def on_mount(self) -> None:
+        if self.lines:
+            self.set_focus(self.query_one(OptionList))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
