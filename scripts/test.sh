@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-env.sh
-.venv/bin/ruff check goprobe_tui tests benchmarks scripts
+.venv/bin/ruff check --no-cache goprobe_tui tests benchmarks scripts
 set +e
 .venv/bin/python -m pytest -q "$@"
 rc=$?
