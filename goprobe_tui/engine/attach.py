@@ -14,7 +14,7 @@ from functools import cached_property
 from goprobe_tui.engine.inline_sites import InlineSites, pack
 from goprobe_tui.engine.line_sites import LineSites
 from goprobe_tui.engine.patterns import condition_for, parse_where
-from goprobe_tui.engine.signatures import Signatures
+from goprobe_tui.engine.signatures import Signatures, with_dictionary
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import assign_function
 from goprobe_tui.gobinary.goroutine import goid_offset
@@ -105,6 +105,8 @@ class Attacher:
             paths = self.field_paths(fn)
             entry, ret = assign_function(self.binary.arch, ptrsize, self.register_abi(fn),
                                          params, args_size, arginfo)
+            entry = with_dictionary(entry, fn.name, self.register_abi(fn),
+                                    self.binary.dwarf.dictionary_slots(fn.name))
             return build_plan(entry, ptrsize, paths, deep), build_plan(ret, ptrsize, deep=deep)
         except ValueError as exc:
             raise ProbeError(str(exc)) from None
@@ -116,13 +118,13 @@ class Attacher:
         if own is not None:
             paths = list(self.own_field_paths(fn, own))
         else:
-            found = (self.binary.dwarf.field_path(fn.name, expr) for expr in self.fields)
+            found = (self.signatures.field_path(fn, expr) for expr in self.fields)
             paths = [p for p in found if p is not None]
         # fields a condition compares are read too (`--where 'r.Method == "GET"'`)
         for expr in dict.fromkeys(m for m in FIELD_NAME.findall(self.condition_text(fn)) if m):
             if all(p.expr != expr for p in paths):
                 try:
-                    path = self.binary.dwarf.field_path(fn.name, expr)
+                    path = self.signatures.field_path(fn, expr)
                 except ValueError:
                     path = None  # the condition then says which field is missing
                 if path is not None:
@@ -131,11 +133,9 @@ class Attacher:
 
     def own_field_paths(self, fn: Function, exprs: tuple[str, ...]) -> tuple:
         """Selectors given for this one function: each must name one of its parameters."""
-        if exprs and not self.binary.dwarf.available:
-            raise ValueError("fields need DWARF (this binary was built with -s -w or stripped)")
         out = []
         for expr in exprs:
-            path = self.binary.dwarf.field_path(fn.name, expr)
+            path = self.signatures.field_path(fn, expr)
             if path is None:
                 raise ValueError(f"--field {expr}: {fn.key} has no parameter {expr.split('.')[0]}")
             out.append(path)

@@ -4,11 +4,10 @@ BadInput with a line that says what is wrong; nothing has been attached then."""
 
 from __future__ import annotations
 
-import re
-
 from goprobe_tui.engine.attach import Attacher
 from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.engine.patterns import matches, parse_where, select
+from goprobe_tui.engine.signatures import SELECTOR, SELECTOR_HELP, Signatures
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
 
@@ -44,18 +43,21 @@ def check_request(binary: GoBinary, fns: list[Function], options: EngineOptions,
 
 
 def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...]) -> None:
+    signatures = Signatures(binary)
     for expr in exprs:
-        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", expr):
-            raise BadInput(f"--field {expr!r}: expected PARAM.FIELD[.FIELD...], e.g. r.URL.Path")
+        if not SELECTOR.fullmatch(expr) or "." not in expr:
+            raise BadInput(f"--field {expr!r}: {SELECTOR_HELP}")
         applies = False
         for fn in fns:
             try:
-                applies |= binary.dwarf.field_path(fn.name, expr) is not None
+                applies |= signatures.field_path(fn, expr) is not None
             except ValueError as exc:
                 raise BadInput(str(exc)) from None
         if not applies:
             root = expr.split(".")[0]
-            raise BadInput(f"--field {expr}: no traced function has a parameter {root} (or no DWARF)")
+            where = "" if binary.dwarf.available else (
+                " (without DWARF, parameters are recv, arg0, arg1, ...: see `list` or the details)")
+            raise BadInput(f"--field {expr}: no traced function has a parameter {root}{where}")
 
 
 def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions,

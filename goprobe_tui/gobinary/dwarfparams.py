@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from goprobe_tui.gobinary.elffile import ElfImage
-from goprobe_tui.gobinary.go_types import ARRAY, BOOL, FLOAT64, PTR, SLICE
+from goprobe_tui.gobinary.go_types import ARRAY, BOOL, FLOAT64, PTR, SLICE, STRUCT
 from goprobe_tui.gobinary.names import package_of
 from goprobe_tui.gobinary.params import FieldPath, Param, Part
-from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, classify
+from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, classify, select_path
 
 DW_AT_GO_KIND = 0x2900
+DW_AT_GO_DICT_INDEX = 0x2906  # on a generic function's .paramN typedefs: its dictionary slot
 _ADDRX = ("DW_FORM_addrx", "DW_FORM_addrx1", "DW_FORM_addrx2", "DW_FORM_addrx3",
           "DW_FORM_addrx4", "DW_FORM_GNU_addr_index")
 __all__ = ["DwarfParams", "FieldPath", "Param", "Part"]
@@ -71,6 +72,20 @@ class DwarfParams:
                     return die
         return None
 
+    def dictionary_slots(self, func_name: str) -> dict[str, int]:
+        """A shape-instantiated function's types by dictionary slot: the name of what each
+        `.paramN` typedef stands for (go.shape.int, []go.shape.int) -> its slot."""
+        die = self.subprogram(func_name)
+        out: dict[str, int] = {}
+        try:
+            for c in die.iter_children() if die is not None else ():
+                slot = c.attributes.get(DW_AT_GO_DICT_INDEX)
+                if c.tag == "DW_TAG_typedef" and slot is not None and "DW_AT_type" in c.attributes:
+                    out.setdefault(_name(_resolve(c.get_DIE_from_attribute("DW_AT_type"))), slot.value)
+        except Exception:  # damaged DWARF: no slots, so the dictionary is shown as read
+            return {}
+        return out
+
     def field_path(self, func_name: str, expr: str) -> FieldPath | None:
         """A Go selector on a parameter (`r.URL.Path`) as a chain of (dereference?, offset)
         steps from the parameter's value, and the leaf's shape. None if the function has no
@@ -83,30 +98,8 @@ class DwarfParams:
                       and _name(c) == root and "DW_AT_type" in c.attributes), None)
         if param is None:
             return None
-        if not names:
-            raise ValueError(f"--field {expr}: name a field of {root} (e.g. {root}.Name)")
-        tdie = _resolve(param.get_DIE_from_attribute("DW_AT_type"))
-        steps: list[tuple[bool, int]] = []
-        deref, offset = False, 0
-        for name in names:
-            if tdie.tag == "DW_TAG_pointer_type" and "DW_AT_type" in tdie.attributes:
-                if deref or steps or offset:
-                    steps.append((deref, offset))
-                deref, offset = True, 0
-                tdie = _resolve(tdie.get_DIE_from_attribute("DW_AT_type"))
-            elif not deref:
-                raise ValueError(f"--field {expr}: {root} is not a pointer to a struct; only fields "
-                                 "reached through pointers can be read")
-            member = next((m for m in tdie.iter_children() if m.tag == "DW_TAG_member"
-                           and _name(m) == name), None) if tdie.tag == "DW_TAG_structure_type" else None
-            if member is None or "DW_AT_data_member_location" not in member.attributes:
-                raise ValueError(f"--field {expr}: {_name(tdie)} has no field {name}")
-            offset += int(member.attributes["DW_AT_data_member_location"].value)
-            tdie = _resolve(member.get_DIE_from_attribute("DW_AT_type"))
-        steps.append((deref, offset))
-        leaf = replace(classify(_DwarfNode(tdie), self._elf.ptrsize, 1, 0), name=expr,
-                       type_name=_name(tdie), members=(), pointee=None, elem=None)
-        return FieldPath(expr, root, tuple(steps), leaf)
+        return select_path(_DwarfNode(param.get_DIE_from_attribute("DW_AT_type")), expr, root,
+                           names, self._elf.ptrsize)
 
     def member_offset(self, package: str, type_name: str, member: str) -> int | None:
         """Where `member` sits in struct `type_name` (e.g. runtime.g's goid), or None."""
@@ -286,6 +279,8 @@ class _DwarfNode:
         if self.kind is None:
             if die.tag == "DW_TAG_pointer_type":
                 self.kind = PTR
+            elif die.tag == "DW_TAG_structure_type":
+                self.kind = STRUCT
             elif die.tag == "DW_TAG_base_type":
                 enc = attrs["DW_AT_encoding"].value if "DW_AT_encoding" in attrs else 0
                 self.kind = {2: BOOL, 4: FLOAT64, 5: 6, 6: 3, 7: 11, 8: 8}.get(enc)

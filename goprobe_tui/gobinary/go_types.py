@@ -22,9 +22,12 @@ KIND_MASK = 0x1F
 TFLAG_UNCOMMON, TFLAG_EXTRA_STAR = 1, 2
 BOOL, INT, INT64, UINT, UINTPTR, FLOAT32, FLOAT64, COMPLEX64, COMPLEX128 = 1, 2, 6, 7, 12, 13, 14, 15, 16
 ARRAY, CHAN, FUNC, IFACE, MAP, PTR, SLICE, STRING, STRUCT, UNSAFE_PTR = range(17, 27)
-MAX_FIELDS = 16
+MAX_FIELDS = 16  # described per type for interface values (cached, so kept small)
+ALL_FIELDS = 4096  # read for a struct's full layout (selectors, pointers followed)
 MAX_PARAMS = 64
 _OUT_COUNT_MASK = 0x7FFF  # the top bit says variadic
+# Where a kind's UncommonType follows its kind-specific fields (64-bit).
+_UNCOMMON_AT = {ARRAY: 72, CHAN: 64, FUNC: 56, IFACE: 80, PTR: 56, SLICE: 56, STRUCT: 80}
 
 Reader = Callable[[int, int], "bytes | None"]
 
@@ -39,6 +42,8 @@ class GoType:
     length: int = 0  # arrays
     fields: tuple[tuple[str, int, int], ...] = ()  # structs: (name, type address, offset)
     complete: bool = True  # structs: every field listed (not cut at MAX_FIELDS)
+    fields_at: int = 0  # structs: where the field table is
+    field_count: int = 0  # structs: how many fields there are
     ins: tuple[int, ...] = ()  # funcs: parameter type addresses
     outs: tuple[int, ...] = ()  # funcs: result type addresses
 
@@ -54,6 +59,13 @@ class TypeReader:
     def runtime_type(self, addr: int) -> GoType | None:
         """The type a probe saw (a runtime address)."""
         return self.type_at(addr - self.bias)
+
+    def runtime_words(self, addr: int, count: int) -> list[int] | None:
+        """Words the binary holds at a runtime address (a generic function's dictionary),
+        relocations applied; link-time addresses, as type_at takes them."""
+        raw = self._bytes(addr - self.bias, 8 * count)
+        return None if raw is None else [int.from_bytes(raw[i:i + 8], "little")
+                                         for i in range(0, len(raw), 8)]
 
     def runtime_itab_type(self, itab: int) -> GoType | None:
         return self.itab_type(itab - self.bias)
@@ -92,7 +104,8 @@ class TypeReader:
             fields_at, count = struct.unpack_from("<QQ", raw, 56)
             fields = self._fields(fields_at, min(count, MAX_FIELDS))
             return GoType(name, kind, size, t.align, fields=fields,
-                          complete=count <= MAX_FIELDS and len(fields) == count)
+                          complete=count <= MAX_FIELDS and len(fields) == count,
+                          fields_at=fields_at, field_count=count)
         if kind == FUNC:
             return self._func(t, addr, raw, tflag)
         return t
@@ -108,6 +121,29 @@ class TypeReader:
             return None
         ptrs = [int.from_bytes(table[i:i + 8], "little") for i in range(0, len(table), 8)]
         return GoType(t.name, FUNC, t.size, t.align, ins=tuple(ptrs[:ins]), outs=tuple(ptrs[ins:]))
+
+    def all_fields(self, t: GoType) -> tuple[tuple[str, int, int], ...] | None:
+        """Every field of a struct type (name, type address, offset), or None if unreadable."""
+        if t.complete:
+            return t.fields
+        if t.field_count > ALL_FIELDS:
+            return None
+        fields = self._fields(t.fields_at, t.field_count)
+        return fields if len(fields) == t.field_count else None
+
+    def pkg_path(self, addr: int, t: GoType) -> str | None:
+        """A named type's package path (its UncommonType's PkgPath), or None."""
+        raw = self._bytes(addr, 24)
+        if raw is None or not raw[20] & TFLAG_UNCOMMON:
+            return None
+        if t.kind == MAP:
+            return None  # its layout changed across versions (swiss maps)
+        at = addr + _UNCOMMON_AT.get(t.kind, 48)  # scalars and strings: right after Type
+        head = self._bytes(at, 4)
+        if head is None:
+            return None
+        off = int.from_bytes(head, "little", signed=True)
+        return self.name_at(self.types_base + off) if off > 0 else ""
 
     def _fields(self, addr: int, count: int) -> tuple[tuple[str, int, int], ...]:
         raw = self._bytes(addr, 24 * count) if count else b""

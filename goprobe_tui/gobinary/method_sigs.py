@@ -19,14 +19,16 @@ from goprobe_tui.gobinary.errors import BinaryError
 from goprobe_tui.gobinary.go_types import FUNC, GoType, TypeReader
 from goprobe_tui.gobinary.params import Param, Part
 from goprobe_tui.gobinary.textbase import moduledata_types
-from goprobe_tui.gobinary.type_shapes import classify_runtime
+from goprobe_tui.gobinary.type_index import TypeIndex, parse_type_name
+from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, PointerTo, RuntimeNode, TypeNode, classify
 
 SCAN_LIMIT = 256 << 20  # bytes of type metadata scanned at most
 
 
 class MethodSignatures:
-    def __init__(self, binary: GoBinary) -> None:
+    def __init__(self, binary: GoBinary, types: TypeIndex | None = None) -> None:
         self._binary = binary
+        self._types = types or TypeIndex(binary)
 
     @cached_property
     def _types_base(self) -> int | None:
@@ -72,9 +74,28 @@ class MethodSignatures:
                                                                        base + int(mtyp[i])))
         return out
 
-    def params(self, fn: Function, receiver_words: int | None) -> list[Param] | None:
+    def params(self, fn: Function, receiver_words: int | None,
+               follow: int = POINTER_DEPTH) -> list[Param] | None:
         """Receiver, arguments and results of a method, or None if unknown. receiver_words:
-        how many words a value receiver takes (ArgInfo's first argument)."""
+        how many words a value receiver takes (ArgInfo's first argument); follow: levels of
+        pointers to structs described (--depth)."""
+        nodes = self.nodes(fn)
+        if nodes is None:
+            return None
+        ptrsize = self._binary.elf.ptrsize
+        recv = self._receiver(fn, receiver_words, nodes.get("recv"), follow)
+        if recv is None:
+            return None
+        out = [recv]
+        for name, node in nodes.items():
+            if name != "recv":
+                p = classify(node, ptrsize, 0, follow)
+                out.append(replace(p, name=name, result=name.startswith("ret")))
+        return out
+
+    def nodes(self, fn: Function) -> dict[str, TypeNode] | None:
+        """The method's parameters by name (recv, arg0.., ret0..) as types: the receiver's
+        where the binary describes it. None if the method's signature is unknown."""
         found = self._by_entry.get(fn.entry)
         reader = self.reader
         if found is None or reader is None or "[" in fn.name:  # generic: a dictionary comes first
@@ -85,34 +106,48 @@ class MethodSignatures:
         t = reader.type_at(typ)
         if t is None or t.kind != FUNC:
             return None
-        recv = self._receiver(fn, receiver_words)
-        if recv is None:
-            return None
-        ins = self._named(t.ins, "arg", False)
-        outs = self._named(t.outs, "ret", True)
-        if ins is None or outs is None:
-            return None
-        return [recv, *ins, *outs]
+        out: dict[str, TypeNode] = {}
+        recv = self._receiver_node(fn)
+        if recv is not None:
+            out["recv"] = recv
+        for prefix, types in (("arg", t.ins), ("ret", t.outs)):
+            for i, addr in enumerate(types):
+                pt: GoType | None = reader.type_at(addr)
+                if pt is None:
+                    return None
+                out[f"{prefix}{i}"] = RuntimeNode(reader, pt)
+        return out
 
-    def _receiver(self, fn: Function, words: int | None) -> Param | None:
+    def _receiver_node(self, fn: Function) -> TypeNode | None:
+        types = self._types
+        try:
+            name = parse_type_name(("*" if ".(*" in fn.name else "") + _receiver_type(fn.name))
+            found = types.find(name)
+        except ValueError:
+            return None
+        if found is None or types.reader is None:
+            return None
+        node = RuntimeNode(types.reader, found[1])
+        return PointerTo(node) if name.stars else node
+
+    def _receiver(self, fn: Function, words: int | None, node: TypeNode | None,
+                  follow: int) -> Param | None:
         ptrsize = self._binary.elf.ptrsize
         word = Part("ptr", ptrsize)
         if ".(*" in fn.name:
-            return Param("recv", "*" + _receiver_type(fn.name), "ptr", ptrsize, ptrsize, False, (word,))
+            pointee = None
+            if node is not None and follow > 0:
+                pointee = classify(node, ptrsize, 0, follow).pointee
+            return Param("recv", "*" + _receiver_type(fn.name), "ptr", ptrsize, ptrsize, False, (word,),
+                         pointee=pointee)
+        if node is not None:
+            p = classify(node, ptrsize, 0, follow)
+            if p.kind != "unknown" and (words is None or len(p.parts) == words):
+                return replace(p, name="recv")
         if words is None:
             return None
         parts = tuple(Part("int", ptrsize) for _ in range(words))  # a value of unknown layout
         return Param("recv", _receiver_type(fn.name), "words", ptrsize * words, ptrsize, False, parts)
-
-    def _named(self, types: tuple[int, ...], prefix: str, result: bool) -> list[Param] | None:
-        out = []
-        for i, addr in enumerate(types):
-            t: GoType | None = self.reader.type_at(addr) if self.reader else None
-            if t is None:
-                return None
-            p = classify_runtime(self.reader, t, self._binary.elf.ptrsize)
-            out.append(replace(p, name=f"{prefix}{i}", result=result))
-        return out
 
 
 def _receiver_type(name: str) -> str:

@@ -27,7 +27,7 @@ from goprobe_tui.gobinary.go_types import (
     GoType,
     TypeReader,
 )
-from goprobe_tui.gobinary.params import Param, Part
+from goprobe_tui.gobinary.params import FieldPath, Param, Part
 
 INT_KINDS = range(2, 7)
 UINT_KINDS = range(7, 13)
@@ -125,6 +125,54 @@ def struct_layout(node: TypeNode, ptrsize: int, follow: int = 0) -> Param | None
     return Param("", node.name, "struct", 0, 1, False, (), members)
 
 
+def select_path(node: TypeNode, expr: str, root: str, names: list[str], ptrsize: int) -> FieldPath:
+    """A Go selector (`r.URL.Path`) on a parameter of type `node`, as a chain of
+    (dereference?, offset) steps and the leaf's shape; one rule for DWARF and runtime types.
+    ValueError names what does not exist."""
+    if not names:
+        raise ValueError(f"--field {expr}: name a field of {root} (e.g. {root}.Name)")
+    steps: list[tuple[bool, int]] = []
+    deref, offset = False, 0
+    for name in names:
+        if node.kind == PTR:
+            target = node.elem()
+            if target is None:
+                raise ValueError(f"--field {expr}: what {node.name} points to is not described")
+            if deref or steps or offset:
+                steps.append((deref, offset))
+            deref, offset, node = True, 0, target
+        elif not deref:
+            raise ValueError(f"--field {expr}: {root} is not a pointer to a struct; only fields "
+                             "reached through pointers can be read")
+        members = node.members() if node.kind == STRUCT else None
+        found = next((m for m in members or () if m[0] == name), None)
+        if found is None:
+            more = "" if node.kind != STRUCT or members is not None else " (its fields are not described)"
+            raise ValueError(f"--field {expr}: {node.name} has no field {name}{more}")
+        offset += found[2]
+        node = found[1]
+    steps.append((deref, offset))
+    leaf = replace(classify(node, ptrsize, 1, 0), name=expr, type_name=node.name, members=(),
+                   pointee=None, elem=None)
+    return FieldPath(expr, root, tuple(steps), leaf)
+
+
+class PointerTo:
+    """`*T` for a type T that was found by name (its own pointer type need not exist)."""
+
+    kind, size, count = PTR, 8, None
+
+    def __init__(self, target: TypeNode) -> None:
+        self._target = target
+        self.name = "*" + target.name
+
+    def members(self) -> None:
+        return None
+
+    def elem(self) -> TypeNode:
+        return self._target
+
+
 class RuntimeNode:
     """A runtime type (abi.Type) as a TypeNode."""
 
@@ -138,10 +186,11 @@ class RuntimeNode:
         return None if t is None else RuntimeNode(self._reader, t)
 
     def members(self) -> list[tuple[str, TypeNode, int]] | None:
-        if not self._t.complete:
+        fields = self._reader.all_fields(self._t)
+        if fields is None:
             return None
         out: list[tuple[str, TypeNode, int]] = []
-        for name, addr, offset in self._t.fields:
+        for name, addr, offset in fields:
             node = self._node(addr)
             if node is None:
                 return None
@@ -152,5 +201,6 @@ class RuntimeNode:
         return self._node(self._t.elem) if self._t.elem else None
 
 
-def classify_runtime(reader: TypeReader, t: GoType, ptrsize: int) -> Param:
-    return classify(RuntimeNode(reader, t), ptrsize)
+def classify_runtime(reader: TypeReader, t: GoType, ptrsize: int,
+                     follow: int = POINTER_DEPTH) -> Param:
+    return classify(RuntimeNode(reader, t), ptrsize, 0, follow)

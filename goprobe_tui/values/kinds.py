@@ -474,6 +474,43 @@ class ElidedKind(_Constant):
     value = ELIDED
 
 
+DICTIONARY_SCAN = 8  # words of a dictionary shown without DWARF's slots
+
+
+@register_kind
+class TypeArgsKind(Kind):
+    """A generic function's dictionary, static data read from the file. With DWARF's slots:
+    the type arguments, `[int, string]` (each field's type_name is its slot's byte offset).
+    Without: the runtime types the dictionary begins with, said to be just that."""
+
+    name = "typeargs"
+
+    def fetch(self, b, p, locs):
+        spec = super().fetch(b, p, locs)
+        return ValueSpec(spec.name, self.name, spec.keys, p.type_name, spec.sizes,
+                         tuple(ValueSpec(m.name, "elided", (), str(m.offset)) for m in p.members))
+
+    def decode(self, spec, fields, view):
+        addr = _words(spec, fields)[0]
+        types = view.types if view is not None else None
+        if types is None or not addr:
+            return _pointer(addr)
+        if spec.fields:
+            words = types.runtime_words(addr + max(int(f.type_name) for f in spec.fields), 1)
+            found = [types.runtime_words(addr + int(f.type_name), 1) for f in spec.fields]
+            named = [types.type_at(w[0]) if w else None for w in found]
+            if words is None or None in named:
+                return _pointer(addr)  # not in the file: the address, never a guessed type
+            return Marker("[" + ", ".join(t.name for t in named if t) + "]")
+        seen = []
+        for w in types.runtime_words(addr, DICTIONARY_SCAN) or ():
+            t = types.type_at(w)
+            if t is None:
+                break  # a sub-dictionary or an itab: the types end here
+            seen.append(t.name)
+        return Marker(f"<dictionary: {', '.join(seen)}>") if seen else _pointer(addr)
+
+
 @register_kind
 class RawKind(Kind):
     """A user's own fetch arg, shown as the kernel gives it."""
@@ -533,7 +570,8 @@ def build_plan(assignment: Assignment, ptrsize: int, fields: tuple[FieldPath, ..
             continue
         values.append(fetch_value(b, p, iter(placement.locs)))
         for i, path in enumerate(fields):
-            if path.root == p.name and p.kind == "ptr" and placement.locs:
+            # a pointer, or a word whose type the selector names (arg1.(*pkg.T).F)
+            if path.root == p.name and len(p.parts) == 1 and placement.locs:
                 values.append(_field(b, path, placement.locs[0], i))
     for reg in assignment.pad:
         b.fetch.setdefault(reg, f"{reg}=%{reg}:x{8 * ptrsize}")
