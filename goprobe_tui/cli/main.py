@@ -44,6 +44,10 @@ def _run(args: argparse.Namespace) -> int:
         from goprobe_tui.cli.headless import run_trace
 
         return run_trace(args)
+    if args.command == "ps":
+        from goprobe_tui.cli.processes import run_ps
+
+        return run_ps(args)
     if args.command == "cleanup":
         from goprobe_tui.cli.headless import run_cleanup
 

@@ -17,7 +17,7 @@ from goprobe_tui.exit_codes import BAD_INPUT
 WHERE_HELP = ("record only calls that match, filtered in the kernel: e.g. 'i >= 990', "
               "'path ~ \"/api/*\"', 'err != nil' (needs --ret); names, argN or retN. Repeatable; "
               "'main.F: i > 3' applies to the functions a pattern names only")
-SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui")
+SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui", "ps")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,12 +109,18 @@ def parser() -> argparse.ArgumentParser:
     st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1)
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
+    ps = sub.add_parser("ps", help="list every Go process on the host (pid, Go version, module, "
+                                   "container, ...)")
+    ps.add_argument("--json", action="store_true", help="a JSON list of objects on stdout")
     return p
 
 
 def normalise(argv: list[str]) -> list[str]:
-    """`goprobe-tui BINARY` and `goprobe-tui --pid N` mean the UI."""
-    if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
+    """`goprobe-tui BINARY`, `goprobe-tui --pid N` and a bare `goprobe-tui` (which starts on
+    the process picker) mean the UI."""
+    if not argv:
+        return ["ui"]
+    if argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
         return ["ui", *argv]
     if argv and argv[0] == "--pid":
         return ["ui", *argv]

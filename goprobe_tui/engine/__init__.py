@@ -42,7 +42,7 @@ def open_engine(binary: GoBinary, path: str | None = None,
     from goprobe_tui.tracefs.session import ProbeSession
 
     options = options or EngineOptions()
-    session = ProbeSession(pid_filter=options.pid)
+    session = ProbeSession(pid_filter=options.pid, isolate=options.pid is not None)
     try:
         return TraceController(binary, session, path or binary.path, options)
     except BaseException:

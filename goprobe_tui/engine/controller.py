@@ -57,7 +57,8 @@ class TraceController:
         self.stream = EventStream(session.instance, session.root, o.pid, self._on_batch,
                                   None if out is None else (out.fd, out.format, out.count),
                                   stop_timeout=None if out or not o.rows else 5.0,
-                                  rows=o.rows, on_insight=self._on_insight if o.statistics else None)
+                                  rows=o.rows, on_insight=self._on_insight if o.statistics else None,
+                                  reader=session.reader())
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
         self.on_binary_change: Callable[[Change], None] | None = None

@@ -116,3 +116,22 @@ def _scan_version(elf: ElfImage, info: BuildInfo) -> None:
     if best is not None:
         info.goversion = f"go1.{best[0]}" + (f".{best[1]}" if best[1] else "")
         info.source = "version string scan"
+
+
+GO_SECTIONS = (".gopclntab", ".note.go.buildid", ".go.buildinfo")
+
+
+def find_buildinfo(elf: ElfImage) -> BuildInfo | None:
+    """The build info of a Go executable; None for anything else. Cheap on non-Go files:
+    only Go ones (build info, or the sections Go's linker writes) are scanned further."""
+    info = BuildInfo()
+    try:
+        _read_blob_into(elf, info)
+    except BinaryError:
+        info = BuildInfo()
+    if info.goversion:
+        return info
+    if not any(name in elf.sections for name in GO_SECTIONS):
+        return None
+    _scan_version(elf, info)
+    return info

@@ -45,6 +45,9 @@ class ProcessInfo:
         self._saved_at = 0.0
         self._maps: dict[int, list[tuple[int, int, int]]] = {}
         self._inodes: dict[str, int | None] = {}
+        # --pid: the one process traced, (pid, comm). A thread nobody knows any more (it and
+        # its process have exited, and perf keeps no saved_tgids) is one of its threads.
+        self._target: tuple[int, str] | None = None
 
     def thread(self, tid: int) -> tuple[int, str, int | None]:
         """(tgid, comm, tgid in its own PID namespace) of a thread; (tid, "?", None) when
@@ -52,7 +55,8 @@ class ProcessInfo:
         info = self._threads.get(tid)
         now = time.monotonic()
         if info is None or now - info[3] > _RECHECK:
-            tgid, comm, nspid = _read_status(tid) or (info[:3] if info else self._saved(tid))
+            tgid, comm, nspid = (_read_status(tid) or (info[:3] if info else None)
+                                 or self._saved(tid))
             if nspid is not None:
                 self._nspids[tgid] = nspid
             info = self._threads[tid] = (tgid, comm, nspid, now)
@@ -62,11 +66,13 @@ class ProcessInfo:
         return info[0], info[1], self._nspids.get(info[0])
 
     def learn_process(self, pid: int) -> None:
-        """Read a process's namespace pid now, while it lives (its events may be decoded
-        after it has exited)."""
+        """Read a process's namespace pid and name now, while it lives (its events may be
+        decoded after it has exited): --pid's target."""
         found = _read_status(pid)
         if found is not None and found[2] is not None:
             self._nspids[found[0]] = found[2]
+        if found is not None:
+            self._target = (found[0], found[1])
 
     def _saved(self, tid: int) -> tuple[int, str, None]:
         now = time.monotonic()
@@ -74,6 +80,8 @@ class ProcessInfo:
             self._saved_at = now
             self._saved_tgids = _read_pairs(os.path.join(self.root, "saved_tgids"), int)
             self._saved_comms = _read_pairs(os.path.join(self.root, "saved_cmdlines"), str)
+        if tid not in self._saved_tgids and self._target is not None:
+            return self._target[0], self._saved_comms.get(tid, self._target[1]), None
         return self._saved_tgids.get(tid, tid), self._saved_comms.get(tid, "?"), None
 
     def file_offset(self, pid: int, path: str, ip: int) -> int | None:

@@ -41,12 +41,13 @@ class EventStream:
     def __init__(self, instance: str, root: str, pid_filter: int | None, on_batch: OnBatch,
                  print_to: tuple[int, str, int | None] | None = None,
                  stop_timeout: float | None = 5.0, rows: bool = True,
-                 on_insight: Callable[[list[dict]], None] | None = None) -> None:
+                 on_insight: Callable[[list[dict]], None] | None = None,
+                 reader: PageReader | None = None) -> None:
         """print_to=(fd, format name, count): the child writes events to fd itself (headless trace)
         and only stats come back; otherwise rows come back for the UI (unless rows=False).
         on_insight: the child also aggregates per-function statistics and sends snapshots.
         stop_timeout: how long stop() lets the child finish decoding (None: until every event
-        is out)."""
+        is out). reader: where records come from (default: the instance's buffers)."""
         self.on_batch = on_batch
         self.on_insight = on_insight
         self._rows = rows
@@ -68,7 +69,7 @@ class EventStream:
         self._inflight: deque[tuple[int, list]] = deque()  # written, not yet acknowledged
         self._base = TraceStatus()  # totals of the decoders that died
         self._last = TraceStatus()  # the current decoder's latest figures
-        self.reader = PageReader(instance, root)  # OSError goes to the caller
+        self.reader = reader or PageReader(instance, root)  # OSError goes to the caller
         self._proc = self._spawn()
         self._threads = [threading.Thread(target=t, name=f"goprobe-{t.__name__[1:]}", daemon=True)
                          for t in (self._write, self._receive, self._read)]

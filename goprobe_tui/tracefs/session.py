@@ -25,6 +25,7 @@ from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.formats import RecordLayout, parse_format
 from goprobe_tui.tracefs.fs import retry_busy
 from goprobe_tui.tracefs.naming import check_probe_path, event_name, session_name
+from goprobe_tui.tracefs.perf import PerfReader, PerfTargets
 from goprobe_tui.tracefs.stale import sweep_stale
 from goprobe_tui.values.fetch_args import valid_fetch_arg
 from goprobe_tui.values.kinds import ValueSpec
@@ -106,9 +107,15 @@ def returns_first(events: list[ProbeEvent]) -> list[ProbeEvent]:
     return sorted(events, key=lambda ev: ev.kind != "return")
 
 
+PERF_INSTANCE_KB = 4  # with perf nothing is recorded in the instance: it only names the session
+
+
 class ProbeSession:
     def __init__(self, root: str | None = None, *, name: str | None = None,
-                 buffer_kb: int = DEFAULT_BUFFER_KB, pid_filter: int | None = None) -> None:
+                 buffer_kb: int = DEFAULT_BUFFER_KB, pid_filter: int | None = None,
+                 isolate: bool = False) -> None:
+        """isolate (with pid_filter): breakpoints in that process only, through perf
+        (perf.py); events are then never enabled in the instance."""
         self.root = root or fs.find_tracefs()
         sweep_stale(self.root)  # what dead sessions left: their buffers and probes cost everyone
         self.name = name or session_name()
@@ -124,6 +131,7 @@ class ProbeSession:
         # Told of each event after it is defined and before it is enabled (and again when its
         # sites change), so a decoder elsewhere knows it before its first record can exist.
         self.on_define: Callable[[ProbeEvent], None] | None = None
+        self.perf: PerfTargets | None = None
         try:
             os.mkdir(self.instance)
         except FileExistsError:
@@ -131,15 +139,31 @@ class ProbeSession:
         except OSError as exc:
             raise TracefsError(f"cannot create tracing instance: {exc.strerror}") from None
         try:
-            self._configure(buffer_kb, pid_filter)
+            self._configure(PERF_INSTANCE_KB if isolate else buffer_kb, pid_filter)
         except OSError as exc:
             self.close()
             raise TracefsError(f"cannot configure tracing instance: {exc.strerror}") from None
+        if isolate and pid_filter is not None:
+            try:
+                # call stacks are always sampled: a perf event cannot start taking them later
+                self.perf = PerfTargets(pid_filter, stacks=True)
+            except ProbeError as exc:
+                self.close()
+                raise TracefsError(str(exc)) from None
+
+    def reader(self):
+        """What reads this session's records: the instance's buffers, or the perf rings."""
+        if self.perf is not None:
+            return _SessionPerfReader(self)
+        from goprobe_tui.tracefs.page_reader import PageReader
+
+        return PageReader(self.instance, self.root)
 
     def set_user_stacks(self, on: bool) -> None:
         """Each event of our instance followed by a record of the user stack (8 frames, a
         frame-pointer walk; the instance's own option, nobody else's)."""
-        fs.write_value(os.path.join(self.instance, "options", "userstacktrace"), "1" if on else "0")
+        if self.perf is None:
+            fs.write_value(os.path.join(self.instance, "options", "userstacktrace"), "1" if on else "0")
         self.user_stacks = on
 
     def _configure(self, buffer_kb: int, pid_filter: int | None) -> None:
@@ -219,6 +243,16 @@ class ProbeSession:
         path = os.path.join(self._event_dir(ev.name, self.instance), "filter")
         with self._lock:
             old = ev.filter
+            if self.perf is not None:
+                try:
+                    self.perf.set_filter(ev.name, text)
+                except OSError as exc:
+                    with contextlib.suppress(OSError):
+                        self.perf.set_filter(ev.name, old)
+                    raise ProbeError(f"the kernel refused the filter {text!r}",
+                                     exc.strerror or "") from None
+                ev.filter = text
+                return
             try:
                 fs.write_value(path, text or "0")
             except OSError as exc:
@@ -245,6 +279,10 @@ class ProbeSession:
         with self._lock:
             if ev.enabled:
                 return
+            if self.perf is not None and ev.layout is not None:
+                self.perf.open_event(ev.name, ev.layout.type_id, ev.filter)
+                ev.enabled = True
+                return
             try:
                 fs.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"), "1")
             except OSError as exc:
@@ -259,6 +297,10 @@ class ProbeSession:
         """Stops the breakpoints. Unread records stay in the buffer (deleting would clear it)."""
         with self._lock:
             if not ev.enabled:
+                return
+            if self.perf is not None:
+                self.perf.close_event(ev.name)  # its breakpoints leave the target
+                ev.enabled = False
                 return
             with contextlib.suppress(FileNotFoundError):
                 fs.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"), "0")
@@ -319,6 +361,8 @@ class ProbeSession:
                     self._delete(ev)
                 except (OSError, ProbeError) as exc:
                     errors.append(f"{ev.name}: {exc}")
+            if self.perf is not None:
+                self.perf.close()
             try:
                 retry_busy(lambda: os.rmdir(self.instance))
             except FileNotFoundError:
@@ -336,3 +380,23 @@ class ProbeSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _SessionPerfReader(PerfReader):
+    """Stack records only while the session asks for them (they are sampled regardless)."""
+
+    def __init__(self, session: ProbeSession) -> None:
+        super().__init__(session.perf, _user_stack_type(session.root))
+        self._session = session
+
+    def read(self):
+        self.emit_stacks = self._session.user_stacks
+        return super().read()
+
+
+def _user_stack_type(root: str) -> int | None:
+    try:
+        text = fs.read_text(os.path.join(root, "events", "ftrace", "user_stack", "format"))
+        return int(next(ln for ln in text.splitlines() if ln.startswith("ID:")).split()[1])
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None

@@ -48,6 +48,13 @@ def _watch_signals(app, engine: TraceController | None) -> None:
 
 
 def run_ui(args: argparse.Namespace) -> int:
+    if args.binary is None and args.pid is None:
+        from goprobe_tui.ui.process_picker import ProcessPicker
+
+        chosen = ProcessPicker().run()
+        if chosen is None:
+            return 0
+        args.pid = chosen
     path = resolve_target(args.pid, args.binary)
     if not path:
         return fail("usage: goprobe-tui BINARY | --pid PID")

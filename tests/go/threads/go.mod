@@ -1,0 +1,3 @@
+module goprobe.test/threads
+
+go 1.19

@@ -1,0 +1,89 @@
+"""`ps` and the TUI's start screen: every Go process this test starts (one in a PID and mount
+namespace too) is listed with its Go version and module, and no non-Go process is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from goprobe_tui.engine.processes import go_processes
+from tests.conftest import need
+from tests.support import toolchains as tc
+
+NEWEST = "1.27.3"
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+@pytest.fixture
+def started(root: str):
+    """A ticker on the host, one inside `unshare --mount --pid --fork`, and `sleep` (not Go):
+    (host ticker pid, namespaced ticker's host pid, sleep pid)."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = str(tc.build("ticker", NEWEST))
+    host = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    inside = subprocess.Popen(["unshare", "--mount", "--pid", "--fork", binary],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    other = subprocess.Popen(["sleep", "300"])
+    procs = [host, inside, other]
+    try:
+        assert host.stdout.readline().strip() == "ready"
+        assert inside.stdout.readline().strip() == "ready"
+        (inner,) = _children(inside.pid)
+        yield host.pid, inner, other.pid
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_ps_lists_every_go_process_and_no_other(started) -> None:
+    host, inner, other = started
+    scan = go_processes()
+    by_pid = {p.pid: p for p in scan.processes}
+    assert host in by_pid and inner in by_pid and other not in by_pid
+    assert by_pid[host].goversion == f"go{NEWEST}" and by_pid[host].module == "goprobe.test/ticker"
+    assert by_pid[host].nspid is None and by_pid[inner].nspid == 1
+    assert by_pid[inner].container.startswith("mount namespace")
+    assert by_pid[host].threads >= 1 and by_pid[host].user == "root"
+    assert all(p.goversion.startswith("go") for p in scan.processes)
+
+
+def test_ps_json_has_the_documented_keys(started) -> None:
+    host, inner, _other = started
+    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "ps", "--json"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0
+    rows = {r["pid"]: r for r in json.loads(out.stdout)}
+    for key in ("pid", "nspid", "binary", "goversion", "module", "container"):
+        assert key in rows[host] and key in rows[inner]
+    assert rows[inner]["nspid"] == 1 and rows[host]["binary"].endswith("ticker-go1.27.3-default-"
+                                                                       + rows[host]["binary"][-16:])
+    text = subprocess.run([sys.executable, "-m", "goprobe_tui", "ps"], capture_output=True, text=True,
+                          timeout=60).stdout
+    assert any(line.startswith(f"{inner} ") and "go1.27.3" in line for line in text.splitlines())
+
+
+async def _pick(pid: int) -> int | None:
+    from goprobe_tui.ui.process_picker import ProcessPicker
+
+    app = ProcessPicker()
+    async with app.run_test(size=(160, 30)) as pilot:
+        while app.scan is None:
+            await pilot.pause(0.05)
+        await pilot.press("slash", *str(pid), "enter", "enter")
+        await pilot.pause()
+    return app.return_value
+
+
+def test_the_start_screen_opens_the_process_chosen(started) -> None:
+    import asyncio
+
+    _host, inner, _other = started
+    assert asyncio.run(_pick(inner)) == inner
