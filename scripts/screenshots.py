@@ -38,7 +38,8 @@ async def shoot() -> None:
             await pilot.press("slash", *"srvhandle", "enter")
             await settle(app, pilot)
             app.save_screenshot("browser-search.svg", str(OUT))
-        controller = TraceController(binary, ProbeSession())
+        # as `goprobe-tui` runs it: statistics on (the panel's hits are the calls counted)
+        controller = TraceController(binary, ProbeSession(), options=EngineOptions(statistics=True))
         app = GoprobeApp(binary, controller)
         async with app.run_test(size=SIZE) as pilot:
             for name in ("main.Greet", "main.(*Server).handleConn", "main.Sum[go.shape.int]"):
@@ -80,7 +81,31 @@ async def shoot() -> None:
             await settle(app, pilot)
             app.save_screenshot("event-details.svg", str(OUT))
             await asyncio.to_thread(controller.close)
+    await picker(tmp)
     shutil.rmtree(tmp)
+
+
+async def picker(tmp: Path) -> None:
+    """The start screen, with a Go process on the host and one in a PID + mount namespace."""
+    from goprobe_tui.ui.process_picker import ProcessPicker
+
+    ticker = tmp / "ticker"
+    shutil.copy(tc.build("ticker", "1.27.3"), ticker)
+    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+             for cmd in ([str(ticker)], ["unshare", "--mount", "--pid", "--fork", str(ticker)])]
+    try:
+        for p in procs:
+            p.stdout.readline()
+        app = ProcessPicker()
+        async with app.run_test(size=(140, 16)) as pilot:
+            while app.scan is None:
+                await pilot.pause(0.05)
+            await settle(app, pilot)
+            app.save_screenshot("process-picker.svg", str(OUT))
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
 
 
 if __name__ == "__main__":

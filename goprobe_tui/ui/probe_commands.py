@@ -201,9 +201,12 @@ class ProbeCommands:
             where = self.controller.condition_of(fn) if fn is not None and self.controller else ""
             panel.upsert(message.name, message.returns, message.probes,
                          f"where {where}" if where else "attached")
-            # its calls so far (0 until it is called), and calls/s
-            calls, rate = self._calls.get(message.name, (0, None))
-            panel.set_hits({message.name: calls}, {} if rate is None else {message.name: rate})
+            # its calls so far (0 until it is called), and calls/s; blank when no statistics
+            # come (an engine without them): never a 0 that events on screen contradict
+            counted = self.controller is not None and self.controller.options.statistics
+            calls, rate = self._calls.get(message.name, (0 if counted else None, None))
+            if calls is not None:
+                panel.set_hits({message.name: calls}, {} if rate is None else {message.name: rate})
             if message.note:
                 self.notify(f"{message.name}: {message.note}", severity="warning", timeout=8)
             if idx is not None:
