@@ -264,3 +264,46 @@ async def test_tui_inlined_calls_count_and_a_line_probe_from_the_details(root: s
             await pilot.press("space")
             await _until(pilot, lambda: key not in controller.attached, 10)
     assert goprobe_leftovers(root) == []
+
+
+async def test_tui_pid_traces_the_target_and_never_its_sibling(root: str) -> None:
+    """`goprobe-tui --pid`: the panel's hits are the target's calls, the events its own, and a
+    copy of the same binary running beside it is never trapped (perf's per-process filter)."""
+    _newest()
+    path = tc.build("ticker", "1.27.3")
+
+    def waiting(calls: int) -> subprocess.Popen:
+        proc = subprocess.Popen([str(path), str(calls)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        return proc
+
+    target = waiting(200)
+    try:
+        with GoBinary.open(str(path)) as binary:
+            controller = open_engine(binary, f"/proc/{target.pid}/exe",
+                                     EngineOptions(pid=target.pid, statistics=True))
+            try:
+                assert controller.session.perf is not None
+                app = GoprobeApp(binary, controller, pid=target.pid)
+                async with app.run_test(size=SIZE) as pilot:
+                    await _select(app, pilot, "main.Tick")
+                    await pilot.press("space")
+                    await _until(pilot, lambda: "main.Tick" in controller.attached, 30)
+                    sibling = waiting(3000)
+                    sibling.communicate("go\n", timeout=60)
+                    target.communicate("go\n", timeout=60)
+                    pane = app.query_one(TracePane)
+                    await _until(pilot, lambda: len(pane.rows) >= 200, 30)
+                    panel = app.query_one(ProbePanel)
+                    await _until(pilot, lambda: panel.model["main.Tick"].hits == 200, 30)
+                    assert {pane.event(i).pid for i in range(len(pane.rows))} == {target.pid}
+                    assert len(pane.rows) == 200
+                    hits = controller.session.hits()
+                    assert sum(hits.values()) == 200  # the sibling's 3,000 calls: no trap
+            finally:
+                controller.close()
+    finally:
+        target.kill()
+        target.wait()
+    assert not goprobe_leftovers()
