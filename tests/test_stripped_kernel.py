@@ -106,8 +106,8 @@ def test_a_stripped_methods_receiver_is_followed_and_selected(root: str, version
 @pytest.mark.kernel
 @pytest.mark.parametrize("variant", ["default", "strip"])
 def test_generic_functions_show_their_dictionary(root: str, variant: str) -> None:
-    """With DWARF the dictionary's type-argument slots are known: [int]. Without, the
-    runtime types it begins with are shown as that, never named type arguments."""
+    """With DWARF the dictionary's type-argument slots are known: [int]. Without them a
+    scalar shape's type argument is the dictionary's one type of that kind: the same."""
     _toolchain(NEWEST)
     binary = tc.build("large", NEWEST, variant)
     run = TraceRun("--json", str(binary), "main.Sum*")
@@ -115,11 +115,22 @@ def test_generic_functions_show_their_dictionary(root: str, variant: str) -> Non
     run.proc.send_signal(signal.SIGINT)
     events, err = run.finish()
     got = {e["function"]: e["args"][".dict"] for e in events}
-    if variant == "default":
-        assert got == {"main.Sum[go.shape.int]": "[int]", "main.Sum[go.shape.float64]": "[float64]"}, err
-    else:
-        assert got == {"main.Sum[go.shape.int]": "<dictionary: []int, int>",
-                       "main.Sum[go.shape.float64]": "<dictionary: []float64, float64>"}, err
+    assert got == {"main.Sum[go.shape.int]": "[int]", "main.Sum[go.shape.float64]": "[float64]"}, err
+
+
+def test_a_dictionary_names_type_arguments_only_where_proven() -> None:
+    from goprobe_tui.gobinary.go_types import INT, SLICE, STRING, GoType
+    from goprobe_tui.values.kinds import _proven_type_args
+
+    ints = [GoType("[]main.MyInt", SLICE, 24), GoType("main.MyInt", INT, 8)]
+    assert _proven_type_args(["go.shape.int"], ints) == ["main.MyInt"]
+    assert _proven_type_args(["go.shape.int", "go.shape.string"],
+                             [*ints, GoType("string", STRING, 16)]) == ["main.MyInt", "string"]
+    two = [GoType("int", INT, 8), GoType("main.MyInt", INT, 8)]
+    assert _proven_type_args(["go.shape.int", "go.shape.int"], two) is None  # which is which?
+    assert _proven_type_args(["go.shape.int"], two) is None
+    assert _proven_type_args(["go.shape.*uint8"], ints) is None  # pointers share one shape
+    assert _proven_type_args(["go.shape.int"], [GoType("main.N[int]", INT, 8)]) is None
 
 
 def test_stripped_field_errors_say_what_to_do() -> None:

@@ -152,10 +152,10 @@ def with_dictionary(entry: Assignment, fn_name: str, register_abi: bool,
     if first.locs is None or len(first.param.parts) != 1:
         return entry
     ptrsize = first.param.parts[0].size
-    members = ()
-    if all(shape in slots for shape in shapes):
-        members = tuple(Param(shape, shape, "ptr", ptrsize, ptrsize, False, (),
-                              offset=ptrsize * slots[shape]) for shape in shapes)
+    known = all(shape in slots for shape in shapes)
+    # offset -1: the slot is unknown (no DWARF); the decoder may still prove it (TypeArgsKind)
+    members = tuple(Param(shape, shape, "ptr", ptrsize, ptrsize, False, (),
+                          offset=ptrsize * slots[shape] if known else -1) for shape in shapes)
     dictionary = Param(".dict", "", "typeargs", ptrsize, ptrsize, False, (Part("ptr", ptrsize),),
                        members)
     return Assignment((Placement(dictionary, first.locs), *entry.placements[1:]), entry.pad)

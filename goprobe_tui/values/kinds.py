@@ -474,14 +474,24 @@ class ElidedKind(_Constant):
     value = ELIDED
 
 
-DICTIONARY_SCAN = 8  # words of a dictionary shown without DWARF's slots
+DICTIONARY_SCAN = 8  # words of a dictionary read without DWARF's slots
+# Scalar shapes and the reflect kind of every type they stand for (gobinary/go_types.py).
+SCALAR_SHAPES = {"go.shape.bool": 1, "go.shape.int": 2, "go.shape.int8": 3, "go.shape.int16": 4,
+                 "go.shape.int32": 5, "go.shape.int64": 6, "go.shape.uint": 7, "go.shape.uint8": 8,
+                 "go.shape.uint16": 9, "go.shape.uint32": 10, "go.shape.uint64": 11,
+                 "go.shape.uintptr": 12, "go.shape.float32": 13, "go.shape.float64": 14,
+                 "go.shape.complex64": 15, "go.shape.complex128": 16, "go.shape.string": 24}
 
 
 @register_kind
 class TypeArgsKind(Kind):
     """A generic function's dictionary, static data read from the file. With DWARF's slots:
     the type arguments, `[int, string]` (each field's type_name is its slot's byte offset).
-    Without: the runtime types the dictionary begins with, said to be just that."""
+    Without them, a type argument is named only where it is proven: a dictionary holds the
+    runtime types of derived types (all composite: []T, *T, ...) and of the type parameters,
+    so its one entry of a scalar shape's kind is that parameter, when no other parameter has
+    that shape's kind (and no instantiated generic type is among the candidates). Otherwise
+    the types it begins with are listed, said to be just that."""
 
     name = "typeargs"
 
@@ -495,11 +505,10 @@ class TypeArgsKind(Kind):
         types = view.types if view is not None else None
         if types is None or not addr:
             return _pointer(addr)
-        if spec.fields:
-            words = types.runtime_words(addr + max(int(f.type_name) for f in spec.fields), 1)
+        if spec.fields and all(f.type_name != "-1" for f in spec.fields):
             found = [types.runtime_words(addr + int(f.type_name), 1) for f in spec.fields]
             named = [types.type_at(w[0]) if w else None for w in found]
-            if words is None or None in named:
+            if None in named:
                 return _pointer(addr)  # not in the file: the address, never a guessed type
             return Marker("[" + ", ".join(t.name for t in named if t) + "]")
         seen = []
@@ -507,8 +516,27 @@ class TypeArgsKind(Kind):
             t = types.type_at(w)
             if t is None:
                 break  # a sub-dictionary or an itab: the types end here
-            seen.append(t.name)
-        return Marker(f"<dictionary: {', '.join(seen)}>") if seen else _pointer(addr)
+            seen.append(t)
+        proven = _proven_type_args([f.name for f in spec.fields], seen)
+        if proven is not None:
+            return Marker("[" + ", ".join(proven) + "]")
+        names = ", ".join(t.name for t in seen)
+        return Marker(f"<dictionary: {names}>") if seen else _pointer(addr)
+
+
+def _proven_type_args(shapes: list[str], types: list) -> list[str] | None:
+    kinds = [SCALAR_SHAPES.get(s) for s in shapes]
+    if not shapes or None in kinds or len(set(kinds)) != len(kinds):
+        return None
+    out = []
+    for kind in kinds:
+        # a generic named type over a scalar (`type N[T any] int`) is derived but scalar: any
+        # instantiated name makes the match unproven
+        match = [t for t in types if t.kind == kind]
+        if len(match) != 1 or "[" in match[0].name:
+            return None
+        out.append(match[0].name)
+    return out
 
 
 @register_kind
