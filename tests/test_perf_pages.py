@@ -1,0 +1,54 @@
+"""perf samples rewritten as ring-buffer pages: the decoder's one input. Every sample comes out
+as a record with its time and bytes, in order; perf's lost-record counts are added up."""
+
+from __future__ import annotations
+
+import struct
+
+from goprobe_tui.tracefs import perf
+from goprobe_tui.tracefs.ringbuf import page_records
+
+
+class _Targets:
+    stacks = True
+    rings: dict = {}
+
+
+def _sample(pid: int, tid: int, ts: int, raw: bytes, ips: tuple[int, ...] = ()) -> bytes:
+    chain = struct.pack("<Q", len(ips) + 1) + struct.pack(f"<{len(ips) + 1}Q", perf.CONTEXT_USER, *ips)
+    body = struct.pack("<IIQII", pid, tid, ts, 1, 0) + chain + struct.pack("<I", len(raw)) + raw
+    body += b"\0" * (-len(body) % 8)
+    return struct.pack("<IHH", perf.RECORD_SAMPLE, 0, 8 + len(body)) + body
+
+
+def _lost(n: int) -> bytes:
+    return struct.pack("<IHHQQ", perf.RECORD_LOST, 0, 24, 7, n)
+
+
+def test_samples_become_records_in_order_and_loss_is_counted() -> None:
+    reader = perf.PerfReader(_Targets(), stack_type=13)
+    raws = [bytes([i % 256]) * (12 + 4 * (i % 50)) for i in range(300)]  # enough to fill several pages
+    # times far apart too: an absolute stamp precedes each record
+    times = [1_000_000_000 + i * 50_000_000_000 for i in range(300)]
+    data = b"".join(_sample(10, 11, t, r) for t, r in zip(times, raws, strict=True))
+    data += _lost(5) + _sample(10, 11, times[-1] + 1, b"last-record!") + _lost(2)
+    pages = reader._pages(data)
+    assert len(pages) > 1 and all(len(p) <= reader.page_size for p in pages)
+    got = [(ts, page[start:end]) for page in pages for ts, start, end in page_records(page)]
+    assert [ts for ts, _ in got] == [*times, times[-1] + 1]
+    assert [body[:len(raw)] for (_, body), raw in zip(got, [*raws, b"last-record!"], strict=True)] == [
+        *raws, b"last-record!"]
+    assert reader.lost == 7
+
+
+def test_stack_records_follow_their_sample_when_asked() -> None:
+    reader = perf.PerfReader(_Targets(), stack_type=13)
+    reader.emit_stacks = True
+    data = _sample(10, 11, 5_000, b"\x2a\x00" + b"\0" * 10, ips=(0x401000, 0x402000))
+    (page,) = reader._pages(data)
+    (_, s1, _e1), (ts2, s2, _e2) = page_records(page)
+    assert ts2 == 5_000
+    kind, _flags, _preempt, tid, tgid = struct.unpack_from("<HBBiI", page, s2)
+    assert (kind, tid, tgid) == (13, 11, 10)
+    assert struct.unpack_from("<3Q", page, s2 + 16) == (0x401000, 0x402000, 0)
+    assert page[s1:s1 + 2] == b"\x2a\x00"
