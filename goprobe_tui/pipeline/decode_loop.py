@@ -18,13 +18,16 @@ HELD_NS = 100_000_000  # a return held for its entry (same address) waits at mos
 
 class DecodeLoop:
     def __init__(self, header: PageHeader, root: str, pid_filter: int | None,
-                 insight: bool = False) -> None:
-        """insight: also aggregate per-function statistics (`table`)."""
+                 insight: bool = False, one_process: int | None = None) -> None:
+        """insight: also aggregate per-function statistics (`table`). one_process: every
+        record is known to come from this process's threads (perf)."""
         self.merger = RecordMerger(header)
         self.pid_filter = pid_filter
         self.decoder = EventDecoder(root, call_args=insight)
         if pid_filter is not None:
             self.decoder.procs.learn_process(pid_filter)
+        if one_process is not None:
+            self.decoder.procs.only(one_process)
         self.decoded = 0
         self.messages = 0
         self.table = StatsTable() if insight else None

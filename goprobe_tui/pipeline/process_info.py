@@ -48,13 +48,19 @@ class ProcessInfo:
         # --pid: the one process traced, (pid, comm). A thread nobody knows any more (it and
         # its process have exited, and perf keeps no saved_tgids) is one of its threads.
         self._target: tuple[int, str] | None = None
+        self._only = False  # every thread is the target's (perf told so)
 
     def thread(self, tid: int) -> tuple[int, str, int | None]:
         """(tgid, comm, tgid in its own PID namespace) of a thread; (tid, "?", None) when
         nobody knows any more (None: the namespace pid is not known)."""
         info = self._threads.get(tid)
         now = time.monotonic()
-        if info is None or now - info[3] > _RECHECK:
+        if self._only and self._target is not None and info is None:
+            # its name from /proc only while the id is still one of the target's threads
+            found = _read_status(tid)
+            comm = found[1] if found is not None and found[0] == self._target[0] else self._target[1]
+            info = self._threads[tid] = (self._target[0], comm, None, float("inf"))
+        elif info is None or now - info[3] > _RECHECK:
             tgid, comm, nspid = (_read_status(tid) or (info[:3] if info else None)
                                  or self._saved(tid))
             if nspid is not None:
@@ -73,6 +79,12 @@ class ProcessInfo:
             self._nspids[found[0]] = found[2]
         if found is not None:
             self._target = (found[0], found[1])
+
+    def only(self, pid: int) -> None:
+        """Every record comes from this process's threads (perf delivers nothing else)."""
+        if self._target is None or self._target[0] != pid:
+            self._target = (pid, "?")
+        self._only = True
 
     def _saved(self, tid: int) -> tuple[int, str, None]:
         now = time.monotonic()

@@ -101,7 +101,8 @@ class EventStream:
         with self._cond:
             for ev in reversed(list(self._events.values())):
                 self._outbox.appendleft(("event", ev))
-            self._outbox.appendleft(("start", self.reader.header, self._root, self._pid_filter, output))
+            self._outbox.appendleft(("start", self.reader.header, self._root, self._pid_filter, output,
+                                     getattr(self.reader, "one_process", None)))
             self._cond.notify()
         return proc
 

@@ -37,6 +37,7 @@ PERF_COUNT_SW_DUMMY = 9
 SAMPLE_TID, SAMPLE_TIME, SAMPLE_CALLCHAIN, SAMPLE_CPU, SAMPLE_RAW = 2, 4, 32, 128, 1024
 FLAG_DISABLED, FLAG_INHERIT, FLAG_WATERMARK = 1 << 0, 1 << 1, 1 << 14
 FLAG_EXCLUDE_CALLCHAIN_KERNEL, FLAG_USE_CLOCKID = 1 << 21, 1 << 25
+FLAG_INHERIT_THREAD = 1 << 35  # threads inherit, forked processes do not (Linux 5.13+)
 PERF_FLAG_FD_CLOEXEC = 8
 IOC_ENABLE, IOC_DISABLE, IOC_SET_OUTPUT = 0x2400, 0x2401, 0x2405
 IOC_SET_FILTER = 0x40082406  # _IOW('$', 6, char *)
@@ -158,7 +159,7 @@ class PerfTargets:
         """Breakpoints of one tracefs event into the target's threads, enabled. ProbeError
         if the target cannot be reached (gone, or not traceable)."""
         sample = SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU | SAMPLE_RAW
-        flags = FLAG_DISABLED | FLAG_INHERIT
+        flags = FLAG_DISABLED | FLAG_INHERIT | FLAG_INHERIT_THREAD
         if self.stacks:
             sample |= SAMPLE_CALLCHAIN
             flags |= FLAG_EXCLUDE_CALLCHAIN_KERNEL
@@ -235,6 +236,11 @@ class PerfReader:
         self.lost = 0
         self.more = False
         self.emit_stacks = False  # a user_stack record after each sample (--stack, `b`)
+        # Every record is the target's (only its threads have the events), and the sample
+        # says so: the decoder need not ask /proc, where an exited thread's id may already
+        # belong to another process.
+        self.one_process = targets.pid
+        self.foreign = 0  # samples of another process: none can come (inherit_thread)
 
     def read(self) -> tuple[list[tuple[int, bytes]], int, int]:
         started = time.monotonic_ns()
@@ -264,6 +270,9 @@ class PerfReader:
 
     def _sample(self, writer: _PageWriter, data: bytes, pos: int, end: int) -> None:
         pid, tid, ts, _cpu, _res = struct.unpack_from("<IIQII", data, pos)
+        if pid != self.one_process:
+            self.foreign += 1
+            return
         pos += 24
         frames: tuple[int, ...] = ()
         if self.targets.stacks:
