@@ -42,38 +42,59 @@ def sibling_seconds(binary: str) -> float:
     return time.perf_counter() - start
 
 
-def main() -> int:
-    binary = str(tc.build("ticker", tc.NEWEST))
-    untraced = [sibling_seconds(binary) for _ in range(RUNS // 2 + 1)]  # and again after
-    target = _started(binary, TRACED_CALLS)
-    trace = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--ret", "--pid",
-                              str(target.pid), "--format", "json", binary, "main.Tick"],
+def _trace(binary: str, more: list[str]) -> subprocess.Popen:
+    trace = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--ret", *more,
+                              "--format", "json", binary, "main.Tick"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = ""
     while "attached" not in line:
         line = trace.stderr.readline()
         if not line:
-            print("trace did not attach")
-            return 1
+            raise SystemExit("trace did not attach")
+    return trace
+
+
+def _finish(target: subprocess.Popen, trace: subprocess.Popen) -> tuple[float, int, int]:
+    """Let the target run its calls: (its seconds, events received, lost)."""
+    start = time.perf_counter()
+    target.stdin.write("go\n")
+    target.stdin.flush()
+    target.wait()
+    seconds = time.perf_counter() - start
+    if trace.poll() is None:
+        trace.send_signal(signal.SIGINT)  # without --pid it does not stop with the process
+    out, err = trace.communicate(timeout=600)
+    events = sum(1 for ln in out.splitlines() if ln.startswith("{"))
+    summary = err.strip().splitlines()[-1]
+    lost = int(summary.split(" events, ")[1].split(" lost")[0].replace(",", ""))
+    return seconds, events, lost
+
+
+def main() -> int:
+    binary = str(tc.build("ticker", tc.NEWEST))
+    untraced = [sibling_seconds(binary) for _ in range(RUNS // 2 + 1)]  # and again after
+    target = _started(binary, TRACED_CALLS)
+    trace = _trace(binary, ["--pid", str(target.pid)])
     traced_pid = trace.pid
     # the traced copy's probes are on this very file all along: with perf they live in the
     # target's memory only
     beside = [sibling_seconds(binary) for _ in range(RUNS)]
     trace_fds = len(os.listdir(f"/proc/{traced_pid}/fd"))
-    target.stdin.write("go\n")
-    target.stdin.flush()
-    target.wait()
-    out, err = trace.communicate(timeout=600)
-    events = sum(1 for ln in out.splitlines() if ln.startswith("{"))
-    summary = err.strip().splitlines()[-1]
-    lost = int(summary.split(" events, ")[1].split(" lost")[0].replace(",", ""))
+    perf_s, events, lost = _finish(target, trace)
     untraced += [sibling_seconds(binary) for _ in range(RUNS // 2 + 1)]
+    # what the traced copy itself pays, against the same probes enabled through tracefs
+    target = _started(binary, TRACED_CALLS)
+    trace = _trace(binary, [])
+    tracefs_s, tracefs_events, tracefs_lost = _finish(target, trace)
     ratio = statistics.median(beside) / statistics.median(untraced)
     left = goprobe_leftovers()
     print(f"sibling ({SIBLING_CALLS:,} calls): untraced median {statistics.median(untraced) * 1000:.1f} ms, "
           f"beside a --pid trace {statistics.median(beside) * 1000:.1f} ms: {ratio:.3f}x (target <= 1.15x)")
     print(f"traced copy: {TRACED_CALLS:,} calls, {events:,} events received + {lost:,} lost "
           f"(entry + return: {2 * TRACED_CALLS:,} expected); the tracer held {trace_fds} descriptors")
+    print(f"the traced copy's {TRACED_CALLS:,} calls took {perf_s * 1000:.0f} ms with --pid (perf, "
+          f"stacks sampled), {tracefs_s * 1000:.0f} ms through tracefs ({tracefs_events:,} + "
+          f"{tracefs_lost:,} lost): {perf_s / tracefs_s:.2f}x")
     print(f"left behind: {len(left)} probes or instances")
     ok = ratio <= 1.15 and events + lost == 2 * TRACED_CALLS and not left
     return 0 if ok else 1

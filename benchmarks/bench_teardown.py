@@ -1,8 +1,8 @@
 """Teardown: ~1,000+ probes (entry + every RET) on a large real binary, then SIGINT or `q`.
 
 Measured: time from SIGINT to exit of `goprobe-tui trace --ret`, and from the TUI's `q` to the
-end of the app (same functions, attached the way the TUI's `a`/`r` do), and that nothing is left
-in tracefs. The same headless teardown with --pid on the real hugo serving HTTP (perf
+end of the app (same functions, attached the way the TUI's `a`/`r` do), and that nothing is
+left in tracefs. The same headless teardown with --pid on the real hugo serving HTTP (perf
 descriptors per thread and CPU). Target <= 3 s each. Run as root: .venv/bin/python -m benchmarks.bench_teardown
 """
 
