@@ -3,7 +3,8 @@
 Measured: time from SIGINT to exit of `goprobe-tui trace --ret`, and from the TUI's `q` to the
 end of the app (same functions, attached the way the TUI's `a`/`r` do), and that nothing is
 left in tracefs. The same headless teardown with --pid on the real hugo serving HTTP (perf
-descriptors per thread and CPU). Target <= 3 s each. Run as root: .venv/bin/python -m benchmarks.bench_teardown
+descriptors per thread and CPU). Target <= 3 s each.
+Run as root: .venv/bin/python -m benchmarks.bench_teardown
 """
 
 from __future__ import annotations
