@@ -57,6 +57,7 @@ class FakeController:
         self.notices: list[str] = []
         self.binary_change = None
         self.on_binary_change = None
+        self.counts_calls = True  # as the app runs it: statistics on
         self.fields: dict[str, tuple[str, ...]] = {}
         self.conditions: dict[str, str] = {}
         self.following: int | None = None

@@ -26,6 +26,7 @@ class RateReport:
 
 class Engine(Protocol):
     on_binary_change: Callable[[Any], None] | None
+    counts_calls: bool  # per-function call counts come (statistics on): the panel's hits
 
     def attach_many(self, fns: list[Function], returns: bool,
                     stop: Callable[[], bool] = ...) -> tuple[list[AttachedFunction], dict[str, str]]: ...

@@ -66,6 +66,10 @@ class TraceController:
         self._identity = Identity(*binary.elf.identity)
         self._watch: BinaryWatch | None = None
 
+    @property
+    def counts_calls(self) -> bool:
+        return self.options.statistics
+
     def _watch_binary(self) -> None:
         """From the first attach on: uprobes sit on the inode, so a binary overwritten in place
         must lose its probes before the next run of it executes them."""

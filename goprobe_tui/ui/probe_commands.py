@@ -203,7 +203,7 @@ class ProbeCommands:
                          f"where {where}" if where else "attached")
             # its calls so far (0 until it is called), and calls/s; blank when no statistics
             # come (an engine without them): never a 0 that events on screen contradict
-            counted = self.controller is not None and self.controller.options.statistics
+            counted = self.controller is not None and self.controller.counts_calls
             calls, rate = self._calls.get(message.name, (0 if counted else None, None))
             if calls is not None:
                 panel.set_hits({message.name: calls}, {} if rate is None else {message.name: rate})
