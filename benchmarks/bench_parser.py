@@ -16,7 +16,7 @@ from goprobe_tui.pipeline.merge import RecordMerger
 from goprobe_tui.tracefs.formats import parse_format
 from goprobe_tui.tracefs.session import ProbeEvent, Site
 from goprobe_tui.values.kinds import ValueSpec
-from tests.test_ringbuf import FORMAT, page, record
+from tests.support.pages import FORMAT, page, record
 
 PAGES = 4000
 

@@ -8,27 +8,34 @@ import os
 import sys
 import time
 
+from goprobe_tui.cli.output_file import AtomicOutput
 from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_stale, open_engine
 from goprobe_tui.engine.binary_watch import Change
 from goprobe_tui.engine.patterns import planned_probes
 from goprobe_tui.engine.request import check_request, fetch_overrides, select
 from goprobe_tui.engine.target import process_alive, resolve_target
 from goprobe_tui.errors import BadInput, GoprobeError
-from goprobe_tui.events.formats import get_format
-from goprobe_tui.exit_codes import BAD_INPUT, FAILED, OK, fail, say
+from goprobe_tui.events.formats import format_for_path, get_format
+from goprobe_tui.exit_codes import BAD_INPUT, FAILED, INTERRUPTED, OK, fail, say
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.signals import SignalPipe, ignore_signals
 
 NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
 
 
-def _options(args: argparse.Namespace) -> EngineOptions:
+def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
     stats = args.command == "stats"
     return EngineOptions(
         pid=args.pid, overrides=fetch_overrides(args.fetch), fields=tuple(args.field),
         where=tuple(args.where), stacks=args.stack, depth=args.depth, max_rate=args.max_rate,
         statistics=stats, rows=False,
-        output=None if stats else Output(sys.stdout.fileno(), args.format, args.count))
+        output=None if stats else Output(out_fd, args.format, args.count))
+
+
+def _resolve_format(args: argparse.Namespace) -> None:
+    """--format, else the output file's suffix, else text."""
+    if args.format is None:
+        args.format = format_for_path(args.output, "json").name if args.output else "text"
 
 
 def run_trace(args: argparse.Namespace) -> int:
@@ -40,14 +47,17 @@ def run_trace(args: argparse.Namespace) -> int:
     path = resolve_target(args.pid, binary_arg)
     if not path or not patterns:
         return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
+    _resolve_format(args)
     get_format(args.format)  # BadInput before anything else
-    options = _options(args)
     try:
         binary = GoBinary.open(path)
         _ = binary.functions
     except GoprobeError as exc:
         return fail(f"{path}: {exc}")
+    output = None
     try:
+        output = AtomicOutput(args.output) if args.output else None
+        options = _options(args, output.fd if output else sys.stdout.fileno())
         fns = select(binary, patterns)
         check_request(binary, fns, options, args.ret)
         entries, inlined, lines = planned_probes(binary, fns)
@@ -55,15 +65,24 @@ def run_trace(args: argparse.Namespace) -> int:
             return fail(f"{len(fns):,} functions match: {entries + inlined + lines:,} probes "
                         f"({entries:,} entries, {inlined:,} inlined calls, {lines:,} at lines); "
                         f"refusing more than --max-probes {args.max_probes:,}")
-        return _run(args, binary, fns, options)
+        status = _run(args, binary, fns, options, output)
+        if output is not None:
+            if status in (OK, INTERRUPTED):
+                output.commit()
+                say(f"written to {args.output}")
+            else:
+                output.abandon()
+        return status
     except BadInput as exc:
         return fail(str(exc))
     finally:
+        if output is not None:
+            output.abandon()
         binary.close()
 
 
 def _run(args: argparse.Namespace, binary: GoBinary, fns: list[Function],
-         options: EngineOptions) -> int:
+         options: EngineOptions, output: AtomicOutput | None) -> int:
     signals = SignalPipe()
     engine = None
     status = OK
@@ -72,7 +91,11 @@ def _run(args: argparse.Namespace, binary: GoBinary, fns: list[Function],
         engine = open_engine(binary, binary.path, options)
         status = _trace(args, binary, engine, fns, signals)
         if options.statistics:
-            get_format(args.format).write_stats(engine.insight(), sys.stdout)
+            if output is None:
+                get_format(args.format).write_stats(engine.insight(), sys.stdout)
+            else:
+                with os.fdopen(os.dup(output.fd), "w", encoding="utf-8") as f:
+                    get_format(args.format).write_stats(engine.insight(), f)
     except GoprobeError as exc:
         say(str(exc))
         status = exc.exit_code if isinstance(exc, BadInput) else FAILED

@@ -59,7 +59,11 @@ def _tracing_options() -> argparse.ArgumentParser:
     common.add_argument("--duration", type=positive_float, help="stop after S seconds")
     common.add_argument("--where", action="append", default=[], metavar="[PATTERN:] COND",
                         help=WHERE_HELP)
-    common.add_argument("--format", choices=list(FORMATS), default="text",
+    common.add_argument("-o", "--output", metavar="FILE",
+                        help="write to FILE (atomically: complete or not at all); the format "
+                             "follows its suffix unless --format says (.jsonl, .trace.json, "
+                             ".folded, .txt)")
+    common.add_argument("--format", choices=list(FORMATS), default=None,
                         help="output format: " + "; ".join(f"{f.name}: {f.summary}"
                                                           for f in FORMATS.values()))
     common.add_argument("--json", dest="format", action="store_const", const="json",

@@ -66,8 +66,8 @@ class _Printer:
             self.out.flush()
             self.seen += len(rows)
 
-    def close(self) -> None:
-        self.writer.close()
+    def close(self, status: TraceStatus | None = None) -> None:
+        self.writer.close(status)
 
 
 def serve(inp: int, out: int) -> None:
@@ -113,7 +113,7 @@ def serve(inp: int, out: int) -> None:
             write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns())))
         _report(out, rows if send_rows else [], loop, printer, last, force=True)
     if printer is not None:
-        printer.close()
+        printer.close(loop.status())
 
 
 def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None,

@@ -8,7 +8,6 @@ import os
 from collections.abc import Iterable
 from dataclasses import replace
 
-import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,19 +23,17 @@ from goprobe_tui.errors import GoprobeError
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.gobinary.inline import catalog, inline_index
-from goprobe_tui.gobinary.lines import LineTable
 from goprobe_tui.insight.call_tree import build_tree, goroutine_key
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui import keymap
 from goprobe_tui.ui.browser import Browser
+from goprobe_tui.ui.browser_commands import BrowserCommands
 from goprobe_tui.ui.call_tree_view import CallTreeView
 from goprobe_tui.ui.event_details import event_details
 from goprobe_tui.ui.events_view import EventsView
-from goprobe_tui.ui.function_details import FunctionDetails
 from goprobe_tui.ui.function_list import FunctionList
 from goprobe_tui.ui.header import HeaderBar
-from goprobe_tui.ui.messages import EventsDrained, InliningRead, Notice, ProbeChanged
+from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged
 from goprobe_tui.ui.probe_commands import ProbeCommands
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.screens import DetailScreen, HelpScreen
@@ -49,7 +46,7 @@ DRAIN_MAX = 5000
 PANES = ("functions", "probes", "events", "stats-view", "calls-view")  # what z maximizes
 
 
-class GoprobeApp(ProbeCommands, App):
+class GoprobeApp(ProbeCommands, BrowserCommands, App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
     BINDINGS = [*keymap.bindings(), Binding("escape", "back", "Back", show=False),
@@ -112,27 +109,6 @@ class GoprobeApp(ProbeCommands, App):
         self._read_inlining()
         if self.freeze_startup_heap:
             self.call_after_refresh(self._freeze_heap)
-
-    @work(thread=True, group="inlining", exit_on_error=False)
-    def _read_inlining(self) -> None:
-        """Once the list is up: the inline trees (read on first use ~0.4 s for 88,000
-        functions, cached after), then the list gains the functions that exist only inlined."""
-        try:
-            table = catalog(self.binary)
-            counts = inline_index(self.binary).counts()
-        except GoprobeError as exc:
-            self.post_message(Notice(f"inlined calls unknown: {exc}", "warning"))
-            return
-        inlined = np.fromiter((counts.get(n, 0) for n in table.names), dtype=np.int64,
-                              count=len(table))
-        self.post_message(InliningRead(table, inlined))
-
-    @on(InliningRead)
-    def _inlining_read(self, message: InliningRead) -> None:
-        self.functions = message.catalog
-        self.index_by_name = {n: i for i, n in enumerate(self.functions.keys)}
-        self.browser.set_catalog(message.catalog, message.inlined)
-        self.show_calls(self._snapshot or [])
 
     def _apply_user_keymap(self) -> None:
         try:
@@ -320,25 +296,7 @@ class GoprobeApp(ProbeCommands, App):
         self._status = replace(self._status, stacks=on)
         self.notify("call stacks on: Enter on an event shows its stack" if on else "call stacks off")
 
-    # -- details, help ------------------------------------------------
-    @on(FunctionList.DetailsRequested)
-    def _details(self, message: FunctionList.DetailsRequested) -> None:
-        from goprobe_tui.ui.details import describe
-
-        change = self.controller.status().binary_change if self.controller is not None else None
-        if change is not None and change.in_place:  # its bytes under our mmap are gone
-            self.notify(change.message, title="binary changed", severity="error")
-            return
-        fn = self.functions[message.index]
-        sig = None if fn.inlined_only else self.signatures.of(fn)
-        table = LineTable(self.binary)
-        lines = table.lines_of_inlined(fn.name) if fn.inlined_only else table.lines_of(fn.index)
-
-        def chosen(spec: str | None) -> None:
-            if spec is not None and self._require_tracing():
-                self._attach_line(spec)
-        self.push_screen(FunctionDetails(describe(self.binary, fn, sig), lines), chosen)
-
+    # -- help ---------------------------------------------------------
     def _binary_changed(self, change) -> None:
         self.notify(change.message, title="binary changed", severity="error", timeout=60)
         if change.in_place:  # the engine has detached everything already

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, TextIO
 
 from goprobe_tui.errors import BadInput
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.status import TraceStatus
 
 Snapshot = list[dict[str, Any]]  # per-function statistics (insight/stats.py)
 
@@ -22,8 +23,9 @@ class EventWriter(ABC):
     @abstractmethod
     def write(self, events: Iterable[TraceEvent]) -> None: ...
 
-    def close(self) -> None:
-        """Everything written; the stream stays open (it is the caller's)."""
+    def close(self, status: TraceStatus | None = None) -> None:
+        """Everything written; the stream stays open (it is the caller's). status: the
+        session's final counts (lost events), for formats that record them."""
         self.out.flush()
 
 

@@ -1,0 +1,118 @@
+"""Chrome trace event JSON (opens in ui.perfetto.dev, chrome://tracing and speedscope): one
+process per traced process, one track per goroutine (tid = goid, named `goroutine N`), each
+paired call one complete event ("X", ts and dur in µs, arguments and results in args); entries
+without a return, inlined calls and lines are instant events; lost events are marked.
+
+Streamed: the header goes out first, each call when it returns, the rest at close, so memory
+holds only the calls still open."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from goprobe_tui.events.calls import CallMatcher
+from goprobe_tui.events.formats.base import EventWriter, OutputFormat, register
+from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.status import TraceStatus
+from goprobe_tui.events.text import json_values
+
+
+def _us(ns: int) -> float:
+    return ns / 1000
+
+
+class ChromeWriter(EventWriter):
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(out)
+        self.calls = CallMatcher(with_stacks=False)
+        self._started = False  # an item was written: the next is preceded by a comma
+        self._header_done = False
+        self._tracks: dict[tuple[int, int], None] = {}
+        self._processes: dict[int, str] = {}
+        self._last_ns = 0
+
+    def _emit(self, items: list[dict[str, Any]]) -> None:
+        if not items:
+            return
+        text = ",\n".join(json.dumps(i, separators=(",", ":")) for i in items)
+        self.out.write(("" if not self._started else ",\n") + text)
+        self._started = True
+
+    def _header(self) -> None:
+        if not self._header_done:
+            self._header_done = True
+            self.out.write('{"displayTimeUnit":"ns","traceEvents":[\n')
+
+    def _track(self, ev: TraceEvent) -> tuple[int, int]:
+        pid, tid = ev.pid, ev.goid if ev.goid is not None else -ev.tid
+        self._tracks.setdefault((pid, tid))
+        self._processes.setdefault(pid, ev.comm)
+        return pid, tid
+
+    def write(self, events: Iterable[TraceEvent]) -> None:
+        self._header()
+        items: list[dict[str, Any]] = []
+        for ev in events:
+            self._last_ns = max(self._last_ns, ev.ts_ns)
+            pid, tid = self._track(ev)
+            if not CallMatcher.is_call_edge(ev):
+                items.append(self._instant(ev, pid, tid))
+                continue
+            call = self.calls.feed(ev)
+            if call is None:
+                continue
+            args: dict[str, Any] = {}
+            if call.entry is not None:
+                args["args"] = json_values(call.entry.args)
+            if call.ret.returns:
+                args["returns"] = json_values(call.ret.returns)
+            items.append({"name": ev.function, "cat": "go", "ph": "X", "ts": _us(call.start_ns),
+                          "dur": _us(call.dur_ns), "pid": pid, "tid": tid, "args": args})
+        self._emit(items)
+
+    @staticmethod
+    def _instant(ev: TraceEvent, pid: int, tid: int, what: str = "") -> dict[str, Any]:
+        data = ev.to_json_dict()
+        args = {k: data[k] for k in ("args", "locals", "file", "line", "inlined_in") if k in data}
+        name = ev.function + (f" {what}" if what else "")
+        if ev.kind == "line":
+            name = f"{ev.probe or ev.function} (line)"
+        elif ev.inlined:
+            name = f"{ev.function} (inlined)"
+        return {"name": name, "cat": "go", "ph": "i", "s": "t", "ts": _us(ev.ts_ns), "pid": pid,
+                "tid": tid, "args": args}
+
+    def close(self, status: TraceStatus | None = None) -> None:
+        self._header()
+        items = [self._instant(ev, *self._track(ev), "(no return seen)")
+                 for ev in self.calls.still_open()]
+        lost = status.lost if status is not None else 0
+        if lost:
+            items.append({"name": f"{lost:,} events lost", "cat": "goprobe", "ph": "i", "s": "g",
+                          "ts": _us(self._last_ns), "pid": 0, "tid": 0, "args": {"lost": lost}})
+        for pid, comm in self._processes.items():
+            items.append({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
+                          "args": {"name": f"{comm} (pid {pid})"}})
+        for pid, tid in self._tracks:
+            name = f"goroutine {tid}" if tid >= 0 else f"thread {-tid} (goroutine unknown)"
+            items.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
+                          "args": {"name": name}})
+            if tid >= 0:
+                items.append({"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid,
+                              "args": {"sort_index": tid}})
+        self._emit(items)
+        self.out.write('\n],"otherData":' + json.dumps({"producer": "goprobe-tui", "lost_events": lost})
+                       + "}\n")
+        self.out.flush()
+
+
+@register
+class ChromeFormat(OutputFormat):
+    name = "chrome"
+    suffix = ".trace.json"  # plain .json stays JSON lines
+    summary = "Chrome trace event JSON: a track per goroutine (Perfetto, chrome://tracing, speedscope)"
+
+    def writer(self, out: TextIO) -> EventWriter:
+        return ChromeWriter(out)
