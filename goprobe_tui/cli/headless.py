@@ -45,7 +45,7 @@ def run_trace(args: argparse.Namespace) -> int:
         patterns.insert(0, binary_arg)  # `trace --pid N 'main.*'`: no binary given
         binary_arg = None
     path = resolve_target(args.pid, binary_arg)
-    if not path or not patterns:
+    if not path or not (patterns or args.goroutines):
         return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
     _resolve_format(args)
     get_format(args.format)  # BadInput before anything else
@@ -58,7 +58,7 @@ def run_trace(args: argparse.Namespace) -> int:
     try:
         output = AtomicOutput(args.output) if args.output else None
         options = _options(args, output.fd if output else sys.stdout.fileno())
-        fns = select(binary, patterns)
+        fns = select(binary, patterns) if patterns else []
         check_request(binary, fns, options, args.ret)
         entries, inlined, lines = planned_probes(binary, fns)
         if entries + inlined + lines > args.max_probes:
@@ -136,31 +136,41 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
         say(change.message)
         signals.wake()
     engine.on_binary_change = binary_changed
-    attached, errors = engine.attach_many(fns, returns=args.ret, stop=signals)
+    attached, errors = engine.attach_many(fns, returns=args.ret, stop=signals) if fns else ([], {})
     for name, why in errors.items():
         say(f"{name!r}: {why}")
+    if args.goroutines and not signals():
+        try:
+            engine.trace_goroutines(True)
+        except GoprobeError as exc:
+            say(str(exc))
+            return FAILED
+        say("attached goroutine lineage: every goroutine created is recorded (probes at the "
+            "returns of runtime.newproc1)")
     for att in attached:
         if att.note:
             say(f"{att.function.key!r}: {att.note}")
     if signals():
         return OK
-    if not attached:
+    if not attached and not args.goroutines:
         say("no probe could be attached")
         return FAILED
-    probes = sum(a.probes for a in attached)
-    events = len({id(ev) for a in attached for ev in a.events})
-    inlined = sum(a.inlined_calls for a in attached)
-    also = f" (their {_plural(inlined, 'inlined call site')} too)" if inlined else ""
-    lines = sum(1 for a in attached if a.function.source_line)
-    what = " and ".join(filter(None, (
-        _plural(len(attached) - lines, "function") if len(attached) > lines else "",
-        _plural(lines, "line") if lines else "")))
-    say(f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
-        f"{what}{also} in {binary.path}; Ctrl-C to stop")
+    if attached:
+        probes = sum(a.probes for a in attached)
+        events = len({id(ev) for a in attached for ev in a.events})
+        inlined = sum(a.inlined_calls for a in attached)
+        also = f" (their {_plural(inlined, 'inlined call site')} too)" if inlined else ""
+        lines = sum(1 for a in attached if a.function.source_line)
+        what = " and ".join(filter(None, (
+            _plural(len(attached) - lines, "function") if len(attached) > lines else "",
+            _plural(lines, "line") if lines else "")))
+        say(f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
+            f"{what}{also} in {binary.path}; Ctrl-C to stop")
     deadline = time.monotonic() + args.duration if args.duration else None
     notices = 0
     next_check = time.monotonic()
-    while not signals() and not engine.ended and not _probes_gone(engine) and engine.attached_names():
+    while (not signals() and not engine.ended and not _probes_gone(engine)
+           and (engine.attached_names() or engine.goroutines)):
         said = engine.status().notices
         for note in said[notices:]:
             say(note)

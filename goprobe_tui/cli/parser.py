@@ -106,13 +106,16 @@ def parser() -> argparse.ArgumentParser:
                          "type: 'arg1.(*net/http.Request).URL.Path' (repeatable)")
     tr.add_argument("--depth", type=_depth, default=1, metavar="N",
                     help="levels of pointers to structs followed and shown (0-3; default 1)")
+    tr.add_argument("--goroutines", action="store_true",
+                    help="also record every goroutine created: its id, its parent's, the go "
+                         "statement and the function started (JSON kind \"spawn\")")
     tr.add_argument("--stack", action="store_true",
                     help="each event with its call stack, direct caller first (inlined calls too)")
 
     st = sub.add_parser("stats", parents=[common],
                         help="attach entry and return probes; on exit print per-function "
                              "calls, errors, latency percentiles and histograms")
-    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1)
+    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1, goroutines=False)
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
     ps = sub.add_parser("ps", help="list every Go process on the host (pid, Go version, module, "

@@ -17,7 +17,7 @@ from goprobe_tui.engine.patterns import condition_for, parse_where
 from goprobe_tui.engine.signatures import Signatures, with_dictionary
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import assign_function
-from goprobe_tui.gobinary.goroutine import goid_offset
+from goprobe_tui.gobinary.goroutine import VERIFIED_SPAWN_LAYOUTS, goid_offset, spawn_layout
 from goprobe_tui.gobinary.lines import LineError
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
@@ -28,6 +28,7 @@ from goprobe_tui.values.conditions import FIELD_NAME, Condition, compile_conditi
 from goprobe_tui.values.fetch_args import caller_fetch, depth_fetch, goroutine_fetch
 from goprobe_tui.values.kinds import FetchPlan, build_plan
 
+SPAWN_FUNCTION = "runtime.newproc1"  # returns every new goroutine's g, on the creator's thread
 NO_RET_NOTE = "no RET instruction (ends in a tail call or never returns): entry probe only"
 # Above this many functions attached at once, values are read from registers and stack slots
 # only: reads behind pointers differ per function, and each distinct set of fetch args is a
@@ -248,6 +249,49 @@ class Attacher:
             return compile_condition(text, entry.values, ret.values, fn.key)
         except ValueError as exc:
             raise ProbeError(str(exc)) from None
+
+    # -- goroutine lineage ---------------------------------------------------------------
+    def spawn_plan(self) -> tuple[Function, list[Site], tuple[str, ...]]:
+        """Probes at the returns of runtime.newproc1: each new goroutine's id, its parent's,
+        the `go` statement and the function started. ProbeError says why not."""
+        version = self.binary.buildinfo.goversion or "an unknown Go version"
+        if self.binary.arch != "amd64":
+            raise ProbeError(f"goroutine lineage is read on amd64 only (this binary: {self.binary.arch})")
+        if self._goversion < (1, 17):
+            raise ProbeError(f"goroutine lineage needs Go 1.17 or newer (this binary: {version})")
+        layout = spawn_layout(self.binary)
+        if layout is None:
+            known = ", ".join(f"1.{minor}" for _major, minor in sorted(VERIFIED_SPAWN_LAYOUTS))
+            raise ProbeError(f"goroutine lineage: the runtime's layout of {version} is unknown "
+                             f"without DWARF (known: {known})")
+        fn = self.binary.find(SPAWN_FUNCTION)
+        if fn is None:
+            raise ProbeError(f"goroutine lineage: no {SPAWN_FUNCTION} in this binary")
+        returns = self.sites(fn).returns
+        if not returns:
+            raise ProbeError(f"goroutine lineage: {SPAWN_FUNCTION} has no RET to probe")
+        parent = (f"+{layout.parent_goid}(%ax)" if layout.parent_goid is not None
+                  else f"+{layout.goid}(+{layout.curg}(+{layout.m}(%r14)))")
+        fetch = (f"goid={parent}:s64", f"cgoid=+{layout.goid}(%ax):s64",
+                 f"gopc=+{layout.gopc}(%ax):u64", f"spc=+{layout.startpc}(%ax):u64")
+        sites = []
+        for vaddr in returns:
+            off = self.binary.elf.file_offset(vaddr, executable=True)
+            if off is None:
+                raise ProbeError(f"{SPAWN_FUNCTION}: {vaddr:#x} is not in an executable segment")
+            sites.append(Site(fn.key, "spawn", vaddr, off, ()))
+        return fn, sites, fetch
+
+    def attach_spawns(self) -> ProbeEvent:
+        fn, sites, fetch = self.spawn_plan()
+        ev, refused = self.session.define("spawn", self.path, fetch, sites, pair_by_g=False,
+                                          pie=self._pie, identity=self.binary.elf.identity[:2])
+        if ev is None or refused:
+            why = "; ".join(sorted(set(refused.values()))) or "refused"
+            if ev is not None:
+                self.session.set_muted(ev, fn.key, True, since=0)
+            raise ProbeError(f"goroutine lineage: {SPAWN_FUNCTION}: {why}")
+        return ev
 
     def attach_many(self, fns: list[Function], returns: bool,
                     stop: Callable[[], bool] = lambda: False

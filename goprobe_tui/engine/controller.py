@@ -23,7 +23,7 @@ from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.pipeline.backlog import Backlog
 from goprobe_tui.pipeline.stream import Batch, EventStream
 from goprobe_tui.tracefs.errors import ProbeError
-from goprobe_tui.tracefs.session import ProbeSession, returns_first
+from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession, returns_first
 
 BACKLOG = 200_000
 
@@ -51,6 +51,7 @@ class TraceController:
         if o.stacks:
             session.set_user_stacks(True)
         self._insight: list[dict] = []
+        self._spawns: ProbeEvent | None = None  # runtime.newproc1's return probes
         self._following: int | None = None  # goroutine id events are restricted to
         self._guard = RateGuard(o.max_rate)
         out = o.output
@@ -119,6 +120,24 @@ class TraceController:
                 self._detached.pop(att.function.key, None)
                 self.attached[att.function.key] = att
             return out + attached, errors
+
+    def trace_goroutines(self, on: bool) -> None:
+        """Record every goroutine created from now on (spawn events: its id, its parent's,
+        the `go` statement, the function started), or stop. ProbeError says why it cannot."""
+        with self._lock:
+            if on:
+                self._watch_binary()
+                if self._spawns is None:
+                    self._spawns = self.attacher.attach_spawns()
+                else:
+                    self.session.enable(self._spawns)
+            elif self._spawns is not None:
+                self.session.disable(self._spawns)  # kept defined: deleting clears the buffer
+
+    @property
+    def goroutines(self) -> bool:
+        """Goroutine creations are being recorded."""
+        return self._spawns is not None and self._spawns.enabled
 
     def set_fields(self, fn: Function, exprs: tuple[str, ...]) -> AttachedFunction | None:
         """This function's own --field selectors (empty: none). ValueError if one does not

@@ -98,6 +98,8 @@ class TraceEvent:
     def to_json_dict(self) -> dict[str, Any]:
         if self.kind == "line":
             return self._line_json()
+        if self.kind == "spawn":
+            return self._spawn_json()
         wall = self.ts_ns + WALL_OFFSET_NS
         return {"ts": self.ts_ns / 1e9,
                 "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
@@ -115,6 +117,16 @@ class TraceEvent:
                 **({} if self.stack is None else {"stack": [
                     {"function": f, "inlined": inl, "file": file, "line": line}
                     for f, inl, file, line in self.stack]})}
+
+    def _spawn_json(self) -> dict[str, Any]:
+        wall = self.ts_ns + WALL_OFFSET_NS
+        file, line = self.source or ("", 0)
+        return {"ts": self.ts_ns / 1e9,
+                "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
+                "cpu": self.cpu, "pid": self.pid, "nspid": self.nspid, "tid": self.tid,
+                "goid": self.goid, "comm": self.comm, "kind": "spawn",
+                "child_goid": self.args.get("child_goid"), "function": self.function,
+                "file": file, "line": line, "start": self.args.get("start")}
 
     def _line_json(self) -> dict[str, Any]:
         wall = self.ts_ns + WALL_OFFSET_NS
@@ -155,6 +167,11 @@ class TraceEvent:
         d = abs(d)
         return f"{sign}{d // 1_000_000_000}.{d % 1_000_000_000 // 1000:06d}"
 
+    def spawn_text(self) -> str:
+        """`created by main.serve at server.go:88 in goroutine 1`, as Go's traceback says it."""
+        file, line = self.source or ("?", 0)
+        return f"created by {self.function} at {file.rsplit('/', 1)[-1]}:{line} in goroutine {self.goid}"
+
     def who_text(self) -> str:
         """`app[4242/4243]`, and the pid inside its namespace where it differs (a container)."""
         g = "" if self.goid is None else f" g{self.goid}"
@@ -163,7 +180,7 @@ class TraceEvent:
 
     def text_line(self) -> str:
         """One line of `goprobe-tui trace` output (and its stack on the next, with --stack)."""
-        arrow = {"entry": "->", "line": "--"}.get(self.kind, "<-")
+        arrow = {"entry": "->", "line": "--", "spawn": "=>"}.get(self.kind, "<-")
         line = printable(f"{self.clock_text()} {self.who_text()} {arrow} {self.call_text()}")
         if self.stack is not None:
             line += "\n    at " + printable(self.stack_text() or "?")
@@ -188,6 +205,8 @@ class TraceEvent:
     def call_text(self, micro: str = "us") -> str:
         """`main.F(a=1)` for an entry, `main.F = (r=2) 12.3us` for a return; an inlined call
         says where it was inlined (it has no return: no latency)."""
+        if self.kind == "spawn":
+            return f"go g{self.args.get('child_goid')} {self.args.get('start')} ({self.spawn_text()})"
         if self.kind == "line":
             file, line = self.source or ("", 0)
             where = f" ({self.inlined_text()})" if self.inlined else ""

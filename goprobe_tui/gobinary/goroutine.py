@@ -6,6 +6,8 @@ builds of the same Go version (64-bit). A version not in the table gets no goid,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from goprobe_tui.gobinary.binary import GoBinary
 
 # (major, minor) -> offset of goid in runtime.g on 64-bit targets, read from DWARF of real
@@ -20,3 +22,41 @@ def goid_offset(binary: GoBinary) -> int | None:
     if binary.elf.ptrsize != 8:
         return None
     return VERIFIED_GOID_OFFSETS.get(binary.buildinfo.version_tuple())
+
+
+@dataclass(frozen=True)
+class SpawnLayout:
+    """Where, at the return of runtime.newproc1, a new goroutine tells its story: the result
+    register holds the new g; its goid, gopc (the `go` statement's return address) and startpc
+    are fields of it. The parent's goid is newg.parentGoid (Go 1.21+), else the goroutine the
+    thread runs (newproc1 runs on the system stack: g0.m.curg)."""
+
+    goid: int
+    parent_goid: int | None  # runtime.g.parentGoid, where it exists
+    gopc: int
+    startpc: int
+    m: int  # runtime.g.m
+    curg: int  # runtime.m.curg
+
+
+# (major, minor) -> SpawnLayout on amd64, read from the DWARF of real builds with each toolchain
+# (tests/test_spawn_kernel.py checks them against DWARF).
+VERIFIED_SPAWN_LAYOUTS = {
+    (1, 19): SpawnLayout(152, None, 296, 312, 48, 192),
+    (1, 21): SpawnLayout(152, 272, 280, 296, 48, 192),
+    (1, 24): SpawnLayout(160, 280, 288, 304, 48, 192),
+    (1, 27): SpawnLayout(152, 280, 288, 304, 48, 184),
+}
+
+
+def spawn_layout(binary: GoBinary) -> SpawnLayout | None:
+    """From the binary's DWARF, else the table for its Go version; None: unknown (no guess)."""
+    d = binary.dwarf
+    g = {f: d.member_offset("runtime", "runtime.g", f)
+         for f in ("goid", "parentGoid", "gopc", "startpc", "m")}
+    curg = d.member_offset("runtime", "runtime.m", "curg")
+    if None not in (g["goid"], g["gopc"], g["startpc"], g["m"], curg):
+        return SpawnLayout(g["goid"], g["parentGoid"], g["gopc"], g["startpc"], g["m"], curg)
+    if binary.elf.ptrsize != 8:
+        return None
+    return VERIFIED_SPAWN_LAYOUTS.get(binary.buildinfo.version_tuple())

@@ -144,6 +144,8 @@ class EventDecoder:
         view = self._view(ev.path, site.types_base, bias) if exact else None
         if site.kind == "line":
             return self._line(site, fields, view, rec, ev, pid, tid, comm, nspid, bias, exact)
+        if site.kind == "spawn":
+            return self._spawn(fields, rec, ev, pid, tid, comm, nspid, bias if exact or not ev.pie else None)
         if site.inlined:
             return self._inlined(site, fields, view, rec, ev, pid, tid, comm, nspid, bias, exact)
         decoded = {spec.name: decode_value(spec, fields, view) for spec in site.values}
@@ -210,6 +212,25 @@ class EventDecoder:
             self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None,
                                           ev.path, ra)
         return events[0] if len(events) == 1 else events
+
+    def _spawn(self, fields: dict, rec: Record, ev: ProbeEvent, pid: int, tid: int, comm: str,
+               nspid: int | None, bias: int | None) -> TraceEvent:
+        """A goroutine was created: by the goroutine `goid`, at the `go` statement whose return
+        address is gopc (Go's own traceback prints its physical function and the innermost
+        file:line of gopc - 1), running the function at spc."""
+        sym = self.symbolizer(ev.path) if bias is not None else None
+        creator, file, line, start = "?", "", 0, "?"
+        gopc, spc = fields.get("gopc") or 0, fields.get("spc") or 0
+        if sym is not None and gopc:
+            frames = sym.frames(gopc - bias)  # a return address: looked up one byte back
+            if frames:
+                creator, file, line = frames[-1].function, frames[0].file, frames[0].line
+        if sym is not None and spc:
+            started = sym.frames(spc - bias, False)
+            start = started[-1].function if started else "?"
+        return TraceEvent(rec.ts, rec.cpu, pid, tid, comm, creator, "spawn", ev.name,
+                          {"child_goid": fields.get("cgoid"), "start": start}, goid=fields.get("goid"),
+                          nspid=nspid, source=(file, line) if file else None)
 
     def _line(self, site: Site, fields: dict, view: BinaryView | None, rec: Record,
               ev: ProbeEvent, pid: int, tid: int, comm: str, nspid: int | None, bias: int,

@@ -199,8 +199,8 @@ class ProbeSession:
         refused: dict[int, str] = {}
         with self._lock:
             name = event_name(os.getpid(), self._counter, sites[0].function,
-                              "ret" if kind == "return" else "line" if kind == "line" else
-                              "inl" if sites[0].inlined else "")
+                              {"return": "ret", "line": "line", "spawn": "go"}.get(kind) or
+                              ("inl" if sites[0].inlined else ""))
             self._counter += 1
             ev = ProbeEvent(name, kind, path, fetch, pair_by_g, pie)
             # Recorded before anything is written: teardown covers whatever happens next.

@@ -1,0 +1,3 @@
+module goprobe.test/spawn
+
+go 1.19

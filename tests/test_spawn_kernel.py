@@ -1,0 +1,70 @@
+"""Goroutine lineage (`trace --goroutines`): main starts 3 workers, each starts 2 leaves; the
+9 creations recorded equal what the program itself sees in its stacks ("created by F in
+goroutine N"), with DWARF and stripped, on Go 1.19 (parent read through g0.m.curg) and 1.27
+(newg.parentGoid)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.gobinary.goroutine import VERIFIED_SPAWN_LAYOUTS, spawn_layout
+from tests.conftest import need
+from tests.kernel_helpers import TraceRun
+from tests.support import toolchains as tc
+
+
+def test_spawn_layouts_of_the_table_match_dwarf() -> None:
+    for version in tc.goroots():
+        with GoBinary.open(str(tc.build("spawn", version))) as b:
+            assert spawn_layout(b) == VERIFIED_SPAWN_LAYOUTS[b.buildinfo.version_tuple()], version
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("version", ["1.19", "1.27.3"])
+@pytest.mark.parametrize("variant", ["default", "strip"])
+def test_nine_creations_equal_what_the_program_sees(root: str, version: str, variant: str) -> None:
+    need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+    binary = tc.build("spawn", version, variant)
+    target = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout.readline().strip() == "ready"
+        run = TraceRun("--json", "--goroutines", "--pid", str(target.pid), str(binary))
+        out, _ = target.communicate("go\n", timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    events, err = run.finish()
+    seen = {}  # child goid -> (creator, parent goid or None) as the program printed them
+    for line in out.splitlines():
+        m = re.fullmatch(r"(worker|leaf) (\d+) created by (\S+)(?: in goroutine (\d+))?", line)
+        assert m, line
+        seen[int(m.group(2))] = (m.group(3), int(m.group(4)) if m.group(4) else None)
+    assert len(seen) == 9
+    spawns = [e for e in events if e["kind"] == "spawn" and e["child_goid"] in seen]
+    assert len(spawns) == 9, err
+    for e in spawns:
+        creator, parent = seen[e["child_goid"]]
+        assert e["function"] == creator and e["file"].endswith("main.go") and e["line"] > 0
+        if parent is not None:  # Go 1.21+ prints the parent
+            assert e["goid"] == parent
+    workers = {g for g, (creator, _p) in seen.items() if creator == "main.main"}
+    leaves = [e for e in spawns if e["function"] == "main.worker"]
+    assert sorted(e["goid"] for e in leaves) == sorted(list(workers) * 2)  # each worker: 2 leaves
+    assert all(e["goid"] == 1 for e in spawns if e["function"] == "main.main")
+
+
+def test_lineage_is_refused_clearly_where_it_cannot_work() -> None:
+    import sys
+
+    from tests.support import npm_fixtures
+
+    for pkg, why in ((npm_fixtures.OLD_BINARIES[4], "needs Go 1.17 or newer (this binary: go1.16"),
+                     (npm_fixtures.OLD_BINARIES[5], "the runtime's layout of go1.17.1 is unknown "
+                                                    "without DWARF (known: 1.19, 1.21, 1.24, 1.27)")):
+        done = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--goroutines",
+                               str(npm_fixtures.fetch(pkg))], capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0 and why in done.stderr, done.stderr
