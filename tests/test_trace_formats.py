@@ -57,7 +57,7 @@ def test_chrome_has_one_complete_event_per_call_on_its_goroutines_track() -> Non
     assert names == {(1, "goroutine 1"), (2, "goroutine 2")}
     assert doc["otherData"]["lost_events"] == 3
     for e in doc["traceEvents"]:  # the format's rules: every event has these, of these types
-        assert isinstance(e["name"], str) and e["ph"] in ("X", "i", "M")
+        assert isinstance(e["name"], str) and e["ph"] in ("X", "i", "M", "s", "f")
         assert isinstance(e["pid"], int) and isinstance(e["tid"], int)
         if e["ph"] != "M":
             assert isinstance(e["ts"], float)
@@ -89,3 +89,18 @@ def test_inlined_calls_and_lines_are_instants_not_open_calls() -> None:
     assert [e["name"] for e in doc["traceEvents"] if e["ph"] == "i"] == [
         "main.tiny (inlined)", "m.go:5 (line)"]
     assert [e["name"] for e in doc["traceEvents"] if e["ph"] == "X"] == ["main.Job"]
+
+
+def test_a_goroutine_creation_is_a_flow_to_the_new_track() -> None:
+    spawn = _ev(5, "spawn", "main.main", 1, args={"child_goid": 7, "start": "main.worker"},
+                source=("main.go", 41))
+    events = [_ev(0, "entry", "main.main", 1), spawn, _ev(9, "entry", "main.worker", 7),
+              _ev(20, "return", "main.worker", 7, 11), _ev(30, "return", "main.main", 1, 30)]
+    doc = json.loads(_write("chrome", events))
+    flows = [(e["ph"], e["tid"], e["ts"], e["id"]) for e in doc["traceEvents"] if e["ph"] in "sf"]
+    assert flows == [("s", 1, 0.005, 1), ("f", 7, 0.009, 1)]
+    go = next(e for e in doc["traceEvents"] if e["ph"] == "i")
+    assert go["tid"] == 1 and go["args"] == {"child_goid": 7, "function": "main.main",
+                                             "file": "main.go", "line": 41, "start": "main.worker"}
+    assert {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "thread_name"} == {
+        "goroutine 1", "goroutine 7"}

@@ -62,3 +62,35 @@ def test_folded_paths_of_the_tree(root: str, tmp_path) -> None:
                      "main.Outer;main.Inner;main.Inner;main.Inner;main.Leaf"}, err
     # main.Leaf is one RET: its entry and return probes are one address, its time 0
     assert all(int(ns) > 0 for p, ns in rows if not p.endswith("main.Leaf"))
+
+
+@pytest.mark.kernel
+def test_chrome_has_one_flow_per_goroutine_creation(root: str, tmp_path) -> None:
+    import subprocess
+
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("spawn", NEWEST)
+    target = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    out = tmp_path / "spawn.trace.json"
+    try:
+        assert target.stdout.readline().strip() == "ready"
+        run = TraceRun("--goroutines", "--ret", "--pid", str(target.pid), "-o", str(out), str(binary),
+                       "main.worker", "main.leaf")
+        target.communicate("go\n", timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    _events, err = run.finish()
+    doc = json.loads(out.read_text())
+    gos = [e for e in doc["traceEvents"] if e["ph"] == "i" and e["cat"] == "spawn"
+           and e["args"]["function"] in ("main.main", "main.worker")]
+    assert len(gos) == 9, err
+    starts = {e["id"]: e for e in doc["traceEvents"] if e["ph"] == "s"}
+    ends = {e["id"]: e for e in doc["traceEvents"] if e["ph"] == "f"}
+    assert starts.keys() == ends.keys() and len(starts) >= 9
+    for go in gos:  # the flow from the go statement ends on the new goroutine's own track
+        (flow,) = [i for i, s in starts.items() if s["tid"] == go["tid"] and s["ts"] == go["ts"]]
+        assert ends[flow]["tid"] == go["args"]["child_goid"]
+    workers = [e for e in doc["traceEvents"] if e["ph"] == "X" and e["name"] == "main.worker"]
+    assert len(workers) == 3 and {e["tid"] for e in workers} == {g["args"]["child_goid"] for g in gos
+                                                               if g["args"]["function"] == "main.main"}

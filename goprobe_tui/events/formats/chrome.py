@@ -1,7 +1,9 @@
 """Chrome trace event JSON (opens in ui.perfetto.dev, chrome://tracing and speedscope): one
 process per traced process, one track per goroutine (tid = goid, named `goroutine N`), each
 paired call one complete event ("X", ts and dur in µs, arguments and results in args); entries
-without a return, inlined calls and lines are instant events; lost events are marked.
+without a return, inlined calls and lines are instant events; lost events are marked; a
+goroutine's creation (--goroutines) is an instant on its creator's track and a flow from there
+to the new goroutine's track.
 
 Streamed: the header goes out first, each call when it returns, the rest at close, so memory
 holds only the calls still open."""
@@ -32,6 +34,8 @@ class ChromeWriter(EventWriter):
         self._tracks: dict[tuple[int, int], None] = {}
         self._processes: dict[int, str] = {}
         self._last_ns = 0
+        self._flows: dict[tuple[int, int], tuple[int, int]] = {}  # new track -> (flow id, ts)
+        self._next_flow = 0
 
     def _emit(self, items: list[dict[str, Any]]) -> None:
         if not items:
@@ -57,6 +61,12 @@ class ChromeWriter(EventWriter):
         for ev in events:
             self._last_ns = max(self._last_ns, ev.ts_ns)
             pid, tid = self._track(ev)
+            flow = self._flows.pop((pid, tid), None)
+            if flow is not None:  # the new goroutine's first event: the flow ends here
+                items.append(self._flow_end(pid, tid, flow[0], ev.ts_ns))
+            if ev.kind == "spawn":
+                items.extend(self._spawn(ev, pid, tid))
+                continue
             if not CallMatcher.is_call_edge(ev):
                 items.append(self._instant(ev, pid, tid))
                 continue
@@ -71,6 +81,26 @@ class ChromeWriter(EventWriter):
             items.append({"name": ev.function, "cat": "go", "ph": "X", "ts": _us(call.start_ns),
                           "dur": _us(call.dur_ns), "pid": pid, "tid": tid, "args": args})
         self._emit(items)
+
+    def _spawn(self, ev: TraceEvent, pid: int, tid: int) -> list[dict[str, Any]]:
+        child = ev.args.get("child_goid")
+        self._next_flow += 1
+        flow_id = self._next_flow
+        data = ev.to_json_dict()
+        out = [{"name": f"go {ev.args.get('start')}", "cat": "spawn", "ph": "i", "s": "t",
+                "ts": _us(ev.ts_ns), "pid": pid, "tid": tid,
+                "args": {k: data[k] for k in ("child_goid", "function", "file", "line", "start")}}]
+        if isinstance(child, int):
+            self._tracks.setdefault((pid, child))
+            self._flows[(pid, child)] = (flow_id, ev.ts_ns)
+            out.append({"name": "go", "cat": "spawn", "ph": "s", "id": flow_id, "ts": _us(ev.ts_ns),
+                        "pid": pid, "tid": tid})
+        return out
+
+    @staticmethod
+    def _flow_end(pid: int, tid: int, flow_id: int, ts_ns: int) -> dict[str, Any]:
+        return {"name": "go", "cat": "spawn", "ph": "f", "bp": "e", "id": flow_id, "ts": _us(ts_ns),
+                "pid": pid, "tid": tid}
 
     @staticmethod
     def _instant(ev: TraceEvent, pid: int, tid: int, what: str = "") -> dict[str, Any]:
@@ -88,6 +118,9 @@ class ChromeWriter(EventWriter):
         self._header()
         items = [self._instant(ev, *self._track(ev), "(no return seen)")
                  for ev in self.calls.still_open()]
+        # a goroutine that did nothing traced: its flow ends where it was created
+        items += [self._flow_end(pid, tid, flow_id, ts) for (pid, tid), (flow_id, ts) in self._flows.items()]
+        self._flows.clear()
         lost = status.lost if status is not None else 0
         if lost:
             items.append({"name": f"{lost:,} events lost", "cat": "goprobe", "ph": "i", "s": "g",
