@@ -4,8 +4,9 @@ Reference in the same run: the same probes enabled in a tracing instance that no
 (the kernel trap alone, the floor). Measured: the target's run time under
 `goprobe-tui trace --json`, with an entry probe (200,000 events) and with entry + return
 probes (400,000 events). Targets: <= 1.10x the reference, every event received, 0 lost.
-Also with --stack (call stacks on every event) and as `stats` (aggregated, nothing printed).
-Run as root: .venv/bin/python -m benchmarks.bench_trace [ROUNDS] [trace,stack,stats]
+Also with --stack (call stacks on every event), as `stats` (aggregated, nothing printed), and
+in the chrome and folded formats (entry + return: calls paired per goroutine).
+Run as root: .venv/bin/python -m benchmarks.bench_trace [ROUNDS] [trace,stack,stats,chrome,folded]
 """
 
 from __future__ import annotations
@@ -43,12 +44,16 @@ def unread(binary: str, ret: bool, stacks: bool = False) -> float:
 
 
 def with_goprobe(binary: str, ret: bool, mode: str = "trace") -> tuple[float, int, str]:
-    """mode: trace (--json), stack (trace --json --stack) or stats (no output per event)."""
+    """mode: trace (--json), stack (trace --json --stack), stats (no output per event), chrome
+    or folded (--format)."""
     want = CALLS * (2 if ret else 1)
     out_path = "/tmp/goprobe-bench-trace.jsonl"
     with open(out_path, "w") as out:
         if mode == "stats":
             cmd = [sys.executable, "-m", "goprobe_tui", "stats", "--json", binary, "main.Work"]
+        elif mode in ("chrome", "folded"):
+            cmd = [sys.executable, "-m", "goprobe_tui", "trace", "--format", mode, "--count", str(want),
+                   *(["--ret"] if ret else []), binary, "main.Work"]
         else:
             cmd = [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--count", str(want),
                    *(["--ret"] if ret else []), *(["--stack"] if mode == "stack" else []),
@@ -63,6 +68,8 @@ def with_goprobe(binary: str, ret: bool, mode: str = "trace") -> tuple[float, in
         _, err = proc.communicate(timeout=300)
     summary = err.strip().splitlines()[-1]
     if mode == "stats":  # "400000 events, 0 lost, ...": nothing is printed per event
+        return elapsed, int(summary.split()[1]), summary
+    if mode in ("chrome", "folded"):  # one document, not a line per event
         return elapsed, int(summary.split()[1]), summary
     with open(out_path) as f:
         events = sum(1 for _ in f)
@@ -81,8 +88,10 @@ def measure(binary: str, ret: bool, rounds: int, mode: str = "trace") -> bool:
     ratio = ours / base
     complete = all(n == want and " 0 lost" in s for n, s in results)
     label = ("entry + return probes" if ret else "entry probe") + {
-        "trace": "", "stack": ", --stack", "stats": ", stats"}[mode]
-    what = {"trace": "trace --json", "stack": "trace --json --stack", "stats": "stats"}[mode]
+        "trace": "", "stack": ", --stack", "stats": ", stats", "chrome": ", --format chrome",
+        "folded": ", --format folded"}[mode]
+    what = {"trace": "trace --json", "stack": "trace --json --stack", "stats": "stats",
+            "chrome": "trace --format chrome", "folded": "trace --format folded"}[mode]
     floor = "probes unread" + (" (userstacktrace on)" if mode == "stack" else "")
     print(f"{label}: {floor} {base:.2f}s (runs {', '.join(f'{t:.2f}' for t in base_times)}); "
           f"goprobe-tui {what} {ours:.2f}s (runs {', '.join(f'{t:.2f}' for t in ours_times)})")
@@ -100,7 +109,7 @@ def main() -> int:
     modes = sys.argv[2].split(",") if len(sys.argv) > 2 else ["trace", "stack", "stats"]
     ok = True
     for mode in modes:
-        for ret in ((True,) if mode == "stats" else (False, True)):
+        for ret in ((True,) if mode in ("stats", "chrome", "folded") else (False, True)):
             ok = measure(binary, ret, rounds, mode) and ok
     assert goprobe_leftovers() == []
     return 0 if ok else 1
