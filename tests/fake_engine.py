@@ -58,6 +58,7 @@ class FakeController:
         self.binary_change = None
         self.on_binary_change = None
         self.counts_calls = True  # as the app runs it: statistics on
+        self.goroutines = False
         self.fields: dict[str, tuple[str, ...]] = {}
         self.conditions: dict[str, str] = {}
         self.following: int | None = None
@@ -155,6 +156,9 @@ class FakeController:
 
     def follow_goroutine(self, goid: int | None) -> None:
         self.following = goid
+
+    def trace_goroutines(self, on: bool) -> None:
+        self.goroutines = on
 
     def set_stacks(self, on: bool) -> None:
         self.stacks = on

@@ -307,3 +307,50 @@ async def test_tui_pid_traces_the_target_and_never_its_sibling(root: str) -> Non
         target.kill()
         target.wait()
     assert not goprobe_leftovers()
+
+
+async def test_tui_lineage_names_each_goroutines_creator_and_goes_to_the_parent(root: str) -> None:
+    """`n` records goroutine creations: the details of an event of main.leaf say which worker
+    created its goroutine, as the program's own stack does, and `u` in the Calls view goes to
+    that worker's calls."""
+    _newest()
+    path = tc.build("spawn", "1.27.3")
+    target = subprocess.Popen([str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout.readline().strip() == "ready"
+        with GoBinary.open(str(path)) as binary:
+            controller = open_engine(binary, f"/proc/{target.pid}/exe",
+                                     EngineOptions(pid=target.pid, statistics=True))
+            try:
+                app = GoprobeApp(binary, controller, pid=target.pid)
+                async with app.run_test(size=SIZE) as pilot:
+                    await _select(app, pilot, "main.leaf")
+                    await pilot.press("r")
+                    await _until(pilot, lambda: "main.leaf" in controller.attached, 30)
+                    await pilot.press("n")
+                    await _until(pilot, lambda: controller.goroutines, 30)
+                    out, _ = target.communicate("go\n", timeout=60)
+                    await _until(pilot, lambda: len(app.lineage) >= 9, 30)
+                    seen = {}
+                    for line in out.splitlines():
+                        _role, goid, _c, _b, creator, _in, _g, parent = line.split()
+                        seen[int(goid)] = (creator, int(parent))
+                    pane = app.query_one(TracePane)
+                    await _until(pilot, lambda: sum(1 for r in pane.rows if r[5] == "main.leaf") >= 12, 30)
+                    leaf = next(pane.event(i) for i in range(len(pane.rows))
+                                if pane.rows[i][5] == "main.leaf" and pane.rows[i][6] == "entry")
+                    creator, parent = seen[leaf.goid]
+                    assert app.created_by(leaf.pid, leaf.goid).startswith(
+                        f"goroutine {leaf.goid}, created by {creator} at main.go:")
+                    assert app.created_by(leaf.pid, leaf.goid).endswith(f"in goroutine {parent}")
+                    app._show_calls(leaf)
+                    await pilot.pause()
+                    await pilot.press("u")
+                    await pilot.pause()
+                    assert app.calls_of == (leaf.pid, parent)
+            finally:
+                controller.close()
+    finally:
+        target.kill()
+        target.wait()
+    assert not goprobe_leftovers()

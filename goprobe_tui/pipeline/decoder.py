@@ -63,6 +63,9 @@ class EventDecoder:
             return
         tid = ev.layout.type_id
         self.by_type[tid] = ev
+        if any(s.kind == "spawn" for s in ev.sites):
+            # opened now, while a traced process's /proc/PID/exe still names the file
+            self.symbolizer(ev.path)
         self._by_vaddr[tid] = {s.vaddr: s for s in ev.sites}
         self._by_offset[tid] = {s.offset: s for s in ev.sites}
 

@@ -33,6 +33,7 @@ from goprobe_tui.ui.event_details import event_details
 from goprobe_tui.ui.events_view import EventsView
 from goprobe_tui.ui.function_list import FunctionList
 from goprobe_tui.ui.header import HeaderBar
+from goprobe_tui.ui.lineage_commands import LineageCommands
 from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged
 from goprobe_tui.ui.probe_commands import ProbeCommands
 from goprobe_tui.ui.probe_panel import ProbePanel
@@ -46,7 +47,7 @@ DRAIN_MAX = 5000
 PANES = ("functions", "probes", "events", "stats-view", "calls-view")  # what z maximizes
 
 
-class GoprobeApp(ProbeCommands, BrowserCommands, App):
+class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
     BINDINGS = [*keymap.bindings(), Binding("escape", "back", "Back", show=False),
@@ -59,6 +60,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, App):
                  keymap_path: str | None = None) -> None:
         super().__init__()
         self.target_pid = pid
+        self._init_lineage()
         self.freeze_startup_heap = freeze_startup_heap
         self.binary = binary
         self.controller = controller
@@ -235,6 +237,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, App):
     @on(EventsDrained)
     def _events_drained(self, message: EventsDrained) -> None:
         self._events_view.add(message.rows)
+        self._note_spawns(message.rows)
         status = self._status = message.status
         for note in status.notices[self._notices_seen:]:
             self.notify(note, title="events", severity="warning", timeout=15)
@@ -252,7 +255,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, App):
     def _event_chosen(self, message: TracePane.EventChosen) -> None:
         ev = message.event
         if message.what == "open":
-            self.push_screen(DetailScreen(event_details(ev)))
+            self.push_screen(DetailScreen(event_details(ev, self.created_by(ev.pid, ev.goid))))
         elif message.what == "calls":
             self._show_calls(ev)
         elif message.what == "follow" and self._require_tracing():
@@ -268,7 +271,10 @@ class GoprobeApp(ProbeCommands, BrowserCommands, App):
             self.notify("this event has no goroutine id (its binary gives none)", severity="warning")
             return
         events = [e for e in self._events_view.events() if goroutine_key(e) == key]
-        title = f"goroutine {key[1]} of pid {key[0]} ({printable(ev.comm)}): {len(events):,} events"
+        self.calls_of = key
+        origin = self.created_by(*key)
+        title = (f"{origin or f'goroutine {key[1]}'} · pid {key[0]} ({printable(ev.comm)}): "
+                 f"{len(events):,} events" + (" · u: its parent's calls" if origin else ""))
         self.query_one(CallTreeView).show(title, build_tree(events))
         self.trace_area.show("calls-view")
 

@@ -9,13 +9,19 @@ from goprobe_tui.events.text import format_duration, format_value
 from goprobe_tui.textsafe import printable
 
 
-def event_details(ev: TraceEvent) -> str:
+def event_details(ev: TraceEvent, created_by: str = "") -> str:
+    """created_by: who created the event's goroutine, where it is known."""
     lines = [f"{ev.function} ({ev.kind})",
              f"time {ev.clock_text()} · pid {ev.pid} · thread {ev.tid} · "
              f"goroutine {'?' if ev.goid is None else ev.goid} · cpu {ev.cpu} · {ev.comm}"]
+    if created_by:
+        lines.append(created_by)
+    if ev.kind == "spawn":
+        lines.append(f"goroutine {ev.args.get('child_goid')} created, running "
+                     f"{ev.args.get('start')}: {ev.spawn_text()}")
     if ev.kind == "return":
         lines.append(f"latency {format_duration(ev.latency_ns)}")
-    values = ev.returns if ev.kind == "return" else ev.args
+    values = ev.returns if ev.kind == "return" else {} if ev.kind == "spawn" else ev.args
     if ev.inlined:
         lines.append(ev.inlined_text())
     if ev.args_note:

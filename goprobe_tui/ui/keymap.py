@@ -70,6 +70,11 @@ COMMANDS = [
     Command("zoom", "z", "z", "maximize", "Zoom", "the focused pane alone on the screen / all panes again"),
     Command("stacks", "b", "b", "stacks", "Stacks",
             "call stacks on every event from now on / off (Enter on an event shows its stack)"),
+    Command("goroutines", "n", "n", "goroutines", "Goroutines",
+            "record every goroutine created from now on / stop (⇒ events; details and the Calls "
+            "view say who created a goroutine)"),
+    Command("parent", "u", "u", "parent_calls", "Parent",
+            "in the Calls view: the calls of the goroutine that created this one"),
     Command("clear", "c", "c", "clear", "Clear", "clear events"),
     Command("clock", "T", "T", "clock", "Clock", "event times: since the session started / wall clock"),
 ]

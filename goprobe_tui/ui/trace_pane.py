@@ -37,6 +37,8 @@ def pane_parts(ev: TraceEvent, start_ns: int | None = None) -> tuple[str, str, s
         head, call = f"→ {'':>{LATENCY_W}} ", ev.call_text("µs")
     elif ev.kind == "line":
         head, call = f"· {'':>{LATENCY_W}} ", ev.call_text("µs")
+    elif ev.kind == "spawn":
+        head, call = f"⇒ {'':>{LATENCY_W}} ", ev.call_text("µs")
     else:
         lat = "" if ev.latency_ns is None else format_duration(ev.latency_ns)
         head, call = f"← {lat:>{LATENCY_W}} ", ev.result_text()
