@@ -38,6 +38,8 @@ def binary(binary_path):
 
 
 async def _settle(app, pilot) -> None:
+    while not app.catalog_ready:  # read once the list is on screen
+        await pilot.pause(0.05)
     await app.workers.wait_for_complete()
     await pilot.pause()
 

@@ -57,6 +57,8 @@ def call_events() -> list[TraceEvent]:
 
 
 async def _settle(app, pilot) -> None:
+    while not app.catalog_ready:  # read once the list is on screen
+        await pilot.pause(0.05)
     await app.workers.wait_for_complete()
     await pilot.pause(0.1)
 

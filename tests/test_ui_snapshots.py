@@ -36,6 +36,8 @@ def _app(binary, engine) -> GoprobeApp:
 
 
 async def _settle(pilot) -> None:
+    while not pilot.app.catalog_ready:  # read once the list is on screen
+        await pilot.pause(0.05)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.2)
 

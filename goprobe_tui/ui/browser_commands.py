@@ -25,6 +25,7 @@ class BrowserCommands:
             counts = inline_index(self.binary).counts()
         except GoprobeError as exc:
             self.post_message(Notice(f"inlined calls unknown: {exc}", "warning"))
+            self.catalog_ready = True
             return
         inlined = np.fromiter((counts.get(n, 0) for n in table.names), dtype=np.int64,
                               count=len(table))
@@ -36,6 +37,7 @@ class BrowserCommands:
         self.index_by_name = {n: i for i, n in enumerate(self.functions.keys)}
         self.browser.set_catalog(message.catalog, message.inlined)
         self.show_calls(self._snapshot or [])
+        self.catalog_ready = True
 
     def on_function_list_details_requested(self, message: FunctionList.DetailsRequested) -> None:
         from goprobe_tui.ui.details import describe

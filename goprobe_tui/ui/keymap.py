@@ -54,7 +54,8 @@ COMMANDS = [
     Command("filter", "f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
     Command("pause", "p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
     Command("save", "s", "s", "save", "Save",
-            "save the shown events (the path's suffix picks the format: .jsonl, .txt)"),
+            "save the shown events (the path's suffix picks the format: .jsonl, .txt, "
+            ".trace.json, .folded)"),
     Command("fields", "e", "e", "fields", "Fields",
             "fields to read for the highlighted function: Go selectors such as r.URL.Path"),
     Command("where", "w", "w", "condition", "Where",
