@@ -58,7 +58,9 @@ async def keystrokes(binary: GoBinary) -> list[float]:
     times = []
     async with app.run_test(size=(160, 48)) as pilot:
         browser = app.browser
-        await app.workers.wait_for_complete()  # the functions that exist only inlined are in
+        while not app.catalog_ready:  # the functions that exist only inlined are in (read
+            await pilot.pause(0.05)   # once the list is on screen)
+        await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("slash")
         for query in ("handleconn", "srvhandle", "marshaljson"):
