@@ -219,3 +219,20 @@ def test_list_takes_patterns(divide: Path) -> None:
 def test_a_line_that_names_no_code_is_one_line_and_exit_2(divide: Path, spec: str, cause: str) -> None:
     """Checked before anything reaches the kernel (no root needed to be told)."""
     assert_one_line_error(run_trace(str(divide), spec), spec.split(":")[0], cause)
+
+
+def test_the_format_names_in_help_are_the_registrys() -> None:
+    from goprobe_tui.cli.parser import FORMAT_NAMES
+    from goprobe_tui.events.formats import FORMATS
+
+    assert set(FORMAT_NAMES) == set(FORMATS)
+
+
+def test_an_unknown_format_is_one_line_and_exit_2() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--format", "xml", "/bin/true",
+                          "main.*"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "unknown format 'xml' (known: " in out.stderr
