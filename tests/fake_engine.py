@@ -59,6 +59,7 @@ class FakeController:
         self.on_binary_change = None
         self.counts_calls = True  # as the app runs it: statistics on
         self.goroutines = False
+        self.flame_rows: list = []
         self.fields: dict[str, tuple[str, ...]] = {}
         self.conditions: dict[str, str] = {}
         self.following: int | None = None
@@ -131,6 +132,9 @@ class FakeController:
 
     def insight(self) -> list[dict]:
         return self.snapshot
+
+    def flame(self) -> list:
+        return self.flame_rows
 
     def _again(self, fn):
         att = self.attached.get(fn.key)

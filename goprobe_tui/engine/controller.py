@@ -20,6 +20,7 @@ from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.events.model import EventRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import Function, GoBinary
+from goprobe_tui.insight.flame import FlameRow
 from goprobe_tui.pipeline.backlog import Backlog
 from goprobe_tui.pipeline.stream import Batch, EventStream
 from goprobe_tui.tracefs.errors import ProbeError
@@ -51,6 +52,7 @@ class TraceController:
         if o.stacks:
             session.set_user_stacks(True)
         self._insight: list[dict] = []
+        self._flame: list[FlameRow] = []
         self._spawns: ProbeEvent | None = None  # runtime.newproc1's return probes
         self._following: int | None = None  # goroutine id events are restricted to
         self._guard = RateGuard(o.max_rate)
@@ -274,8 +276,14 @@ class TraceController:
             self.backlog.put(count, batch)
             self._received += count
 
-    def _on_insight(self, snapshot: list[dict]) -> None:
+    def _on_insight(self, snapshot: list[dict], flame: list[FlameRow] | None = None) -> None:
         self._insight = snapshot  # one reference swap: readers see the old or the new list
+        if flame is not None:  # None: unchanged since the last one
+            self._flame = flame
+
+    def flame(self) -> list[FlameRow]:
+        """The latest call paths with their time (insight/flame.py), for the Flame view."""
+        return self._flame
 
     def insight(self) -> list[dict]:
         """The latest per-function statistics (insight/stats.py snapshots)."""

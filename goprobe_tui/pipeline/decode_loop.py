@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from goprobe_tui.events.model import EventRow, TraceEvent
 from goprobe_tui.events.status import TraceStatus
+from goprobe_tui.insight.flame import FlameTree
 from goprobe_tui.insight.stats import StatsTable
 from goprobe_tui.pipeline.decoder import EventDecoder
 from goprobe_tui.pipeline.merge import RecordMerger
@@ -31,6 +32,7 @@ class DecodeLoop:
         self.decoded = 0
         self.messages = 0
         self.table = StatsTable() if insight else None
+        self.flame = FlameTree() if insight else None  # the Flame view's call paths
 
     def learn(self, ev: ProbeEvent) -> None:
         self.decoder.learn(ev)
@@ -75,6 +77,8 @@ class DecodeLoop:
             add = self.table.add
             for e in events:
                 add(e)
+        if self.flame is not None:
+            self.flame.add(events)
         rows = [e.as_row() for e in events]
         self.decoded += len(rows)
         self.messages += 1

@@ -11,7 +11,8 @@ Protocol (frames.py), parent -> child on stdin:
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
 output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
         to the parent (if rows), ("status", TraceStatus) frames, and with insight
-        per-function statistics: ("insight", [snapshot]) at most every INSIGHT_EVERY s and
+        per-function statistics: ("insight", [snapshot], [FlameRow] or None when the flame
+        did not change) at most every INSIGHT_EVERY s and
         at the end;
         ("print", fd, format name, count) -> events written to fd in that output format,
         ("status", TraceStatus) frames, ("done",) at count.
@@ -86,6 +87,7 @@ def serve(inp: int, out: int) -> None:
     done = False
     next_insight = 0.0
     sent_changes = -1
+    sent_flame = -1
     for msg in stream:
         if done:
             continue  # read on to EOF, so the parent's writes never fail
@@ -106,11 +108,15 @@ def serve(inp: int, out: int) -> None:
             if table.changes != sent_changes or table.moving(now):
                 next_insight = time.monotonic() + INSIGHT_EVERY
                 sent_changes = table.changes
-                write_frame(out, ("insight", table.snapshot(now)))
+                flame = loop.flame
+                rows = flame.snapshot() if flame is not None and flame.changes != sent_flame else None
+                sent_flame = flame.changes if flame is not None else -1
+                write_frame(out, ("insight", table.snapshot(now), rows))
     if not done:
         rows = loop.step([], lost, read_ns, final=True)  # EOF: nothing more can arrive
         if loop.table is not None:
-            write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns())))
+            flame = loop.flame.snapshot() if loop.flame is not None else None
+            write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns()), flame))
         _report(out, rows if send_rows else [], loop, printer, last, force=True)
     if printer is not None:
         printer.close(loop.status())

@@ -41,7 +41,7 @@ class EventStream:
     def __init__(self, instance: str, root: str, pid_filter: int | None, on_batch: OnBatch,
                  print_to: tuple[int, str, int | None] | None = None,
                  stop_timeout: float | None = 5.0, rows: bool = True,
-                 on_insight: Callable[[list[dict]], None] | None = None,
+                 on_insight: Callable[[list[dict], list | None], None] | None = None,
                  reader: PageReader | None = None) -> None:
         """print_to=(fd, format name, count): the child writes events to fd itself (headless trace)
         and only stats come back; otherwise rows come back for the UI (unless rows=False).
@@ -218,7 +218,7 @@ class EventStream:
                 elif kind == "status":
                     self.on_batch(0, [], self._status(msg[1]))
                 elif kind == "insight" and self.on_insight is not None:
-                    self.on_insight(msg[1])
+                    self.on_insight(msg[1], msg[2] if len(msg) > 2 else None)
                 elif kind == "ready":
                     self._ready.set()
                 elif kind == "done":

@@ -45,7 +45,7 @@ STATS_EVERY = 0.5
 DRAIN_EVERY = 0.05
 DRAIN_MAX = 5000
 INLINING_AFTER = 0.3  # seconds after the first paint
-PANES = ("functions", "probes", "events", "stats-view", "calls-view")  # what z maximizes
+PANES = ("functions", "probes", "events", "stats-view", "calls-view", "flame-view")  # what z maximizes
 
 
 class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
@@ -226,6 +226,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
             return
         snapshot = self.controller.insight()
         self.trace_area.show_statistics(snapshot)
+        self.trace_area.show_flame(self.controller.flame())
         if snapshot is not self._snapshot:  # a new one comes about twice a second
             self._snapshot = snapshot
             self.show_calls(snapshot)

@@ -10,6 +10,7 @@ from textual.widgets import ContentSwitcher, Static
 
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.ui.events_view import EventsView
+from goprobe_tui.ui.flame_view import FlameView
 from goprobe_tui.ui.stats_pane import StatsPane
 from goprobe_tui.ui.views import VIEWS
 
@@ -59,6 +60,11 @@ class TraceArea(Vertical):
         if self.current == "stats-view" and snapshot is not self._stats_shown:
             self._stats_shown = snapshot
             self.query_one(StatsPane).update_snapshot(snapshot)
+
+    def show_flame(self, rows: list) -> None:
+        """The latest call paths, drawn when the Flame view shows."""
+        if self.current == "flame-view":
+            self.query_one(FlameView).update_rows(rows)
 
     def update_status(self, status: TraceStatus | None) -> None:
         """The status line: the engine's counters, then what the events view shows."""

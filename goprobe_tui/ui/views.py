@@ -10,6 +10,7 @@ from textual.widget import Widget
 
 from goprobe_tui.ui.call_tree_view import CallTreeView
 from goprobe_tui.ui.events_view import EventsView
+from goprobe_tui.ui.flame_view import FlameView
 from goprobe_tui.ui.stats_pane import StatsPane
 
 
@@ -25,4 +26,5 @@ VIEWS = [
     View("events-view", "Events", EventsView, "TracePane"),
     View("stats-view", "Stats", StatsPane, "#stats-table"),
     View("calls-view", "Calls", CallTreeView, ""),
+    View("flame-view", "Flame", FlameView, ""),
 ]
