@@ -272,3 +272,35 @@ def test_live_statistics_catch_up_when_the_events_stop(root: str) -> None:
         finally:
             controller.close()
     assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.parametrize("variant", ["default", "strip"])
+def test_stats_by_a_parameter_give_a_row_per_value(root: str, variant: str) -> None:
+    """`stats --by path`: per URL path, like a bpftrace map keyed by an argument; stripped, the
+    same parameter is arg1 (a string: ArgInfo groups its two words)."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST, variant)
+    key = "path" if variant == "default" else "arg1"
+    run = TraceRun("--json", "--by", key, str(binary), "main.Check", command="stats")
+    assert run_program(binary, "check").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    rows, err = run.finish()
+    assert run.proc.returncode == 0, err
+    by_key = {str(r["key"]): r for r in rows}
+    paths = ["/api/users", "/static/x.css", "/api/orders", "/healthz"]
+    if variant == "strip":  # a string without DWARF: its words, not its text
+        assert len(by_key) == 4 and all(r["calls"] == 250 for r in rows), err
+        return
+    assert sorted(by_key) == sorted(paths), err
+    for r in rows:
+        assert r["function"] == "main.Check" and r["calls"] == 250 and r["returns"] == 250
+        assert r["p50_ns"] is not None and r["slowest"]["args"]["path"] == r["key"]
+
+
+def test_stats_by_a_parameter_nobody_has_is_one_line_and_exit_2() -> None:
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("insight", NEWEST)
+    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "stats", "--by", "nope", str(binary),
+                           "main.Check"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--by nope: no traced function has a parameter nope" in done.stderr

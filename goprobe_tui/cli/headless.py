@@ -26,9 +26,11 @@ NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
 def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
     stats = args.command == "stats"
     return EngineOptions(
-        pid=args.pid, overrides=fetch_overrides(args.fetch), fields=tuple(args.field),
+        pid=args.pid, overrides=fetch_overrides(args.fetch),
+        # --by on a field: read it at the entry like --field
+        fields=tuple(args.field) + ((args.by,) if "." in (getattr(args, "by", None) or "") else ()),
         where=tuple(args.where), stacks=args.stack, depth=args.depth, max_rate=args.max_rate,
-        statistics=stats, rows=False,
+        statistics=stats, rows=False, by=getattr(args, "by", None),
         output=None if stats else Output(out_fd, args.format, args.count))
 
 

@@ -118,6 +118,10 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", parents=[common],
                         help="attach entry and return probes; on exit print per-function "
                              "calls, errors, latency percentiles and histograms")
+    st.add_argument("--by", metavar="EXPR",
+                    help="a row per value of a parameter or field read at each call's entry "
+                         "(arg0, path, r.URL.Path): calls, errors and latency per URL path, say; "
+                         "the first 64 values seen, the rest under (other)")
     st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1, goroutines=False)
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")

@@ -26,5 +26,6 @@ class EngineOptions:
     depth: int = 1  # levels of pointers to structs followed
     max_rate: float | None = None  # detach a function firing faster (calls/s)
     statistics: bool = False  # aggregate per-function statistics in the decoder
+    by: str | None = None  # statistics per value of this parameter or field (stats --by)
     rows: bool = True  # events come back for a front end to drain (else only counters)
     output: Output | None = None  # headless: the decoder writes the events

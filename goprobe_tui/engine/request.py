@@ -10,6 +10,7 @@ from goprobe_tui.engine.patterns import matches, parse_where, select
 from goprobe_tui.engine.signatures import SELECTOR, SELECTOR_HELP, Signatures
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
+from goprobe_tui.gobinary.abi import positional_params
 
 __all__ = ["check_request", "fetch_overrides", "select"]
 from goprobe_tui.tracefs.errors import ProbeError
@@ -40,6 +41,8 @@ def check_request(binary: GoBinary, fns: list[Function], options: EngineOptions,
         raise BadInput(f"--fetch {stray[0]}: not among the traced functions (match it with a PATTERN)")
     _check_fields(binary, fns, options.fields)
     _check_where(binary, fns, options, returns)
+    if options.by is not None and "." not in options.by:
+        _check_by(binary, fns, options.by)
 
 
 def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...]) -> None:
@@ -58,6 +61,21 @@ def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...])
             where = "" if binary.dwarf.available else (
                 " (without DWARF, parameters are recv, arg0, arg1, ...: see `list` or the details)")
             raise BadInput(f"--field {expr}: no traced function has a parameter {root}{where}")
+
+
+def _check_by(binary: GoBinary, fns: list[Function], by: str) -> None:
+    """A plain --by names a parameter some traced function has."""
+    signatures = Signatures(binary)
+    for fn in fns:
+        sig = signatures.of(fn)
+        names = ([p.name for p in sig.params if not p.result] if sig.params is not None else
+                 [p.name for p in positional_params(binary.arch, binary.elf.ptrsize,
+                                                    signatures.register_abi(fn),
+                                                    int(binary.functions.args[fn.index]), sig.arginfo)])
+        if by in names:
+            return
+    raise BadInput(f"--by {by}: no traced function has a parameter {by} (a field: r.URL.Path; "
+                   "without DWARF, parameters are recv, arg0, arg1, ...)")
 
 
 def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions,

@@ -18,16 +18,19 @@ from goprobe_tui.values.kinds import ValueSpec
 RATE_SECONDS = 60  # per-second call counts kept, for calls/s and its sparkline
 MAX_CALLERS = 64  # distinct direct callers counted per function; beyond: "(other)"
 TOP_CALLERS = 5
+MAX_KEYS = 64  # --by: rows per function for the first keys seen; later keys share "(other)"
+OTHER_KEY = "(other)"
 NO_ERROR_RESULT = ""  # the function's results are known and none is an error
 UNKNOWN = None  # its results are unknown (no DWARF or type metadata for them)
 
 
 class FunctionStats:
-    __slots__ = ("_rate", "callers", "calls", "errors", "function", "inlined", "latency", "slowest",
-                 "unpaired")
+    __slots__ = ("_rate", "callers", "calls", "errors", "function", "inlined", "key", "latency",
+                 "slowest", "unpaired")
 
-    def __init__(self, function: str, counts_errors: bool) -> None:
+    def __init__(self, function: str, counts_errors: bool, key: tuple[str, Any] | None = None) -> None:
         self.function = function
+        self.key = key  # --by: (the value as text, as JSON)
         self.calls = 0
         self.inlined = 0  # of the calls, those of inlined copies (they have no latency)
         self.errors: int | None = 0 if counts_errors else None
@@ -61,6 +64,7 @@ class FunctionStats:
         lat = self.latency
         return {
             "function": self.function,
+            **({} if self.key is None else {"key": self.key[1], "key_text": self.key[0]}),
             "calls": self.calls,
             "inlined": self.inlined,
             "calls_per_s": self.rate(now_ns, 1)[0],
@@ -82,8 +86,12 @@ class FunctionStats:
 
 
 class StatsTable:
-    def __init__(self) -> None:
+    def __init__(self, by: str | None = None) -> None:
+        """by: a parameter or a field (`r.URL.Path`) read at each call's entry: a row per
+        function and value of it (`stats --by`)."""
+        self.by = by
         self.functions: dict[str, FunctionStats] = {}
+        self.keyed: dict[tuple[str, str], FunctionStats] = {}
         self._error_result: dict[str, str | None] = {}
         self.changes = 0  # events added so far
         self.last_ts_ns = 0  # the newest event's time
@@ -119,6 +127,9 @@ class StatsTable:
             self._stats(ev.probe).entry(ev.ts_ns, ev.function)
             return
         st = self._stats(ev.function)
+        if self.by is not None:
+            values = ev.args if ev.kind == "entry" else getattr(ev, "call_args", None)
+            st = self._keyed(st, values)
         if ev.kind == "entry":
             st.entry(ev.ts_ns, ev.caller, bool(ev.inlined))
             return
@@ -142,10 +153,32 @@ class StatsTable:
                 "returns": json_values(ev.returns),
             }
 
+    def _keyed(self, st: FunctionStats, values: dict[str, Any] | None) -> FunctionStats:
+        """The row of this call's key (its entry's value, carried to the return by the
+        pairing); a call whose key was not read is counted under '(not read)'."""
+        if values is None or self.by not in values:
+            text, value = "(not read)", None
+        else:
+            value = values[self.by]
+            text = format_value(value)
+        row = self.keyed.get((st.function, text))
+        if row is None:
+            if sum(1 for f, _t in self.keyed if f == st.function) >= MAX_KEYS:
+                text, value = OTHER_KEY, OTHER_KEY
+                row = self.keyed.get((st.function, text))
+            if row is None:
+                row = self.keyed[(st.function, text)] = FunctionStats(
+                    st.function, st.errors is not None, (text, json_values({"k": value})["k"]))
+        return row
+
     def moving(self, now_ns: int) -> bool:
         """Whether a snapshot taken now differs from one taken earlier without new events:
         the per-second rates still move while the last calls are within their window."""
         return now_ns - self.last_ts_ns < (RATE_SECONDS + 2) * 1_000_000_000
 
     def snapshot(self, now_ns: int) -> list[dict[str, Any]]:
+        if self.by is not None:  # a row per function and key; functions not called yet too
+            called = {f for f, _t in self.keyed}
+            return ([st.snapshot(now_ns) for st in self.keyed.values()]
+                    + [st.snapshot(now_ns) for f, st in self.functions.items() if f not in called])
         return [st.snapshot(now_ns) for st in self.functions.values()]

@@ -19,7 +19,8 @@ HELD_NS = 100_000_000  # a return held for its entry (same address) waits at mos
 
 class DecodeLoop:
     def __init__(self, header: PageHeader, root: str, pid_filter: int | None,
-                 insight: bool = False, one_process: int | None = None) -> None:
+                 insight: bool = False, one_process: int | None = None,
+                 by: str | None = None) -> None:
         """insight: also aggregate per-function statistics (`table`). one_process: every
         record is known to come from this process's threads (perf)."""
         self.merger = RecordMerger(header)
@@ -31,7 +32,7 @@ class DecodeLoop:
             self.decoder.procs.only(one_process)
         self.decoded = 0
         self.messages = 0
-        self.table = StatsTable() if insight else None
+        self.table = StatsTable(by) if insight else None
         self.flame = FlameTree() if insight else None  # the Flame view's call paths
 
     def learn(self, ev: ProbeEvent) -> None:

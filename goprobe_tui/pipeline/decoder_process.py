@@ -79,7 +79,7 @@ def serve(inp: int, out: int) -> None:
     printing = output[0] == "print"
     send_rows = printing or output[1]  # printed here, or sent to the parent
     loop = DecodeLoop(header, root, pid_filter, insight=not printing and output[2],
-                      one_process=one_process)
+                      one_process=one_process, by=None if printing else output[3])
     printer = _Printer(output[1], output[2], output[3]) if printing else None
     write_frame(out, ("ready",))
     last: TraceStatus | None = None

@@ -42,13 +42,14 @@ class EventStream:
                  print_to: tuple[int, str, int | None] | None = None,
                  stop_timeout: float | None = 5.0, rows: bool = True,
                  on_insight: Callable[[list[dict], list | None], None] | None = None,
-                 reader: PageReader | None = None) -> None:
+                 reader: PageReader | None = None, by: str | None = None) -> None:
         """print_to=(fd, format name, count): the child writes events to fd itself (headless trace)
         and only stats come back; otherwise rows come back for the UI (unless rows=False).
         on_insight: the child also aggregates per-function statistics and sends snapshots.
         stop_timeout: how long stop() lets the child finish decoding (None: until every event
         is out). reader: where records come from (default: the instance's buffers)."""
         self.on_batch = on_batch
+        self._by = by  # statistics per value of this (stats --by)
         self.on_insight = on_insight
         self._rows = rows
         self.stop_timeout = stop_timeout
@@ -86,7 +87,7 @@ class EventStream:
         # the child's fd 1 is its frame pipe: hand it our output under a number of its own
         out_fd = os.dup(print_to[0]) if print_to else -1
         if print_to is None:
-            output: tuple = ("rows", self._rows, self.on_insight is not None)
+            output: tuple = ("rows", self._rows, self.on_insight is not None, self._by)
         else:
             left = None if print_to[2] is None else max(0, print_to[2] - self._base.decoded)
             output = ("print", out_fd, print_to[1], left)

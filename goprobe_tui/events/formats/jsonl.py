@@ -27,5 +27,7 @@ class JsonLinesFormat(OutputFormat):
 
     def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
         for s in sorted(snapshot, key=lambda s: (-s["calls"], s["function"])):
-            out.write(json.dumps({k: s[k] for k in STATS_KEYS}) + "\n")
+            keyed = {"key": s["key"]} if "key" in s else {}
+            out.write(json.dumps({"function": s["function"], **keyed,
+                                  **{k: s[k] for k in STATS_KEYS[1:]}}) + "\n")
         out.flush()

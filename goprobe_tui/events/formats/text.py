@@ -31,7 +31,8 @@ class TextFormat(OutputFormat):
             errors = NOT_KNOWN if s["errors"] is None else f"{s['errors']:,}"
             inlined = s.get("inlined", 0)
             shown = f"{inlined:,}" if inlined else ""
-            out.write(f"{printable(s['function']):<40} {s['calls']:>9,} {shown:>9} "
+            name = s["function"] + (f" [{s['key_text']}]" if "key_text" in s else "")
+            out.write(f"{printable(name):<40} {s['calls']:>9,} {shown:>9} "
                       f"{errors:>7} {d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} "
                       f"{d(s['max_ns']):>8}\n")
             if inlined:
