@@ -30,8 +30,17 @@ def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
         # --by on a field: read it at the entry like --field
         fields=tuple(args.field) + ((args.by,) if "." in (getattr(args, "by", None) or "") else ()),
         where=tuple(args.where), stacks=args.stack, depth=args.depth, max_rate=args.max_rate,
-        statistics=stats, rows=False, by=getattr(args, "by", None),
+        statistics=stats, rows=False, by=getattr(args, "by", None), otlp=args.otlp,
         output=None if stats else Output(out_fd, args.format, args.count))
+
+
+def _check_otlp(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise BadInput(f"--otlp {url}: an http(s) URL, e.g. http://localhost:4318/v1/traces")
+    try:
+        import opentelemetry.exporter.otlp.proto.http.trace_exporter  # noqa: F401
+    except ImportError:
+        raise BadInput("--otlp needs the OpenTelemetry packages: pip install 'goprobe-tui[otlp]'") from None
 
 
 def _resolve_format(args: argparse.Namespace) -> None:
@@ -51,6 +60,8 @@ def run_trace(args: argparse.Namespace) -> int:
         return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
     _resolve_format(args)
     get_format(args.format)  # BadInput before anything else
+    if args.otlp:
+        _check_otlp(args.otlp)
     try:
         binary = GoBinary.open(path)
         _ = binary.functions
@@ -201,6 +212,8 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
                                               (NOT_MATCHING, s.filtered))
                     if v)
     say(f"{shown} events, {s.lost} lost, {s.malformed} malformed{extra}")
+    if args.otlp:
+        say(f"{s.otlp_sent:,} spans sent to {args.otlp}, {s.otlp_dropped:,} dropped")
     return FAILED if s.error or _probes_gone(engine) else OK
 
 

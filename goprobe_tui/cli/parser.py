@@ -71,6 +71,10 @@ def _tracing_options() -> argparse.ArgumentParser:
                              "suffix says)")
     common.add_argument("--json", dest="format", action="store_const", const="json",
                         help="the same as --format json")
+    common.add_argument("--otlp", metavar="URL",
+                        help="also send each paired call as a span over OTLP/HTTP, e.g. "
+                             "http://localhost:4318/v1/traces (OpenTelemetry Collector, Jaeger, "
+                             "Tempo); a slow or down collector drops spans, counted, never tracing")
     common.add_argument("--max-probes", type=positive_int, default=MAX_FUNCTIONS,
                         help="refuse to place more probes than this at entries and inlined calls "
                              f"(default {MAX_FUNCTIONS})")

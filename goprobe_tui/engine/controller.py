@@ -61,7 +61,8 @@ class TraceController:
                                   None if out is None else (out.fd, out.format, out.count),
                                   stop_timeout=None if out or not o.rows else 5.0,
                                   rows=o.rows, on_insight=self._on_insight if o.statistics else None,
-                                  reader=session.reader(), by=o.by)
+                                  reader=session.reader(), by=o.by,
+                                  otlp=(o.otlp, binary.path, binary.goversion) if o.otlp else None)
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
         self.on_binary_change: Callable[[Change], None] | None = None

@@ -27,5 +27,6 @@ class EngineOptions:
     max_rate: float | None = None  # detach a function firing faster (calls/s)
     statistics: bool = False  # aggregate per-function statistics in the decoder
     by: str | None = None  # statistics per value of this parameter or field (stats --by)
+    otlp: str | None = None  # send paired calls as spans to this OTLP/HTTP endpoint
     rows: bool = True  # events come back for a front end to drain (else only counters)
     output: Output | None = None  # headless: the decoder writes the events

@@ -27,6 +27,8 @@ class TraceStatus:
     # The decoder's own bookkeeping, should it die: what it has acknowledged, what it holds.
     messages: int = 0  # page messages consumed
     held: int = 0  # records taken in, not yet passed on (held back for ordering)
+    otlp_sent: int = 0  # spans an OTLP collector accepted (--otlp)
+    otlp_dropped: int = 0  # spans dropped: queue full, or the collector refused or was down
 
     def after(self, dead: TraceStatus) -> TraceStatus:
         """This decoder's figures on top of those of the decoders that died before it (the
@@ -36,4 +38,6 @@ class TraceStatus:
             malformed=dead.malformed + self.malformed,
             unattributed=dead.unattributed + self.unattributed,
             unpaired_returns=dead.unpaired_returns + self.unpaired_returns,
-            filtered=dead.filtered + self.filtered, messages=self.messages, held=self.held)
+            filtered=dead.filtered + self.filtered, messages=self.messages, held=self.held,
+            otlp_sent=dead.otlp_sent + self.otlp_sent,
+            otlp_dropped=dead.otlp_dropped + self.otlp_dropped)

@@ -6,6 +6,7 @@ Runs in the decoder process (decoder_process.py), which the session's process fe
 from __future__ import annotations
 
 from goprobe_tui.events.model import EventRow, TraceEvent
+from goprobe_tui.events.otlp import OtlpSink
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.insight.flame import FlameTree
 from goprobe_tui.insight.stats import StatsTable
@@ -20,7 +21,7 @@ HELD_NS = 100_000_000  # a return held for its entry (same address) waits at mos
 class DecodeLoop:
     def __init__(self, header: PageHeader, root: str, pid_filter: int | None,
                  insight: bool = False, one_process: int | None = None,
-                 by: str | None = None) -> None:
+                 by: str | None = None, otlp: tuple[str, str, str] | None = None) -> None:
         """insight: also aggregate per-function statistics (`table`). one_process: every
         record is known to come from this process's threads (perf)."""
         self.merger = RecordMerger(header)
@@ -34,6 +35,8 @@ class DecodeLoop:
         self.messages = 0
         self.table = StatsTable(by) if insight else None
         self.flame = FlameTree() if insight else None  # the Flame view's call paths
+        # --otlp (url, binary, Go version): paired calls as spans to a collector
+        self.sink = OtlpSink(*otlp) if otlp else None
 
     def learn(self, ev: ProbeEvent) -> None:
         self.decoder.learn(ev)
@@ -52,7 +55,9 @@ class DecodeLoop:
         return TraceStatus(decoded=self.decoded, lost=m.lost, malformed=m.malformed + d.malformed,
                            unattributed=d.unattributed, unpaired_returns=d.pairing.unmatched,
                            filtered=d.filtered + d.filtered_returns, messages=self.messages,
-                           held=m.holding + len(d._held))
+                           held=m.holding + len(d._held),
+                           otlp_sent=self.sink.sent if self.sink else 0,
+                           otlp_dropped=self.sink.dropped if self.sink else 0)
 
     def step(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
              ) -> list[EventRow]:
@@ -80,6 +85,8 @@ class DecodeLoop:
                 add(e)
         if self.flame is not None:
             self.flame.add(events)
+        if self.sink is not None:
+            self.sink.add(events)
         rows = [e.as_row() for e in events]
         self.decoded += len(rows)
         self.messages += 1

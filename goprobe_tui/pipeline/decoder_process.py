@@ -6,7 +6,7 @@ with the traced program for CPU. Here they run at nice 19: when the machine is s
 traced program comes first and events arrive later, never lost (they wait in memory, bounded).
 
 Protocol (frames.py), parent -> child on stdin:
-  ("start", page header, tracefs root, pid_filter, output, one_process), then in order
+  ("start", page header, tracefs root, pid_filter, output, one_process, otlp), then in order
   ("event", ProbeEvent) before each event is enabled (and again when its sites change) and
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
 output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
@@ -73,13 +73,13 @@ class _Printer:
 
 def serve(inp: int, out: int) -> None:
     stream = messages(inp)
-    kind, header, root, pid_filter, output, one_process = next(stream)
+    kind, header, root, pid_filter, output, one_process, otlp = next(stream)
     if kind != "start":
         raise ValueError(f"unexpected first message {kind!r}")
     printing = output[0] == "print"
     send_rows = printing or output[1]  # printed here, or sent to the parent
     loop = DecodeLoop(header, root, pid_filter, insight=not printing and output[2],
-                      one_process=one_process, by=None if printing else output[3])
+                      one_process=one_process, by=None if printing else output[3], otlp=otlp)
     printer = _Printer(output[1], output[2], output[3]) if printing else None
     write_frame(out, ("ready",))
     last: TraceStatus | None = None
@@ -114,6 +114,8 @@ def serve(inp: int, out: int) -> None:
                 write_frame(out, ("insight", table.snapshot(now), rows))
     if not done:
         rows = loop.step([], lost, read_ns, final=True)  # EOF: nothing more can arrive
+        if loop.sink is not None:
+            loop.sink.close()  # what waits is sent now; the final counts go out below
         if loop.table is not None:
             flame = loop.flame.snapshot() if loop.flame is not None else None
             write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns()), flame))

@@ -42,7 +42,8 @@ class EventStream:
                  print_to: tuple[int, str, int | None] | None = None,
                  stop_timeout: float | None = 5.0, rows: bool = True,
                  on_insight: Callable[[list[dict], list | None], None] | None = None,
-                 reader: PageReader | None = None, by: str | None = None) -> None:
+                 reader: PageReader | None = None, by: str | None = None,
+                 otlp: tuple[str, str, str] | None = None) -> None:
         """print_to=(fd, format name, count): the child writes events to fd itself (headless trace)
         and only stats come back; otherwise rows come back for the UI (unless rows=False).
         on_insight: the child also aggregates per-function statistics and sends snapshots.
@@ -50,6 +51,7 @@ class EventStream:
         is out). reader: where records come from (default: the instance's buffers)."""
         self.on_batch = on_batch
         self._by = by  # statistics per value of this (stats --by)
+        self._otlp = otlp  # (url, binary, Go version): spans to a collector
         self.on_insight = on_insight
         self._rows = rows
         self.stop_timeout = stop_timeout
@@ -103,7 +105,7 @@ class EventStream:
             for ev in reversed(list(self._events.values())):
                 self._outbox.appendleft(("event", ev))
             self._outbox.appendleft(("start", self.reader.header, self._root, self._pid_filter, output,
-                                     getattr(self.reader, "one_process", None)))
+                                     getattr(self.reader, "one_process", None), self._otlp))
             self._cond.notify()
         return proc
 
