@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -49,6 +50,16 @@ func worker(wg *sync.WaitGroup) {
 }
 
 func main() {
+	if len(os.Args) > 1 { // `spawn N`: N goroutines that do nothing, for the cost benchmark
+		n, _ := strconv.Atoi(os.Args[1])
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() { wg.Done() }()
+		}
+		wg.Wait()
+		return
+	}
 	fmt.Println("ready")
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	var wg sync.WaitGroup
