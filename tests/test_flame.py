@@ -27,7 +27,7 @@ def _ev(ts: int, kind: str, fn: str, goid: int, latency: int | None = None, **mo
 
 
 def _tree() -> FlameTree:
-    stack = (("main.handler", False, "h.go", 3),)
+    stack = (("main.handler", False, "h.go", 3), ("main.main", False, "m.go", 9))
     tree = FlameTree()
     tree.add([_ev(0, "entry", "main.Job", 1, stack=stack), _ev(10, "entry", "main.leaf", 1),
               _ev(40, "return", "main.leaf", 1, 30), _ev(50, "entry", "main.leaf", 1),
@@ -38,12 +38,13 @@ def _tree() -> FlameTree:
 
 def test_paths_carry_their_time_and_calls() -> None:
     rows = {r.path: r for r in _tree().snapshot()}
-    job = rows[("main.handler", "main.Job")]
+    job = rows[("main.main", "main.handler", "main.Job")]
     assert (job.calls, job.total_ns, job.self_ns, job.width_ns, job.width_calls) == (1, 100, 60, 100, 3)
-    leaf = rows[("main.handler", "main.Job", "main.leaf")]
+    leaf = rows[("main.main", "main.handler", "main.Job", "main.leaf")]
     assert (leaf.calls, leaf.total_ns, leaf.p50_ns, leaf.width_calls) == (2, 40, 10, 2)
-    handler = rows[("main.handler",)]  # a --stack frame, not traced: what is below it
-    assert (handler.calls, handler.width_ns, handler.width_calls) == (0, 100, 3)
+    for frame in (("main.main",), ("main.main", "main.handler")):  # --stack frames, not traced:
+        r = rows[frame]  # as wide as what is below them
+        assert (r.calls, r.width_ns, r.width_calls) == (0, 100, 3)
     assert rows[("main.other",)].width_ns == 300
 
 
@@ -57,17 +58,17 @@ async def test_the_view_draws_selects_zooms_and_switches_metric(binary) -> None:
         view = app.query_one(FlameView)
         assert app.trace_area.current == "flame-view" and view.rows
         text = view.render().plain
-        assert "main.other" in text and "main.handler" in text
+        assert "main.other" in text and "main.main" in text and "main.le" in text  # cut to fit
         assert view.selected == ("main.other",)  # the widest first
         assert "main.other: 1 calls, total 300ns" in text
         await pilot.press("right")
-        assert view.selected == ("main.handler",)
-        await pilot.press("down", "down")
-        assert view.selected == ("main.handler", "main.Job", "main.leaf")
+        assert view.selected == ("main.main",)
+        await pilot.press("down", "down", "down")
+        assert view.selected == ("main.main", "main.handler", "main.Job", "main.leaf")
         await pilot.press("up", "enter")
-        assert view.zoom == ("main.handler", "main.Job")
+        assert view.zoom == ("main.main", "main.handler", "main.Job")
         assert "zoomed into main.Job" in view.render().plain
         await pilot.press("m")
         assert view.by_calls and "width = calls" in view.render().plain
         await pilot.press("backspace")
-        assert view.zoom == ("main.handler",)
+        assert view.zoom == ("main.main", "main.handler")

@@ -79,12 +79,12 @@ class FlameTree:
             if node is not None:
                 w[0] = node.total_ns  # a traced call's time covers the calls it made
                 w[1] += node.calls
+            else:
+                w[0] = w[2]  # a frame not traced itself: the time of the traced calls below
             if len(path) > 1:
                 parent = widths[path[:-1]]
-                parent[2] += w[0]  # below-time, for frames that were not traced
+                parent[2] += w[0]
                 parent[1] += w[1]
-            if node is None:
-                w[0] = w[2]
         out = []
         for path, (width_ns, width_calls, _below) in widths.items():
             node = self.nodes.get(path) or _Node()
