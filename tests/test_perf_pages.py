@@ -10,6 +10,7 @@ from goprobe_tui.tracefs.ringbuf import page_records
 
 
 class _Targets:
+    pid = 10  # the target: the samples below are its own
     stacks = True
     rings: dict = {}
 
@@ -52,3 +53,9 @@ def test_stack_records_follow_their_sample_when_asked() -> None:
     assert (kind, tid, tgid) == (13, 11, 10)
     assert struct.unpack_from("<3Q", page, s2 + 16) == (0x401000, 0x402000, 0)
     assert page[s1:s1 + 2] == b"\x2a\x00"
+
+
+def test_a_sample_of_another_process_is_never_the_targets() -> None:
+    reader = perf.PerfReader(_Targets(), stack_type=13)
+    assert reader._pages(_sample(11, 12, 5_000, b"\x2a\x00" + b"\0" * 10)) == []
+    assert reader.foreign == 1
