@@ -158,8 +158,9 @@ class FakeController:
     def condition_of(self, fn) -> str:
         return self.conditions.get(fn.key, "")
 
-    def follow_goroutine(self, goid: int | None) -> None:
+    def follow_goroutine(self, goid: int | None, descendants: tuple[int, ...] = ()) -> None:
         self.following = goid
+        self.followed_descendants = descendants
 
     def trace_goroutines(self, on: bool) -> None:
         self.goroutines = on

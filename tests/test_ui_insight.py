@@ -136,3 +136,31 @@ async def test_condition_typed_in_the_tui(binary) -> None:
         await _settle(app, pilot)
         assert engine.conditions == {"main.Greet": "i >= 3"}  # the previous one stays
         assert any("cannot read it" in n.message for n in app._notifications)
+
+
+async def test_follow_takes_in_descendants_when_creations_are_recorded(binary) -> None:
+    """With n on, F on goroutine 9 follows it and every goroutine it created, directly or
+    not, those created afterwards too."""
+    from goprobe_tui.events.model import TraceEvent
+
+    def spawn(parent: int, child: int) -> TraceEvent:
+        return TraceEvent(10, 0, 42, 42, "prog", "main.serve", "spawn", "e",
+                          {"child_goid": child, "start": "main.worker"}, goid=parent,
+                          source=("main.go", 88))
+
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await _settle(app, pilot)
+        assert engine.goroutines
+        engine.push([spawn(9, 20), spawn(20, 21), spawn(3, 30)])
+        await _events_focused(app, engine, pilot)
+        await pilot.press("F")  # on the last event: goroutine 9
+        await _settle(app, pilot)
+        assert engine.following == 9 and engine.followed_descendants == (20, 21)
+        engine.push([spawn(21, 22), spawn(30, 31)])  # a grandchild of 21 joins; 31 does not
+        await pilot.pause(0.3)
+        await _settle(app, pilot)
+        assert engine.followed_descendants == (20, 21, 22)
+        assert app.created_by(42, 22) == "goroutine 22, created by main.serve at main.go:88 in goroutine 21"

@@ -29,6 +29,9 @@ from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession, returns_first
 BACKLOG = 200_000
 
 
+MAX_FOLLOWED = 64  # goroutines in one follow filter (the one followed and its descendants)
+
+
 class TraceController:
     def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
                  options: EngineOptions | None = None) -> None:
@@ -54,6 +57,7 @@ class TraceController:
         self._insight: list[dict] = []
         self._flame: list[FlameRow] = []
         self._spawns: ProbeEvent | None = None  # runtime.newproc1's return probes
+        self._followed: tuple[int, ...] | None = None  # the goroutines the filters let through
         self._following: int | None = None  # goroutine id events are restricted to
         self._guard = RateGuard(o.max_rate)
         out = o.output
@@ -183,10 +187,12 @@ class TraceController:
             self._detached.pop(fn.key, None)
         return self.attach(fn, returns)
 
-    def follow_goroutine(self, goid: int | None) -> None:
-        """Restrict events to one goroutine (None: all again), in the kernel: each event's
-        filter gets `goid == N` next to its own condition. ProbeError if an event has no
-        goroutine id (its binary's offset is unknown); the filters then stay as they were."""
+    def follow_goroutine(self, goid: int | None, descendants: tuple[int, ...] = ()) -> None:
+        """Restrict events to one goroutine (None: all again), and to its descendants given,
+        in the kernel: each event's filter gets `goid == N || ...` next to its own condition.
+        ProbeError if an event has no goroutine id (its binary's offset is unknown); the
+        filters then stay as they were."""
+        goids = None if goid is None else (goid, *descendants[:MAX_FOLLOWED - 1])
         with self._lock:
             events = {id(ev): ev for att in self.attached.values() for ev in att.events}.values()
             if goid is not None and any(ev.layout is None or "goid" not in ev.layout.names
@@ -195,13 +201,14 @@ class TraceController:
             done = []
             try:
                 for ev in events:
-                    self.session.set_filter(ev, _with_goroutine(ev.base_filter, goid))
+                    self.session.set_filter(ev, _with_goroutine(ev.base_filter, goids))
                     done.append(ev)
             except ProbeError:
                 for ev in done:
-                    self.session.set_filter(ev, _with_goroutine(ev.base_filter, self._following))
+                    self.session.set_filter(ev, _with_goroutine(ev.base_filter, self._followed))
                 raise
             self._following = goid
+            self._followed = goids
 
     def _reuse(self, att: AttachedFunction) -> None:
         name = att.function.key
@@ -322,7 +329,9 @@ class TraceController:
         self.session.close()
 
 
-def _with_goroutine(base: str, goid: int | None) -> str:
-    if goid is None:
+def _with_goroutine(base: str, goids: tuple[int, ...] | None) -> str:
+    if not goids:
         return base
-    return f"goid == {goid}" if not base else f"({base}) && goid == {goid}"
+    which = " || ".join(f"goid == {g}" for g in goids)
+    which = which if len(goids) == 1 else f"({which})"
+    return which if not base else f"({base}) && {which}"

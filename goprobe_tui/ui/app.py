@@ -19,7 +19,6 @@ from textual.widgets import Footer, Input, Static
 
 from goprobe_tui.engine.api import Engine
 from goprobe_tui.engine.signatures import Signatures
-from goprobe_tui.errors import GoprobeError
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import GoBinary
@@ -268,7 +267,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
             if goid is None and self._status.following is None:
                 self.notify("this event has no goroutine id: cannot follow it", severity="warning")
             else:
-                self._set_following(goid)
+                self._set_following(goid, ev.pid)
 
     def _show_calls(self, ev: TraceEvent) -> None:
         key = goroutine_key(ev)
@@ -282,17 +281,6 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
                  f"{len(events):,} events" + (" · u: its parent's calls" if origin else ""))
         self.query_one(CallTreeView).show(title, build_tree(events))
         self.trace_area.show("calls-view")
-
-    @work(thread=True, group="probes", exit_on_error=False)
-    def _set_following(self, goid: int | None) -> None:
-        try:
-            self.controller.follow_goroutine(goid)
-        except GoprobeError as exc:  # the filters in force stay
-            self.post_message(Notice(str(exc), "error"))
-            return
-        self.post_message(Notice("following all goroutines again" if goid is None else
-                                 f"following goroutine {goid} only (a kernel filter on goid; F again "
-                                 "stops)", "information"))
 
     def action_stacks(self) -> None:
         if not self._require_tracing():
