@@ -136,6 +136,9 @@ class FakeController:
     def flame(self) -> list:
         return self.flame_rows
 
+    def stats_by(self, expr: str | None) -> None:
+        self.by = expr
+
     def _again(self, fn):
         att = self.attached.get(fn.key)
         return None if att is None else self.attach(fn, att.returns)

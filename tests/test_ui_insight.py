@@ -164,3 +164,17 @@ async def test_follow_takes_in_descendants_when_creations_are_recorded(binary) -
         await _settle(app, pilot)
         assert engine.followed_descendants == (20, 21, 22)
         assert app.created_by(42, 22) == "goroutine 22, created by main.serve at main.go:88 in goroutine 21"
+
+
+async def test_K_keys_the_statistics_by_a_parameter(binary) -> None:
+    engine = FakeController()
+    engine.snapshot = [{**stat("main.Check", 10, 5), "key": "/a", "key_text": '"/a"'},
+                       {**stat("main.Check", 30, 7), "key": "/b", "key_text": '"/b"'}]
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("K", *"path", "enter")
+        await _settle(app, pilot)
+        assert engine.by == "path" and app.trace_area.current == "stats-view"
+        await pilot.pause(0.8)
+        table = app.query_one("#stats-table")
+        assert [str(r.value) for r in table.rows] == ['main.Check ["/b"]', 'main.Check ["/a"]']

@@ -141,6 +141,12 @@ class TraceController:
             elif self._spawns is not None:
                 self.session.disable(self._spawns)  # kept defined: deleting clears the buffer
 
+    def stats_by(self, expr: str | None) -> None:
+        """Statistics by the values of this parameter (or a field set with set_fields) from
+        now on; None: by function again."""
+        self.options = replace(self.options, by=expr or None)
+        self.stream.set_by(expr or None)
+
     @property
     def goroutines(self) -> bool:
         """Goroutine creations are being recorded."""

@@ -153,6 +153,12 @@ class StatsTable:
                 "returns": json_values(ev.returns),
             }
 
+    def set_by(self, by: str | None) -> None:
+        """Rows by the values of another parameter or field from now on (None: by function)."""
+        self.by = by or None
+        self.keyed.clear()
+        self.changes += 1
+
     def _keyed(self, st: FunctionStats, values: dict[str, Any] | None) -> FunctionStats:
         """The row of this call's key (its entry's value, carried to the return by the
         pairing); a call whose key was not read is counted under '(not read)'."""

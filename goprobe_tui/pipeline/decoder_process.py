@@ -7,7 +7,8 @@ traced program comes first and events arrive later, never lost (they wait in mem
 
 Protocol (frames.py), parent -> child on stdin:
   ("start", page header, tracefs root, pid_filter, output, one_process, otlp), then in order
-  ("event", ProbeEvent) before each event is enabled (and again when its sites change) and
+  ("event", ProbeEvent) before each event is enabled (and again when its sites change),
+  ("by", EXPR or None) to key the statistics by another parameter or field, and
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
 output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
         to the parent (if rows), ("status", TraceStatus) frames, and with insight
@@ -93,6 +94,10 @@ def serve(inp: int, out: int) -> None:
             continue  # read on to EOF, so the parent's writes never fail
         if msg[0] == "event":
             loop.learn(msg[1])
+            continue
+        if msg[0] == "by":  # statistics by another key from now on
+            if loop.table is not None:
+                loop.table.set_by(msg[1])
             continue
         _, pages, lost, read_ns = msg
         rows = loop.step(pages, lost, read_ns)

@@ -116,6 +116,11 @@ class EventStream:
             self._outbox_bytes += size
             self._cond.notify()
 
+    def set_by(self, by: str | None) -> None:
+        """Statistics by this parameter or field from now on (a restarted decoder too)."""
+        self._by = by
+        self._put(("by", by))
+
     def announce(self, event: ProbeEvent) -> None:
         with self._cond:
             self._events[event.name] = event

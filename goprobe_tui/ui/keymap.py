@@ -71,6 +71,9 @@ COMMANDS = [
     Command("zoom", "z", "z", "maximize", "Zoom", "the focused pane alone on the screen / all panes again"),
     Command("stacks", "b", "b", "stacks", "Stacks",
             "call stacks on every event from now on / off (Enter on an event shows its stack)"),
+    Command("by", "K", "K", "stats_by", "By key",
+            "statistics by the values of a parameter or field from now on (latency per URL "
+            "path); empty: by function"),
     Command("goroutines", "n", "n", "goroutines", "Goroutines",
             "record every goroutine created from now on / stop (⇒ events; details and the Calls "
             "view say who created a goroutine)"),

@@ -79,6 +79,23 @@ class ProbeCommands:
                                       "kernel; empty: every call)", self.controller.condition_of(fn),
                                       'i >= 990 · path ~ "/api/*" · err != nil'), answer)
 
+    def action_stats_by(self) -> None:
+        """Statistics by the values of a parameter (or a field read with e), like stats --by."""
+        if not self._require_tracing():
+            return
+
+        def answer(text: str | None) -> None:
+            if text is None:
+                return
+            self.controller.stats_by(text.strip() or None)
+            self.trace_area.show("stats-view")
+            self.notify(f"statistics by {text.strip()} from now on: a row per value (calls "
+                        "before are not counted there)" if text.strip() else
+                        "statistics by function again")
+        self.push_screen(PromptScreen("Statistics by the values of… (a parameter, or a field read "
+                                      "with e; empty: by function)", "",
+                                      "path · arg0 · r.URL.Path"), answer)
+
     def action_attach_all(self) -> None:
         if not self._require_tracing():
             return

@@ -22,7 +22,7 @@ NAME_MIN = 16
 # (column key, title, sort key of a snapshot row, width; None: the rest), as wide as their
 # numbers need: a column of numbers is never cut, the function's name gives way
 COLUMNS = [
-    ("function", "Function", lambda s: s["function"], None),
+    ("function", "Function", lambda s: row_name(s), None),
     ("calls", "Calls", lambda s: s["calls"], 11),
     ("inlined", "Inlined", lambda s: s.get("inlined", 0), 9),
     ("rate", "Calls/s", lambda s: s["calls_per_s"], 9),
@@ -34,6 +34,11 @@ COLUMNS = [
 ]
 NARROW_HIDDEN = ("p90", "inlined")  # the detail below the table says the inlined share
 SORT_KEYS = {key: fn for key, _title, fn, _w in COLUMNS}
+
+
+def row_name(s: dict[str, Any]) -> str:
+    """A row's name: the function, and its key's value with statistics by key (stats --by, k)."""
+    return s["function"] + (f" [{s['key_text']}]" if "key_text" in s else "")
 
 
 def sparkline(counts: list[int]) -> str:
@@ -52,7 +57,7 @@ def cells(s: dict[str, Any], wide: bool = True, name_width: int = 60) -> tuple:
     values = {"calls": f"{s['calls']:,}", "inlined": f"{inlined:,}" if inlined else "",
               "rate": rate, "errors": errors,
               **{k: format_duration(s[f"{k}_ns"]) for k in ("p50", "p90", "p99", "max")}}
-    return (Text(fit_left(printable(s["function"]), name_width)),
+    return (Text(fit_left(printable(row_name(s)), name_width)),
             *(Text(values[key], justify="right") for key, *_ in columns(wide)[1:]))
 
 
@@ -122,20 +127,20 @@ class StatsPane(Vertical):
         table = self.query_one(DataTable)
         wide, name_width = self._layout
         ordered = sorted(snapshot, key=SORT_KEYS[self.sort_key], reverse=self.reverse)
-        names = [s["function"] for s in ordered]
+        names = [row_name(s) for s in ordered]
         current = self._rows[table.cursor_row] if self._rows and table.cursor_row < len(self._rows) else None
         keys = [key for key, *_ in columns(wide)]
         if names != self._rows:
             table.clear()
-            self._shown = {s["function"]: cells(s, wide, name_width) for s in ordered}
+            self._shown = {row_name(s): cells(s, wide, name_width) for s in ordered}
             for s in ordered:
-                table.add_row(*self._shown[s["function"]], key=s["function"])
+                table.add_row(*self._shown[row_name(s)], key=row_name(s))
             self._rows = names
             if current in names:
                 table.move_cursor(row=names.index(current), animate=False)
         else:  # only the cells that changed: a refresh of each would redraw the whole table
             for s in ordered:
-                name, new = s["function"], cells(s, wide, name_width)
+                name, new = row_name(s), cells(s, wide, name_width)
                 old = self._shown.get(name, ())
                 for i, key in enumerate(keys[1:], start=1):
                     if i >= len(old) or old[i] != new[i]:
@@ -148,7 +153,7 @@ class StatsPane(Vertical):
         if not self._rows:
             return
         name = self._rows[min(table.cursor_row, len(self._rows) - 1)]
-        found = next((s for s in self.snapshot if s["function"] == name), None)
+        found = next((s for s in self.snapshot if row_name(s) == name), None)
         if found is not None:
             self.query_one("#stats-detail", Static).update(Text(detail_text(found)))
 
