@@ -304,3 +304,22 @@ def test_stats_by_a_parameter_nobody_has_is_one_line_and_exit_2() -> None:
                            "main.Check"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--by nope: no traced function has a parameter nope" in done.stderr
+
+
+def test_stack_depth_walks_more_frames_than_the_kernel(root: str) -> None:
+    """--stack-depth 13: 13 frames of a 21-deep recursion (the kernel's walk gives 7 and the
+    direct caller), and a shallow call's walk ends where its goroutine began."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("recurse", NEWEST)
+    stacks = {}
+    for flag in ("--stack-depth=13", "--stack"):
+        run = TraceRun("--json", flag, str(binary), "main.Recurse")
+        assert run_program(binary, "20").returncode == 0
+        run.proc.send_signal(signal.SIGINT)
+        events, err = run.finish()
+        stacks[flag] = {e["args"]["n"]: [f["function"] for f in e["stack"]] for e in events}
+    deep, kernel = stacks["--stack-depth=13"], stacks["--stack"]
+    assert deep[0] == ["main.Recurse"] * 13, err
+    assert kernel[0] == ["main.Recurse"] * 8  # the direct caller and the kernel's 7 (its record: 8)
+    assert deep[19] == kernel[19] == ["main.Recurse", "main.main.func1", "runtime.goexit"]
+    assert deep[20] == ["main.main.func1", "runtime.goexit"]

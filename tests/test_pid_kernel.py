@@ -108,3 +108,18 @@ def test_a_killed_tracer_leaves_nothing_cleanup_misses(root: str) -> None:
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert probes_of(root, tracer) == []
+
+
+@pytest.mark.kernel
+def test_stacks_with_pid_name_each_caller_once(root: str) -> None:
+    """perf's callchain repeats the direct caller at a probe on `push %rbp`; the stack shown
+    has each frame once, as the kernel's own walk gives it without --pid."""
+    _toolchain()
+    binary = tc.build("spawn", NEWEST)
+    target, _ = _waiting(binary)
+    run = TraceRun("--json", "--stack", "--pid", str(target.pid), str(binary), "main.report")
+    _go(target)
+    events, err = run.finish()
+    stacks = sorted({tuple(f["function"] for f in e["stack"]) for e in events})
+    assert stacks == [("main.leaf", "main.worker.gowrap2", "runtime.goexit"),  # go f(x): Go 1.22+
+                      ("main.worker", "main.main.gowrap1", "runtime.goexit")], err

@@ -29,7 +29,8 @@ def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
         pid=args.pid, overrides=fetch_overrides(args.fetch),
         # --by on a field: read it at the entry like --field
         fields=tuple(args.field) + ((args.by,) if "." in (getattr(args, "by", None) or "") else ()),
-        where=tuple(args.where), stacks=args.stack, depth=args.depth, max_rate=args.max_rate,
+        where=tuple(args.where), stacks=args.stack or bool(args.stack_depth),
+        stack_depth=args.stack_depth, depth=args.depth, max_rate=args.max_rate,
         statistics=stats, rows=False, by=getattr(args, "by", None), otlp=args.otlp,
         output=None if stats else Output(out_fd, args.format, args.count))
 

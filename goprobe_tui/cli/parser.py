@@ -48,6 +48,12 @@ def _depth(text: str) -> int:
     return int(text)
 
 
+def _stack_depth(text: str) -> int:
+    if not text.isdigit() or not 2 <= int(text) <= 13:
+        raise argparse.ArgumentTypeError(f"must be 2 to 13 (frames the probe can walk): {text!r}")
+    return int(text)
+
+
 def _tracing_options() -> argparse.ArgumentParser:
     """Options `trace` and `stats` share."""
     common = argparse.ArgumentParser(add_help=False)
@@ -116,6 +122,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--goroutines", action="store_true",
                     help="also record every goroutine created: its id, its parent's, the go "
                          "statement and the function started (JSON kind \"spawn\")")
+    tr.add_argument("--stack-depth", type=_stack_depth, metavar="N",
+                    help="call stacks of up to N frames (2-13), walked by the probe itself "
+                         "instead of the kernel's 8-frame walk; implies --stack")
     tr.add_argument("--stack", action="store_true",
                     help="each event with its call stack, direct caller first (inlined calls too)")
 
@@ -126,7 +135,8 @@ def parser() -> argparse.ArgumentParser:
                     help="a row per value of a parameter or field read at each call's entry "
                          "(arg0, path, r.URL.Path): calls, errors and latency per URL path, say; "
                          "the first 64 values seen, the rest under (other)")
-    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1, goroutines=False)
+    st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1, goroutines=False,
+                    stack_depth=None)
 
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
     ps = sub.add_parser("ps", help="list every Go process on the host (pid, Go version, module, "

@@ -25,7 +25,7 @@ from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession, Site
 from goprobe_tui.values.conditions import FIELD_NAME, Condition, compile_condition
-from goprobe_tui.values.fetch_args import caller_fetch, depth_fetch, goroutine_fetch
+from goprobe_tui.values.fetch_args import caller_fetch, depth_fetch, goroutine_fetch, stack_walk_fetch
 from goprobe_tui.values.kinds import FetchPlan, build_plan
 
 SPAWN_FUNCTION = "runtime.newproc1"  # returns every new goroutine's g, on the creator's thread
@@ -81,6 +81,7 @@ class Attacher:
         self._goversion = binary.buildinfo.version_tuple()
         self._pie = binary.elf.pie
         self.signatures = Signatures(binary)
+        self.stack_walk = 0  # --stack-depth: frames above the direct caller read by the probe
 
     # At the first attach, not at start-up: the DWARF index and the moduledata scan cost time
     # on a large binary, and a browse-only session needs neither.
@@ -158,7 +159,7 @@ class Attacher:
         note = NO_RET_NOTE if returns and not sites.returns else ""
         entry_plan, ret_plan = self.plans(fn, deep)
         extra = (*goroutine_fetch(self.binary.arch, self.register_abi(fn), self._goid_offset),
-                 *caller_fetch(self.binary.arch))
+                 *caller_fetch(self.binary.arch), *stack_walk_fetch(self.binary.arch, self.stack_walk))
         ret_vaddrs = sites.returns if returns else ()
         cond = self.condition(fn, entry_plan, ret_plan)
         if cond is not None and cond.on_return and not ret_vaddrs:

@@ -52,7 +52,9 @@ class TraceController:
         self._received = 0  # rows put in the backlog
         self._notices: list[str] = []  # said once each, through status().notices
         self._lock = threading.Lock()
-        if o.stacks:
+        if o.stack_depth:  # the probes walk the frames themselves: no kernel walk as well
+            self.attacher.stack_walk = o.stack_depth - 1
+        elif o.stacks:
             session.set_user_stacks(True)
         self._insight: list[dict] = []
         self._flame: list[FlameRow] = []
@@ -310,7 +312,8 @@ class TraceController:
                        error=self.stream.error,
                        notices=(*self._notices, *self.stream.restarts),
                        binary_change=self.binary_change, following=self._following,
-                       stacks=self.session.user_stacks, detaching=self.session.detaching)
+                       stacks=self.session.user_stacks or self.attacher.stack_walk > 0,
+                       detaching=self.session.detaching)
 
     def set_stacks(self, on: bool) -> None:
         """Call stacks on every event from now on (the instance's userstacktrace option)."""

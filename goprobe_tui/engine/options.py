@@ -23,6 +23,7 @@ class EngineOptions:
     fields: tuple[str, ...] = ()  # --field selectors, for every function that has the root
     where: tuple[str, ...] = ()  # --where: for every function, or `PATTERN: COND` for some
     stacks: bool = False  # every event with its call stack
+    stack_depth: int | None = None  # frames read by the probe itself (None: the kernel's 8)
     depth: int = 1  # levels of pointers to structs followed
     max_rate: float | None = None  # detach a function firing faster (calls/s)
     statistics: bool = False  # aggregate per-function statistics in the decoder

@@ -108,8 +108,15 @@ class EventDecoder:
         if pid != events[0].tid or bias is None or sym is None:
             return
         pcs = struct.unpack_from("<8Q", rec.page, rec.start + 16)
-        # [0] is the probe's own address; the walk misses the direct caller: it is `ra`
-        walk = [pc for pc in pcs[1:] if pc and pc != ra]
+        # [0] is the probe's own address; the walk misses the direct caller: it is `ra`. A
+        # recursion repeats a return address: only the walk's end (0) stops it.
+        walk = []
+        for pc in pcs[1:]:
+            if not pc:
+                break
+            walk.append(pc)
+        if self.procs.only_target and walk and walk[0] == ra and events[0].kind == "entry":
+            walk = walk[1:]  # perf's callchain repeats the caller at a `push %rbp` entry
         frames = [f for pc in ([ra] if ra else []) + walk for f in sym.frames(pc - bias)]
         stack = tuple((f.function, f.inlined, f.file, f.line) for f in frames)
         for one in events:
@@ -158,6 +165,8 @@ class EventDecoder:
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"), nspid=nspid)
         ra = fields.get("ra")
+        if "s1" in fields:  # --stack-depth: the probe walked the frames itself
+            self._walked_stack(out, fields, ra, ev.path, bias if exact or not ev.pie else None)
         if ra and self.call_args:  # statistics count each function's direct callers
             sym = self.symbolizer(ev.path) if exact or not ev.pie else None
             frames = sym.frames(ra - bias) if sym is not None else ()
@@ -215,6 +224,27 @@ class EventDecoder:
             self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None,
                                           ev.path, ra)
         return events[0] if len(events) == 1 else events
+
+    def _walked_stack(self, out: TraceEvent, fields: dict, ra: int | None, path: str,
+                      bias: int | None) -> None:
+        """Frames from the probe's own walk (ra, s1, s2, …): up to the first that could not be
+        read (the walk's end, where the saved frame pointer is 0)."""
+        sym = self.symbolizer(path) if bias is not None else None
+        if sym is None:
+            return
+        pcs = [ra]
+        for k in range(1, len(fields)):
+            pc = fields.get(f"s{k}")
+            if pc is None:
+                break
+            pcs.append(pc)
+        walk = []
+        for pc in pcs:
+            if not pc:
+                break
+            walk.append(pc)
+        out.stack = tuple((f.function, f.inlined, f.file, f.line)
+                          for pc in walk for f in sym.frames(pc - bias))
 
     def _spawn(self, fields: dict, rec: Record, ev: ProbeEvent, pid: int, tid: int, comm: str,
                nspid: int | None, bias: int | None) -> TraceEvent:

@@ -39,6 +39,24 @@ def caller_fetch(arch: str) -> tuple[str, ...]:
     return ("ra=%x30:u64",) if arch == "arm64" else ()
 
 
+# The kernel takes a fetch argument of 63 characters at most: `s12=+8(+0(…(%bp)…)):x64`
+# nests 11 dereferences in 59, so a walk in fetch args reaches 12 frames above the caller.
+MAX_WALK = 12
+
+
+def stack_walk_fetch(arch: str, frames: int) -> tuple[str, ...]:
+    """A frame-pointer walk in the probe itself (--stack-depth): frame k's return address is
+    +8 past the k-th saved frame pointer. At a function's entry and its RETs the frame pointer
+    is the caller's, so with `ra` (the direct caller) these give frames+1 callers."""
+    if arch != "amd64" or frames <= 0:
+        return ()
+    out, base = [], "%bp"
+    for k in range(1, min(frames, MAX_WALK) + 1):
+        out.append(f"s{k}=+8({base}):x64")
+        base = f"+0({base})"
+    return tuple(out)
+
+
 def depth_fetch(arch: str) -> tuple[str, ...]:
     """The goroutine's stack top (g.stack.hi) and the stack pointer: their difference is a
     call's depth, the same at its entry and at its RET, and unchanged when the stack moves."""
