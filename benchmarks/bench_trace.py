@@ -6,7 +6,8 @@ Reference in the same run: the same probes enabled in a tracing instance that no
 probes (400,000 events). Targets: <= 1.10x the reference, every event received, 0 lost.
 Also with --stack (call stacks on every event), as `stats` (aggregated, nothing printed), and
 in the chrome and folded formats (entry + return: calls paired per goroutine).
-Run as root: .venv/bin/python -m benchmarks.bench_trace [ROUNDS] [trace,stack,stats,chrome,folded]
+With deep: --stack-depth 13 against the probes unread without the walk (what the walk costs).
+Run as root: .venv/bin/python -m benchmarks.bench_trace [ROUNDS] [trace,stack,stats,chrome,folded,deep]
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def with_goprobe(binary: str, ret: bool, mode: str = "trace") -> tuple[float, in
         else:
             cmd = [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--count", str(want),
                    *(["--ret"] if ret else []), *(["--stack"] if mode == "stack" else []),
-                   binary, "main.Work"]
+                   *(["--stack-depth", "13"] if mode == "deep" else []), binary, "main.Work"]
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
         while "attached" not in proc.stderr.readline():
             pass
@@ -89,9 +90,10 @@ def measure(binary: str, ret: bool, rounds: int, mode: str = "trace") -> bool:
     complete = all(n == want and " 0 lost" in s for n, s in results)
     label = ("entry + return probes" if ret else "entry probe") + {
         "trace": "", "stack": ", --stack", "stats": ", stats", "chrome": ", --format chrome",
-        "folded": ", --format folded"}[mode]
+        "folded": ", --format folded", "deep": ", --stack-depth 13"}[mode]
     what = {"trace": "trace --json", "stack": "trace --json --stack", "stats": "stats",
-            "chrome": "trace --format chrome", "folded": "trace --format folded"}[mode]
+            "chrome": "trace --format chrome", "folded": "trace --format folded",
+            "deep": "trace --json --stack-depth 13 (the walk in the probe)"}[mode]
     floor = "probes unread" + (" (userstacktrace on)" if mode == "stack" else "")
     print(f"{label}: {floor} {base:.2f}s (runs {', '.join(f'{t:.2f}' for t in base_times)}); "
           f"goprobe-tui {what} {ours:.2f}s (runs {', '.join(f'{t:.2f}' for t in ours_times)})")
