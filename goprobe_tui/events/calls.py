@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from goprobe_tui.events.model import TraceEvent
 
+MAX_OPEN = 256  # open calls kept per goroutine
+MAX_UNFINISHED = 10_000  # entries that never returned, kept to be shown
 
 @dataclass
 class Call:
@@ -41,6 +43,7 @@ class CallMatcher:
     with_stacks: bool = True  # an outermost call's path starts with its --stack frames
     _open: dict[tuple[int, int], list[_Open]] = field(default_factory=dict)
     unfinished: list[TraceEvent] = field(default_factory=list)  # entries never returned
+    unfinished_count: int = 0  # given up on beyond MAX_OPEN (not kept)
 
     @staticmethod
     def goroutine(ev: TraceEvent) -> tuple[int, int]:
@@ -52,10 +55,13 @@ class CallMatcher:
         return ev.kind in ("entry", "return") and not ev.inlined
 
     def feed(self, ev: TraceEvent) -> Call | None:
-        if not self.is_call_edge(ev):
-            return None
+        if not self.is_call_edge(ev) or (ev.kind == "entry" and ev.has_return is False):
+            return None  # an entry whose function has no return probe never closes
         stack = self._open.setdefault(self.goroutine(ev), [])
         if ev.kind == "entry":
+            if len(stack) >= MAX_OPEN:  # bounded: the oldest open call is given up on
+                self.unfinished_count += 1
+                stack.pop(0)
             if stack:
                 path = (*stack[-1].path, ev.function)
             else:
@@ -69,7 +75,11 @@ class CallMatcher:
                    if stack[i].event.function == ev.function), None)
         if at is None:
             return Call(None, ev, (ev.function,), ev.ts_ns - ev.latency_ns, ev.latency_ns)
-        self.unfinished.extend(o.event for o in stack[at + 1:])  # they never returned
+        above = stack[at + 1:]  # they never returned
+        if len(self.unfinished) < MAX_UNFINISHED:
+            self.unfinished.extend(o.event for o in above)
+        else:
+            self.unfinished_count += len(above)
         opened = stack[at]
         del stack[at:]
         call = Call(opened.event, ev, opened.path, ev.ts_ns - ev.latency_ns, ev.latency_ns,

@@ -81,6 +81,9 @@ class TraceEvent:
     # A return's call arguments, where the decoder keeps them (statistics); never in a row.
     call_args: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     caller: str | None = field(default=None, repr=False, compare=False)  # the direct caller
+    # An entry: whether its function has return probes (None: not known, e.g. from a row).
+    # An entry that can never return must not be taken for an open call (events/calls.py).
+    has_return: bool | None = field(default=None, repr=False, compare=False)
 
     def as_row(self) -> EventRow:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,

@@ -180,6 +180,7 @@ class EventDecoder:
             key = (pid, g if g else tid, stack_hi - fields.get("gsp", 0))
         if site.kind == "entry":
             out.args = decoded
+            out.has_return = site.has_return
         elif site.values and site.values[0].kind == "register":  # results unknown: raw words
             out.registers = decoded
         else:
