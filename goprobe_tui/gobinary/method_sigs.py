@@ -18,7 +18,6 @@ from goprobe_tui.gobinary.binary import Function, GoBinary
 from goprobe_tui.gobinary.errors import BinaryError
 from goprobe_tui.gobinary.go_types import FUNC, GoType, TypeReader
 from goprobe_tui.gobinary.params import Param, Part
-from goprobe_tui.gobinary.textbase import moduledata_types
 from goprobe_tui.gobinary.type_index import TypeIndex, parse_type_name
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, PointerTo, RuntimeNode, TypeNode, classify
 
@@ -30,17 +29,13 @@ class MethodSignatures:
         self._binary = binary
         self._types = types or TypeIndex(binary)
 
-    @cached_property
+    @property
     def _types_base(self) -> int | None:
-        b = self._binary
-        return moduledata_types(b.elf, b.pclntab, b.buildinfo.version_tuple())
+        return self._types.types_base
 
-    @cached_property
+    @property
     def reader(self) -> TypeReader | None:
-        base = self._types_base
-        if base is None or self._binary.elf.ptrsize != 8:
-            return None
-        return TypeReader(self._binary.elf.read_linked, base)
+        return self._types.reader  # one reader (and its cache) for names and methods
 
     @cached_property
     def _by_entry(self) -> dict[int, tuple[int, int]]:

@@ -55,20 +55,20 @@ class TypeIndex:
         self._binary = binary
 
     @cached_property
-    def _types_base(self) -> int | None:
+    def types_base(self) -> int | None:
         b = self._binary
         return moduledata_types(b.elf, b.pclntab, b.buildinfo.version_tuple())
 
     @cached_property
     def reader(self) -> TypeReader | None:
-        base = self._types_base
+        base = self.types_base
         if base is None or self._binary.elf.ptrsize != 8:
             return None
         return TypeReader(self._binary.elf.read_linked, base)
 
     @cached_property
     def _region(self) -> bytes:
-        base, elf = self._types_base, self._binary.elf
+        base, elf = self.types_base, self._binary.elf
         seg = None if base is None else elf.segment_for(base, executable=False)
         if base is None or seg is None:
             return b""

@@ -6,7 +6,6 @@ thread (pairing.py). A multi-probe event says which probe fired by its address.
 
 from __future__ import annotations
 
-import os
 import struct
 
 from goprobe_tui.events.model import TraceEvent
@@ -15,6 +14,7 @@ from goprobe_tui.gobinary.symbolize import Symbolizer
 from goprobe_tui.pipeline.merge import Record
 from goprobe_tui.pipeline.pairing import PENDING_LIMIT, Pairing
 from goprobe_tui.pipeline.process_info import ProcessInfo
+from goprobe_tui.tracefs.fs import user_stack_type
 from goprobe_tui.tracefs.session import ProbeEvent, Site
 from goprobe_tui.values.conditions import matches
 from goprobe_tui.values.file_memory import BinaryView, FileMemory
@@ -41,7 +41,7 @@ class EventDecoder:
         self.filtered_returns = 0  # returns of calls whose entry the condition filtered out
         self.filtered = 0  # records the kernel let through that the condition rejects
         self._symbolizers: dict[str, Symbolizer | None] = {}
-        self._stack_type = _user_stack_type(root)
+        self._stack_type = user_stack_type(root)
         # the last event on each CPU (or the events of one inlined site): the kernel writes its
         # user stack record right after it
         self._last_on_cpu: dict[int, tuple[TraceEvent | list[TraceEvent], int | None, str,
@@ -328,14 +328,3 @@ class EventDecoder:
         done = [tid for tid, (ret, _k) in self._held.items() if before_ns is None or ret.ts_ns < before_ns]
         return [self._pop_held(self._held.pop(tid)) for tid in done]
 
-
-def _user_stack_type(root: str) -> int | None:
-    """The record type of user stacks (options/userstacktrace), from the ftrace format."""
-    try:
-        with open(os.path.join(root, "events", "ftrace", "user_stack", "format")) as f:
-            for line in f:
-                if line.startswith("ID:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None

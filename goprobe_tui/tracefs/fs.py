@@ -144,3 +144,12 @@ def retry_busy(action: Callable[[], None], attempts: int = 20) -> None:
             if exc.errno != errno.EBUSY or i == attempts - 1:
                 raise
             time.sleep(0.05 * (i + 1))
+
+
+def user_stack_type(root: str) -> int | None:
+    """The record type of user stacks (options/userstacktrace), from the ftrace format."""
+    try:
+        text = read_text(os.path.join(root, "events", "ftrace", "user_stack", "format"))
+        return int(next(ln for ln in text.splitlines() if ln.startswith("ID:")).split()[1])
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None

@@ -386,17 +386,10 @@ class _SessionPerfReader(PerfReader):
     """Stack records only while the session asks for them (they are sampled regardless)."""
 
     def __init__(self, session: ProbeSession) -> None:
-        super().__init__(session.perf, _user_stack_type(session.root))
+        super().__init__(session.perf, fs.user_stack_type(session.root))
         self._session = session
 
     def read(self):
         self.emit_stacks = self._session.user_stacks
         return super().read()
 
-
-def _user_stack_type(root: str) -> int | None:
-    try:
-        text = fs.read_text(os.path.join(root, "events", "ftrace", "user_stack", "format"))
-        return int(next(ln for ln in text.splitlines() if ln.startswith("ID:")).split()[1])
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
