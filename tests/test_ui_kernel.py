@@ -266,91 +266,82 @@ async def test_tui_inlined_calls_count_and_a_line_probe_from_the_details(root: s
     assert goprobe_leftovers(root) == []
 
 
-async def test_tui_pid_traces_the_target_and_never_its_sibling(root: str) -> None:
-    """`goprobe-tui --pid`: the panel's hits are the target's calls, the events its own, and a
-    copy of the same binary running beside it is never trapped (perf's per-process filter)."""
+def _waiting(path: Path, *args: str) -> subprocess.Popen:
+    """A test program started and waiting for its line on stdin."""
+    proc = subprocess.Popen([str(path), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+@contextlib.contextmanager
+def _pid_app(program: str, *args: str
+             ) -> Iterator[tuple[Path, subprocess.Popen, GoprobeApp, TraceController]]:
+    """The real app on `goprobe-tui --pid` of a waiting program; all of it ended on the way out."""
     _newest()
-    path = tc.build("ticker", "1.27.3")
-
-    def waiting(calls: int) -> subprocess.Popen:
-        proc = subprocess.Popen([str(path), str(calls)], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "ready"
-        return proc
-
-    target = waiting(200)
+    path = tc.build(program, "1.27.3")
+    target = _waiting(path, *args)
     try:
         with GoBinary.open(str(path)) as binary:
             controller = open_engine(binary, f"/proc/{target.pid}/exe",
                                      EngineOptions(pid=target.pid, statistics=True))
             try:
-                assert controller.session.perf is not None
-                app = GoprobeApp(binary, controller, pid=target.pid)
-                async with app.run_test(size=SIZE) as pilot:
-                    await _select(app, pilot, "main.Tick")
-                    await pilot.press("space")
-                    await _until(pilot, lambda: "main.Tick" in controller.attached, 30)
-                    sibling = waiting(3000)
-                    sibling.communicate("go\n", timeout=60)
-                    target.communicate("go\n", timeout=60)
-                    pane = app.query_one(TracePane)
-                    await _until(pilot, lambda: len(pane.rows) >= 200, 30)
-                    panel = app.query_one(ProbePanel)
-                    await _until(pilot, lambda: panel.model["main.Tick"].hits == 200, 30)
-                    assert {pane.event(i).pid for i in range(len(pane.rows))} == {target.pid}
-                    assert len(pane.rows) == 200
-                    hits = controller.session.hits()
-                    assert sum(hits.values()) == 200  # the sibling's 3,000 calls: no trap
+                yield path, target, GoprobeApp(binary, controller, pid=target.pid), controller
             finally:
                 controller.close()
     finally:
         target.kill()
         target.wait()
     assert not goprobe_leftovers()
+
+
+async def test_tui_pid_traces_the_target_and_never_its_sibling(root: str) -> None:
+    """`goprobe-tui --pid`: the panel's hits are the target's calls, the events its own, and a
+    copy of the same binary running beside it is never trapped (perf's per-process filter)."""
+    with _pid_app("ticker", "200") as (path, target, app, controller):
+        assert controller.session.perf is not None
+        async with app.run_test(size=SIZE) as pilot:
+            await _select(app, pilot, "main.Tick")
+            await pilot.press("space")
+            await _until(pilot, lambda: "main.Tick" in controller.attached, 30)
+            _waiting(path, "3000").communicate("go\n", timeout=60)  # the sibling
+            target.communicate("go\n", timeout=60)
+            pane = app.query_one(TracePane)
+            await _until(pilot, lambda: len(pane.rows) >= 200, 30)
+            panel = app.query_one(ProbePanel)
+            await _until(pilot, lambda: panel.model["main.Tick"].hits == 200, 30)
+            assert {pane.event(i).pid for i in range(len(pane.rows))} == {target.pid}
+            assert len(pane.rows) == 200
+            assert sum(controller.session.hits().values()) == 200  # the sibling's 3,000: no trap
 
 
 async def test_tui_lineage_names_each_goroutines_creator_and_goes_to_the_parent(root: str) -> None:
     """`n` records goroutine creations: the details of an event of main.leaf say which worker
     created its goroutine, as the program's own stack does, and `u` in the Calls view goes to
     that worker's calls."""
-    _newest()
-    path = tc.build("spawn", "1.27.3")
-    target = subprocess.Popen([str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert target.stdout.readline().strip() == "ready"
-        with GoBinary.open(str(path)) as binary:
-            controller = open_engine(binary, f"/proc/{target.pid}/exe",
-                                     EngineOptions(pid=target.pid, statistics=True))
-            try:
-                app = GoprobeApp(binary, controller, pid=target.pid)
-                async with app.run_test(size=SIZE) as pilot:
-                    await _select(app, pilot, "main.leaf")
-                    await pilot.press("r")
-                    await _until(pilot, lambda: "main.leaf" in controller.attached, 30)
-                    await pilot.press("n")
-                    await _until(pilot, lambda: controller.goroutines, 30)
-                    out, _ = target.communicate("go\n", timeout=60)
-                    await _until(pilot, lambda: len(app.lineage) >= 9, 30)
-                    seen = {}
-                    for line in out.splitlines():
-                        _role, goid, _c, _b, creator, _in, _g, parent = line.split()
-                        seen[int(goid)] = (creator, int(parent))
-                    pane = app.query_one(TracePane)
-                    await _until(pilot, lambda: sum(1 for r in pane.rows if r[5] == "main.leaf") >= 12, 30)
-                    leaf = next(pane.event(i) for i in range(len(pane.rows))
-                                if pane.rows[i][5] == "main.leaf" and pane.rows[i][6] == "entry")
-                    creator, parent = seen[leaf.goid]
-                    assert app.created_by(leaf.pid, leaf.goid).startswith(
-                        f"goroutine {leaf.goid}, created by {creator} at main.go:")
-                    assert app.created_by(leaf.pid, leaf.goid).endswith(f"in goroutine {parent}")
-                    app._show_calls(leaf)
-                    await pilot.pause()
-                    await pilot.press("u")
-                    await pilot.pause()
-                    assert app.calls_of == (leaf.pid, parent)
-            finally:
-                controller.close()
-    finally:
-        target.kill()
-        target.wait()
-    assert not goprobe_leftovers()
+    with _pid_app("spawn") as (_path, target, app, controller):
+        async with app.run_test(size=SIZE) as pilot:
+            await _select(app, pilot, "main.leaf")
+            await pilot.press("r")
+            await _until(pilot, lambda: "main.leaf" in controller.attached, 30)
+            await pilot.press("n")
+            await _until(pilot, lambda: controller.goroutines, 30)
+            out, _ = target.communicate("go\n", timeout=60)
+            await _until(pilot, lambda: len(app.lineage) >= 9, 30)
+            seen = {}
+            for line in out.splitlines():
+                _role, goid, _c, _b, creator, _in, _g, parent = line.split()
+                seen[int(goid)] = (creator, int(parent))
+            pane = app.query_one(TracePane)
+            await _until(pilot, lambda: sum(1 for r in pane.rows if r[5] == "main.leaf") >= 12, 30)
+            leaf = next(pane.event(i) for i in range(len(pane.rows))
+                        if pane.rows[i][5] == "main.leaf" and pane.rows[i][6] == "entry")
+            creator, parent = seen[leaf.goid]
+            assert app.created_by(leaf.pid, leaf.goid).startswith(
+                f"goroutine {leaf.goid}, created by {creator} at main.go:")
+            assert app.created_by(leaf.pid, leaf.goid).endswith(f"in goroutine {parent}")
+            app._show_calls(leaf)
+            await pilot.pause()
+            await pilot.press("u")
+            await pilot.pause()
+            assert app.calls_of == (leaf.pid, parent)
