@@ -127,7 +127,7 @@ class ChromeWriter(EventWriter):
                           "ts": _us(self._last_ns), "pid": 0, "tid": 0, "args": {"lost": lost}})
         for pid, comm in self._processes.items():
             items.append({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
-                          "args": {"name": f"{comm} (pid {pid})"}})
+                          "args": {"name": comm}})  # viewers add the pid themselves
         for pid, tid in self._tracks:
             name = f"goroutine {tid}" if tid >= 0 else f"thread {-tid} (goroutine unknown)"
             items.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
