@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load a `--format chrome` trace in a real viewer and take its picture: speedscope (npm) in
+# Load a `--format chrome` trace (or a `--format folded` file) in a real viewer and take its
+# picture: speedscope (npm) in
 # Debian's Chromium, headless. Not part of the tests (it needs Chromium: apt-get install
 # chromium). Usage: bash scripts/chrome_in_speedscope.sh TRACE.trace.json OUT.png
 set -euo pipefail
