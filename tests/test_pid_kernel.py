@@ -123,3 +123,20 @@ def test_stacks_with_pid_name_each_caller_once(root: str) -> None:
     stacks = sorted({tuple(f["function"] for f in e["stack"]) for e in events})
     assert stacks == [("main.leaf", "main.worker.gowrap2", "runtime.goexit"),  # go f(x): Go 1.22+
                       ("main.worker", "main.main.gowrap1", "runtime.goexit")], err
+
+
+@pytest.mark.kernel
+def test_stack_depth_with_pid_reaches_32_frames(root: str) -> None:
+    """--pid: perf's callchain as deep as asked (32), where a probe's own walk stops at 13."""
+    _toolchain()
+    binary = tc.build("recurse", NEWEST)
+    target, _ = _waiting(binary, "40", "wait")
+    run = TraceRun("--json", "--stack-depth", "32", "--pid", str(target.pid), str(binary), "main.Recurse")
+    _go(target)
+    events, err = run.finish()
+    stacks = {e["args"]["n"]: [f["function"] for f in e["stack"]] for e in events}
+    assert stacks[0] == ["main.Recurse"] * 32, (len(stacks[0]), err)
+    assert stacks[39] == ["main.Recurse", "main.main.func1", "runtime.goexit"]
+    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--stack-depth", "20",
+                           str(binary), "main.report"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "without --pid a probe walks 13 frames at most" in done.stderr

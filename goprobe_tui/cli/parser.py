@@ -49,8 +49,8 @@ def _depth(text: str) -> int:
 
 
 def _stack_depth(text: str) -> int:
-    if not text.isdigit() or not 2 <= int(text) <= 13:
-        raise argparse.ArgumentTypeError(f"must be 2 to 13 (frames the probe can walk): {text!r}")
+    if not text.isdigit() or not 2 <= int(text) <= 32:
+        raise argparse.ArgumentTypeError(f"must be 2 to 32: {text!r}")
     return int(text)
 
 
@@ -123,8 +123,8 @@ def parser() -> argparse.ArgumentParser:
                     help="also record every goroutine created: its id, its parent's, the go "
                          "statement and the function started (JSON kind \"spawn\")")
     tr.add_argument("--stack-depth", type=_stack_depth, metavar="N",
-                    help="call stacks of up to N frames (2-13), walked by the probe itself "
-                         "instead of the kernel's 8-frame walk; implies --stack")
+                    help="call stacks of up to N frames: 2-13 walked by the probe itself, up to "
+                         "32 with --pid (perf's callchain); implies --stack")
     tr.add_argument("--stack", action="store_true",
                     help="each event with its call stack, direct caller first (inlined calls too)")
 

@@ -42,7 +42,8 @@ def open_engine(binary: GoBinary, path: str | None = None,
     from goprobe_tui.tracefs.session import ProbeSession
 
     options = options or EngineOptions()
-    session = ProbeSession(pid_filter=options.pid, isolate=options.pid is not None)
+    session = ProbeSession(pid_filter=options.pid, isolate=options.pid is not None,
+                           stack_depth=options.stack_depth)
     try:
         return TraceController(binary, session, path or binary.path, options)
     except BaseException:

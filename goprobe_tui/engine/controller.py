@@ -52,9 +52,9 @@ class TraceController:
         self._received = 0  # rows put in the backlog
         self._notices: list[str] = []  # said once each, through status().notices
         self._lock = threading.Lock()
-        if o.stack_depth:  # the probes walk the frames themselves: no kernel walk as well
+        if o.stack_depth and session.perf is None:  # the probes walk the frames themselves
             self.attacher.stack_walk = o.stack_depth - 1
-        elif o.stacks:
+        elif o.stack_depth or o.stacks:  # --pid: perf's callchain, as deep as asked
             session.set_user_stacks(True)
         self._insight: list[dict] = []
         self._flame: list[FlameRow] = []

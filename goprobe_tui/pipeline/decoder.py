@@ -107,7 +107,9 @@ class EventDecoder:
         sym = self.symbolizer(path)
         if pid != events[0].tid or bias is None or sym is None:
             return
-        pcs = struct.unpack_from("<8Q", rec.page, rec.start + 16)
+        # 8 callers, or as many as the padding says (perf's deeper callchains, --stack-depth)
+        n = int.from_bytes(rec.page[rec.start + 12:rec.start + 16], "little") or 8
+        pcs = struct.unpack_from(f"<{min(n, 64)}Q", rec.page, rec.start + 16)
         # [0] is the probe's own address; the walk misses the direct caller: it is `ra`. A
         # recursion repeats a return address: only the walk's end (0) stops it.
         walk = []

@@ -50,17 +50,19 @@ _SYSCALL = {"x86_64": 298, "aarch64": 241}
 _ATTR = struct.Struct("<IIQQQQQIIQQQQIiQIHH")  # perf_event_attr up to VER5
 _HEADER = struct.Struct("<IHH")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-STACK_DEPTH = 8  # frames kept, as the tracefs user_stack record has
+STACK_DEPTH = 8  # frames kept, as the tracefs user_stack record has (more with --stack-depth)
+MAX_STACK_DEPTH = 33  # the probe's address and 32 frames
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _attr(type_: int, config: int, sample_type: int, flags: int) -> bytes:
+def _attr(type_: int, config: int, sample_type: int, flags: int,
+          max_stack: int = STACK_DEPTH) -> bytes:
     # wakeup_watermark (with FLAG_WATERMARK) at the ring's size: nobody is woken, the
     # rings are polled, so the traced program never pays for a wake-up
     return _ATTR.pack(type_, ATTR_SIZE, config, 1, sample_type, 0,
                       flags | FLAG_USE_CLOCKID | FLAG_WATERMARK, RING_PAGES * _PAGE_SIZE, 0,
-                      0, 0, 0, 0, 0, CLOCK_MONOTONIC, 0, 0, STACK_DEPTH, 0)
+                      0, 0, 0, 0, 0, CLOCK_MONOTONIC, 0, 0, max_stack, 0)
 
 
 def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int = -1) -> int:
@@ -142,9 +144,11 @@ class PerfTargets:
     """The perf side of a session: per-CPU rings, and each event's descriptors for every
     thread of one process."""
 
-    def __init__(self, pid: int, stacks: bool = False) -> None:
+    def __init__(self, pid: int, stacks: bool = False, stack_depth: int = STACK_DEPTH) -> None:
         self.pid = pid
         self.stacks = stacks
+        # entries of a callchain kept: the probe's address and the frames asked (--stack-depth)
+        self.stack_depth = max(STACK_DEPTH, min(stack_depth, MAX_STACK_DEPTH))
         raise_fd_limit()
         self.rings: dict[int, _Ring] = {}
         try:
@@ -163,7 +167,7 @@ class PerfTargets:
         if self.stacks:
             sample |= SAMPLE_CALLCHAIN
             flags |= FLAG_EXCLUDE_CALLCHAIN_KERNEL
-        attr = _attr(PERF_TYPE_TRACEPOINT, event_id, sample, flags)
+        attr = _attr(PERF_TYPE_TRACEPOINT, event_id, sample, flags, self.stack_depth)
         fds = self.fds.setdefault(name, [])
         done: set[int] = set()
         try:
@@ -279,14 +283,16 @@ class PerfReader:
             (nr,) = struct.unpack_from("<Q", data, pos)
             ips = struct.unpack_from(f"<{nr}Q", data, pos + 8)
             pos += 8 + 8 * nr
-            frames = tuple(ip for ip in ips if ip < CONTEXT_USER)[:STACK_DEPTH]
+            frames = tuple(ip for ip in ips if ip < CONTEXT_USER)[:self.targets.stack_depth]
         (raw_size,) = struct.unpack_from("<I", data, pos)
         raw = data[pos + 4:min(end, pos + 4 + raw_size)]
         writer.add(ts, raw)
         if self.stack_type is not None and self.emit_stacks:
-            # as the tracefs user_stack record: type, flags, preempt, pid; tgid; caller[8]
-            stack = struct.pack("<HBBiIi8Q", self.stack_type, 0, 0, tid, pid, 0,
-                                *(frames + (0,) * (STACK_DEPTH - len(frames))))
+            # as the tracefs user_stack record (type, flags, preempt, pid; tgid; caller[8]),
+            # the count of callers in its padding when there are more than 8 (--stack-depth)
+            n = max(STACK_DEPTH, len(frames))
+            stack = struct.pack(f"<HBBiIi{n}Q", self.stack_type, 0, 0, tid, pid,
+                                n if n > STACK_DEPTH else 0, *(frames + (0,) * (n - len(frames))))
             writer.add(ts, stack)
 
     def close(self) -> None:

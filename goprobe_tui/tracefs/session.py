@@ -113,7 +113,7 @@ PERF_INSTANCE_KB = 4  # with perf nothing is recorded in the instance: it only n
 class ProbeSession:
     def __init__(self, root: str | None = None, *, name: str | None = None,
                  buffer_kb: int = DEFAULT_BUFFER_KB, pid_filter: int | None = None,
-                 isolate: bool = False) -> None:
+                 isolate: bool = False, stack_depth: int | None = None) -> None:
         """isolate (with pid_filter): breakpoints in that process only, through perf
         (perf.py); events are then never enabled in the instance."""
         self.root = root or fs.find_tracefs()
@@ -146,7 +146,7 @@ class ProbeSession:
         if isolate and pid_filter is not None:
             try:
                 # call stacks are always sampled: a perf event cannot start taking them later
-                self.perf = PerfTargets(pid_filter, stacks=True)
+                self.perf = PerfTargets(pid_filter, stacks=True, stack_depth=(stack_depth or 7) + 1)
             except ProbeError as exc:
                 self.close()
                 raise TracefsError(str(exc)) from None

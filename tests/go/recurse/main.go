@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strconv"
@@ -21,6 +22,10 @@ func main() {
 	depth := 5000
 	if len(os.Args) > 1 {
 		depth, _ = strconv.Atoi(os.Args[1])
+	}
+	if len(os.Args) > 2 && os.Args[2] == "wait" { // for --pid: wait for a line first
+		fmt.Println("ready")
+		bufio.NewReader(os.Stdin).ReadString('\n')
 	}
 	done := make(chan int)
 	go func() { done <- Recurse(depth) }()
