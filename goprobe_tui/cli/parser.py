@@ -134,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--by", metavar="EXPR",
                     help="a row per value of a parameter or field read at each call's entry "
                          "(arg0, path, r.URL.Path): calls, errors and latency per URL path, say; "
-                         "the first 64 values seen, the rest under (other)")
+                         "the 64 with the most calls, the rest merged under (other)")
     st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1, goroutines=False,
                     stack_depth=None)
 

@@ -18,7 +18,8 @@ from goprobe_tui.values.kinds import ValueSpec
 RATE_SECONDS = 60  # per-second call counts kept, for calls/s and its sparkline
 MAX_CALLERS = 64  # distinct direct callers counted per function; beyond: "(other)"
 TOP_CALLERS = 5
-MAX_KEYS = 64  # --by: rows per function for the first keys seen; later keys share "(other)"
+TOP_KEYS = 64  # --by: rows shown per function, the keys with the most calls; the rest: "(other)"
+MAX_KEYS = 4096  # keys counted apart per function (bounded memory); later new keys: "(other)"
 OTHER_KEY = "(other)"
 NO_ERROR_RESULT = ""  # the function's results are known and none is an error
 UNKNOWN = None  # its results are unknown (no DWARF or type metadata for them)
@@ -92,6 +93,7 @@ class StatsTable:
         self.by = by
         self.functions: dict[str, FunctionStats] = {}
         self.keyed: dict[tuple[str, str], FunctionStats] = {}
+        self._keys_of: dict[str, int] = {}  # function -> keys counted apart
         self._error_result: dict[str, str | None] = {}
         self.changes = 0  # events added so far
         self.last_ts_ns = 0  # the newest event's time
@@ -157,6 +159,7 @@ class StatsTable:
         """Rows by the values of another parameter or field from now on (None: by function)."""
         self.by = by or None
         self.keyed.clear()
+        self._keys_of.clear()
         self.changes += 1
 
     def _keyed(self, st: FunctionStats, values: dict[str, Any] | None) -> FunctionStats:
@@ -169,13 +172,29 @@ class StatsTable:
             text = format_value(value)
         row = self.keyed.get((st.function, text))
         if row is None:
-            if sum(1 for f, _t in self.keyed if f == st.function) >= MAX_KEYS:
+            if self._keys_of.get(st.function, 0) >= MAX_KEYS:
                 text, value = OTHER_KEY, OTHER_KEY
                 row = self.keyed.get((st.function, text))
             if row is None:
+                self._keys_of[st.function] = self._keys_of.get(st.function, 0) + 1
                 row = self.keyed[(st.function, text)] = FunctionStats(
                     st.function, st.errors is not None, (text, json_values({"k": value})["k"]))
         return row
+
+    def _top_keys(self, now_ns: int) -> list[dict[str, Any]]:
+        """Per function, the TOP_KEYS keys with the most calls; the others merged into one
+        "(other)" row (its percentiles from the merged histograms: nothing is dropped)."""
+        by_function: dict[str, list[FunctionStats]] = {}
+        for (function, _text), row in self.keyed.items():
+            by_function.setdefault(function, []).append(row)
+        out = []
+        for rows in by_function.values():
+            rows.sort(key=lambda r: (r.key is not None and r.key[0] == OTHER_KEY, -r.calls))
+            out += [r.snapshot(now_ns) for r in rows[:TOP_KEYS]]
+            rest = rows[TOP_KEYS:]
+            if rest:
+                out.append(_merged(rest).snapshot(now_ns))
+        return out
 
     def moving(self, now_ns: int) -> bool:
         """Whether a snapshot taken now differs from one taken earlier without new events:
@@ -185,6 +204,38 @@ class StatsTable:
     def snapshot(self, now_ns: int) -> list[dict[str, Any]]:
         if self.by is not None:  # a row per function and key; functions not called yet too
             called = {f for f, _t in self.keyed}
-            return ([st.snapshot(now_ns) for st in self.keyed.values()]
+            return (self._top_keys(now_ns)
                     + [st.snapshot(now_ns) for f, st in self.functions.items() if f not in called])
         return [st.snapshot(now_ns) for st in self.functions.values()]
+
+
+def _merged(rows: list[FunctionStats]) -> FunctionStats:
+    """Several keys' rows of one function as one "(other)" row."""
+    first = rows[0]
+    out = FunctionStats(first.function, first.errors is not None, (OTHER_KEY, OTHER_KEY))
+    lat = out.latency
+    seconds: dict[int, int] = {}
+    for r in rows:
+        out.calls += r.calls
+        out.inlined += r.inlined
+        out.unpaired += r.unpaired
+        if out.errors is not None and r.errors is not None:
+            out.errors += r.errors
+        for b, n in r.latency.buckets.items():
+            lat.buckets[b] = lat.buckets.get(b, 0) + n
+        lat.count += r.latency.count
+        lat.total += r.latency.total
+        for bound, pick in (("min", min), ("max", max)):
+            v = getattr(r.latency, bound)
+            if v is not None:
+                cur = getattr(lat, bound)
+                setattr(lat, bound, v if cur is None else pick(cur, v))
+        if r.slowest is not None and (out.slowest is None
+                                      or r.slowest["latency_ns"] > out.slowest["latency_ns"]):
+            out.slowest = r.slowest
+        for caller, n in r.callers.items():
+            out.callers[caller] = out.callers.get(caller, 0) + n
+        for sec, n in r._rate:
+            seconds[sec] = seconds.get(sec, 0) + n
+    out._rate.extend([s, seconds[s]] for s in sorted(seconds)[-RATE_SECONDS:])
+    return out
