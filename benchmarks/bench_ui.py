@@ -77,7 +77,7 @@ async def keystrokes(binary: GoBinary) -> list[float]:
     return times
 
 
-async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
+async def loop_lag(binary: GoBinary, hot: str | None, view: str = "events-view") -> tuple[float, int]:
     """Max scheduling delay of a 10 ms timer while (optionally) the kernel floods events."""
     controller = None
     if hot:
@@ -88,6 +88,7 @@ async def loop_lag(binary: GoBinary, hot: str | None) -> tuple[float, int]:
     async with app.run_test(size=(160, 48)) as pilot:
         if controller:
             controller.attach(binary.find("main.Work"), returns=True)
+        app.trace_area.show(view)
         last = time.perf_counter()
 
         def tick() -> None:
@@ -137,10 +138,14 @@ def main() -> int:
     with GoBinary.open(hot_path) as hot:
         idle_lag, _, _ = asyncio.run(loop_lag(hot, None))
         busy = [asyncio.run(loop_lag(hot, hot_path)) for _ in range(3)]
-    busy_lag = max(b[0] for b in busy)
+        flame = [asyncio.run(loop_lag(hot, hot_path, "flame-view")) for _ in range(2)]
+    busy_lag = max(b[0] for b in busy + flame)
     print(f"event-loop lag: idle max {idle_lag * 1000:.1f} ms; with {EVENTS:,} events "
-          f"(entry+return, 200k calls, 3 runs) max {busy_lag * 1000:.1f} ms (target <= 50 ms); runs: "
-          + "; ".join(f"{lag * 1000:.1f} ms, received {r:,}, lost {lost:,}" for lag, r, lost in busy))
+          f"(entry+return, 200k calls) max {busy_lag * 1000:.1f} ms (target <= 50 ms); runs with "
+          "the Events view: "
+          + "; ".join(f"{lag * 1000:.1f} ms, received {r:,}, lost {lost:,}" for lag, r, lost in busy)
+          + "; with the Flame view open: "
+          + "; ".join(f"{lag * 1000:.1f} ms, received {r:,}, lost {lost:,}" for lag, r, lost in flame))
     return 0 if ok and busy_lag <= 0.05 else 1
 
 
