@@ -2,8 +2,8 @@
 
 Targets (issue: reader): <= 2.0x the Go reference's time, <= 300 MB peak memory. Our list also
 reads every inlined call (gosym does not): the first run on a binary decodes the inline tables
-and caches them ($XDG_CACHE_HOME/goprobe-tui/inline); that run is reported on its own, the
-target applies to the runs after it.
+and the function table's names, lines and files, and caches them ($XDG_CACHE_HOME/goprobe-tui);
+that run is reported on its own, the target applies to the runs after it.
 Run: .venv/bin/python -m benchmarks.bench_list
 """
 

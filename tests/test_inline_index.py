@@ -144,3 +144,21 @@ def test_the_disk_cache_gives_the_same_index_and_refuses_a_bad_file(tmp_path, mo
         assert np.array_equal(InlineIndex(b).address, fresh.address)
         stored.write_bytes(b"not a cache")
         assert np.array_equal(InlineIndex(b).address, fresh.address)
+
+
+def test_the_function_table_cache_gives_the_table_read_afresh(tmp_path, monkeypatch) -> None:
+    """Names, lines and files come back from the cache exactly as decoded; a file that does
+    not fit (another count) is ignored."""
+    from goprobe_tui.gobinary import GoBinary, table_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = str(tc.build("large", "1.27.3"))
+    with GoBinary.open(path) as b:
+        fresh = b.functions  # decoded, and stored
+    with GoBinary.open(path) as b:
+        identity = (*b.elf.identity, b.pclntab.vaddr, b.text_start)
+        assert table_cache.load(identity, len(fresh)) is not None
+        again = b.functions  # from the cache
+        assert table_cache.load(identity, len(fresh) + 1) is None
+    assert again.names == fresh.names and again.files == fresh.files
+    assert (again.lines == fresh.lines).all() and (again.entry == fresh.entry).all()

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
+from goprobe_tui.gobinary import table_cache
 from goprobe_tui.gobinary.buildinfo import BuildInfo, read_buildinfo
 from goprobe_tui.gobinary.dwarfparams import DwarfParams
 from goprobe_tui.gobinary.elffile import ElfImage
@@ -154,9 +155,15 @@ class GoBinary:
     def _read_functions(self) -> FunctionTable:
         tab = self.pclntab
         raw = tab.raw_functions(self.text_start)
-        names = tab.names(raw.name_off)
-        lines = tab.lines_at_entry(raw)
-        files = tab.files_at_entry(raw)
+        identity = (*self.elf.identity, tab.vaddr, self.text_start)
+        cached = table_cache.load(identity, len(raw.entry))
+        if cached is not None:
+            names, lines, files = cached
+        else:
+            names = tab.names(raw.name_off)
+            lines = tab.lines_at_entry(raw)
+            files = tab.files_at_entry(raw)
+            table_cache.store(identity, names, lines, files)
         offset = np.full(len(raw.entry), -1, dtype=np.int64)
         entry = raw.entry.astype(np.int64)
         for seg in self.elf.segments:
