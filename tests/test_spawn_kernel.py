@@ -64,7 +64,8 @@ def test_lineage_is_refused_clearly_where_it_cannot_work() -> None:
 
     for pkg, why in ((npm_fixtures.OLD_BINARIES[4], "needs Go 1.17 or newer (this binary: go1.16"),
                      (npm_fixtures.OLD_BINARIES[5], "the runtime's layout of go1.17.1 is unknown "
-                                                    "without DWARF (known: 1.19, 1.21, 1.22, 1.23, 1.24, 1.25, 1.26, 1.27)")):
+                                                    "without DWARF (known: 1.19, 1.21, 1.22, 1.23, "
+                                                    "1.24, 1.25, 1.26, 1.27)")):
         done = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--goroutines",
                                str(npm_fixtures.fetch(pkg))], capture_output=True, text=True, timeout=120)
         assert done.returncode != 0 and why in done.stderr, done.stderr
