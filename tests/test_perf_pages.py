@@ -12,6 +12,7 @@ from goprobe_tui.tracefs.ringbuf import page_records
 class _Targets:
     pid = 10  # the target: the samples below are its own
     stacks = True
+    stack_depth = 8  # callchain entries kept (the probe's address and 7 frames)
     rings: dict = {}
 
 
@@ -59,3 +60,17 @@ def test_a_sample_of_another_process_is_never_the_targets() -> None:
     reader = perf.PerfReader(_Targets(), stack_type=13)
     assert reader._pages(_sample(11, 12, 5_000, b"\x2a\x00" + b"\0" * 10)) == []
     assert reader.foreign == 1
+
+
+def test_a_deep_callchain_keeps_every_frame_asked_for() -> None:
+    """--stack-depth with --pid: more than 8 callers, their count in the record's padding."""
+    targets = _Targets()
+    targets.stack_depth = 12
+    reader = perf.PerfReader(targets, stack_type=13)
+    reader.emit_stacks = True
+    ips = tuple(0x401000 + i for i in range(15))
+    (page,) = reader._pages(_sample(10, 11, 5_000, b"\x2a\x00" + b"\0" * 10, ips=ips))
+    (_, _s1, _e1), (_ts2, s2, _e2) = page_records(page)
+    (count,) = struct.unpack_from("<I", page, s2 + 12)
+    assert count == 12
+    assert struct.unpack_from("<12Q", page, s2 + 16) == ips[:12]
