@@ -323,3 +323,17 @@ def test_stack_depth_walks_more_frames_than_the_kernel(root: str) -> None:
     assert kernel[0] == ["main.Recurse"] * 8  # the direct caller and the kernel's 7 (its record: 8)
     assert deep[19] == kernel[19] == ["main.Recurse", "main.main.func1", "runtime.goexit"]
     assert deep[20] == ["main.main.func1", "runtime.goexit"]
+
+
+def test_stack_depth_beyond_a_probes_walk_uses_perf_for_every_process(root: str) -> None:
+    """--stack-depth 32 without --pid: perf events on every CPU (every process, as tracefs),
+    their callchains as deep as asked."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("recurse", NEWEST)
+    run = TraceRun("--json", "--stack-depth", "32", str(binary), "main.Recurse")
+    assert run_program(binary, "40").returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    stacks = {e["args"]["n"]: [f["function"] for f in e["stack"]] for e in events}
+    assert stacks[0] == ["main.Recurse"] * 32, (len(stacks.get(0, [])), err)
+    assert stacks[39] == ["main.Recurse", "main.main.func1", "runtime.goexit"]

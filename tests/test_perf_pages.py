@@ -72,5 +72,5 @@ def test_a_deep_callchain_keeps_every_frame_asked_for() -> None:
     (page,) = reader._pages(_sample(10, 11, 5_000, b"\x2a\x00" + b"\0" * 10, ips=ips))
     (_, _s1, _e1), (_ts2, s2, _e2) = page_records(page)
     (count,) = struct.unpack_from("<I", page, s2 + 12)
-    assert count == 12
+    assert count == 12  # (never 0 from perf: the kernel's own records leave it 0)
     assert struct.unpack_from("<12Q", page, s2 + 16) == ips[:12]

@@ -59,9 +59,6 @@ def run_trace(args: argparse.Namespace) -> int:
     path = resolve_target(args.pid, binary_arg)
     if not path or not (patterns or args.goroutines):
         return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
-    if getattr(args, "stack_depth", None) and args.stack_depth > 13 and args.pid is None:
-        return fail(f"--stack-depth {args.stack_depth}: without --pid a probe walks 13 frames at "
-                    "most (the kernel's limit on a fetch argument); with --pid, up to 32")
     _resolve_format(args)
     get_format(args.format)  # BadInput before anything else
     if args.otlp:

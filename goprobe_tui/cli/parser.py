@@ -123,8 +123,8 @@ def parser() -> argparse.ArgumentParser:
                     help="also record every goroutine created: its id, its parent's, the go "
                          "statement and the function started (JSON kind \"spawn\")")
     tr.add_argument("--stack-depth", type=_stack_depth, metavar="N",
-                    help="call stacks of up to N frames: 2-13 walked by the probe itself, up to "
-                         "32 with --pid (perf's callchain); implies --stack")
+                    help="call stacks of up to N frames (2-32): up to 13 walked by the probe "
+                         "itself, deeper through perf's callchains; implies --stack")
     tr.add_argument("--stack", action="store_true",
                     help="each event with its call stack, direct caller first (inlined calls too)")
 

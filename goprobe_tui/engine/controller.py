@@ -54,7 +54,7 @@ class TraceController:
         self._lock = threading.Lock()
         if o.stack_depth and session.perf is None:  # the probes walk the frames themselves
             self.attacher.stack_walk = o.stack_depth - 1
-        elif o.stack_depth or o.stacks:  # --pid: perf's callchain, as deep as asked
+        elif o.stack_depth or o.stacks:  # the kernel's walk, or perf's callchain as deep as asked
             session.set_user_stacks(True)
         self._insight: list[dict] = []
         self._flame: list[FlameRow] = []

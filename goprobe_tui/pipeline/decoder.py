@@ -107,8 +107,9 @@ class EventDecoder:
         sym = self.symbolizer(path)
         if pid != events[0].tid or bias is None or sym is None:
             return
-        # 8 callers, or as many as the padding says (perf's deeper callchains, --stack-depth)
-        n = int.from_bytes(rec.page[rec.start + 12:rec.start + 16], "little") or 8
+        # 8 callers, or as many as the padding says: a perf callchain (--pid, --stack-depth)
+        from_perf = int.from_bytes(rec.page[rec.start + 12:rec.start + 16], "little")
+        n = from_perf or 8
         pcs = struct.unpack_from(f"<{min(n, 64)}Q", rec.page, rec.start + 16)
         # [0] is the probe's own address; the walk misses the direct caller: it is `ra`. A
         # recursion repeats a return address: only the walk's end (0) stops it.
@@ -117,7 +118,7 @@ class EventDecoder:
             if not pc:
                 break
             walk.append(pc)
-        if self.procs.only_target and walk and walk[0] == ra and events[0].kind == "entry":
+        if from_perf and walk and walk[0] == ra and events[0].kind == "entry":
             walk = walk[1:]  # perf's callchain repeats the caller at a `push %rbp` entry
         frames = [f for pc in ([ra] if ra else []) + walk for f in sym.frames(pc - bias)]
         stack = tuple((f.function, f.inlined, f.file, f.line) for f in frames)

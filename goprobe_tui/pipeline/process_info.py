@@ -80,11 +80,6 @@ class ProcessInfo:
         if found is not None:
             self._target = (found[0], found[1])
 
-    @property
-    def only_target(self) -> bool:
-        """Records come from perf, for one process (--pid)."""
-        return self._only
-
     def only(self, pid: int) -> None:
         """Every record comes from this process's threads (perf delivers nothing else)."""
         if self._target is None or self._target[0] != pid:

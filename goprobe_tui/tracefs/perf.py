@@ -142,9 +142,10 @@ class _Ring:
 
 class PerfTargets:
     """The perf side of a session: per-CPU rings, and each event's descriptors for every
-    thread of one process."""
+    thread of one process; with no pid, one per CPU for every process (as tracefs would, but
+    with perf's callchains as deep as asked: --stack-depth above what a probe can walk)."""
 
-    def __init__(self, pid: int, stacks: bool = False, stack_depth: int = STACK_DEPTH) -> None:
+    def __init__(self, pid: int | None, stacks: bool = False, stack_depth: int = STACK_DEPTH) -> None:
         self.pid = pid
         self.stacks = stacks
         # entries of a callchain kept: the probe's address and the frames asked (--stack-depth)
@@ -156,7 +157,7 @@ class PerfTargets:
                 self.rings[cpu] = _Ring(cpu)
         except OSError as exc:
             self.close()
-            raise ProbeError("cannot open perf rings for --pid", exc.strerror or str(exc)) from None
+            raise ProbeError("cannot open perf rings", exc.strerror or str(exc)) from None
         self.fds: dict[str, list[int]] = {}  # event name -> its descriptors
 
     def open_event(self, name: str, event_id: int, kernel_filter: str = "") -> None:
@@ -167,8 +168,24 @@ class PerfTargets:
         if self.stacks:
             sample |= SAMPLE_CALLCHAIN
             flags |= FLAG_EXCLUDE_CALLCHAIN_KERNEL
+        if self.pid is None:  # every process: one event per CPU, nothing to inherit
+            flags = FLAG_DISABLED
         attr = _attr(PERF_TYPE_TRACEPOINT, event_id, sample, flags, self.stack_depth)
         fds = self.fds.setdefault(name, [])
+        if self.pid is None:
+            try:
+                for cpu, ring in self.rings.items():
+                    fd = perf_event_open(attr, -1, cpu)
+                    fds.append(fd)
+                    fcntl.ioctl(fd, IOC_SET_OUTPUT, ring.fd)
+                    if kernel_filter:
+                        self._filter(fd, kernel_filter)
+                for fd in fds:
+                    fcntl.ioctl(fd, IOC_ENABLE, 0)
+            except OSError as exc:
+                self.close_event(name)
+                raise ProbeError("cannot open the probe through perf", exc.strerror or str(exc)) from None
+            return
         done: set[int] = set()
         try:
             # A thread started meanwhile by one already covered inherits; one started by a
@@ -274,7 +291,7 @@ class PerfReader:
 
     def _sample(self, writer: _PageWriter, data: bytes, pos: int, end: int) -> None:
         pid, tid, ts, _cpu, _res = struct.unpack_from("<IIQII", data, pos)
-        if pid != self.one_process:
+        if self.one_process is not None and pid != self.one_process:
             self.foreign += 1
             return
         pos += 24
@@ -289,10 +306,11 @@ class PerfReader:
         writer.add(ts, raw)
         if self.stack_type is not None and self.emit_stacks:
             # as the tracefs user_stack record (type, flags, preempt, pid; tgid; caller[8]),
-            # the count of callers in its padding when there are more than 8 (--stack-depth)
+            # the count of callers in its padding (8 or more: --stack-depth), which the
+            # kernel's own records leave 0: the decoder knows a perf callchain by it
             n = max(STACK_DEPTH, len(frames))
-            stack = struct.pack(f"<HBBiIi{n}Q", self.stack_type, 0, 0, tid, pid,
-                                n if n > STACK_DEPTH else 0, *(frames + (0,) * (n - len(frames))))
+            stack = struct.pack(f"<HBBiIi{n}Q", self.stack_type, 0, 0, tid, pid, n,
+                                *(frames + (0,) * (n - len(frames))))
             writer.add(ts, stack)
 
     def close(self) -> None:

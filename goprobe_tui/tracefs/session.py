@@ -107,6 +107,7 @@ def returns_first(events: list[ProbeEvent]) -> list[ProbeEvent]:
     return sorted(events, key=lambda ev: ev.kind != "return")
 
 
+MAX_PROBE_WALK = 12  # frames a probe walks in its fetch args (values/fetch_args.MAX_WALK)
 PERF_INSTANCE_KB = 4  # with perf nothing is recorded in the instance: it only names the session
 
 
@@ -139,14 +140,19 @@ class ProbeSession:
         except OSError as exc:
             raise TracefsError(f"cannot create tracing instance: {exc.strerror}") from None
         try:
-            self._configure(PERF_INSTANCE_KB if isolate else buffer_kb, pid_filter)
+            deep_perf = stack_depth is not None and stack_depth > MAX_PROBE_WALK + 1
+            self._configure(PERF_INSTANCE_KB if isolate or deep_perf else buffer_kb, pid_filter)
         except OSError as exc:
             self.close()
             raise TracefsError(f"cannot configure tracing instance: {exc.strerror}") from None
-        if isolate and pid_filter is not None:
+        # perf: --pid (breakpoints in that process only), or call stacks deeper than a probe
+        # can walk (every process, perf's callchains)
+        deep = stack_depth is not None and stack_depth > MAX_PROBE_WALK + 1
+        if (isolate and pid_filter is not None) or deep:
             try:
                 # call stacks are always sampled: a perf event cannot start taking them later
-                self.perf = PerfTargets(pid_filter, stacks=True, stack_depth=(stack_depth or 7) + 1)
+                self.perf = PerfTargets(pid_filter if isolate else None, stacks=True,
+                                        stack_depth=(stack_depth or 7) + 1)
             except ProbeError as exc:
                 self.close()
                 raise TracefsError(str(exc)) from None
