@@ -14,7 +14,7 @@ from functools import cached_property
 from goprobe_tui.engine.inline_sites import InlineSites, pack
 from goprobe_tui.engine.line_sites import LineSites
 from goprobe_tui.engine.patterns import condition_for, parse_where
-from goprobe_tui.engine.signatures import Signatures, with_dictionary
+from goprobe_tui.engine.signatures import signatures_of, with_dictionary
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import assign_function
 from goprobe_tui.gobinary.goroutine import VERIFIED_SPAWN_LAYOUTS, goid_offset, spawn_layout
@@ -80,7 +80,7 @@ class Attacher:
         self.function_where: dict[str, str] = {}  # per function, set in the TUI ("": none)
         self._goversion = binary.buildinfo.version_tuple()
         self._pie = binary.elf.pie
-        self.signatures = Signatures(binary)
+        self.signatures = signatures_of(binary)
         self.stack_walk = 0  # --stack-depth: frames above the direct caller read by the probe
 
     # At the first attach, not at start-up: the DWARF index and the moduledata scan cost time

@@ -11,16 +11,14 @@ names can be read; calls where they cannot are left out, and the note says so.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from goprobe_tui.gobinary import BinaryError, Function, GoBinary
+from goprobe_tui.engine.site_planner import SitePlanner
+from goprobe_tui.gobinary import BinaryError, Function
 from goprobe_tui.gobinary.abi import Assignment, Placement
-from goprobe_tui.gobinary.dwarf_vars import DwarfScopes
 from goprobe_tui.gobinary.inline import InlinedCall, inline_index
 from goprobe_tui.gobinary.inline_probes import InlineProbes
-from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
 from goprobe_tui.tracefs.session import Site
 from goprobe_tui.values.conditions import compile_condition
 from goprobe_tui.values.kinds import FetchPlan, ValueSpec, build_plan
@@ -51,22 +49,10 @@ class InlinedPlan:
                 f"({why})")
 
 
-class InlineSites:
-    def __init__(self, binary: GoBinary, goroutine: Callable[[Function], tuple[str, ...]],
-                 types_base: Callable[[], int | None], pointer_depth: int = POINTER_DEPTH) -> None:
-        """goroutine(holder): the fetch args that read the goroutine in that function."""
-        self.binary = binary
-        self._goroutine = goroutine
-        self._types_base = types_base
-        self.pointer_depth = pointer_depth
-
+class InlineSites(SitePlanner):
     @cached_property
     def _probes(self) -> InlineProbes:
         return InlineProbes(self.binary)
-
-    @cached_property
-    def _scopes(self) -> DwarfScopes:
-        return DwarfScopes(self.binary.dwarf, self.binary.arch, self.binary.elf.ptrsize)
 
     def count(self, fn: Function) -> int:
         return inline_index(self.binary).counts().get(fn.name, 0)

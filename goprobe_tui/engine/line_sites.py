@@ -8,17 +8,16 @@ its names are locals there; places where they are not are left out, and the note
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cached_property
 
 from goprobe_tui.engine.inline_sites import InlinedPlan
-from goprobe_tui.gobinary import BinaryError, Function, GoBinary
+from goprobe_tui.engine.site_planner import SitePlanner
+from goprobe_tui.gobinary import BinaryError, Function
 from goprobe_tui.gobinary.abi import Assignment, Placement
-from goprobe_tui.gobinary.dwarf_vars import DwarfScopes, Variable
+from goprobe_tui.gobinary.dwarf_vars import Variable
 from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
 from goprobe_tui.gobinary.inline import inline_index
 from goprobe_tui.gobinary.lines import LineSite, LineTable
-from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
 from goprobe_tui.tracefs.session import Site
 from goprobe_tui.values.conditions import compile_condition
 from goprobe_tui.values.kinds import FetchPlan, build_plan
@@ -27,22 +26,14 @@ NO_DWARF = "locals unknown: no DWARF"
 NONE_HERE = "no local has a place at this pc (DWARF)"
 
 
-class LineSites:
-    def __init__(self, binary: GoBinary, goroutine: Callable[[Function], tuple[str, ...]],
-                 types_base: Callable[[], int | None], pointer_depth: int = POINTER_DEPTH) -> None:
-        self.binary = binary
-        self._goroutine = goroutine
-        self._types_base = types_base
-        self.pointer_depth = pointer_depth
+class LineSites(SitePlanner):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self._graphs: dict[int, FlowGraph] = {}
 
     @cached_property
     def table(self) -> LineTable:
         return LineTable(self.binary)
-
-    @cached_property
-    def _scopes(self) -> DwarfScopes:
-        return DwarfScopes(self.binary.dwarf, self.binary.arch, self.binary.elf.ptrsize)
 
     def places(self, fn: Function) -> list[LineSite]:
         """Where the line's statement begins (DWARF's is_stmt rows, else the pclntab's rule)."""

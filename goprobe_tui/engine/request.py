@@ -7,7 +7,7 @@ from __future__ import annotations
 from goprobe_tui.engine.attach import Attacher
 from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.engine.patterns import matches, parse_where, select
-from goprobe_tui.engine.signatures import SELECTOR, SELECTOR_HELP, Signatures
+from goprobe_tui.engine.signatures import SELECTOR, SELECTOR_HELP, signatures_of
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.abi import positional_params
@@ -46,7 +46,7 @@ def check_request(binary: GoBinary, fns: list[Function], options: EngineOptions,
 
 
 def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...]) -> None:
-    signatures = Signatures(binary)
+    signatures = signatures_of(binary)
     for expr in exprs:
         if not SELECTOR.fullmatch(expr) or "." not in expr:
             raise BadInput(f"--field {expr!r}: {SELECTOR_HELP}")
@@ -65,7 +65,7 @@ def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...])
 
 def _check_by(binary: GoBinary, fns: list[Function], by: str) -> None:
     """A plain --by names a parameter some traced function has."""
-    signatures = Signatures(binary)
+    signatures = signatures_of(binary)
     for fn in fns:
         sig = signatures.of(fn)
         names = ([p.name for p in sig.params if not p.result] if sig.params is not None else

@@ -55,17 +55,19 @@ class TypeReader:
         self._read = read
         self.types_base, self.bias = types_base, bias
         self.type_at = lru_cache(maxsize=4096)(self._type_at)
+        # a generic dictionary's words, per event: dictionaries are static, so read once
+        self.runtime_words = lru_cache(maxsize=1024)(self._runtime_words)
 
     def runtime_type(self, addr: int) -> GoType | None:
         """The type a probe saw (a runtime address)."""
         return self.type_at(addr - self.bias)
 
-    def runtime_words(self, addr: int, count: int) -> list[int] | None:
+    def _runtime_words(self, addr: int, count: int) -> tuple[int, ...] | None:
         """Words the binary holds at a runtime address (a generic function's dictionary),
         relocations applied; link-time addresses, as type_at takes them."""
         raw = self._bytes(addr - self.bias, 8 * count)
-        return None if raw is None else [int.from_bytes(raw[i:i + 8], "little")
-                                         for i in range(0, len(raw), 8)]
+        return None if raw is None else tuple(int.from_bytes(raw[i:i + 8], "little")
+                                              for i in range(0, len(raw), 8))
 
     def runtime_itab_type(self, itab: int) -> GoType | None:
         return self.itab_type(itab - self.bias)

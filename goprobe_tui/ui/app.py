@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from goprobe_tui.engine.api import Engine
-from goprobe_tui.engine.signatures import Signatures
+from goprobe_tui.engine.signatures import signatures_of
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import GoBinary
@@ -77,7 +77,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         self._calls: dict[str, tuple[int, int]] = {}  # (calls, calls/s) by function: last snapshot
         self._keymap_path = keymap_path
         self.user_keymap: dict[str, str] = {}
-        self.signatures = Signatures(binary)  # what each function's details say of its parameters
+        self.signatures = signatures_of(binary)  # what each function's details say of its parameters
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -1,0 +1,26 @@
+"""What the planners of probes away from a function's entry share (inlined calls,
+inline_sites.py; source lines, line_sites.py): the binary, how to read the goroutine in the
+function holding the code, and the DWARF scopes that place variables at a pc."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from goprobe_tui.gobinary import Function, GoBinary
+from goprobe_tui.gobinary.dwarf_vars import DwarfScopes
+from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
+
+
+class SitePlanner:
+    def __init__(self, binary: GoBinary, goroutine: Callable[[Function], tuple[str, ...]],
+                 types_base: Callable[[], int | None], pointer_depth: int = POINTER_DEPTH) -> None:
+        """goroutine(holder): the fetch args that read the goroutine in that function."""
+        self.binary = binary
+        self._goroutine = goroutine
+        self._types_base = types_base
+        self.pointer_depth = pointer_depth
+
+    @cached_property
+    def _scopes(self) -> DwarfScopes:
+        return DwarfScopes(self.binary.dwarf, self.binary.arch, self.binary.elf.ptrsize)
