@@ -107,3 +107,15 @@ class TraceRun:
 
 def run_program(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(path), *args], capture_output=True, text=True, timeout=120)
+
+
+def private_copy(path: Path, directory: Path) -> Path:
+    """The binary at a new inode: the kernel's hit counters (uprobe_profile) count every trap
+    of a uprobe at that file and offset, another session's too. A test that judges them probes
+    a file nobody else does."""
+    import shutil
+
+    copy = Path(directory) / path.name
+    shutil.copy(path, copy)
+    copy.chmod(0o755)
+    return copy

@@ -18,7 +18,7 @@ from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.tracefs.session import ProbeSession
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, goprobe_leftovers, tracefs_state
+from tests.kernel_helpers import TraceRun, goprobe_leftovers, private_copy, tracefs_state
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -67,9 +67,9 @@ def test_detaching_another_function_mid_flood_loses_nothing(root: str) -> None:
     assert goprobe_leftovers(root) == []
 
 
-def test_reattaching_reuses_the_disabled_event(root: str) -> None:
+def test_reattaching_reuses_the_disabled_event(root: str, tmp_path) -> None:
     _newest()
-    path = tc.build("hot", "1.27.3")
+    path = private_copy(tc.build("hot", "1.27.3"), tmp_path)  # hits: ours alone
     with GoBinary.open(str(path)) as binary:
         with _controller(binary) as controller:
             fn = binary.find("main.Work")

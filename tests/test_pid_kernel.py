@@ -13,7 +13,7 @@ import pytest
 
 from goprobe_tui.tracefs.fs import read_text
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, probes_of
+from tests.kernel_helpers import TraceRun, private_copy, probes_of
 from tests.support import toolchains as tc
 
 NEWEST = "1.27.3"
@@ -47,9 +47,9 @@ def _hits(root: str, tracer: int) -> int:
 
 
 @pytest.mark.kernel
-def test_a_sibling_of_the_traced_process_never_traps(root: str) -> None:
+def test_a_sibling_of_the_traced_process_never_traps(root: str, tmp_path) -> None:
     _toolchain()
-    binary = tc.build("ticker", NEWEST)
+    binary = private_copy(tc.build("ticker", NEWEST), tmp_path)  # hits: ours alone
     target, _ = _waiting(binary, "300")
     run = TraceRun("--json", "--ret", "--pid", str(target.pid), str(binary), "main.Tick")
     try:
@@ -91,9 +91,9 @@ def test_threads_started_after_attach_are_traced(root: str) -> None:
 
 
 @pytest.mark.kernel
-def test_a_killed_tracer_leaves_nothing_cleanup_misses(root: str) -> None:
+def test_a_killed_tracer_leaves_nothing_cleanup_misses(root: str, tmp_path) -> None:
     _toolchain()
-    binary = tc.build("ticker", NEWEST)
+    binary = private_copy(tc.build("ticker", NEWEST), tmp_path)  # hits: ours alone
     target, _ = _waiting(binary, "1000")
     run = TraceRun("--ret", "--pid", str(target.pid), str(binary), "main.Tick")
     tracer = run.proc.pid
