@@ -79,6 +79,10 @@ def run_trace(args: argparse.Namespace) -> int:
             return fail(f"{len(fns):,} functions match: {entries + inlined + lines:,} probes "
                         f"({entries:,} entries, {inlined:,} inlined calls, {lines:,} at lines); "
                         f"refusing more than --max-probes {args.max_probes:,}")
+        if args.command == "trace" and args.emit_script:
+            return _emit(args, binary, fns, options)
+        elif args.target_path:
+            return fail("--target-path goes with --emit-script")
         status = _run(args, binary, fns, options, output)
         if output is not None:
             if status in (OK, INTERRUPTED):
@@ -93,6 +97,34 @@ def run_trace(args: argparse.Namespace) -> int:
         if output is not None:
             output.abandon()
         binary.close()
+
+
+def _emit(args: argparse.Namespace, binary: GoBinary, fns: list[Function],
+          options: EngineOptions) -> int:
+    """--emit-script: the probes written down for another machine; nothing attached here."""
+    from goprobe_tui.engine.probe_script import build_probe_script, write_probe_script
+
+    live = [opt for opt, on in (("--count", args.count), ("--duration", args.duration),
+                                ("-o", args.output), ("--otlp", args.otlp)) if on]
+    if live:
+        return fail(f"--emit-script writes a script: {', '.join(live)} belong to a live trace "
+                    "(give them to replay, or to the program)")
+    result = build_probe_script(binary, fns, args.ret, options, args.target_path, args.goroutines)
+    for name, why in result.errors.items():
+        say(f"{name!r}: {why}")
+    for att in result.attached:
+        if att.note:
+            say(f"{att.function.key!r}: {att.note}")
+    try:
+        write_probe_script(args.emit_script, result)
+    except OSError as exc:
+        return fail(f"--emit-script {args.emit_script}: {exc.strerror}")
+    probes = sum(len(ev.sites) for ev in result.plan.events)
+    say(f"wrote {os.path.join(args.emit_script, 'probes.sh')}: {_plural(probes, 'probe')} "
+        f"({_plural(len(result.plan.events), 'kernel event')}) for {result.plan.target_path}; "
+        f"run it as root there (sh probes.sh PROGRAM [ARG...]), then: goprobe-tui replay "
+        f"{args.emit_script} RECORDS_DIR")
+    return OK
 
 
 def _run(args: argparse.Namespace, binary: GoBinary, fns: list[Function],

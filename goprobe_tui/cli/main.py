@@ -48,6 +48,10 @@ def _run(args: argparse.Namespace) -> int:
         from goprobe_tui.cli.processes import run_ps
 
         return run_ps(args)
+    if args.command == "replay":
+        from goprobe_tui.cli.replay import run_replay
+
+        return run_replay(args)
     if args.command == "cleanup":
         from goprobe_tui.cli.headless import run_cleanup
 

@@ -16,7 +16,7 @@ from goprobe_tui.exit_codes import BAD_INPUT
 WHERE_HELP = ("record only calls that match, filtered in the kernel: e.g. 'i >= 990', "
               "'path ~ \"/api/*\"', 'err != nil' (needs --ret); names, argN or retN. Repeatable; "
               "'main.F: i > 3' applies to the functions a pattern names only")
-SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui", "ps")
+SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui", "ps", "replay")
 FORMAT_NAMES = ("text", "json", "chrome", "folded")
 
 
@@ -127,6 +127,13 @@ def parser() -> argparse.ArgumentParser:
                          "itself, deeper through perf's callchains; implies --stack")
     tr.add_argument("--stack", action="store_true",
                     help="each event with its call stack, direct caller first (inlined calls too)")
+    tr.add_argument("--emit-script", metavar="DIR",
+                    help="attach nothing here: write the probes as a shell script for another "
+                         "machine (busybox sh is enough: an arm64 board, a container without "
+                         "Python) and the plan to decode its records with `replay`")
+    tr.add_argument("--target-path", metavar="PATH",
+                    help="with --emit-script: where the binary is on that machine (default: "
+                         "the path given here)")
 
     st = sub.add_parser("stats", parents=[common],
                         help="attach entry and return probes; on exit print per-function "
@@ -136,8 +143,19 @@ def parser() -> argparse.ArgumentParser:
                          "(arg0, path, r.URL.Path): calls, errors and latency per URL path, say; "
                          "the 64 with the most calls, the rest merged under (other)")
     st.set_defaults(ret=True, count=None, fetch=[], field=[], stack=False, depth=1, goroutines=False,
-                    stack_depth=None)
+                    stack_depth=None, emit_script=None, target_path=None)
 
+    rp = sub.add_parser("replay", help="decode the records a probe script (trace --emit-script) "
+                                       "saved on its target")
+    rp.add_argument("plan", metavar="SCRIPT_DIR", help="the folder trace --emit-script wrote")
+    rp.add_argument("records", metavar="RECORDS_DIR", help="the folder the script saved "
+                    "($GOPROBE_OUT on the target)")
+    rp.add_argument("--binary", help="the traced binary, if it is no longer where the plan says")
+    rp.add_argument("--format", default=None, metavar="NAME",
+                    help=f"output format: {', '.join(FORMAT_NAMES)} (text by default)")
+    rp.add_argument("--json", dest="format", action="store_const", const="json",
+                    help="the same as --format json")
+    rp.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
     sub.add_parser("cleanup", help="remove probes and instances left by dead goprobe sessions")
     ps = sub.add_parser("ps", help="list every Go process on the host (pid, Go version, module, "
                                    "container, ...)")

@@ -25,6 +25,12 @@ ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding t
 WALL_OFFSET_NS = time.time_ns() - time.monotonic_ns()
 
 
+def set_wall_offset(ns: int) -> None:
+    """Another machine's clocks (replay of its records): every time shown is then its own."""
+    global WALL_OFFSET_NS
+    WALL_OFFSET_NS = ns
+
+
 _TYPE = "@type"  # first pair of a struct's row form; no Go field name starts with @
 _IFACE = "@iface"  # first pair of an interface value's row form
 _SLICE = "@slice"  # first pair of a slice's row form

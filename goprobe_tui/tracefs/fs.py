@@ -118,10 +118,15 @@ def last_error(root: str, command: str) -> str:
     return reason
 
 
-def append_command(root: str, command: str) -> None:
-    """One uprobe_events command in one O_APPEND write. Raises ProbeError with the kernel's reason."""
+def check_command(command: str) -> None:
+    """ProbeError unless `command` is one plain uprobe_events line."""
     if "\n" in command or "#" in command or len(command) > 4000 or not command.isascii():
         raise ProbeError("refusing unsafe uprobe_events command", command[:80])
+
+
+def append_command(root: str, command: str) -> None:
+    """One uprobe_events command in one O_APPEND write. Raises ProbeError with the kernel's reason."""
+    check_command(command)
     fd = os.open(os.path.join(root, "uprobe_events"), os.O_WRONLY | os.O_APPEND)
     try:
         os.write(fd, command.encode("ascii"))

@@ -110,3 +110,17 @@ def check_probe_path(path: str, identity: tuple[int, int] | None = None) -> str:
         raise ValueError(f"{path}: tracefs cannot express this path (space, control char, "
                          "'#' or non-ASCII); copy or link the binary to a plain path")
     return real
+
+
+def check_target_path(path: str) -> str:
+    """A path on another machine (a probe script's target): absolute and expressible in
+    tracefs; ValueError otherwise. Nothing here can tell which file it names."""
+    if not path.startswith("/"):
+        raise ValueError(f"{path}: the target path must be absolute")
+    path = os.path.normpath(path)
+    if len(os.fsencode(path)) >= PATH_MAX:
+        raise ValueError(f"{path[:80]}...: longer than the kernel takes ({PATH_MAX - 1:,} bytes)")
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F or c in "#'\"\\" for c in path) or not path.isascii():
+        raise ValueError(f"{path}: tracefs cannot express this path (space, control char, quote, "
+                         "'#' or non-ASCII)")
+    return path

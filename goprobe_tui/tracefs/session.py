@@ -21,10 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from goprobe_tui.tracefs import fs
+from goprobe_tui.tracefs.control import LIVE, Control
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
 from goprobe_tui.tracefs.formats import RecordLayout, parse_format
 from goprobe_tui.tracefs.fs import retry_busy
-from goprobe_tui.tracefs.naming import check_probe_path, event_name, session_name
+from goprobe_tui.tracefs.naming import check_probe_path, check_target_path, event_name, session_name
 from goprobe_tui.tracefs.perf import PerfReader, PerfTargets
 from goprobe_tui.tracefs.stale import sweep_stale
 from goprobe_tui.values.fetch_args import valid_fetch_arg
@@ -114,11 +115,19 @@ PERF_INSTANCE_KB = 4  # with perf nothing is recorded in the instance: it only n
 class ProbeSession:
     def __init__(self, root: str | None = None, *, name: str | None = None,
                  buffer_kb: int = DEFAULT_BUFFER_KB, pid_filter: int | None = None,
-                 isolate: bool = False, stack_depth: int | None = None) -> None:
+                 isolate: bool = False, stack_depth: int | None = None,
+                 control: Control = LIVE) -> None:
         """isolate (with pid_filter): breakpoints in that process only, through perf
-        (perf.py); events are then never enabled in the instance."""
+        (perf.py); events are then never enabled in the instance. control: where the writes
+        go (script.ScriptControl: into a script for another machine, nothing made here)."""
+        self.kernel = control
+        if not control.live and (pid_filter is not None or
+                                 (stack_depth is not None and stack_depth > MAX_PROBE_WALK + 1)):
+            raise TracefsError("a probe script cannot use perf (--pid, --stack-depth over "
+                               f"{MAX_PROBE_WALK + 1})")
         self.root = root or fs.find_tracefs()
-        sweep_stale(self.root)  # what dead sessions left: their buffers and probes cost everyone
+        if control.live:
+            sweep_stale(self.root)  # what dead sessions left: their buffers and probes cost everyone
         self.name = name or session_name()
         self.group = self.name
         self.instance = os.path.join(self.root, "instances", self.name)
@@ -134,7 +143,7 @@ class ProbeSession:
         self.on_define: Callable[[ProbeEvent], None] | None = None
         self.perf: PerfTargets | None = None
         try:
-            os.mkdir(self.instance)
+            self.kernel.mkdir(self.instance)
         except FileExistsError:
             raise TracefsError(f"tracing instance {self.name} already exists") from None
         except OSError as exc:
@@ -169,20 +178,22 @@ class ProbeSession:
         """Each event of our instance followed by a record of the user stack (8 frames, a
         frame-pointer walk; the instance's own option, nobody else's)."""
         if self.perf is None:
-            fs.write_value(os.path.join(self.instance, "options", "userstacktrace"), "1" if on else "0")
+            self.kernel.write_value(os.path.join(self.instance, "options", "userstacktrace"),
+                                    "1" if on else "0")
         self.user_stacks = on
 
     def _configure(self, buffer_kb: int, pid_filter: int | None) -> None:
         opt = os.path.join(self.instance, "options")
-        fs.write_value(os.path.join(opt, "record-tgid"), "1")  # saved_tgids for exited threads
-        fs.write_value(os.path.join(self.instance, "buffer_size_kb"), str(buffer_kb))
+        write = self.kernel.write_value
+        write(os.path.join(opt, "record-tgid"), "1")  # saved_tgids for exited threads
+        write(os.path.join(self.instance, "buffer_size_kb"), str(buffer_kb))
         # One clock for all CPUs, and the same as CLOCK_MONOTONIC: the reader merges CPUs by
         # time and knows which records are old enough that no CPU can still add an older one.
-        fs.write_value(os.path.join(self.instance, "trace_clock"), "mono")
+        write(os.path.join(self.instance, "trace_clock"), "mono")
         if pid_filter is not None:
-            fs.write_value(os.path.join(opt, "event-fork"), "1")  # threads started later too
+            write(os.path.join(opt, "event-fork"), "1")  # threads started later too
             tids = os.listdir(f"/proc/{pid_filter}/task")
-            fs.write_value(os.path.join(self.instance, "set_event_pid"), " ".join(tids))
+            write(os.path.join(self.instance, "set_event_pid"), " ".join(tids))
 
     # -- probes ----------------------------------------------------------------
     def define(self, kind: str, path: str, fetch: tuple[str, ...], sites: list[Site], *,
@@ -196,7 +207,8 @@ class ProbeSession:
         if self.closed:
             raise ProbeError("session is closed")
         try:
-            path = check_probe_path(path, identity)
+            # a script's path is the target's: nothing here can check it but its spelling
+            path = check_probe_path(path, identity) if self.kernel.live else check_target_path(path)
         except ValueError as exc:
             raise ProbeError(str(exc)) from None
         bad = [a for a in fetch if not valid_fetch_arg(a)]
@@ -219,7 +231,7 @@ class ProbeSession:
                 if fetch:
                     cmd += " " + " ".join(fetch)
                 try:
-                    fs.append_command(self.root, cmd)
+                    self.kernel.append_command(self.root, cmd)
                 except ProbeError as exc:
                     refused[i] = exc.reason or str(exc)
                     continue
@@ -227,8 +239,9 @@ class ProbeSession:
             if not ev.sites:
                 del self.events[name]
                 return None, refused
-            try:
-                ev.layout = parse_format(fs.read_text(os.path.join(self._event_dir(name), "format")))
+            try:  # a script's layouts come back with its records (replay.py)
+                if self.kernel.live:
+                    ev.layout = parse_format(fs.read_text(os.path.join(self._event_dir(name), "format")))
             except (OSError, ValueError) as exc:
                 self._delete(ev)
                 raise ProbeError(f"event {name}: cannot read its record layout", str(exc)) from None
@@ -260,11 +273,11 @@ class ProbeSession:
                 ev.filter = text
                 return
             try:
-                fs.write_value(path, text or "0")
+                self.kernel.write_value(path, text or "0")
             except OSError as exc:
                 reason = _filter_error(path) or exc.strerror or ""
                 with contextlib.suppress(OSError):
-                    fs.write_value(path, old or "0")
+                    self.kernel.write_value(path, old or "0")
                 raise ProbeError(f"the kernel refused the filter {text!r}", reason) from None
             ev.filter = text
 
@@ -290,7 +303,8 @@ class ProbeSession:
                 ev.enabled = True
                 return
             try:
-                fs.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"), "1")
+                self.kernel.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"),
+                                        "1")
             except OSError as exc:
                 reason = fs.last_error(self.root, ev.name) or exc.strerror or ""
                 if exc.errno == 524:
@@ -309,7 +323,8 @@ class ProbeSession:
                 ev.enabled = False
                 return
             with contextlib.suppress(FileNotFoundError):
-                fs.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"), "0")
+                self.kernel.write_value(os.path.join(self._event_dir(ev.name, self.instance), "enable"),
+                                        "0")
             ev.enabled = False
 
     def _event_dir(self, event: str, base: str | None = None) -> str:
@@ -319,7 +334,7 @@ class ProbeSession:
         """Disable and delete a whole event (never one probe out of it)."""
         with self._lock:
             self.disable(ev)
-            retry_busy(lambda: fs.append_command(self.root, f"-:{self.group}/{ev.name}"))
+            retry_busy(lambda: self.kernel.append_command(self.root, f"-:{self.group}/{ev.name}"))
             self.events.pop(ev.name, None)
 
     # -- reading ---------------------------------------------------------------
@@ -370,7 +385,7 @@ class ProbeSession:
             if self.perf is not None:
                 self.perf.close()
             try:
-                retry_busy(lambda: os.rmdir(self.instance))
+                retry_busy(lambda: self.kernel.rmdir(self.instance))
             except FileNotFoundError:
                 pass
             except OSError as exc:

@@ -42,15 +42,17 @@ def caller_fetch(arch: str) -> tuple[str, ...]:
 # The kernel takes a fetch argument of 63 characters at most: `s12=+8(+0(…(%bp)…)):x64`
 # nests 11 dereferences in 59, so a walk in fetch args reaches 12 frames above the caller.
 MAX_WALK = 12
+FRAME_POINTER = {"amd64": "%bp", "arm64": "%x29"}
 
 
 def stack_walk_fetch(arch: str, frames: int) -> tuple[str, ...]:
     """A frame-pointer walk in the probe itself (--stack-depth): frame k's return address is
     +8 past the k-th saved frame pointer. At a function's entry and its RETs the frame pointer
-    is the caller's, so with `ra` (the direct caller) these give frames+1 callers."""
-    if arch != "amd64" or frames <= 0:
+    is the caller's, so with `ra` (the direct caller) these give frames+1 callers. Go's arm64
+    frames are laid out alike around x29 (runtime: fpTracebackPCs)."""
+    if arch not in FRAME_POINTER or frames <= 0:
         return ()
-    out, base = [], "%bp"
+    out, base = [], FRAME_POINTER[arch]
     for k in range(1, min(frames, MAX_WALK) + 1):
         out.append(f"s{k}=+8({base}):x64")
         base = f"+0({base})"

@@ -1,0 +1,213 @@
+"""An arm64 Linux under qemu-system-aarch64 (TCG: no KVM, no arm64 host needed) that runs
+goprobe-tui's probe scripts on arm64 Go programs and brings their records back.
+
+Everything comes from Debian's registry: the host's qemu-system-arm (scripts/setup-test-env.sh
+installs it), and two arm64 packages fetched with `apt-get download` and unpacked, never
+installed: linux-image-cloud-arm64 (uprobes, tracefs, the PL011 console built in) and
+busybox-static (the whole userland). They are kept in the test cache between runs.
+
+One boot runs every case: busybox's init runs each case's probes.sh on its program, then sends
+all records back over the serial console as a base64 tar between two marker lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.toolchains import CACHE
+
+ASSETS = CACHE / "arm64"
+KERNEL_META = "linux-image-cloud-arm64:arm64"
+BUSYBOX = "busybox-static:arm64"
+QEMU = "qemu-system-aarch64"
+BEGIN, END = "==GOPROBE-RECORDS-BEGIN==", "==GOPROBE-RECORDS-END=="
+
+INIT = r"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /sbin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mount -t tracefs nodev /sys/kernel/tracing
+mkdir -p /o; cut -d' ' -f1 /proc/uptime > /o/booted; uname -rm > /o/uname
+for c in /c/*; do
+  n=${c##*/}; mkdir -p /o/$n
+  GOPROBE_OUT=/o/$n/records sh $c/probes.sh $(cat $c/argv) > /o/$n/stdout 2> /o/$n/stderr
+  echo $? > /o/$n/status
+done
+cut -d' ' -f1 /proc/uptime > /o/finished
+cat /sys/kernel/tracing/uprobe_events > /o/uprobe_events_after
+ls /sys/kernel/tracing/instances > /o/instances_after
+cd /o && tar czf /tmp/o.tgz .
+echo BEGIN_MARK; base64 /tmp/o.tgz; echo END_MARK
+poweroff -f
+""".replace("BEGIN_MARK", BEGIN).replace("END_MARK", END)
+
+
+class HarnessError(RuntimeError):
+    pass
+
+
+def _run(cmd: list[str], cwd: Path | None = None) -> str:
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise HarnessError(f"{' '.join(cmd)}: {out.stderr.strip()[-500:]}")
+    return out.stdout
+
+
+def _download(package: str, into: Path) -> Path:
+    """A package's .deb from Debian's registry (kept), unpacked into `into`."""
+    debs = ASSETS / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    name = package.split(":")[0]
+    found = sorted(debs.glob(f"{name}_*_arm64.deb"))
+    if not found:
+        if "arm64" not in _run(["dpkg", "--print-foreign-architectures"]).split():
+            _run(["dpkg", "--add-architecture", "arm64"])
+            _run(["apt-get", "update", "-qq"])
+        try:
+            _run(["apt-get", "download", "-q", package], cwd=debs)
+        except HarnessError:  # a registry list from before arm64 was added
+            _run(["apt-get", "update", "-qq"])
+            _run(["apt-get", "download", "-q", package], cwd=debs)
+        found = sorted(debs.glob(f"{name}_*_arm64.deb"))
+    if not found:
+        raise HarnessError(f"apt-get download {package} gave no .deb")
+    _run(["dpkg-deb", "-x", str(found[-1]), str(into)])
+    return found[-1]
+
+
+def assets() -> tuple[Path, Path]:
+    """(kernel image, busybox), fetched once."""
+    root = ASSETS / "root"
+    kernels = sorted((root / "boot").glob("vmlinuz-*")) if root.exists() else []
+    if not kernels or not (root / "bin" / "busybox").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(dir=ASSETS.parent if ASSETS.parent.exists() else None))
+        try:
+            meta = _run(["apt-cache", "depends", KERNEL_META])
+            versioned = re.search(r"Depends:\s*(linux-image-\S+)", meta)
+            if not versioned:
+                _run(["dpkg", "--add-architecture", "arm64"])
+                _run(["apt-get", "update", "-qq"])
+                meta = _run(["apt-cache", "depends", KERNEL_META])
+                versioned = re.search(r"Depends:\s*(linux-image-\S+)", meta)
+            if not versioned:
+                raise HarnessError(f"{KERNEL_META}: no kernel package it depends on")
+            image = versioned.group(1)
+            _download(image if image.endswith(":arm64") else image + ":arm64", tmp)
+            _download(BUSYBOX, tmp)
+            ASSETS.mkdir(parents=True, exist_ok=True)
+            tmp.rename(root)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        kernels = sorted((root / "boot").glob("vmlinuz-*"))
+    if shutil.which(QEMU) is None:
+        raise HarnessError(f"{QEMU} is missing: apt-get install qemu-system-arm")
+    return kernels[-1], root / "bin" / "busybox"
+
+
+@dataclass
+class Case:
+    name: str  # [a-z0-9_]
+    binary: Path  # built for arm64; lands at /t/<name> in the VM
+    script_dir: Path  # what `trace --emit-script` wrote (with --target-path /t/<name>)
+    args: tuple[str, ...] = ()
+
+
+@dataclass
+class CaseResult:
+    records: Path
+    stdout: str
+    stderr: str
+    status: int
+
+
+@dataclass
+class Boot:
+    results: dict[str, CaseResult]
+    uname: str
+    boot_s: float  # kernel start to init (the VM's uptime)
+    cases_s: float  # the cases, in the VM
+    wall_s: float  # qemu start to exit, here
+    leftovers: str  # uprobe_events and instances after the cases (must be empty)
+
+
+def target_path(name: str) -> str:
+    return f"/t/{name}"
+
+
+def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
+    tree = work / "tree"
+    (tree / "bin").mkdir(parents=True)
+    shutil.copy(busybox, tree / "bin" / "busybox")
+    (tree / "t").mkdir()
+    for case in cases:
+        shutil.copy(case.binary, tree / "t" / case.name)
+        c = tree / "c" / case.name
+        c.mkdir(parents=True)
+        shutil.copy(case.script_dir / "probes.sh", c / "probes.sh")
+        (c / "argv").write_text(" ".join([target_path(case.name), *case.args]))
+    (tree / "init").write_text(INIT)
+    (tree / "init").chmod(0o755)
+    image = work / "initramfs.cpio.gz"
+    files = subprocess.run(["find", "."], cwd=tree, capture_output=True, check=True).stdout
+    cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=tree, input=files,
+                          capture_output=True, check=True).stdout
+    import gzip
+
+    image.write_bytes(gzip.compress(cpio, 1))
+    return image
+
+
+def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 600) -> Boot:
+    kernel, busybox = assets()
+    image = _initramfs(cases, busybox, work)
+    started = time.monotonic()
+    try:
+        out = subprocess.run(
+            [QEMU, "-M", "virt", "-cpu", "cortex-a57", "-smp", str(cpus), "-m", "1024",
+             "-nographic", "-no-reboot", "-kernel", str(kernel), "-initrd", str(image),
+             "-append", "console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=1"],
+            capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise HarnessError(f"the arm64 VM did not finish in {timeout:.0f} s") from exc
+    wall = time.monotonic() - started
+    console = out.stdout.decode("ascii", "replace")
+    if BEGIN not in console or END not in console:
+        raise HarnessError(f"no records from the arm64 VM (exit {out.returncode}): "
+                           f"{console[-1500:]} {out.stderr.decode(errors='replace')[-500:]}")
+    body = console.split(BEGIN, 1)[1].split(END, 1)[0]
+    data = base64.b64decode("".join(body.split()))
+    dest = work / "out"
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(dest, filter="data")
+    results = {}
+    for case in cases:
+        d = dest / case.name
+        results[case.name] = CaseResult(d / "records", (d / "stdout").read_text(errors="replace"),
+                                        (d / "stderr").read_text(errors="replace"),
+                                        int((d / "status").read_text().strip() or -1))
+    booted = float((dest / "booted").read_text())
+    finished = float((dest / "finished").read_text())
+    leftovers = ((dest / "uprobe_events_after").read_text() +
+                 (dest / "instances_after").read_text()).strip()
+    return Boot(results, (dest / "uname").read_text().strip(), booted, finished - booted, wall,
+                leftovers)
+
+
+def available() -> str:
+    """Why the harness cannot run here ("" when it can)."""
+    if shutil.which(QEMU) is None:
+        return f"{QEMU} is not installed (apt-get install qemu-system-arm)"
+    if os.geteuid() != 0:
+        return "unpacking the arm64 packages needs apt-get as root"
+    return ""
