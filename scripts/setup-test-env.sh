@@ -12,6 +12,9 @@ command -v readelf >/dev/null || need_pkgs+=(binutils)
 command -v cc >/dev/null || need_pkgs+=(gcc)
 command -v tmux >/dev/null || need_pkgs+=(tmux)
 command -v npm >/dev/null || need_pkgs+=(npm)
+# the arm64 tests: an arm64 kernel under qemu (TCG), its initramfs packed with cpio
+command -v qemu-system-aarch64 >/dev/null || need_pkgs+=(qemu-system-arm)
+command -v cpio >/dev/null || need_pkgs+=(cpio)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
@@ -31,3 +34,6 @@ T=$(awk '$3=="tracefs"{print $2; exit}' /proc/self/mounts)
 .venv/bin/python -m tests.support.toolchains install
 .venv/bin/python -m tests.support.npm_fixtures >/dev/null
 .venv/bin/python -m tests.support.pypi_fixtures >/dev/null
+# arm64 kernel and busybox: Debian packages downloaded and unpacked into the test cache (never
+# installed on this machine)
+.venv/bin/python -m tests.support.arm64_vm fetch >/dev/null

@@ -54,6 +54,9 @@ class ScriptControl:
         self._add(f"mkdir {self._path(path)}", f"cannot create {os.path.basename(path)}")
 
     def rmdir(self, path: str) -> None:
+        if self.finishing:
+            self.finish.append(f"retry_busy '' {self._path(path)}")
+            return
         self._add(f"rmdir {self._path(path)}", f"cannot remove {os.path.basename(path)}")
 
     def write_value(self, path: str, value: str) -> None:
@@ -64,6 +67,10 @@ class ScriptControl:
 
     def append_command(self, root: str, command: str) -> None:
         fs.check_command(command)
+        if self.finishing and command.startswith("-:"):
+            # a deletion right after the disable can meet EBUSY: retried (fs.retry_busy)
+            self.finish.append(f"retry_busy {shlex.quote(command[2:])}")
+            return
         self._add(f"echo {shlex.quote(command)} >> \"$T/uprobe_events\"",
                   f"the kernel refused: {command[:200]}")
 
@@ -86,7 +93,7 @@ class ScriptControl:
         lines += [
             f"for d in {inst}/per_cpu/cpu*; do",
             '  c="$OUT/per_cpu/${d##*/}"; mkdir -p "$c"',
-            f'  timeout {READ_SECONDS} cat "$d/trace_pipe_raw" > "$c/trace_pipe_raw" &',
+            f'  timeout -s KILL {READ_SECONDS} cat "$d/trace_pipe_raw" > "$c/trace_pipe_raw" &',
             "done",
             "wait",
             f"for d in {inst}/per_cpu/cpu*; do",
@@ -106,6 +113,18 @@ class ScriptControl:
             "set -u",
             'T="${GOPROBE_TRACEFS:-/sys/kernel/tracing}"',
             'OUT="${GOPROBE_OUT:-./goprobe-records}"',
+            # retry_busy EVENT | retry_busy '' DIR: delete an event (if it was made) or remove
+            # the instance, retrying while the kernel says busy
+            "retry_busy() {",
+            '  n=0',
+            '  while :; do',
+            '    if [ -n "$1" ]; then [ -d "$T/events/$1" ] || return 0',
+            '      echo "-:$1" >> "$T/uprobe_events" 2>/dev/null && return 0',
+            '    else [ -d "$2" ] || return 0; rmdir "$2" 2>/dev/null && return 0; fi',
+            '    n=$((n + 1)); [ $n -ge 20 ] && { echo "goprobe: cannot remove ${1:-$2}" >&2; return 1; }',
+            '    sleep 0.1 2>/dev/null || sleep 1',
+            '  done',
+            "}",
             "finish() {",
             "  trap - INT TERM HUP",
             *(f"  {line}" for line in self.finish),
@@ -124,7 +143,12 @@ class ScriptControl:
             '  echo "$r $m"',
             "}",
             "ended=0",
-            "end() { [ $ended = 1 ] && return; ended=1; off; save; finish; }",
+            # signals are ignored while it ends: a second one must not cut the saving short
+            "end() { [ $ended = 1 ] && return; ended=1; trap '' INT TERM HUP; off; save; finish; }",
+            # A signal stops the program too (its own TERM: an asynchronous command ignores
+            # INT), after which everything recorded is saved and all removed.
+            "child=",
+            'on_signal() { [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; end; exit "$1"; }',
             "off() {",
             "  :",
             *(f"  {line}" for line in self.disables),
@@ -138,10 +162,15 @@ class ScriptControl:
             '(not root, or no uprobes)" >&2; exit 2; }',
             '[ -z "$(ls -A "$OUT" 2>/dev/null)" ] || { echo "goprobe: $OUT is not empty" >&2; exit 2; }',
             'mkdir -p "$OUT" || { echo "goprobe: cannot create $OUT" >&2; exit 2; }',
-            "trap 'end; exit 130' INT TERM HUP",
+            "exec 3<&0",  # the program's stdin: a background command's would be /dev/null
+            "trap 'on_signal 130' INT; trap 'on_signal 143' TERM; trap 'on_signal 129' HUP",
             *self.setup,
             'clock > "$OUT/clock" 2>/dev/null',
-            '"$@"',
+            # in the background, so that a signal reaches the shell at once (a foreground
+            # command would hold its traps until it ended); stdin stays the program's
+            '"$@" 0<&3 3<&- &',
+            "child=$!",
+            'wait "$child"',
             "status=$?",
             "end",
             "exit $status",

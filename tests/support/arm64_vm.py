@@ -168,7 +168,7 @@ def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
     return image
 
 
-def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 600) -> Boot:
+def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 300) -> Boot:
     kernel, busybox = assets()
     image = _initramfs(cases, busybox, work)
     started = time.monotonic()
@@ -211,3 +211,11 @@ def available() -> str:
     if os.geteuid() != 0:
         return "unpacking the arm64 packages needs apt-get as root"
     return ""
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["fetch"]:
+        sys.exit("usage: python -m tests.support.arm64_vm fetch")
+    print(*assets())

