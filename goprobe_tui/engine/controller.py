@@ -52,8 +52,11 @@ class TraceController:
         self._received = 0  # rows put in the backlog
         self._notices: list[str] = []  # said once each, through status().notices
         self._lock = threading.Lock()
-        if o.stack_depth and session.perf is None:  # the probes walk the frames themselves
-            self.attacher.stack_walk = o.stack_depth - 1
+        # An arm64 kernel has no user stack walk of its own (6.1 has none): there the probes
+        # walk the frames themselves, as they do for --stack-depth.
+        own_walk = binary.arch == "arm64" and o.stacks
+        if (o.stack_depth or own_walk) and session.perf is None:
+            self.attacher.stack_walk = (o.stack_depth or 8) - 1
         elif o.stack_depth or o.stacks:  # the kernel's walk, or perf's callchain as deep as asked
             session.set_user_stacks(True)
         self._insight: list[dict] = []
