@@ -40,6 +40,8 @@ def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
             out.append((f"divide_{v}_{tag}", "divide", variant, ("main.Divide", "--ret", "--stack"), ()))
             out.append((f"values_{v}_{tag}", "values", variant, ("main.*", "--ret"), ()))
         out.append((f"recurse_{v}", "recurse", "arm64", ("main.Recurse", "--ret"), (str(DEPTH),)))
+        for variant, tag in (("arm64", "dwarf"), ("arm64-sw", "stripped")):
+            out.append((f"spawn_{v}_{tag}", "spawn", variant, ("--goroutines",), ()))
     cases = []
     for name, program, variant, trace_args, argv in out:
         binary = tc.build(program, version_of(name), variant)
@@ -47,7 +49,8 @@ def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
         done = _goprobe("trace", str(binary), *trace_args, "--emit-script", str(script),
                         "--target-path", arm64_vm.target_path(name))
         assert done.returncode == 0, done.stderr
-        cases.append((arm64_vm.Case(name, binary, script, argv), trace_args))
+        stdin = "go\n" if program == "spawn" else ""
+        cases.append((arm64_vm.Case(name, binary, script, argv, stdin), trace_args))
     return cases
 
 
@@ -160,3 +163,24 @@ def test_stripped_values_invent_nothing_and_know_the_goroutine(vm, version: str)
     get = [e for e in ev["main.(*MemStore).Get"] if e["kind"] == "entry"]
     assert [{k: v for k, v in e["args"].items() if k != "recv"} for e in get] == [
         {"arg0": "id", "arg1": 1}, {"arg0": "id", "arg1": 2}]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("tag", ["dwarf", "stripped"])
+def test_goroutine_lineage_equals_what_the_program_sees(vm, version: str, tag: str) -> None:
+    """main starts 3 workers, each starts 2 leaves: 9 creations, each child's parent and `go`
+    statement as the program's own stacks print them ("created by F in goroutine N")."""
+    ev, stdout, err = _replay(vm, f"spawn_{version.replace('.', '_')}_{tag}")
+    seen = {}
+    for line in stdout.splitlines()[1:]:  # after "ready"
+        m = re.fullmatch(r"(worker|leaf) (\d+) created by (\S+) in goroutine (\d+)", line)
+        assert m, line
+        seen[int(m.group(2))] = (m.group(3), int(m.group(4)))
+    assert len(seen) == 9
+    spawns = [e for events in ev.values() for e in events
+              if e["kind"] == "spawn" and e["child_goid"] in seen]
+    assert len(spawns) == 9, err
+    for e in spawns:
+        creator, parent = seen[e["child_goid"]]
+        assert (e["function"], e["goid"]) == (creator, parent)
+        assert e["file"].endswith("main.go") and e["line"] > 0

@@ -19,8 +19,10 @@ from tests.support import toolchains as tc
 
 def test_spawn_layouts_of_the_table_match_dwarf() -> None:
     for version in tc.goroots():
-        with GoBinary.open(str(tc.build("spawn", version))) as b:
-            assert spawn_layout(b) == VERIFIED_SPAWN_LAYOUTS[b.buildinfo.version_tuple()], version
+        for variant in ("default", "arm64"):  # 64-bit targets share the runtime's layout
+            with GoBinary.open(str(tc.build("spawn", version, variant))) as b:
+                assert spawn_layout(b) == VERIFIED_SPAWN_LAYOUTS[b.buildinfo.version_tuple()], \
+                    (version, variant)
 
 
 @pytest.mark.kernel
@@ -62,7 +64,8 @@ def test_lineage_is_refused_clearly_where_it_cannot_work() -> None:
 
     from tests.support import npm_fixtures
 
-    for pkg, why in ((npm_fixtures.OLD_BINARIES[4], "needs Go 1.17 or newer (this binary: go1.16"),
+    for pkg, why in ((npm_fixtures.OLD_BINARIES[4], "needs Go 1.17 or newer on amd64 (this binary: go1.16"),
+                     (npm_fixtures.OLD_BINARIES[3], "needs Go 1.18 or newer on arm64 (this binary: go1.15"),
                      (npm_fixtures.OLD_BINARIES[5], "the runtime's layout of go1.17.1 is unknown "
                                                     "without DWARF (known: 1.19, 1.21, 1.22, 1.23, "
                                                     "1.24, 1.25, 1.26, 1.27)")):

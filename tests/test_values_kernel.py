@@ -24,9 +24,10 @@ def _toolchain(version: str) -> None:
 def test_goid_offsets_of_the_table_match_dwarf() -> None:
     """The table stripped binaries rely on, checked against the DWARF of real builds."""
     for version in tc.goroots():
-        with GoBinary.open(str(tc.build("values", version))) as b:
-            offset = b.dwarf.member_offset("runtime", "runtime.g", "goid")
-            assert offset == VERIFIED_GOID_OFFSETS[b.buildinfo.version_tuple()], version
+        for variant in ("default", "arm64"):
+            with GoBinary.open(str(tc.build("values", version, variant))) as b:
+                offset = b.dwarf.member_offset("runtime", "runtime.g", "goid")
+                assert offset == VERIFIED_GOID_OFFSETS[b.buildinfo.version_tuple()], (version, variant)
 
 
 def _trace_values(version: str, variant: str) -> tuple[dict[str, list[dict]], str, str]:

@@ -16,7 +16,7 @@ from goprobe_tui.engine.line_sites import LineSites
 from goprobe_tui.engine.patterns import condition_for, parse_where
 from goprobe_tui.engine.signatures import signatures_of, with_dictionary
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
-from goprobe_tui.gobinary.abi import assign_function
+from goprobe_tui.gobinary.abi import G_REG, INT_REGS, assign_function
 from goprobe_tui.gobinary.goroutine import VERIFIED_SPAWN_LAYOUTS, goid_offset, spawn_layout
 from goprobe_tui.gobinary.lines import LineError
 from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
@@ -256,10 +256,14 @@ class Attacher:
         """Probes at the returns of runtime.newproc1: each new goroutine's id, its parent's,
         the `go` statement and the function started. ProbeError says why not."""
         version = self.binary.buildinfo.goversion or "an unknown Go version"
-        if self.binary.arch != "amd64":
-            raise ProbeError(f"goroutine lineage is read on amd64 only (this binary: {self.binary.arch})")
-        if self._goversion < (1, 17):
-            raise ProbeError(f"goroutine lineage needs Go 1.17 or newer (this binary: {version})")
+        arch = self.binary.arch
+        if arch not in G_REG:
+            raise ProbeError(f"goroutine lineage is read on amd64 and arm64 only (this binary: {arch})")
+        # newproc1 must return its g in a register: the register ABI (arm64 got it in 1.18)
+        oldest = (1, 18) if arch == "arm64" else (1, 17)
+        if self._goversion < oldest:
+            raise ProbeError(f"goroutine lineage needs Go 1.{oldest[1]} or newer on {arch} "
+                             f"(this binary: {version})")
         layout = spawn_layout(self.binary)
         if layout is None:
             known = ", ".join(f"1.{minor}" for _major, minor in sorted(VERIFIED_SPAWN_LAYOUTS))
@@ -271,10 +275,11 @@ class Attacher:
         returns = self.sites(fn).returns
         if not returns:
             raise ProbeError(f"goroutine lineage: {SPAWN_FUNCTION} has no RET to probe")
-        parent = (f"+{layout.parent_goid}(%ax)" if layout.parent_goid is not None
-                  else f"+{layout.goid}(+{layout.curg}(+{layout.m}(%r14)))")
-        fetch = (f"goid={parent}:s64", f"cgoid=+{layout.goid}(%ax):s64",
-                 f"gopc=+{layout.gopc}(%ax):u64", f"spc=+{layout.startpc}(%ax):u64")
+        new = f"%{INT_REGS[arch][0]}"  # the result: the new g
+        parent = (f"+{layout.parent_goid}({new})" if layout.parent_goid is not None
+                  else f"+{layout.goid}(+{layout.curg}(+{layout.m}(%{G_REG[arch]})))")
+        fetch = (f"goid={parent}:s64", f"cgoid=+{layout.goid}({new}):s64",
+                 f"gopc=+{layout.gopc}({new}):u64", f"spc=+{layout.startpc}({new}):u64")
         sites = []
         for vaddr in returns:
             off = self.binary.elf.file_offset(vaddr, executable=True)

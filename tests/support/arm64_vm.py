@@ -40,7 +40,7 @@ mount -t tracefs nodev /sys/kernel/tracing
 mkdir -p /o; cut -d' ' -f1 /proc/uptime > /o/booted; uname -rm > /o/uname
 for c in /c/*; do
   n=${c##*/}; mkdir -p /o/$n
-  GOPROBE_OUT=/o/$n/records sh $c/probes.sh $(cat $c/argv) > /o/$n/stdout 2> /o/$n/stderr
+  GOPROBE_OUT=/o/$n/records sh $c/probes.sh $(cat $c/argv) < $c/stdin > /o/$n/stdout 2> /o/$n/stderr
   echo $? > /o/$n/status
 done
 cut -d' ' -f1 /proc/uptime > /o/finished
@@ -121,6 +121,7 @@ class Case:
     binary: Path  # built for arm64; lands at /t/<name> in the VM
     script_dir: Path  # what `trace --emit-script` wrote (with --target-path /t/<name>)
     args: tuple[str, ...] = ()
+    stdin: str = ""  # what the program reads
 
 
 @dataclass
@@ -156,6 +157,7 @@ def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
         c.mkdir(parents=True)
         shutil.copy(case.script_dir / "probes.sh", c / "probes.sh")
         (c / "argv").write_text(" ".join([target_path(case.name), *case.args]))
+        (c / "stdin").write_text(case.stdin)
     (tree / "init").write_text(INIT)
     (tree / "init").chmod(0o755)
     image = work / "initramfs.cpio.gz"
