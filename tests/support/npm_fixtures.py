@@ -40,6 +40,12 @@ OLD_BINARIES = [
     NpmBinary("esbuild-linux-s390x", "0.14.54", "package/bin/esbuild", "go1.19", "1.18",
               "-textheader"),
 ]
+# Real stripped releases of the Go versions no test toolchain has (goroutine lineage's offsets)
+LINEAGE_BINARIES = [
+    OLD_BINARIES[5],  # Go 1.17.1
+    NpmBinary("esbuild-linux-64", "0.14.38", "package/bin/esbuild", "go1.18", "1.18", "-textheader"),
+    NpmBinary("@esbuild/linux-x64", "0.17.10", "package/bin/esbuild", "go1.20", "1.20"),
+]
 BIG_BINARY = NpmBinary("@bufbuild/buf-linux-x64", "1.75.0", "package/bin/buf", "go1.27.3", "1.20")
 
 
@@ -66,5 +72,5 @@ def fetch(pkg: NpmBinary) -> Path:
 
 
 if __name__ == "__main__":
-    for pkg in [*OLD_BINARIES, BIG_BINARY]:
+    for pkg in [*OLD_BINARIES, *LINEAGE_BINARIES[1:], BIG_BINARY]:
         print(fetch(pkg))
