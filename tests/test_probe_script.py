@@ -105,15 +105,19 @@ def test_a_script_run_here_traces_like_a_live_attach_and_leaves_nothing(root: st
     assert "2 events, 0 lost" in done.stderr
 
 
-@pytest.mark.kernel
-def test_a_script_stopped_by_a_signal_saves_and_removes_everything(root: str, tmp_path: Path) -> None:
+def _ticker_under_script(root: str, tmp_path: Path) -> tuple[subprocess.Popen, Path, str]:
+    """The ticker run by its probe script, once it runs (its probes are in place by then)."""
     binary, folder = _emit(tmp_path, "ticker", "main.*")
     group = _group((folder / "probes.sh").read_text())
     proc = _run_script(folder, binary, tmp_path / "records")
-    deadline = time.monotonic() + 60
-    while not _ours(root, group) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)  # a few ticks recorded
+    assert proc.stdout.readline().strip() == "ready"
+    assert _ours(root, group)
+    return proc, folder, group
+
+
+@pytest.mark.kernel
+def test_a_script_stopped_by_a_signal_saves_and_removes_everything(root: str, tmp_path: Path) -> None:
+    proc, folder, group = _ticker_under_script(root, tmp_path)
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -125,13 +129,7 @@ def test_a_script_stopped_by_a_signal_saves_and_removes_everything(root: str, tm
 
 @pytest.mark.kernel
 def test_cleanup_after_a_sigkill(root: str, tmp_path: Path) -> None:
-    binary, folder = _emit(tmp_path, "ticker", "main.*")
-    group = _group((folder / "probes.sh").read_text())
-    proc = _run_script(folder, binary, tmp_path / "records")
-    deadline = time.monotonic() + 60
-    while not _ours(root, group) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
+    proc, folder, group = _ticker_under_script(root, tmp_path)
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     proc.kill()  # the shell dies at once, and its program lives on: ended here by its pid
     proc.communicate(timeout=30)

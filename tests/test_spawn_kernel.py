@@ -120,6 +120,6 @@ def test_an_unknown_runtime_layout_is_refused_not_guessed(monkeypatch) -> None:
 
     monkeypatch.setattr(goroutine, "VERIFIED_SPAWN_LAYOUTS", {})
     monkeypatch.setattr(attach, "VERIFIED_SPAWN_LAYOUTS", {})
-    with GoBinary.open(str(tc.build("spawn", "1.27.3", "sw"))) as b:
-        with pytest.raises(ProbeError, match="the runtime's layout of go1.27.3 is unknown without DWARF"):
-            attach.Attacher(b, None).spawn_plan()
+    with (GoBinary.open(str(tc.build("spawn", "1.27.3", "sw"))) as b,
+          pytest.raises(ProbeError, match=re.escape("the runtime's layout of go1.27.3 is unknown"))):
+        attach.Attacher(b, None).spawn_plan()
