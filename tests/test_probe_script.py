@@ -69,6 +69,9 @@ def test_replay_refuses_what_is_not_a_plan(tmp_path: Path) -> None:
     done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
                     str(tmp_path / "x"), "--count", "3")
     assert done.returncode == 2 and "--count" in done.stderr
+    done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
+                    str(tmp_path / "x"), "--target-path", "relative/app")
+    assert done.returncode == 2 and "must be absolute" in done.stderr
 
 
 def _run_script(folder: Path, binary: Path, out: Path, *args: str) -> subprocess.Popen:

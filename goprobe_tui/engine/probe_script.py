@@ -18,6 +18,7 @@ from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.tracefs.errors import ProbeError
+from goprobe_tui.tracefs.naming import check_target_path
 from goprobe_tui.tracefs.script import ScriptControl, script_session_name
 from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession
 
@@ -59,10 +60,13 @@ def build_probe_script(binary: GoBinary, fns: list[Function], returns: bool,
                        "--pid names a process here")
     if options.otlp or options.by or options.max_rate:
         raise BadInput("--emit-script records only: --otlp, --by and --max-rate apply to a live trace")
+    try:
+        target = check_target_path(target_path or binary.path)
+    except ValueError as exc:
+        raise BadInput(f"--target-path: {exc}") from None
     control = ScriptControl()
     session = ProbeSession(control.root, name=script_session_name(), buffer_kb=SCRIPT_BUFFER_KB,
                            control=control)
-    target = target_path or binary.path
     attacher = Attacher(binary, session, target, options.overrides, options.fields, options.where,
                         options.depth)
     notes = []
