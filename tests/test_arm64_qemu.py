@@ -31,6 +31,21 @@ def _goprobe(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+# goprobe-tui itself on the arm64 machine (its Python, no script): (name, program, variant,
+# goprobe-tui arguments, program arguments, program stdin)
+LIVE = [
+    ("live_divide_1_27_3_dwarf", "divide", "arm64",
+     ("trace", "--json", "--ret", "--stack", "@BIN@", "main.Divide"), (), ""),
+    ("live_divide_1_21_13_stripped", "divide", "arm64-sw",
+     ("trace", "--json", "--ret", "--stack", "@BIN@", "main.Divide"), (), ""),
+    ("live_recurse_1_27_3", "recurse", "arm64", ("trace", "--json", "--ret", "@BIN@", "main.Recurse"),
+     ("1000",), ""),
+    # --pid through perf: the program runs first, waiting for its "go"
+    ("live_pid_spawn_1_27_3", "spawn", "arm64", ("trace", "--json", "--goroutines", "--pid", "@PID@"),
+     (), "go\n"),
+]
+
+
 def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
     """(case, trace arguments) for every build."""
     out = []
@@ -44,6 +59,10 @@ def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
         for variant, tag in (("arm64", "dwarf"), ("arm64-sw", "stripped")):
             out.append((f"spawn_{v}_{tag}", "spawn", variant, ("--goroutines",), ()))
     cases = []
+    for name, program, variant, goprobe, argv, stdin in LIVE:
+        binary = tc.build(program, version_of(name), variant)
+        goprobe = tuple(a.replace("@BIN@", arm64_vm.target_path(name)) for a in goprobe)
+        cases.append((arm64_vm.Case(name, binary, None, argv, stdin, goprobe), goprobe))
     for name, program, variant, trace_args, argv in out:
         binary = tc.build(program, version_of(name), variant)
         script = work / "scripts" / name
@@ -190,3 +209,50 @@ def test_goroutine_lineage_equals_what_the_program_sees(vm, version: str, tag: s
         creator, parent = seen[e["child_goid"]]
         assert (e["function"], e["goid"]) == (creator, parent)
         assert e["file"].endswith("main.go") and e["line"] > 0
+
+
+def _live(vm, name: str) -> tuple[list[dict], str, str]:
+    boot, _cases = vm
+    result = boot.results[name]
+    assert result.status == 0 and result.live_status == 0, (result.stderr, result.live_err)
+    events = [json.loads(line) for line in result.live_out.splitlines() if line.startswith("{")]
+    return events, result.stdout, result.live_err
+
+
+@pytest.mark.parametrize("name", ["live_divide_1_27_3_dwarf", "live_divide_1_21_13_stripped"])
+def test_live_goprobe_on_arm64_traces_divide(vm, name: str) -> None:
+    """goprobe-tui itself on the arm64 machine: attach, decode live, detach."""
+    events, stdout, err = _live(vm, name)
+    assert "quotient=1 remainder=2" in stdout
+    entry, ret = [e for e in events if e["function"] == "main.Divide"]
+    if name.endswith("dwarf"):
+        assert (entry["args"], ret["returns"]) == ({"dividend": 5, "divisor": 3},
+                                                   {"quotient": 1, "remainder": 2})
+    else:
+        assert entry["args"] == {"arg0": 5, "arg1": 3}
+        assert (ret["registers"]["x0"], ret["registers"]["x1"]) == (1, 2)
+    assert ret["latency_ns"] > 0 and entry["goid"] == ret["goid"] == 1
+    assert [f["function"] for f in entry["stack"]][:2] == ["main.main", "runtime.main"]
+    assert "2 events, 0 lost, 0 malformed" in err
+
+
+def test_live_goprobe_on_arm64_pairs_a_deep_recursion(vm) -> None:
+    events, stdout, err = _live(vm, "live_recurse_1_27_3")
+    assert stdout.strip() == "result 1000"
+    returns = [e for e in events if e["kind"] == "return"]
+    assert len(returns) == len([e for e in events if e["kind"] == "entry"]) == 1001
+    assert all(e["latency_ns"] is not None for e in returns), err
+
+
+def test_live_goprobe_on_arm64_with_pid_through_perf(vm) -> None:
+    """--pid: perf events on the arm64 kernel, in that process alone; lineage as the program
+    sees it."""
+    events, stdout, err = _live(vm, "live_pid_spawn_1_27_3")
+    seen = {}
+    for line in stdout.splitlines()[1:]:
+        m = re.fullmatch(r"(worker|leaf) (\d+) created by (\S+) in goroutine (\d+)", line)
+        assert m, line
+        seen[int(m.group(2))] = (m.group(3), int(m.group(4)))
+    spawns = [e for e in events if e["kind"] == "spawn" and e["child_goid"] in seen]
+    assert len(seen) == 9 and len(spawns) == 9, err
+    assert all((e["function"], e["goid"]) == seen[e["child_goid"]] for e in spawns)

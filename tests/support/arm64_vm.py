@@ -18,12 +18,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import goprobe_tui
 from tests.support.toolchains import CACHE
 
 ASSETS = CACHE / "arm64"
@@ -38,8 +41,36 @@ INIT = r"""#!/bin/busybox sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tracefs nodev /sys/kernel/tracing
 mkdir -p /o; cut -d' ' -f1 /proc/uptime > /o/booted; uname -rm > /o/uname
-for c in /c/*; do
-  n=${c##*/}; mkdir -p /o/$n
+set -f  # the cases' arguments hold globs ('main.*') for goprobe-tui, not for this shell
+export PYTHONPATH=/opt/py HOME=/tmp XDG_CACHE_HOME=/tmp/cache PYTHONDONTWRITEBYTECODE=1
+live() {  # goprobe-tui itself, on this machine's Python: attach, run the program, Ctrl-C
+  n=$1; c=/c/$n; o=/o/$n; pp=
+  if [ -e $c/pid ]; then  # --pid: the program first, held on its stdin until attached
+    mkfifo /tmp/in.$n
+    $(cat $c/argv) < /tmp/in.$n > $o/stdout 2> $o/stderr &
+    pp=$!
+    exec 4> /tmp/in.$n
+    args=$(sed "s/@PID@/$pp/g" $c/goprobe)
+  else
+    args=$(cat $c/goprobe)
+  fi
+  python3.11 -m goprobe_tui $args > $o/live.out 2> $o/live.err &
+  gp=$!
+  i=0
+  while ! grep -q attached $o/live.err && kill -0 $gp 2>/dev/null && [ $i -lt 1500 ]; do
+    sleep 0.2; i=$((i + 1))
+  done
+  if [ -n "$pp" ]; then
+    cat $c/stdin >&4; exec 4>&-; wait $pp; st=$?
+  else
+    $(cat $c/argv) < $c/stdin > $o/stdout 2> $o/stderr; st=$?
+  fi
+  kill -INT $gp; wait $gp; echo $? > $o/goprobe_status
+  echo $st > $o/status
+}
+for n in $(ls /c); do
+  c=/c/$n; mkdir -p /o/$n
+  if [ -e $c/goprobe ]; then live $n; continue; fi
   GOPROBE_OUT=/o/$n/records sh $c/probes.sh $(cat $c/argv) < $c/stdin > /o/$n/stdout 2> /o/$n/stderr
   echo $? > /o/$n/status
 done
@@ -115,13 +146,74 @@ def assets() -> tuple[Path, Path]:
     return kernels[-1], root / "bin" / "busybox"
 
 
+# Python for goprobe-tui in the VM: Debian's arm64 interpreter and the libraries its modules
+# and the wheels load, and goprobe-tui's dependencies as PyPI's aarch64 wheels.
+PYTHON_DEBS = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "libc6",
+               "libexpat1", "zlib1g", "libssl3", "libbz2-1.0", "libffi8", "liblzma5", "libuuid1",
+               "libgcc-s1", "libstdc++6", "libcrypt1")
+PYTHON_WHEELS = ("capstone>=5.0.1,<6", "rapidfuzz>=3.14,<4", "numpy>=1.26", "pyelftools==0.33")
+_UNUSED = ("usr/share", "usr/lib/aarch64-linux-gnu/gconv", "usr/lib/python3.11/test",
+           "usr/lib/python3.11/idlelib", "usr/lib/python3.11/tkinter", "usr/lib/python3.11/ensurepip",
+           "usr/lib/python3.11/lib2to3", "usr/lib/python3.11/pydoc_data")
+
+
+def python_root() -> Path:
+    """An arm64 Python 3.11 with goprobe-tui's dependencies, unpacked once into the cache."""
+    root = ASSETS / "python"
+    if (root / "usr" / "bin" / "python3.11").exists():
+        return root
+    ASSETS.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=ASSETS))
+    try:
+        for package in PYTHON_DEBS:
+            _download(f"{package}:arm64", tmp)
+        wheels = ASSETS / "wheels"
+        wheels.mkdir(exist_ok=True)
+        _run([sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), "--only-binary=:all:",
+              *(f"--platform={p}" for p in ("manylinux_2_28_aarch64", "manylinux_2_27_aarch64",
+                                            "manylinux_2_17_aarch64", "manylinux2014_aarch64")),
+              "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi", "abi3",
+              "--abi", "none", *PYTHON_WHEELS])
+        for wheel in wheels.glob("*.whl"):
+            with zipfile.ZipFile(wheel) as z:
+                z.extractall(tmp / "opt" / "py")
+        for rel in _UNUSED:
+            shutil.rmtree(tmp / rel, ignore_errors=True)
+        for tests in (tmp / "opt" / "py" / "numpy").rglob("tests"):
+            shutil.rmtree(tests, ignore_errors=True)
+        _compile(tmp)
+        tmp.rename(root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def _compile(tree: Path, *dirs: str) -> None:
+    """Bytecode made here (3.11 here and there: the same format), so the emulated CPU does
+    not compile every module at each start."""
+    targets = [str(tree / d) for d in (dirs or ("usr/lib/python3.11", "opt/py"))]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode",
+                    "unchecked-hash", *targets], capture_output=True, check=False)
+
+
+def _add_python(tree: Path) -> None:
+    shutil.copytree(python_root(), tree, symlinks=True, dirs_exist_ok=True)
+    source = Path(goprobe_tui.__file__).resolve().parent
+    shutil.copytree(source, tree / "opt" / "py" / "goprobe_tui",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    _compile(tree, "opt/py/goprobe_tui")
+
+
 @dataclass
 class Case:
     name: str  # [a-z0-9_]
     binary: Path  # built for arm64; lands at /t/<name> in the VM
-    script_dir: Path  # what `trace --emit-script` wrote (with --target-path /t/<name>)
+    script_dir: Path | None  # what `trace --emit-script` wrote (with --target-path /t/<name>)
     args: tuple[str, ...] = ()
     stdin: str = ""  # what the program reads
+    # Or goprobe-tui itself in the VM: its arguments (the binary is /t/<name>; @PID@ stands
+    # for the program's pid, which then starts first and waits for its stdin)
+    goprobe: tuple[str, ...] = ()
 
 
 @dataclass
@@ -130,6 +222,9 @@ class CaseResult:
     stdout: str
     stderr: str
     status: int
+    live_out: str = ""  # a live case: goprobe-tui's stdout, stderr and exit status
+    live_err: str = ""
+    live_status: int | None = None
 
 
 @dataclass
@@ -155,9 +250,16 @@ def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
         shutil.copy(case.binary, tree / "t" / case.name)
         c = tree / "c" / case.name
         c.mkdir(parents=True)
-        shutil.copy(case.script_dir / "probes.sh", c / "probes.sh")
+        if case.goprobe:
+            (c / "goprobe").write_text(" ".join(case.goprobe))
+            if any("@PID@" in a for a in case.goprobe):
+                (c / "pid").write_text("")
+        else:
+            shutil.copy(case.script_dir / "probes.sh", c / "probes.sh")
         (c / "argv").write_text(" ".join([target_path(case.name), *case.args]))
         (c / "stdin").write_text(case.stdin)
+    if any(case.goprobe for case in cases):
+        _add_python(tree)
     (tree / "init").write_text(INIT)
     (tree / "init").chmod(0o755)
     image = work / "initramfs.cpio.gz"
@@ -195,9 +297,14 @@ def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 300) -> 
     results = {}
     for case in cases:
         d = dest / case.name
-        results[case.name] = CaseResult(d / "records", (d / "stdout").read_text(errors="replace"),
-                                        (d / "stderr").read_text(errors="replace"),
-                                        int((d / "status").read_text().strip() or -1))
+        result = CaseResult(d / "records", (d / "stdout").read_text(errors="replace"),
+                            (d / "stderr").read_text(errors="replace"),
+                            int((d / "status").read_text().strip() or -1))
+        if case.goprobe:
+            result.live_out = (d / "live.out").read_text(errors="replace")
+            result.live_err = (d / "live.err").read_text(errors="replace")
+            result.live_status = int((d / "goprobe_status").read_text().strip() or -1)
+        results[case.name] = result
     booted = float((dest / "booted").read_text())
     finished = float((dest / "finished").read_text())
     leftovers = ((dest / "uprobe_events_after").read_text() +
@@ -220,4 +327,4 @@ if __name__ == "__main__":
 
     if sys.argv[1:] != ["fetch"]:
         sys.exit("usage: python -m tests.support.arm64_vm fetch")
-    print(*assets())
+    print(*assets(), python_root())
