@@ -94,6 +94,13 @@ def _run(cmd: list[str], cwd: Path | None = None) -> str:
     return out.stdout
 
 
+def _arm64_lists() -> None:
+    """The registry's arm64 package lists (a new machine knows amd64 only)."""
+    if "arm64" not in _run(["dpkg", "--print-foreign-architectures"]).split():
+        _run(["dpkg", "--add-architecture", "arm64"])
+        _run(["apt-get", "update", "-qq"])
+
+
 def _download(package: str, into: Path) -> Path:
     """A package's .deb from Debian's registry (kept), unpacked into `into`."""
     debs = ASSETS / "debs"
@@ -101,9 +108,7 @@ def _download(package: str, into: Path) -> Path:
     name = package.split(":")[0]
     found = sorted(debs.glob(f"{name}_*_arm64.deb"))
     if not found:
-        if "arm64" not in _run(["dpkg", "--print-foreign-architectures"]).split():
-            _run(["dpkg", "--add-architecture", "arm64"])
-            _run(["apt-get", "update", "-qq"])
+        _arm64_lists()
         try:
             _run(["apt-get", "download", "-q", package], cwd=debs)
         except HarnessError:  # a registry list from before arm64 was added
@@ -124,13 +129,13 @@ def assets() -> tuple[Path, Path]:
         shutil.rmtree(root, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=ASSETS.parent if ASSETS.parent.exists() else None))
         try:
-            meta = _run(["apt-cache", "depends", KERNEL_META])
-            versioned = re.search(r"Depends:\s*(linux-image-\S+)", meta)
-            if not versioned:
-                _run(["dpkg", "--add-architecture", "arm64"])
+            _arm64_lists()
+            try:
+                meta = _run(["apt-cache", "depends", KERNEL_META])
+            except HarnessError:  # lists from before arm64 was added
                 _run(["apt-get", "update", "-qq"])
                 meta = _run(["apt-cache", "depends", KERNEL_META])
-                versioned = re.search(r"Depends:\s*(linux-image-\S+)", meta)
+            versioned = re.search(r"Depends:\s*(linux-image-\S+)", meta)
             if not versioned:
                 raise HarnessError(f"{KERNEL_META}: no kernel package it depends on")
             image = versioned.group(1)
