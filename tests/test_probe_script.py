@@ -72,6 +72,9 @@ def test_replay_refuses_what_is_not_a_plan(tmp_path: Path) -> None:
     done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
                     str(tmp_path / "x"), "--target-path", "relative/app")
     assert done.returncode == 2 and "must be absolute" in done.stderr
+    done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
+                    str(tmp_path / "x"), "--stack-depth", "20")
+    assert done.returncode == 2 and "at most 13 frames" in done.stderr
 
 
 def _run_script(folder: Path, binary: Path, out: Path, *args: str) -> subprocess.Popen:

@@ -24,10 +24,9 @@ def run_replay(args: argparse.Namespace) -> int:
     try:
         out = os.fdopen(os.dup(output.fd), "w", encoding="utf-8") if output else sys.stdout
         writer = fmt.writer(out)
-        n = 0
-        for ev in result.events:
-            writer.write([ev])
-            n += 1
+        events = list(result.events)
+        writer.write(events)
+        n = len(events)
         status = result.status()
         writer.close(status)
         if output is not None:

@@ -20,7 +20,7 @@ from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.naming import check_target_path
 from goprobe_tui.tracefs.script import ScriptControl, script_session_name
-from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession
+from goprobe_tui.tracefs.session import MAX_PROBE_WALK, ProbeEvent, ProbeSession
 
 PLAN_FILE = "plan.goprobe"
 SCRIPT_FILE = "probes.sh"
@@ -60,6 +60,9 @@ def build_probe_script(binary: GoBinary, fns: list[Function], returns: bool,
                        "--pid names a process here")
     if options.otlp or options.by or options.max_rate:
         raise BadInput("--emit-script records only: --otlp, --by and --max-rate apply to a live trace")
+    if (options.stack_depth or 0) > MAX_PROBE_WALK + 1:
+        raise BadInput(f"--emit-script: a probe walks at most {MAX_PROBE_WALK + 1} frames "
+                       "(deeper stacks need perf, which a script cannot open)")
     try:
         target = check_target_path(target_path or binary.path)
     except ValueError as exc:
@@ -73,7 +76,7 @@ def build_probe_script(binary: GoBinary, fns: list[Function], returns: bool,
     if options.stacks or options.stack_depth:
         # the probe walks the frames itself: the target's kernel may have no user stack walk
         # of its own (arm64 has none in 6.1)
-        attacher.stack_walk = min(options.stack_depth or STACK_FRAMES, 13) - 1
+        attacher.stack_walk = (options.stack_depth or STACK_FRAMES) - 1
     attached, errors = attacher.attach_many(fns, returns) if fns else ([], {})
     if goroutines:
         try:

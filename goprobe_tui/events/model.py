@@ -109,12 +109,7 @@ class TraceEvent:
             return self._line_json()
         if self.kind == "spawn":
             return self._spawn_json()
-        wall = self.ts_ns + WALL_OFFSET_NS
-        return {"ts": self.ts_ns / 1e9,
-                "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
-                "cpu": self.cpu, "pid": self.pid,
-                "nspid": self.nspid, "tid": self.tid,
-                "goid": self.goid, "comm": self.comm, "function": self.function,
+        return {**self._json_head(), "function": self.function,
                 "kind": self.kind, "args": json_values(self.args),
                 "returns": json_values(self.returns), "latency_ns": self.latency_ns,
                 **({"registers": self.registers} if self.registers else {}),
@@ -127,23 +122,23 @@ class TraceEvent:
                     {"function": f, "inlined": inl, "file": file, "line": line}
                     for f, inl, file, line in self.stack]})}
 
-    def _spawn_json(self) -> dict[str, Any]:
+    def _json_head(self) -> dict[str, Any]:
+        """What every JSON event begins with: when, where, who."""
         wall = self.ts_ns + WALL_OFFSET_NS
-        file, line = self.source or ("", 0)
         return {"ts": self.ts_ns / 1e9,
                 "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
                 "cpu": self.cpu, "pid": self.pid, "nspid": self.nspid, "tid": self.tid,
-                "goid": self.goid, "comm": self.comm, "kind": "spawn",
+                "goid": self.goid, "comm": self.comm}
+
+    def _spawn_json(self) -> dict[str, Any]:
+        file, line = self.source or ("", 0)
+        return {**self._json_head(), "kind": "spawn",
                 "child_goid": self.args.get("child_goid"), "function": self.function,
                 "file": file, "line": line, "start": self.args.get("start")}
 
     def _line_json(self) -> dict[str, Any]:
-        wall = self.ts_ns + WALL_OFFSET_NS
         file, line = self.source or ("", 0)
-        return {"ts": self.ts_ns / 1e9,
-                "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
-                "cpu": self.cpu, "pid": self.pid, "nspid": self.nspid, "tid": self.tid,
-                "goid": self.goid, "comm": self.comm, "kind": "line", "probe": self.probe,
+        return {**self._json_head(), "kind": "line", "probe": self.probe,
                 "function": self.function, "file": file, "line": line,
                 "locals": json_values(self.args),
                 **({} if not self.args_note else {"locals_note": self.args_note}),

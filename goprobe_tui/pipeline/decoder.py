@@ -236,17 +236,11 @@ class EventDecoder:
         sym = self.symbolizer(path) if bias is not None else None
         if sym is None:
             return
-        pcs = [ra]
-        for k in range(1, len(fields)):
-            pc = fields.get(f"s{k}")
-            if pc is None:
-                break
-            pcs.append(pc)
         walk = []
-        for pc in pcs:
-            if not pc:
-                break
+        pc, k = ra, 1
+        while pc:  # a field not there (None) or a frame pointer of 0 ends it
             walk.append(pc)
+            pc, k = fields.get(f"s{k}"), k + 1
         out.stack = tuple((f.function, f.inlined, f.file, f.line)
                           for pc in walk for f in sym.frames(pc - bias))
 

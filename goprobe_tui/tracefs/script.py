@@ -40,8 +40,10 @@ class ScriptControl:
         self.disables: list[str] = []  # the teardown's disables, returns first
 
     def _path(self, path: str) -> str:
-        if path == self.root or path.startswith(self.root + "/"):
-            return '"$T"' + shlex.quote(path[len(self.root):]) if path != self.root else '"$T"'
+        if path == self.root:
+            return '"$T"'
+        if path.startswith(self.root + "/"):
+            return '"$T"' + shlex.quote(path[len(self.root):])
         return shlex.quote(path)
 
     def _add(self, line: str, what: str) -> None:
@@ -102,8 +104,7 @@ class ScriptControl:
             f'[ -e {inst}/buffer_subbuf_size_kb ] && cat {inst}/buffer_subbuf_size_kb > '
             '"$OUT/buffer_subbuf_size_kb"',
         ]
-        self.dump = [f"{line} 2>/dev/null" if not line.endswith(("do", "done", "wait", "&")) else line
-                     for line in lines]
+        self.dump = lines
 
     def render(self, header: str) -> str:
         """The whole script. header: comment lines saying what it traces."""
@@ -129,9 +130,9 @@ class ScriptControl:
             "  trap - INT TERM HUP",
             *(f"  {line}" for line in self.finish),
             "}",
-            "save() {",
+            "save() {",  # what cannot be saved is left out: its errors are not the program's
             *(f"  {line}" for line in self.dump),
-            "}",
+            "} 2>/dev/null",
             # The target's wall clock against its trace clock (CLOCK_MONOTONIC: timer_list's
             # `now`), so replay shows the target's own times. A date without %N (busybox) is
             # read at the turn of a second instead: a few ms, not a second, of uncertainty.
