@@ -313,6 +313,6 @@ def test_trace_pid_stops_when_the_process_exits(root: str) -> None:
     target = subprocess.Popen([str(binary), "sleep", "1500"], stdout=subprocess.PIPE, text=True)
     run = TraceRun("--json", "--pid", str(target.pid), "main.Größe")
     assert target.wait(30) == 0
-    _stderr_until(run, f"process {target.pid} exited", timeout=10)
+    _stderr_until(run, f"process {target.pid} exited", timeout=60)
     events, err = run.finish(timeout=30)
     assert run.proc.returncode == 0 and [e["function"] for e in events] == ["main.Größe"], err

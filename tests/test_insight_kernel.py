@@ -255,15 +255,16 @@ def test_live_statistics_catch_up_when_the_events_stop(root: str) -> None:
             assert controller.stream.wait_ready() is None
             controller.attach(b.find("main.Sleepy"), returns=True)
             assert run_program(binary, "sleep").returncode == 0
-            ended = time.monotonic()
-            # Past the next whole second: a snapshot taken then counts the last calls in its
-            # per-second rates and says 0 calls/s. One from the busy moment cannot.
-            deadline = ended + 6
+            # A snapshot taken in a later whole second than the last call counts every call in
+            # its per-second rates and says 0 calls/s; one from the busy moment cannot. Heartbeats
+            # keep coming for a minute after the last event, so the wait ends on the condition
+            # itself (a loaded machine may deliver the first such snapshot late).
+            deadline = time.monotonic() + 50
             stats: dict = {}
             while time.monotonic() < deadline:
                 stats = {s["function"]: s for s in controller.insight()}
                 sleepy = stats.get("main.Sleepy", {})
-                if time.monotonic() > ended + 2.1 and sum(sleepy.get("rate", [])) == 25:
+                if sum(sleepy.get("rate", [])) == 25 and sleepy.get("calls_per_s") == 0:
                     break
                 time.sleep(0.1)
             sleepy = stats["main.Sleepy"]
