@@ -4,7 +4,9 @@ honest teardown and cleanup."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from goprobe_tui.engine.controller import TraceController
+from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.tracefs.session import ProbeSession
@@ -187,4 +190,43 @@ def test_teardown_mid_flood_leaves_no_return_without_its_entry(root: str) -> Non
     summary = err.strip().splitlines()[-1]
     # nothing after "malformed": no return without latency
     assert re.fullmatch(r"goprobe-tui: \d+ events, 0 lost, 0 malformed", summary), summary
+    assert goprobe_leftovers(root) == []
+
+
+def test_stacks_the_probes_walk_show_only_while_stacks_are_on(root: str) -> None:
+    """Where the probes walk the frames themselves (an arm64 kernel has no user-stack walk of
+    its own, so the TUI's probes walk from the start), `b` shows or hides them: events decoded
+    while stacks are off carry none, and on again they do, through a decoder restart too."""
+    _newest()
+    path = tc.build("divide", "1.27.3")
+    with GoBinary.open(str(path)) as binary:
+        controller = TraceController(binary, ProbeSession(), options=EngineOptions(stack_depth=4))
+        try:
+            assert controller.stream.wait_ready() is None
+            controller.attach(binary.find("main.Divide"), returns=False)
+
+            def one_call() -> TraceEvent:
+                assert subprocess.run([str(path)], capture_output=True).returncode == 0
+                deadline = time.monotonic() + 60
+                events: list[TraceEvent] = []
+                while not events and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    events = _drain_all(controller)
+                (event,) = events
+                return event
+
+            assert controller.status().stacks
+            shown = one_call()
+            assert shown.stack and [f[0] for f in shown.stack[:2]] == ["main.main", "runtime.main"]
+            controller.set_stacks(False)
+            assert not controller.status().stacks and one_call().stack is None
+            os.kill(controller.stream._proc.pid, signal.SIGKILL)  # a new decoder keeps it off
+            deadline = time.monotonic() + 60
+            while not controller.stream.restarts and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert controller.stream.restarts and one_call().stack is None
+            controller.set_stacks(True)
+            assert controller.status().stacks and one_call().stack == shown.stack
+        finally:
+            controller.close()
     assert goprobe_leftovers(root) == []

@@ -54,7 +54,7 @@ class TraceController:
         self._lock = threading.Lock()
         # An arm64 kernel has no user stack walk of its own (6.1 has none): there the probes
         # walk the frames themselves, as they do for --stack-depth.
-        own_walk = binary.arch == "arm64" and o.stacks
+        own_walk = binary.arch == "arm64" and (o.stacks or o.stack_toggle)
         if (o.stack_depth or own_walk) and session.perf is None:
             self.attacher.stack_walk = (o.stack_depth or 8) - 1
         elif o.stack_depth or o.stacks:  # the kernel's walk, or perf's callchain as deep as asked
@@ -74,6 +74,9 @@ class TraceController:
                                   otlp=(o.otlp, binary.path, binary.goversion) if o.otlp else None)
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
+        self._walk_shown = bool(o.stacks or o.stack_depth)  # the probes' own walk, if they walk
+        if self.attacher.stack_walk and not self._walk_shown:
+            self.stream.show_walked_stacks(False)
         self.on_binary_change: Callable[[Change], None] | None = None
         self.binary_change: Change | None = None
         self._identity = Identity(*binary.elf.identity)
@@ -315,12 +318,18 @@ class TraceController:
                        error=self.stream.error,
                        notices=(*self._notices, *self.stream.restarts),
                        binary_change=self.binary_change, following=self._following,
-                       stacks=self.session.user_stacks or self.attacher.stack_walk > 0,
+                       stacks=self.session.user_stacks or (self.attacher.stack_walk > 0
+                                                           and self._walk_shown),
                        detaching=self.session.detaching)
 
     def set_stacks(self, on: bool) -> None:
-        """Call stacks on every event from now on (the instance's userstacktrace option)."""
-        self.session.set_user_stacks(on)
+        """Call stacks on every event from now on: the frames the probes walk shown (where they
+        walk), else the kernel's walk (the instance's userstacktrace option, or perf's)."""
+        if self.attacher.stack_walk:
+            self.stream.show_walked_stacks(on)
+            self._walk_shown = on
+        else:
+            self.session.set_user_stacks(on)
 
     def returns_of(self, name: str) -> bool | None:
         att = self.attached.get(name)

@@ -23,6 +23,9 @@ class EngineOptions:
     fields: tuple[str, ...] = ()  # --field selectors, for every function that has the root
     where: tuple[str, ...] = ()  # --where: for every function, or `PATTERN: COND` for some
     stacks: bool = False  # every event with its call stack
+    # the front end turns stacks on and off (`b`): where the kernel has no user-stack walk
+    # (arm64) the probes then walk the frames from the start, shown only while stacks are on
+    stack_toggle: bool = False
     stack_depth: int | None = None  # frames read by the probe itself (None: the kernel's 8)
     depth: int = 1  # levels of pointers to structs followed
     max_rate: float | None = None  # detach a function firing faster (calls/s)

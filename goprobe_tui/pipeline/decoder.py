@@ -42,6 +42,9 @@ class EventDecoder:
         self.filtered = 0  # records the kernel let through that the condition rejects
         self._symbolizers: dict[str, Symbolizer | None] = {}
         self._stack_type = user_stack_type(root)
+        # The probes' own frame walk is shown (off: `b` turned stacks off on a kernel without
+        # a user-stack walk, where the probes keep walking so that `b` can turn them on again)
+        self.show_walked = True
         # the last event on each CPU (or the events of one inlined site): the kernel writes its
         # user stack record right after it
         self._last_on_cpu: dict[int, tuple[TraceEvent | list[TraceEvent], int | None, str,
@@ -168,7 +171,7 @@ class EventDecoder:
         out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
                          goid=fields.get("goid"), nspid=nspid)
         ra = fields.get("ra")
-        if "s1" in fields:  # --stack-depth: the probe walked the frames itself
+        if "s1" in fields and self.show_walked:  # the probe walked the frames itself
             self._walked_stack(out, fields, ra, ev.path, bias if exact or not ev.pie else None)
         if ra and self.call_args:  # statistics count each function's direct callers
             sym = self.symbolizer(ev.path) if exact or not ev.pie else None

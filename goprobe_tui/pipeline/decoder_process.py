@@ -8,7 +8,8 @@ traced program comes first and events arrive later, never lost (they wait in mem
 Protocol (frames.py), parent -> child on stdin:
   ("start", page header, tracefs root, pid_filter, output, one_process, otlp), then in order
   ("event", ProbeEvent) before each event is enabled (and again when its sites change),
-  ("by", EXPR or None) to key the statistics by another parameter or field, and
+  ("by", EXPR or None) to key the statistics by another parameter or field,
+  ("stacks", bool) to show the frames the probes walk, or not, from now on, and
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
 output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
         to the parent (if rows), ("status", TraceStatus) frames, and with insight
@@ -98,6 +99,9 @@ def serve(inp: int, out: int) -> None:
         if msg[0] == "by":  # statistics by another key from now on
             if loop.table is not None:
                 loop.table.set_by(msg[1])
+            continue
+        if msg[0] == "stacks":
+            loop.decoder.show_walked = msg[1]
             continue
         _, pages, lost, read_ns = msg
         rows = loop.step(pages, lost, read_ns)

@@ -51,6 +51,7 @@ class EventStream:
         is out). reader: where records come from (default: the instance's buffers)."""
         self.on_batch = on_batch
         self._by = by  # statistics per value of this (stats --by)
+        self._show_walked = True  # the frames the probes walk are shown
         self._otlp = otlp  # (url, binary, Go version): spans to a collector
         self.on_insight = on_insight
         self._rows = rows
@@ -104,6 +105,8 @@ class EventStream:
         with self._cond:
             for ev in reversed(list(self._events.values())):
                 self._outbox.appendleft(("event", ev))
+            if not self._show_walked:
+                self._outbox.appendleft(("stacks", False))
             self._outbox.appendleft(("start", self.reader.header, self._root, self._pid_filter, output,
                                      getattr(self.reader, "one_process", None), self._otlp))
             self._cond.notify()
@@ -120,6 +123,12 @@ class EventStream:
         """Statistics by this parameter or field from now on (a restarted decoder too)."""
         self._by = by
         self._put(("by", by))
+
+    def show_walked_stacks(self, on: bool) -> None:
+        """Events decoded from now on carry the frames their probes walked, or not (a restarted
+        decoder too)."""
+        self._show_walked = on
+        self._put(("stacks", on))
 
     def announce(self, event: ProbeEvent) -> None:
         with self._cond:

@@ -20,7 +20,7 @@ def open_controller(binary: GoBinary, path: str, pid: int | None,
     """A live engine, or None and the reason tracing is unavailable (read-only mode)."""
     try:
         return open_engine(binary, path, EngineOptions(pid=pid, max_rate=max_rate,
-                                                       statistics=True)), ""
+                                                       statistics=True, stack_toggle=True)), ""
     except (GoprobeError, OSError) as exc:
         return None, f"{exc} — browsing only; run as root to attach probes"
 
