@@ -44,6 +44,8 @@ LIVE = [
     ("live_pid_spawn_1_27_3", "spawn", "arm64", ("trace", "--json", "--goroutines", "--pid", "@PID@"),
      (), "go\n"),
 ]
+# The TUI itself: tests/support/arm64_tui.py drives the real app with Textual's pilot
+TUI = "live_tui_divide_1_27_3"
 
 
 def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
@@ -63,6 +65,9 @@ def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
         binary = tc.build(program, version_of(name), variant)
         goprobe = tuple(a.replace("@BIN@", arm64_vm.target_path(name)) for a in goprobe)
         cases.append((arm64_vm.Case(name, binary, None, argv, stdin, goprobe), goprobe))
+    binary = tc.build("divide", version_of(TUI), "arm64")
+    tui = (arm64_vm.target_path(TUI),)
+    cases.append((arm64_vm.Case(TUI, binary, None, goprobe=tui, module="arm64_tui"), tui))
     for name, program, variant, trace_args, argv in out:
         binary = tc.build(program, version_of(name), variant)
         script = work / "scripts" / name
@@ -256,3 +261,25 @@ def test_live_goprobe_on_arm64_with_pid_through_perf(vm) -> None:
     spawns = [e for e in events if e["kind"] == "spawn" and e["child_goid"] in seen]
     assert len(seen) == 9 and len(spawns) == 9, err
     assert all((e["function"], e["goid"]) == seen[e["child_goid"]] for e in spawns)
+
+
+def test_the_tui_on_arm64_attaches_shows_values_and_turns_stacks_on_and_off(vm) -> None:
+    """The app as `goprobe-tui BINARY` opens it, on the arm64 kernel: r attaches main.Divide
+    with its returns; b shows call stacks (the probes walk the frames: this kernel has no
+    user-stack walk) and hides them again; q detaches everything."""
+    boot, _cases = vm
+    result = boot.results[TUI]
+    assert result.live_status == 0, result.live_err
+    lines = [json.loads(line) for line in result.live_out.splitlines() if line.startswith("{")]
+    *events, said = lines
+    ran = "dividend=5 divisor=3 quotient=1 remainder=2"
+    assert said["said"] == ["stacks on", ran, "stacks off", ran], result.live_err
+    assert [(e["function"], e["kind"]) for e in events] == [("main.Divide", "entry"),
+                                                           ("main.Divide", "return")] * 2
+    for entry, ret in (events[:2], events[2:]):
+        assert (entry["args"], ret["returns"]) == ({"dividend": 5, "divisor": 3},
+                                                   {"quotient": 1, "remainder": 2})
+        assert ret["latency_ns"] > 0 and entry["goid"] == ret["goid"] == 1
+    for shown in events[:2]:
+        assert [f["function"] for f in shown["stack"]][:2] == ["main.main", "runtime.main"]
+    assert all("stack" not in e for e in events[2:])

@@ -54,7 +54,7 @@ live() {  # goprobe-tui itself, on this machine's Python: attach, run the progra
   else
     args=$(cat $c/goprobe)
   fi
-  python3.11 -m goprobe_tui $args > $o/live.out 2> $o/live.err &
+  python3.11 -m $(cat $c/module) $args > $o/live.out 2> $o/live.err &
   gp=$!
   i=0
   while ! grep -q attached $o/live.err && kill -0 $gp 2>/dev/null && [ $i -lt 1500 ]; do
@@ -156,7 +156,8 @@ def assets() -> tuple[Path, Path]:
 PYTHON_DEBS = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "libc6",
                "libexpat1", "zlib1g", "libssl3", "libbz2-1.0", "libffi8", "liblzma5", "libuuid1",
                "libgcc-s1", "libstdc++6", "libcrypt1")
-PYTHON_WHEELS = ("capstone>=5.0.1,<6", "rapidfuzz>=3.14,<4", "numpy>=1.26", "pyelftools==0.33")
+PYTHON_WHEELS = ("capstone>=5.0.1,<6", "rapidfuzz>=3.14,<4", "numpy>=1.26", "pyelftools==0.33",
+                 "textual==8.2.8")
 _UNUSED = ("usr/share", "usr/lib/aarch64-linux-gnu/gconv", "usr/lib/python3.11/test",
            "usr/lib/python3.11/idlelib", "usr/lib/python3.11/tkinter", "usr/lib/python3.11/ensurepip",
            "usr/lib/python3.11/lib2to3", "usr/lib/python3.11/pydoc_data")
@@ -165,8 +166,11 @@ _UNUSED = ("usr/share", "usr/lib/aarch64-linux-gnu/gconv", "usr/lib/python3.11/t
 def python_root() -> Path:
     """An arm64 Python 3.11 with goprobe-tui's dependencies, unpacked once into the cache."""
     root = ASSETS / "python"
-    if (root / "usr" / "bin" / "python3.11").exists():
+    stamp = "\n".join(PYTHON_DEBS + PYTHON_WHEELS)
+    made = root / ".packages"
+    if (root / "usr" / "bin" / "python3.11").exists() and made.exists() and made.read_text() == stamp:
         return root
+    shutil.rmtree(root, ignore_errors=True)  # made from other packages: made again
     ASSETS.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=ASSETS))
     try:
@@ -187,6 +191,7 @@ def python_root() -> Path:
         for tests in (tmp / "opt" / "py" / "numpy").rglob("tests"):
             shutil.rmtree(tests, ignore_errors=True)
         _compile(tmp)
+        (tmp / ".packages").write_text(stamp)
         tmp.rename(root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -206,7 +211,8 @@ def _add_python(tree: Path) -> None:
     source = Path(goprobe_tui.__file__).resolve().parent
     shutil.copytree(source, tree / "opt" / "py" / "goprobe_tui",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    _compile(tree, "opt/py/goprobe_tui")
+    shutil.copy(Path(__file__).with_name("arm64_tui.py"), tree / "opt" / "py")
+    _compile(tree, "opt/py/goprobe_tui", "opt/py/arm64_tui.py")
 
 
 @dataclass
@@ -219,6 +225,7 @@ class Case:
     # Or goprobe-tui itself in the VM: its arguments (the binary is /t/<name>; @PID@ stands
     # for the program's pid, which then starts first and waits for its stdin)
     goprobe: tuple[str, ...] = ()
+    module: str = "goprobe_tui"  # what `python3.11 -m` runs with those arguments (arm64_tui: the TUI)
 
 
 @dataclass
@@ -257,6 +264,7 @@ def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
         c.mkdir(parents=True)
         if case.goprobe:
             (c / "goprobe").write_text(" ".join(case.goprobe))
+            (c / "module").write_text(case.module)
             if any("@PID@" in a for a in case.goprobe):
                 (c / "pid").write_text("")
         else:
