@@ -43,6 +43,9 @@ LIVE = [
     # --pid through perf: the program runs first, waiting for its "go"
     ("live_pid_spawn_1_27_3", "spawn", "arm64", ("trace", "--json", "--goroutines", "--pid", "@PID@"),
      (), "go\n"),
+    # and --stack there: perf's own user callchain on the arm64 kernel
+    ("live_pid_stack_1_27_3", "spawn", "arm64",
+     ("trace", "--json", "--stack", "--pid", "@PID@", "main.report"), (), "go\n"),
 ]
 # The TUI itself: tests/support/arm64_tui.py drives the real app with Textual's pilot
 TUI = "live_tui_divide_1_27_3"
@@ -283,3 +286,10 @@ def test_the_tui_on_arm64_attaches_shows_values_and_turns_stacks_on_and_off(vm) 
     for shown in events[:2]:
         assert [f["function"] for f in shown["stack"]][:2] == ["main.main", "runtime.main"]
     assert all("stack" not in e for e in events[2:])
+
+
+def test_live_goprobe_on_arm64_with_pid_walks_stacks_through_perf(vm) -> None:
+    """--pid --stack: the stacks come from perf's callchain of the arm64 kernel."""
+    events, _stdout, err = _live(vm, "live_pid_stack_1_27_3")
+    callers = sorted(e["stack"][0]["function"] for e in events if e["function"] == "main.report")
+    assert callers == ["main.leaf"] * 6 + ["main.worker"] * 3, err
