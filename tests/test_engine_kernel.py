@@ -230,3 +230,24 @@ def test_stacks_the_probes_walk_show_only_while_stacks_are_on(root: str) -> None
         finally:
             controller.close()
     assert goprobe_leftovers(root) == []
+
+
+def test_processes_that_exit_at_once_keep_their_pid_and_name(root: str) -> None:
+    """Short-lived processes run one after another: each event names its own process, even
+    when it exited before its records were decoded (the kernel's saved_tgids/saved_cmdlines).
+    The second within a second of the first used to be "?", with its thread id as its pid."""
+    _newest()
+    path = tc.build("divide", "1.27.3")
+    with GoBinary.open(str(path)) as binary, _controller(binary) as controller:
+        controller.attach(binary.find("main.Divide"), returns=False)
+        pids: list[int] = []
+        events: list[TraceEvent] = []
+        for _ in range(4):  # each after the previous one's event was decoded
+            proc = subprocess.Popen([str(path)], stdout=subprocess.DEVNULL)
+            assert proc.wait(60) == 0
+            pids.append(proc.pid)
+            deadline = time.monotonic() + 60
+            while len(events) < len(pids) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                events += _drain_all(controller)
+    assert [(e.pid, e.tid, e.comm) for e in events] == [(p, p, path.name[:15]) for p in pids]

@@ -146,7 +146,7 @@ class EventDecoder:
         except Exception:  # struct.error: a record shorter than its layout
             self.malformed += 1
             return None
-        pid, comm, nspid = self.procs.thread(tid)
+        pid, comm, nspid = self.procs.thread(tid, rec.ts)
         site, exact = self._site(ev, type_id, ip, pid)
         if site is None:
             self.unattributed += 1

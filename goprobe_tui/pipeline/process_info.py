@@ -2,7 +2,8 @@
 
 Binary records carry only the thread id. /proc answers while the thread lives (read once per
 thread); for one that already exited, the kernel's saved_tgids / saved_cmdlines (kept because
-the instance records tgids) are consulted, at most once per second.
+the instance records tgids) are read again when a record is newer than the last reading (the
+kernel saved its thread before writing it), else at most once per second.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ProcessInfo:
         self._saved_tgids: dict[int, int] = {}
         self._saved_comms: dict[int, str] = {}
         self._saved_at = 0.0
+        self._saved_ns = -1  # the trace clock (CLOCK_MONOTONIC) when they were last read
         self._maps: dict[int, list[tuple[int, int, int]]] = {}
         self._inodes: dict[str, int | None] = {}
         # --pid: the one process traced, (pid, comm). A thread nobody knows any more (it and
@@ -50,9 +52,10 @@ class ProcessInfo:
         self._target: tuple[int, str] | None = None
         self._only = False  # every thread is the target's (perf told so)
 
-    def thread(self, tid: int) -> tuple[int, str, int | None]:
+    def thread(self, tid: int, ts_ns: int | None = None) -> tuple[int, str, int | None]:
         """(tgid, comm, tgid in its own PID namespace) of a thread; (tid, "?", None) when
-        nobody knows any more (None: the namespace pid is not known)."""
+        nobody knows any more (None: the namespace pid is not known). ts_ns: when its record
+        was written (the trace clock)."""
         info = self._threads.get(tid)
         now = time.monotonic()
         if self._only and self._target is not None and info is None:
@@ -62,7 +65,7 @@ class ProcessInfo:
             info = self._threads[tid] = (self._target[0], comm, None, float("inf"))
         elif info is None or now - info[3] > _RECHECK:
             tgid, comm, nspid = (_read_status(tid) or (info[:3] if info else None)
-                                 or self._saved(tid))
+                                 or self._saved(tid, ts_ns))
             if nspid is not None:
                 self._nspids[tgid] = nspid
             info = self._threads[tid] = (tgid, comm, nspid, now)
@@ -86,10 +89,14 @@ class ProcessInfo:
             self._target = (pid, "?")
         self._only = True
 
-    def _saved(self, tid: int) -> tuple[int, str, None]:
+    def _saved(self, tid: int, ts_ns: int | None) -> tuple[int, str, None]:
         now = time.monotonic()
-        if tid not in self._saved_tgids and now - self._saved_at > _RELOAD_SAVED:
+        # A record written after the last reading: its thread is in the files now (a process
+        # that ran and exited within a second of another used to be "?", its tid as its pid).
+        newer = ts_ns is not None and ts_ns >= self._saved_ns
+        if tid not in self._saved_tgids and (newer or now - self._saved_at > _RELOAD_SAVED):
             self._saved_at = now
+            self._saved_ns = time.monotonic_ns()
             self._saved_tgids = _read_pairs(os.path.join(self.root, "saved_tgids"), int)
             self._saved_comms = _read_pairs(os.path.join(self.root, "saved_cmdlines"), str)
         if tid not in self._saved_tgids and self._target is not None:
