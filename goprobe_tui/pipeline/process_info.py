@@ -2,8 +2,9 @@
 
 Binary records carry only the thread id. /proc answers while the thread lives (read once per
 thread); for one that already exited, the kernel's saved_tgids / saved_cmdlines (kept because
-the instance records tgids) are read again when a record is newer than the last reading (the
-kernel saved its thread before writing it), else at most once per second.
+the instance records tgids) are read again when a record is newer than the last reading (by
+then the kernel saved its thread: an older entry may be another process's with the same id),
+else at most once per second.
 """
 
 from __future__ import annotations
@@ -91,10 +92,12 @@ class ProcessInfo:
 
     def _saved(self, tid: int, ts_ns: int | None) -> tuple[int, str, None]:
         now = time.monotonic()
-        # A record written after the last reading: its thread is in the files now (a process
-        # that ran and exited within a second of another used to be "?", its tid as its pid).
+        # A record written after the last reading: the files name its thread now. What they
+        # said before may be another process's that had the same id (ids are reused: this
+        # machine's pid_max is 32768); a process that exited within a second of another was
+        # "?", or that other process, with its tid as its pid.
         newer = ts_ns is not None and ts_ns >= self._saved_ns
-        if tid not in self._saved_tgids and (newer or now - self._saved_at > _RELOAD_SAVED):
+        if newer or (tid not in self._saved_tgids and now - self._saved_at > _RELOAD_SAVED):
             self._saved_at = now
             self._saved_ns = time.monotonic_ns()
             self._saved_tgids = _read_pairs(os.path.join(self.root, "saved_tgids"), int)
