@@ -285,7 +285,9 @@ def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
     return image
 
 
-def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 300) -> Boot:
+def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 1200) -> Boot:
+    # timeout: a stuck VM, not a slow one (the cases take about 140 s of an idle host's CPU;
+    # emulation on a loaded one takes several times that)
     kernel, busybox = assets()
     image = _initramfs(cases, busybox, work)
     started = time.monotonic()
