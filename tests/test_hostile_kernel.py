@@ -199,6 +199,17 @@ def test_comm_with_a_newline_hides_no_event(root: str) -> None:
     assert "\x1b" not in out and any("a\\nb[" in ln for ln in lines)
 
 
+def test_each_event_has_the_name_its_thread_had_then(root: str) -> None:
+    """The thread renames itself between two runs of calls: every event carries the name it
+    had as the probe fired (the probe records $comm), not one looked up once in /proc."""
+    _newest()
+    binary = tc.build("hostile", "1.27.3")
+    run = TraceRun("--json", "--count", "400", str(binary), "main.Tick")
+    assert run_program(binary, "comm", "200").returncode == 0
+    events, err = run.finish()
+    assert [e["comm"] for e in events] == ["a\nb"] * 200 + ["hostile"] * 200, err
+
+
 def test_return_on_the_entry_address_pairs_and_spares_outer_frames(root: str) -> None:
     """main.Same is one RET: its entry and return probes share an address. The entry comes
     first, its return pairs with it, and main.Outer's latencies survive."""

@@ -46,9 +46,10 @@ def test_corrupt_page_is_an_error_not_garbage() -> None:
 
 def test_format_gives_one_struct_for_the_record() -> None:
     layout = parse_format(FORMAT)
-    assert layout.type_id == 2326 and layout.names == ("ax", "bx", "ax_s", "g")
+    assert layout.type_id == 2326 and layout.names == ("ax", "bx", "ax_s", "g", "comm")
     r = record(2326, 7, 0x401000, 5, 3, b"hi", 0xC000)
-    assert layout.struct.unpack_from(r) == (2326, 7, 0x401000, 5, 3, b"hi".ljust(32, b"\0"), 0xC000)
+    assert layout.struct.unpack_from(r) == (2326, 7, 0x401000, 5, 3, b"hi".ljust(32, b"\0"), 0xC000,
+                                            7 << 16 | 76)  # $comm: "gotest\0" at offset 76
     import pickle
 
     assert pickle.loads(pickle.dumps(layout)).struct.size == layout.size
@@ -86,3 +87,8 @@ def test_decoder_maps_the_fired_address_to_its_function() -> None:
     first, second = (dec.decode(r) for r in recs)
     assert (first.function, first.args, first.pid) == ("main.G", {"a": 9}, pid)
     assert second is None and dec.unattributed == 1
+    # the thread's name is the record's own $comm, not the name /proc gives this test's thread
+    assert first.comm == "gotest"
+    renamed = m.records([(0, page(6_000, [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA,
+                                                     comm=b"a\nb"))]))], 0, 10**12)
+    assert [dec.decode(r).comm for r in renamed] == ["a\nb"]

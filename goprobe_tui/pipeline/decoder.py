@@ -42,6 +42,7 @@ class EventDecoder:
         self.filtered = 0  # records the kernel let through that the condition rejects
         self._symbolizers: dict[str, Symbolizer | None] = {}
         self._stack_type = user_stack_type(root)
+        self._comms: dict[bytes, str] = {}  # a record's $comm bytes -> the name
         # The probes' own frame walk is shown (off: `b` turned stacks off on a kernel without
         # a user-stack walk, where the probes keep walking so that `b` can turn them on again)
         self.show_walked = True
@@ -50,6 +51,13 @@ class EventDecoder:
         self._last_on_cpu: dict[int, tuple[TraceEvent | list[TraceEvent], int | None, str,
                                            int | None]] = {}
         self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
+
+    def _comm(self, raw: bytes) -> str:
+        """A record's `$comm` string (its bytes behind the __data_loc: length << 16 | offset)."""
+        if len(self._comms) > 4096:
+            self._comms.clear()
+        comm = self._comms[bytes(raw)] = bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+        return comm
 
     def _view(self, path: str, types_base: int | None, bias: int) -> BinaryView:
         key = (path, types_base, bias)
@@ -154,6 +162,11 @@ class EventDecoder:
         if site.muted_since is not None and rec.ts >= site.muted_since:
             return None  # detached; its event stays enabled for the other functions in it
         fields = dict(zip(ev.layout.names, values, strict=False))
+        loc = fields.get("comm")
+        if loc is not None:  # the name the thread had as the probe fired
+            off = start + (loc & 0xFFFF)
+            raw = page[off:off + (loc >> 16)]
+            comm = self._comms.get(raw) or self._comm(raw) or comm
         # PIE: one load bias for the whole image, seen at this probe's own address. Unproven,
         # the file is not read at all: a wrong bias would show another value as this one.
         bias = ip - site.vaddr if ev.pie else 0

@@ -1,7 +1,8 @@
 """An event's binary record layout, from its tracefs `format` file.
 
 Every uprobe event record starts with the common fields (type, flags, preempt count, pid) and
-`__probe_ip`; our fetch args follow as fixed-size integers or byte arrays. One struct unpacks
+`__probe_ip`; our fetch args follow as fixed-size integers or byte arrays, and `$comm` as a
+`__data_loc` string (a u32: its length << 16 | its offset in the record). One struct unpacks
 a whole record.
 """
 
@@ -38,8 +39,8 @@ def parse_format(text: str) -> RecordLayout:
     m = re.search(r"^ID:\s*(\d+)", text, re.M)
     if not m:
         raise ValueError("format has no ID")
-    fields = [(name, bool(array), int(off), int(size), sign == "1")
-              for _ctype, name, array, off, size, sign in _FIELD_RE.findall(text)]
+    fields = [(name, bool(array), int(off), int(size), sign == "1" and not ctype.startswith("__data_loc"))
+              for ctype, name, array, off, size, sign in _FIELD_RE.findall(text)]
     by_name = {f[0]: f for f in fields}
     for need, off in (("common_type", 0), ("common_pid", 4), ("__probe_ip", 8)):
         if need not in by_name or by_name[need][2] != off:

@@ -28,7 +28,7 @@ from goprobe_tui.tracefs.fs import retry_busy
 from goprobe_tui.tracefs.naming import check_probe_path, check_target_path, event_name, session_name
 from goprobe_tui.tracefs.perf import PerfReader, PerfTargets
 from goprobe_tui.tracefs.stale import sweep_stale
-from goprobe_tui.values.fetch_args import valid_fetch_arg
+from goprobe_tui.values.fetch_args import COMM_FETCH, valid_fetch_arg
 from goprobe_tui.values.kinds import ValueSpec
 
 # Per CPU. The reader empties the buffer every 50 ms; at this kernel's full rate (~11 us a hit,
@@ -214,6 +214,8 @@ class ProbeSession:
         bad = [a for a in fetch if not valid_fetch_arg(a)]
         if bad:
             raise ProbeError("refusing unsafe probe arguments", ", ".join(bad))
+        if COMM_FETCH not in fetch:
+            fetch = (*fetch, COMM_FETCH)  # every record names its thread (decoder.py)
         refused: dict[int, str] = {}
         with self._lock:
             name = event_name(os.getpid(), self._counter, sites[0].function,

@@ -16,8 +16,15 @@ _FETCH_RE = re.compile(
 )
 
 
+# The thread's name as the probe fires: exact, where /proc is gone by the time a record is
+# decoded and the kernel's saved_cmdlines may still hold an earlier process with the same id.
+COMM_FETCH = "comm=$comm"
+
+
 def valid_fetch_arg(arg: str) -> bool:
     """Whitelist grammar for a fetch arg, checked before anything reaches uprobe_events."""
+    if arg == COMM_FETCH:
+        return True
     return len(arg) <= 96 and bool(_FETCH_RE.match(arg)) and not arg.startswith("common_")
 
 

@@ -23,13 +23,19 @@ format:
 \tfield:u64 bx;\toffset:24;\tsize:8;\tsigned:0;
 \tfield:u8 ax_s[32];\toffset:32;\tsize:32;\tsigned:0;
 \tfield:u64 g;\toffset:64;\tsize:8;\tsigned:0;
+\tfield:__data_loc char[] comm;\toffset:72;\tsize:4;\tsigned:1;
 
 print fmt: "(%lx) ..."
 """
 
 
-def record(type_id: int, tid: int, ip: int, ax: int, bx: int, text: bytes, g: int) -> bytes:
-    return struct.pack("<HBBiQQQ32sQ", type_id, 0, 0, tid, ip, ax, bx, text.ljust(32, b"\0"), g)
+def record(type_id: int, tid: int, ip: int, ax: int, bx: int, text: bytes, g: int,
+           comm: bytes = b"gotest") -> bytes:
+    """Its $comm follows the fixed fields, as the kernel appends a probe's strings."""
+    name = comm + b"\0"
+    data = struct.pack("<HBBiQQQ32sQI", type_id, 0, 0, tid, ip, ax, bx, text.ljust(32, b"\0"), g,
+                       len(name) << 16 | 76) + name
+    return data.ljust((len(data) + 3) & ~3, b"\0")  # the kernel's records are 4-byte aligned
 
 
 def page(ts: int, items: list[tuple[int, bytes]], extend_first: int = 0) -> bytes:
