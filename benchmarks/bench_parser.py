@@ -29,7 +29,8 @@ def main() -> int:
     pid = os.getpid()
     rec = record(2326, pid, 0x401000, 5, 3, b"", 0xC000)
     per_page = 4000 // (len(rec) + 4)
-    pages = [(i % 2, page(1000 + i * 10**6, [(100, rec)] * per_page)) for i in range(PAGES)]
+    now = time.monotonic_ns()  # records written after this process started, as real ones are
+    pages = [(i % 2, page(now + i * 10**6, [(100, rec)] * per_page)) for i in range(PAGES)]
     merger, decoder = RecordMerger(), EventDecoder()
     decoder.learn(ev)
     start = time.perf_counter()

@@ -87,3 +87,19 @@ def test_the_start_screen_opens_the_process_chosen(started) -> None:
 
     _host, inner, _other = started
     assert asyncio.run(_pick(inner)) == inner
+
+
+def test_a_record_older_than_the_thread_with_its_id_is_not_given_to_that_thread(tmp_path) -> None:
+    """Thread ids are reused. A record written before the thread that now has its id started
+    is an earlier thread's: it is named from the kernel's saved_tgids, never after the newcomer."""
+    import os
+    import time
+
+    from goprobe_tui.pipeline.process_info import ProcessInfo
+
+    me = os.getpid()
+    (tmp_path / "saved_tgids").write_text(f"{me} 4242\n")
+    (tmp_path / "saved_cmdlines").write_text(f"{me} earlier\n")
+    info = ProcessInfo(str(tmp_path))
+    assert info.thread(me, time.monotonic_ns())[:2] == (me, info.thread(me)[1])  # now: this process
+    assert info.thread(me, 1_000)[:2] == (4242, "earlier")  # just after boot: not this process

@@ -1,7 +1,8 @@
 """Who a thread id belongs to, and where a process mapped the traced binary.
 
 Binary records carry only the thread id. /proc answers while the thread lives (read once per
-thread); for one that already exited, the kernel's saved_tgids / saved_cmdlines (kept because
+thread, with its start time: a record older than that is an earlier thread's with the same
+id); for one that already exited, the kernel's saved_tgids / saved_cmdlines (kept because
 the instance records tgids) are read again when a record is newer than the last reading (by
 then the kernel saved its thread: an older entry may be another process's with the same id),
 else at most once per second.
@@ -16,6 +17,22 @@ from collections import OrderedDict
 MAX_THREADS = 100_000
 _RELOAD_SAVED = 1.0  # seconds
 _RECHECK = 5.0  # seconds: a thread id can be reused by another process
+
+
+_TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def _started_ns(tid: int) -> int | None:
+    """When the thread that has this id now started, on the trace clock (CLOCK_MONOTONIC),
+    rounded down to a clock tick; None if it cannot be read."""
+    try:
+        with open(f"/proc/{tid}/stat", "rb") as f:
+            ticks = int(f.read().rsplit(b")", 1)[1].split()[19])  # field 22, starttime
+    except (OSError, ValueError, IndexError):
+        return None
+    # /proc counts from boot, suspend included; the trace clock does not count suspend
+    suspended = time.clock_gettime_ns(time.CLOCK_BOOTTIME) - time.monotonic_ns()
+    return ticks * _TICK_NS - suspended
 
 
 def _read_status(tid: int) -> tuple[int, str, int | None] | None:
@@ -40,7 +57,8 @@ def _read_status(tid: int) -> tuple[int, str, int | None] | None:
 class ProcessInfo:
     def __init__(self, root: str) -> None:
         self.root = root
-        self._threads: OrderedDict[int, tuple[int, str, int | None, float]] = OrderedDict()
+        # tid -> (tgid, comm, namespace pid, when read, when that thread started (trace clock))
+        self._threads: OrderedDict[int, tuple[int, str, int | None, float, int]] = OrderedDict()
         self._nspids: dict[int, int] = {}  # tgid -> its pid in its own namespace, once known
         self._saved_tgids: dict[int, int] = {}
         self._saved_comms: dict[int, str] = {}
@@ -63,16 +81,21 @@ class ProcessInfo:
             # its name from /proc only while the id is still one of the target's threads
             found = _read_status(tid)
             comm = found[1] if found is not None and found[0] == self._target[0] else self._target[1]
-            info = self._threads[tid] = (self._target[0], comm, None, float("inf"))
+            info = self._threads[tid] = (self._target[0], comm, None, float("inf"), 0)
         elif info is None or now - info[3] > _RECHECK:
-            tgid, comm, nspid = (_read_status(tid) or (info[:3] if info else None)
-                                 or self._saved(tid, ts_ns))
+            found = _read_status(tid)
+            started = (_started_ns(tid) or 0) if found is not None else 0
+            tgid, comm, nspid = (found or (info[:3] if info else None) or self._saved(tid, ts_ns))
             if nspid is not None:
                 self._nspids[tgid] = nspid
-            info = self._threads[tid] = (tgid, comm, nspid, now)
+            info = self._threads[tid] = (tgid, comm, nspid, now, started)
             self._threads.move_to_end(tid)
             if len(self._threads) > MAX_THREADS:
                 self._threads.popitem(last=False)
+        if ts_ns is not None and ts_ns < info[4]:
+            # the id names a thread that started after this record was written: the record is
+            # an earlier thread's, which had the same id (ids are reused)
+            return self._saved(tid, ts_ns)
         return info[0], info[1], self._nspids.get(info[0])
 
     def learn_process(self, pid: int) -> None:
