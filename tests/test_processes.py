@@ -103,3 +103,19 @@ def test_a_record_older_than_the_thread_with_its_id_is_not_given_to_that_thread(
     info = ProcessInfo(str(tmp_path))
     assert info.thread(me, time.monotonic_ns())[:2] == (me, info.thread(me)[1])  # now: this process
     assert info.thread(me, 1_000)[:2] == (4242, "earlier")  # just after boot: not this process
+
+
+def test_records_of_another_machine_are_never_named_from_this_machines_proc(tmp_path) -> None:
+    """replay: a thread id of the target may be a live process here; only the target's saved
+    files may name it."""
+    import os
+    import time
+
+    from goprobe_tui.pipeline.process_info import ProcessInfo
+
+    me = os.getpid()
+    (tmp_path / "saved_tgids").write_text(f"{me} 4242\n")
+    (tmp_path / "saved_cmdlines").write_text(f"{me} target\n")
+    info = ProcessInfo(str(tmp_path), live=False)
+    assert info.thread(me, time.monotonic_ns())[:2] == (4242, "target")
+    assert info.file_offset(me, "/proc/self/exe", 0x1000) is None

@@ -52,7 +52,7 @@ def replay(plan_folder: str, records: str, binary: str | None = None) -> Replay:
     except (OSError, ValueError):
         header = DEFAULT_HEADER
     set_wall_offset(_target_clock(records))
-    loop = DecodeLoop(header, records, None)
+    loop = DecodeLoop(header, records, None, live=False)
     missing = []
     for ev in plan.events:
         try:

@@ -21,12 +21,14 @@ HELD_NS = 100_000_000  # a return held for its entry (same address) waits at mos
 class DecodeLoop:
     def __init__(self, header: PageHeader, root: str, pid_filter: int | None,
                  insight: bool = False, one_process: int | None = None,
-                 by: str | None = None, otlp: tuple[str, str, str] | None = None) -> None:
+                 by: str | None = None, otlp: tuple[str, str, str] | None = None,
+                 live: bool = True) -> None:
         """insight: also aggregate per-function statistics (`table`). one_process: every
-        record is known to come from this process's threads (perf)."""
+        record is known to come from this process's threads (perf). live=False: records of
+        another machine (replay): its threads are not this machine's /proc."""
         self.merger = RecordMerger(header)
         self.pid_filter = pid_filter
-        self.decoder = EventDecoder(root, call_args=insight)
+        self.decoder = EventDecoder(root, call_args=insight, live=live)
         if pid_filter is not None:
             self.decoder.procs.learn_process(pid_filter)
         if one_process is not None:

@@ -25,7 +25,7 @@ PAGE = 4096  # a PIE's load bias is a multiple of it
 
 class EventDecoder:
     def __init__(self, root: str = "/sys/kernel/tracing", pair_limit: int | None = None,
-                 call_args: bool = False) -> None:
+                 call_args: bool = False, live: bool = True) -> None:
         """call_args: a return event gets its call's arguments (`call_args`, not in its row
         or JSON), for the slowest call of the statistics."""
         self.by_type: dict[int, ProbeEvent] = {}
@@ -33,7 +33,7 @@ class EventDecoder:
         self._by_offset: dict[int, dict[int, Site]] = {}
         self.call_args = call_args
         self.pairing = Pairing(pair_limit or PENDING_LIMIT, payloads=call_args)
-        self.procs = ProcessInfo(root)
+        self.procs = ProcessInfo(root, live)
         self.file_memory = FileMemory()
         self._views: dict[tuple[str, int | None, int], BinaryView] = {}
         self.unattributed = 0  # records of an unknown event or address (counted, never shown)
@@ -56,7 +56,7 @@ class EventDecoder:
         """A record's `$comm` string (its bytes behind the __data_loc: length << 16 | offset)."""
         if len(self._comms) > 4096:
             self._comms.clear()
-        comm = self._comms[bytes(raw)] = bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+        comm = self._comms[raw] = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
         return comm
 
     def _view(self, path: str, types_base: int | None, bias: int) -> BinaryView:

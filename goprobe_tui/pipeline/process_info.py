@@ -55,8 +55,11 @@ def _read_status(tid: int) -> tuple[int, str, int | None] | None:
 
 
 class ProcessInfo:
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, live: bool = True) -> None:
+        """live=False: the records come from another machine (replay): this machine's /proc
+        knows nothing of their threads, only the saved_tgids/saved_cmdlines under root do."""
         self.root = root
+        self.live = live
         # tid -> (tgid, comm, namespace pid, when read, when that thread started (trace clock))
         self._threads: OrderedDict[int, tuple[int, str, int | None, float, int]] = OrderedDict()
         self._nspids: dict[int, int] = {}  # tgid -> its pid in its own namespace, once known
@@ -83,7 +86,7 @@ class ProcessInfo:
             comm = found[1] if found is not None and found[0] == self._target[0] else self._target[1]
             info = self._threads[tid] = (self._target[0], comm, None, float("inf"), 0)
         elif info is None or now - info[3] > _RECHECK:
-            found = _read_status(tid)
+            found = _read_status(tid) if self.live else None
             started = (_started_ns(tid) or 0) if found is not None else 0
             tgid, comm, nspid = (found or (info[:3] if info else None) or self._saved(tid, ts_ns))
             if nspid is not None:
@@ -119,7 +122,7 @@ class ProcessInfo:
         # said before may be another process's that had the same id (ids are reused: this
         # machine's pid_max is 32768); a process that exited within a second of another was
         # "?", or that other process, with its tid as its pid.
-        newer = ts_ns is not None and ts_ns >= self._saved_ns
+        newer = self.live and ts_ns is not None and ts_ns >= self._saved_ns
         if newer or (tid not in self._saved_tgids and now - self._saved_at > _RELOAD_SAVED):
             self._saved_at = now
             self._saved_ns = time.monotonic_ns()
@@ -131,6 +134,8 @@ class ProcessInfo:
 
     def file_offset(self, pid: int, path: str, ip: int) -> int | None:
         """The file offset of a runtime address in `path` as mapped by `pid` (PIE), or None."""
+        if not self.live:
+            return None  # the process ran elsewhere: its page offset decides (decoder._site)
         for attempt in range(2):
             maps = self._maps.get(pid)
             if maps is None or attempt:
