@@ -59,7 +59,7 @@ def test_replay_refuses_what_is_not_a_plan(tmp_path: Path) -> None:
     # a plan that would run code when unpickled: refused, one line, exit 2
     evil = tmp_path / "evil"
     evil.mkdir()
-    (evil / "plan.goprobe").write_bytes(pickle.dumps(os.system))
+    (evil / "plan.json").write_bytes(pickle.dumps(os.system))
     done = _goprobe("replay", str(evil), str(records))
     assert done.returncode == 2 and "not a plan" in done.stderr and "Traceback" not in done.stderr
     done = _goprobe("replay", str(tmp_path / "nothing"), str(records))
@@ -75,6 +75,60 @@ def test_replay_refuses_what_is_not_a_plan(tmp_path: Path) -> None:
     done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
                     str(tmp_path / "x"), "--stack-depth", "20")
     assert done.returncode == 2 and "at most 13 frames" in done.stderr
+
+
+def _attackers_blob(marker: Path) -> bytes:
+    """A protocol-4 pickle calling subprocess.Popen(["sh", "-c", "touch MARKER"]), reached
+    through a module of ours (the name a plan's old unpickler let through)."""
+    def text(s: str) -> bytes:
+        return b"\x8c" + bytes([len(s.encode())]) + s.encode()
+    return (b"\x80\x04" + text("goprobe_tui.tracefs.fs") + text("subprocess.Popen") + b"\x93"
+            + b"((" + text("sh") + text("-c") + text(f"touch {marker}") + b"ltR.")
+
+
+def test_the_attackers_plan_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "MARKER"
+    blob = _attackers_blob(marker)
+    records = tmp_path / "records"
+    (records / "per_cpu").mkdir(parents=True)
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    for name in ("plan.json", "plan.goprobe"):  # today's name and the old one
+        (evil / name).write_bytes(blob)
+    done = _goprobe("replay", str(evil), str(records))
+    assert done.returncode == 2 and "not a plan" in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not marker.exists()
+    # a plan that is JSON but not of the schema: one line, exit 2
+    for bad in ('{"format": "goprobe-plan", "plan": {"version": "2"}}', "[1, 2]",
+                '{"format": "goprobe-plan", "plan": ' + "[" * 100000 + "]" * 100000 + "}"):
+        (evil / "plan.json").write_text(bad)
+        done = _goprobe("replay", str(evil), str(records))
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    # a FIFO where the plan should be: refused at once, never waited on
+    (evil / "plan.json").unlink()
+    os.mkfifo(evil / "plan.json")
+    done = _goprobe("replay", str(evil), str(records))
+    assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
+
+
+def test_a_plan_goes_through_json_whole(tmp_path: Path) -> None:
+    """Every field of every probe of a real plan (values, inlined calls, conditions) comes
+    back as it was written."""
+    from goprobe_tui.engine.options import EngineOptions
+    from goprobe_tui.engine.plan_file import dump_plan, read_plan_file
+    from goprobe_tui.engine.probe_script import Plan, build_probe_script
+    from goprobe_tui.gobinary import GoBinary
+
+    binary = GoBinary.open(str(tc.build("inline", NEWEST)))
+    fns = [f for f in binary.functions if f.name.startswith("main.")]
+    options = EngineOptions(where=("main.Square: x > 3 && !(x == 7 || x <= 2)",))
+    result = build_probe_script(binary, fns, True, options)
+    path = tmp_path / "plan.json"
+    path.write_text(dump_plan(result.plan))
+    again = read_plan_file(str(path), Plan)
+    assert again == result.plan and any(s.inlined for ev in again.events for s in ev.sites)
+    assert any(s.condition or any(s.call_conditions) for ev in again.events for s in ev.sites)
 
 
 def _run_script(folder: Path, binary: Path, out: Path, *args: str) -> subprocess.Popen:
@@ -147,3 +201,65 @@ def test_cleanup_after_a_sigkill(root: str, tmp_path: Path) -> None:
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert _ours(root, group) == []
+
+
+_PEAK = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+         "print('peak', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+         "sys.exit(done.returncode)")
+
+
+def _replay_measured(folder: Path, records: Path) -> tuple[int, str, str, int]:
+    """(exit code, stdout, stderr, peak memory in KiB) of a replay, bounded to 120 s."""
+    done = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "goprobe_tui", "replay",
+                           str(folder), str(records), "--json"], capture_output=True, text=True,
+                          timeout=120)
+    *lines, peak = done.stderr.splitlines()
+    return done.returncode, done.stdout, "\n".join(lines), int(peak.split()[1])
+
+
+@pytest.mark.kernel
+def test_damaged_records_are_read_safely_and_said(root: str, tmp_path: Path) -> None:
+    binary, folder = _emit(tmp_path, "divide", "main.Divide", "--ret")
+    good = tmp_path / "records"
+    proc = _run_script(folder, binary, good)
+    _out, err = proc.communicate("", timeout=120)
+    assert proc.returncode == 0, err
+    code, out, err, _peak = _replay_measured(folder, good)
+    assert code == 0 and len(out.splitlines()) == 2, err
+
+    def damaged(name: str, damage) -> Path:
+        copy = tmp_path / name
+        subprocess.run(["cp", "-a", str(good), str(copy)], check=True)
+        extra = copy / "per_cpu" / "cpu4093"
+        extra.mkdir(exist_ok=True)
+        damage(copy, extra / "trace_pipe_raw")
+        return copy
+
+    def symlink(_copy: Path, raw: Path) -> None:
+        raw.symlink_to("/dev/zero")
+
+    def fifo(_copy: Path, raw: Path) -> None:
+        os.mkfifo(raw)
+
+    def sparse(_copy: Path, raw: Path) -> None:
+        with open(raw, "wb") as f:
+            f.truncate(2 << 30)
+            f.seek((1 << 30) + 5)
+            f.write(b"\xff" * 5000)  # one page of data amid the holes: a malformed page
+
+    for name, damage, said in (("link", symlink, "symbolic link"), ("fifo", fifo, "not a regular file"),
+                               ("sparse", sparse, None)):
+        copy = damaged(name, damage)
+        code, out, err, peak = _replay_measured(folder, copy)
+        assert code == 0, err
+        assert len(out.splitlines()) == 2, (name, err)  # the good CPUs' events all decode
+        assert said is None or said in err, (name, err)
+        assert peak < 400 * 1024, (name, peak)  # KiB: the files are streamed, never held whole
+    # a sub-buffer size the kernel cannot have: one line naming it, exit 2
+    for value in ("0", "99999999", "-4", "x"):
+        copy = tmp_path / f"subbuf{value}"
+        if not copy.exists():
+            subprocess.run(["cp", "-a", str(good), str(copy)], check=True)
+        (copy / "buffer_subbuf_size_kb").write_text(value + "\n")
+        code, _out, err, _peak = _replay_measured(folder, copy)
+        assert code == 2 and "buffer_subbuf_size_kb" in err and len(err.splitlines()) == 1, err

@@ -20,13 +20,16 @@ def run_replay(args: argparse.Namespace) -> int:
     result = replay(args.plan, args.records, args.binary)
     for name in result.missing:
         say(f"event {name}: no format among the records (the script stopped before making it)")
+    for why in result.skipped:
+        say(f"records: {why}")
     output = AtomicOutput(args.output) if args.output else None
     try:
         out = os.fdopen(os.dup(output.fd), "w", encoding="utf-8") if output else sys.stdout
         writer = fmt.writer(out)
-        events = list(result.events)
-        writer.write(events)
-        n = len(events)
+        n = 0
+        for events in result.events:  # in batches: memory stays bounded
+            writer.write(events)
+            n += len(events)
         status = result.status()
         writer.close(status)
         if output is not None:

@@ -8,13 +8,13 @@ come back with the records, and `replay` (replay.py) decodes them with the real 
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
 from dataclasses import dataclass, field
 
+from goprobe_tui.atomic_file import save_atomically
 from goprobe_tui.engine.attach import AttachedFunction, Attacher
 from goprobe_tui.engine.options import EngineOptions
+from goprobe_tui.engine.plan_file import dump_plan, read_plan_file
 from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.tracefs.errors import ProbeError
@@ -22,9 +22,9 @@ from goprobe_tui.tracefs.naming import check_target_path
 from goprobe_tui.tracefs.script import ScriptControl, script_session_name
 from goprobe_tui.tracefs.session import MAX_PROBE_WALK, ProbeEvent, ProbeSession
 
-PLAN_FILE = "plan.goprobe"
+PLAN_FILE = "plan.json"
 SCRIPT_FILE = "probes.sh"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 1 was a pickle: never read
 STACK_FRAMES = 8  # --stack: as many callers as the kernel's own walk gives
 SCRIPT_BUFFER_KB = 16384  # per CPU: the script reads the buffer once, after the program ended
 
@@ -123,38 +123,12 @@ def write_probe_script(folder: str, result: ProbeScript) -> None:
     with open(path, "w", encoding="ascii") as f:
         f.write(result.script)
     os.chmod(path, 0o755)
-    with open(os.path.join(folder, PLAN_FILE), "wb") as f:
-        pickle.dump(result.plan, f, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-class _PlanUnpickler(pickle.Unpickler):
-    """A plan holds only our own value classes and builtin containers: anything else in the
-    file is refused, so a plan from elsewhere cannot run code."""
-
-    _BUILTINS = frozenset({"tuple", "list", "dict", "set", "frozenset", "int", "str", "bytes",
-                           "bool", "float"})
-
-    def find_class(self, module: str, name: str):
-        if module.startswith("goprobe_tui.") and not name.startswith("_"):
-            obj = super().find_class(module, name)
-            if isinstance(obj, type):
-                return obj
-        if module == "builtins" and name in self._BUILTINS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} has no place in a plan")
+    save_atomically(os.path.join(folder, PLAN_FILE), lambda f: f.write(dump_plan(result.plan)))
 
 
 def read_plan(folder: str) -> Plan:
     path = os.path.join(folder, PLAN_FILE)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror} (written by trace --emit-script)") from None
-    try:
-        plan = _PlanUnpickler(io.BytesIO(data)).load()
-    except Exception as exc:  # any damage to the file is bad input
-        raise BadInput(f"{path}: not a plan of this goprobe-tui ({exc})") from None
-    if not isinstance(plan, Plan) or plan.version != PLAN_VERSION:
+    plan = read_plan_file(path, Plan)
+    if plan.version != PLAN_VERSION:
         raise BadInput(f"{path}: a plan of another goprobe-tui version: emit the script again")
     return plan

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from collections.abc import Callable
 
 from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.ringbuf import DEFAULT_HEADER, parse_header_page
@@ -23,9 +24,10 @@ PACE = 0.05  # seconds between reads of the kernel buffers: the UI drains at the
 MAX_PAGES_PER_CPU = 512  # per read(): bounds one batch; the caller reads again at once if `more`
 
 
-def read_loss(instance: str) -> int:
+def read_loss(instance: str, read: Callable[[str], str] = fs.read_text) -> int:
     """Events the kernel could not keep in an instance's buffer, all CPUs: overwritten
-    (overrun), refused (dropped events) and lost to nesting (commit overrun)."""
+    (overrun), refused (dropped events) and lost to nesting (commit overrun). ValueError for a
+    count that is not a number."""
     total = 0
     base = os.path.join(instance, "per_cpu")
     try:
@@ -34,13 +36,15 @@ def read_loss(instance: str) -> int:
         return 0
     for cpu in cpus:
         try:
-            text = fs.read_text(os.path.join(base, cpu, "stats"))
+            text = read(os.path.join(base, cpu, "stats"))
         except OSError:
             continue
         for line in text.splitlines():
             key, _, value = line.partition(":")
             if key.strip() in ("overrun", "dropped events", "commit overrun"):
-                total += int(value.strip() or 0)
+                if not value.strip().isdigit():
+                    raise ValueError(f"{key.strip()} is {value.strip()[:20]!r}, not a count")
+                total += int(value.strip())
     return total
 
 

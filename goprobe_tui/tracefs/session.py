@@ -59,7 +59,7 @@ class Site:
     # its condition (conditions.matches; () when there is none)
     call_values: tuple[tuple[ValueSpec, ...], ...] = ()
     call_notes: tuple[str, ...] = ()
-    call_conditions: tuple = ()
+    call_conditions: tuple[tuple | None, ...] = ()
     ra_key: str = "ra"  # the field holding the return address of the function holding it
     # A line probe (kind "line"): the function whose code it is (innermost, inlined or not),
     # and the statement's file and line. Its locals are call_values[0].
