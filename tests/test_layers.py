@@ -10,7 +10,7 @@ import pathlib
 PKG = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui"
 # Modules at the top of the package everyone may import: errors, exit codes, text safety,
 # the disk cache.
-BASE = {"errors", "exit_codes", "textsafe", "atomic_file", "signals", "cache", "__main__",
+BASE = {"errors", "exit_codes", "textsafe", "safe_read", "atomic_file", "signals", "cache", "__main__",
         "__init__"}
 LOWER = {
     "gobinary": set(),

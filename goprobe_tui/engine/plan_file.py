@@ -140,6 +140,6 @@ def _condition(raw: Any, where: str, depth: int) -> tuple:
         if not ok:
             raise PlanDamage(f"{where}: not a comparison")
         return tuple(raw)
-    if op == "not" and len(raw) != 2 or op != "not" and len(raw) < 3:
+    if len(raw) < 2 or (op == "not") != (len(raw) == 2):
         raise PlanDamage(f"{where}: {op} with {len(raw) - 1} operands")
     return (op, *(_condition(t, f"{where}[{i}]", depth + 1) for i, t in enumerate(raw[1:], 1)))
