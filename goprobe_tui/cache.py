@@ -1,7 +1,8 @@
 """Facts derived from a binary, kept on disk between runs ($XDG_CACHE_HOME/goprobe-tui).
 
-Keyed by the file's identity (device, inode, size, modification time), so a rebuilt binary
-is read afresh. Nothing here is needed: a cache that cannot be read or written is skipped.
+Keyed by the file's identity (device, inode, size, modification and change times) and a
+digest of its function tables (GoBinary.cache_key), so a rebuilt or rewritten binary is read
+afresh. Nothing here is needed: a cache that cannot be read or written is skipped.
 """
 
 from __future__ import annotations

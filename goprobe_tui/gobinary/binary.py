@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -152,10 +153,28 @@ class GoBinary:
         except (ValueError, IndexError, OverflowError, MemoryError) as exc:
             raise BinaryError(f"corrupt function table: {exc}") from None
 
+    @cached_property
+    def cache_key(self) -> tuple:
+        """What the disk caches are keyed by: the file's identity and change time, and a digest
+        of what names the functions (the build ID notes, the pclntab's header, function table
+        and names). A file rewritten in place with its size and mtime kept is read afresh."""
+        tab, hdr = self.pclntab, self.pclntab.header
+        digest = hashlib.blake2b(digest_size=16)
+        for name in (".note.go.buildid", ".note.gnu.build-id"):
+            found = self.elf.section_bytes(name)
+            digest.update(found[1][:4096] if found else b"-")
+        table = memoryview(tab.table)
+        digest.update(table[:64])
+        functab = hdr.functab_off, hdr.functab_off + (2 * hdr.nfunc + 1) * hdr.entry_size
+        names = (hdr.funcname_off, hdr.cu_off) if 0 < hdr.funcname_off < hdr.cu_off else (0, 0)
+        for start, end in (functab, names):
+            digest.update(table[start:min(end, start + (64 << 20))])
+        return (*self.elf.identity, self.elf.changed_ns, digest.hexdigest(), tab.vaddr, self.text_start)
+
     def _read_functions(self) -> FunctionTable:
         tab = self.pclntab
         raw = tab.raw_functions(self.text_start)
-        identity = (*self.elf.identity, tab.vaddr, self.text_start)
+        identity = self.cache_key
         cached = table_cache.load(identity, len(raw.entry))
         if cached is not None:
             names, lines, files = cached

@@ -78,6 +78,8 @@ class ElfImage:
             self.data = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
             # What was read: a tracer compares it with the path later (overwritten? replaced?).
             self.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            # a rewrite in place can keep size and mtime (cp -p onto the file), never ctime
+            self.changed_ns = st.st_ctime_ns
         finally:
             os.close(fd)
         if self.data[:4] != b"\x7fELF":

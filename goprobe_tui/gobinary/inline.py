@@ -99,7 +99,7 @@ class InlineIndex:
         layout = _LAYOUT.get(binary.pclntab.header.version)
         if layout is None or not len(binary.functions):
             return
-        identity = (CACHE_FORMAT, *binary.elf.identity, binary.pclntab.vaddr)
+        identity = (CACHE_FORMAT, *binary.cache_key)
         if use_cache and self._load(identity):
             return
         try:

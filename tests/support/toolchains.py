@@ -115,6 +115,15 @@ def build(program: str, version: str, variant: str = "default") -> Path:
     return out
 
 
+def build_source(folder: Path, version: str, out: Path) -> Path:
+    """Build the Go program in `folder` (a main.go of a test's own) with one toolchain."""
+    if not (folder / "go.mod").exists():
+        (folder / "go.mod").write_text("module example.com/t\n\ngo 1.19\n")
+    subprocess.run(["go", "build", "-trimpath", "-o", str(out), "."], cwd=folder,
+                   env=_env(goroots()[version]), check=True, capture_output=True, text=True)
+    return out
+
+
 def goref_binary() -> Path:
     return build("goref", NEWEST, "default")
 
