@@ -236,3 +236,27 @@ def test_an_unknown_format_is_one_line_and_exit_2() -> None:
                           "main.*"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert "unknown format 'xml' (known: " in out.stderr
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(("variant", "args"), [
+    ("default", ("--where", "main.C: x > 3", "main.*")),
+    ("default", ("--where", "x > 3", "main.only")),
+    ("strip", ("--where", "arg0 > 3", "main.*")),
+    ("strip", ("--field", "arg0.(*main.T).X", "main.*")),
+    ("strip", ("--by", "arg0", "main.*")),
+])
+def test_functions_that_exist_only_inlined_crash_nothing(root: str, tmp_path: Path, variant: str,
+                                                         args: tuple[str, ...]) -> None:
+    """A pattern that takes in a function with no body of its own (main.only) once indexed
+    the pclntab's argument sizes past their end: IndexError, traceback, exit 1."""
+    del root
+    private = tmp_path / "inline"  # probes without --pid fire in every process of the file
+    private.write_bytes(tc.build("inline", "1.27.3", variant).read_bytes())
+    private.chmod(0o755)
+    flag, value, pattern = args
+    command = "stats" if flag == "--by" else "trace"
+    done = subprocess.run([sys.executable, "-m", "goprobe_tui", command, flag, value, str(private),
+                           pattern, "--duration", "0.2"], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
+    assert done.returncode in (0, 1, 2) and done.stderr.strip(), done.stderr

@@ -101,7 +101,7 @@ class Attacher:
             return self.overrides[fn.name], FetchPlan((), ())
         sig = self.signatures.of(fn, self.pointer_depth)
         params, arginfo = sig.params, sig.arginfo
-        args_size = int(self.binary.functions.args[fn.index])
+        args_size = self.binary.args_size(fn)
         ptrsize = self.binary.elf.ptrsize
         try:
             paths = self.field_paths(fn)

@@ -71,7 +71,7 @@ def _check_by(binary: GoBinary, fns: list[Function], by: str) -> None:
         names = ([p.name for p in sig.params if not p.result] if sig.params is not None else
                  [p.name for p in positional_params(binary.arch, binary.elf.ptrsize,
                                                     signatures.register_abi(fn),
-                                                    int(binary.functions.args[fn.index]), sig.arginfo)])
+                                                    binary.args_size(fn), sig.arginfo)])
         if by in names:
             return
     raise BadInput(f"--by {by}: no traced function has a parameter {by} (a field: r.URL.Path; "
@@ -91,6 +91,8 @@ def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions,
                            "(PATTERN: COND applies to the functions PATTERN names)")
     attacher = Attacher(binary, None, binary.path, options.overrides, options.fields, options.where)
     for fn in fns:
+        if fn.inlined_only or fn.source_line:
+            continue  # judged per inlined call or per line, where its names can be read
         try:
             cond = attacher.condition(fn, *attacher.plans(fn))
         except ProbeError as exc:

@@ -94,7 +94,7 @@ class Signatures:
         if params is None:
             b = self.binary
             params = positional_params(b.arch, b.elf.ptrsize, self.register_abi(fn),
-                                       int(b.functions.args[fn.index]), sig.arginfo)
+                                       b.args_size(fn), sig.arginfo)
         param = next((p for p in params if p.name == root), None)
         if param is None:
             return None

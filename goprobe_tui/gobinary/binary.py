@@ -203,6 +203,13 @@ class GoBinary:
         except ValueError:
             return None
 
+    def args_size(self, fn: Function) -> int:
+        """Bytes of arguments its pclntab entry declares; 0 for what has no entry of its own
+        (a function that exists only inlined, a source line): nothing is known of them."""
+        if fn.inlined_only or fn.source_line or not 0 <= fn.index < len(self.functions.args):
+            return 0
+        return int(self.functions.args[fn.index])
+
     def pushed_at(self, fn: Function, pc: int) -> int | None:
         """Bytes the function has pushed on its stack at `pc` (pcsp): where its frame, its
         return address and its arguments are from SP. None if unknown."""

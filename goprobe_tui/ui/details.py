@@ -28,7 +28,7 @@ def describe(binary: GoBinary, fn: Function, sig: Signature | None) -> str:
         f"package {fn.package or '-'}",
     ]
     if sig.params is None:
-        words = int(binary.functions.args[fn.index]) // binary.elf.ptrsize
+        words = binary.args_size(fn) // binary.elf.ptrsize
         grouped = "grouped into arguments by ArgInfo" if sig.arginfo else "one argument each"
         lines.append(f"params  (no DWARF: {words} {ARG_WORDS}, {grouped}: arg0, arg1, …)")
         lines.append("results (unknown without DWARF: the result registers are shown raw)")
