@@ -260,3 +260,26 @@ def test_functions_that_exist_only_inlined_crash_nothing(root: str, tmp_path: Pa
                            pattern, "--duration", "0.2"], capture_output=True, text=True, timeout=120)
     assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
     assert done.returncode in (0, 1, 2) and done.stderr.strip(), done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["trace", "BIN", "--ret", "main.A", "main.B"],
+    ["trace", "--ret", "BIN", "main.A", "--duration", "1m30s", "main.B"],
+    ["trace", "BIN", "main.A", "--where", "d > 50ms", "main.B", "--ret"],
+])
+def test_options_stand_anywhere_among_the_positionals(argv: list[str]) -> None:
+    from goprobe_tui.cli.parser import parse
+
+    args = parse(argv)
+    assert (args.command, args.binary, args.patterns, args.ret) == (
+        "trace", "BIN", ["main.A", "main.B"], True)
+
+
+def test_durations_on_the_command_line_are_seconds_or_go_durations() -> None:
+    from goprobe_tui.cli.parser import parse
+
+    assert parse(["stats", "BIN", "main.A", "--duration", "1m30s"]).duration == 90
+    assert parse(["stats", "BIN", "main.A", "--duration", "2.5"]).duration == 2.5
+    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "stats", "BIN", "--duration", "3x"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "Go duration" in done.stderr and len(done.stderr.splitlines()) == 1

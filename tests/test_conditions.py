@@ -143,3 +143,47 @@ def test_where_for_some_functions_and_for_all() -> None:
     assert condition_for("main.F", wheres) == '(i > 3) && (n < 0) && (path == "x:y")'
     assert condition_for("main.(*T).Get", wheres) == '(path == "a:b") && (n < 0) && (path == "x:y")'
     assert condition_for("main.G", parse_where(("main.F: i > 3",))) == ""
+
+
+DELAY = ValueSpec("delay", "int", ("r9",), "time.Duration", (8,))
+DEEP_DELAY = ValueSpec("cfg.Timeout", "int", ("c0",), "time.Duration", (8,), guards=("g0",))
+
+
+@pytest.mark.parametrize(("text", "ns"), [
+    ("delay >= 50ms", 50_000_000), ("delay < 1m30s", 90_000_000_000), ("delay > 300us", 300_000),
+    ("delay > 300µs", 300_000), ("delay == 1h", 3_600_000_000_000), ("delay > 1.5s", 1_500_000_000),
+    ("delay != 0s", 0), ("delay > 2ns", 2),
+])
+def test_go_durations_compare_a_time_duration(text: str, ns: int) -> None:
+    cond = compile_condition(text, (*ARGS, DELAY), (), "main.F")
+    assert cond.filter.endswith(f" {ns}") and cond.tree[-1] == ns
+
+
+def test_a_duration_is_judged_by_its_nanoseconds_in_the_decoder() -> None:
+    from goprobe_tui.values.decoded import Duration
+
+    cond = compile_condition("cfg.Timeout >= 50ms", (DEEP_DELAY,), (), "main.F")
+    assert cond.filter == ""  # read through a pointer: the decoder alone decides
+    assert matches(cond.tree, {"cfg.Timeout": Duration("60ms", 60_000_000)})
+    assert not matches(cond.tree, {"cfg.Timeout": Duration("40ms", 40_000_000)})
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("i > 50ms", "i is int, not a time.Duration"),
+    ("path == 5s", "not a time.Duration"),
+    ("delay > 5x", "unexpected 'x'"),
+])
+def test_a_duration_where_none_belongs_says_why(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        compile_condition(text, (*ARGS, DELAY), (), "main.F")
+
+
+def test_go_duration_literals_parse_as_go_does() -> None:
+    from goprobe_tui.values.durations import parse_go_duration
+
+    assert parse_go_duration("1m30s") == 90 * 10**9
+    assert parse_go_duration("-2us") == -2000 and parse_go_duration("0") == 0
+    assert parse_go_duration("1h2m3.5s") == 3_723_500_000_000
+    for bad in ("5", "ms", "--1s", "1e3s", "", "1s ms"):
+        with pytest.raises(ValueError):
+            parse_go_duration(bad)

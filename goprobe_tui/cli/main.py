@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from goprobe_tui.cli.parser import normalise, parser
+from goprobe_tui.cli.parser import parse
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.exit_codes import INTERRUPTED, OK, fail
 from goprobe_tui.signals import hold_signals, ignore_signals, release_signals
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return _run(parser().parse_args(normalise(sys.argv[1:] if argv is None else argv)))
+        return _run(parse(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
         return INTERRUPTED
     except BrokenPipeError:

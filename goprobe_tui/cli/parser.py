@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
 
 from goprobe_tui import __version__
@@ -38,8 +39,20 @@ def _positive(convert: Callable[[str], float], what: str) -> Callable[[str], flo
     return parse
 
 
+def _seconds(text: str) -> float:
+    """Plain seconds (2.5) or a Go duration (1m30s, 500ms)."""
+    from goprobe_tui.values.durations import parse_go_duration
+
+    try:
+        return float(text) if re.fullmatch(r"[0-9.eE+-]+|inf|nan", text.strip()) else \
+            parse_go_duration(text) / 1e9
+    except ValueError:
+        raise ValueError(f"not seconds or a Go duration (1m30s, 500ms): {text!r}") from None
+
+
 positive_int = _positive(int, "a whole number")
 positive_float = _positive(float, "a number")
+positive_seconds = _positive(_seconds, "seconds or a Go duration (1m30s, 500ms)")
 
 
 def _depth(text: str) -> int:
@@ -62,7 +75,8 @@ def _tracing_options() -> argparse.ArgumentParser:
                         help="shell glob on full Go names, e.g. 'main.*'")
     common.add_argument("--pid", type=int, help="trace this running process only (its probes "
                         "trap in it alone: other copies of the binary run untouched)")
-    common.add_argument("--duration", type=positive_float, help="stop after S seconds")
+    common.add_argument("--duration", type=positive_seconds, metavar="TIME",
+                        help="stop after TIME: seconds (2.5) or a Go duration (1m30s, 500ms)")
     common.add_argument("--where", action="append", default=[], metavar="[PATTERN:] COND",
                         help=WHERE_HELP)
     common.add_argument("-o", "--output", metavar="FILE",
@@ -161,6 +175,20 @@ def parser() -> argparse.ArgumentParser:
                                    "container, ...)")
     ps.add_argument("--json", action="store_true", help="a JSON list of objects on stdout")
     return p
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line, with options anywhere among the positionals (`trace BIN --ret PAT`),
+    as in every CLI people know. argparse mixes them only within one parser, so the command's
+    own parser reads what follows the command's name."""
+    argv = normalise(argv)
+    top = parser()
+    if argv[0] not in SUBCOMMANDS:
+        return top.parse_args(argv)  # --version, --help, or one line naming the mistake
+    commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    args = commands.choices[argv[0]].parse_intermixed_args(argv[1:])
+    args.command = argv[0]
+    return args
 
 
 def normalise(argv: list[str]) -> list[str]:

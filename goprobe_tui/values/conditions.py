@@ -2,6 +2,7 @@
 kernel's event filter, so calls that do not match never reach the ring buffer.
 
     i >= 990            path ~ "/api/*"        err != nil        ok == true && n < 0
+    delay >= 50ms       (a time.Duration: Go's duration literals, 1m30s, 300us, ...)
     arg0 == 3           (a > 1 || b > 1) && !(name == "bob")
 
 Each name is a parameter (DWARF), `argN` / `retN` by position, or `err` for the error
@@ -27,12 +28,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from goprobe_tui.values.decoded import NIL, Marker, Truncated
+from goprobe_tui.values.decoded import NIL, Duration, Marker, Truncated
+from goprobe_tui.values.durations import LITERAL as DURATION
+from goprobe_tui.values.durations import parse_go_duration
 from goprobe_tui.values.kinds import ValueSpec, location_of
 from goprobe_tui.values.limits import STRING_BYTES
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<str>"(?:[^"\\]|\\.)*")
+  | (?P<dur>""" + DURATION + r""")(?![A-Za-z0-9_.])
   | (?P<num>-?(?:0x[0-9a-fA-F]+|\d+))
   | (?P<op>==|!=|<=|>=|&&|\|\||!~|[<>~()!])
   | (?P<name>~?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
@@ -159,13 +163,18 @@ class _Compiler:
         if kind != "op" or op not in _COMPARE:
             raise ValueError(f"expected a comparison (== != < <= > >= ~ !~) after {name}")
         lit_kind, lit = self._take()
+        spec, side = self._lookup(name)
+        if lit_kind == "dur":  # a Go duration: nanoseconds, for a time.Duration
+            if spec.type_name not in ("", "time.Duration") or spec.kind not in ("int", "uint"):
+                raise ValueError(f"{name} is {spec.type_name or spec.kind}, not a time.Duration: "
+                                 f"compare it with a number, not {lit}")
+            lit_kind, lit = "num", str(parse_go_duration(lit))
         if lit_kind not in ("str", "num", "name"):
             raise ValueError(f"expected a value after {name} {op} (a number, a \"string\", nil, "
                              f"true or false), not {lit!r}")
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise ValueError(f"more than {MAX_TERMS} comparisons")
-        spec, side = self._lookup(name)
         self.sides.add(side)
         upper, lower = self._term(spec, name, op, lit_kind, lit)
         value = json.loads(lit) if lit_kind == "str" else (
@@ -356,7 +365,9 @@ def _judge(tree: tuple, values: dict[str, Any]) -> bool | None:
         return is_nil if rel == "==" else not is_nil
     if kind == "string":
         return _judge_string(have, rel, want)
-    if isinstance(have, Marker) or not isinstance(have, int):
+    if isinstance(have, Duration):
+        have = have.ns
+    elif isinstance(have, Marker) or not isinstance(have, int):
         return None
     return {"==": have == want, "!=": have != want, "<": have < want, "<=": have <= want,
             ">": have > want, ">=": have >= want}[rel]

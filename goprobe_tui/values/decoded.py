@@ -19,6 +19,20 @@ NIL_DEREF = Marker("<nil pointer on the way>")  # a --field behind a nil pointer
 FLOAT_UNREADABLE = Marker("<float: in a vector register, which uprobes cannot read>")
 
 
+class Duration(Marker):
+    """A time.Duration as Go prints it (`1.5s`), and its nanoseconds, for conditions."""
+
+    __slots__ = ("ns",)
+
+    def __new__(cls, text: str, ns: int) -> Duration:
+        obj = super().__new__(cls, text)
+        obj.ns = ns
+        return obj
+
+    def __reduce__(self):
+        return Duration, (str(self), self.ns)
+
+
 class NamedInt(int):
     """An integer of a named type (main.Color): JSON a number, text `main.Color(3)`."""
 

@@ -20,6 +20,7 @@ from goprobe_tui.values.decoded import (
     FLOAT_UNREADABLE,
     NIL,
     NIL_DEREF,
+    Duration,
     Marker,
     NamedInt,
     SliceValue,
@@ -203,7 +204,7 @@ class IntKind(_Scalar):
         if n is None:
             return None
         if spec.type_name == "time.Duration":
-            return Marker(go_duration(n))
+            return Duration(go_duration(n), n)
         if spec.type_name not in _BUILTIN_INTS and "." in spec.type_name:
             return NamedInt(n, spec.type_name)  # main.Color(3)
         return n
