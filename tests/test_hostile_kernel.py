@@ -3,6 +3,7 @@ at any moment, PID namespaces, a comm with a newline, lost events counted exactl
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -19,7 +20,14 @@ import pytest
 
 from goprobe_tui.gobinary import GoBinary
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, goprobe_leftovers, run_program, started, tracefs_state
+from tests.kernel_helpers import (
+    TraceRun,
+    goprobe_leftovers,
+    private_copy,
+    run_program,
+    started,
+    tracefs_state,
+)
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -301,6 +309,31 @@ def test_decoder_killed_mid_flood_is_restarted_and_its_loss_counted(root: str) -
     shown, lost = int(m[1]), int(m[2])
     assert shown == len(events) and shown + lost == calls, err
     assert shown > calls // 2  # the new decoder went on
+
+
+def test_decoder_killed_mid_flood_leaves_a_whole_chrome_file(root: str, tmp_path) -> None:
+    """The events' output is written by goprobe-tui itself, not by the decoder: a decoder killed
+    mid-write leaves no half record, and its successor starts no second Chrome header."""
+    _newest()
+    hot = private_copy(tc.build("hot", "1.27.3"), tmp_path)
+    calls = 200_000
+    out = tmp_path / "calls.trace.json"
+    run = TraceRun(str(hot), "main.Work", "-o", str(out))
+    (decoder,) = _children(run.proc.pid)
+    flood = subprocess.Popen([str(hot), str(calls), "2"], stdout=subprocess.DEVNULL)
+    time.sleep(0.4)
+    os.kill(decoder, signal.SIGKILL)
+    assert flood.wait(60) == 0
+    time.sleep(1.0)
+    run.proc.send_signal(signal.SIGINT)
+    _events, err = run.finish(timeout=120)
+    assert "restarted" in err, err
+    m = re.search(r"(\d+) events, (\d+) lost", err)
+    shown, lost = int(m[1]), int(m[2])
+    doc = json.loads(out.read_text())
+    calls_in_file = [e for e in doc["traceEvents"] if e.get("name") == "main.Work"]
+    assert len(calls_in_file) == shown and shown + lost == calls, err
+    assert doc["otherData"]["lost_events"] == lost
 
 
 def test_max_rate_detaches_a_probe_that_fires_too_fast(root: str) -> None:

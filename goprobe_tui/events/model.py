@@ -95,14 +95,16 @@ class TraceEvent:
         return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
                 self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
                 _pairs(self.registers), self.stack, self.nspid, self.inlined, self.args_note,
-                self.probe, self.source)
+                self.probe, self.source, self.has_return)
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
         *head, args, returns, latency, goid, registers, stack, nspid, inlined, note, probe, \
-            source = row
-        return cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
-                   stack, nspid, inlined, note, probe, source)
+            source, has_return = row
+        ev = cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
+                 stack, nspid, inlined, note, probe, source)
+        ev.has_return = has_return  # an entry whose function has no return probe never closes
+        return ev
 
     def to_json_dict(self) -> dict[str, Any]:
         if self.kind == "line":

@@ -16,14 +16,16 @@ output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceSt
         per-function statistics: ("insight", [snapshot], [FlameRow] or None when the flame
         did not change) at most every INSIGHT_EVERY s and
         at the end;
-        ("print", fd, format name, count) -> events written to fd in that output format,
-        ("status", TraceStatus) frames, ("done",) at count.
+        ("print", format name, count) -> ("print-text", bytes of whole records) for line
+        formats, ("print-rows", pickled [EventRow]) for the others, which the parent writes
+        (output_writer.py), ("status", TraceStatus) frames, ("done",) at count.
 child -> parent on stdout: ("ready",) | ("error", text) | the frames above.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import signal
@@ -35,6 +37,7 @@ from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.pipeline.decode_loop import DecodeLoop
 from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
+from goprobe_tui.pipeline.output_writer import formats_lines
 
 FRAME_EVENTS = 1000  # unpickling one batch is one uninterruptible call in the parent: keep it short
 NICE = 19
@@ -51,9 +54,14 @@ def messages(fd: int):
 
 
 class _Printer:
-    def __init__(self, fd: int, format_name: str, count: int | None) -> None:
-        self.out = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", buffering=1 << 16)
-        self.writer = get_format(format_name).writer(self.out)
+    """Events for the headless output, sent to the parent, which writes them (output_writer.py):
+    whole records only, whatever process dies. Line formats go as their text."""
+
+    def __init__(self, out: int, format_name: str, count: int | None) -> None:
+        self.out = out
+        self.lines = formats_lines(format_name)
+        self.text = io.StringIO()
+        self.writer = get_format(format_name).writer(self.text) if self.lines else None
         self.count = count
         self.seen = 0
 
@@ -64,13 +72,19 @@ class _Printer:
     def write(self, rows: list) -> None:
         if self.count is not None:
             rows = rows[: self.count - self.seen]
-        if rows:
-            self.writer.write(map(TraceEvent.from_row, rows))
-            self.out.flush()
-            self.seen += len(rows)
-
-    def close(self, status: TraceStatus | None = None) -> None:
-        self.writer.close(status)
+        if not rows:
+            return
+        self.seen += len(rows)
+        for i in range(0, len(rows), FRAME_EVENTS):
+            batch = rows[i:i + FRAME_EVENTS]
+            if self.writer is None:
+                write_frame(self.out, ("print-rows", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+                continue
+            self.writer.write(map(TraceEvent.from_row, batch))
+            data = self.text.getvalue().encode("utf-8", "backslashreplace")
+            self.text.seek(0)
+            self.text.truncate()
+            write_frame(self.out, ("print-text", data))
 
 
 def serve(inp: int, out: int) -> None:
@@ -82,7 +96,7 @@ def serve(inp: int, out: int) -> None:
     send_rows = printing or output[1]  # printed here, or sent to the parent
     loop = DecodeLoop(header, root, pid_filter, insight=not printing and output[2],
                       one_process=one_process, by=None if printing else output[3], otlp=otlp)
-    printer = _Printer(output[1], output[2], output[3]) if printing else None
+    printer = _Printer(out, output[1], output[2]) if printing else None
     write_frame(out, ("ready",))
     last: TraceStatus | None = None
     lost, read_ns = 0, 0
@@ -129,8 +143,6 @@ def serve(inp: int, out: int) -> None:
             flame = loop.flame.snapshot() if loop.flame is not None else None
             write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns()), flame))
         _report(out, rows if send_rows else [], loop, printer, last, force=True)
-    if printer is not None:
-        printer.close(loop.status())
 
 
 def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None,

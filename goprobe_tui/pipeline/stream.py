@@ -26,6 +26,7 @@ import goprobe_tui
 from goprobe_tui.events.model import EventRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
+from goprobe_tui.pipeline.output_writer import OutputWriter
 from goprobe_tui.tracefs.page_reader import PACE, PageReader
 from goprobe_tui.tracefs.ringbuf import PageError, page_records
 from goprobe_tui.tracefs.session import ProbeEvent
@@ -67,6 +68,8 @@ class EventStream:
         self._outbox_bytes = 0
         self._dropped = 0  # records lost on our side: full outbox, a decoder that died
         self._root, self._pid_filter, self._print_to = root, pid_filter, print_to
+        # the events' output is written here, whole records only, whatever child dies
+        self._output = OutputWriter(print_to[0], print_to[1]) if print_to else None
         self._events: dict[str, ProbeEvent] = {}  # what a restarted decoder must learn again
         self._gen = 0  # decoder generation: messages popped for a dead one are lost, counted
         self._seq = 0  # page messages written to this generation
@@ -87,21 +90,15 @@ class EventStream:
         pkg_root = str(Path(goprobe_tui.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join([pkg_root, *filter(None, [env.get("PYTHONPATH")])])
         print_to = self._print_to
-        # the child's fd 1 is its frame pipe: hand it our output under a number of its own
-        out_fd = os.dup(print_to[0]) if print_to else -1
         if print_to is None:
             output: tuple = ("rows", self._rows, self.on_insight is not None, self._by)
         else:
             left = None if print_to[2] is None else max(0, print_to[2] - self._base.decoded)
-            output = ("print", out_fd, print_to[1], left)
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "goprobe_tui.pipeline.decoder_process"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                env=env, close_fds=True, pass_fds=(out_fd,) if print_to else ())
-        finally:
-            if out_fd >= 0:
-                os.close(out_fd)
+            output = ("print", print_to[1], left)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "goprobe_tui.pipeline.decoder_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, close_fds=True)
         with self._cond:
             for ev in reversed(list(self._events.values())):
                 self._outbox.appendleft(("event", ev))
@@ -230,7 +227,9 @@ class EventStream:
                 break
             for msg in frames.feed(data):
                 kind = msg[0]
-                if kind == "events":
+                if kind in ("print-text", "print-rows") and self._output is not None:
+                    self._print(kind, msg[1])
+                elif kind == "events":
                     self.on_batch(msg[1], msg[2], self._status(msg[3]))
                 elif kind == "status":
                     self.on_batch(0, [], self._status(msg[1]))
@@ -268,6 +267,26 @@ class EventStream:
             return self.error or "event decoder did not start"
         return self.error
 
+    def _print(self, kind: str, data: bytes) -> None:
+        try:
+            if kind == "print-text":
+                self._output.write_text(data)
+            else:
+                self._output.write_rows(data)
+        except OSError as exc:
+            self.error = f"writing the events: {exc.strerror}"
+        if self._output.closed:  # the reader went away (`| head`): as if the count was reached
+            self.done.set()
+
+    def _close_output(self) -> None:
+        """Once the child is gone: the output's last part (a Chrome file's end, the folded stacks), with
+        the final counts."""
+        if self._output is not None and not self._output.closed:
+            try:
+                self._output.close(self._last.after(self._base))
+            except OSError as exc:
+                self.error = f"writing the events: {exc.strerror}"
+
     def stop(self) -> None:
         """After the probes were disabled: one last read, then the child finishes what it has
         (up to stop_timeout seconds; None waits for every event to be decoded)."""
@@ -280,6 +299,7 @@ class EventStream:
         if not self.finished.wait(timeout):
             self._proc.kill()
             self.finished.wait(5.0)
+        self._close_output()
 
 
 def _records(pages: list[tuple[int, bytes]], reader: PageReader) -> int:

@@ -8,10 +8,17 @@ one line there.
 from __future__ import annotations
 
 from goprobe_tui.errors import BadInput
-from goprobe_tui.events.formats.base import FORMATS, EventWriter, OutputFormat, Snapshot, register
+from goprobe_tui.events.formats.base import (
+    FORMATS,
+    EventWriter,
+    LineWriter,
+    OutputFormat,
+    Snapshot,
+    register,
+)
 
-__all__ = ["FORMATS", "EventWriter", "OutputFormat", "Snapshot", "format_for_path", "get_format",
-           "register"]
+__all__ = ["FORMATS", "EventWriter", "LineWriter", "OutputFormat", "Snapshot", "format_for_path",
+           "get_format", "register"]
 
 def get_format(name: str) -> OutputFormat:
     """The format of that name; BadInput listing the known ones otherwise."""

@@ -67,8 +67,8 @@ class ChromeWriter(EventWriter):
             if ev.kind == "spawn":
                 items.extend(self._spawn(ev, pid, tid))
                 continue
-            if not CallMatcher.is_call_edge(ev):
-                items.append(self._instant(ev, pid, tid))
+            if not CallMatcher.is_call_edge(ev) or (ev.kind == "entry" and ev.has_return is False):
+                items.append(self._instant(ev, pid, tid))  # nothing will close it: shown now
                 continue
             call = self.calls.feed(ev)
             if call is None:
@@ -122,6 +122,11 @@ class ChromeWriter(EventWriter):
         items += [self._flow_end(pid, tid, flow_id, ts) for (pid, tid), (flow_id, ts) in self._flows.items()]
         self._flows.clear()
         lost = status.lost if status is not None else 0
+        dropped = self.calls.unfinished_count  # entries whose return never came, beyond the bound
+        if dropped:
+            items.append({"name": f"{dropped:,} entries without a return not drawn", "cat": "goprobe",
+                          "ph": "i", "s": "g", "ts": _us(self._last_ns), "pid": 0, "tid": 0,
+                          "args": {"not_drawn": dropped}})
         if lost:
             items.append({"name": f"{lost:,} events lost", "cat": "goprobe", "ph": "i", "s": "g",
                           "ts": _us(self._last_ns), "pid": 0, "tid": 0, "args": {"lost": lost}})
@@ -136,7 +141,8 @@ class ChromeWriter(EventWriter):
                 items.append({"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid,
                               "args": {"sort_index": tid}})
         self._emit(items)
-        self.out.write('\n],"otherData":' + json.dumps({"producer": "goprobe-tui", "lost_events": lost})
+        self.out.write('\n],"otherData":' + json.dumps({"producer": "goprobe-tui", "lost_events": lost,
+                                                      "entries_not_drawn": dropped})
                        + "}\n")
         self.out.flush()
 
