@@ -4,15 +4,18 @@ A collector that is down drops spans, counted, and tracing goes on."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import signal
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from tests.conftest import need
-from tests.kernel_helpers import TraceRun, run_program
+from tests.kernel_helpers import TraceRun, private_copy, run_program
 from tests.support import toolchains as tc
 
 NEWEST = "1.27.3"
@@ -103,3 +106,64 @@ def test_a_collector_that_is_down_drops_spans_counted_and_tracing_goes_on(root: 
     run.proc.send_signal(signal.SIGINT)
     events, err = run.finish()
     assert len(events) == 30 and "0 spans sent to " + url + ", 15 dropped" in err, err
+
+
+class _BadCollector:
+    """A collector on loopback that accepts connections and then hangs, or answers garbage."""
+
+    def __init__(self, garbage: bool) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1/traces"
+        self.garbage = garbage
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.garbage:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                    conn.sendall(b"\x00\xffnot http at all\r\n\r\n" * 10)
+                conn.close()
+            else:
+                self.held.append(conn)  # never read, never answered
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("garbage", [False, True], ids=["hangs", "garbage"])
+def test_a_collector_that_hangs_or_answers_garbage_never_holds_up_ctrl_c(root: str, tmp_path,
+                                                                       garbage: bool) -> None:
+    """Ctrl-C ends the trace within 2 s whatever the collector does, and every span is either
+    sent or counted dropped (the batch in flight when it gave up was counted nowhere)."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    collector = _BadCollector(garbage)
+    hot = private_copy(tc.build("hot", NEWEST), tmp_path)
+    calls = 20_000
+    try:
+        run = TraceRun("--json", "--ret", "--otlp", collector.url, str(hot), "main.Work")
+        assert run_program(hot, str(calls), "2").returncode == 0
+        for _ in range(2 * calls):  # every event decoded: the sender is stuck on the collector
+            assert run.proc.stdout.readline()
+        sent_at = time.monotonic()
+        run.proc.send_signal(signal.SIGINT)
+        run.proc.wait(30)
+        took = time.monotonic() - sent_at
+        _events, err = run.finish()
+    finally:
+        collector.close()
+    m = re.search(r"(\d+) spans sent to \S+, ([\d,]+) dropped", err)
+    assert m, err
+    assert int(m[1]) + int(m[2].replace(",", "")) == calls, err
+    assert took < 2.0, (took, err)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ from goprobe_tui.events.text import format_value
 QUEUE_SPANS = 20_000  # waiting to be sent; beyond, new spans are dropped (counted)
 BATCH = 512
 SEND_EVERY = 1.0  # seconds between batches when fewer than BATCH wait
+# At the end, what waits is sent while the collector keeps taking batches; one that answers
+# nothing for this long is given up on (the rest dropped, counted): Ctrl-C never waits on it.
+STALLED = 0.75
 
 
 @dataclass
@@ -105,6 +109,9 @@ class OtlpSink:
         self._queue: deque[SpanRecord] = deque()
         self._cond = threading.Condition()
         self._closing = False
+        self._in_flight = 0  # spans of the batch being sent: neither sent nor dropped yet
+        self._abandoned = False  # close() gave up on the collector and counted what was left
+        self._progress = 0.0  # monotonic time of the last batch the collector answered
         self._thread = threading.Thread(target=self._run, name="goprobe-otlp", daemon=True)
         self._thread.start()
 
@@ -125,6 +132,7 @@ class OtlpSink:
                 if not self._queue and not self._closing:
                     self._cond.wait(SEND_EVERY)
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                self._in_flight = len(batch)
                 done = self._closing and not self._queue
             if batch:
                 self._send(batch)
@@ -138,21 +146,36 @@ class OtlpSink:
             ok = self.exporter.export([_readable(s) for s in batch]) == SpanExportResult.SUCCESS
         except Exception:  # a collector that is down must not stop tracing: counted
             ok = False
-        if ok:
-            self.sent += len(batch)
-        else:
-            self.dropped += len(batch)
+        with self._cond:
+            self._in_flight = 0
+            self._progress = time.monotonic()
+            if self._abandoned:
+                return  # close() counted this batch as dropped already
+            if ok:
+                self.sent += len(batch)
+            else:
+                self.dropped += len(batch)
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Sends what waits (for up to `timeout` seconds; the rest is dropped, counted)."""
+    def close(self, stalled: float = STALLED) -> None:
+        """Sends what waits while the collector answers; once it has answered nothing for
+        `stalled` seconds, the rest (the batch in flight too) is dropped, counted."""
         with self._cond:
             self._closing = True
+            self._progress = time.monotonic()
             self._cond.notify()
-        self._thread.join(timeout)
+        while self._thread.is_alive():
+            self._thread.join(0.05)
+            with self._cond:
+                if time.monotonic() - self._progress > stalled:
+                    break
         with self._cond:
-            self.dropped += len(self._queue)
+            self._abandoned = True
+            self.dropped += len(self._queue) + self._in_flight
             self._queue.clear()
-        self.exporter.shutdown()
+            self._in_flight = 0
+        # the exporter's shutdown can wait on a hung request: never in the way of exiting
+        threading.Thread(target=self.exporter.shutdown, name="goprobe-otlp-shutdown",
+                         daemon=True).start()
 
 
 _RESOURCE = None
