@@ -119,3 +119,20 @@ def test_records_of_another_machine_are_never_named_from_this_machines_proc(tmp_
     info = ProcessInfo(str(tmp_path), live=False)
     assert info.thread(me, time.monotonic_ns())[:2] == (4242, "target")
     assert info.file_offset(me, "/proc/self/exe", 0x1000) is None
+
+
+def test_a_process_that_cannot_be_read_is_named_with_why_once(monkeypatch, capsys) -> None:
+    """`ps` said "1 process could not be read" on every run (pid 1 of a sandbox): now each such
+    process is named, by pid and name, with the kernel's reason, once."""
+    import argparse
+    import os
+
+    from goprobe_tui.cli import processes as cli
+    from goprobe_tui.engine import processes as engine
+
+    me = engine._unreadable(os.getpid(), PermissionError(13, "Permission denied"))
+    assert me.pid == os.getpid() and me.comm and "not permitted" in me.why
+    monkeypatch.setattr(cli, "go_processes", lambda: engine.Scan([], [me], 0))
+    cli.run_ps(argparse.Namespace(json=False))
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"goprobe-tui: pid {me.pid} ({me.comm}) could not be read: {me.why}"]

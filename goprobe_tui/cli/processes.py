@@ -25,8 +25,11 @@ def run_ps(args: argparse.Namespace) -> int:
         widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
-    if scan.unreadable:
-        what = "process" if scan.unreadable == 1 else "processes"
-        print(f"goprobe-tui: {scan.unreadable} {what} could not be read (not permitted, or gone)",
+    # each once, by pid and name, with the reason (pid 1 of a sandbox is hidden from us)
+    for u in scan.unreadable[:20]:
+        name = f" ({printable(u.comm)})" if u.comm else ""
+        print(f"goprobe-tui: pid {u.pid}{name} could not be read: {u.why}", file=sys.stderr)
+    if len(scan.unreadable) > 20:
+        print(f"goprobe-tui: {len(scan.unreadable) - 20} more processes could not be read",
               file=sys.stderr)
     return OK

@@ -35,16 +35,35 @@ class GoProcess:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    pid: int
+    comm: str  # its name, where even that can be read ("" otherwise)
+    why: str  # the kernel's answer, in words
+
+
+@dataclass(frozen=True)
 class Scan:
     processes: list[GoProcess]
-    unreadable: int  # processes whose executable or status could not be read
+    unreadable: list[Unreadable]  # processes whose executable or status could not be read
     binaries_read: int  # distinct executables opened
+
+
+def _unreadable(pid: int, exc: OSError) -> Unreadable:
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
+            comm = f.read(64).strip()
+    except OSError:
+        comm = ""
+    why = exc.strerror or "unreadable"
+    if exc.errno in (1, 13):  # EPERM, EACCES: ptrace access mode denied by the kernel
+        why = "not permitted (another user namespace, or a sandbox's own process)"
+    return Unreadable(pid, comm, why)
 
 
 def go_processes() -> Scan:
     binaries: dict[tuple[int, int], BuildInfo | None] = {}
     out: list[GoProcess] = []
-    unreadable = 0
+    unreadable: list[Unreadable] = []
     boot = _boot_time()
     tick = os.sysconf("SC_CLK_TCK")
     me = os.getpid()
@@ -56,8 +75,8 @@ def go_processes() -> Scan:
             st = os.stat(f"/proc/{pid}/exe")
         except FileNotFoundError:
             continue  # a kernel thread, or gone
-        except OSError:
-            unreadable += 1
+        except OSError as exc:
+            unreadable.append(_unreadable(pid, exc))
             continue
         key = (st.st_dev, st.st_ino)
         if key not in binaries:
@@ -67,8 +86,12 @@ def go_processes() -> Scan:
             continue  # not Go
         try:
             out.append(_process(pid, info, st.st_uid, boot, tick))
-        except (OSError, ValueError, IndexError):
-            unreadable += 1
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except OSError as exc:
+            unreadable.append(_unreadable(pid, exc))
+        except (ValueError, IndexError) as exc:
+            unreadable.append(Unreadable(pid, "", f"its /proc files do not parse ({exc})"))
     out.sort(key=lambda p: p.pid)
     return Scan(out, unreadable, len(binaries))
 

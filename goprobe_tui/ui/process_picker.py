@@ -77,7 +77,7 @@ class ProcessPicker(App[int | None]):
         table.clear()
         for p in self._shown:
             table.add_row(*_row(p), key=str(p.pid))
-        more = f"; {scan.unreadable} unreadable" if scan.unreadable else ""
+        more = f"; {len(scan.unreadable)} unreadable" if scan.unreadable else ""
         shown = f"{len(self._shown)} of " if needle else ""
         self.query_one("#summary", Static).update(
             f"{shown}{len(scan.processes)} Go processes{more}. Enter traces the one chosen "
