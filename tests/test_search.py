@@ -48,3 +48,11 @@ def test_search_before_and_after_its_tables_are_built_agree() -> None:
     for q in ("hand", "h", "srvhandleconn", "Main", "é", "zz", "x" * 100):
         assert np.array_equal(cold.search(q), warm.search(q)), q
     assert [names[i] for i in warm.search("hand")][:2] == ["main.handle", "main.(*Server).handleConn"]
+
+
+def test_a_package_prefix_puts_that_packages_functions_first() -> None:
+    names = ["runtime.main", "runtime.main.func2", "runtime.main.func1", "main.C", "main.D",
+             "main.main", "internal/domain.F"]
+    search = FunctionSearch(names)
+    ranked = [names[i] for i in search.search("main.")]
+    assert set(ranked[:3]) == {"main.C", "main.D", "main.main"}, ranked

@@ -160,6 +160,13 @@ class FunctionSearch:
         inside[text.line_of(found)] = True
         return inside[hits]
 
+    def _prefixed(self, ql: str, hits: np.ndarray) -> np.ndarray:
+        """Which of the hits start with ql (lower-case): `main.` is a package's prefix, and that
+        package's functions come before runtime.main.func1."""
+        text = self._joined(False)
+        starts = self._substring_starts(ql, text)
+        return np.isin(text.starts, starts, assume_unique=True)[hits]
+
     def _substring_starts(self, ql: str, text: _Text) -> np.ndarray:
         if len(ql) == 1:
             return text.occurrences(ql)
@@ -199,10 +206,12 @@ class FunctionSearch:
             return hits
         ql = query.lower()
         contiguous = np.ones(len(hits), dtype=bool) if len(ql) == 1 else self._contiguous(ql, hits)
+        prefixed = self._prefixed(ql, hits)
         if len(hits) > PRECISE_LIMIT:  # short queries: cheap ranking keeps keystrokes fast
-            # one 16-bit key (not contiguous, tier, length): numpy sorts it by radix, stably
+            # one 16-bit key (not prefixed, not contiguous, tier, length): sorted by radix, stably
             key = (np.minimum(self.lengths[hits], 2047).astype(np.uint16)
-                   | (self.tier[hits].astype(np.uint16) << 11) | ((~contiguous).astype(np.uint16) << 13))
+                   | (self.tier[hits].astype(np.uint16) << 11) | ((~contiguous).astype(np.uint16) << 13)
+                   | ((~prefixed).astype(np.uint16) << 14))
             return hits[np.argsort(key, kind="stable")]
         lower, short = self.lower, self.short
         part = process.cdist([ql], [lower[i] for i in hits], scorer=fuzz.partial_ratio,
@@ -210,4 +219,4 @@ class FunctionSearch:
         in_short = process.cdist([ql], [short[i] for i in hits], scorer=fuzz.partial_ratio,
                                  dtype=np.int32, workers=-1)[0]
         score = part + in_short // 2 + contiguous * 50
-        return hits[np.lexsort((self.lengths[hits], self.tier[hits], -score))]
+        return hits[np.lexsort((self.lengths[hits], self.tier[hits], -score, ~prefixed))]
