@@ -156,7 +156,7 @@ def test_the_function_table_cache_gives_the_table_read_afresh(tmp_path, monkeypa
     with GoBinary.open(path) as b:
         fresh = b.functions  # decoded, and stored
     with GoBinary.open(path) as b:
-        identity = (*b.elf.identity, b.pclntab.vaddr, b.text_start)
+        identity = b.cache_key
         assert table_cache.load(identity, len(fresh)) is not None
         again = b.functions  # from the cache
         assert table_cache.load(identity, len(fresh) + 1) is None

@@ -166,3 +166,27 @@ def test_a_line_in_a_loop_fires_once_per_iteration_with_its_locals(root: str, ve
     else:
         assert [e["locals"]["i"] for e in events] == list(range(50))
     assert goprobe_leftovers(root) == []
+
+
+LOOPS = ("main.clamp", "main.at", "main.(*scanner).accept", "main.(*node).ready", "main.weight")
+
+
+@pytest.mark.parametrize(("version", "variant"), [("1.19", "default"), ("1.21.13", "default"),
+                                                  ("1.24.11", "default"), ("1.27.3", "default"),
+                                                  ("1.27.3", "strip")])
+def test_helpers_inlined_into_loops_are_counted_whole(root: str, version: str, variant: str) -> None:
+    """tests/go/loops: a helper whose inlined code is entered at more than one place (panic
+    calls at the function's end, an argument loaded early, a loop's condition, a call behind
+    a nil check) is still probed once per call; `clamp` in a loop said 69 of 88 calls."""
+    need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+    binary = tc.build("loops", version, variant)
+    run = TraceRun("--json", str(binary), *LOOPS, command="stats")
+    assert not any("not traced" in line for line in run.stderr_lines), run.stderr_lines
+    proc = run_program(binary)
+    assert proc.returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    rows, err = run.finish()
+    ran = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", proc.stdout) if k != "sink"}
+    stats = {r["function"].rsplit(".", 1)[-1]: r["calls"] for r in rows}
+    assert stats == ran, err
+    assert all(r.get("untraced_inlined_sites", 0) == 0 for r in rows), rows

@@ -9,6 +9,7 @@ file; a `jmp reg` is a tail call (Go emits jump tables only in the memory form).
 from __future__ import annotations
 
 import re
+import weakref
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -32,6 +33,18 @@ class FlowGraph:
     closed: bool = True  # every edge is known
     mnemonics: dict[int, str] = field(default_factory=dict)  # instruction start -> mnemonic
     previous: dict[int, int] = field(default_factory=dict)  # instruction start -> the one before
+    panics: set[int] = field(default_factory=set)  # blocks that end calling a no-return function
+    last: dict[int, int] = field(default_factory=dict)  # block -> its last instruction's address
+    operands: dict[int, str] = field(default_factory=dict)  # instruction start -> operands
+    addresses: list[int] = field(default_factory=list)  # every instruction start, ascending
+
+    def instructions(self, block: int) -> list[int]:
+        """The instruction starts of a block."""
+        at = bisect_right(self.starts, block)
+        end = self.starts[at] if at < len(self.starts) else 1 << 64
+        lo = bisect_right(self.addresses, block - 1)
+        hi = bisect_right(self.addresses, end - 1)
+        return self.addresses[lo:hi]
 
     def block_of(self, pc: int) -> int:
         return self.starts[bisect_right(self.starts, pc) - 1]
@@ -42,6 +55,52 @@ class FlowGraph:
         before = self.mnemonics.get(self.previous.get(pc, -1), "")
         return self.mnemonics.get(pc) == "nop" and before not in ("call", "bl", "blr")
 
+    def reachable_without(self, avoid: int) -> set[int]:
+        """Blocks reachable from the entry on paths that never pass `avoid` (so `avoid`
+        dominates every block not in the answer)."""
+        if avoid == self.entry:
+            return set()
+        seen, todo = {self.entry}, [self.entry]
+        while todo:
+            for nxt in self.succ.get(todo.pop(), ()):
+                if nxt != avoid and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    def reachable_within(self, start: int, region: set[int], inside=lambda pc: True) -> set[int]:
+        """Blocks of `region` reachable from `start`'s successors without leaving it, by
+        edges whose branch (the block's last instruction) is `inside`."""
+        seen: set[int] = set()
+        todo = [start]
+        while todo:
+            block = todo.pop()
+            if not inside(self.last.get(block, block)):
+                continue
+            for nxt in self.succ.get(block, ()):
+                if nxt in region and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    def always_reaches(self, start: int, goal: int) -> bool:
+        """Whether every path from `start` meets `goal` before it returns, loops back to
+        `start` or leaves the function (a path that ends in a panic never returns, so it
+        does not count against)."""
+        seen, todo = {start}, [start]
+        while todo:
+            block = todo.pop()
+            succ = self.succ.get(block, ())
+            if not succ and block not in self.panics:
+                return False
+            for nxt in succ:
+                if nxt == start:
+                    return False
+                if nxt != goal and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return True
+
     def blocks_in(self, start: int, end: int) -> list[int]:
         """Blocks holding any byte of [start, end)."""
         lo = bisect_right(self.starts, start) - 1
@@ -49,9 +108,31 @@ class FlowGraph:
         return self.starts[max(lo, 0):hi]
 
 
+# Runtime functions that never return: a call of one ends its block (the bounds checks' panic
+# calls sit one after another at a function's end, and none falls into the next).
+_NORETURN_PREFIXES = ("runtime.panic", "runtime.goPanic")
+_NORETURN = frozenset({"runtime.gopanic", "runtime.throw", "runtime.fatal", "runtime.fatalthrow",
+                       "runtime.fatalpanic"})
+_RETURNING = frozenset({"runtime.panicCheck1", "runtime.panicCheck2"})  # they may return
+_noreturn_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def noreturn_entries(binary: GoBinary) -> frozenset[int]:
+    found = _noreturn_cache.get(binary)
+    if found is None:
+        fns = binary.functions
+        found = frozenset(int(fns.entry[i]) for i, name in enumerate(fns.names)
+                          if (name in _NORETURN or name.startswith(_NORETURN_PREFIXES))
+                          and name not in _RETURNING)
+        _noreturn_cache[binary] = found
+    return found
+
+
 def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
     arch = binary.arch
     insns = list(_disassembler(arch).disasm_lite(binary.code(fn), fn.entry))
+    noreturn = noreturn_entries(binary)
+    panic_calls: set[int] = set()
     graph = FlowGraph(fn.entry, [])
     if not insns:
         graph.closed = False
@@ -62,6 +143,9 @@ def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
     branches: list[tuple[int, int, list[int], bool]] = []
     for k, (addr, size, mnemonic, ops) in enumerate(insns):
         kind = _kind(arch, mnemonic, ops)
+        if kind is None and mnemonic in ("call", "bl") and _direct_target(ops) in noreturn:
+            kind = "exit"
+            panic_calls.add(addr)
         if kind is None:
             continue
         targets: list[int] = []
@@ -88,6 +172,8 @@ def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
             starts.add(addr + size)
     addr_list = [a for a, _s, _m, _o in insns]
     graph.mnemonics = {a: m for a, _s, m, _o in insns}
+    graph.operands = {a: o for a, _s, _m, o in insns}
+    graph.addresses = addr_list
     graph.previous = dict(zip(addr_list[1:], addr_list, strict=False))
     if not starts <= set(addr_list):
         graph.closed = False  # a jump into the middle of an instruction: not code we know
@@ -108,6 +194,9 @@ def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
         elif not _stops(arch, last[2]) and nxt in graph.pred:
             out.add(nxt)  # plain fall-through (a call returns to the next instruction)
         graph.succ[start] = out
+        graph.last[start] = last[0]
+        if last[0] in panic_calls:
+            graph.panics.add(start)
         for t in out:
             graph.pred[t].add(start)
     return graph

@@ -52,11 +52,46 @@ def once_per_call(graph: FlowGraph, body: list[tuple[int, int]], mark: int,
     blocks = {b for start, end in body for b in graph.blocks_in(start, end)}
     if not blocks:
         return None, "no code of its own"
-    entered = [b for b in blocks
-               if b == graph.entry or any(p not in blocks for p in graph.pred[b])]
-    if len(entered) != 1:
-        return None, f"its code is entered at {len(entered)} places"
-    head = entered[0]
-    if any(p in blocks for p in graph.pred[head]):
+    entered = sorted(b for b in blocks
+                     if b == graph.entry or any(p not in blocks for p in graph.pred[b]))
+    # One entry runs once per call if the call's own code never leads back to it (a loop
+    # inside the call), and each block of the call's code either comes after it on every
+    # path from the function's start (it dominates them) or leads to it on every path (an
+    # argument loaded early, on one branch or at the end of the loop before). Entered at
+    # several places: the compiler moved part of the call's code away (a tail after the
+    # caller's own code, a shared exit, such an early load).
+    def inside(pc: int) -> bool:
+        return any(start <= pc < end for start, end in body)
+
+    looped = False
+    for head in entered:
+        # a way back to it by the call's own branches (the caller's loop is a new call)
+        if head in graph.reachable_within(head, blocks, inside):
+            looped = True
+            continue
+        before = blocks & graph.reachable_without(head)
+        # a block that only loads may be an argument read early for a call that then does
+        # not happen; but where the head only loads too, both may be copies of one getter
+        early = not _only_loads(graph, head, inside)
+        if all(graph.always_reaches(b, head) or (early and _only_loads(graph, b, inside))
+               for b in before):
+            return head, ""
+    if len(entered) == 1 and looped:
         return None, "its first block is also reached from inside it (a loop)"
-    return head, ""
+    return None, f"its code is entered at {len(entered)} places, none of them first on every path"
+
+
+_LOADS = frozenset({"mov", "movabs", "movzx", "movsx", "movsxd", "lea", "nop", "movups", "movss", "movsd",
+                    "movq", "movd", "ldr", "ldrb", "ldrh", "ldrsw", "ldur", "ldp"})
+
+
+def _only_loads(graph: FlowGraph, block: int, inside) -> bool:
+    """Whether the call's code in `block` only loads values into registers: it does nothing
+    (no store, no call, no branch, no flags) that a call is known by."""
+    for pc in graph.instructions(block):
+        if not inside(pc):
+            continue
+        mnemonic, ops = graph.mnemonics.get(pc, ""), graph.operands.get(pc, "")
+        if mnemonic not in _LOADS or "[" in ops.split(",")[0]:
+            return False
+    return True
