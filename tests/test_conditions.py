@@ -179,7 +179,7 @@ def test_a_duration_where_none_belongs_says_why(text: str, reason: str) -> None:
 
 
 def test_go_duration_literals_parse_as_go_does() -> None:
-    from goprobe_tui.values.durations import parse_go_duration
+    from goprobe_tui.durations import parse_go_duration
 
     assert parse_go_duration("1m30s") == 90 * 10**9
     assert parse_go_duration("-2us") == -2000 and parse_go_duration("0") == 0

@@ -10,8 +10,8 @@ import pathlib
 PKG = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui"
 # Modules at the top of the package everyone may import: errors, exit codes, text safety,
 # the disk cache.
-BASE = {"errors", "exit_codes", "textsafe", "safe_read", "atomic_file", "signals", "cache", "__main__",
-        "__init__"}
+BASE = {"errors", "exit_codes", "textsafe", "safe_read", "durations", "atomic_file", "signals", "cache",
+        "__main__", "__init__"}
 LOWER = {
     "gobinary": set(),
     "values": {"gobinary"},

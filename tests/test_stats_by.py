@@ -31,3 +31,32 @@ def test_the_busiest_keys_get_rows_and_the_rest_is_merged(monkeypatch) -> None:
     other = rows["(other)"]
     assert other["calls"] == 1 + 2 + 1 and other["returns"] == 4 and other["max_ns"] == 5000
     assert sum(r["calls"] for r in rows.values()) == sum(counts.values())
+
+
+def test_a_count_with_inlined_calls_left_unprobed_is_marked_partial() -> None:
+    """Where some inlined copies of a function have no probe, more calls ran than counted:
+    every place a count shows says so (text, JSON, the Stats view's cells and detail)."""
+    import io
+    import json
+
+    from goprobe_tui.events.formats import get_format
+    from goprobe_tui.insight.stats import StatsTable
+    from goprobe_tui.ui.stats_pane import cells, detail_text
+
+    table = StatsTable()
+    table.learn_function("main.partial", untraced=3)
+    table.learn_function("main.whole")
+    rows = {r["function"]: r for r in table.snapshot(0)}
+    assert rows["main.partial"]["untraced_inlined_sites"] == 3
+    assert rows["main.whole"]["untraced_inlined_sites"] == 0
+    out = io.StringIO()
+    get_format("text").write_stats(list(rows.values()), out)
+    text = out.getvalue()
+    assert "0+" in text and "3 inlined call sites could not be probed" in text
+    assert text.count("+ partial") == 1
+    out = io.StringIO()
+    get_format("json").write_stats(list(rows.values()), out)
+    assert {json.loads(ln)["function"]: json.loads(ln)["untraced_inlined_sites"]
+            for ln in out.getvalue().splitlines()} == {"main.partial": 3, "main.whole": 0}
+    assert str(cells(rows["main.partial"])[1]) == "0+" and str(cells(rows["main.whole"])[1]) == "0"
+    assert "could not be probed" in detail_text(rows["main.partial"])

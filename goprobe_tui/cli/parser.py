@@ -41,7 +41,7 @@ def _positive(convert: Callable[[str], float], what: str) -> Callable[[str], flo
 
 def _seconds(text: str) -> float:
     """Plain seconds (2.5) or a Go duration (1m30s, 500ms)."""
-    from goprobe_tui.values.durations import parse_go_duration
+    from goprobe_tui.durations import parse_go_duration
 
     try:
         return float(text) if re.fullmatch(r"[0-9.eE+-]+|inf|nan", text.strip()) else \

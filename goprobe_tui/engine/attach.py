@@ -335,6 +335,9 @@ class Attacher:
         attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note,
                                                inlined_calls=p.inlined_calls,
                                                inlined_missed=p.inlined_missed) for p in plans}
+        for p in plans:  # every site knows: the decoder's statistics mark the count partial
+            for site, *_rest in p.sites:
+                site.untraced = p.inlined_missed
         refused_entry: set[str] = set()
         stopped = False
         # entries first: a return probe enabled before its entry could only be unpaired

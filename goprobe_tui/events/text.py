@@ -100,3 +100,11 @@ def histogram_lines(histogram: list[list[int]], width: int = HISTOGRAM_BAR) -> l
         bar = "█" * max(1, round(width * n / top))
         out.append(f"{format_duration(lo):>8} – {format_duration(hi):<8} {bar:<{width}} {n:,}")
     return out
+
+
+PARTIAL = "+"  # after a count: some inlined calls have no probe, so there were more
+
+
+def partial_note(untraced: int) -> str:
+    return (f"{PARTIAL} partial: {untraced:,} inlined call site{'s' if untraced != 1 else ''} "
+            "could not be probed, so more calls ran than counted (`list` and the details say why)")

@@ -93,16 +93,21 @@ class StatsTable:
         self.by = by
         self.functions: dict[str, FunctionStats] = {}
         self.keyed: dict[tuple[str, str], FunctionStats] = {}
+        self.untraced: dict[str, int] = {}  # function -> its inlined calls without a probe
         self._keys_of: dict[str, int] = {}  # function -> keys counted apart
         self._error_result: dict[str, str | None] = {}
         self.changes = 0  # events added so far
         self.last_ts_ns = 0  # the newest event's time
 
-    def learn_function(self, function: str) -> None:
-        """An attached function: it has a row from now on, with 0 calls until it is called."""
+    def learn_function(self, function: str, untraced: int = 0) -> None:
+        """An attached function: it has a row from now on, with 0 calls until it is called.
+        untraced: its inlined calls without a probe (its count is partial)."""
         if function not in self.functions:
             self._stats(function)
             self.changes += 1  # a snapshot goes out: the row shows at once
+        if self.untraced.get(function, 0) != untraced:
+            self.untraced[function] = untraced
+            self.changes += 1
 
     def learn_results(self, function: str, specs: tuple[ValueSpec, ...]) -> None:
         """Which result of a function is its error, from its return site's value specs."""
@@ -204,9 +209,13 @@ class StatsTable:
     def snapshot(self, now_ns: int) -> list[dict[str, Any]]:
         if self.by is not None:  # a row per function and key; functions not called yet too
             called = {f for f, _t in self.keyed}
-            return (self._top_keys(now_ns)
-                    + [st.snapshot(now_ns) for f, st in self.functions.items() if f not in called])
-        return [st.snapshot(now_ns) for st in self.functions.values()]
+            return [self._marked(r) for r in self._top_keys(now_ns)
+                    + [st.snapshot(now_ns) for f, st in self.functions.items() if f not in called]]
+        return [self._marked(st.snapshot(now_ns)) for st in self.functions.values()]
+
+    def _marked(self, row: dict[str, Any]) -> dict[str, Any]:
+        row["untraced_inlined_sites"] = self.untraced.get(row["function"], 0)
+        return row
 
 
 def _merged(rows: list[FunctionStats]) -> FunctionStats:

@@ -47,7 +47,7 @@ class DecodeLoop:
                 if site.kind == "return":
                     self.table.learn_results(site.function, site.values)
                 elif site.muted_since is None:
-                    self.table.learn_function(site.function)
+                    self.table.learn_function(site.function, site.untraced)
 
     def _keep(self, ev: TraceEvent) -> bool:
         return self.pid_filter is None or ev.pid == self.pid_filter

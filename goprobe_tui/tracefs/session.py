@@ -65,6 +65,8 @@ class Site:
     # and the statement's file and line. Its locals are call_values[0].
     scope: str = ""
     source: tuple[str, int] | None = None
+    # Inlined calls of its function that have no probe: its count is partial (stats mark it)
+    untraced: int = 0
     # Detached while its event still serves other functions: records from this monotonic ns on
     # are dropped (older ones, still unread, are real calls and decode as usual).
     muted_since: int | None = None

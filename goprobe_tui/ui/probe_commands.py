@@ -153,7 +153,8 @@ class ProbeCommands:
         self.post_message(Notice(f"{fn.key}: {what}" + ("" if att else " (applied when attached)"),
                                  "information"))
         if att is not None:
-            self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note))
+            self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note,
+                                           att.inlined_missed))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_all(self) -> None:
@@ -176,7 +177,8 @@ class ProbeCommands:
         for name, why in errors.items():
             self.post_message(ProbeFailed(name, why))
         for att in attached:
-            self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note))
+            self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note,
+                                           att.inlined_missed))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _attach_line(self, spec: str) -> None:
@@ -187,7 +189,8 @@ class ProbeCommands:
         except (GoprobeError, ValueError) as exc:
             self.post_message(ProbeFailed(spec.rsplit("/", 1)[-1], str(exc)))
             return
-        self.post_message(ProbeChanged(att.function.key, True, False, att.probes, att.note))
+        self.post_message(ProbeChanged(att.function.key, True, False, att.probes, att.note,
+                                       att.inlined_missed))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_function(self, name: str) -> None:
@@ -217,7 +220,7 @@ class ProbeCommands:
             fn = self.functions[idx] if idx is not None else None
             where = self.controller.condition_of(fn) if fn is not None and self.controller else ""
             panel.upsert(message.name, message.returns, message.probes,
-                         f"where {where}" if where else "attached")
+                         f"where {where}" if where else "attached", partial=message.untraced > 0)
             # its calls so far (0 until it is called), and calls/s; blank when no statistics
             # come (an engine without them): never a 0 that events on screen contradict
             counted = self.controller is not None and self.controller.counts_calls

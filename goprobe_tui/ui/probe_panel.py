@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
+from goprobe_tui.events.text import PARTIAL
 from goprobe_tui.textsafe import printable
 
 NAME_MIN = 10
@@ -32,6 +33,7 @@ class _Row:
     error: bool = False
     hits: int | None = None
     rate: int | None = None
+    partial: bool = False  # inlined calls without a probe: more calls ran than counted
 
 
 class ProbePanel(DataTable):
@@ -70,14 +72,14 @@ class ProbePanel(DataTable):
         marker = "✗ " if row.error else ("◆ " if row.returns else "● ")
         # Text, never markup: a name like `x[/b]` from the binary must show as itself.
         cells = [Text(marker + fit_left(printable(name), self._name_w)),
-                 self._number(row.hits), self._number(row.rate)]
+                 self._number(row.hits, row.partial), self._number(row.rate)]
         if self._wide:
             cells += [Text(str(row.probes), justify="right"), Text(printable(row.status))]
         return cells
 
     @staticmethod
-    def _number(n: int | None) -> Text:
-        return Text("" if n is None else f"{n:,}", justify="right")
+    def _number(n: int | None, partial: bool = False) -> Text:
+        return Text("" if n is None else f"{n:,}{PARTIAL if partial else ''}", justify="right")
 
     def on_resize(self) -> None:
         if (self.size.width >= WIDE) != self._wide or self._name_width() != self._name_w:
@@ -85,10 +87,11 @@ class ProbePanel(DataTable):
 
     # -- rows ---------------------------------------------------------------------------
     def upsert(self, name: str, returns: bool, probes: int, status: str = "attached",
-               error: bool = False) -> None:
+               error: bool = False, partial: bool = False) -> None:
         old = self.model.get(name)
         row = self.model[name] = _Row(returns, probes, status, error,
-                                      None if old is None else old.hits, None if old is None else old.rate)
+                                      None if old is None else old.hits, None if old is None else old.rate,
+                                      partial)
         if old is None:
             self.add_row(*self._cells(name, row), key=name)
             return
@@ -117,8 +120,8 @@ class ProbePanel(DataTable):
             if row is None:
                 continue
             row.hits, row.rate = count, rates.get(name, row.rate)
-            for key, value in (("hits", row.hits), ("rate", row.rate)):
-                text = self._number(value)
+            for key, value, partial in (("hits", row.hits, row.partial), ("rate", row.rate, False)):
+                text = self._number(value, partial)
                 if text.cell_len > self._widths[key]:  # a number is never cut
                     self._widths[key] = text.cell_len
                     grown = True

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from goprobe_tui.events.text import format_duration, histogram_lines
+from goprobe_tui.events.text import PARTIAL, format_duration, histogram_lines, partial_note
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui.probe_panel import fit_left
 
@@ -54,7 +54,8 @@ def cells(s: dict[str, Any], wide: bool = True, name_width: int = 60) -> tuple:
     errors = "—" if s["errors"] is None else f"{s['errors']:,}"
     rate = f"{s['calls_per_s']:,}" + (f" {sparkline(s['rate'][-SPARK_SECONDS:])}" if wide else "")
     inlined = s.get("inlined", 0)
-    values = {"calls": f"{s['calls']:,}", "inlined": f"{inlined:,}" if inlined else "",
+    partial = PARTIAL if s.get("untraced_inlined_sites") else ""
+    values = {"calls": f"{s['calls']:,}{partial}", "inlined": f"{inlined:,}" if inlined else "",
               "rate": rate, "errors": errors,
               **{k: format_duration(s[f"{k}_ns"]) for k in ("p50", "p90", "p99", "max")}}
     return (Text(fit_left(printable(row_name(s)), name_width)),
@@ -71,6 +72,8 @@ def detail_text(s: dict[str, Any]) -> str:
     lines = [f"{s['function']}: {s['calls']:,} calls{share}, {s['returns']:,} returns timed"
              + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")
              + (" — latency of out-of-line calls only" if inlined and s["returns"] else "")]
+    if s.get("untraced_inlined_sites"):
+        lines.append(partial_note(s["untraced_inlined_sites"]))
     lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
     if s.get("callers"):
         lines.append("callers: " + ", ".join(f"{name} ({n:,})" for name, n in s["callers"]))

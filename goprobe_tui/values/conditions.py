@@ -28,9 +28,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from goprobe_tui.durations import LITERAL as DURATION
+from goprobe_tui.durations import parse_go_duration
 from goprobe_tui.values.decoded import NIL, Duration, Marker, Truncated
-from goprobe_tui.values.durations import LITERAL as DURATION
-from goprobe_tui.values.durations import parse_go_duration
 from goprobe_tui.values.kinds import ValueSpec, location_of
 from goprobe_tui.values.limits import STRING_BYTES
 

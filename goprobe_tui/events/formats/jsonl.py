@@ -8,8 +8,9 @@ from typing import TextIO
 from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
 
-STATS_KEYS = ("function", "calls", "inlined", "errors", "p50_ns", "p90_ns", "p99_ns", "max_ns", "min_ns",
-              "mean_ns", "returns", "unpaired_returns", "histogram", "slowest", "callers")
+STATS_KEYS = ("function", "calls", "inlined", "untraced_inlined_sites", "errors", "p50_ns", "p90_ns",
+              "p99_ns", "max_ns", "min_ns", "mean_ns", "returns", "unpaired_returns", "histogram", "slowest",
+              "callers")
 
 
 def json_line(ev: TraceEvent) -> str:
@@ -29,5 +30,5 @@ class JsonLinesFormat(OutputFormat):
         for s in sorted(snapshot, key=lambda s: (-s["calls"], s["function"])):
             keyed = {"key": s["key"]} if "key" in s else {}
             out.write(json.dumps({"function": s["function"], **keyed,
-                                  **{k: s[k] for k in STATS_KEYS[1:]}}) + "\n")
+                                  **{k: s.get(k, 0) for k in STATS_KEYS[1:]}}) + "\n")
         out.flush()

@@ -6,7 +6,7 @@ from typing import TextIO
 
 from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
-from goprobe_tui.events.text import NOT_KNOWN, format_duration, histogram_lines
+from goprobe_tui.events.text import NOT_KNOWN, PARTIAL, format_duration, histogram_lines, partial_note
 from goprobe_tui.textsafe import printable
 
 
@@ -32,9 +32,13 @@ class TextFormat(OutputFormat):
             inlined = s.get("inlined", 0)
             shown = f"{inlined:,}" if inlined else ""
             name = s["function"] + (f" [{s['key_text']}]" if "key_text" in s else "")
-            out.write(f"{printable(name):<40} {s['calls']:>9,} {shown:>9} "
+            untraced = s.get("untraced_inlined_sites", 0)
+            calls = f"{s['calls']:,}" + (PARTIAL if untraced else "")
+            out.write(f"{printable(name):<40} {calls:>9} {shown:>9} "
                       f"{errors:>7} {d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} "
                       f"{d(s['max_ns']):>8}\n")
+            if untraced:
+                out.write(f"    {partial_note(untraced)}\n")
             if inlined:
                 out.write(f"    {latency_scope(s['calls'], inlined)}\n")
             for line in histogram_lines(s["histogram"]):
