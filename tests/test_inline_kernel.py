@@ -190,3 +190,29 @@ def test_helpers_inlined_into_loops_are_counted_whole(root: str, version: str, v
     stats = {r["function"].rsplit(".", 1)[-1]: r["calls"] for r in rows}
     assert stats == ran, err
     assert all(r.get("untraced_inlined_sites", 0) == 0 for r in rows), rows
+
+
+def _line_of(program: str, text: str) -> int:
+    return next(n for n, line in enumerate((tc.GO_SOURCES / program / "main.go").read_text()
+                                           .splitlines(), 1) if line.strip() == text)
+
+
+@pytest.mark.parametrize("version", ["1.19", "1.21.13", "1.24.11", "1.27.3"])
+def test_a_statement_the_compiler_split_fires_once_per_execution(root: str, version: str) -> None:
+    """`acc += j % 13` begins twice in its block (a register move lands in its middle): 33
+    executions gave 66 events. And every local in scope is listed, read or <unavailable>."""
+    need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+    binary = tc.build("loops", version)
+    split, mul = _line_of("loops", "acc += j % 13"), _line_of("loops", "s += i * k")
+    run = TraceRun("--json", str(binary), f"loops/main.go:{split}", f"loops/main.go:{mul}")
+    assert run_program(binary).returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    events, err = run.finish()
+    by_line = {line: [e for e in events if e["line"] == line] for line in (split, mul)}
+    assert len(by_line[split]) == len(range(7, 337, 10)) and len(by_line[mul]) == 337 // 7, err
+    for e in by_line[mul]:
+        assert set(e["locals"]) >= {"n", "k", "s", "i"}, e  # `j` is out of scope here
+        assert "j" not in e["locals"]
+        assert sorted(e.get("unavailable", [])) == sorted(k for k, v in e["locals"].items()
+                                                          if v == "<unavailable>")
+    assert {e["locals"]["k"] for e in by_line[mul]} == {3}

@@ -17,10 +17,11 @@ from goprobe_tui.gobinary.abi import Assignment, Placement
 from goprobe_tui.gobinary.dwarf_vars import Variable
 from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
 from goprobe_tui.gobinary.inline import inline_index
+from goprobe_tui.gobinary.inline_probes import once_per_call
 from goprobe_tui.gobinary.lines import LineSite, LineTable
 from goprobe_tui.tracefs.session import Site
 from goprobe_tui.values.conditions import compile_condition
-from goprobe_tui.values.kinds import FetchPlan, build_plan
+from goprobe_tui.values.kinds import FetchPlan, ValueSpec, build_plan
 
 NO_DWARF = "locals unknown: no DWARF"
 NONE_HERE = "no local has a place at this pc (DWARF)"
@@ -40,8 +41,50 @@ class LineSites(SitePlanner):
         stmts = self.binary.dwarf.statement_addresses(fn.file, fn.line)
         return self.table.sites(fn.file, fn.line, stmts)
 
+    def once_per_execution(self, fn: Function, places: list[LineSite]) -> list[LineSite]:
+        """One place per execution of the statement in each function and inline context: a
+        statement the compiler split (`acc += k % 13` begins twice, around a register move)
+        fired once per piece. Where its code has an entry that runs once per execution (as an
+        inlined call's, inline_probes.once_per_call), the instruction of that block with the
+        most locals placed; else the first place of each block."""
+        groups: dict[tuple[int, int], list[LineSite]] = {}
+        for place in places:
+            groups.setdefault((place.function, place.inline), []).append(place)
+        runs = self.table.code(fn.file).get(fn.line, [])
+        out: list[LineSite] = []
+        for (function, ctx), group in groups.items():
+            graph = self._graph(function)
+            body = [(s, e) for f, s, e, c in runs if f == function and c == ctx]
+            head, _why = once_per_call(graph, body, group[0].address, False) if body else (None, "")
+            if head is None:
+                seen: set[int] = set()
+                for place in group:  # at least never twice in one block
+                    block = graph.block_of(place.address) if graph.starts else place.address
+                    if block not in seen:
+                        seen.add(block)
+                        out.append(place)
+                continue
+            ours = [pc for pc in graph.instructions(head) if any(s <= pc < e for s, e in body)]
+            firsts = [p.address for p in group if graph.block_of(p.address) == head]
+            candidates = firsts + [pc for pc in ours if pc not in firsts] or [head]
+            best = max(candidates, key=lambda pc: (self._placed(function, pc), -candidates.index(pc)))
+            out.append(LineSite(best, function, ctx))
+        return out
+
+    def _placed(self, function: int, pc: int) -> int:
+        """How many locals DWARF places at pc (0 without DWARF)."""
+        if not self.binary.dwarf.available:
+            return 0
+        holder = self.binary.functions[function]
+        sp = self.binary.pushed_at(holder, pc)
+        try:
+            found = self._scopes.variables_at(holder.name, pc, sp or 0) or []
+        except (BinaryError, ValueError, IndexError):
+            return 0
+        return sum(1 for v in found if v.locs is not None)
+
     def plan(self, fn: Function, condition: str, deep: bool) -> InlinedPlan:
-        places = self.places(fn)
+        places = self.once_per_execution(fn, self.places(fn))
         out = InlinedPlan(total=len(places), what="places of the line")
         index = inline_index(self.binary)
         for place in places:
@@ -57,7 +100,7 @@ class LineSites(SitePlanner):
             scope = index.names[int(index.name_id[row])] if row is not None else holder.name
             frames = index.frames(row) if row is not None else ()
             sp = self.binary.pushed_at(holder, place.address)
-            plan, note = self._locals(holder, place.address, sp, deep)
+            plan, note = self._locals(holder, place.address, sp, deep, fn.line)
             values = plan.values if plan is not None else ()
             tree = None
             if condition:
@@ -77,7 +120,9 @@ class LineSites(SitePlanner):
         return out
 
     def _locals(self, holder: Function, pc: int, sp: int | None,
-                deep: bool) -> tuple[FetchPlan | None, str]:
+                deep: bool, line: int) -> tuple[FetchPlan | None, str]:
+        """Every local in scope at the line: read where DWARF places it at pc, the others
+        shown as <unavailable> (never left out: a debugger cannot read them there either)."""
         if not self.binary.dwarf.available:
             return None, NO_DWARF
         if sp is None:
@@ -88,17 +133,23 @@ class LineSites(SitePlanner):
             found = None
         if found is None:
             return None, NO_DWARF
-        shown: dict[str, Variable] = {}
+        in_scope: dict[str, Variable] = {}
         for v in found:  # innermost first: a shadowed name is the inner variable
-            if v.locs is not None and v.param.name not in shown:
-                shown[v.param.name] = v
-        if not shown:
+            declared_later = not v.is_param and v.decl_line > line
+            if v.param.name not in in_scope and not declared_later and not v.param.name.startswith("~"):
+                in_scope[v.param.name] = v
+        if not in_scope:
             return None, NONE_HERE
-        placements = tuple(Placement(v.param, v.locs) for v in shown.values())
+        placed = [v for v in in_scope.values() if v.locs is not None]
         try:
-            return build_plan(Assignment(placements), self.binary.elf.ptrsize, (), deep), ""
+            plan = build_plan(Assignment(tuple(Placement(v.param, v.locs) for v in placed)),
+                              self.binary.elf.ptrsize, (), deep) if placed else FetchPlan((), ())
         except ValueError:
-            return None, NONE_HERE
+            plan, placed = FetchPlan((), ()), []
+        by_name = {spec.name: spec for spec in plan.values}
+        values = tuple(by_name.get(name) or ValueSpec(name, "unavailable", (), v.param.type_name)
+                       for name, v in in_scope.items())
+        return FetchPlan(plan.args, values), "" if placed else NONE_HERE
 
     def _graph(self, fn: int) -> FlowGraph:
         graph = self._graphs.get(fn)

@@ -13,7 +13,7 @@ from typing import Any
 
 from goprobe_tui.events.text import format_duration, format_value, json_values
 from goprobe_tui.textsafe import printable
-from goprobe_tui.values.decoded import IfaceValue, SliceValue, StructValue
+from goprobe_tui.values.decoded import UNAVAILABLE, IfaceValue, Marker, SliceValue, StructValue
 
 # A TraceEvent as nested plain tuples (values as (name, value) pairs): how events travel and
 # wait. CPython stops tracking a tuple that holds only strings, numbers and such tuples, so
@@ -143,6 +143,8 @@ class TraceEvent:
         return {**self._json_head(), "kind": "line", "probe": self.probe,
                 "function": self.function, "file": file, "line": line,
                 "locals": json_values(self.args),
+                **({} if not (gone := [k for k, v in self.args.items() if v == UNAVAILABLE
+                                       and isinstance(v, Marker)]) else {"unavailable": gone}),
                 **({} if not self.args_note else {"locals_note": self.args_note}),
                 **({} if not self.inlined else {
                     "inlined_in": self.inlined[0][0],

@@ -33,6 +33,7 @@ class Variable:
     locs: tuple[str, ...] | None
     is_param: bool
     scope: str  # the function (inlined or not) it belongs to
+    decl_line: int = 0  # where it is declared (0: not said): a later one is not in scope yet
 
 
 class DwarfScopes:
@@ -116,8 +117,10 @@ class DwarfScopes:
                 param = self._dwarf.param_of(origin)
                 if param.result:
                     continue
+                decl = origin.attributes.get("DW_AT_decl_line")
                 out.append(Variable(param, self._locs(child, param, pc, sp_delta),
-                                    child.tag == "DW_TAG_formal_parameter", scope))
+                                    child.tag == "DW_TAG_formal_parameter", scope,
+                                    decl.value if decl is not None and isinstance(decl.value, int) else 0))
         return out
 
     # -- locations ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ class Marker(str):
 
 
 NIL = Marker("nil")
+UNAVAILABLE = Marker("<unavailable>")  # a value that could not be read: said, never hidden
 ELIDED = Marker("…")  # a part of a value that was not fetched
 NIL_DEREF = Marker("<nil pointer on the way>")  # a --field behind a nil pointer
 # Floats travel in vector registers, and a uprobe's fetch args read only integer registers.

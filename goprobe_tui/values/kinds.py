@@ -20,6 +20,7 @@ from goprobe_tui.values.decoded import (
     FLOAT_UNREADABLE,
     NIL,
     NIL_DEREF,
+    UNAVAILABLE,
     Duration,
     Marker,
     NamedInt,
@@ -38,8 +39,6 @@ from goprobe_tui.values.limits import (
     SLICE_BYTES,
     STRING_BYTES,
 )
-
-UNAVAILABLE = Marker("<unavailable>")
 
 
 @dataclass(frozen=True)

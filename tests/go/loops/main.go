@@ -98,6 +98,22 @@ func walk(head *node) int {
 	return total
 }
 
+// splits has a statement the compiler begins twice (`acc += k % 13`: a register move lands in
+// its middle) and a loop whose variables DWARF places only after the line's first instruction.
+//
+//go:noinline
+func splits(n, k int) int {
+	acc := 0
+	for j := 7; j < n; j += 10 {
+		acc += j % 13
+	}
+	s := 0
+	for i := 0; i < n/7; i++ {
+		s += i * k
+	}
+	return acc + s
+}
+
 func main() {
 	n := 88
 	if len(os.Args) > 1 {
@@ -109,7 +125,7 @@ func main() {
 		xs[i] = i
 		head = &node{head, i}
 	}
-	sink := score(xs) + scan("aaaxbbbybbz") + walk(head)
+	sink := score(xs) + scan("aaaxbbbybbz") + walk(head) + splits(337, 3)
 	fmt.Printf("calls clamp=%d at=%d accept=%d ready=%d weight=%d sink=%d\n",
 		calls.clamp, calls.at, calls.accept, calls.ready, calls.weight, sink)
 }
