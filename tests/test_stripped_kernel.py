@@ -161,3 +161,18 @@ def test_types_are_found_by_name_in_hugo() -> None:
         assert types.find(parse_type_name("main.Nope")) is None
         with pytest.raises(ValueError, match=r"ambiguous: .*net/http\.Request"):
             types.find(parse_type_name("http.Request"))
+
+
+@pytest.mark.kernel
+def test_depth_2_on_stripped_hugo_shows_every_requests_url_path(root: str, hugo_server: HugoServer) -> None:
+    """`--depth 2`, no --field: the URL behind the request is read whole enough for its Path
+    (offset 56: the 64-byte window stopped at its header) and the fields after it."""
+    run = TraceRun("--json", "--count", "3", "--depth", "2", "--pid", str(hugo_server.proc.pid),
+                   str(hugo_server.binary), "net/http.serverHandler.ServeHTTP")
+    sent = ["/first", "/posts/p2", "/x/y?q=1"]
+    for path in sent:
+        hugo_server.get(path, "GET")
+    events, err = run.finish()
+    urls = [e["args"]["arg1"]["URL"] for e in events]
+    assert [u["Path"] for u in urls] == [p.split("?")[0] for p in sent], err
+    assert urls[2]["RawQuery"] == "q=1"

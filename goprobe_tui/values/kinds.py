@@ -33,6 +33,8 @@ from goprobe_tui.values.decoded import (
 from goprobe_tui.values.file_memory import BinaryView
 from goprobe_tui.values.iface import describe_iface
 from goprobe_tui.values.limits import (
+    DEEP_BYTES,
+    DEEP_FIELDS,
     IFACE_WORDS,
     POINTEE_BYTES,
     POINTEE_FIELDS,
@@ -112,6 +114,7 @@ class FetchBuilder:
         # only registers and stack slots: the fetch args of most functions are then the same,
         # so a mass attach needs few kernel events (one teardown wait each).
         self.deep = deep
+        self.wide = False  # --depth 2+: structs behind pointers are read further (DEEP_*)
         self.fetch: dict[str, str] = {}
         self.locs: dict[str, str] = {}  # key -> the location it was read from
 
@@ -278,9 +281,10 @@ MAX_FETCH_ARGS = 96  # the kernel takes 128 per probe; g, goid, the return addre
 
 def _through(b: FetchBuilder, struct: Param, base: str, loc: str) -> tuple[ValueSpec, ...]:
     out = []
-    for m in struct.members[:POINTEE_FIELDS]:
+    fields, window = (DEEP_FIELDS, DEEP_BYTES) if b.wide else (POINTEE_FIELDS, POINTEE_BYTES)
+    for m in struct.members[:fields]:
         k = KINDS.get(m.kind)
-        if (m.offset + m.size > POINTEE_BYTES or k is None or not k.in_memory
+        if (m.offset + m.size > window or k is None or not k.in_memory
                 or len(b.fetch) >= MAX_FETCH_ARGS):
             out.append(ValueSpec(m.name, "elided", ()))
             continue
@@ -590,6 +594,7 @@ def build_plan(assignment: Assignment, ptrsize: int, fields: tuple[FieldPath, ..
                deep: bool = True) -> FetchPlan:
     """Fetch args and value specs for placed parameters; --field selectors follow their root."""
     b = FetchBuilder(ptrsize, deep)
+    b.wide = any(_followed_twice(pl.param) for pl in assignment.placements)
     values: list[ValueSpec] = []
     for placement in assignment.placements:
         p = placement.param
@@ -604,6 +609,11 @@ def build_plan(assignment: Assignment, ptrsize: int, fields: tuple[FieldPath, ..
     for reg in assignment.pad:
         b.fetch.setdefault(reg, f"{reg}=%{reg}:x{8 * ptrsize}")
     return FetchPlan(tuple(b.fetch[k] for k in sorted(b.fetch, key=_fetch_order)), tuple(values))
+
+
+def _followed_twice(p: Param) -> bool:
+    """A pointer to a struct holding a pointer to a struct: --depth 2 or more was asked."""
+    return p.pointee is not None and any(m.pointee is not None for m in p.pointee.members)
 
 
 def _fetch_order(key: str) -> tuple[int, int, str]:
