@@ -252,3 +252,53 @@ def test_processes_that_exit_at_once_keep_their_pid_and_name(root: str) -> None:
                 time.sleep(0.05)
                 events += _drain_all(controller)
     assert [(e.pid, e.tid, e.comm) for e in events] == [(p, p, path.name[:15]) for p in pids]
+
+
+def test_following_a_goroutine_with_pid_can_be_undone_and_done_again(root: str, tmp_path) -> None:
+    """With --pid the probes are perf events, and a perf event takes one filter, once (the
+    kernel answers EEXIST to a second): F, F again and F once more each hold, round after
+    round of a running process (it said "File exists" and stayed following)."""
+    from goprobe_tui.engine import open_engine
+
+    _newest()
+    path = private_copy(tc.build("rounds", "1.27.3"), tmp_path)
+    proc = subprocess.Popen([str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with GoBinary.open(str(path)) as binary:
+            controller = open_engine(binary, options=EngineOptions(pid=proc.pid))
+            try:
+                assert controller.stream.wait_ready() is None
+                controller.attach(binary.find("main.Work"), returns=False)
+
+                def round_of_calls() -> list[TraceEvent]:
+                    proc.stdin.write("go\n")
+                    proc.stdin.flush()
+                    assert proc.stdout.readline().startswith("done")
+                    seen: list[TraceEvent] = []
+                    deadline = time.monotonic() + 60
+                    while time.monotonic() < deadline:
+                        seen += _drain_all(controller)
+                        if controller.status().decoded >= want_total[0]:
+                            break
+                        time.sleep(0.05)
+                    time.sleep(0.3)
+                    return seen + _drain_all(controller)
+
+                want_total = [15]
+                first = round_of_calls()
+                assert len(first) == 15
+                main_goid = next(e.goid for e in first if e.args["w"] == 0)
+                for follow, want in ((main_goid, 5), (None, 15), (main_goid, 5)):
+                    controller.follow_goroutine(follow)
+                    assert controller.status().following == follow
+                    want_total[0] = controller.status().decoded + want
+                    events = round_of_calls()
+                    assert len(events) == want, (follow, [(e.goid, e.args) for e in events])
+                    assert follow is None or {e.goid for e in events} == {follow}
+            finally:
+                controller.close()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert goprobe_leftovers(root) == []

@@ -212,6 +212,12 @@ class TraceController:
             if goid is not None and any(ev.layout is None or "goid" not in ev.layout.names
                                         for ev in events):
                 raise ProbeError("the goroutine id is not read in this binary: cannot follow one")
+            if self.session.perf is not None:
+                # a perf event takes a filter once (the kernel says EEXIST to a second): the
+                # decoder keeps the followed goroutines' events, counting the others filtered
+                self.stream.only_goroutines(goids)
+                self._following, self._followed = goid, goids
+                return
             done = []
             try:
                 for ev in events:

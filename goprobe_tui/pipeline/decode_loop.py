@@ -28,6 +28,7 @@ class DecodeLoop:
         another machine (replay): its threads are not this machine's /proc."""
         self.merger = RecordMerger(header)
         self.pid_filter = pid_filter
+        self.goroutines: frozenset[int] | None = None  # followed in user space (perf: see stream)
         self.decoder = EventDecoder(root, call_args=insight, live=live)
         if pid_filter is not None:
             self.decoder.procs.learn_process(pid_filter)
@@ -50,6 +51,8 @@ class DecodeLoop:
                     self.table.learn_function(site.function, site.untraced)
 
     def _keep(self, ev: TraceEvent) -> bool:
+        if self.goroutines is not None and ev.kind != "spawn" and ev.goid not in self.goroutines:
+            return False  # not followed: as the kernel's filter would, without perf
         return self.pid_filter is None or ev.pid == self.pid_filter
 
     def status(self) -> TraceStatus:

@@ -53,6 +53,7 @@ class EventStream:
         self.on_batch = on_batch
         self._by = by  # statistics per value of this (stats --by)
         self._show_walked = True  # the frames the probes walk are shown
+        self._goroutines: tuple[int, ...] | None = None  # only these goroutines' events (None: all)
         self._otlp = otlp  # (url, binary, Go version): spans to a collector
         self.on_insight = on_insight
         self._rows = rows
@@ -102,6 +103,8 @@ class EventStream:
         with self._cond:
             for ev in reversed(list(self._events.values())):
                 self._outbox.appendleft(("event", ev))
+            if self._goroutines is not None:
+                self._outbox.appendleft(("goroutines", self._goroutines))
             if not self._show_walked:
                 self._outbox.appendleft(("stacks", False))
             self._outbox.appendleft(("start", self.reader.header, self._root, self._pid_filter, output,
@@ -120,6 +123,12 @@ class EventStream:
         """Statistics by this parameter or field from now on (a restarted decoder too)."""
         self._by = by
         self._put(("by", by))
+
+    def only_goroutines(self, goids: tuple[int, ...] | None) -> None:
+        """Events of these goroutines only from now on (None: all), a restarted decoder too:
+        where a kernel filter cannot be changed (a perf event takes one filter, once)."""
+        self._goroutines = goids
+        self._put(("goroutines", goids))
 
     def show_walked_stacks(self, on: bool) -> None:
         """Events decoded from now on carry the frames their probes walked, or not (a restarted
