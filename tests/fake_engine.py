@@ -136,8 +136,10 @@ class FakeController:
     def flame(self) -> list:
         return self.flame_rows
 
-    def stats_by(self, expr: str | None) -> None:
+
+    def stats_by(self, expr: str | None) -> list:
         self.by = expr
+        return []
 
     def _again(self, fn):
         att = self.attached.get(fn.key)

@@ -338,3 +338,36 @@ def test_stack_depth_beyond_a_probes_walk_uses_perf_for_every_process(root: str)
     stacks = {e["args"]["n"]: [f["function"] for f in e["stack"]] for e in events}
     assert stacks[0] == ["main.Recurse"] * 32, (len(stacks.get(0, [])), err)
     assert stacks[39] == ["main.Recurse", "main.main.func1", "runtime.goexit"]
+
+
+def test_stats_by_a_field_not_read_yet_reads_it(root: str) -> None:
+    """The TUI's K on r.URL.Path, which no --field reads: the function is attached again with
+    the field read, and its calls are keyed by it (every call went under "(not read)")."""
+    import time
+
+    from goprobe_tui.engine.controller import TraceController
+    from goprobe_tui.engine.options import EngineOptions
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.tracefs.session import ProbeSession
+
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    binary = tc.build("values", NEWEST)
+    with GoBinary.open(str(binary)) as b:
+        controller = TraceController(b, ProbeSession(), options=EngineOptions(statistics=True))
+        try:
+            assert controller.stream.wait_ready() is None
+            controller.attach(b.find("main.Handle"), returns=False)
+            with pytest.raises(ValueError, match="no attached function has it"):
+                controller.stats_by("nope.Field")
+            changed = controller.stats_by("r.URL.Path")
+            assert [a.function.key for a in changed] == ["main.Handle"]
+            assert run_program(binary).returncode == 0
+            deadline = time.monotonic() + 50
+            keys: set = set()
+            while time.monotonic() < deadline and keys != {"/healthz", "<nil pointer on the way>"}:
+                keys = {str(s.get("key")) for s in controller.insight() if s["calls"]}
+                time.sleep(0.2)
+            assert keys == {"/healthz", "<nil pointer on the way>"}, controller.insight()
+        finally:
+            controller.close()
+    assert goprobe_leftovers(root) == []

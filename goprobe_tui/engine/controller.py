@@ -149,11 +149,34 @@ class TraceController:
             elif self._spawns is not None:
                 self.session.disable(self._spawns)  # kept defined: deleting clears the buffer
 
-    def stats_by(self, expr: str | None) -> None:
-        """Statistics by the values of this parameter (or a field set with set_fields) from
-        now on; None: by function again."""
+    def stats_by(self, expr: str | None) -> list[AttachedFunction]:
+        """Statistics by the values of this parameter or field from now on (None: by function
+        again). A field not read yet is read from now on, as `stats --by` does: each attached
+        function that has it is attached again with it, and returned. ValueError if no
+        attached function has that parameter or field."""
+        changed: list[AttachedFunction] = []
+        if expr and "." in expr:
+            having = []
+            for att in list(self.attached.values()):
+                fn = att.function
+                try:
+                    path = self.attacher.signatures.field_path(fn, expr)
+                except ValueError:
+                    path = None
+                if path is not None:
+                    having.append(fn)
+            if not having:
+                raise ValueError(f"{expr}: no attached function has it (a parameter's field, "
+                                 "e.g. r.URL.Path; without DWARF, arg1.(*pkg.T).Field)")
+            for fn in having:
+                fields = self.fields_of(fn)
+                if expr not in fields:
+                    att = self.set_fields(fn, (*fields, expr))
+                    if att is not None:
+                        changed.append(att)
         self.options = replace(self.options, by=expr or None)
         self.stream.set_by(expr or None)
+        return changed
 
     @property
     def goroutines(self) -> bool:

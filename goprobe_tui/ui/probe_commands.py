@@ -85,13 +85,8 @@ class ProbeCommands:
             return
 
         def answer(text: str | None) -> None:
-            if text is None:
-                return
-            self.controller.stats_by(text.strip() or None)
-            self.trace_area.show("stats-view")
-            self.notify(f"statistics by {text.strip()} from now on: a row per value (calls "
-                        "before are not counted there)" if text.strip() else
-                        "statistics by function again")
+            if text is not None:
+                self._stats_by(text.strip())
         self.push_screen(PromptScreen("Statistics by the values of… (a parameter, or a field read "
                                       "with e; empty: by function)", "",
                                       "path · arg0 · r.URL.Path"), answer)
@@ -155,6 +150,23 @@ class ProbeCommands:
         if att is not None:
             self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note,
                                            att.inlined_missed))
+
+    @work(thread=True, group="probes", exit_on_error=False)
+    def _stats_by(self, expr: str) -> None:
+        """A field not read yet is read from now on (its functions attached again)."""
+        try:
+            changed = self.controller.stats_by(expr or None)
+        except (ValueError, GoprobeError) as exc:
+            self.post_message(Notice(str(exc), "error"))
+            return
+        for att in changed:
+            self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note,
+                                           att.inlined_missed))
+        self.call_from_thread(self.trace_area.show, "stats-view")
+        read = f" (now read at {len(changed)} function{'s' if len(changed) != 1 else ''})" if changed else ""
+        self.post_message(Notice(f"statistics by {expr} from now on{read}: a row per value (calls "
+                                 "before are not counted there)" if expr else
+                                 "statistics by function again", "information"))
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_all(self) -> None:
