@@ -489,3 +489,26 @@ async def test_list_numbers_are_never_cut_nor_glued(binary) -> None:
         assert f" {int(binary.functions.offset[idx]):#x} " in row
         header = str(app.query_one("#list-header").render())
         assert header.rstrip().endswith("HITS") and len(header.rstrip()) == len(row.rstrip())
+
+
+def test_details_show_each_lines_source_where_the_file_is_here(tmp_path, monkeypatch) -> None:
+    """Like `dlv list`: the text of each line beside FILE:LINE, read only from a regular .go
+    file (a -trimpath build names it by module path: its suffixes are tried here)."""
+    from goprobe_tui.engine import source_text
+    from goprobe_tui.ui.function_details import _prompt
+
+    src = tmp_path / "app" / "main.go"
+    src.parent.mkdir()
+    src.write_text("package main\n\nfunc main() {\n\ts += i * k // \x1b[31mred\n}\n")
+    (tmp_path / "secret.txt").write_text("no\n")
+    (tmp_path / "link.go").symlink_to(src)
+    monkeypatch.chdir(tmp_path)
+    source_text._lines.cache_clear()
+    assert source_text.source_line(str(src), 4).strip().startswith("s += i * k")
+    assert source_text.source_line("example.com/app/main.go", 3) == "func main() {"
+    assert source_text.source_line(str(tmp_path / "secret.txt"), 1) is None
+    assert source_text.source_line(str(tmp_path / "link.go"), 1) is None
+    assert source_text.source_line("example.com/app/main.go", 99) is None
+    prompt = _prompt("example.com/app/main.go", 4)
+    assert prompt.startswith("main.go:4") and "s += i * k" in prompt and "\x1b" not in prompt
+    assert _prompt("elsewhere/x.go", 7) == "x.go:7"

@@ -10,9 +10,17 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from goprobe_tui.engine.source_text import source_line
 from goprobe_tui.textsafe import printable
 
 HINT = "↑↓ a line · Enter: probe that line (its locals on every run) · Esc: close"
+
+
+def _prompt(file: str, line: int) -> str:
+    """`main.go:41  s += i * k`: the line's text where its file is on this machine."""
+    where = f"{file.rsplit('/', 1)[-1]}:{line}"
+    text = source_line(file, line)
+    return printable(where if text is None else f"{where:<16} {text.strip()[:120]}")
 
 
 class FunctionDetails(ModalScreen[str | None]):
@@ -30,8 +38,8 @@ class FunctionDetails(ModalScreen[str | None]):
                 yield Static(self.text, markup=False)
             if self.lines:
                 yield Static(f"Lines ({len(self.lines):,}) — {HINT}", classes="hint")
-                yield OptionList(*(Option(printable(f"{f.rsplit('/', 1)[-1]}:{n}"), id=f"{f}:{n}")
-                                   for f, n in self.lines), id="details-lines")
+                yield OptionList(*(Option(_prompt(f, n), id=f"{f}:{n}") for f, n in self.lines),
+                                 id="details-lines")
             else:
                 yield Static("no line of its own to probe (Esc: close)", classes="hint")
 
