@@ -136,3 +136,15 @@ def test_a_process_that_cannot_be_read_is_named_with_why_once(monkeypatch, capsy
     cli.run_ps(argparse.Namespace(json=False))
     err = capsys.readouterr().err.splitlines()
     assert err == [f"goprobe-tui: pid {me.pid} ({me.comm}) could not be read: {me.why}"]
+
+
+def test_the_picker_names_each_binary_first() -> None:
+    """At 80 columns BINARY was cut: `svc` and `svc-stripped` in one folder looked the same."""
+    from goprobe_tui.engine.processes import GoProcess
+    from goprobe_tui.ui.process_picker import COLUMNS, _row
+
+    fields = {f: "" for f in GoProcess.__dataclass_fields__}
+    p = GoProcess(**{**fields, "pid": 42, "nspid": None, "uptime_s": 5.0, "threads": 3,
+                     "binary": "/srv/very/long/path/to/the/services/svc-stripped"})
+    row = dict(zip(COLUMNS, _row(p), strict=True))
+    assert COLUMNS[:2] == ("PID", "NAME") and row["NAME"] == "svc-stripped"

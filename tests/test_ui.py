@@ -512,3 +512,23 @@ def test_details_show_each_lines_source_where_the_file_is_here(tmp_path, monkeyp
     prompt = _prompt("example.com/app/main.go", 4)
     assert prompt.startswith("main.go:4") and "s += i * k" in prompt and "\x1b" not in prompt
     assert _prompt("elsewhere/x.go", 7) == "x.go:7"
+
+
+async def test_tab_moves_between_panes_and_never_into_the_search_box(binary) -> None:
+    """After `v` back to Events, Tab went to the search box and the next `g` was typed there
+    (the list showed 0 / 99,780 functions). Tab and shift+Tab go round the panes only."""
+    from textual.widgets import Input
+
+    app = GoprobeApp(binary, FakeController())
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        seen = set()
+        for key in ["tab"] * 6 + ["shift+tab"] * 6:
+            await pilot.press(key)
+            assert not isinstance(app.focused, Input), (key, app.focused)
+            seen.add(app.focused.id if app.focused is not None else None)
+        assert {"functions", "probes", "events"} <= seen
+        await pilot.press("tab", "g")
+        assert app.browser.query_text == ""
+        await pilot.press("slash")  # `/` still opens it
+        assert isinstance(app.focused, Input) and app.focused.id == "search"

@@ -178,3 +178,21 @@ async def test_K_keys_the_statistics_by_a_parameter(binary) -> None:
         await pilot.pause(0.8)
         table = app.query_one("#stats-table")
         assert [str(r.value) for r in table.rows] == ['main.Check ["/b"]', 'main.Check ["/a"]']
+
+
+def test_a_go_statement_in_the_calls_view_names_the_child() -> None:
+    """A spawn event was taken for a return: `main.handleFanout (entered earlier) =
+    (child_goid=143…)`. It is a leaf under the call that ran the `go` statement."""
+    from goprobe_tui.insight.call_tree import build_tree
+    from goprobe_tui.ui.call_tree_view import node_label
+
+    def event(kind: str, args: dict, latency: int | None = None) -> TraceEvent:
+        return TraceEvent(10, 0, 42, 42, "prog", "main.handleFanout", kind, "e", args, goid=9,
+                          latency_ns=latency)
+
+    roots = build_tree([event("entry", {"n": 2}),
+                        event("spawn", {"child_goid": 143, "start": "main.handleFanout.func1"}),
+                        event("return", {}, latency=5000)])
+    assert len(roots) == 1 and roots[0].entered and roots[0].latency_ns == 5000
+    (child,) = roots[0].children
+    assert str(node_label(child)).strip() == "— go main.handleFanout.func1 → goroutine 143"

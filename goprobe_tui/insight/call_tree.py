@@ -17,6 +17,7 @@ class CallNode:
     latency_ns: int | None = None
     ts_ns: int = 0
     entered: bool = True  # False: only its return was seen (entered before these events)
+    spawned: int | None = None  # a `go` statement: the goroutine it created (function: its start)
     children: list[CallNode] = field(default_factory=list)
 
 
@@ -35,6 +36,12 @@ def build_tree(events: Iterable[TraceEvent]) -> list[CallNode]:
             name = ev.probe if ev.kind == "line" else ev.function
             (stack[-1].children if stack else roots).append(
                 CallNode(name, text, ts_ns=ev.ts_ns, returns="" if ev.inlined else None))
+            continue
+        if ev.kind == "spawn":  # a `go` statement here: a leaf naming the child, never a return
+            child = ev.args.get("child_goid")
+            (stack[-1].children if stack else roots).append(
+                CallNode(str(ev.args.get("start") or "?"), ts_ns=ev.ts_ns, returns="",
+                         spawned=child if isinstance(child, int) else -1))
             continue
         if ev.kind == "entry":
             node = CallNode(ev.function, ev.values_text(), ts_ns=ev.ts_ns)

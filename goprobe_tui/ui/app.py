@@ -178,6 +178,21 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
     def action_search(self) -> None:
         self.browser.focus_search()
 
+    def action_focus_next(self) -> None:
+        """Tab: the next pane, never the search box (`/` opens it): a key typed after Tab is
+        meant for a pane (`g` landed in the search box and searched for g)."""
+        self._next_pane(self.screen.focus_next)
+
+    def action_focus_previous(self) -> None:
+        self._next_pane(self.screen.focus_previous)
+
+    def _next_pane(self, move) -> None:
+        start = self.focused
+        for _ in range(8):
+            widget = move()
+            if widget is None or widget is start or not isinstance(widget, Input):
+                return
+
     def action_toggle_std(self) -> None:
         self.browser.cycle_scope()
 

@@ -13,7 +13,10 @@ MAX_NODES = 5_000  # a tree widget this large is still quick to open and scroll
 
 
 def node_label(node: CallNode) -> Text:
-    if not node.entered:
+    if node.spawned is not None:
+        child = f"goroutine {node.spawned}" if node.spawned >= 0 else "a goroutine (id not read)"
+        head = f"go {node.function} → {child}"
+    elif not node.entered:
         head = f"{node.function} (entered earlier) = ({node.returns})"
     elif node.returns is None:
         head = f"{node.function}({node.args}) … (no return yet)"

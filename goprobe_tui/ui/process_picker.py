@@ -12,11 +12,14 @@ from textual.widgets import DataTable, Footer, Input, Static
 from goprobe_tui.engine.processes import GoProcess, Scan, format_uptime, go_processes
 from goprobe_tui.textsafe import printable
 
-COLUMNS = ("PID", "NSPID", "GO", "MODULE", "CONTAINER", "USER", "UPTIME", "THREADS", "BINARY")
+# NAME (the file's name) comes first: a narrow screen cut BINARY, and `svc` and `svc-stripped`
+# in one folder looked the same
+COLUMNS = ("PID", "NAME", "NSPID", "GO", "MODULE", "CONTAINER", "USER", "UPTIME", "THREADS", "BINARY")
 
 
 def _row(p: GoProcess) -> tuple[str, ...]:
-    return (str(p.pid), str(p.nspid or ""), p.goversion, printable(p.module),
+    name = p.binary.removesuffix(" (deleted)").rsplit("/", 1)[-1]
+    return (str(p.pid), printable(name), str(p.nspid or ""), p.goversion, printable(p.module),
             printable(p.container), p.user, format_uptime(p.uptime_s), str(p.threads),
             printable(p.binary))
 
