@@ -196,3 +196,20 @@ def test_a_go_statement_in_the_calls_view_names_the_child() -> None:
     assert len(roots) == 1 and roots[0].entered and roots[0].latency_ns == 5000
     (child,) = roots[0].children
     assert str(node_label(child)).strip() == "— go main.handleFanout.func1 → goroutine 143"
+
+
+async def test_the_stats_detail_at_120x40_shows_callers_and_the_slowest_call(binary) -> None:
+    """A long histogram pushed the callers and the slowest call out of the detail panel."""
+    engine = FakeController()
+    row = stat("main.A", 1000, 5)
+    row["histogram"] = [[1 << k, 1 << (k + 1), 10 + k] for k in range(10, 34)]
+    row["callers"] = [["main.main", 600], ["main.serve", 400]]
+    engine.snapshot = [row]
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        await pilot.pause(0.7)
+        shown = app.query_one("#stats-detail")
+        lines = [str(strip.text) for strip in shown.render_lines(shown.region.reset_offset)]
+        text = "\n".join(lines)
+        assert "callers: main.main (600), main.serve (400)" in text and "slowest: " in text, text

@@ -74,7 +74,7 @@ def detail_text(s: dict[str, Any]) -> str:
              + (" — latency of out-of-line calls only" if inlined and s["returns"] else "")]
     if s.get("untraced_inlined_sites"):
         lines.append(partial_note(s["untraced_inlined_sites"]))
-    lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
+    # callers and the slowest call before the histogram: a short panel cuts at the bottom
     if s.get("callers"):
         lines.append("callers: " + ", ".join(f"{name} ({n:,})" for name, n in s["callers"]))
     slow = s["slowest"]
@@ -83,6 +83,7 @@ def detail_text(s: dict[str, Any]) -> str:
         goid = "" if slow["goid"] is None else f" g{slow['goid']}"
         lines.append(f"slowest: {format_duration(slow['latency_ns'])} {s['function']}{args} "
                      f"pid {slow['pid']}{goid}")
+    lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
     return "\n".join(printable(line) for line in lines)
 
 
