@@ -104,3 +104,13 @@ def test_a_goroutine_creation_is_a_flow_to_the_new_track() -> None:
                                              "file": "main.go", "line": 41, "start": "main.worker"}
     assert {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "thread_name"} == {
         "goroutine 1", "goroutine 7"}
+
+
+def test_fields_asked_for_come_first_on_an_event_line() -> None:
+    """At 120 columns the line was cut before `arg1.URL.Path=...`, behind the request shown
+    whole: the dotted fields a person asked for come first."""
+    from goprobe_tui.events.model import TraceEvent
+
+    ev = TraceEvent(1, 0, 7, 7, "hugo", "net/http.serverHandler.ServeHTTP", "entry", "e",
+                    {"arg0": 1, "arg1": "x" * 200, "arg1.URL.Path": "/posts/p1/"})
+    assert ev.values_text().startswith('arg1.URL.Path="/posts/p1/", arg0=1')

@@ -159,8 +159,11 @@ class TraceEvent:
                           for f, inl, file, line in self.stack or ())
 
     def values_text(self) -> str:
+        """`a=1, r.URL.Path="/x"`: the fields asked for (--field, dotted) first, so a line cut
+        at the screen's edge keeps them rather than a struct shown whole."""
         values = self.returns if self.kind == "return" else self.args
-        return ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
+        items = sorted(values.items(), key=lambda kv: "." not in kv[0])
+        return ", ".join(f"{k}={format_value(v)}" for k, v in items)
 
     def clock_text(self) -> str:
         """Wall clock, to the microsecond: 14:03:22.123456."""
