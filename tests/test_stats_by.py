@@ -26,11 +26,32 @@ def test_the_busiest_keys_get_rows_and_the_rest_is_merged(monkeypatch) -> None:
         for _ in range(n):
             ts += 1000
             _call(table, path, 100 if path != "/f" else 5000, ts)
-    rows = {r["key_text"]: r for r in table.snapshot(ts)}
+    snapshot = table.snapshot(ts)
+    total = snapshot[0]  # the function's own row first: the sum over its keys
+    assert total["total"] and total["key_text"] == "(all)" and total["calls"] == sum(counts.values())
+    assert total["max_ns"] == 5000 and total["returns"] == sum(counts.values())
+    rows = {r["key_text"]: r for r in snapshot[1:]}
     assert list(rows) == ['"/b"', '"/d"', '"/e"', "(other)"]
     other = rows["(other)"]
     assert other["calls"] == 1 + 2 + 1 and other["returns"] == 4 and other["max_ns"] == 5000
     assert sum(r["calls"] for r in rows.values()) == sum(counts.values())
+
+
+def test_stats_by_text_is_aligned_and_each_function_has_its_total() -> None:
+    """With --by the columns were out of line (long keys) and no row said a function's total."""
+    import io
+
+    from goprobe_tui.events.formats import get_format
+
+    table = stats.StatsTable(by="path")
+    table.learn_function("main.Handle")
+    for i, path in enumerate(["/short", "/a/much/longer/path/than/forty/characters/x"] * 3):
+        _call(table, path, 100, 1000 * (i + 1))
+    out = io.StringIO()
+    get_format("text").write_stats(table.snapshot(10**6), out)
+    lines = [ln for ln in out.getvalue().splitlines() if not ln.startswith("    ")]
+    assert lines[1].startswith("main.Handle (all keys)") and lines[1].split()[3] == "6"
+    assert {ln.index(" 3 ") for ln in lines[2:]} == {lines[1].index(" 6 ")}  # one column
 
 
 def test_a_count_with_inlined_calls_left_unprobed_is_marked_partial() -> None:

@@ -102,6 +102,17 @@ def histogram_lines(histogram: list[list[int]], width: int = HISTOGRAM_BAR) -> l
     return out
 
 
+def by_function(snapshot: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Statistics rows in the order they are read: functions by calls, most first; with keys
+    (--by), each function's total first, then its keys by calls."""
+    totals: dict[str, int] = {}
+    for s in snapshot:
+        if s.get("total") or "key_text" not in s:
+            totals[s["function"]] = s["calls"]
+    return sorted(snapshot, key=lambda s: (-totals.get(s["function"], s["calls"]), s["function"],
+                                           not s.get("total"), -s["calls"]))
+
+
 PARTIAL = "+"  # after a count: some inlined calls have no probe, so there were more
 
 

@@ -21,6 +21,7 @@ TOP_CALLERS = 5
 TOP_KEYS = 64  # --by: rows shown per function, the keys with the most calls; the rest: "(other)"
 MAX_KEYS = 4096  # keys counted apart per function (bounded memory); later new keys: "(other)"
 OTHER_KEY = "(other)"
+ALL_KEYS = "(all)"  # with --by: a function's total over every key, its first row
 NO_ERROR_RESULT = ""  # the function's results are known and none is an error
 UNKNOWN = None  # its results are unknown (no DWARF or type metadata for them)
 
@@ -195,6 +196,9 @@ class StatsTable:
         out = []
         for rows in by_function.values():
             rows.sort(key=lambda r: (r.key is not None and r.key[0] == OTHER_KEY, -r.calls))
+            total = _merged(rows, ALL_KEYS).snapshot(now_ns)
+            total["total"] = True  # the sum of the function's rows below, not a key of its own
+            out.append(total)
             out += [r.snapshot(now_ns) for r in rows[:TOP_KEYS]]
             rest = rows[TOP_KEYS:]
             if rest:
@@ -218,10 +222,10 @@ class StatsTable:
         return row
 
 
-def _merged(rows: list[FunctionStats]) -> FunctionStats:
-    """Several keys' rows of one function as one "(other)" row."""
+def _merged(rows: list[FunctionStats], key: str = OTHER_KEY) -> FunctionStats:
+    """Several keys' rows of one function as one row: "(other)", or "(all)" for its total."""
     first = rows[0]
-    out = FunctionStats(first.function, first.errors is not None, (OTHER_KEY, OTHER_KEY))
+    out = FunctionStats(first.function, first.errors is not None, (key, key))
     lat = out.latency
     seconds: dict[int, int] = {}
     for r in rows:

@@ -38,6 +38,8 @@ SORT_KEYS = {key: fn for key, _title, fn, _w in COLUMNS}
 
 def row_name(s: dict[str, Any]) -> str:
     """A row's name: the function, and its key's value with statistics by key (stats --by, k)."""
+    if s.get("total"):
+        return f"{s['function']} (all keys)"
     return s["function"] + (f" [{s['key_text']}]" if "key_text" in s else "")
 
 

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.text import by_function
 
 STATS_KEYS = ("function", "calls", "inlined", "untraced_inlined_sites", "errors", "p50_ns", "p90_ns",
               "p99_ns", "max_ns", "min_ns", "mean_ns", "returns", "unpaired_returns", "histogram", "slowest",
@@ -27,8 +28,10 @@ class JsonLinesFormat(OutputFormat):
         return LineWriter(out, json_line)
 
     def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
-        for s in sorted(snapshot, key=lambda s: (-s["calls"], s["function"])):
+        for s in by_function(snapshot):
             keyed = {"key": s["key"]} if "key" in s else {}
+            if s.get("total"):
+                keyed["total"] = True  # --by: the function's sum over its keys
             out.write(json.dumps({"function": s["function"], **keyed,
                                   **{k: s.get(k, 0) for k in STATS_KEYS[1:]}}) + "\n")
         out.flush()

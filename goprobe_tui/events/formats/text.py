@@ -6,7 +6,14 @@ from typing import TextIO
 
 from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
-from goprobe_tui.events.text import NOT_KNOWN, PARTIAL, format_duration, histogram_lines, partial_note
+from goprobe_tui.events.text import (
+    NOT_KNOWN,
+    PARTIAL,
+    by_function,
+    format_duration,
+    histogram_lines,
+    partial_note,
+)
 from goprobe_tui.textsafe import printable
 
 
@@ -20,21 +27,27 @@ class TextFormat(OutputFormat):
         return LineWriter(out, TraceEvent.text_line)
 
     def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
-        rows = sorted(snapshot, key=lambda s: (-s["calls"], s["function"]))
+        rows = by_function(snapshot)
         if not rows:
             out.write("no calls recorded\n")
             return
         d = format_duration
-        out.write(f"{'function':<40} {'calls':>9} {'inlined':>9} {'errors':>7} {'p50':>8} "
+
+        def name_of(s: dict) -> str:  # with --by: a key's rows under their function's total
+            if s.get("total"):
+                return f"{s['function']} (all keys)"
+            return f"  {s['key_text']}" if "key_text" in s else s["function"]
+        width = min(max(40, *(len(printable(name_of(s))) for s in rows)), 100)
+        out.write(f"{'function':<{width}} {'calls':>9} {'inlined':>9} {'errors':>7} {'p50':>8} "
                   f"{'p90':>8} {'p99':>8} {'max':>8}\n")
         for s in rows:
             errors = NOT_KNOWN if s["errors"] is None else f"{s['errors']:,}"
             inlined = s.get("inlined", 0)
             shown = f"{inlined:,}" if inlined else ""
-            name = s["function"] + (f" [{s['key_text']}]" if "key_text" in s else "")
+            name = name_of(s)
             untraced = s.get("untraced_inlined_sites", 0)
             calls = f"{s['calls']:,}" + (PARTIAL if untraced else "")
-            out.write(f"{printable(name):<40} {calls:>9} {shown:>9} "
+            out.write(f"{printable(name)[:width]:<{width}} {calls:>9} {shown:>9} "
                       f"{errors:>7} {d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} "
                       f"{d(s['max_ns']):>8}\n")
             if untraced:
