@@ -213,3 +213,22 @@ async def test_the_stats_detail_at_120x40_shows_callers_and_the_slowest_call(bin
         lines = [str(strip.text) for strip in shown.render_lines(shown.region.reset_offset)]
         text = "\n".join(lines)
         assert "callers: main.main (600), main.serve (400)" in text and "slowest: " in text, text
+
+
+async def test_g_on_a_zoomed_event_pane_zooms_its_calls_view(binary) -> None:
+    """With the events zoomed (z), g opened the Calls view behind the zoom: nothing showed."""
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await _events_focused(app, engine, pilot)
+        await pilot.press("z")
+        await pilot.pause(0.1)
+        assert app.screen.maximized is not None and app.screen.maximized.id == "events"
+        for _ in range(3):
+            await pilot.press("up")
+        await pilot.press("g")
+        await pilot.pause(0.1)
+        assert app.trace_area.current == "calls-view"
+        tree = app.query_one(CallTreeView)
+        assert app.screen.maximized in (tree, app.query_one("#calls-view"))
+        assert tree.region.height > 0 and "goroutine 7" in str(tree.root.label)

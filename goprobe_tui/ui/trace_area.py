@@ -53,7 +53,12 @@ class TraceArea(Vertical):
         self._show_tabs()
         view = next(v for v in VIEWS if v.id == self.current)
         widget = self.query_one(f"#{view.id}")
-        self.screen.set_focus(widget.query_one(view.focus) if view.focus else widget)
+        target = widget.query_one(view.focus) if view.focus else widget
+        if self.screen.maximized is not None and self.screen.maximized not in (widget, target):
+            # a zoomed pane stays zoomed on the view now shown (g on a zoomed event opened
+            # its Calls view behind the zoom, where nothing could be seen)
+            self.screen.maximize(target, container=False)
+        self.screen.set_focus(target)
 
     def show_statistics(self, snapshot: list[dict]) -> None:
         """A new statistics snapshot (about twice a second), drawn when the Stats view shows."""
