@@ -187,3 +187,16 @@ def test_go_duration_literals_parse_as_go_does() -> None:
     for bad in ("5", "ms", "--1s", "1e3s", "", "1s ms"):
         with pytest.raises(ValueError):
             parse_go_duration(bad)
+
+
+def test_the_typed_field_form_is_one_name() -> None:
+    """`arg1.(*net/http.Request).URL.Path`: the selector --field takes without DWARF."""
+    from goprobe_tui.values.conditions import FIELD_NAME
+
+    field = ValueSpec("arg1.(*net/http.Request).URL.Path", "string", ("f0", "f1"), "string", (8, 8),
+                      guards=("g0",))
+    cond = compile_condition('arg1.(*net/http.Request).URL.Path ~ "/tags*"', (field,), (), "main.F")
+    assert cond.tree == ("cmp", field.name, "string", "~", "/tags*")
+    text = 'arg1.(*net/http.Request).URL.Path ~ "a.b" && r.Method == "GET"'
+    found = [m for m in FIELD_NAME.findall(text) if m]
+    assert found == ["arg1.(*net/http.Request).URL.Path", "r.Method"]

@@ -176,3 +176,17 @@ def test_depth_2_on_stripped_hugo_shows_every_requests_url_path(root: str, hugo_
     urls = [e["args"]["arg1"]["URL"] for e in events]
     assert [u["Path"] for u in urls] == [p.split("?")[0] for p in sent], err
     assert urls[2]["RawQuery"] == "q=1"
+
+
+@pytest.mark.kernel
+def test_where_takes_the_typed_field_form_on_stripped_hugo(root: str, hugo_server: HugoServer) -> None:
+    """`--where` on `arg1.(*net/http.Request).URL.Path`, the form --field takes without DWARF,
+    failed with "cannot read '.(*net/http.Request)'"."""
+    field = "arg1.(*net/http.Request).URL.Path"
+    run = TraceRun("--json", "--count", "2", "--pid", str(hugo_server.proc.pid),
+                   "--where", f'{field} ~ "/tags*"', str(hugo_server.binary),
+                   "net/http.serverHandler.ServeHTTP")
+    for path in ["/first", "/tags/go", "/posts/x", "/tags/kernel"]:
+        hugo_server.get(path, "GET")
+    events, err = run.finish()
+    assert [e["args"][field] for e in events] == ["/tags/go", "/tags/kernel"], err

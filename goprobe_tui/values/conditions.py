@@ -39,9 +39,11 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<dur>""" + DURATION + r""")(?![A-Za-z0-9_.])
   | (?P<num>-?(?:0x[0-9a-fA-F]+|\d+))
   | (?P<op>==|!=|<=|>=|&&|\|\||!~|[<>~()!])
-  | (?P<name>~?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<name>~?[A-Za-z_][A-Za-z0-9_]*(?:\.\([^()\s"]+\))?(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
 )""", re.VERBOSE)
-FIELD_NAME = re.compile(r'"(?:[^"\\]|\\.)*"|([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)')
+# a field a condition reads: r.URL.Path, or the typed form --field takes,
+# arg1.(*net/http.Request).URL.Path (a string literal is skipped whole)
+FIELD_NAME = re.compile(r'"(?:[^"\\]|\\.)*"|([A-Za-z_]\w*(?:\.\([^()\s"]+\))?(?:\.[A-Za-z_]\w*)+)')
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=", "~", "!~")
 _ORDERED = ("<", "<=", ">", ">=")
 MAX_TERMS = 16
