@@ -23,7 +23,6 @@ from tests.conftest import need
 from tests.kernel_helpers import (
     TraceRun,
     goprobe_leftovers,
-    private_copy,
     run_program,
     started,
     tracefs_state,
@@ -289,13 +288,10 @@ def test_lost_events_are_counted_exactly_once(root: str) -> None:
     assert shown + lost == calls, err
 
 
-def test_decoder_killed_mid_flood_is_restarted_and_its_loss_counted(root: str) -> None:
-    """kill -9 of the decoder child: a new one takes over; what the dead one held is counted
-    lost, so shown + lost is still exactly the number of calls."""
-    _newest()
-    hot = tc.build("hot", "1.27.3")
-    calls = 400_000
-    run = TraceRun("--json", str(hot), "main.Work")
+def _decoder_killed_mid_flood(hot, calls: int, *trace_args: str) -> tuple[list[dict], str, int, int]:
+    """A trace of main.Work whose decoder gets kill -9 while `calls` calls flood in: (events on
+    stdout, stderr, shown, lost)."""
+    run = TraceRun(*trace_args, str(hot), "main.Work")
     (decoder,) = _children(run.proc.pid)
     flood = subprocess.Popen([str(hot), str(calls), "2"], stdout=subprocess.DEVNULL)
     time.sleep(0.4)
@@ -306,7 +302,15 @@ def test_decoder_killed_mid_flood_is_restarted_and_its_loss_counted(root: str) -
     events, err = run.finish(timeout=120)
     assert "restarted" in err, err
     m = re.search(r"(\d+) events, (\d+) lost", err)
-    shown, lost = int(m[1]), int(m[2])
+    return events, err, int(m[1]), int(m[2])
+
+
+def test_decoder_killed_mid_flood_is_restarted_and_its_loss_counted(root: str) -> None:
+    """kill -9 of the decoder child: a new one takes over; what the dead one held is counted
+    lost, so shown + lost is still exactly the number of calls. Every line is whole JSON."""
+    _newest()
+    calls = 400_000
+    events, err, shown, lost = _decoder_killed_mid_flood(tc.build("hot", "1.27.3"), calls, "--json")
     assert shown == len(events) and shown + lost == calls, err
     assert shown > calls // 2  # the new decoder went on
 
@@ -315,21 +319,10 @@ def test_decoder_killed_mid_flood_leaves_a_whole_chrome_file(root: str, tmp_path
     """The events' output is written by goprobe-tui itself, not by the decoder: a decoder killed
     mid-write leaves no half record, and its successor starts no second Chrome header."""
     _newest()
-    hot = private_copy(tc.build("hot", "1.27.3"), tmp_path)
     calls = 200_000
     out = tmp_path / "calls.trace.json"
-    run = TraceRun(str(hot), "main.Work", "-o", str(out))
-    (decoder,) = _children(run.proc.pid)
-    flood = subprocess.Popen([str(hot), str(calls), "2"], stdout=subprocess.DEVNULL)
-    time.sleep(0.4)
-    os.kill(decoder, signal.SIGKILL)
-    assert flood.wait(60) == 0
-    time.sleep(1.0)
-    run.proc.send_signal(signal.SIGINT)
-    _events, err = run.finish(timeout=120)
-    assert "restarted" in err, err
-    m = re.search(r"(\d+) events, (\d+) lost", err)
-    shown, lost = int(m[1]), int(m[2])
+    _events, err, shown, lost = _decoder_killed_mid_flood(tc.build("hot", "1.27.3"), calls,
+                                                          "-o", str(out))
     doc = json.loads(out.read_text())
     calls_in_file = [e for e in doc["traceEvents"] if e.get("name") == "main.Work"]
     assert len(calls_in_file) == shown and shown + lost == calls, err
