@@ -259,6 +259,10 @@ async def test_tui_inlined_calls_count_and_a_line_probe_from_the_details(root: s
             want = next(n for n, text in enumerate(source, 1) if text.strip() == "hist[i&7]++")
             lines.highlighted = next(i for i, opt in enumerate(lines.options)
                                      if opt.id.endswith(f"main.go:{want}"))
+            # the details say which locals a probe on the highlighted line shows
+            shown = app.screen.query_one("#details-locals")
+            await _until(pilot, lambda: f"main.go:{want}: reads" in str(shown.render())
+                         and " i" in str(shown.render()), 20)
             await pilot.press("enter")
             key = f"main.go:{want}"
             await _until(pilot, lambda: key in controller.attached, 10)

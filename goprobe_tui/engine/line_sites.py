@@ -8,6 +8,7 @@ its names are locals there; places where they are not are left out, and the note
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
 
 from goprobe_tui.engine.inline_sites import InlinedPlan
@@ -18,7 +19,7 @@ from goprobe_tui.gobinary.dwarf_vars import Variable
 from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
 from goprobe_tui.gobinary.inline import inline_index
 from goprobe_tui.gobinary.inline_probes import once_per_call
-from goprobe_tui.gobinary.lines import LineSite, LineTable
+from goprobe_tui.gobinary.lines import LineError, LineSite, LineTable, line_target
 from goprobe_tui.tracefs.session import Site
 from goprobe_tui.values.conditions import compile_condition
 from goprobe_tui.values.kinds import FetchPlan, ValueSpec, build_plan
@@ -70,6 +71,19 @@ class LineSites(SitePlanner):
             best = max(candidates, key=lambda pc: (self._placed(function, pc), -candidates.index(pc)))
             out.append(LineSite(best, function, ctx))
         return out
+
+    def locals_shown(self, fn: Function) -> tuple[list[str], list[str]]:
+        """(read, unavailable): the locals a probe on this line shows, over its places; each
+        name once, read wherever any place reads it."""
+        read: dict[str, None] = {}
+        gone: dict[str, None] = {}
+        for place in self.once_per_execution(fn, self.places(fn)):
+            holder = self.binary.functions[place.function]
+            sp = self.binary.pushed_at(holder, place.address)
+            plan, _note = self._locals(holder, place.address, sp, False, fn.line)
+            for spec in plan.values if plan is not None else ():
+                (gone if spec.kind == "unavailable" else read)[spec.name] = None
+        return list(read), [n for n in gone if n not in read]
 
     def _placed(self, function: int, pc: int) -> int:
         """How many locals DWARF places at pc (0 without DWARF)."""
@@ -158,3 +172,24 @@ class LineSites(SitePlanner):
         return graph
 
 
+
+
+_FOR_DETAILS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def line_locals(binary, spec: str) -> str:
+    """What a probe on FILE:LINE shows, in one line for the details screen: `reads n, k;
+    <unavailable> there: i, s` (DWARF places those nowhere at the probe)."""
+    planner = _FOR_DETAILS.get(binary)
+    if planner is None:
+        planner = _FOR_DETAILS[binary] = LineSites(binary, lambda _holder: (), lambda: None, 1)
+    try:
+        read, gone = planner.locals_shown(line_target(binary, spec))
+    except (LineError, BinaryError, ValueError) as exc:
+        return str(exc)
+    if not binary.dwarf.available:
+        return "locals: none without DWARF"
+    if not read and not gone:
+        return "locals: none in scope"
+    return "; ".join(filter(None, (f"reads {', '.join(read)}" if read else "",
+                                   f"<unavailable> there: {', '.join(gone)}" if gone else "")))

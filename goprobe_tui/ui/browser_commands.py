@@ -40,6 +40,7 @@ class BrowserCommands:
         self.catalog_ready = True
 
     def on_function_list_details_requested(self, message: FunctionList.DetailsRequested) -> None:
+        from goprobe_tui.engine.line_sites import line_locals
         from goprobe_tui.ui.details import describe
 
         change = self.controller.status().binary_change if self.controller is not None else None
@@ -54,4 +55,6 @@ class BrowserCommands:
         def chosen(spec: str | None) -> None:
             if spec is not None and self._require_tracing():
                 self._attach_line(spec)
-        self.push_screen(FunctionDetails(describe(self.binary, fn, sig), lines), chosen)
+        binary = self.binary
+        self.push_screen(FunctionDetails(describe(binary, fn, sig), lines,
+                                         lambda spec: line_locals(binary, spec)), chosen)

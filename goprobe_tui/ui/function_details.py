@@ -3,6 +3,10 @@ answers with FILE:LINE; the app attaches it)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -26,11 +30,14 @@ def _prompt(file: str, line: int) -> str:
 class FunctionDetails(ModalScreen[str | None]):
     BINDINGS = [Binding("escape,q", "close", "Close")]
 
-    def __init__(self, text: str, lines: list[tuple[str, int]]) -> None:
-        """lines: (file, line) of the function's own code, in order."""
+    def __init__(self, text: str, lines: list[tuple[str, int]],
+                 locals_of: Callable[[str], str] | None = None) -> None:
+        """lines: (file, line) of the function's own code, in order. locals_of(FILE:LINE):
+        which locals a probe there shows (worked out off the UI thread, line by line)."""
         super().__init__()
         self.text = text
         self.lines = lines
+        self.locals_of = locals_of
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -40,12 +47,27 @@ class FunctionDetails(ModalScreen[str | None]):
                 yield Static(f"Lines ({len(self.lines):,}) — {HINT}", classes="hint")
                 yield OptionList(*(Option(_prompt(f, n), id=f"{f}:{n}") for f, n in self.lines),
                                  id="details-lines")
+                yield Static("", id="details-locals", markup=False)
             else:
                 yield Static("no line of its own to probe (Esc: close)", classes="hint")
 
     def on_mount(self) -> None:
         if self.lines:
             self.set_focus(self.query_one(OptionList))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.locals_of is not None and event.option.id:
+            self._show_locals(event.option.id)
+
+    @work(thread=True, exclusive=True, group="details-locals", exit_on_error=False)
+    def _show_locals(self, spec: str) -> None:
+        text = self.locals_of(spec)
+        where = spec.rsplit("/", 1)[-1]
+        self.app.call_from_thread(self._set_locals, f"{where}: {text}")
+
+    def _set_locals(self, text: str) -> None:
+        with contextlib.suppress(Exception):  # the screen may be closing
+            self.query_one("#details-locals", Static).update(printable(text))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
