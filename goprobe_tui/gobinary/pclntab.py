@@ -6,6 +6,8 @@ src/debug/gosym/pclntab.go keeps them in one switch. Every read is bounds-checke
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +16,7 @@ from goprobe_tui.gobinary import pcvalue
 from goprobe_tui.gobinary.errors import BinaryError
 
 VERSIONS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
+STEP_TABLES = 4096  # decoded pc-value tables kept (each a few runs to a few thousand)
 MAX_FUNCS = 5_000_000  # far above any real program; bounds memory on corrupt counts
 
 
@@ -151,6 +154,7 @@ class PcLnTable:
         self.header = parse_header(table)
         self.layout = FuncLayout.for_header(self.header)
         self.buf = np.frombuffer(table, dtype=np.uint8)
+        self._steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}  # decoded tables
         hdr = self.header
         ftab = np.frombuffer(table, dtype=f"{hdr.order}u{hdr.entry_size}",
                              count=2 * hdr.nfunc + 1, offset=hdr.functab_off)
@@ -241,10 +245,23 @@ class PcLnTable:
 
     # -- one pc -------------------------------------------------------------------
     def pc_value(self, func_off: int, field: int, entry: int, pc: int) -> int:
-        """The value of a function's table `field` (layout.pcsp, pcfile, pcln) at `pc`."""
+        """The value of a function's table `field` (layout.pcsp, pcfile, pcln) at `pc`: each
+        table is decoded once, then looked up by binary search (an attach asks one function's
+        tables thousands of times, once per inlined call in it)."""
         off = int.from_bytes(self.table[func_off + field:func_off + field + 4],
                              self.header.byteorder) + self.header.pctab_off
-        return pcvalue.value_at(self.table, off, entry, pc, self.header.quantum)
+        key = (off, entry)
+        steps = self._steps.get(key)
+        if steps is None:
+            runs = list(pcvalue.iter_steps(self.table, off, entry, self.header.quantum))
+            steps = ([end for _s, end, _v in runs], [v for _s, _e, v in runs])
+            if len(self._steps) >= STEP_TABLES:
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    self._steps.pop(next(iter(self._steps)))  # the oldest (threads may race)
+            self._steps[key] = steps
+        ends, values = steps
+        at = bisect.bisect_right(ends, pc)
+        return values[at] if at < len(values) else -1
 
     def file_line(self, func_off: int, entry: int, pc: int) -> tuple[str, int]:
         """file:line at `pc` of the function whose _func is at `func_off` (innermost inlined
