@@ -283,3 +283,27 @@ def test_durations_on_the_command_line_are_seconds_or_go_durations() -> None:
     done = subprocess.run([sys.executable, "-m", "goprobe_tui", "stats", "BIN", "--duration", "3x"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "Go duration" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_untraced_inlined_calls_of_many_functions_are_one_summary_line(capsys) -> None:
+    """strings.* on hugo printed a line per function about inlined calls left unprobed (38):
+    above 3 such functions one summary line says it, and other notes stay."""
+    from types import SimpleNamespace
+
+    from goprobe_tui.cli.headless import _say_notes
+
+    def att(name: str, missed: int, note: str) -> SimpleNamespace:
+        return SimpleNamespace(function=SimpleNamespace(key=name), inlined_missed=missed,
+                               inlined_calls=10, note=note)
+
+    why = "(2 its code is entered at 3 places; 1 its first block is also reached from inside it)"
+    many = [att(f"main.F{i}", 3, f"3 of its 13 inlined calls not traced {why}") for i in range(5)]
+    many.append(att("main.G", 1, f"entry probe only; 1 of its 11 inlined calls not traced {why}"))
+    _say_notes(many, "/bin/app")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["goprobe-tui: 'main.G': entry probe only",
+                   "goprobe-tui: 16 of 76 inlined calls of 6 functions have no place that runs once "
+                   "per call: their counts are partial (+); `goprobe-tui list /bin/app PATTERN` "
+                   "says which"]
+    _say_notes(many[:2], "/bin/app")
+    assert len(capsys.readouterr().err.splitlines()) == 2  # few: each says its own

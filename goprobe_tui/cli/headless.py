@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -171,6 +172,27 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+SUMMARY_ABOVE = 3  # functions with untraced inlined calls: more get one summary line
+_UNTRACED = re.compile(r"[\d,]+ of its [\d,]+ [a-z ]+? not traced \([^)]*\)")  # InlinedPlan.note
+
+
+def _say_notes(attached: list, path: str) -> None:
+    """What each function's attach should tell; inlined calls left without a probe in one
+    summary line when many functions have some (38 lines for strings.* on hugo)."""
+    partial = [a for a in attached if a.inlined_missed]
+    summary = len(partial) > SUMMARY_ABOVE
+    for att in attached:
+        note = _UNTRACED.sub("", att.note).strip("; ") if summary else att.note
+        if note:
+            say(f"{att.function.key!r}: {note}")
+    if summary:
+        missed = sum(a.inlined_missed for a in partial)
+        total = missed + sum(a.inlined_calls for a in partial)
+        say(f"{missed:,} of {total:,} inlined calls of {len(partial)} functions have no place that "
+            f"runs once per call: their counts are partial (+); `goprobe-tui list {path} "
+            "PATTERN` says which")
+
+
 def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
            fns: list[Function], signals: SignalPipe) -> int:
     error = engine.wait_ready()
@@ -193,9 +215,7 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
             return FAILED
         say("attached goroutine lineage: every goroutine created is recorded (probes at the "
             "returns of runtime.newproc1)")
-    for att in attached:
-        if att.note:
-            say(f"{att.function.key!r}: {att.note}")
+    _say_notes(attached, binary.path)
     if signals():
         return OK
     if not attached and not args.goroutines:
