@@ -307,3 +307,27 @@ def test_untraced_inlined_calls_of_many_functions_are_one_summary_line(capsys) -
                    "says which"]
     _say_notes(many[:2], "/bin/app")
     assert len(capsys.readouterr().err.splitlines()) == 2  # few: each says its own
+
+
+def test_a_long_attach_shows_progress_on_stderr(monkeypatch) -> None:
+    """Over half a second: count and total, in place on a terminal (cleared at the end), plain
+    lines at most once a second otherwise; a short attach shows nothing."""
+    import io
+
+    from goprobe_tui.cli import progress as mod
+
+    clock = [100.0]
+    monkeypatch.setattr(mod.time, "monotonic", lambda: clock[0])
+    plain = mod.ProgressLine(io.StringIO(), tty=False)
+    plain("planning", 1, 10)  # not yet half a second
+    for done in range(2, 11):
+        clock[0] += 0.3
+        plain("planning", done, 10)
+    lines = plain.stream.getvalue().splitlines()
+    assert lines[0] == "goprobe-tui: planning 3/10 (30%)" and lines[-1].endswith("10/10 (100%)")
+    assert len(lines) == 3  # 3, 7 (a second later), and the last one
+    term = mod.ProgressLine(io.StringIO(), tty=True)
+    clock[0] += 1
+    term("attaching", 500, 6822)
+    term.close()
+    assert term.stream.getvalue() == "\r\x1b[Kgoprobe-tui: attaching 500/6,822 (7%)\r\x1b[K"

@@ -10,6 +10,7 @@ import sys
 import time
 
 from goprobe_tui.cli.output_file import AtomicOutput
+from goprobe_tui.cli.progress import ProgressLine
 from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_stale, open_engine
 from goprobe_tui.engine.binary_watch import Change
 from goprobe_tui.engine.patterns import planned_probes
@@ -204,7 +205,12 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
         say(change.message)
         signals.wake()
     engine.on_binary_change = binary_changed
-    attached, errors = engine.attach_many(fns, returns=args.ret, stop=signals) if fns else ([], {})
+    progress = ProgressLine()
+    try:
+        attached, errors = (engine.attach_many(fns, returns=args.ret, stop=signals, progress=progress)
+                            if fns else ([], {}))
+    finally:
+        progress.close()
     for name, why in errors.items():
         say(f"{name!r}: {why}")
     if args.goroutines and not signals():

@@ -54,6 +54,9 @@ class AttachedFunction:
         return sum(1 for ev in self.events for s in ev.sites if s.function == name)
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
 @dataclass
 class _Plan:
     fn: Function
@@ -300,19 +303,25 @@ class Attacher:
         return ev
 
     def attach_many(self, fns: list[Function], returns: bool,
-                    stop: Callable[[], bool] = lambda: False
+                    stop: Callable[[], bool] = lambda: False,
+                    progress: Progress | None = None
                     ) -> tuple[list[AttachedFunction], dict[str, str]]:
         """Attach together. Returns (attached, {function: why not}). stop() is polled between
-        kernel writes, so a signal ends a long attach early (what was written is recorded)."""
+        kernel writes, so a signal ends a long attach early (what was written is recorded).
+        progress(stage, done, total): "planning" per function, then "attaching" per probe."""
         errors: dict[str, str] = {}
         plans: list[_Plan] = []
         deep = self.shallow_from is None or len(fns) <= self.shallow_from
         self.last_shallow = not deep
-        for fn in fns:
+        for i, fn in enumerate(fns):
+            if stop():
+                break
             try:
                 plans.append(self._plan(fn, returns, deep))
             except (ProbeError, BinaryError) as exc:
                 errors[fn.key] = str(exc)
+            if progress is not None:
+                progress("planning", i + 1, len(fns))
         # One event per kind of probe and fetch args. Inlined copies get events of their own,
         # and an event never holds one offset twice (the kernel refuses the second): two
         # functions inlined at one place go to two events.
@@ -340,9 +349,14 @@ class Attacher:
                 site.untraced = p.inlined_missed
         refused_entry: set[str] = set()
         stopped = False
+        total = sum(len(sites) for sites in groups.values())
+        placed = 0
         # entries first: a return probe enabled before its entry could only be unpaired
         for (kind, fetch, pair_by_g, kfilter, *_rest), sites in sorted(
                 groups.items(), key=lambda kv: kv[0][0] != "entry"):
+            if progress is not None:
+                progress("attaching", placed, total)
+            placed += len(sites)
             if stop():
                 stopped = True
                 break
@@ -368,6 +382,8 @@ class Attacher:
             if ev is not None:
                 for name in ev.functions():
                     attached[name].events.append(ev)
+        if progress is not None and not stopped:
+            progress("attaching", total, total)
         ok = []
         for name, att in attached.items():
             # Entry groups are defined first, so a function without events never got as far

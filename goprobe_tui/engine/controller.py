@@ -110,7 +110,8 @@ class TraceController:
         return only_one(fn, *self.attach_many([fn], returns))
 
     def attach_many(self, fns: list[Function], returns: bool,
-                    stop: Callable[[], bool] = lambda: False
+                    stop: Callable[[], bool] = lambda: False,
+                    progress: Callable[[str, int, int], None] | None = None
                     ) -> tuple[list[AttachedFunction], dict[str, str]]:
         """Attach as one unit (shared events). Returns (attached, {function: why not})."""
         with self._lock:
@@ -128,7 +129,7 @@ class TraceController:
                     out.append(old)
                 else:
                     fresh.append(fn)
-            attached, errors = self.attacher.attach_many(fresh, returns, stop)
+            attached, errors = self.attacher.attach_many(fresh, returns, stop, progress)
             if self.attacher.last_shallow and SHALLOW_NOTE not in self._notices:
                 self._notices.append(SHALLOW_NOTE)
             for att in attached:
