@@ -7,6 +7,7 @@ import argparse
 import os
 import re
 import sys
+import threading
 import time
 
 from goprobe_tui.cli.output_file import AtomicOutput
@@ -194,6 +195,27 @@ def _say_notes(attached: list, path: str) -> None:
             "PATTERN` says which")
 
 
+def _close_with_progress(engine: TraceController) -> None:
+    """engine.close(), with a progress line while the kernel events are disabled (each waits
+    for its probes: ~50 ms), read from the status the session keeps."""
+    progress = ProgressLine()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            where = engine.status().detaching
+            if where is not None:
+                progress("disabling kernel events", *where)
+    watcher = threading.Thread(target=watch, name="goprobe-detach-progress", daemon=True)
+    watcher.start()
+    try:
+        engine.close()
+    finally:
+        done.set()
+        watcher.join()
+        progress.close()
+
+
 def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
            fns: list[Function], signals: SignalPipe) -> int:
     error = engine.wait_ready()
@@ -261,7 +283,7 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
     # Disable everything and let the decoder write what was recorded before the stop: events
     # that happened are written, not dropped. More signals meanwhile change nothing.
     say(f"detaching {_plural(engine.status().probes, 'probe')}…")
-    engine.close()
+    _close_with_progress(engine)
     s = engine.status()
     if s.error:
         say(s.error)

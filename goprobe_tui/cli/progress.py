@@ -18,6 +18,7 @@ class ProgressLine:
         self.tty = self.stream.isatty() if tty is None else tty
         self.started = time.monotonic()
         self._last = 0.0
+        self._said: tuple[str, int, int] | None = None  # the last line written: never twice
         self._shown = False  # a line is on the terminal, to be cleared at the end
 
     def __call__(self, stage: str, done: int, total: int) -> None:
@@ -25,9 +26,10 @@ class ProgressLine:
         if now - self.started < SHOW_AFTER or total <= 0:
             return
         finished = done >= total
-        if not self.tty and not finished and now - self._last < PLAIN_EVERY:
+        if (stage, done, total) == self._said or (
+                not self.tty and not finished and now - self._last < PLAIN_EVERY):
             return
-        self._last = now
+        self._last, self._said = now, (stage, done, total)
         text = f"goprobe-tui: {stage} {done:,}/{total:,} ({100 * done // total}%)"
         if self.tty:
             self.stream.write(f"\r\x1b[K{text}")
