@@ -161,3 +161,26 @@ def test_hostile_function_name_is_traced_safely(root: str, tmp_path: Path) -> No
     assert events and events[0]["function"] == hostile.decode()
     assert events[0]["args"]["arg0"] == 5
     assert probes_of(root, run.proc.pid) == []
+
+
+def test_probe_definitions_go_many_per_write_and_a_refusal_is_found(root: str) -> None:
+    """Definitions go to uprobe_events many per write; the kernel stops a write at the first
+    command it refuses, so the probes it kept are read back and the rest go one by one: here
+    one offset twice in one event (refused), amid 300 good ones spread over three writes."""
+    _toolchain("1.27.3")
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.tracefs.session import Site
+
+    binary = GoBinary.open(str(tc.build("large", "1.27.3")))
+    fns = [f for f in binary.functions if f.offset > 0 and f.size > 0][:300]
+    assert len(fns) == 300
+    sites = [Site(f.name, "entry", f.entry, f.offset, ()) for f in fns]
+    sites.insert(150, Site("dup", "entry", fns[10].entry, fns[10].offset, ()))
+    with ProbeSession(root) as session:
+        ev, refused = session.define("entry", binary.path, (), sites, pair_by_g=False, pie=False,
+                                     identity=binary.elf.identity[:2])
+        assert list(refused) == [150]
+        assert ev is not None and sorted(s.offset for s in ev.sites) == sorted(f.offset for f in fns)
+        lines, _instances = tracefs_state(root)
+        assert sum(1 for ln in lines if f"/{ev.name} " in ln) == 300
+    assert goprobe_leftovers(root) == []

@@ -24,6 +24,8 @@ class Control(Protocol):
 
     def append_command(self, root: str, command: str) -> None: ...
 
+    def append_commands(self, root: str, commands: list[str]) -> None: ...
+
     def read_text(self, path: str) -> str: ...
 
 
@@ -41,6 +43,9 @@ class LiveControl:
 
     def append_command(self, root: str, command: str) -> None:
         fs.append_command(root, command)
+
+    def append_commands(self, root: str, commands: list[str]) -> None:
+        fs.append_commands(root, commands)
 
     def read_text(self, path: str) -> str:
         return fs.read_text(path)

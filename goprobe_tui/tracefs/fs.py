@@ -139,6 +139,42 @@ def append_command(root: str, command: str) -> None:
         os.close(fd)
 
 
+BATCH_BYTES = 3900  # the kernel parses uprobe_events writes in 4,096-byte pieces, by line
+
+
+def append_commands(root: str, commands: list[str]) -> None:
+    """Several uprobe_events commands in one O_APPEND write, each checked as append_command
+    checks one. The kernel runs them in order and stops at the first it refuses: ProbeError
+    then, and the caller finds out which went in (defined_offsets)."""
+    for command in commands:
+        check_command(command)
+    data = ("\n".join(commands) + "\n").encode("ascii")
+    if len(data) > BATCH_BYTES + 100 and len(commands) > 1:
+        raise ProbeError("refusing an oversized uprobe_events write", f"{len(data)} bytes")
+    fd = os.open(os.path.join(root, "uprobe_events"), os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, data)
+    except OSError as exc:
+        raise ProbeError("the kernel refused a command of a batch", os.strerror(exc.errno or 0),
+                         exc.errno or 0) from None
+    finally:
+        os.close(fd)
+
+
+def defined_offsets(root: str, group: str, name: str) -> set[int]:
+    """The file offsets of the probes event group/name has now (read from uprobe_events)."""
+    prefix = f"p:{group}/{name} "
+    out = set()
+    for line in read_text(os.path.join(root, "uprobe_events")).splitlines():
+        if line.startswith(prefix):
+            where = line[len(prefix):].split(" ", 1)[0]
+            try:
+                out.add(int(where.rsplit(":", 1)[1].split("(", 1)[0], 16))
+            except (IndexError, ValueError):
+                continue
+    return out
+
+
 def retry_busy(action: Callable[[], None], attempts: int = 20) -> None:
     """Run a tracefs action, retrying while the kernel says EBUSY (a reader still closing)."""
     for i in range(attempts):
