@@ -45,8 +45,9 @@ def untraced_sites(binary: GoBinary, names: list[str]) -> dict[str, int] | None:
     if sum(len(c) for c in calls.values()) > MAX_CHECKED:
         return None
     probes = InlineProbes(binary, index)
-    return {n: sum(1 for c in found if probes.address(c.row)[0] is None)
-            for n, found in calls.items()}
+    out = {n: sum(1 for c in found if probes.address(c.row)[0] is None) for n, found in calls.items()}
+    probes.save()
+    return out
 
 
 def _columns(binary: GoBinary, chosen: list[int] | None):

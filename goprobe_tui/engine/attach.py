@@ -322,6 +322,8 @@ class Attacher:
                 errors[fn.key] = str(exc)
             if progress is not None:
                 progress("planning", i + 1, len(fns))
+        if "inline" in self.__dict__:
+            self.inline.save()  # the next attach of these functions plans from disk
         # One event per kind of probe and fetch args. Inlined copies get events of their own,
         # and an event never holds one offset twice (the kernel refuses the second): two
         # functions inlined at one place go to two events.

@@ -54,6 +54,11 @@ class InlineSites(SitePlanner):
     def _probes(self) -> InlineProbes:
         return InlineProbes(self.binary)
 
+    def save(self) -> None:
+        """Keep the probe places worked out so far on disk (inline_probes.InlineProbes)."""
+        if "_probes" in self.__dict__:
+            self._probes.save()
+
     def count(self, fn: Function) -> int:
         return inline_index(self.binary).counts().get(fn.name, 0)
 

@@ -8,23 +8,82 @@ program's own counts on Go 1.19-1.27, is `once_per_call`'s.
 
 from __future__ import annotations
 
+import numpy as np
+
+from goprobe_tui import cache
 from goprobe_tui.gobinary.binary import GoBinary
 from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
 from goprobe_tui.gobinary.inline import InlineIndex, inline_index
 
 MAX_GRAPHS = 4096  # control-flow graphs kept (one per function holding inlined calls)
+PLACES_KIND, PLACES_FORMAT = "inline-places", 1  # the disk cache of worked-out places
 
 
 class InlineProbes:
-    """Probe addresses of a binary's inlined calls, with the flow graphs they need."""
+    """Probe addresses of a binary's inlined calls, with the flow graphs they need. What is
+    worked out is kept on disk (cache.py, keyed like the inline index): a second attach of the
+    same functions plans without disassembling anything."""
 
-    def __init__(self, binary: GoBinary, index: InlineIndex | None = None) -> None:
+    def __init__(self, binary: GoBinary, index: InlineIndex | None = None,
+                 use_cache: bool = True) -> None:
         self._b = binary
         self.index = index or inline_index(binary)
         self._graphs: dict[int, FlowGraph] = {}
+        self._identity = (PLACES_FORMAT, *binary.cache_key) if use_cache else None
+        self._known: dict[int, tuple[int | None, str]] = self._load() if use_cache else {}
+        self._fresh = 0  # answers worked out since the last save
 
     def address(self, row: int) -> tuple[int | None, str]:
         """Where a probe fires once per call of this inlined call, or (None, why not)."""
+        known = self._known.get(row)
+        if known is None:
+            known = self._known[row] = self._work_out(row)
+            self._fresh += 1
+        return known
+
+    def save(self) -> None:
+        """Keep what was worked out (nothing to do when nothing new was)."""
+        if not self._fresh or self._identity is None:
+            return
+        self._fresh = 0
+        rows = np.fromiter(self._known, dtype=np.int64, count=len(self._known))
+        answers = [self._known[int(r)] for r in rows.tolist()]
+        reasons = sorted({why for _a, why in answers})
+        code = {why: i for i, why in enumerate(reasons)}
+        addresses = np.array([-1 if a is None else a for a, _w in answers], dtype=np.int64)
+        why_ids = np.array([code[w] for _a, w in answers], dtype=np.int32)
+        text = np.frombuffer("\0".join(reasons).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        cache.store(PLACES_KIND, self._identity, lambda f: np.savez(
+            f, rows=rows, addresses=addresses, why=why_ids, reasons=text))
+
+    def _load(self) -> dict[int, tuple[int | None, str]]:
+        """What an earlier run worked out; {} for a file that does not fit this binary."""
+        path = cache.load(PLACES_KIND, self._identity)
+        if path is None:
+            return {}
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                rows = np.asarray(z["rows"], dtype=np.int64)
+                addresses = np.asarray(z["addresses"], dtype=np.int64)
+                why = np.asarray(z["why"], dtype=np.int64)
+                reasons = z["reasons"].tobytes().decode("utf-8", "surrogatepass").split("\0")
+        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError):
+            return {}
+        n = len(self.index.fn)
+        if not (len(rows) == len(addresses) == len(why)) or len(rows) > n:
+            return {}
+        if len(rows) and (rows.min() < 0 or rows.max() >= n or why.min() < 0 or why.max() >= len(reasons)):
+            return {}
+        fns = self._b.functions
+        holder = self.index.fn[rows].astype(np.int64)
+        inside = (addresses >= fns.entry[holder].astype(np.int64)) & (
+            addresses < fns.end[holder].astype(np.int64))
+        if not ((addresses == -1) | inside).all():
+            return {}  # an address outside its function: not this binary's answers
+        return {r: (None if a == -1 else a, reasons[w])
+                for r, a, w in zip(rows.tolist(), addresses.tolist(), why.tolist(), strict=True)}
+
+    def _work_out(self, row: int) -> tuple[int | None, str]:
         fn = int(self.index.fn[row])
         graph = self._graphs.get(fn)
         if graph is None:

@@ -155,6 +155,7 @@ class PcLnTable:
         self.layout = FuncLayout.for_header(self.header)
         self.buf = np.frombuffer(table, dtype=np.uint8)
         self._steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}  # decoded tables
+        self._file_names: dict[tuple[int, int], str] = {}  # (func_off, file number) -> name
         hdr = self.header
         ftab = np.frombuffer(table, dtype=f"{hdr.order}u{hdr.entry_size}",
                              count=2 * hdr.nfunc + 1, offset=hdr.functab_off)
@@ -268,9 +269,31 @@ class PcLnTable:
         context). BinaryError on a corrupt table."""
         line = self.pc_value(func_off, self.layout.pcln, entry, pc)
         fno = self.pc_value(func_off, self.layout.pcfile, entry, pc)
-        offs = self.file_name_offsets(np.array([func_off], dtype=np.int64),
-                                      np.array([fno], dtype=np.int64))
-        return (self.cstring(int(offs[0])) if int(offs[0]) >= 0 else ""), line
+        key = (func_off, fno)
+        name = self._file_names.get(key)
+        if name is None:  # one file of one function: plain integers (numpy costs more here)
+            off = self._file_name_offset(func_off, fno)
+            name = self._file_names[key] = self.cstring(off) if off >= 0 else ""
+        return name, line
+
+    def _file_name_offset(self, func_off: int, fno: int) -> int:
+        """file_name_offsets for one function and file number."""
+        hdr, order = self.header, self.header.byteorder
+
+        def u32(at: int) -> int:
+            if not 0 <= at <= len(self.table) - 4:
+                raise BinaryError("file table out of bounds")
+            return int.from_bytes(self.table[at:at + 4], order)
+        if hdr.version == "1.2":
+            return u32(hdr.filetab_off + 4 * fno) if 0 < fno < hdr.nfiles else -1
+        if fno < 0:
+            return -1
+        fnoff = u32(hdr.cu_off + (u32(func_off + self.layout.cu) + fno) * 4)
+        if fnoff == 0xFFFFFFFF:
+            return -1
+        if fnoff + hdr.filetab_off >= len(self.table):
+            raise BinaryError("file name offset out of bounds")
+        return fnoff + hdr.filetab_off
 
     def file_name_offsets(self, func_off: np.ndarray, fno: np.ndarray) -> np.ndarray:
         """Table offset of each file name, -1 for none (mirrors gosym's go12PCToFile)."""
