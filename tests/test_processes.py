@@ -148,3 +148,16 @@ def test_the_picker_names_each_binary_first() -> None:
                      "binary": "/srv/very/long/path/to/the/services/svc-stripped"})
     row = dict(zip(COLUMNS, _row(p), strict=True))
     assert COLUMNS[:2] == ("PID", "NAME") and row["NAME"] == "svc-stripped"
+
+
+def test_a_pid_given_to_another_process_is_not_the_one_traced() -> None:
+    """`trace --pid` stops when its process exits; pids wrap at pid_max (threads take them too),
+    and a new process with the same pid kept a trace waiting for ever."""
+    import os
+
+    from goprobe_tui.engine.target import process_alive, process_start_time
+
+    start = process_start_time(os.getpid())
+    assert start is not None and process_alive(os.getpid(), start)
+    assert not process_alive(os.getpid(), start + 1)  # same pid, started at another time
+    assert process_alive(os.getpid())

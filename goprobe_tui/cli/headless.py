@@ -16,7 +16,7 @@ from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_s
 from goprobe_tui.engine.binary_watch import Change
 from goprobe_tui.engine.patterns import planned_probes
 from goprobe_tui.engine.request import check_request, fetch_overrides, select
-from goprobe_tui.engine.target import process_alive, resolve_target
+from goprobe_tui.engine.target import process_alive, process_start_time, resolve_target
 from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.events.formats import format_for_path, get_format
 from goprobe_tui.exit_codes import BAD_INPUT, FAILED, INTERRUPTED, OK, fail, say
@@ -260,6 +260,7 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
             _plural(lines, "line") if lines else "")))
         say(f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
             f"{what}{also} in {binary.path}; Ctrl-C to stop")
+    target_start = process_start_time(args.pid) if args.pid is not None else None
     deadline = time.monotonic() + args.duration if args.duration else None
     notices = 0
     next_check = time.monotonic()
@@ -273,7 +274,7 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
             next_check = time.monotonic() + 1.0
             for warning in engine.check_rates().warnings:
                 say(warning)
-        if args.pid is not None and not process_alive(args.pid):
+        if args.pid is not None and not process_alive(args.pid, target_start):
             say(f"process {args.pid} exited: stopping")
             break
         timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())

@@ -116,7 +116,7 @@ def write_table(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
                    for n, e, x, o, f, ln in zip(names, entry, end, offset, files, lines, strict=True))
     out.writelines(printable(f"{'-':>10}  {'-':>6}  {inl(n):>{w}}  {n:<60}  (inlined only)") + "\n"
                    for n in only)
-    if unprobed:
+    if unprobed and any(counts.get(n, 0) for n in unprobed):
         total, miss = sum(counts.get(n, 0) for n in unprobed), sum(unprobed.values())
         out.write(f"# {miss:,} of {total:,} inlined calls cannot be probed once per call: "
                   "their functions' counts are partial\n" if miss else

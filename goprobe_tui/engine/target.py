@@ -7,9 +7,9 @@ import errno
 import os
 
 from goprobe_tui.errors import BadInput
-from goprobe_tui.tracefs.naming import process_alive
+from goprobe_tui.tracefs.naming import process_alive, process_start_time
 
-__all__ = ["executable_of", "process_alive", "resolve_target"]
+__all__ = ["executable_of", "process_alive", "process_start_time", "resolve_target"]
 
 
 def executable_of(pid: int) -> str:

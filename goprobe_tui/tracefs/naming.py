@@ -29,10 +29,13 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19]) if fields else None
 
 
-def process_alive(pid: int) -> bool:
-    """The process exists and has not exited (a zombie or a dying one has)."""
+def process_alive(pid: int, start: int | None = None) -> bool:
+    """The process exists and has not exited (a zombie or a dying one has). start: its start
+    time (process_start_time) when it was first seen: a pid the kernel gave to another
+    process since (ids wrap at pid_max, threads take them too) is not it."""
     fields = _stat_fields(pid)
-    return fields is not None and fields[0] not in (b"Z", b"X")
+    return (fields is not None and fields[0] not in (b"Z", b"X")
+            and (start is None or int(fields[19]) == start))
 
 
 def owner_state(pid: int, start: int) -> tuple[str, int] | None:

@@ -9,7 +9,7 @@ import os
 from rich.text import Text
 from textual.widgets import Static
 
-from goprobe_tui.engine.target import namespace_pid, process_alive
+from goprobe_tui.engine.target import namespace_pid, process_alive, process_start_time
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui.probe_panel import fit_left
@@ -24,7 +24,11 @@ def process_state(pid: int) -> str | None:
             comm = f.read().rstrip("\n")
     except OSError:
         return None
-    return comm if process_alive(pid) else None
+    start = _STARTS.setdefault(pid, process_start_time(pid))
+    return comm if process_alive(pid, start) else None  # never another process given its pid
+
+
+_STARTS: dict[int, int | None] = {}  # pid -> its start time when first shown
 
 
 def header_line(binary: GoBinary, pid: int | None, readonly_reason: str, comm: str | None,

@@ -63,13 +63,15 @@ class TraceArea(Vertical):
     def show_statistics(self, snapshot: list[dict]) -> None:
         """A new statistics snapshot (about twice a second), drawn when the Stats view shows."""
         if self.current == "stats-view" and snapshot is not self._stats_shown:
-            self._stats_shown = snapshot
-            self.query_one(StatsPane).update_snapshot(snapshot)
+            for pane in self.query(StatsPane):  # none while the app is closing
+                self._stats_shown = snapshot
+                pane.update_snapshot(snapshot)
 
     def show_flame(self, rows: list) -> None:
         """The latest call paths, drawn when the Flame view shows."""
         if self.current == "flame-view":
-            self.query_one(FlameView).update_rows(rows)
+            for view in self.query(FlameView):  # none while the app is closing (a timer fired)
+                view.update_rows(rows)
 
     def update_status(self, status: TraceStatus | None) -> None:
         """The status line: the engine's counters, then what the events view shows."""
