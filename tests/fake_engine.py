@@ -73,13 +73,22 @@ class FakeController:
         self.attached[fn.key] = att
         return att
 
-    def attach_many(self, fns, returns: bool, stop=lambda: False):
+    attach_delay = 0.0  # seconds per function: a long attach, for its progress bar
+
+    def attach_many(self, fns, returns: bool, stop=lambda: False, progress=None):
+        import time
+
         attached, errors = [], {}
-        for fn in fns:
+        for i, fn in enumerate(fns):
+            if stop():
+                break
+            time.sleep(self.attach_delay)
             try:
                 attached.append(self.attach(fn, returns))
             except ProbeError as exc:
                 errors[fn.key] = str(exc)
+            if progress is not None:
+                progress("attaching", i + 1, len(fns))
         return attached, errors
 
     def detach(self, name: str) -> None:

@@ -532,3 +532,34 @@ async def test_tab_moves_between_panes_and_never_into_the_search_box(binary) -> 
         assert app.browser.query_text == ""
         await pilot.press("slash")  # `/` still opens it
         assert isinstance(app.focused, Input) and app.focused.id == "search"
+
+
+async def test_a_long_attach_shows_a_progress_bar_that_esc_cancels(binary) -> None:
+    """Attach all of many functions: after half a second a bar with the count; Esc stops the
+    attach (what is attached by then stays, and says so); the UI answers meanwhile."""
+    from goprobe_tui.ui.work_progress import WorkProgressBar
+
+    engine = FakeController()
+    engine.attach_delay = 0.05
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("slash", *"strings.", "enter")
+        await _settle(app, pilot)
+        rows = len(app.query_one(FunctionList).rows)
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
+        bar = app.query_one(WorkProgressBar)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if bar.has_class("visible"):
+                break
+        assert bar.has_class("visible")
+        assert "attaching" in str(app.query_one("#work-label").render())
+        await pilot.press("down")  # the list still moves meanwhile
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert 0 < len(engine.attached) < rows
+        assert not bar.has_class("visible")
+        assert any("attach cancelled" in n.message for n in app._notifications)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -33,12 +34,13 @@ from goprobe_tui.ui.events_view import EventsView
 from goprobe_tui.ui.function_list import FunctionList
 from goprobe_tui.ui.header import HeaderBar
 from goprobe_tui.ui.lineage_commands import LineageCommands
-from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged
+from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged, WorkProgress
 from goprobe_tui.ui.probe_commands import ProbeCommands
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.screens import DetailScreen, HelpScreen
 from goprobe_tui.ui.trace_area import TraceArea
 from goprobe_tui.ui.trace_pane import TracePane
+from goprobe_tui.ui.work_progress import WorkProgressBar
 
 STATS_EVERY = 0.5
 DRAIN_EVERY = 0.05
@@ -70,6 +72,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         self.index_by_name = {n: i for i, n in enumerate(self.functions.keys)}
         self._events_view = EventsView(save_dir, clock_start_ns, id="events-view")
         self._quitting = False
+        self.attach_cancel = threading.Event()  # Esc while a long attach shows its progress
         self._engine_error: str | None = None
         self._notices_seen = 0
         self._status = TraceStatus()
@@ -91,6 +94,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
             yield Browser(self.functions, self.binary.buildinfo.main_path, id="browser")
             yield ProbePanel(id="probes")
         yield TraceArea(self._events_view, id="trace")
+        yield WorkProgressBar(id="work")
         yield Footer(show_command_palette=False)  # ? and the help name ctrl+p
 
     def on_mount(self) -> None:
@@ -168,7 +172,11 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
             self._events_view.apply_filter(focused.value)
 
     def action_back(self) -> None:
-        """Esc in the search box: back to the list; in the event filter: back to the events."""
+        """Esc in the search box: back to the list; in the event filter: back to the events;
+        while a long attach shows its progress: cancel it (what is attached stays)."""
+        if self.query_one(WorkProgressBar).running:
+            self.attach_cancel.set()
+            return
         focused = self.focused
         if focused is not None and focused.id == "search":
             self.browser.focus_list()
@@ -177,6 +185,9 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
 
     def action_search(self) -> None:
         self.browser.focus_search()
+
+    def on_work_progress(self, message: WorkProgress) -> None:
+        self.query_one(WorkProgressBar).update_work(message.stage, message.done, message.total)
 
     def action_focus_next(self) -> None:
         """Tab: the next pane, never the search box (`/` opens it): a key typed after Tab is

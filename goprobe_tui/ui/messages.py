@@ -61,3 +61,15 @@ class InliningRead(Message):
         super().__init__()
         self.catalog = catalog
         self.inlined = inlined
+
+
+class WorkProgress(Message):
+    """How far a long attach is (stage, done, total); done == total with stage "done": over.
+    Only the newest one matters: a queue of them is merged (can_replace)."""
+
+    def __init__(self, stage: str, done: int, total: int) -> None:
+        super().__init__()
+        self.stage, self.done, self.total = stage, done, total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WorkProgress)

@@ -4,13 +4,15 @@ handlers here own the probe panel's and the list's state. Mixed into the App."""
 
 from __future__ import annotations
 
+import time
+
 from textual import work
 
 from goprobe_tui.engine.guards import MAX_FUNCTIONS
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary import Function
 from goprobe_tui.gobinary.lines import line_target
-from goprobe_tui.ui.messages import Notice, ProbeChanged, ProbeFailed
+from goprobe_tui.ui.messages import Notice, ProbeChanged, ProbeFailed, WorkProgress
 from goprobe_tui.ui.probe_panel import ProbePanel
 from goprobe_tui.ui.screens import ConfirmScreen, PromptScreen
 
@@ -182,10 +184,25 @@ class ProbeCommands:
     def _attach_functions(self, indexes: list[int], returns: bool) -> None:
         """One unit: probes with identical fetch args share a kernel event (fast teardown)."""
         fns = [self.functions[idx] for idx in indexes]
+        self.attach_cancel.clear()
+        last = [0.0]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.05 or done >= total:  # at most 20 a second reach the UI
+                last[0] = now
+                self.post_message(WorkProgress(stage, done, total))
         try:
-            attached, errors = self.controller.attach_many(fns, returns)
+            attached, errors = self.controller.attach_many(fns, returns, self.attach_cancel.is_set,
+                                                           progress)
         except Exception as exc:
             attached, errors = [], {fn.key: str(exc) for fn in fns}
+        finally:
+            self.post_message(WorkProgress("done", 0, 0))
+        if self.attach_cancel.is_set():
+            errors = {}  # what was not attached was cancelled, not refused
+            self.post_message(Notice(f"attach cancelled: {len(attached):,} functions attached "
+                                     "before Esc stay attached", "warning"))
         for name, why in errors.items():
             self.post_message(ProbeFailed(name, why))
         for att in attached:
