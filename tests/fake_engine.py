@@ -135,7 +135,7 @@ class FakeController:
 
     def status(self) -> TraceStatus:
         return TraceStatus(received=self.received, lost=self.lost, waiting=len(self.backlog),
-                           probes=sum(a.probes for a in self.attached.values()), error=self.error,
+                           probes=sum(a.probes for a in list(self.attached.values())), error=self.error,
                            notices=tuple(self.notices), binary_change=self.binary_change,
                            following=self.following, stacks=self.stacks)
 
