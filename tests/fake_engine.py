@@ -98,7 +98,7 @@ class FakeController:
         self.attached.clear()
 
     def hits(self) -> dict[str, int]:
-        return {name: self.hit_counts.get(name, 7) for name in self.attached}
+        return {name: self.hit_counts.get(name, 7) for name in list(self.attached)}
 
     def check_rates(self) -> RateReport:
         from goprobe_tui.engine.guards import hot_warning, over_limit_note
