@@ -239,13 +239,7 @@ class ProbeSession:
             if self.kernel.live:
                 self._append_batched(ev, todo, refused)
             else:  # a script: one line per probe, each checked where it runs
-                for i, site, cmd in todo:
-                    try:
-                        self.kernel.append_command(self.root, cmd)
-                    except ProbeError as exc:
-                        refused[i] = exc.reason or str(exc)
-                        continue
-                    ev.sites.append(site)
+                self._append_each(ev, todo, refused, set())
             if not ev.sites:
                 del self.events[name]
                 return None, refused
@@ -288,17 +282,22 @@ class ProbeSession:
                 # what this write added: offsets the event did not have before, each once
                 kept = fs.defined_offsets(self.root, self.group, ev.name) - {
                     s.offset for s in ev.sites}
-            for i, site, cmd in batch:
-                if site.offset in kept:
-                    kept.discard(site.offset)
-                    ev.sites.append(site)
-                    continue
-                try:
-                    self.kernel.append_command(self.root, cmd)
-                except ProbeError as exc:
-                    refused[i] = exc.reason or str(exc)
-                    continue
+            self._append_each(ev, batch, refused, kept)
+
+    def _append_each(self, ev: ProbeEvent, todo: list[tuple[int, Site, str]],
+                     refused: dict[int, str], kept: set[int]) -> None:
+        """One command per write; `kept`: offsets the kernel already has from this event."""
+        for i, site, cmd in todo:
+            if site.offset in kept:
+                kept.discard(site.offset)
                 ev.sites.append(site)
+                continue
+            try:
+                self.kernel.append_command(self.root, cmd)
+            except ProbeError as exc:
+                refused[i] = exc.reason or str(exc)
+                continue
+            ev.sites.append(site)
 
     def set_filter(self, ev: ProbeEvent, text: str) -> None:
         """The event's filter in our instance ("" clears it). ProbeError with the kernel's
