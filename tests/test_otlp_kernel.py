@@ -145,25 +145,33 @@ class _BadCollector:
 @pytest.mark.parametrize("garbage", [False, True], ids=["hangs", "garbage"])
 def test_a_collector_that_hangs_or_answers_garbage_never_holds_up_ctrl_c(root: str, tmp_path,
                                                                        garbage: bool) -> None:
-    """Ctrl-C ends the trace within 2 s whatever the collector does, and every span is either
-    sent or counted dropped (the batch in flight when it gave up was counted nowhere)."""
+    """Ctrl-C ends the trace as quickly as without a collector, but for the 0.75 s it gives a
+    silent one (it took 10.5-12.4 s), whatever the collector does; every span is either sent
+    or counted dropped (the batch in flight when it gave up was counted nowhere). Judged
+    against the same trace without --otlp in the same test: a loaded machine slows both."""
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     collector = _BadCollector(garbage)
     hot = private_copy(tc.build("hot", NEWEST), tmp_path)
     calls = 20_000
-    try:
-        run = TraceRun("--json", "--ret", "--otlp", collector.url, str(hot), "main.Work")
+
+    def stopped_after(*otlp: str) -> tuple[float, str]:
+        run = TraceRun("--json", "--ret", *otlp, str(hot), "main.Work")
         assert run_program(hot, str(calls), "2").returncode == 0
         for _ in range(2 * calls):  # every event decoded: the sender is stuck on the collector
             assert run.proc.stdout.readline()
         sent_at = time.monotonic()
         run.proc.send_signal(signal.SIGINT)
-        run.proc.wait(30)
+        run.proc.wait(60)
         took = time.monotonic() - sent_at
         _events, err = run.finish()
+        return took, err
+
+    try:
+        took, err = stopped_after("--otlp", collector.url)
     finally:
         collector.close()
+    reference, _ = stopped_after()
     m = re.search(r"(\d+) spans sent to \S+, ([\d,]+) dropped", err)
     assert m, err
     assert int(m[1]) + int(m[2].replace(",", "")) == calls, err
-    assert took < 2.0, (took, err)
+    assert took < reference + 1.5, (took, reference, err)
