@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import random
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -37,19 +37,27 @@ def _newest() -> None:
 
 
 def _stderr_until(run: TraceRun, text: str, timeout: float = 10) -> str:
-    """Read the trace's stderr until a line holds `text`."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([run.proc.stderr], [], [], 0.2)
-        if ready:
-            line = run.proc.stderr.readline()
-            if not line:
-                break
+    """Read the trace's stderr until a line holds `text`. A thread reads with readline: a
+    select() on the pipe cannot see the lines a text file already holds in its buffer (two
+    lines that came in one read, progress lines before `attached`, waited for ever)."""
+    seen: list[str] = []
+    found: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in iter(run.proc.stderr.readline, ""):
             seen.append(line)
             if text in line:
-                return line
-    raise AssertionError(f"{text!r} never printed: {''.join(seen)}")
+                found.put(line)
+                return
+        found.put(None)
+    threading.Thread(target=read, name="stderr-until", daemon=True).start()
+    try:
+        line = found.get(timeout=timeout)
+    except queue.Empty:
+        line = None
+    if line is None:
+        raise AssertionError(f"{text!r} never printed: {''.join(seen)}")
+    return line
 
 
 def test_binary_overwritten_in_place_loses_its_probes_at_once(root: str, tmp_path: Path) -> None:
