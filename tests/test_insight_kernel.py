@@ -41,7 +41,10 @@ def test_stats_latency_percentiles_and_histogram(root: str, variant: str) -> Non
     assert 50 * MS <= sleepy["max_ns"] < 70 * MS and 50 * MS <= sleepy["p99_ns"] <= sleepy["max_ns"]
     assert sum(n for _lo, _hi, n in sleepy["histogram"]) == 25
     buckets = {lo: n for lo, _hi, n in sleepy["histogram"]}
-    assert buckets[1 << 23] == 20 and buckets[1 << 25] == 5  # 8.4-16.8 ms and 33.6-67.1 ms
+    # 8.4-16.8 ms and 33.6-67.1 ms; a sleep is never shorter than asked, but a loaded machine
+    # can wake a 10 ms sleeper late (19 of 20 in its bucket once, with two suites on 2 CPUs)
+    assert sum(n for lo, n in buckets.items() if lo < 1 << 23) == 0
+    assert buckets.get(1 << 23, 0) >= 15 and sum(n for lo, n in buckets.items() if lo >= 1 << 25) >= 5
     slowest = sleepy["slowest"]
     assert slowest["latency_ns"] == sleepy["max_ns"]
     assert slowest["args"] == ({"ms": 50} if variant == "default" else {"arg0": 50})

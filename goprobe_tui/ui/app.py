@@ -111,7 +111,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(STATS_EVERY, self._refresh_stats)
         if self.controller is not None:
-            self.set_interval(1.0, self._guard_rates)
+            self.set_interval(1.0, self._guard_rates_tick)
             self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)
         # once the list is on screen: the read holds the interpreter ~0.5 s on hugo, and run
         # meanwhile it doubled the time until the list was shown (0.47 -> 0.95 s)

@@ -230,7 +230,13 @@ class ProbeCommands:
             return
         self.post_message(ProbeChanged(name, False))
 
-    @work(thread=True, exclusive=True, group="rates", exit_on_error=False)
+    def _guard_rates_tick(self) -> None:
+        """The timer's: a check still running is left to finish, never cancelled (a cancelled
+        worker is an error to whoever waits for the workers, and its thread runs on anyway)."""
+        if not any(w.group == "rates" and w.is_running for w in self.workers):
+            self._guard_rates()
+
+    @work(thread=True, group="rates", exit_on_error=False)
     def _guard_rates(self) -> None:
         """Once a second: the engine's rate guard on every trap (warnings, detaches)."""
         if self.controller is None or not self.controller.attached_names():
