@@ -162,7 +162,9 @@ class TraceEvent:
         """`a=1, r.URL.Path="/x"`: the fields asked for (--field, dotted) first, so a line cut
         at the screen's edge keeps them rather than a struct shown whole."""
         values = self.returns if self.kind == "return" else self.args
-        items = sorted(values.items(), key=lambda kv: "." not in kv[0])
+        items = values.items()
+        if any("." in k for k in values):  # per event: sort only where a field was asked for
+            items = sorted(items, key=lambda kv: "." not in kv[0])
         return ", ".join(f"{k}={format_value(v)}" for k, v in items)
 
     def clock_text(self) -> str:
