@@ -89,7 +89,7 @@ class TraceRun:
             if not line:
                 break
             self.stderr_lines.append(line)
-            if "attached" in line:
+            if line.startswith("goprobe-tui: attached "):  # not "no probe could be attached"
                 return
         self.proc.kill()
         _out, err = self.proc.communicate()

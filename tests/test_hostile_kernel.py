@@ -355,9 +355,11 @@ def test_max_rate_detaches_a_probe_that_fires_too_fast(root: str) -> None:
 def test_trace_pid_stops_when_the_process_exits(root: str) -> None:
     _newest()
     binary = tc.build("hostile", "1.27.3")
-    target = subprocess.Popen([str(binary), "sleep", "1500"], stdout=subprocess.PIPE, text=True)
+    target = subprocess.Popen([str(binary), "stdin", "1500"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     run = TraceRun("--json", "--pid", str(target.pid), "main.Größe")
-    assert target.wait(30) == 0
+    target.communicate("go\n", timeout=30)  # Größe runs once the probe is in place
+    assert target.returncode == 0
     _stderr_until(run, f"process {target.pid} exited", timeout=60)
     events, err = run.finish(timeout=30)
     assert run.proc.returncode == 0 and [e["function"] for e in events] == ["main.Größe"], err

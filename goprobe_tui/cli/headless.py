@@ -218,7 +218,7 @@ def _close_with_progress(engine: TraceController) -> None:
 
 def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
            fns: list[Function], signals: SignalPipe) -> int:
-    error = engine.wait_ready()
+    error = engine.wait_ready(stop=signals)
     if error:
         say(error)
         return FAILED

@@ -313,9 +313,14 @@ class TraceController:
         return RateReport(hits, tuple(warnings), tuple(name for name, _rate in over))
 
     # -- events ---------------------------------------------------------------------
-    def wait_ready(self) -> str | None:
-        """None once the decoder runs, else why it does not."""
-        return self.stream.wait_ready()
+    def wait_ready(self, stop: Callable[[], bool] = lambda: False) -> str | None:
+        """None once the decoder runs, else why it does not (or None as soon as `stop()`)."""
+        deadline = time.monotonic() + 120  # a decoder slow to start on a loaded machine
+        while not stop() and time.monotonic() < deadline:
+            if self.stream.ready:
+                return self.stream.error
+            self.stream.wait_ready(0.1)
+        return None if stop() else self.stream.wait_ready(0)
 
     @property
     def ended(self) -> bool:

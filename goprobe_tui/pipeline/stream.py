@@ -270,8 +270,15 @@ class EventStream:
                              f"{lost:,} events it held were lost (counted)")
         self.on_batch(0, [], self._last.after(self._base))
 
-    def wait_ready(self, timeout: float = 10.0) -> str | None:
-        """None once the child decodes, else why it does not."""
+    @property
+    def ready(self) -> bool:
+        """The child decodes, or will never (it died: error says why)."""
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float = 120.0) -> str | None:
+        """None once the child decodes, else why it does not. A child that dies sets _ready
+        too, so the long timeout is only for a child slow to start (a loaded machine: 10 s was
+        seen to be too short)."""
         if not self._ready.wait(timeout):
             return self.error or "event decoder did not start"
         return self.error
