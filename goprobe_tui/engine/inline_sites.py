@@ -75,7 +75,16 @@ class InlineSites(SitePlanner):
                 places.setdefault(address, []).append(call)
         note = (NO_DWARF if not self.binary.dwarf.available else
                 TOO_MANY if len(calls) > ARGS_UP_TO else SHALLOW if not deep else "")
-        for address, here in sorted(places.items()):
+        ordered = sorted(places.items())
+        holders = list(dict.fromkeys(here[0].function for _a, here in ordered))
+        loaded: set[int] = set()
+        for address, here in ordered:
+            if here[0].function not in loaded:  # the next functions' pc tables, side by side
+                at = holders.index(here[0].function)
+                loaded = set(holders[at:at + PRELOAD])
+                fns = self.binary.functions
+                self.binary.pclntab.preload([(int(fns.func_off[h]), int(fns.entry[h]))
+                                             for h in holders[at:at + PRELOAD]])
             off = self.binary.elf.file_offset(address, executable=True)
             if off is None:
                 out.missed["not in an executable segment"] += len(here)
@@ -134,6 +143,7 @@ class InlineSites(SitePlanner):
 
 
 
+PRELOAD = 1024  # functions whose pc tables are decoded together (3 tables each)
 PACK_ARGS = 32  # fetch args of one event of inlined copies: each record carries them all
 
 

@@ -103,7 +103,7 @@ class LineSites(SitePlanner):
         index = inline_index(self.binary)
         for place in places:
             holder = self.binary.functions[place.function]
-            if place.address not in self._graph(place.function).mnemonics:
+            if not self._graph(place.function).is_instruction(place.address):
                 out.missed["not at an instruction start"] += 1
                 continue
             off = self.binary.elf.file_offset(place.address, executable=True)

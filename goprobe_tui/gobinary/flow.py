@@ -13,8 +13,10 @@ import weakref
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from goprobe_tui.gobinary.binary import Function, GoBinary
-from goprobe_tui.gobinary.retsweep import _disassembler
+from goprobe_tui.gobinary.disasm import Instructions, disassemble
 
 MAX_TABLE = 4096  # entries read from one jump table
 _TABLE_JUMP = re.compile(r"qword ptr \[(\w+) \+ \w+\*8\]$")
@@ -22,6 +24,12 @@ _RIP_LEA = re.compile(r"(\w+), \[rip ([+-]) (0x[0-9a-f]+|\d+)\]$")
 _AMD64_ENDS = {"ret", "retq", "ud2", "int3", "hlt"}
 _ARM64_ENDS = {"ret", "brk", "udf", "hlt"}
 _ARM64_COND = ("b.", "cbz", "cbnz", "tbz", "tbnz")
+# arch -> (mnemonics, a prefix) of every instruction _kind() or a call can say something of
+_TRANSFERS = {
+    "amd64": (frozenset({"jmp", "jmpq", "call", "callq", "loop", "loope", "loopne", *_AMD64_ENDS}),
+              "j"),
+    "arm64": (frozenset({"b", "bl", "br", "cbz", "cbnz", "tbz", "tbnz", *_ARM64_ENDS}), "b."),
+}
 
 
 @dataclass
@@ -31,12 +39,27 @@ class FlowGraph:
     succ: dict[int, set[int]] = field(default_factory=dict)  # block -> successor blocks
     pred: dict[int, set[int]] = field(default_factory=dict)
     closed: bool = True  # every edge is known
-    mnemonics: dict[int, str] = field(default_factory=dict)  # instruction start -> mnemonic
-    previous: dict[int, int] = field(default_factory=dict)  # instruction start -> the one before
     panics: set[int] = field(default_factory=set)  # blocks that end calling a no-return function
     last: dict[int, int] = field(default_factory=dict)  # block -> its last instruction's address
-    operands: dict[int, str] = field(default_factory=dict)  # instruction start -> operands
     addresses: list[int] = field(default_factory=list)  # every instruction start, ascending
+    code: Instructions | None = None  # the instructions, parallel to `addresses`
+
+    def _at(self, pc: int) -> int:
+        """The index of the instruction starting at pc, or -1."""
+        i = bisect_right(self.addresses, pc) - 1
+        return i if i >= 0 and self.addresses[i] == pc else -1
+
+    def is_instruction(self, pc: int) -> bool:
+        return self._at(pc) >= 0
+
+    def mnemonic(self, pc: int) -> str:
+        """The mnemonic of the instruction starting at pc ("" if none does)."""
+        i = self._at(pc)
+        return self.code.mnemonic(i) if i >= 0 and self.code is not None else ""
+
+    def operands(self, pc: int) -> str:
+        i = self._at(pc)
+        return self.code.operands(i) if i >= 0 and self.code is not None else ""
 
     def instructions(self, block: int) -> list[int]:
         """The instruction starts of a block."""
@@ -52,8 +75,10 @@ class FlowGraph:
     def lone_nop(self, pc: int) -> bool:
         """A NOP instruction at `pc` that does not follow a call (the compiler puts a NOP
         after some calls, for tracebacks: that one belongs to the call)."""
-        before = self.mnemonics.get(self.previous.get(pc, -1), "")
-        return self.mnemonics.get(pc) == "nop" and before not in ("call", "bl", "blr")
+        i = self._at(pc)
+        if i < 0 or self.code is None or self.code.mnemonic(i) != "nop":
+            return False
+        return i == 0 or self.code.mnemonic(i - 1) not in ("call", "bl", "blr")
 
     def reachable_without(self, avoid: int) -> set[int]:
         """Blocks reachable from the entry on paths that never pass `avoid` (so `avoid`
@@ -130,18 +155,23 @@ def noreturn_entries(binary: GoBinary) -> frozenset[int]:
 
 def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
     arch = binary.arch
-    insns = list(_disassembler(arch).disasm_lite(binary.code(fn), fn.entry))
+    code = binary.code(fn)
     noreturn = noreturn_entries(binary)
     panic_calls: set[int] = set()
     graph = FlowGraph(fn.entry, [])
-    if not insns:
+    insns = graph.code = disassemble(arch, code, fn.entry)
+    if not len(insns):
         graph.closed = False
         return graph
-    inside = range(fn.entry, fn.end)
-    decoded_end = insns[-1][0] + insns[-1][1]
-    # (address, targets inside the function, whether control can fall through)
+    addresses = graph.addresses = insns.address.tolist()
+    sizes = insns.size
+    # (address, size, targets inside the function, whether control can fall through)
     branches: list[tuple[int, int, list[int], bool]] = []
-    for k, (addr, size, mnemonic, ops) in enumerate(insns):
+    # Only these can transfer control (or call a no-return function): the rest are never
+    # looked at one by one (asking each instruction was most of a graph's time).
+    exact, prefix = _TRANSFERS[arch] if arch in _TRANSFERS else _TRANSFERS["arm64"]
+    for k in np.flatnonzero(insns.mnemonic_in(exact, prefix)).tolist():
+        addr, mnemonic, ops = addresses[k], insns.mnemonic(k), insns.operands(k)
         kind = _kind(arch, mnemonic, ops)
         if kind is None and mnemonic in ("call", "bl") and _direct_target(ops) in noreturn:
             kind = "exit"
@@ -149,53 +179,50 @@ def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
         if kind is None:
             continue
         targets: list[int] = []
-        falls = kind == "cond"
         if kind in ("cond", "jump"):
             target = _direct_target(ops)
-            if target is not None and target in inside:
+            if target is not None and fn.entry <= target < fn.end:
                 targets.append(target)
         elif kind == "table":
-            found = _table_targets(binary, insns, k, fn)
+            found = _table_targets(binary, graph, k, fn)
             if found is None:
                 graph.closed = False
             else:
                 targets.extend(found)
         elif kind == "unknown":
             graph.closed = False
-        branches.append((addr, size, targets, falls))
-    if decoded_end < fn.end and binary.code(fn)[decoded_end - fn.entry:].strip(b"\xcc\x00"):
+        branches.append((addr, int(sizes[k]), targets, kind == "cond"))
+    decoded_end = addresses[-1] + int(sizes[-1])
+    if decoded_end < fn.end and code[decoded_end - fn.entry:].strip(b"\xcc\x00"):
         graph.closed = False  # undecodable bytes that are not padding
     starts = {fn.entry}
     for addr, size, targets, _falls in branches:
         starts.update(targets)
         if addr + size < decoded_end:
             starts.add(addr + size)
-    addr_list = [a for a, _s, _m, _o in insns]
-    graph.mnemonics = {a: m for a, _s, m, _o in insns}
-    graph.operands = {a: o for a, _s, _m, o in insns}
-    graph.addresses = addr_list
-    graph.previous = dict(zip(addr_list[1:], addr_list, strict=False))
-    if not starts <= set(addr_list):
+    known = set(addresses)
+    if not starts <= known:
         graph.closed = False  # a jump into the middle of an instruction: not code we know
-        starts &= set(addr_list)
+        starts &= known
     graph.starts = sorted(starts)
     ends = {addr: (targets, falls) for addr, _size, targets, falls in branches}
     graph.succ = {start: set() for start in graph.starts}
     graph.pred = {start: set() for start in graph.starts}
-    for i, start in enumerate(graph.starts):
-        nxt = graph.starts[i + 1] if i + 1 < len(graph.starts) else decoded_end
-        last = insns[bisect_right(addr_list, nxt - 1) - 1]  # the block's last instruction
+    nexts = [*graph.starts[1:], decoded_end]
+    # each block's last instruction: the one before the next block's start
+    lasts = insns.address[np.searchsorted(insns.address, np.array(nexts, dtype=np.uint64)) - 1].tolist()
+    for start, nxt, last in zip(graph.starts, nexts, lasts, strict=True):
         out: set[int] = set()
-        if last[0] in ends:
-            targets, falls = ends[last[0]]
+        if last in ends:  # a branch, or an instruction that stops (ret, ud2, a panic call)
+            targets, falls = ends[last]
             out.update(t for t in targets if t in graph.pred)
             if falls and nxt in graph.pred:
                 out.add(nxt)
-        elif not _stops(arch, last[2]) and nxt in graph.pred:
+        elif nxt in graph.pred:
             out.add(nxt)  # plain fall-through (a call returns to the next instruction)
         graph.succ[start] = out
-        graph.last[start] = last[0]
-        if last[0] in panic_calls:
+        graph.last[start] = last
+        if last in panic_calls:
             graph.panics.add(start)
         for t in out:
             graph.pred[t].add(start)
@@ -223,10 +250,6 @@ def _kind(arch: str, mnemonic: str, ops: str) -> str | None:
     return "exit" if mnemonic in _ARM64_ENDS else None
 
 
-def _stops(arch: str, mnemonic: str) -> bool:
-    return mnemonic in (_AMD64_ENDS if arch == "amd64" else _ARM64_ENDS)
-
-
 def _direct_target(ops: str) -> int | None:
     text = ops.split(",")[-1].strip().lstrip("#")
     try:
@@ -235,14 +258,17 @@ def _direct_target(ops: str) -> int | None:
         return None
 
 
-def _table_targets(binary: GoBinary, insns, k: int, fn: Function) -> list[int] | None:
-    """The targets of `jmp [R + I*8]`: R was loaded by `lea R, [rip + d]` shortly before."""
-    reg = _TABLE_JUMP.search(insns[k][3]).group(1)
-    for addr, size, mnemonic, ops in reversed(insns[max(0, k - 12):k]):
+def _table_targets(binary: GoBinary, graph: FlowGraph, k: int, fn: Function) -> list[int] | None:
+    """The targets of `jmp [R + I*8]` (instruction k, the last decoded so far): R was loaded
+    by `lea R, [rip + d]` shortly before."""
+    insns = graph.code
+    reg = _TABLE_JUMP.search(insns.operands(k)).group(1)
+    for i in range(k - 1, max(0, k - 12) - 1, -1):
+        mnemonic, ops = insns.mnemonic(i), insns.operands(i)
         m = _RIP_LEA.match(ops) if mnemonic == "lea" else None
         if m and m.group(1) == reg:
             disp = int(m.group(3), 0) * (1 if m.group(2) == "+" else -1)
-            return _read_table(binary, addr + size + disp, fn)
+            return _read_table(binary, graph.addresses[i + 1] + disp, fn)
         if ops.startswith(reg + ",") or ops.startswith(reg + " "):
             return None  # R came from somewhere else
     return None

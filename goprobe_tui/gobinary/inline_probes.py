@@ -150,7 +150,7 @@ def _only_loads(graph: FlowGraph, block: int, inside) -> bool:
     for pc in graph.instructions(block):
         if not inside(pc):
             continue
-        mnemonic, ops = graph.mnemonics.get(pc, ""), graph.operands.get(pc, "")
+        mnemonic, ops = graph.mnemonic(pc), graph.operands(pc)
         if mnemonic not in _LOADS or "[" in ops.split(",")[0]:
             return False
     return True
