@@ -78,8 +78,12 @@ def _filters(root: str, pid: int) -> list[str]:
     """The filters in force in the instance of the session `pid` started."""
     out = []
     for inst in glob.glob(os.path.join(root, "instances", f"goprobe_{pid}_*")):
-        for path in glob.glob(os.path.join(inst, "events", "goprobe_*", "*", "filter")):
-            text = Path(path).read_text().strip()
+        # its own group only: other sessions' groups show here too, and come and go
+        for path in glob.glob(os.path.join(inst, "events", f"goprobe_{pid}_*", "*", "filter")):
+            try:
+                text = Path(path).read_text().strip()
+            except FileNotFoundError:
+                continue
             if text != "none":
                 out.append(text)
     return out

@@ -218,11 +218,6 @@ def _close_with_progress(engine: TraceController) -> None:
 
 def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
            fns: list[Function], signals: SignalPipe) -> int:
-    error = engine.wait_ready(stop=signals)
-    if error:
-        say(error)
-        return FAILED
-
     def binary_changed(change: Change) -> None:
         say(change.message)
         signals.wake()
@@ -244,6 +239,12 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
         say("attached goroutine lineage: every goroutine created is recorded (probes at the "
             "returns of runtime.newproc1)")
     _say_notes(attached, binary.path)
+    # The decoder started with the engine and got ready while the probes were planned; what
+    # fired meanwhile waits in the kernel's buffers.
+    error = engine.wait_ready(stop=signals)
+    if error:
+        say(error)
+        return FAILED
     if signals():
         return OK
     if not attached and not args.goroutines:

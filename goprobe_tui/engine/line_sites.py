@@ -17,6 +17,7 @@ from goprobe_tui.gobinary import BinaryError, Function
 from goprobe_tui.gobinary.abi import Assignment, Placement
 from goprobe_tui.gobinary.dwarf_vars import Variable
 from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
+from goprobe_tui.gobinary.frame_pointer import return_address_fetch
 from goprobe_tui.gobinary.inline import inline_index
 from goprobe_tui.gobinary.inline_probes import once_per_call
 from goprobe_tui.gobinary.lines import LineError, LineSite, LineTable, line_target
@@ -123,7 +124,7 @@ class LineSites(SitePlanner):
                 except ValueError:
                     out.missed[f"where --where {condition!r} cannot be read"] += 1
                     continue
-            ra = (f"ra{sp}=+{sp}(%sp):u64",) if sp is not None and self.binary.arch == "amd64" else ()
+            ra = return_address_fetch(self.binary, holder, place.address, sp, self._frames)
             site = Site(fn.key, "line", place.address, off, (), types_base=self._types_base(),
                         inlined=(frames,), call_values=(values,), call_notes=(note,),
                         call_conditions=(tree,) if condition else (), scope=scope,

@@ -25,6 +25,14 @@ def matches(name: str, pattern: str) -> bool:
     return name == pattern or fnmatch.fnmatchcase(name, pattern)
 
 
+def _matcher(patterns: list[str]):
+    """matches() against any of the patterns, as one regular expression (a Python loop of
+    fnmatch calls over hugo's 100,000 names took 0.4 s of every start)."""
+    exact = set(patterns)
+    either = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)", re.S)
+    return lambda name: name in exact or either.match(name) is not None
+
+
 def parse_where(texts: tuple[str, ...]) -> tuple[Where, ...]:
     out = []
     for text in texts:
@@ -46,11 +54,10 @@ def select(binary: GoBinary, patterns: list[str], inlined: bool = True) -> list[
     lines = [p for p in patterns if is_line_spec(p)]
     globs = [p for p in patterns if p not in lines]
     names = binary.functions.names
-    chosen = [binary.functions[i] for i, n in enumerate(names)
-              if any(matches(n, p) for p in globs)] if globs else []
+    named = _matcher(globs)
+    chosen = [binary.functions[i] for i, n in enumerate(names) if named(n)] if globs else []
     if inlined and globs:
-        chosen += [f for f in inlined_only_functions(binary)
-                   if any(matches(f.name, p) for p in globs)]
+        chosen += [f for f in inlined_only_functions(binary) if named(f.name)]
     if globs and not chosen:
         raise BadInput(f"{binary.path}: no function matches {' '.join(globs)}")
     for spec in lines:

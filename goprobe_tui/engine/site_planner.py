@@ -20,6 +20,7 @@ class SitePlanner:
         self._goroutine = goroutine
         self._types_base = types_base
         self.pointer_depth = pointer_depth
+        self._frames: dict[int, int | None] = {}  # frame_pointer.frame_set_at per function
 
     @cached_property
     def _scopes(self) -> DwarfScopes:

@@ -59,10 +59,14 @@ class MethodSignatures:
         fns = self._binary.functions
         entries = fns.entry.astype(np.int64) - self._binary.text_start
         name, mtyp, ifn, tfn = words[:-3], words[1:-2], words[2:-1], words[3:]
-        hit = (np.isin(tfn, entries) & (mtyp > 0) & (mtyp < len(region)) & (mtyp % 4 == 0)
-               & (name > 0) & (name < len(region)) & ((ifn == -1) | np.isin(ifn, entries)))
+        # the cheap tests first: the entry lookups then run on the few words left (on the
+        # whole region they took 0.65 s of every attach on hugo)
+        maybe = np.flatnonzero((mtyp > 0) & (mtyp < len(region)) & (mtyp % 4 == 0)
+                               & (name > 0) & (name < len(region)) & (tfn >= 0))
+        maybe = maybe[np.isin(tfn[maybe], entries)]
+        maybe = maybe[(ifn[maybe] == -1) | np.isin(ifn[maybe], entries)]
         out: dict[int, tuple[int, int]] = {}
-        for i in np.flatnonzero(hit).tolist():
+        for i in maybe.tolist():
             for text_off in (int(tfn[i]), int(ifn[i])):
                 if text_off >= 0:
                     out.setdefault(self._binary.text_start + text_off, (base + int(name[i]),
