@@ -174,4 +174,6 @@ def test_a_collector_that_hangs_or_answers_garbage_never_holds_up_ctrl_c(root: s
     m = re.search(r"(\d+) spans sent to \S+, ([\d,]+) dropped", err)
     assert m, err
     assert int(m[1]) + int(m[2].replace(",", "")) == calls, err
-    assert took < reference + 1.5, (took, reference, err)
+    # the 0.75 s it gives the collector plus what a loaded machine adds to one sample (1.87 s
+    # against 0.32 s was seen under two runs at once); the fault took 10.5-12.4 s
+    assert took < reference + 3.0, (took, reference, err)
