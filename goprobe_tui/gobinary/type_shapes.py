@@ -200,7 +200,3 @@ class RuntimeNode:
     def elem(self) -> TypeNode | None:
         return self._node(self._t.elem) if self._t.elem else None
 
-
-def classify_runtime(reader: TypeReader, t: GoType, ptrsize: int,
-                     follow: int = POINTER_DEPTH) -> Param:
-    return classify(RuntimeNode(reader, t), ptrsize, 0, follow)
