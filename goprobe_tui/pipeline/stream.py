@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import goprobe_tui
@@ -68,6 +69,8 @@ class EventStream:
         self._outbox: deque[tuple] = deque()
         self._outbox_bytes = 0
         self._dropped = 0  # records lost on our side: full outbox, a decoder that died
+        self._lost_now = 0  # the kernel's and our losses as last sent to the child
+        self._unsent = 0  # records the writer could not send once stopping
         self._root, self._pid_filter, self._print_to = root, pid_filter, print_to
         # the events' output is written here, whole records only, whatever child dies
         self._output = OutputWriter(print_to[0], print_to[1]) if print_to else None
@@ -161,6 +164,7 @@ class EventStream:
                     last_put = time.monotonic()
                     self._put(("pages", pages, lost + self._dropped, read_ns), size)
                 sent_pages, last_lost = bool(pages), lost + self._dropped
+                self._lost_now = last_lost  # the newest figure, should the child never see it
                 if final:
                     break
                 if not self.reader.more:
@@ -197,6 +201,8 @@ class EventStream:
                 if written and gen == self._gen:
                     self._seq += 1
                     self._inflight.append((self._seq, msg[1]))
+                elif self._stop.is_set():  # the reader has sent its last figure: count here
+                    self._unsent += _records(msg[1], self.reader)
                 else:
                     self._dropped += _records(msg[1], self.reader)
         with contextlib.suppress(OSError):
@@ -305,17 +311,47 @@ class EventStream:
 
     def stop(self) -> None:
         """After the probes were disabled: one last read, then the child finishes what it has
-        (up to stop_timeout seconds; None waits for every event to be decoded)."""
+        (up to stop_timeout seconds in all; None waits for every event to be decoded). A child
+        that cannot (starved, stopped, dead) is killed, and what it held is counted lost."""
         timeout = self.stop_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
         self._stop.set()
         me = threading.current_thread()
-        for t in self._threads:
-            if t is not me and t.name != "goprobe-receive":
-                t.join()
-        if not self.finished.wait(timeout):
+        # the writer blocks on a child that reads nothing: never wait for it past the deadline
+        others = [t for t in self._threads if t is not me and t.name != "goprobe-receive"]
+        for t in others:
+            t.join(left())
+        if not self.finished.wait(left()):
             self._proc.kill()
+            for t in others:
+                t.join(5.0)
             self.finished.wait(5.0)
+        self._count_unfinished()
         self._close_output()
+
+    def _count_unfinished(self) -> None:
+        """What the child never passed on (it was killed at the stop, or died during it) is
+        counted lost, never just gone: pages written and not acknowledged, pages never sent,
+        the records it held back."""
+        if self.done.is_set():
+            return  # it wrote its --count: the rest was not asked for, nothing is lost
+        with self._cond:
+            pages = [p for _, p in self._inflight] + [m[1] for m in self._outbox if m[0] == "pages"]
+            uncounted = sum(_records(p, self.reader) for p in pages) + self._last.held + self._unsent
+            self._inflight.clear()
+            self._outbox = deque(m for m in self._outbox if m[0] != "pages")
+            self._unsent = 0
+            lost = max(self._last.lost, self._lost_now) + uncounted
+            if lost == self._last.lost and not self._last.held:
+                return
+            self._last = replace(self._last, lost=lost, held=0)
+        if uncounted:
+            self.restarts.append(f"the event decoder did not finish by the stop: {uncounted:,} "
+                                 "events it had not decoded were lost (counted)")
+        self.on_batch(0, [], self._last.after(self._base))
 
 
 def _records(pages: list[tuple[int, bytes]], reader: PageReader) -> int:
