@@ -8,6 +8,7 @@ the instance busy until the kernel has closed its files; removal waits for that 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from dataclasses import dataclass, field
 
@@ -72,6 +73,8 @@ def sweep_stale(root: str) -> SweepResult:
         except FileNotFoundError:
             result.removed.append(f"instance {inst}")
         except OSError as exc:
+            if exc.errno == errno.ENODEV:  # another sweeper is removing it at this moment
+                continue
             result.failed.append(f"instance {inst}: {exc.strerror}")
     for group, events in dead_events.items():
         for event in events:
