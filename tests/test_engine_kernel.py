@@ -121,7 +121,8 @@ def test_sigkill_then_cleanup_at_once(root: str) -> None:
                              capture_output=True, text=True, timeout=120)
         run.proc.wait()
         assert out.returncode == 0, out.stderr
-        assert "removed" in out.stdout and "nothing" not in out.stdout
+        # every goprobe-tui start sweeps dead sessions too: another run's may have been first
+        assert "removed" in out.stdout or "nothing to clean up" in out.stdout, out.stdout
         assert goprobe_leftovers(root) == []
 
 

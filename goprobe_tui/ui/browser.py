@@ -135,5 +135,8 @@ class Browser(Vertical):
         scope = "" if self.scope == EVERYTHING else f" · {SCOPE_NAMES[self.scope]} (t)"
         only = len(self.functions) - self.functions.inlined_only_from
         also = f" ({only:,} only inlined)" if only else ""
-        self.query_one("#list-status", Static).update(
+        found = self.query("#list-status")
+        if not found:  # a late message while the screen is torn down: nothing to update
+            return
+        found.first(Static).update(
             f" {len(self.function_list.rows):,} / {len(self.functions):,} functions{also}{scope}")
