@@ -78,14 +78,15 @@ class InlineSites(SitePlanner):
                 TOO_MANY if len(calls) > ARGS_UP_TO else SHALLOW if not deep else "")
         ordered = sorted(places.items())
         holders = list(dict.fromkeys(here[0].function for _a, here in ordered))
-        loaded: set[int] = set()
+        fns = self.binary.functions
+        chunk_of = {h: i // PRELOAD for i, h in enumerate(holders)}
+        loaded = -1
         for address, here in ordered:
-            if here[0].function not in loaded:  # the next functions' pc tables, side by side
-                at = holders.index(here[0].function)
-                loaded = set(holders[at:at + PRELOAD])
-                fns = self.binary.functions
+            chunk = chunk_of[here[0].function]
+            if chunk != loaded:  # the next functions' pc tables, side by side
+                loaded = chunk
                 self.binary.pclntab.preload([(int(fns.func_off[h]), int(fns.entry[h]))
-                                             for h in holders[at:at + PRELOAD]])
+                                             for h in holders[chunk * PRELOAD:(chunk + 1) * PRELOAD]])
             off = self.binary.elf.file_offset(address, executable=True)
             if off is None:
                 out.missed["not in an executable segment"] += len(here)

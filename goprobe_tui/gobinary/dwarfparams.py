@@ -29,6 +29,7 @@ class DwarfParams:
         self._cus: dict[str, list] | None = None
         self._cache: dict[tuple[str, int], list[Param] | None] = {}
         self._locparser = None
+        self._structs: dict[str, object] = {}  # struct DIEs found by _struct_by_name
         self.available = ".debug_info" in elf.sections or ".zdebug_info" in elf.sections
 
     def _index(self) -> dict[str, list]:
@@ -125,8 +126,17 @@ class DwarfParams:
         names inline (DW_FORM_string) right after the abbreviation code, so the DIE starts one
         or two bytes before. Each candidate is parsed and checked, none is trusted. Walking
         the runtime's DIEs to reach runtime.g takes 1.5 s; this, 0.07 s."""
+        if type_name in self._structs:  # runtime.g is asked once per field
+            return self._structs[type_name]
         self._index()
-        data = self._dwarf.debug_info_sec.stream.getvalue()
+        try:
+            data = self._dwarf.debug_info_sec.stream.getvalue()  # a copy: once per struct
+        except AttributeError:  # not an in-memory section: the caller walks the DIEs
+            return None
+        self._structs[type_name] = found = self._find_struct(data, type_name, most)
+        return found
+
+    def _find_struct(self, data: bytes, type_name: str, most: int):
         needle = type_name.encode() + b"\0"
         at = data.find(needle)
         for _ in range(most):
