@@ -34,6 +34,7 @@ from goprobe_tui.values.kinds import ValueSpec
 # Per CPU. The reader empties the buffer every 50 ms; at this kernel's full rate (~11 us a hit,
 # ~90k events/s per CPU, <= 200 bytes each) that is ~0.9 MB, so 8 MB leaves ~9x headroom.
 DEFAULT_BUFFER_KB = 8192
+HITS_READS = 4  # uprobe_profile read again while another session's changes shift it
 
 
 @dataclass
@@ -140,6 +141,7 @@ class ProbeSession:
         self.user_stacks = False
         self.detaching: tuple[int, int] | None = None  # (disabled, of) once teardown began
         self._reader = None
+        self._last_hits: dict[tuple[str, int], int] = {}
         # Told of each event after it is defined and before it is enabled (and again when its
         # sites change), so a decoder elsewhere knows it before its first record can exist.
         self.on_define: Callable[[ProbeEvent], None] | None = None
@@ -387,20 +389,34 @@ class ProbeSession:
 
     def hits(self) -> dict[tuple[str, int], int]:
         """Hits per (event, probe index in append order), from uprobe_profile (before filters).
-        A multi-probe event is listed once per probe, in the order the probes were added."""
+        A multi-probe event is listed once per probe, in the order the probes were added.
+
+        The kernel hands the file out a page per read() and takes its lock per page, so another
+        session defining or deleting probes between two pages shifts the listing: lines are
+        skipped or repeated. An event whose line count is not its probe count is read again;
+        still wrong, it keeps its last true counts (hit counters only grow)."""
+        want = {name: len(ev.sites) for name, ev in self.events.items()}
+        pending = {name for name, n in want.items() if n}
         out: dict[tuple[str, int], int] = {}
-        try:
-            text = fs.read_text(os.path.join(self.root, "uprobe_profile"))
-        except OSError:
-            return out
-        seen: dict[str, int] = {}
-        for line in text.splitlines():
-            parts = line.rsplit(None, 2)
-            if len(parts) == 3 and parts[1] in self.events:
-                i = seen.get(parts[1], 0)
-                seen[parts[1]] = i + 1
-                out[(parts[1], i)] = int(parts[2])
-        return out
+        for _attempt in range(HITS_READS):
+            if not pending:
+                break
+            try:
+                text = fs.read_text(os.path.join(self.root, "uprobe_profile"))
+            except OSError:
+                break
+            listed: dict[str, list[int]] = {}
+            for line in text.splitlines():
+                parts = line.rsplit(None, 2)
+                if len(parts) == 3 and parts[1] in pending and parts[2].isdigit():
+                    listed.setdefault(parts[1], []).append(int(parts[2]))
+            for name, values in listed.items():
+                if len(values) == want[name]:
+                    out.update(((name, i), v) for i, v in enumerate(values))
+                    pending.discard(name)
+        out.update((key, v) for key, v in self._last_hits.items() if key[0] in pending)
+        self._last_hits = out
+        return dict(out)
 
     # -- teardown --------------------------------------------------------------
     def close(self) -> None:

@@ -1,4 +1,6 @@
-// Hot calls a probed function N times from G goroutines (for the trace benchmark).
+// Hot calls a probed function N times from G goroutines (for the trace benchmark); with a
+// third argument B, each goroutine rests 1 ms after every B calls (a flood a starved decoder
+// can catch up with).
 package main
 
 import (
@@ -6,16 +8,20 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 )
 
 //go:noinline
 func Work(a int, b int) int { return a*31 + b }
 
 func main() {
-	n, g := 200000, 2
+	n, g, burst := 200000, 2, 0
 	if len(os.Args) > 2 {
 		n, _ = strconv.Atoi(os.Args[1])
 		g, _ = strconv.Atoi(os.Args[2])
+	}
+	if len(os.Args) > 3 {
+		burst, _ = strconv.Atoi(os.Args[3])
 	}
 	var wg sync.WaitGroup
 	sums := make([]int, g)
@@ -25,6 +31,9 @@ func main() {
 			defer wg.Done()
 			for i := 0; i < n/g; i++ {
 				sums[w] += Work(i, w)
+				if burst > 0 && i%burst == burst-1 {
+					time.Sleep(time.Millisecond)
+				}
 			}
 		}(w)
 	}
