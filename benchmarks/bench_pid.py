@@ -27,8 +27,7 @@ RUNS = 7
 
 
 def _started(binary: str, calls: int) -> subprocess.Popen:
-    proc = subprocess.Popen([binary, str(calls)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([binary, str(calls)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -43,9 +42,23 @@ def sibling_seconds(binary: str) -> float:
 
 
 def _trace(binary: str, more: list[str]) -> subprocess.Popen:
-    trace = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--ret", *more,
-                              "--format", "json", binary, "main.Tick"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    trace = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "goprobe_tui",
+            "trace",
+            "--ret",
+            *more,
+            "--format",
+            "json",
+            binary,
+            "main.Tick",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = ""
     while "attached" not in line:
         line = trace.stderr.readline()
@@ -88,13 +101,19 @@ def main() -> int:
     tracefs_s, tracefs_events, tracefs_lost = _finish(target, trace)
     ratio = statistics.median(beside) / statistics.median(untraced)
     left = goprobe_leftovers()
-    print(f"sibling ({SIBLING_CALLS:,} calls): untraced median {statistics.median(untraced) * 1000:.1f} ms, "
-          f"beside a --pid trace {statistics.median(beside) * 1000:.1f} ms: {ratio:.3f}x (target <= 1.15x)")
-    print(f"traced copy: {TRACED_CALLS:,} calls, {events:,} events received + {lost:,} lost "
-          f"(entry + return: {2 * TRACED_CALLS:,} expected); the tracer held {trace_fds} descriptors")
-    print(f"the traced copy's {TRACED_CALLS:,} calls took {perf_s * 1000:.0f} ms with --pid (perf, "
-          f"stacks sampled), {tracefs_s * 1000:.0f} ms through tracefs ({tracefs_events:,} + "
-          f"{tracefs_lost:,} lost): {perf_s / tracefs_s:.2f}x")
+    print(
+        f"sibling ({SIBLING_CALLS:,} calls): untraced median {statistics.median(untraced) * 1000:.1f} ms, "
+        f"beside a --pid trace {statistics.median(beside) * 1000:.1f} ms: {ratio:.3f}x (target <= 1.15x)"
+    )
+    print(
+        f"traced copy: {TRACED_CALLS:,} calls, {events:,} events received + {lost:,} lost "
+        f"(entry + return: {2 * TRACED_CALLS:,} expected); the tracer held {trace_fds} descriptors"
+    )
+    print(
+        f"the traced copy's {TRACED_CALLS:,} calls took {perf_s * 1000:.0f} ms with --pid (perf, "
+        f"stacks sampled), {tracefs_s * 1000:.0f} ms through tracefs ({tracefs_events:,} + "
+        f"{tracefs_lost:,} lost): {perf_s / tracefs_s:.2f}x"
+    )
     print(f"left behind: {len(left)} probes or instances")
     ok = ratio <= 1.15 and events + lost == 2 * TRACED_CALLS and not left
     return 0 if ok else 1

@@ -27,8 +27,9 @@ def main() -> int:
             binaries.append(copy)
         try:
             for i in range(100):
-                procs.append(subprocess.Popen([binaries[i % 5]], stdin=subprocess.PIPE,
-                                              stdout=subprocess.DEVNULL))
+                procs.append(
+                    subprocess.Popen([binaries[i % 5]], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+                )
             procs += [subprocess.Popen(["sleep", "600"]) for _ in range(200)]
             time.sleep(1.0)  # let them all start
             times, scan = [], None
@@ -39,11 +40,15 @@ def main() -> int:
             ours = {p.pid for p in procs}
             found = [p for p in scan.processes if p.pid in ours]
             total = sum(1 for n in os.listdir("/proc") if n.isdigit())
-            print(f"{total} processes on the host ({len(procs)} started here): scan median "
-                  f"{statistics.median(times) * 1000:.0f} ms (runs "
-                  f"{', '.join(f'{t * 1000:.0f}' for t in times)}; target < 1000 ms)")
-            print(f"  Go processes found among ours: {len(found)} of 100; distinct executables "
-                  f"read: {scan.binaries_read}; unreadable: {scan.unreadable}")
+            print(
+                f"{total} processes on the host ({len(procs)} started here): scan median "
+                f"{statistics.median(times) * 1000:.0f} ms (runs "
+                f"{', '.join(f'{t * 1000:.0f}' for t in times)}; target < 1000 ms)"
+            )
+            print(
+                f"  Go processes found among ours: {len(found)} of 100; distinct executables "
+                f"read: {scan.binaries_read}; unreadable: {scan.unreadable}"
+            )
             return 0 if statistics.median(times) < 1.0 and len(found) == 100 else 1
         finally:
             for p in procs:

@@ -29,8 +29,12 @@ def _run(binary: str) -> float:
 def _traced(binary: str) -> tuple[float, int, str]:
     out = "/tmp/goprobe-bench-spawn.jsonl"
     with open(out, "w") as f:
-        trace = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--json", "--goroutines",
-                                  binary], stdout=f, stderr=subprocess.PIPE, text=True)
+        trace = subprocess.Popen(
+            [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--goroutines", binary],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         while "attached" not in trace.stderr.readline():
             pass
         seconds = _run(binary)
@@ -50,8 +54,10 @@ def main() -> int:
         traced.append(t)
         results.append((spawns, summary))
     base, ours = statistics.median(plain), statistics.median(traced)
-    print(f"{GOROUTINES:,} goroutines: untraced {base * 1000:.0f} ms, with --goroutines {ours * 1000:.0f} ms "
-          f"({ours / base:.2f}x): {(ours - base) / GOROUTINES * 1e6:.2f} µs per creation")
+    print(
+        f"{GOROUTINES:,} goroutines: untraced {base * 1000:.0f} ms, with --goroutines {ours * 1000:.0f} ms "
+        f"({ours / base:.2f}x): {(ours - base) / GOROUTINES * 1e6:.2f} µs per creation"
+    )
     ok = True
     for spawns, summary in results:
         lost = int(summary.split(" events, ")[1].split(" lost")[0].replace(",", ""))

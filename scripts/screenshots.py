@@ -59,8 +59,7 @@ async def shoot() -> None:
         controller = TraceController(binary, ProbeSession(), options=EngineOptions(statistics=True))
         app = GoprobeApp(binary, controller)
         async with app.run_test(size=SIZE) as pilot:
-            for name in ("main.Sleepy", "main.Fallible", "main.C", "main.Outer", "main.Inner",
-                         "main.Leaf"):
+            for name in ("main.Sleepy", "main.Fallible", "main.C", "main.Outer", "main.Inner", "main.Leaf"):
                 await pilot.press("slash", *name, "enter", "r")
                 await settle(app, pilot)
             await pilot.press("b")  # call stacks
@@ -95,8 +94,10 @@ async def picker(tmp: Path) -> None:
 
     ticker = tmp / "ticker"
     shutil.copy(tc.build("ticker", "1.27.3"), ticker)
-    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-             for cmd in ([str(ticker)], ["unshare", "--mount", "--pid", "--fork", str(ticker)])]
+    procs = [
+        subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for cmd in ([str(ticker)], ["unshare", "--mount", "--pid", "--fork", str(ticker)])
+    ]
     try:
         for p in procs:
             p.stdout.readline()

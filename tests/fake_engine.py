@@ -16,14 +16,46 @@ from goprobe_tui.tracefs.errors import ProbeError
 def sample_events(n: int = 6) -> list[TraceEvent]:
     out = []
     for i in range(n):
-        out.append(TraceEvent(1_000_000_000 + 10_000 * i, 0, 4242, 4242, "divide", "main.Divide", "entry",
-                              "gp1_0_main_Divide", args={"dividend": 5 + i, "divisor": 3}))
-        out.append(TraceEvent(1_000_004_000 + 10_000 * i, 0, 4242, 4242, "divide", "main.Divide", "return",
-                              "gp1_1_main_Divide_ret", returns={"quotient": (5 + i) // 3,
-                                                                "remainder": (5 + i) % 3},
-                              latency_ns=4000))
-    out.append(TraceEvent(2_000_000_000, 1, 4242, 4243, "divide", "fmt.Printf", "entry",
-                          "gp1_2_fmt_Printf", args={"format": "dividend=%d", "a": 1}))
+        out.append(
+            TraceEvent(
+                1_000_000_000 + 10_000 * i,
+                0,
+                4242,
+                4242,
+                "divide",
+                "main.Divide",
+                "entry",
+                "gp1_0_main_Divide",
+                args={"dividend": 5 + i, "divisor": 3},
+            )
+        )
+        out.append(
+            TraceEvent(
+                1_000_004_000 + 10_000 * i,
+                0,
+                4242,
+                4242,
+                "divide",
+                "main.Divide",
+                "return",
+                "gp1_1_main_Divide_ret",
+                returns={"quotient": (5 + i) // 3, "remainder": (5 + i) % 3},
+                latency_ns=4000,
+            )
+        )
+    out.append(
+        TraceEvent(
+            2_000_000_000,
+            1,
+            4242,
+            4243,
+            "divide",
+            "fmt.Printf",
+            "entry",
+            "gp1_2_fmt_Printf",
+            args={"format": "dividend=%d", "a": 1},
+        )
+    )
     return out
 
 
@@ -134,17 +166,23 @@ class FakeController:
         return list(self.attached)
 
     def status(self) -> TraceStatus:
-        return TraceStatus(received=self.received, lost=self.lost, waiting=len(self.backlog),
-                           probes=sum(a.probes for a in list(self.attached.values())), error=self.error,
-                           notices=tuple(self.notices), binary_change=self.binary_change,
-                           following=self.following, stacks=self.stacks)
+        return TraceStatus(
+            received=self.received,
+            lost=self.lost,
+            waiting=len(self.backlog),
+            probes=sum(a.probes for a in list(self.attached.values())),
+            error=self.error,
+            notices=tuple(self.notices),
+            binary_change=self.binary_change,
+            following=self.following,
+            stacks=self.stacks,
+        )
 
     def insight(self) -> list[dict]:
         return self.snapshot
 
     def flame(self) -> list:
         return self.flame_rows
-
 
     def stats_by(self, expr: str | None) -> list:
         self.by = expr

@@ -79,8 +79,12 @@ class TraceRun:
     """`goprobe-tui trace ...` in a subprocess, started and waited for until it has attached."""
 
     def __init__(self, *args: str, attach_timeout: float = 60, command: str = "trace") -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", command, *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "goprobe_tui", command, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         started(self.proc)
         self.stderr_lines: list[str] = []
         deadline = time.monotonic() + attach_timeout

@@ -27,25 +27,56 @@ DEPTH = 3000  # the recursion: its stack grows (and is copied) many times over
 
 
 def _goprobe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goprobe_tui", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 # goprobe-tui itself on the arm64 machine (its Python, no script): (name, program, variant,
 # goprobe-tui arguments, program arguments, program stdin)
 LIVE = [
-    ("live_divide_1_27_3_dwarf", "divide", "arm64",
-     ("trace", "--json", "--ret", "--stack", "@BIN@", "main.Divide"), (), ""),
-    ("live_divide_1_21_13_stripped", "divide", "arm64-sw",
-     ("trace", "--json", "--ret", "--stack", "@BIN@", "main.Divide"), (), ""),
-    ("live_recurse_1_27_3", "recurse", "arm64", ("trace", "--json", "--ret", "@BIN@", "main.Recurse"),
-     ("1000",), ""),
+    (
+        "live_divide_1_27_3_dwarf",
+        "divide",
+        "arm64",
+        ("trace", "--json", "--ret", "--stack", "@BIN@", "main.Divide"),
+        (),
+        "",
+    ),
+    (
+        "live_divide_1_21_13_stripped",
+        "divide",
+        "arm64-sw",
+        ("trace", "--json", "--ret", "--stack", "@BIN@", "main.Divide"),
+        (),
+        "",
+    ),
+    (
+        "live_recurse_1_27_3",
+        "recurse",
+        "arm64",
+        ("trace", "--json", "--ret", "@BIN@", "main.Recurse"),
+        ("1000",),
+        "",
+    ),
     # --pid through perf: the program runs first, waiting for its "go"
-    ("live_pid_spawn_1_27_3", "spawn", "arm64", ("trace", "--json", "--goroutines", "--pid", "@PID@"),
-     (), "go\n"),
+    (
+        "live_pid_spawn_1_27_3",
+        "spawn",
+        "arm64",
+        ("trace", "--json", "--goroutines", "--pid", "@PID@"),
+        (),
+        "go\n",
+    ),
     # and --stack there: perf's own user callchain on the arm64 kernel
-    ("live_pid_stack_1_27_3", "spawn", "arm64",
-     ("trace", "--json", "--stack", "--pid", "@PID@", "main.report"), (), "go\n"),
+    (
+        "live_pid_stack_1_27_3",
+        "spawn",
+        "arm64",
+        ("trace", "--json", "--stack", "--pid", "@PID@", "main.report"),
+        (),
+        "go\n",
+    ),
 ]
 # The TUI itself: tests/support/arm64_tui.py drives the real app with Textual's pilot
 TUI = "live_tui_divide_1_27_3"
@@ -74,8 +105,15 @@ def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
     for name, program, variant, trace_args, argv in out:
         binary = tc.build(program, version_of(name), variant)
         script = work / "scripts" / name
-        done = _goprobe("trace", str(binary), *trace_args, "--emit-script", str(script),
-                        "--target-path", arm64_vm.target_path(name))
+        done = _goprobe(
+            "trace",
+            str(binary),
+            *trace_args,
+            "--emit-script",
+            str(script),
+            "--target-path",
+            arm64_vm.target_path(name),
+        )
         assert done.returncode == 0, done.stderr
         stdin = "go\n" if program == "spawn" else ""
         cases.append((arm64_vm.Case(name, binary, script, argv, stdin), trace_args))
@@ -171,7 +209,9 @@ def test_values_strings_structs_errors_and_goroutines(vm, version: str) -> None:
     (open_ret,) = [e for e in ev["main.Open"] if e["kind"] == "return"]
     assert open_ret["returns"]["~r0"]["type"] == "*fs.PathError"
     assert [e["args"]["v"] for e in ev["main.Classify"] if e["kind"] == "entry"] == [
-        {"type": "int", "value": 7}, {"type": "string", "value": "seven"}]
+        {"type": "int", "value": 7},
+        {"type": "string", "value": "seven"},
+    ]
     assert ev["main.Many"][0]["args"] == {n: i + 1 for i, n in enumerate("abcdefghijk")}
     assert [e["args"]["s"] for e in ev["main.Text"] if e["kind"] == "entry"] == ["a\ufffdb", "a\\xffb"]
     # --where in the arm64 kernel's filter: worker 0's call is not recorded, its return neither
@@ -195,7 +235,9 @@ def test_stripped_values_invent_nothing_and_know_the_goroutine(vm, version: str)
     # methods: the signature from the type metadata, strings read behind their pointers
     get = [e for e in ev["main.(*MemStore).Get"] if e["kind"] == "entry"]
     assert [{k: v for k, v in e["args"].items() if k != "recv"} for e in get] == [
-        {"arg0": "id", "arg1": 1}, {"arg0": "id", "arg1": 2}]
+        {"arg0": "id", "arg1": 1},
+        {"arg0": "id", "arg1": 2},
+    ]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -210,8 +252,7 @@ def test_goroutine_lineage_equals_what_the_program_sees(vm, version: str, tag: s
         assert m, line
         seen[int(m.group(2))] = (m.group(3), int(m.group(4)))
     assert len(seen) == 9
-    spawns = [e for events in ev.values() for e in events
-              if e["kind"] == "spawn" and e["child_goid"] in seen]
+    spawns = [e for events in ev.values() for e in events if e["kind"] == "spawn" and e["child_goid"] in seen]
     assert len(spawns) == 9, err
     for e in spawns:
         creator, parent = seen[e["child_goid"]]
@@ -234,8 +275,10 @@ def test_live_goprobe_on_arm64_traces_divide(vm, name: str) -> None:
     assert "quotient=1 remainder=2" in stdout
     entry, ret = [e for e in events if e["function"] == "main.Divide"]
     if name.endswith("dwarf"):
-        assert (entry["args"], ret["returns"]) == ({"dividend": 5, "divisor": 3},
-                                                   {"quotient": 1, "remainder": 2})
+        assert (entry["args"], ret["returns"]) == (
+            {"dividend": 5, "divisor": 3},
+            {"quotient": 1, "remainder": 2},
+        )
     else:
         assert entry["args"] == {"arg0": 5, "arg1": 3}
         assert (ret["registers"]["x0"], ret["registers"]["x1"]) == (1, 2)
@@ -277,11 +320,15 @@ def test_the_tui_on_arm64_attaches_shows_values_and_turns_stacks_on_and_off(vm) 
     *events, said = lines
     ran = "dividend=5 divisor=3 quotient=1 remainder=2"
     assert said["said"] == ["stacks on", ran, "stacks off", ran], result.live_err
-    assert [(e["function"], e["kind"]) for e in events] == [("main.Divide", "entry"),
-                                                           ("main.Divide", "return")] * 2
+    assert [(e["function"], e["kind"]) for e in events] == [
+        ("main.Divide", "entry"),
+        ("main.Divide", "return"),
+    ] * 2
     for entry, ret in (events[:2], events[2:]):
-        assert (entry["args"], ret["returns"]) == ({"dividend": 5, "divisor": 3},
-                                                   {"quotient": 1, "remainder": 2})
+        assert (entry["args"], ret["returns"]) == (
+            {"dividend": 5, "divisor": 3},
+            {"quotient": 1, "remainder": 2},
+        )
         assert ret["latency_ns"] > 0 and entry["goid"] == ret["goid"] == 1
     for shown in events[:2]:
         assert [f["function"] for f in shown["stack"]][:2] == ["main.main", "runtime.main"]

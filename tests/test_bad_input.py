@@ -13,8 +13,12 @@ from tests.support import toolchains as tc
 
 
 def run_list(path: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "goprobe_tui", "list", *extra, path],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "list", *extra, path],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], path: str, cause: str) -> None:
@@ -57,7 +61,7 @@ def test_elf_but_not_go(tmp_path: Path) -> None:
 
 def test_truncated(tmp_path: Path, divide: Path) -> None:
     p = tmp_path / "truncated"
-    p.write_bytes(divide.read_bytes()[: 200_000])
+    p.write_bytes(divide.read_bytes()[:200_000])
     assert_one_line_error(run_list(str(p), "--json"), str(p), "truncated")
 
 
@@ -88,8 +92,15 @@ def test_json_is_one_object(divide: Path) -> None:
     proc = run_list(str(divide), "--json")
     assert proc.returncode == 0
     doc = json.loads(proc.stdout)
-    assert set(doc) == {"path", "goversion", "arch", "pclntab_version", "text_start", "functions",
-                        "inlined_only"}
+    assert set(doc) == {
+        "path",
+        "goversion",
+        "arch",
+        "pclntab_version",
+        "text_start",
+        "functions",
+        "inlined_only",
+    }
     assert all(isinstance(f["offset"], int) for f in doc["functions"])
     assert all(isinstance(f["inlined_sites"], int) for f in doc["functions"])
     assert all(set(f) == {"name", "sites"} for f in doc["inlined_only"])
@@ -97,14 +108,24 @@ def test_json_is_one_object(divide: Path) -> None:
 
 
 def run_trace(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "trace", *args], capture_output=True, text=True, timeout=60
+    )
 
 
-@pytest.mark.parametrize("flag, value", [("--duration", "0"), ("--duration", "nan"),
-                                         ("--duration", "-1"), ("--duration", "inf"),
-                                         ("--count", "0"), ("--count", "-5"),
-                                         ("--max-probes", "-1"), ("--max-rate", "0")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--duration", "0"),
+        ("--duration", "nan"),
+        ("--duration", "-1"),
+        ("--duration", "inf"),
+        ("--count", "0"),
+        ("--count", "-5"),
+        ("--max-probes", "-1"),
+        ("--max-rate", "0"),
+    ],
+)
 def test_counts_and_durations_must_be_positive(divide: Path, flag: str, value: str) -> None:
     assert_one_line_error(run_trace(flag, value, str(divide), "main.Divide"), flag, value)
 
@@ -198,8 +219,9 @@ def test_list_takes_patterns(divide: Path) -> None:
     import json
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "goprobe_tui", *args], capture_output=True,
-                              text=True, timeout=30)
+        return subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", *args], capture_output=True, text=True, timeout=30
+        )
 
     out = run("list", "--json", str(divide), "main.*")
     names = [f["name"] for f in json.loads(out.stdout)["functions"]]
@@ -210,12 +232,15 @@ def test_list_takes_patterns(divide: Path) -> None:
     assert out.returncode == 2 and out.stderr.strip().endswith("no function matches nope.*")
 
 
-@pytest.mark.parametrize(("spec", "cause"), [
-    ("nosuch.go:3", "no source file ends with 'nosuch.go'"),
-    ("main.go:1", "no code at this line (nearest lines with code:"),
-    ("main.go:99999", "past the end of its code (the last line with code is"),
-    ("proc.go:10", "names 2 files: os/proc.go, runtime/proc.go; give more of the path"),
-])
+@pytest.mark.parametrize(
+    ("spec", "cause"),
+    [
+        ("nosuch.go:3", "no source file ends with 'nosuch.go'"),
+        ("main.go:1", "no code at this line (nearest lines with code:"),
+        ("main.go:99999", "past the end of its code (the last line with code is"),
+        ("proc.go:10", "names 2 files: os/proc.go, runtime/proc.go; give more of the path"),
+    ],
+)
 def test_a_line_that_names_no_code_is_one_line_and_exit_2(divide: Path, spec: str, cause: str) -> None:
     """Checked before anything reaches the kernel (no root needed to be told)."""
     assert_one_line_error(run_trace(str(divide), spec), spec.split(":")[0], cause)
@@ -232,22 +257,30 @@ def test_an_unknown_format_is_one_line_and_exit_2() -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--format", "xml", "/bin/true",
-                          "main.*"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "trace", "--format", "xml", "/bin/true", "main.*"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert "unknown format 'xml' (known: " in out.stderr
 
 
 @pytest.mark.kernel
-@pytest.mark.parametrize(("variant", "args"), [
-    ("default", ("--where", "main.C: x > 3", "main.*")),
-    ("default", ("--where", "x > 3", "main.only")),
-    ("strip", ("--where", "arg0 > 3", "main.*")),
-    ("strip", ("--field", "arg0.(*main.T).X", "main.*")),
-    ("strip", ("--by", "arg0", "main.*")),
-])
-def test_functions_that_exist_only_inlined_crash_nothing(root: str, tmp_path: Path, variant: str,
-                                                         args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("variant", "args"),
+    [
+        ("default", ("--where", "main.C: x > 3", "main.*")),
+        ("default", ("--where", "x > 3", "main.only")),
+        ("strip", ("--where", "arg0 > 3", "main.*")),
+        ("strip", ("--field", "arg0.(*main.T).X", "main.*")),
+        ("strip", ("--by", "arg0", "main.*")),
+    ],
+)
+def test_functions_that_exist_only_inlined_crash_nothing(
+    root: str, tmp_path: Path, variant: str, args: tuple[str, ...]
+) -> None:
     """A pattern that takes in a function with no body of its own (main.only) once indexed
     the pclntab's argument sizes past their end: IndexError, traceback, exit 1."""
     del root
@@ -256,23 +289,45 @@ def test_functions_that_exist_only_inlined_crash_nothing(root: str, tmp_path: Pa
     private.chmod(0o755)
     flag, value, pattern = args
     command = "stats" if flag == "--by" else "trace"
-    done = subprocess.run([sys.executable, "-m", "goprobe_tui", command, flag, value, str(private),
-                           pattern, "--duration", "0.2"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "goprobe_tui",
+            command,
+            flag,
+            value,
+            str(private),
+            pattern,
+            "--duration",
+            "0.2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
     assert done.returncode in (0, 1, 2) and done.stderr.strip(), done.stderr
 
 
-@pytest.mark.parametrize("argv", [
-    ["trace", "BIN", "--ret", "main.A", "main.B"],
-    ["trace", "--ret", "BIN", "main.A", "--duration", "1m30s", "main.B"],
-    ["trace", "BIN", "main.A", "--where", "d > 50ms", "main.B", "--ret"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trace", "BIN", "--ret", "main.A", "main.B"],
+        ["trace", "--ret", "BIN", "main.A", "--duration", "1m30s", "main.B"],
+        ["trace", "BIN", "main.A", "--where", "d > 50ms", "main.B", "--ret"],
+    ],
+)
 def test_options_stand_anywhere_among_the_positionals(argv: list[str]) -> None:
     from goprobe_tui.cli.parser import parse
 
     args = parse(argv)
     assert (args.command, args.binary, args.patterns, args.ret) == (
-        "trace", "BIN", ["main.A", "main.B"], True)
+        "trace",
+        "BIN",
+        ["main.A", "main.B"],
+        True,
+    )
 
 
 def test_durations_on_the_command_line_are_seconds_or_go_durations() -> None:
@@ -280,8 +335,12 @@ def test_durations_on_the_command_line_are_seconds_or_go_durations() -> None:
 
     assert parse(["stats", "BIN", "main.A", "--duration", "1m30s"]).duration == 90
     assert parse(["stats", "BIN", "main.A", "--duration", "2.5"]).duration == 2.5
-    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "stats", "BIN", "--duration", "3x"],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "stats", "BIN", "--duration", "3x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "Go duration" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
@@ -293,18 +352,21 @@ def test_untraced_inlined_calls_of_many_functions_are_one_summary_line(capsys) -
     from goprobe_tui.cli.headless import _say_notes
 
     def att(name: str, missed: int, note: str) -> SimpleNamespace:
-        return SimpleNamespace(function=SimpleNamespace(key=name), inlined_missed=missed,
-                               inlined_calls=10, note=note)
+        return SimpleNamespace(
+            function=SimpleNamespace(key=name), inlined_missed=missed, inlined_calls=10, note=note
+        )
 
     why = "(2 its code is entered at 3 places; 1 its first block is also reached from inside it)"
     many = [att(f"main.F{i}", 3, f"3 of its 13 inlined calls not traced {why}") for i in range(5)]
     many.append(att("main.G", 1, f"entry probe only; 1 of its 11 inlined calls not traced {why}"))
     _say_notes(many, "/bin/app")
     err = capsys.readouterr().err.splitlines()
-    assert err == ["goprobe-tui: 'main.G': entry probe only",
-                   "goprobe-tui: 16 of 76 inlined calls of 6 functions have no place that runs once "
-                   "per call: their counts are partial (+); `goprobe-tui list /bin/app PATTERN` "
-                   "says which"]
+    assert err == [
+        "goprobe-tui: 'main.G': entry probe only",
+        "goprobe-tui: 16 of 76 inlined calls of 6 functions have no place that runs once "
+        "per call: their counts are partial (+); `goprobe-tui list /bin/app PATTERN` "
+        "says which",
+    ]
     _say_notes(many[:2], "/bin/app")
     assert len(capsys.readouterr().err.splitlines()) == 2  # few: each says its own
 

@@ -32,8 +32,12 @@ def _build(tmp_path: Path, name: str, k: int) -> Path:
 
 
 def _listed(path: Path) -> str:
-    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "list", str(path), "main.*"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "list", str(path), "main.*"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -53,7 +57,10 @@ def test_a_binary_rewritten_with_size_and_mtime_kept_is_read_afresh(tmp_path: Pa
         f.write(new.read_bytes())
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
     after = target.stat()
-    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size,
-                                                                before.st_mtime_ns)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
     listed = _listed(target)
     assert "main.Bbbb" in listed and "main.Aaaa" not in listed

@@ -56,18 +56,37 @@ def test_a_process_in_a_container_is_traced_and_the_host_file_at_its_path_is_not
     shutil.copy(checksum, host_app)
     untraced = subprocess.run([str(host_app)], capture_output=True, text=True, timeout=60).stdout
     # the container: a tmpfs over the same directory, seen only inside its mount namespace
-    outer = started(subprocess.Popen(
-        ["unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c",
-         f"mount -t tmpfs none {ctr} && cp {ticker} {ctr}/app && exec {ctr}/app {CALLS}"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    outer = started(
+        subprocess.Popen(
+            [
+                "unshare",
+                "--mount",
+                "--pid",
+                "--fork",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                f"mount -t tmpfs none {ctr} && cp {ticker} {ctr}/app && exec {ctr}/app {CALLS}",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+    )
     try:
         _read_line(outer.stdout, "ready")
         app = _child_of(outer.pid)
         with open(f"/proc/{app}/status") as f:
             nspid = next(ln.split()[-1] for ln in f if ln.startswith("NSpid:"))
-        trace = started(subprocess.Popen(
-            [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--pid", str(app), "main.Tick"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        trace = started(
+            subprocess.Popen(
+                [sys.executable, "-m", "goprobe_tui", "trace", "--json", "--pid", str(app), "main.Tick"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
         err = _read_line(trace.stderr, "attached")
         traced = subprocess.run([str(host_app)], capture_output=True, text=True, timeout=60).stdout
         assert traced == untraced, "the host's program was probed"
@@ -81,8 +100,9 @@ def test_a_process_in_a_container_is_traced_and_the_host_file_at_its_path_is_not
         if outer.poll() is None:
             outer.kill()
     events = [json.loads(ln) for ln in out.splitlines()]
-    assert [e["args"] for e in events] == [{"i": i, "label": "tick"} for i in range(CALLS)], \
+    assert [e["args"] for e in events] == [{"i": i, "label": "tick"} for i in range(CALLS)], (
         "".join(err) + rest
+    )
     assert {(e["pid"], e["nspid"], e["comm"]) for e in events} == {(app, int(nspid), "app")}
     assert all(e["goid"] == 1 for e in events)
     assert goprobe_leftovers(root) == []
@@ -93,12 +113,20 @@ def test_pid_and_binary_must_agree(tmp_path: Path) -> None:
     other = tc.build("checksum", "1.27.3")
     proc = subprocess.Popen(["sleep", "30"])
     try:
-        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--pid", str(proc.pid),
-                              str(other), "main.*"], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", "trace", "--pid", str(proc.pid), str(other), "main.*"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         proc.kill()
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
     assert f"process {proc.pid} runs" in out.stderr and str(other) in out.stderr
-    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--pid", "999999", "main.*"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "trace", "--pid", "999999", "main.*"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and out.stderr.strip() == "goprobe-tui: no process 999999"

@@ -131,8 +131,7 @@ def _start(session: str, args: str, width: int, height: int) -> None:
     # COLUMNS/LINES (pytest exports them) would override the terminal's real size
     cmd = f"env -u COLUMNS -u LINES {sys.executable} -m goprobe_tui {args}; sleep 5"
     # The window gets its size first; only then does the app start, at that size.
-    _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sleep 60",
-          attempts=5)
+    _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sleep 60", attempts=5)
     want = f"{width}x{height}"
     for _ in range(50):
         _tmux("resize-window", "-t", session, "-x", str(width), "-y", str(height))
@@ -175,10 +174,12 @@ def test_editing_keys_in_a_burst_keep_their_order() -> None:
         _wait_for(session, "88,069 functions", timeout=30)
         _tmux("send-keys", "-t", session, "/", "pagestate")
         _wait_for(session, "pageState")
-        for keys, want in ((("C-u", "filesonlyfsopen"), "filesonlyfsopen"),
-                           (("C-u", "a"), "a"),
-                           (("C-u", "filesonlyfsopex", "BSpace", "n"), "filesonlyfsopen"),
-                           (("C-w", "commands.filesOnlyFs"), "commands.filesOnlyFs")):
+        for keys, want in (
+            (("C-u", "filesonlyfsopen"), "filesonlyfsopen"),
+            (("C-u", "a"), "a"),
+            (("C-u", "filesonlyfsopex", "BSpace", "n"), "filesonlyfsopen"),
+            (("C-w", "commands.filesOnlyFs"), "commands.filesOnlyFs"),
+        ):
             _tmux("send-keys", "-t", session, *keys)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:

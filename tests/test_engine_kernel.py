@@ -117,8 +117,9 @@ def test_sigkill_then_cleanup_at_once(root: str) -> None:
         run = TraceRun("--ret", str(binary), "main.*")
         assert goprobe_leftovers(root)
         run.proc.kill()
-        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "cleanup"],
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", "cleanup"], capture_output=True, text=True, timeout=120
+        )
         run.proc.wait()
         assert out.returncode == 0, out.stderr
         # every goprobe-tui start sweeps dead sessions too: another run's may have been first
@@ -135,8 +136,14 @@ def test_ret_without_ret_instruction_gets_an_entry_probe(root: str) -> None:
         attacher = Attacher(b, ProbeSession())
         try:
             # e.g. runtime.goexit or a function that ends in a tail jump
-            no_ret = next(fn for fn in b.functions if fn.name.startswith(("runtime.", "main."))
-                          and fn.offset >= 0 and fn.size > 8 and not attacher.sites(fn).returns)
+            no_ret = next(
+                fn
+                for fn in b.functions
+                if fn.name.startswith(("runtime.", "main."))
+                and fn.offset >= 0
+                and fn.size > 8
+                and not attacher.sites(fn).returns
+            )
             att = attacher.attach(no_ret, returns=True)
             assert att.probes == 1 and "entry probe only" in att.note
         finally:
@@ -180,6 +187,7 @@ def test_teardown_mid_flood_leaves_no_return_without_its_entry(root: str) -> Non
     def read() -> None:
         for line in run.proc.stdout:  # line by line: extend() would wait for the end
             lines.append(line)
+
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:

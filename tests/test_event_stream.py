@@ -42,8 +42,18 @@ def test_backlog_drops_whole_oldest_batches_and_counts_them() -> None:
 def test_rows_round_trip_and_escape_the_cyclic_gc() -> None:
     import gc
 
-    ev = TraceEvent(5, 1, 2, 3, "comm", "main.F", "return", "gp1_1_main_F_ret",
-                    returns={"s": "x", "sl": {"ptr": 1, "len": 2, "cap": 3}}, latency_ns=7)
+    ev = TraceEvent(
+        5,
+        1,
+        2,
+        3,
+        "comm",
+        "main.F",
+        "return",
+        "gp1_1_main_F_ret",
+        returns={"s": "x", "sl": {"ptr": 1, "len": 2, "cap": 3}},
+        latency_ns=7,
+    )
     row = pickle.loads(pickle.dumps(ev.as_row()))
     assert TraceEvent.from_row(row) == ev
     assert (row[ROW_FUNCTION], row[ROW_KIND]) == (ev.function, ev.kind)
@@ -62,7 +72,7 @@ def test_frames_survive_arbitrary_splits(tmp_path) -> None:
     buf = FrameBuffer()
     got = []
     for i in range(0, len(data), 777):  # frames cut anywhere, headers included
-        got += buf.feed(data[i:i + 777])
+        got += buf.feed(data[i : i + 777])
     assert got == msgs
 
 
@@ -116,8 +126,11 @@ def test_a_dead_decoder_is_restarted_then_given_up_and_teardown_completes(root: 
         for kill in range(MAX_RESTARTS + 1):
             os.kill(controller.stream._proc.pid, signal.SIGKILL)
             deadline = time.monotonic() + 60
-            while (len(controller.status().notices) <= kill and controller.status().error is None
-                   and time.monotonic() < deadline):
+            while (
+                len(controller.status().notices) <= kill
+                and controller.status().error is None
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.05)
             status = controller.status()
             if kill < MAX_RESTARTS:

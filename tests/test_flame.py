@@ -29,10 +29,18 @@ def _ev(ts: int, kind: str, fn: str, goid: int, latency: int | None = None, **mo
 def _tree() -> FlameTree:
     stack = (("main.handler", False, "h.go", 3), ("main.main", False, "m.go", 9))
     tree = FlameTree()
-    tree.add([_ev(0, "entry", "main.Job", 1, stack=stack), _ev(10, "entry", "main.leaf", 1),
-              _ev(40, "return", "main.leaf", 1, 30), _ev(50, "entry", "main.leaf", 1),
-              _ev(60, "return", "main.leaf", 1, 10), _ev(100, "return", "main.Job", 1, 100),
-              _ev(200, "entry", "main.other", 2), _ev(500, "return", "main.other", 2, 300)])
+    tree.add(
+        [
+            _ev(0, "entry", "main.Job", 1, stack=stack),
+            _ev(10, "entry", "main.leaf", 1),
+            _ev(40, "return", "main.leaf", 1, 30),
+            _ev(50, "entry", "main.leaf", 1),
+            _ev(60, "return", "main.leaf", 1, 10),
+            _ev(100, "return", "main.Job", 1, 100),
+            _ev(200, "entry", "main.other", 2),
+            _ev(500, "return", "main.other", 2, 300),
+        ]
+    )
     return tree
 
 

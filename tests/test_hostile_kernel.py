@@ -50,6 +50,7 @@ def _stderr_until(run: TraceRun, text: str, timeout: float = 10) -> str:
                 found.put(line)
                 return
         found.put(None)
+
     threading.Thread(target=read, name="stderr-until", daemon=True).start()
     try:
         line = found.get(timeout=timeout)
@@ -117,9 +118,24 @@ def test_sigint_at_any_moment_never_leaks_nor_is_ignored(root: str) -> None:
     outcomes = []
     for i in range(50):
         stage = ("startup", "setup", "tracing")[i % 3]
-        proc = started(subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--ret", binary,
-                                         "main.*", "fmt.*", "strconv.*"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        proc = started(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "goprobe_tui",
+                    "trace",
+                    "--ret",
+                    binary,
+                    "main.*",
+                    "fmt.*",
+                    "strconv.*",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
         err: list[str] = []
         reader = threading.Thread(target=lambda p=proc, e=err: e.extend(p.stderr), daemon=True)
         reader.start()
@@ -131,8 +147,11 @@ def test_sigint_at_any_moment_never_leaks_nor_is_ignored(root: str) -> None:
             while not _instance_of(root, proc.pid) and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.005)
         elif stage == "tracing":
-            while not any("attached " in ln for ln in err) and proc.poll() is None \
-                    and time.monotonic() < deadline:
+            while (
+                not any("attached " in ln for ln in err)
+                and proc.poll() is None
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.01)
         assert proc.poll() is None, f"run {i}: ended by itself: {''.join(err)}"
         time.sleep(rng.uniform(0.0, 0.3 if stage != "startup" else 0.05))
@@ -168,10 +187,27 @@ def test_session_in_a_pid_namespace_is_never_swept_from_outside(root: str) -> No
     need(shutil.which("unshare") is not None, "unshare missing (util-linux)")
     _newest()
     divide = tc.build("divide", "1.27.3")
-    outer = started(subprocess.Popen(
-        ["unshare", "-p", "-f", "--mount-proc", "--kill-child=SIGINT",
-         sys.executable, "-m", "goprobe_tui", "trace", "--json", str(divide), "main.Divide"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outer = started(
+        subprocess.Popen(
+            [
+                "unshare",
+                "-p",
+                "-f",
+                "--mount-proc",
+                "--kill-child=SIGINT",
+                sys.executable,
+                "-m",
+                "goprobe_tui",
+                "trace",
+                "--json",
+                str(divide),
+                "main.Divide",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
     try:
         run = TraceRun.__new__(TraceRun)
         run.proc = outer
@@ -183,8 +219,9 @@ def test_session_in_a_pid_namespace_is_never_swept_from_outside(root: str) -> No
             return [ln for ln in tracefs_state(root)[0] if "goprobe_1_" in ln and f"_n{ns}/" in ln]
 
         assert theirs(), "the namespaced session is not named goprobe_1_…_n<inode>"
-        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "cleanup"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", "cleanup"], capture_output=True, text=True, timeout=60
+        )
         assert out.returncode == 0 and theirs(), out.stdout
         host = TraceRun(str(divide), "main.main")  # its start-up sweep
         host.proc.send_signal(signal.SIGINT)
@@ -265,7 +302,9 @@ def test_functions_sharing_a_name_are_all_traced_and_told_apart(root: str) -> No
         keys = b.functions.keys
         assert len(set(keys)) == len(keys)
         assert {keys[i] for i, n in enumerate(b.functions.names) if n == "runtime.newproc"} == {
-            "runtime.newproc", "runtime.newproc (wrapper)"}
+            "runtime.newproc",
+            "runtime.newproc (wrapper)",
+        }
     run = TraceRun("--json", "--count", "2", str(binary), "runtime.newproc")
     assert "to 2 functions" in run.stderr_lines[-1]
     assert run_program(binary, "gen").returncode == 0
@@ -329,8 +368,7 @@ def test_decoder_killed_mid_flood_leaves_a_whole_chrome_file(root: str, tmp_path
     _newest()
     calls = 200_000
     out = tmp_path / "calls.trace.json"
-    _events, err, shown, lost = _decoder_killed_mid_flood(tc.build("hot", "1.27.3"), calls,
-                                                          "-o", str(out))
+    _events, err, shown, lost = _decoder_killed_mid_flood(tc.build("hot", "1.27.3"), calls, "-o", str(out))
     doc = json.loads(out.read_text())
     calls_in_file = [e for e in doc["traceEvents"] if e.get("name") == "main.Work"]
     assert len(calls_in_file) == shown and shown + lost == calls, err
@@ -355,8 +393,9 @@ def test_max_rate_detaches_a_probe_that_fires_too_fast(root: str) -> None:
 def test_trace_pid_stops_when_the_process_exits(root: str) -> None:
     _newest()
     binary = tc.build("hostile", "1.27.3")
-    target = subprocess.Popen([str(binary), "stdin", "1500"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    target = subprocess.Popen(
+        [str(binary), "stdin", "1500"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     run = TraceRun("--json", "--pid", str(target.pid), "main.Größe")
     target.communicate("go\n", timeout=30)  # Größe runs once the probe is in place
     assert target.returncode == 0

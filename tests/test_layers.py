@@ -10,8 +10,18 @@ import pathlib
 PKG = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui"
 # Modules at the top of the package everyone may import: errors, exit codes, text safety,
 # the disk cache.
-BASE = {"errors", "exit_codes", "textsafe", "safe_read", "durations", "atomic_file", "signals", "cache",
-        "__main__", "__init__"}
+BASE = {
+    "errors",
+    "exit_codes",
+    "textsafe",
+    "safe_read",
+    "durations",
+    "atomic_file",
+    "signals",
+    "cache",
+    "__main__",
+    "__init__",
+}
 LOWER = {
     "gobinary": set(),
     "values": {"gobinary"},
@@ -49,16 +59,18 @@ def _imports(name: str, path: pathlib.Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 found.add(sub if sub in MODULES else base)
     return found
 
 
-GRAPH = {name: {m for m in _imports(name, path) if m in MODULES and m != name}
-         for name, path in MODULES.items()}
+GRAPH = {
+    name: {m for m in _imports(name, path) if m in MODULES and m != name} for name, path in MODULES.items()
+}
 
 
 def _layer(module: str) -> str:
@@ -120,8 +132,13 @@ def test_only_the_ui_imports_textual() -> None:
         if _layer(name) == "ui":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            mods = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             wrong += [f"{name} -> {m}" for m in mods if m.split(".")[0] in UI_LIBRARIES]
     assert wrong == []
 

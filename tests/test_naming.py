@@ -17,8 +17,17 @@ from goprobe_tui.tracefs.naming import (
 from goprobe_tui.tracefs.stale import session_is_dead
 
 
-@pytest.mark.parametrize("name", ["main.Divide", "ma\n-:* #Div", "net/http.(*Server).Serve",
-                                  "x" * 300, "日本.関数", "type:.eq.[2]interface {}"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "main.Divide",
+        "ma\n-:* #Div",
+        "net/http.(*Server).Serve",
+        "x" * 300,
+        "日本.関数",
+        "type:.eq.[2]interface {}",
+    ],
+)
 def test_event_names_are_safe(name: str) -> None:
     ev = event_name(12345, 7, name, "ret")
     assert len(ev) <= 63

@@ -83,15 +83,23 @@ def test_each_paired_call_is_a_span_under_its_caller(root: str, receiver) -> Non
         if s.parent_span_id:  # Inner under Outer or Inner, Leaf under Inner, on one trace
             parent = by_id[s.parent_span_id]
             assert parent.trace_id == s.trace_id
-            assert (parent.name, s.name) in {("main.Outer", "main.Inner"), ("main.Inner", "main.Inner"),
-                                             ("main.Inner", "main.Leaf")}
-            assert parent.start_time_unix_nano <= s.start_time_unix_nano <= s.end_time_unix_nano \
+            assert (parent.name, s.name) in {
+                ("main.Outer", "main.Inner"),
+                ("main.Inner", "main.Inner"),
+                ("main.Inner", "main.Leaf"),
+            }
+            assert (
+                parent.start_time_unix_nano
+                <= s.start_time_unix_nano
+                <= s.end_time_unix_nano
                 <= parent.end_time_unix_nano
+            )
     outer = _attrs(roots[0])
     assert outer["go.version"] == "go1.27.3" and outer["process.executable.path"] == str(binary)
     assert {_attrs(r)["arg.w"] for r in roots} == {0, 1, 2}
-    assert {_attrs(r)["goroutine.id"] for r in roots} == {e["goid"] for e in events
-                                                           if e["function"] == "main.Outer"}
+    assert {_attrs(r)["goroutine.id"] for r in roots} == {
+        e["goid"] for e in events if e["function"] == "main.Outer"
+    }
 
 
 @pytest.mark.kernel
@@ -143,8 +151,9 @@ class _BadCollector:
 
 @pytest.mark.kernel
 @pytest.mark.parametrize("garbage", [False, True], ids=["hangs", "garbage"])
-def test_a_collector_that_hangs_or_answers_garbage_never_holds_up_ctrl_c(root: str, tmp_path,
-                                                                       garbage: bool) -> None:
+def test_a_collector_that_hangs_or_answers_garbage_never_holds_up_ctrl_c(
+    root: str, tmp_path, garbage: bool
+) -> None:
     """Ctrl-C ends the trace as quickly as without a collector, but for the 0.75 s it gives a
     silent one (it took 10.5-12.4 s), whatever the collector does; every span is either sent
     or counted dropped (the batch in flight when it gave up was counted nowhere). Judged

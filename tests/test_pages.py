@@ -48,8 +48,16 @@ def test_format_gives_one_struct_for_the_record() -> None:
     layout = parse_format(FORMAT)
     assert layout.type_id == 2326 and layout.names == ("ax", "bx", "ax_s", "g", "comm")
     r = record(2326, 7, 0x401000, 5, 3, b"hi", 0xC000)
-    assert layout.struct.unpack_from(r) == (2326, 7, 0x401000, 5, 3, b"hi".ljust(32, b"\0"), 0xC000,
-                                            7 << 16 | 76)  # $comm: "gotest\0" at offset 76
+    assert layout.struct.unpack_from(r) == (
+        2326,
+        7,
+        0x401000,
+        5,
+        3,
+        b"hi".ljust(32, b"\0"),
+        0xC000,
+        7 << 16 | 76,
+    )  # $comm: "gotest\0" at offset 76
     import pickle
 
     assert pickle.loads(pickle.dumps(layout)).struct.size == layout.size
@@ -74,14 +82,26 @@ def test_merger_orders_cpus_and_holds_back_the_newest() -> None:
 def test_decoder_maps_the_fired_address_to_its_function() -> None:
     layout = parse_format(FORMAT)
     f_spec = (ValueSpec("a", "int", ("ax",), "int", (8,)),)
-    ev = ProbeEvent("gp1_0_main_F", "entry", "/bin/x", (), True, False,
-                    [Site("main.F", "entry", 0x401000, 0x1000, f_spec),
-                     Site("main.G", "entry", 0x402000, 0x2000, f_spec)], layout)
+    ev = ProbeEvent(
+        "gp1_0_main_F",
+        "entry",
+        "/bin/x",
+        (),
+        True,
+        False,
+        [
+            Site("main.F", "entry", 0x401000, 0x1000, f_spec),
+            Site("main.G", "entry", 0x402000, 0x2000, f_spec),
+        ],
+        layout,
+    )
     dec = EventDecoder()
     dec.learn(ev)
     pid = os.getpid()
-    pg = page(5_000, [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA)),
-                      (5, record(2326, pid, 0x403000, 9, 0, b"", 0xA))])
+    pg = page(
+        5_000,
+        [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA)), (5, record(2326, pid, 0x403000, 9, 0, b"", 0xA))],
+    )
     m = RecordMerger()
     recs = m.records([(0, pg)], 0, 10**12)
     first, second = (dec.decode(r) for r in recs)
@@ -89,6 +109,7 @@ def test_decoder_maps_the_fired_address_to_its_function() -> None:
     assert second is None and dec.unattributed == 1
     # the thread's name is the record's own $comm, not the name /proc gives this test's thread
     assert first.comm == "gotest"
-    renamed = m.records([(0, page(6_000, [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA,
-                                                     comm=b"a\nb"))]))], 0, 10**12)
+    renamed = m.records(
+        [(0, page(6_000, [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA, comm=b"a\nb"))]))], 0, 10**12
+    )
     assert [dec.decode(r).comm for r in renamed] == ["a\nb"]

@@ -38,8 +38,10 @@ def test_samples_become_records_in_order_and_loss_is_counted() -> None:
     assert len(pages) > 1 and all(len(p) <= reader.page_size for p in pages)
     got = [(ts, page[start:end]) for page in pages for ts, start, end in page_records(page)]
     assert [ts for ts, _ in got] == [*times, times[-1] + 1]
-    assert [body[:len(raw)] for (_, body), raw in zip(got, [*raws, b"last-record!"], strict=True)] == [
-        *raws, b"last-record!"]
+    assert [body[: len(raw)] for (_, body), raw in zip(got, [*raws, b"last-record!"], strict=True)] == [
+        *raws,
+        b"last-record!",
+    ]
     assert reader.lost == 7
 
 
@@ -53,7 +55,7 @@ def test_stack_records_follow_their_sample_when_asked() -> None:
     kind, _flags, _preempt, tid, tgid = struct.unpack_from("<HBBiI", page, s2)
     assert (kind, tid, tgid) == (13, 11, 10)
     assert struct.unpack_from("<3Q", page, s2 + 16) == (0x401000, 0x402000, 0)
-    assert page[s1:s1 + 2] == b"\x2a\x00"
+    assert page[s1 : s1 + 2] == b"\x2a\x00"
 
 
 def test_a_sample_of_another_process_is_never_the_targets() -> None:

@@ -24,8 +24,7 @@ def _toolchain() -> None:
 
 
 def _waiting(binary, *args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([str(binary), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([str(binary), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     return proc, proc.stdout.readline()
 
 
@@ -67,8 +66,7 @@ def test_a_sibling_of_the_traced_process_never_traps(root: str, tmp_path) -> Non
         target.kill()
     events, err = run.finish()
     assert [e["args"]["i"] for e in events if e["kind"] == "entry"] == list(range(300)), err
-    assert [e["returns"]["~r0"] for e in events if e["kind"] == "return"] == [
-        i * 7 + 4 for i in range(300)]
+    assert [e["returns"]["~r0"] for e in events if e["kind"] == "return"] == [i * 7 + 4 for i in range(300)]
     assert {e["pid"] for e in events} == {target.pid} and "0 lost" in err
 
 
@@ -104,8 +102,9 @@ def test_a_killed_tracer_leaves_nothing_cleanup_misses(root: str, tmp_path) -> N
     out = _go(target)
     assert out.strip().endswith(str(sum(i * 7 + 4 for i in range(1000))))
     assert _hits(root, tracer) == 0
-    done = subprocess.run([sys.executable, "-m", "goprobe_tui", "cleanup"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "cleanup"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert probes_of(root, tracer) == []
 
@@ -121,8 +120,10 @@ def test_stacks_with_pid_name_each_caller_once(root: str) -> None:
     _go(target)
     events, err = run.finish()
     stacks = sorted({tuple(f["function"] for f in e["stack"]) for e in events})
-    assert stacks == [("main.leaf", "main.worker.gowrap2", "runtime.goexit"),  # go f(x): Go 1.22+
-                      ("main.worker", "main.main.gowrap1", "runtime.goexit")], err
+    assert stacks == [
+        ("main.leaf", "main.worker.gowrap2", "runtime.goexit"),  # go f(x): Go 1.22+
+        ("main.worker", "main.main.gowrap1", "runtime.goexit"),
+    ], err
 
 
 @pytest.mark.kernel

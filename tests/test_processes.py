@@ -28,8 +28,12 @@ def started(root: str):
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     binary = str(tc.build("ticker", NEWEST))
     host = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    inside = subprocess.Popen(["unshare", "--mount", "--pid", "--fork", binary],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    inside = subprocess.Popen(
+        ["unshare", "--mount", "--pid", "--fork", binary],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     other = subprocess.Popen(["sleep", "300"])
     procs = [host, inside, other]
     try:
@@ -57,16 +61,19 @@ def test_ps_lists_every_go_process_and_no_other(started) -> None:
 
 def test_ps_json_has_the_documented_keys(started) -> None:
     host, inner, _other = started
-    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "ps", "--json"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "ps", "--json"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0
     rows = {r["pid"]: r for r in json.loads(out.stdout)}
     for key in ("pid", "nspid", "binary", "goversion", "module", "container"):
         assert key in rows[host] and key in rows[inner]
-    assert rows[inner]["nspid"] == 1 and rows[host]["binary"].endswith("ticker-go1.27.3-default-"
-                                                                       + rows[host]["binary"][-16:])
-    text = subprocess.run([sys.executable, "-m", "goprobe_tui", "ps"], capture_output=True, text=True,
-                          timeout=60).stdout
+    assert rows[inner]["nspid"] == 1 and rows[host]["binary"].endswith(
+        "ticker-go1.27.3-default-" + rows[host]["binary"][-16:]
+    )
+    text = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "ps"], capture_output=True, text=True, timeout=60
+    ).stdout
     assert any(line.startswith(f"{inner} ") and "go1.27.3" in line for line in text.splitlines())
 
 
@@ -144,8 +151,16 @@ def test_the_picker_names_each_binary_first() -> None:
     from goprobe_tui.ui.process_picker import COLUMNS, _row
 
     fields = {f: "" for f in GoProcess.__dataclass_fields__}
-    p = GoProcess(**{**fields, "pid": 42, "nspid": None, "uptime_s": 5.0, "threads": 3,
-                     "binary": "/srv/very/long/path/to/the/services/svc-stripped"})
+    p = GoProcess(
+        **{
+            **fields,
+            "pid": 42,
+            "nspid": None,
+            "uptime_s": 5.0,
+            "threads": 3,
+            "binary": "/srv/very/long/path/to/the/services/svc-stripped",
+        }
+    )
     row = dict(zip(COLUMNS, _row(p), strict=True))
     assert COLUMNS[:2] == ("PID", "NAME") and row["NAME"] == "svc-stripped"
 

@@ -12,8 +12,9 @@ def _session(listings: list[str], monkeypatch) -> ProbeSession:
     s.root = "/nonexistent"
     s._last_hits = {}
     site = Site("main.Work", "entry", 0x1000, 0x1000, ())
-    s.events = {"gp1_0_main_Work": ProbeEvent("gp1_0_main_Work", "entry", "/bin/x", (), False,
-                                              False, [site, site])}
+    s.events = {
+        "gp1_0_main_Work": ProbeEvent("gp1_0_main_Work", "entry", "/bin/x", (), False, False, [site, site])
+    }
     reads = iter(listings)
     monkeypatch.setattr(session_module.fs, "read_text", lambda _path: next(reads))
     return s

@@ -38,8 +38,11 @@ mutation = st.tuples(st.integers(0, 3), st.floats(0, 1, exclude_max=True), st.in
 
 
 @pytest.mark.parametrize("variant", ["default", "noshdr"])
-@settings(max_examples=120, deadline=5000, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(mutations=st.lists(mutation, min_size=1, max_size=12), cut=st.none() | st.floats(0, 1))
 def test_mutated_binary_raises_only_binary_error(variant: str, mutations, cut) -> None:
     data = bytearray(_original(variant))
@@ -48,7 +51,7 @@ def test_mutated_binary_raises_only_binary_error(variant: str, mutations, cut) -
         lo, hi = regions[min(region, len(regions) - 1)]
         data[lo + int(where * (hi - lo))] = value
     if cut is not None:
-        del data[max(1, int(cut * len(data))):]
+        del data[max(1, int(cut * len(data))) :]
     with tempfile.NamedTemporaryFile() as f:
         f.write(data)
         f.flush()

@@ -30,8 +30,9 @@ _REFERENCE = {
 
 
 def reference(path: Path, *flags: str) -> dict:
-    out = subprocess.run([str(tc.goref_binary()), *flags, str(path)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(tc.goref_binary()), *flags, str(path)], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out)
 
 
@@ -87,14 +88,14 @@ def test_divide_offset_matches_seed_readelf_recipe(version: str) -> None:
     """The seed computes sym - .text addr + .text offset by hand with readelf."""
     need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
     path = tc.build("divide", version)
-    syms = subprocess.run(["readelf", "--wide", "--syms", str(path)], check=True,
-                          capture_output=True, text=True).stdout
-    addr = next(int(line.split()[1], 16) for line in syms.splitlines()
-                if line.endswith(" main.Divide"))
-    secs = subprocess.run(["readelf", "--wide", "--section-headers", str(path)], check=True,
-                          capture_output=True, text=True).stdout
-    fields = next(line.split("]", 1)[1].split() for line in secs.splitlines()
-                  if " .text " in line)
+    syms = subprocess.run(
+        ["readelf", "--wide", "--syms", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    addr = next(int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(" main.Divide"))
+    secs = subprocess.run(
+        ["readelf", "--wide", "--section-headers", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    fields = next(line.split("]", 1)[1].split() for line in secs.splitlines() if " .text " in line)
     text_addr, text_off = int(fields[2], 16), int(fields[3], 16)
     with GoBinary.open(str(path)) as binary:
         fn = binary.find("main.Divide")

@@ -22,8 +22,10 @@ def test_spawn_layouts_of_the_table_match_dwarf() -> None:
     for version in tc.goroots():
         for variant in ("default", "arm64"):  # 64-bit targets share the runtime's layout
             with GoBinary.open(str(tc.build("spawn", version, variant))) as b:
-                assert spawn_layout(b) == VERIFIED_SPAWN_LAYOUTS[b.buildinfo.version_tuple()], \
-                    (version, variant)
+                assert spawn_layout(b) == VERIFIED_SPAWN_LAYOUTS[b.buildinfo.version_tuple()], (
+                    version,
+                    variant,
+                )
 
 
 @pytest.mark.kernel
@@ -79,15 +81,20 @@ def test_stripped_lineage_of_real_releases_without_a_toolchain(root: str, tmp_pa
     run = TraceRun("--json", "--goroutines", str(binary))
     pids = []
     for _ in range(2):
-        proc = subprocess.Popen([str(binary), "--bundle", "in.js"], cwd=tmp_path,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [str(binary), "--bundle", "in.js"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         pids.append(proc.pid)
         assert proc.wait(timeout=60) == 0
     run.proc.send_signal(signal.SIGINT)
     events, err = run.finish()
     for pid in pids:
-        spawns = sorted((e for e in events if e["kind"] == "spawn" and e["pid"] == pid),
-                        key=lambda e: e["ts"])
+        spawns = sorted(
+            (e for e in events if e["kind"] == "spawn" and e["pid"] == pid), key=lambda e: e["ts"]
+        )
         assert len(spawns) >= 5, err
         first = spawns[0]
         assert (first["goid"], first["child_goid"], first["start"]) == (0, 1, "runtime.main")
@@ -106,10 +113,16 @@ def test_lineage_is_refused_clearly_where_it_cannot_work() -> None:
 
     from tests.support import npm_fixtures
 
-    for pkg, why in ((npm_fixtures.OLD_BINARIES[4], "needs Go 1.17 or newer on amd64 (this binary: go1.16"),
-                     (npm_fixtures.OLD_BINARIES[3], "needs Go 1.18 or newer on arm64 (this binary: go1.15")):
-        done = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--goroutines",
-                               str(npm_fixtures.fetch(pkg))], capture_output=True, text=True, timeout=120)
+    for pkg, why in (
+        (npm_fixtures.OLD_BINARIES[4], "needs Go 1.17 or newer on amd64 (this binary: go1.16"),
+        (npm_fixtures.OLD_BINARIES[3], "needs Go 1.18 or newer on arm64 (this binary: go1.15"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", "trace", "--goroutines", str(npm_fixtures.fetch(pkg))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode != 0 and why in done.stderr, done.stderr
 
 
@@ -120,6 +133,8 @@ def test_an_unknown_runtime_layout_is_refused_not_guessed(monkeypatch) -> None:
 
     monkeypatch.setattr(goroutine, "VERIFIED_SPAWN_LAYOUTS", {})
     monkeypatch.setattr(attach, "VERIFIED_SPAWN_LAYOUTS", {})
-    with (GoBinary.open(str(tc.build("spawn", "1.27.3", "sw"))) as b,
-          pytest.raises(ProbeError, match=re.escape("the runtime's layout of go1.27.3 is unknown"))):
+    with (
+        GoBinary.open(str(tc.build("spawn", "1.27.3", "sw"))) as b,
+        pytest.raises(ProbeError, match=re.escape("the runtime's layout of go1.27.3 is unknown")),
+    ):
         attach.Attacher(b, None).spawn_plan()

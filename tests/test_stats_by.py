@@ -10,8 +10,7 @@ from goprobe_tui.insight import stats
 def _call(table: stats.StatsTable, path: str, latency: int, ts: int) -> None:
     entry = TraceEvent(ts, 0, 1, 1, "app", "main.Handle", "entry", "e", {"path": path}, goid=1)
     table.add(entry)
-    ret = TraceEvent(ts + latency, 0, 1, 1, "app", "main.Handle", "return", "e", latency_ns=latency,
-                     goid=1)
+    ret = TraceEvent(ts + latency, 0, 1, 1, "app", "main.Handle", "return", "e", latency_ns=latency, goid=1)
     ret.call_args = {"path": path}
     table.add(ret)
 
@@ -77,7 +76,9 @@ def test_a_count_with_inlined_calls_left_unprobed_is_marked_partial() -> None:
     assert text.count("+ partial") == 1
     out = io.StringIO()
     get_format("json").write_stats(list(rows.values()), out)
-    assert {json.loads(ln)["function"]: json.loads(ln)["untraced_inlined_sites"]
-            for ln in out.getvalue().splitlines()} == {"main.partial": 3, "main.whole": 0}
+    assert {
+        json.loads(ln)["function"]: json.loads(ln)["untraced_inlined_sites"]
+        for ln in out.getvalue().splitlines()
+    } == {"main.partial": 3, "main.whole": 0}
     assert str(cells(rows["main.partial"])[1]) == "0+" and str(cells(rows["main.whole"])[1]) == "0"
     assert "could not be probed" in detail_text(rows["main.partial"])

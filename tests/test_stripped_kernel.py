@@ -43,10 +43,21 @@ class HugoServer:
         (site / "layouts").mkdir(exist_ok=True)
         (site / "layouts" / "index.html").write_text("<html>{{ .Title }}</html>\n")
         self.port = _free_port()
-        self.proc = subprocess.Popen([str(self.binary), "server", "--port", str(self.port),
-                                      "--disableLiveReload", "--bind", "127.0.0.1"],
-                                     cwd=site, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [
+                str(self.binary),
+                "server",
+                "--port",
+                str(self.port),
+                "--disableLiveReload",
+                "--bind",
+                "127.0.0.1",
+            ],
+            cwd=site,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for line in self.proc.stdout:
             if "Web Server is available" in line:
                 return
@@ -76,15 +87,26 @@ def hugo_server():
 def test_stripped_hugo_shows_each_requests_method_and_path(root: str, hugo_server: HugoServer) -> None:
     """The issue's case: net/http.serverHandler.ServeHTTP on the stripped hugo, each request's
     method and URL path, from the method's signature and from a type the user names."""
-    run = TraceRun("--json", "--count", "3", "--pid", str(hugo_server.proc.pid),
-                   "--field", "arg1.URL.Path", "--field", "arg1.(*net/http.Request).Method",
-                   str(hugo_server.binary), "net/http.serverHandler.ServeHTTP")
+    run = TraceRun(
+        "--json",
+        "--count",
+        "3",
+        "--pid",
+        str(hugo_server.proc.pid),
+        "--field",
+        "arg1.URL.Path",
+        "--field",
+        "arg1.(*net/http.Request).Method",
+        str(hugo_server.binary),
+        "net/http.serverHandler.ServeHTTP",
+    )
     sent = [("GET", "/first"), ("POST", "/posts/p2"), ("HEAD", "/x/y?q=1")]
     for method, path in sent:
         hugo_server.get(path, method)
     events, err = run.finish()
-    assert [(e["args"]["arg1.(*net/http.Request).Method"], e["args"]["arg1.URL.Path"])
-            for e in events] == [(m, p.split("?")[0]) for m, p in sent], err
+    assert [(e["args"]["arg1.(*net/http.Request).Method"], e["args"]["arg1.URL.Path"]) for e in events] == [
+        (m, p.split("?")[0]) for m, p in sent
+    ], err
     # the pointer itself is followed as with DWARF
     assert [e["args"]["arg1"]["Method"] for e in events] == ["GET", "POST", "HEAD"]
     assert all(e["args"]["arg1"]["Proto"] == "HTTP/1.1" for e in events)
@@ -100,7 +122,9 @@ def test_a_stripped_methods_receiver_is_followed_and_selected(root: str, version
     run.proc.send_signal(signal.SIGINT)
     events, err = run.finish()
     assert [(e["args"]["recv"], e["args"]["recv.prefix"], e["args"]["arg1"]) for e in events] == [
-        ({"prefix": "k:"}, "k:", 1), ({"prefix": "k:"}, "k:", 2)], err
+        ({"prefix": "k:"}, "k:", 1),
+        ({"prefix": "k:"}, "k:", 2),
+    ], err
 
 
 @pytest.mark.kernel
@@ -124,8 +148,10 @@ def test_a_dictionary_names_type_arguments_only_where_proven() -> None:
 
     ints = [GoType("[]main.MyInt", SLICE, 24), GoType("main.MyInt", INT, 8)]
     assert _proven_type_args(["go.shape.int"], ints) == ["main.MyInt"]
-    assert _proven_type_args(["go.shape.int", "go.shape.string"],
-                             [*ints, GoType("string", STRING, 16)]) == ["main.MyInt", "string"]
+    assert _proven_type_args(["go.shape.int", "go.shape.string"], [*ints, GoType("string", STRING, 16)]) == [
+        "main.MyInt",
+        "string",
+    ]
     two = [GoType("int", INT, 8), GoType("main.MyInt", INT, 8)]
     assert _proven_type_args(["go.shape.int", "go.shape.int"], two) is None  # which is which?
     assert _proven_type_args(["go.shape.int"], two) is None
@@ -137,14 +163,23 @@ def test_stripped_field_errors_say_what_to_do() -> None:
     _toolchain(NEWEST)
     binary = str(tc.build("values", NEWEST, "strip"))
     for fn, expr, why in (
-            ("main.Handle", "arg0.Method", "the type of arg0 in main.Handle is unknown without DWARF; "
-             "name it: --field 'arg0.(*pkg/path.Type).Method'"),
-            ("main.Handle", "arg0.(*main.Nope).X", "the binary describes no type main.Nope"),
-            ("main.Handle", "arg0.(main.MemStore).prefix", "name a pointer type, (*main.MemStore)"),
-            ("main.(*MemStore).Get", "recv.nope", "main.MemStore has no field nope"),
-            ("main.(*MemStore).Get", "arg5.X", "no traced function has a parameter arg5 (without DWARF")):
-        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--field", expr, binary, fn],
-                             capture_output=True, text=True, timeout=60)
+        (
+            "main.Handle",
+            "arg0.Method",
+            "the type of arg0 in main.Handle is unknown without DWARF; "
+            "name it: --field 'arg0.(*pkg/path.Type).Method'",
+        ),
+        ("main.Handle", "arg0.(*main.Nope).X", "the binary describes no type main.Nope"),
+        ("main.Handle", "arg0.(main.MemStore).prefix", "name a pointer type, (*main.MemStore)"),
+        ("main.(*MemStore).Get", "recv.nope", "main.MemStore has no field nope"),
+        ("main.(*MemStore).Get", "arg5.X", "no traced function has a parameter arg5 (without DWARF"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", "trace", "--field", expr, binary, fn],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         lines = out.stderr.strip().splitlines()
         assert out.returncode == 2 and len(lines) == 1, out.stderr
         assert lines[0].startswith(f"goprobe-tui: --field {expr}: {why}"), lines[0]
@@ -167,8 +202,17 @@ def test_types_are_found_by_name_in_hugo() -> None:
 def test_depth_2_on_stripped_hugo_shows_every_requests_url_path(root: str, hugo_server: HugoServer) -> None:
     """`--depth 2`, no --field: the URL behind the request is read whole enough for its Path
     (offset 56: the 64-byte window stopped at its header) and the fields after it."""
-    run = TraceRun("--json", "--count", "3", "--depth", "2", "--pid", str(hugo_server.proc.pid),
-                   str(hugo_server.binary), "net/http.serverHandler.ServeHTTP")
+    run = TraceRun(
+        "--json",
+        "--count",
+        "3",
+        "--depth",
+        "2",
+        "--pid",
+        str(hugo_server.proc.pid),
+        str(hugo_server.binary),
+        "net/http.serverHandler.ServeHTTP",
+    )
     sent = ["/first", "/posts/p2", "/x/y?q=1"]
     for path in sent:
         hugo_server.get(path, "GET")
@@ -183,9 +227,17 @@ def test_where_takes_the_typed_field_form_on_stripped_hugo(root: str, hugo_serve
     """`--where` on `arg1.(*net/http.Request).URL.Path`, the form --field takes without DWARF,
     failed with "cannot read '.(*net/http.Request)'"."""
     field = "arg1.(*net/http.Request).URL.Path"
-    run = TraceRun("--json", "--count", "2", "--pid", str(hugo_server.proc.pid),
-                   "--where", f'{field} ~ "/tags*"', str(hugo_server.binary),
-                   "net/http.serverHandler.ServeHTTP")
+    run = TraceRun(
+        "--json",
+        "--count",
+        "2",
+        "--pid",
+        str(hugo_server.proc.pid),
+        "--where",
+        f'{field} ~ "/tags*"',
+        str(hugo_server.binary),
+        "net/http.serverHandler.ServeHTTP",
+    )
     for path in ["/first", "/tags/go", "/posts/x", "/tags/kernel"]:
         hugo_server.get(path, "GET")
     events, err = run.finish()

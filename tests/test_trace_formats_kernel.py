@@ -43,8 +43,13 @@ def test_chrome_tracks_per_goroutine_with_nested_calls(root: str, tmp_path) -> N
     assert len(tracks) == 3, err
     for calls in tracks.values():
         calls.sort(key=lambda e: (e["ts"], -e["dur"]))
-        assert [e["name"] for e in calls] == ["main.Outer", "main.Inner", "main.Inner", "main.Inner",
-                                              "main.Leaf"]
+        assert [e["name"] for e in calls] == [
+            "main.Outer",
+            "main.Inner",
+            "main.Inner",
+            "main.Inner",
+            "main.Leaf",
+        ]
         for outer, inner in itertools.pairwise(calls):  # each inside the one before
             assert outer["ts"] <= inner["ts"] and inner["ts"] + inner["dur"] <= outer["ts"] + outer["dur"]
     names = {e["tid"]: e["args"]["name"] for e in doc["traceEvents"] if e.get("name") == "thread_name"}
@@ -57,9 +62,13 @@ def test_folded_paths_of_the_tree(root: str, tmp_path) -> None:
     out, err = _traced(tmp_path, ".folded")
     rows = [line.rsplit(" ", 1) for line in out.read_text().splitlines()]
     paths = {p for p, _ns in rows}
-    assert paths == {"main.Outer", "main.Outer;main.Inner", "main.Outer;main.Inner;main.Inner",
-                     "main.Outer;main.Inner;main.Inner;main.Inner",
-                     "main.Outer;main.Inner;main.Inner;main.Inner;main.Leaf"}, err
+    assert paths == {
+        "main.Outer",
+        "main.Outer;main.Inner",
+        "main.Outer;main.Inner;main.Inner",
+        "main.Outer;main.Inner;main.Inner;main.Inner",
+        "main.Outer;main.Inner;main.Inner;main.Inner;main.Leaf",
+    }, err
     # main.Leaf is one RET: its entry and return probes are one address, its time 0
     assert all(int(ns) > 0 for p, ns in rows if not p.endswith("main.Leaf"))
 
@@ -74,16 +83,28 @@ def test_chrome_has_one_flow_per_goroutine_creation(root: str, tmp_path) -> None
     out = tmp_path / "spawn.trace.json"
     try:
         assert target.stdout.readline().strip() == "ready"
-        run = TraceRun("--goroutines", "--ret", "--pid", str(target.pid), "-o", str(out), str(binary),
-                       "main.worker", "main.leaf")
+        run = TraceRun(
+            "--goroutines",
+            "--ret",
+            "--pid",
+            str(target.pid),
+            "-o",
+            str(out),
+            str(binary),
+            "main.worker",
+            "main.leaf",
+        )
         target.communicate("go\n", timeout=60)
     finally:
         target.kill()
         target.wait()
     _events, err = run.finish()
     doc = json.loads(out.read_text())
-    gos = [e for e in doc["traceEvents"] if e["ph"] == "i" and e["cat"] == "spawn"
-           and e["args"]["function"] in ("main.main", "main.worker")]
+    gos = [
+        e
+        for e in doc["traceEvents"]
+        if e["ph"] == "i" and e["cat"] == "spawn" and e["args"]["function"] in ("main.main", "main.worker")
+    ]
     assert len(gos) == 9, err
     starts = {e["id"]: e for e in doc["traceEvents"] if e["ph"] == "s"}
     ends = {e["id"]: e for e in doc["traceEvents"] if e["ph"] == "f"}
@@ -92,5 +113,6 @@ def test_chrome_has_one_flow_per_goroutine_creation(root: str, tmp_path) -> None
         (flow,) = [i for i, s in starts.items() if s["tid"] == go["tid"] and s["ts"] == go["ts"]]
         assert ends[flow]["tid"] == go["args"]["child_goid"]
     workers = [e for e in doc["traceEvents"] if e["ph"] == "X" and e["name"] == "main.worker"]
-    assert len(workers) == 3 and {e["tid"] for e in workers} == {g["args"]["child_goid"] for g in gos
-                                                               if g["args"]["function"] == "main.main"}
+    assert len(workers) == 3 and {e["tid"] for e in workers} == {
+        g["args"]["child_goid"] for g in gos if g["args"]["function"] == "main.main"
+    }

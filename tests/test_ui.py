@@ -288,7 +288,8 @@ async def test_probe_panel_keeps_the_end_of_names_and_full_hit_counts(binary) ->
 
     assert len(fit_left("github.com/gohugoio/hugo/hugolib.(*pageState).Render", 30)) == 30
     assert fit_left("github.com/gohugoio/hugo/hugolib.(*pageState).Render", 30).endswith(
-        "(*pageState).Render")
+        "(*pageState).Render"
+    )
     app = GoprobeApp(binary, FakeController())
     async with app.run_test(size=(170, 36)) as pilot:
         panel = app.query_one(ProbePanel)
@@ -420,7 +421,7 @@ async def test_a_user_keymap_remaps_commands_by_id(binary, tmp_path) -> None:
         assert app.query_one(EventsView).paused
 
 
-@pytest.mark.parametrize("text", ['[keys]\nnosuch = "x"\n', "[keys\n", '[keys]\nattach = 3\n'])
+@pytest.mark.parametrize("text", ['[keys]\nnosuch = "x"\n', "[keys\n", "[keys]\nattach = 3\n"])
 async def test_a_bad_keymap_is_one_notification_and_the_defaults_stay(binary, tmp_path, text) -> None:
     keys = tmp_path / "keymap.toml"
     keys.write_text(text)
@@ -444,9 +445,13 @@ async def test_details_name_where_the_parameters_come_from() -> None:
     with GoBinary.open(str(tc.build("values", "1.27.3", "sw"))) as stripped:
         app = GoprobeApp(stripped, FakeController())
         async with app.run_test(size=SIZE) as pilot:
-            for name, want in (("main.(*MemStore).Get", "params  (recv *main.MemStore, arg0 string, arg1 "
-                                                         "int)   (from the runtime type metadata"),
-                               ("main.Divide", "params  (no DWARF: 2 argument words")):
+            for name, want in (
+                (
+                    "main.(*MemStore).Get",
+                    "params  (recv *main.MemStore, arg0 string, arg1 int)   (from the runtime type metadata",
+                ),
+                ("main.Divide", "params  (no DWARF: 2 argument words"),
+            ):
                 await pilot.press("slash", *name, "enter")
                 await _settle(app, pilot)
                 await pilot.press("enter")
@@ -487,7 +492,7 @@ async def test_list_numbers_are_never_cut_nor_glued(binary) -> None:
         size = int(binary.functions.end[idx] - binary.functions.entry[idx])
         inlined = int(fl.inlined[idx])
         want = [str(size), *([f"{inlined:,}"] if inlined else []), "1,783,364"]
-        assert row.split()[-len(want):] == want, row
+        assert row.split()[-len(want) :] == want, row
         assert row.rstrip().endswith(" 1,783,364"), row
         assert f" {int(binary.functions.offset[idx]):#x} " in row
         header = str(app.query_one("#list-header").render())

@@ -23,7 +23,7 @@ def hostile_binary(tmp_path: pathlib.Path):
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
     data = bytearray(tc.build("divide", "1.27.3").read_bytes())
     pos = data.find(b"main.Divide\x00")
-    data[pos: pos + 11] = HOSTILE.encode()
+    data[pos : pos + 11] = HOSTILE.encode()
     path = tmp_path / "hostile\x1b[2J"
     path.write_bytes(bytes(data))
     path.chmod(0o755)

@@ -33,13 +33,32 @@ def binary(tmp_path_factory):
 
 
 def stat(function: str, calls: int, p99_ms: int, errors: int | None = None) -> dict:
-    return {"function": function, "calls": calls, "calls_per_s": calls // 10,
-            "rate": [1, 3, 0, 5] * 8, "errors": errors, "returns": calls, "unpaired_returns": 0,
-            "p50_ns": p99_ms * MS // 2, "p90_ns": p99_ms * MS, "p99_ns": p99_ms * MS,
-            "max_ns": p99_ms * MS, "min_ns": MS, "mean_ns": p99_ms * MS // 2,
-            "histogram": [[1 << 20, 1 << 21, calls - 1], [1 << 25, 1 << 26, 1]],
-            "slowest": {"latency_ns": p99_ms * MS, "ts": 1.0, "pid": 7, "tid": 7, "goid": 3,
-                        "args": {"n": 5}, "args_text": "n=5", "returns": {}}}
+    return {
+        "function": function,
+        "calls": calls,
+        "calls_per_s": calls // 10,
+        "rate": [1, 3, 0, 5] * 8,
+        "errors": errors,
+        "returns": calls,
+        "unpaired_returns": 0,
+        "p50_ns": p99_ms * MS // 2,
+        "p90_ns": p99_ms * MS,
+        "p99_ns": p99_ms * MS,
+        "max_ns": p99_ms * MS,
+        "min_ns": MS,
+        "mean_ns": p99_ms * MS // 2,
+        "histogram": [[1 << 20, 1 << 21, calls - 1], [1 << 25, 1 << 26, 1]],
+        "slowest": {
+            "latency_ns": p99_ms * MS,
+            "ts": 1.0,
+            "pid": 7,
+            "tid": 7,
+            "goid": 3,
+            "args": {"n": 5},
+            "args_text": "n=5",
+            "returns": {},
+        },
+    }
 
 
 def call_events() -> list[TraceEvent]:
@@ -51,8 +70,11 @@ def call_events() -> list[TraceEvent]:
             out.append(TraceEvent(ts, 0, 42, 42, "prog", fn, "entry", "e", args={"n": 1}, goid=goid))
         for fn in reversed(calls):
             ts += 1000
-            out.append(TraceEvent(ts, 0, 42, 42, "prog", fn, "return", "r", returns={"~r0": 2},
-                                  latency_ns=5000, goid=goid))
+            out.append(
+                TraceEvent(
+                    ts, 0, 42, 42, "prog", fn, "return", "r", returns={"~r0": 2}, latency_ns=5000, goid=goid
+                )
+            )
     return out
 
 
@@ -144,9 +166,19 @@ async def test_follow_takes_in_descendants_when_creations_are_recorded(binary) -
     from goprobe_tui.events.model import TraceEvent
 
     def spawn(parent: int, child: int) -> TraceEvent:
-        return TraceEvent(10, 0, 42, 42, "prog", "main.serve", "spawn", "e",
-                          {"child_goid": child, "start": "main.worker"}, goid=parent,
-                          source=("main.go", 88))
+        return TraceEvent(
+            10,
+            0,
+            42,
+            42,
+            "prog",
+            "main.serve",
+            "spawn",
+            "e",
+            {"child_goid": child, "start": "main.worker"},
+            goid=parent,
+            source=("main.go", 88),
+        )
 
     engine = FakeController()
     app = GoprobeApp(binary, engine)
@@ -168,8 +200,10 @@ async def test_follow_takes_in_descendants_when_creations_are_recorded(binary) -
 
 async def test_K_keys_the_statistics_by_a_parameter(binary) -> None:
     engine = FakeController()
-    engine.snapshot = [{**stat("main.Check", 10, 5), "key": "/a", "key_text": '"/a"'},
-                       {**stat("main.Check", 30, 7), "key": "/b", "key_text": '"/b"'}]
+    engine.snapshot = [
+        {**stat("main.Check", 10, 5), "key": "/a", "key_text": '"/a"'},
+        {**stat("main.Check", 30, 7), "key": "/b", "key_text": '"/b"'},
+    ]
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("K", *"path", "enter")
@@ -187,12 +221,17 @@ def test_a_go_statement_in_the_calls_view_names_the_child() -> None:
     from goprobe_tui.ui.call_tree_view import node_label
 
     def event(kind: str, args: dict, latency: int | None = None) -> TraceEvent:
-        return TraceEvent(10, 0, 42, 42, "prog", "main.handleFanout", kind, "e", args, goid=9,
-                          latency_ns=latency)
+        return TraceEvent(
+            10, 0, 42, 42, "prog", "main.handleFanout", kind, "e", args, goid=9, latency_ns=latency
+        )
 
-    roots = build_tree([event("entry", {"n": 2}),
-                        event("spawn", {"child_goid": 143, "start": "main.handleFanout.func1"}),
-                        event("return", {}, latency=5000)])
+    roots = build_tree(
+        [
+            event("entry", {"n": 2}),
+            event("spawn", {"child_goid": 143, "start": "main.handleFanout.func1"}),
+            event("return", {}, latency=5000),
+        ]
+    )
     assert len(roots) == 1 and roots[0].entered and roots[0].latency_ns == 5000
     (child,) = roots[0].children
     assert str(node_label(child)).strip() == "— go main.handleFanout.func1 → goroutine 143"

@@ -98,8 +98,11 @@ async def test_tui_detach_mid_flood_loses_nothing(root: str) -> None:
 async def test_tui_quit_with_a_thousand_probes_leaves_nothing(root: str) -> None:
     with _app("large") as (_path, app, controller):
         async with app.run_test(size=SIZE) as pilot:
-            fns = [i for i, n in enumerate(app.functions.names)
-                   if n.startswith(("fmt.", "encoding/json.", "regexp.", "text/template.", "net/http."))]
+            fns = [
+                i
+                for i, n in enumerate(app.functions.names)
+                if n.startswith(("fmt.", "encoding/json.", "regexp.", "text/template.", "net/http."))
+            ]
             app._attach_functions(fns, returns=True)
             await app.workers.wait_for_complete()
             assert controller.session.probe_count() >= 1000
@@ -137,6 +140,7 @@ async def test_tui_quit_during_a_flood_stops_the_target_paying_at_once(root: str
                     while not _all_disabled(controller):
                         time.sleep(0.002)
                     disabled_at.append(time.monotonic())
+
                 watcher = threading.Thread(target=watch, daemon=True)
                 watcher.start()
                 # the clock starts when quit runs: the key itself may wait for the loop
@@ -146,13 +150,13 @@ async def test_tui_quit_during_a_flood_stops_the_target_paying_at_once(root: str
                 def timed_quit() -> None:
                     quit_at.append(time.monotonic())
                     quit_app()
+
                 app.action_quit_app = timed_quit
                 # a loop saturated for good: anything teardown waited for would hold it back
                 app.set_interval(0.01, lambda: time.sleep(1.5))
                 await pilot.press("q")
                 await asyncio.to_thread(watcher.join, 30)
-                assert quit_at and disabled_at and disabled_at[0] - quit_at[0] < 1.0, (quit_at,
-                                                                                    disabled_at)
+                assert quit_at and disabled_at and disabled_at[0] - quit_at[0] < 1.0, (quit_at, disabled_at)
                 await _until(pilot, lambda: not app.is_running, 60)
             finally:
                 flood.kill()
@@ -170,14 +174,14 @@ async def test_tui_fields_per_probe(root: str) -> None:
             await _until(pilot, lambda: "main.Handle" in controller.attached, 10)
             await pilot.press("e", *"r.URL.Path", "enter")  # typed right after the key
             await app.workers.wait_for_complete()
-            await _until(pilot, lambda: controller.fields_of(app.functions[app.browser.current])
-                         == ("r.URL.Path",), 10)
+            await _until(
+                pilot, lambda: controller.fields_of(app.functions[app.browser.current]) == ("r.URL.Path",), 10
+            )
             assert "main.Handle" in controller.attached
             await pilot.press("e", "ctrl+u", *"r.Nope", "enter")
             await app.workers.wait_for_complete()
             await pilot.pause(0.2)
-            assert any("r.Nope" in n.message and "has no field Nope" in n.message
-                       for n in app._notifications)
+            assert any("r.Nope" in n.message and "has no field Nope" in n.message for n in app._notifications)
             assert controller.fields_of(app.functions[app.browser.current]) == ("r.URL.Path",)
             await asyncio.to_thread(subprocess.run, [str(path)], stdout=subprocess.DEVNULL, timeout=60)
             pane = app.query_one(TracePane)
@@ -216,8 +220,9 @@ async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> No
             await _until(pilot, lambda: any("nested deeper" in n.message for n in app._notifications), 10)
             assert controller.condition_of(app.functions[app.browser.current]) == "i >= 990"
             assert _instance_filters(controller) == ["c0 >= 990"]
-            await asyncio.to_thread(subprocess.run, [str(path), "check"], stdout=subprocess.DEVNULL,
-                                    timeout=60)
+            await asyncio.to_thread(
+                subprocess.run, [str(path), "check"], stdout=subprocess.DEVNULL, timeout=60
+            )
             pane = app.query_one(TracePane)
             await _until(pilot, lambda: len(pane.rows) >= 20, 10)
             await pilot.pause(0.3)
@@ -259,21 +264,32 @@ async def test_tui_inlined_calls_count_and_a_line_probe_from_the_details(root: s
             lines = app.screen.query_one("#details-lines")
             source = (tc.GO_SOURCES / "inline" / "main.go").read_text().splitlines()
             want = next(n for n, text in enumerate(source, 1) if text.strip() == "hist[i&7]++")
-            lines.highlighted = next(i for i, opt in enumerate(lines.options)
-                                     if opt.id.endswith(f"main.go:{want}"))
+            lines.highlighted = next(
+                i for i, opt in enumerate(lines.options) if opt.id.endswith(f"main.go:{want}")
+            )
             # the details say which locals a probe on the highlighted line shows
             shown = app.screen.query_one("#details-locals")
-            await _until(pilot, lambda: f"main.go:{want}: reads" in str(shown.render())
-                         and " i" in str(shown.render()), 20)
+            await _until(
+                pilot,
+                lambda: f"main.go:{want}: reads" in str(shown.render()) and " i" in str(shown.render()),
+                20,
+            )
             await pilot.press("enter")
             key = f"main.go:{want}"
             await _until(pilot, lambda: key in controller.attached, 10)
             out = subprocess.run([str(path)], capture_output=True, text=True, check=True).stdout
             ran = int(out.split("Square=")[1].split()[0])
             panel = app.query_one(ProbePanel)
-            await _until(pilot, lambda: panel.model.get("main.Square") is not None
-                         and panel.model["main.Square"].hits == ran
-                         and panel.model.get(key) is not None and panel.model[key].hits == 50, 20)
+            await _until(
+                pilot,
+                lambda: (
+                    panel.model.get("main.Square") is not None
+                    and panel.model["main.Square"].hits == ran
+                    and panel.model.get(key) is not None
+                    and panel.model[key].hits == 50
+                ),
+                20,
+            )
             events = [e for e in app._events_view.events() if e.kind == "line"]
             assert [e.args["i"] for e in events] == list(range(50))
             app._focus(panel)
@@ -285,15 +301,15 @@ async def test_tui_inlined_calls_count_and_a_line_probe_from_the_details(root: s
 
 def _waiting(path: Path, *args: str) -> subprocess.Popen:
     """A test program started and waiting for its line on stdin."""
-    proc = subprocess.Popen([str(path), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([str(path), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc
 
 
 @contextlib.contextmanager
-def _pid_app(program: str, *args: str
-             ) -> Iterator[tuple[Path, subprocess.Popen, GoprobeApp, TraceController]]:
+def _pid_app(
+    program: str, *args: str
+) -> Iterator[tuple[Path, subprocess.Popen, GoprobeApp, TraceController]]:
     """The real app on `goprobe-tui --pid` of a waiting program (a private copy: the kernel's hit
     counters are then ours alone); all of it ended on the way out."""
     _newest()
@@ -302,8 +318,9 @@ def _pid_app(program: str, *args: str
     target = _waiting(path, *args)
     try:
         with GoBinary.open(str(path)) as binary:
-            controller = open_engine(binary, f"/proc/{target.pid}/exe",
-                                     EngineOptions(pid=target.pid, statistics=True))
+            controller = open_engine(
+                binary, f"/proc/{target.pid}/exe", EngineOptions(pid=target.pid, statistics=True)
+            )
             try:
                 yield path, target, GoprobeApp(binary, controller, pid=target.pid), controller
             finally:
@@ -354,11 +371,15 @@ async def test_tui_lineage_names_each_goroutines_creator_and_goes_to_the_parent(
                 seen[int(goid)] = (creator, int(parent))
             pane = app.query_one(TracePane)
             await _until(pilot, lambda: sum(1 for r in pane.rows if r[5] == "main.leaf") >= 12, 30)
-            leaf = next(pane.event(i) for i in range(len(pane.rows))
-                        if pane.rows[i][5] == "main.leaf" and pane.rows[i][6] == "entry")
+            leaf = next(
+                pane.event(i)
+                for i in range(len(pane.rows))
+                if pane.rows[i][5] == "main.leaf" and pane.rows[i][6] == "entry"
+            )
             creator, parent = seen[leaf.goid]
             assert app.created_by(leaf.pid, leaf.goid).startswith(
-                f"goroutine {leaf.goid}, created by {creator} at main.go:")
+                f"goroutine {leaf.goid}, created by {creator} at main.go:"
+            )
             assert app.created_by(leaf.pid, leaf.goid).endswith(f"in goroutine {parent}")
             app._show_calls(leaf)
             await pilot.pause()

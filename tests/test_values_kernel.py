@@ -60,9 +60,13 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
     assert serve[2]["args"] == {"u": None} and serve[3]["returns"]["~r0"] == 404
     # interfaces: the dynamic type from the binary's type metadata, and the value behind it
     assert [e["args"]["v"] for e in ev["main.Classify"] if e["kind"] == "entry"] == [
-        {"type": "int", "value": 7}, {"type": "string", "value": "seven"}]
-    assert serve[3]["returns"]["~r1"] == {"type": "*errors.errorString",
-                                           "value": {"s": "not found: /missing"}}
+        {"type": "int", "value": 7},
+        {"type": "string", "value": "seven"},
+    ]
+    assert serve[3]["returns"]["~r1"] == {
+        "type": "*errors.errorString",
+        "value": {"s": "not found: /missing"},
+    }
     path_error = ev["main.Open"][1]["returns"]["~r0"]
     assert path_error["type"] == "*fs.PathError"
     assert {k: path_error["value"][k] for k in ("Op", "Path")} == {"Op": "open", "Path": "/nonexistent/file"}
@@ -70,18 +74,26 @@ def test_values_read_as_go_writes_them(root: str, version: str) -> None:
     assert ev["main.Sum"][0]["args"] == {"xs": {"len": 3, "cap": 3, "elements": [1, 2, 3]}}
     assert ev["main.Count"][0]["args"] == {"m": {"len": 2}}
     assert ev["main.Paint"][0]["args"] == {
-        "c": 3, "scale": "<float: in a vector register, which uprobes cannot read>"}
+        "c": 3,
+        "scale": "<float: in a vector register, which uprobes cannot read>",
+    }
     assert ev["main.Divide"][1]["returns"] == {"~r0": 3, "~r1": 1}
     assert [(e["kind"], e["args"], e["returns"]) for e in ev["main.Nothing"]] == [
-        ("entry", {}, {}), ("return", {}, {})]
+        ("entry", {}, {}),
+        ("return", {}, {}),
+    ]
     assert [e["returns"] for e in ev["main.(*MemStore).Get"] if e["kind"] == "return"][1] == {
-        "~r0": "", "~r1": {"type": "*errors.errorString", "value": {"s": "too many"}}}
+        "~r0": "",
+        "~r1": {"type": "*errors.errorString", "value": {"s": "too many"}},
+    }
     _assert_goids(ev, stdout)
     # a typed nil is nil, typed: never the zeros a faulted read leaves
     keep = [e["args"]["v"] for e in ev["main.Keep"] if e["kind"] == "entry"]
     assert keep[0] == {"type": "*main.Evil", "value": None}
     assert [e["returns"]["~r1"] for e in ev["main.TypedNil"] if e["kind"] == "return"] == [
-        {"type": "*main.MyErr", "value": None}, {"type": "*main.MyErr", "value": {"msg": "boom"}}]
+        {"type": "*main.MyErr", "value": None},
+        {"type": "*main.MyErr", "value": {"msg": "boom"}},
+    ]
     # behind an interface, the fields that were read, and how many were not
     big = keep[1]
     assert big["type"] == "*main.Big" and big["unread_fields"] == 6
@@ -121,29 +133,39 @@ def test_without_dwarf_nothing_is_invented_and_goid_is_known(root: str, version:
     assert describe["arg0"][3] == "0x1" and int(describe["arg0"][1], 16) > 0
     # []int{1, 2, 3}: pointer, len, cap; an interface: type and data words
     assert [e["args"]["arg0"][1:] for e in ev["main.Sum"] if e["kind"] == "entry"] == [["0x3", "0x3"]]
-    assert all(len(e["args"]) == 1 and len(e["args"]["arg0"]) == 2
-               for e in ev["main.Classify"] if e["kind"] == "entry")
+    assert all(
+        len(e["args"]) == 1 and len(e["args"]["arg0"]) == 2
+        for e in ev["main.Classify"]
+        if e["kind"] == "entry"
+    )
     returns = [e for e in ev["main.Divide"] + ev["main.Nothing"] if e["kind"] == "return"]
     assert all(e["returns"] == {} and set(e["registers"]) == {"rax", "rbx"} for e in returns)
     # Methods: the full signature from the runtime type metadata, results and errors included
     get = ev["main.(*MemStore).Get"]
-    assert [{k: v for k, v in e["args"].items() if k != "recv"} for e in get if e["kind"] == "entry"] \
-        == [{"arg0": "id", "arg1": 1}, {"arg0": "id", "arg1": 2}]
+    assert [{k: v for k, v in e["args"].items() if k != "recv"} for e in get if e["kind"] == "entry"] == [
+        {"arg0": "id", "arg1": 1},
+        {"arg0": "id", "arg1": 2},
+    ]
     # the receiver's struct, found by name in the type metadata and followed as with DWARF
     assert all(e["args"]["recv"] == {"prefix": "k:"} for e in get if e["kind"] == "entry")
     assert [e["returns"] for e in get if e["kind"] == "return"] == [
         {"ret0": "k:id", "ret1": None},
-        {"ret0": "", "ret1": {"type": "*errors.errorString", "value": {"s": "too many"}}}]
+        {"ret0": "", "ret1": {"type": "*errors.errorString", "value": {"s": "too many"}}},
+    ]
     assert [e["args"]["recv"] for e in ev["main.Counter.Get"] if e["kind"] == "entry"] == [
-        {"N": 4, "Step": 2}] * 2
+        {"N": 4, "Step": 2}
+    ] * 2
     assert all("registers" not in e for e in get + ev["main.Counter.Get"])
 
 
 def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:
     """Each worker's goid as the program itself printed it (runtime.Stack's first line)."""
     reported = {int(w): int(g) for g, w in re.findall(r"goid (\d+) worker (\d+)", stdout)}
-    seen = {e["args"].get("n", e["args"].get("arg0")): e["goid"]
-            for e in ev["main.Worker"] if e["kind"] == "entry"}
+    seen = {
+        e["args"].get("n", e["args"].get("arg0")): e["goid"]
+        for e in ev["main.Worker"]
+        if e["kind"] == "entry"
+    }
     assert len(reported) == 3 and seen == reported
     assert {e["goid"] for e in ev["main.Divide"]} == {1}  # main's goroutine
 
@@ -152,8 +174,9 @@ def _assert_goids(ev: dict[str, list[dict]], stdout: str) -> None:
 def test_text_output_reads_like_go(root: str) -> None:
     _toolchain(NEWEST)
     binary = tc.build("values", NEWEST)
-    run = TraceRun("--count", "10", "--ret", str(binary), "main.Wait", "main.Serve", "main.Describe",
-                   "main.Paint")
+    run = TraceRun(
+        "--count", "10", "--ret", str(binary), "main.Wait", "main.Serve", "main.Describe", "main.Paint"
+    )
     assert run_program(binary).returncode == 0
     out, _err = run.proc.communicate(timeout=60)
     assert "-> main.Wait(d=1.5s)" in out and "-> main.Serve(u=nil)" in out
@@ -167,13 +190,15 @@ def test_text_output_reads_like_go(root: str) -> None:
 def test_field_selectors_follow_pointers(root: str) -> None:
     _toolchain(NEWEST)
     binary = tc.build("values", NEWEST)
-    run = TraceRun("--json", "--count", "2", "--field", "r.URL.Path", "--field", "r.Method",
-                   str(binary), "main.Handle")
+    run = TraceRun(
+        "--json", "--count", "2", "--field", "r.URL.Path", "--field", "r.Method", str(binary), "main.Handle"
+    )
     assert run_program(binary).returncode == 0
     events, err = run.finish()
     assert [{k: e["args"][k] for k in ("r.URL.Path", "r.Method")} for e in events] == [
         {"r.URL.Path": "/healthz", "r.Method": "GET"},
-        {"r.URL.Path": "<nil pointer on the way>", "r.Method": "HEAD"}], err
+        {"r.URL.Path": "<nil pointer on the way>", "r.Method": "HEAD"},
+    ], err
 
 
 def test_a_bad_field_is_one_line_and_exit_2() -> None:
@@ -182,10 +207,16 @@ def test_a_bad_field_is_one_line_and_exit_2() -> None:
 
     _toolchain(NEWEST)
     binary = str(tc.build("values", NEWEST))
-    for expr, why in (("r.URL.Nope", "main.URL has no field Nope"),
-                      ("q.Path", "no traced function has a parameter q")):
-        out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--field", expr, binary,
-                              "main.Handle"], capture_output=True, text=True, timeout=60)
+    for expr, why in (
+        ("r.URL.Nope", "main.URL has no field Nope"),
+        ("q.Path", "no traced function has a parameter q"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "goprobe_tui", "trace", "--field", expr, binary, "main.Handle"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         lines = out.stderr.strip().splitlines()
         assert out.returncode == 2 and len(lines) == 1
         assert lines[0].startswith(f"goprobe-tui: --field {expr}: {why}")
@@ -197,13 +228,17 @@ def test_pie_reads_types_and_literals_at_the_load_bias(root: str) -> None:
     _toolchain(NEWEST)
     ev, _stdout, err = _trace_values(NEWEST, "pie")
     assert [e["args"]["v"] for e in ev["main.Classify"] if e["kind"] == "entry"] == [
-        {"type": "int", "value": 7}, {"type": "string", "value": "seven"}], err
+        {"type": "int", "value": 7},
+        {"type": "string", "value": "seven"},
+    ], err
     assert ev["main.Describe"][0]["args"] == {"u": {"ID": 1, "Name": "bob", "Admin": True}}
     assert ev["main.Open"][0]["args"] == {"path": "/nonexistent/file"}
     # an itab of the binary's data, found at the bias whose page offset matches the RET
     # that fired (the process has exited by the time its events are decoded)
-    assert ev["main.Serve"][3]["returns"]["~r1"] == {"type": "*errors.errorString",
-                                                     "value": {"s": "not found: /missing"}}
+    assert ev["main.Serve"][3]["returns"]["~r1"] == {
+        "type": "*errors.errorString",
+        "value": {"s": "not found: /missing"},
+    }
 
 
 @pytest.mark.kernel
@@ -219,8 +254,10 @@ def test_pointer_depth_can_be_changed(root: str) -> None:
         events, _err = run.finish()
         seen[depth] = [e["args"]["r"] for e in events]
     assert all(isinstance(r, str) and r.startswith("0x") for r in seen["0"])
-    assert seen["2"] == [{"Method": "GET", "URL": {"Host": "x", "Path": "/healthz"}},
-                         {"Method": "HEAD", "URL": None}]
+    assert seen["2"] == [
+        {"Method": "GET", "URL": {"Host": "x", "Path": "/healthz"}},
+        {"Method": "HEAD", "URL": None},
+    ]
 
 
 @pytest.mark.kernel
@@ -250,6 +287,19 @@ def test_a_condition_on_a_field_reads_it_and_filters(root: str) -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "goprobe_tui", "trace", "--where", 'r.Nope == "x"',
-                          str(binary), "main.Handle"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "goprobe_tui",
+            "trace",
+            "--where",
+            'r.Nope == "x"',
+            str(binary),
+            "main.Handle",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "r.Nope" in out.stderr and len(out.stderr.splitlines()) == 1

@@ -29,13 +29,21 @@ NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
 def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
     stats = args.command == "stats"
     return EngineOptions(
-        pid=args.pid, overrides=fetch_overrides(args.fetch),
+        pid=args.pid,
+        overrides=fetch_overrides(args.fetch),
         # --by on a field: read it at the entry like --field
         fields=tuple(args.field) + ((args.by,) if "." in (getattr(args, "by", None) or "") else ()),
-        where=tuple(args.where), stacks=args.stack or bool(args.stack_depth),
-        stack_depth=args.stack_depth, depth=args.depth, max_rate=args.max_rate,
-        statistics=stats, rows=False, by=getattr(args, "by", None), otlp=args.otlp,
-        output=None if stats else Output(out_fd, args.format, args.count))
+        where=tuple(args.where),
+        stacks=args.stack or bool(args.stack_depth),
+        stack_depth=args.stack_depth,
+        depth=args.depth,
+        max_rate=args.max_rate,
+        statistics=stats,
+        rows=False,
+        by=getattr(args, "by", None),
+        otlp=args.otlp,
+        output=None if stats else Output(out_fd, args.format, args.count),
+    )
 
 
 def _check_otlp(url: str) -> None:
@@ -79,9 +87,11 @@ def run_trace(args: argparse.Namespace) -> int:
         check_request(binary, fns, options, args.ret)
         entries, inlined, lines = planned_probes(binary, fns)
         if entries + inlined + lines > args.max_probes:
-            return fail(f"{len(fns):,} functions match: {entries + inlined + lines:,} probes "
-                        f"({entries:,} entries, {inlined:,} inlined calls, {lines:,} at lines); "
-                        f"refusing more than --max-probes {args.max_probes:,}")
+            return fail(
+                f"{len(fns):,} functions match: {entries + inlined + lines:,} probes "
+                f"({entries:,} entries, {inlined:,} inlined calls, {lines:,} at lines); "
+                f"refusing more than --max-probes {args.max_probes:,}"
+            )
         if args.command == "trace" and args.emit_script:
             return _emit(args, binary, fns, options)
         elif args.target_path:
@@ -102,16 +112,25 @@ def run_trace(args: argparse.Namespace) -> int:
         binary.close()
 
 
-def _emit(args: argparse.Namespace, binary: GoBinary, fns: list[Function],
-          options: EngineOptions) -> int:
+def _emit(args: argparse.Namespace, binary: GoBinary, fns: list[Function], options: EngineOptions) -> int:
     """--emit-script: the probes written down for another machine; nothing attached here."""
     from goprobe_tui.engine.probe_script import build_probe_script, write_probe_script
 
-    live = [opt for opt, on in (("--count", args.count), ("--duration", args.duration),
-                                ("-o", args.output), ("--otlp", args.otlp)) if on]
+    live = [
+        opt
+        for opt, on in (
+            ("--count", args.count),
+            ("--duration", args.duration),
+            ("-o", args.output),
+            ("--otlp", args.otlp),
+        )
+        if on
+    ]
     if live:
-        return fail(f"--emit-script writes a script: {', '.join(live)} belong to a live trace "
-                    "(give them to replay, or to the program)")
+        return fail(
+            f"--emit-script writes a script: {', '.join(live)} belong to a live trace "
+            "(give them to replay, or to the program)"
+        )
     result = build_probe_script(binary, fns, args.ret, options, args.target_path, args.goroutines)
     for name, why in result.errors.items():
         say(f"{name!r}: {why}")
@@ -123,15 +142,22 @@ def _emit(args: argparse.Namespace, binary: GoBinary, fns: list[Function],
     except OSError as exc:
         return fail(f"--emit-script {args.emit_script}: {exc.strerror}")
     probes = sum(len(ev.sites) for ev in result.plan.events)
-    say(f"wrote {os.path.join(args.emit_script, 'probes.sh')}: {_plural(probes, 'probe')} "
+    say(
+        f"wrote {os.path.join(args.emit_script, 'probes.sh')}: {_plural(probes, 'probe')} "
         f"({_plural(len(result.plan.events), 'kernel event')}) for {result.plan.target_path}; "
         f"run it as root there (sh probes.sh PROGRAM [ARG...]), then: goprobe-tui replay "
-        f"{args.emit_script} RECORDS_DIR")
+        f"{args.emit_script} RECORDS_DIR"
+    )
     return OK
 
 
-def _run(args: argparse.Namespace, binary: GoBinary, fns: list[Function],
-         options: EngineOptions, output: AtomicOutput | None) -> int:
+def _run(
+    args: argparse.Namespace,
+    binary: GoBinary,
+    fns: list[Function],
+    options: EngineOptions,
+    output: AtomicOutput | None,
+) -> int:
     signals = SignalPipe()
     engine = None
     status = OK
@@ -190,9 +216,11 @@ def _say_notes(attached: list, path: str) -> None:
     if summary:
         missed = sum(a.inlined_missed for a in partial)
         total = missed + sum(a.inlined_calls for a in partial)
-        say(f"{missed:,} of {total:,} inlined calls of {len(partial)} functions have no place that "
+        say(
+            f"{missed:,} of {total:,} inlined calls of {len(partial)} functions have no place that "
             f"runs once per call: their counts are partial (+); `goprobe-tui list {path} "
-            "PATTERN` says which")
+            "PATTERN` says which"
+        )
 
 
 def _close_with_progress(engine: TraceController) -> None:
@@ -206,6 +234,7 @@ def _close_with_progress(engine: TraceController) -> None:
             where = engine.status().detaching
             if where is not None:
                 progress("disabling kernel events", *where)
+
     watcher = threading.Thread(target=watch, name="goprobe-detach-progress", daemon=True)
     watcher.start()
     try:
@@ -216,16 +245,23 @@ def _close_with_progress(engine: TraceController) -> None:
         progress.close()
 
 
-def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
-           fns: list[Function], signals: SignalPipe) -> int:
+def _trace(
+    args: argparse.Namespace,
+    binary: GoBinary,
+    engine: TraceController,
+    fns: list[Function],
+    signals: SignalPipe,
+) -> int:
     def binary_changed(change: Change) -> None:
         say(change.message)
         signals.wake()
+
     engine.on_binary_change = binary_changed
     progress = ProgressLine()
     try:
-        attached, errors = (engine.attach_many(fns, returns=args.ret, stop=signals, progress=progress)
-                            if fns else ([], {}))
+        attached, errors = (
+            engine.attach_many(fns, returns=args.ret, stop=signals, progress=progress) if fns else ([], {})
+        )
     finally:
         progress.close()
     for name, why in errors.items():
@@ -236,8 +272,10 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
         except GoprobeError as exc:
             say(str(exc))
             return FAILED
-        say("attached goroutine lineage: every goroutine created is recorded (probes at the "
-            "returns of runtime.newproc1)")
+        say(
+            "attached goroutine lineage: every goroutine created is recorded (probes at the "
+            "returns of runtime.newproc1)"
+        )
     _say_notes(attached, binary.path)
     # The decoder started with the engine and got ready while the probes were planned; what
     # fired meanwhile waits in the kernel's buffers.
@@ -256,17 +294,29 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
         inlined = sum(a.inlined_calls for a in attached)
         also = f" (their {_plural(inlined, 'inlined call site')} too)" if inlined else ""
         lines = sum(1 for a in attached if a.function.source_line)
-        what = " and ".join(filter(None, (
-            _plural(len(attached) - lines, "function") if len(attached) > lines else "",
-            _plural(lines, "line") if lines else "")))
-        say(f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
-            f"{what}{also} in {binary.path}; Ctrl-C to stop")
+        what = " and ".join(
+            filter(
+                None,
+                (
+                    _plural(len(attached) - lines, "function") if len(attached) > lines else "",
+                    _plural(lines, "line") if lines else "",
+                ),
+            )
+        )
+        say(
+            f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
+            f"{what}{also} in {binary.path}; Ctrl-C to stop"
+        )
     target_start = process_start_time(args.pid) if args.pid is not None else None
     deadline = time.monotonic() + args.duration if args.duration else None
     notices = 0
     next_check = time.monotonic()
-    while (not signals() and not engine.ended and not _probes_gone(engine)
-           and (engine.attached_names() or engine.goroutines)):
+    while (
+        not signals()
+        and not engine.ended
+        and not _probes_gone(engine)
+        and (engine.attached_names() or engine.goroutines)
+    ):
         said = engine.status().notices
         for note in said[notices:]:
             say(note)
@@ -290,10 +340,15 @@ def _trace(args: argparse.Namespace, binary: GoBinary, engine: TraceController,
     if s.error:
         say(s.error)
     shown = s.decoded if args.count is None else min(s.decoded, args.count)
-    extra = "".join(f", {v} {k}" for k, v in (("unattributed", s.unattributed),
-                                              ("returns without latency", s.unpaired_returns),
-                                              (NOT_MATCHING, s.filtered))
-                    if v)
+    extra = "".join(
+        f", {v} {k}"
+        for k, v in (
+            ("unattributed", s.unattributed),
+            ("returns without latency", s.unpaired_returns),
+            (NOT_MATCHING, s.filtered),
+        )
+        if v
+    )
     say(f"{shown} events, {s.lost} lost, {s.malformed} malformed{extra}")
     if args.otlp:
         say(f"{s.otlp_sent:,} spans sent to {args.otlp}, {s.otlp_dropped:,} dropped")

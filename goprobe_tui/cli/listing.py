@@ -28,8 +28,7 @@ def run_list(args) -> int:
                 picked = select(binary, args.patterns)
                 chosen = [fn.index for fn in picked if not fn.inlined_only]
                 only = [fn.name for fn in picked if fn.inlined_only]
-            names = None if not args.patterns else (
-                [binary.functions.names[i] for i in chosen] + only)
+            names = None if not args.patterns else ([binary.functions.names[i] for i in chosen] + only)
             unprobed = None if names is None else untraced_sites(binary, names)
             (write_json if args.json else write_table)(binary, sys.stdout, chosen, only, unprobed)
     except BadInput as exc:
@@ -54,16 +53,34 @@ def _columns(binary: GoBinary, chosen: list[int] | None):
     """(names, entry, end, offset, files, lines) of every function, or of those chosen."""
     fns = binary.functions
     if chosen is None:
-        return (fns.names, fns.entry.tolist(), fns.end.tolist(), fns.offset.tolist(), fns.files,
-                fns.lines.tolist())
-    return ([fns.names[i] for i in chosen], fns.entry[chosen].tolist(), fns.end[chosen].tolist(),
-            fns.offset[chosen].tolist(), [fns.files[i] for i in chosen], fns.lines[chosen].tolist())
+        return (
+            fns.names,
+            fns.entry.tolist(),
+            fns.end.tolist(),
+            fns.offset.tolist(),
+            fns.files,
+            fns.lines.tolist(),
+        )
+    return (
+        [fns.names[i] for i in chosen],
+        fns.entry[chosen].tolist(),
+        fns.end[chosen].tolist(),
+        fns.offset[chosen].tolist(),
+        [fns.files[i] for i in chosen],
+        fns.lines[chosen].tolist(),
+    )
+
 
 _q = json.encoder.encode_basestring_ascii  # C-accelerated, escapes hostile names safely
 
 
-def write_json(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
-               only: list[str] | None = None, unprobed: dict[str, int] | None = None) -> None:
+def write_json(
+    binary: GoBinary,
+    out: TextIO,
+    chosen: list[int] | None = None,
+    only: list[str] | None = None,
+    unprobed: dict[str, int] | None = None,
+) -> None:
     """`functions` lists the table's functions (as debug/gosym does), each with its inlined
     calls; `inlined_only` the functions that exist only inlined. With patterns, each also
     says how many of its inlined calls cannot be probed (`untraced_inlined_sites`)."""
@@ -78,10 +95,21 @@ def write_json(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
     names, entry, end, offset, files, lines = _columns(binary, chosen)
     counts = inline_index(binary).counts()
     quoted_files = {f: _q(f) for f in set(files)}
-    untraced = (lambda n: "") if unprobed is None else (
-        lambda n: f', "untraced_inlined_sites": {unprobed.get(n, 0)}')
-    rows = zip(names, entry, end, offset, map(quoted_files.__getitem__, files), lines,
-               [counts.get(n, 0) for n in names], strict=True)
+    untraced = (
+        (lambda n: "")
+        if unprobed is None
+        else (lambda n: f', "untraced_inlined_sites": {unprobed.get(n, 0)}')
+    )
+    rows = zip(
+        names,
+        entry,
+        end,
+        offset,
+        map(quoted_files.__getitem__, files),
+        lines,
+        [counts.get(n, 0) for n in names],
+        strict=True,
+    )
     parts = [
         f'{{"name": {_q(n)}, "entry": {e}, "end": {x}, "offset": {o}, "file": {f}, "line": {ln}, '
         f'"inlined_sites": {k}{untraced(n)}}}'
@@ -93,17 +121,25 @@ def write_json(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
     out.write("]}\n")
 
 
-def write_table(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
-                only: list[str] | None = None, unprobed: dict[str, int] | None = None) -> None:
+def write_table(
+    binary: GoBinary,
+    out: TextIO,
+    chosen: list[int] | None = None,
+    only: list[str] | None = None,
+    unprobed: dict[str, int] | None = None,
+) -> None:
     fns = binary.functions
     only = only or []
     names, entry, end, offset, files, lines = _columns(binary, chosen)
     counts = inline_index(binary).counts()
     shown = "" if chosen is None else f" ({len(names) + len(only):,} matching)"
-    out.write(f"# {binary.path}: {binary.goversion or 'unknown Go version'} {binary.arch}, "
-              f"pclntab {binary.pclntab_version}, runtime.text {binary.text_start:#x} "
-              f"({binary.text_start_source}), {len(fns)} functions{shown}, "
-              f"{len(inline_index(binary).inlined_only()):,} more that exist only inlined\n")
+    out.write(
+        f"# {binary.path}: {binary.goversion or 'unknown Go version'} {binary.arch}, "
+        f"pclntab {binary.pclntab_version}, runtime.text {binary.text_start:#x} "
+        f"({binary.text_start_source}), {len(fns)} functions{shown}, "
+        f"{len(inline_index(binary).inlined_only()):,} more that exist only inlined\n"
+    )
+
     # INLINED: its inlined calls, and "(N unprobed)" where a probe cannot count N of them
     def inl(n: str) -> str:
         miss = unprobed.get(n, 0) if unprobed else 0
@@ -111,13 +147,18 @@ def write_table(binary: GoBinary, out: TextIO, chosen: list[int] | None = None,
 
     w = 7 + (12 if unprobed and any(unprobed.values()) else 0)
     out.write(f"{'OFFSET':>10}  {'SIZE':>6}  {'INLINED':>{w}}  {'FUNCTION':<60}  FILE:LINE\n")
-    out.writelines(printable(f"{o:#10x}  {x - e:6d}  {inl(n):>{w}}  {n:<60}  "
-                             f"{f}:{ln}") + "\n"
-                   for n, e, x, o, f, ln in zip(names, entry, end, offset, files, lines, strict=True))
-    out.writelines(printable(f"{'-':>10}  {'-':>6}  {inl(n):>{w}}  {n:<60}  (inlined only)") + "\n"
-                   for n in only)
+    out.writelines(
+        printable(f"{o:#10x}  {x - e:6d}  {inl(n):>{w}}  {n:<60}  {f}:{ln}") + "\n"
+        for n, e, x, o, f, ln in zip(names, entry, end, offset, files, lines, strict=True)
+    )
+    out.writelines(
+        printable(f"{'-':>10}  {'-':>6}  {inl(n):>{w}}  {n:<60}  (inlined only)") + "\n" for n in only
+    )
     if unprobed and any(counts.get(n, 0) for n in unprobed):
         total, miss = sum(counts.get(n, 0) for n in unprobed), sum(unprobed.values())
-        out.write(f"# {miss:,} of {total:,} inlined calls cannot be probed once per call: "
-                  "their functions' counts are partial\n" if miss else
-                  f"# every one of the {total:,} inlined calls is probed\n")
+        out.write(
+            f"# {miss:,} of {total:,} inlined calls cannot be probed once per call: "
+            "their functions' counts are partial\n"
+            if miss
+            else f"# every one of the {total:,} inlined calls is probed\n"
+        )

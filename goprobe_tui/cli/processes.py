@@ -19,9 +19,20 @@ def run_ps(args: argparse.Namespace) -> int:
         json.dump([p.to_json() for p in scan.processes], sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        rows = [HEADER] + [(str(p.pid), str(p.nspid or ""), p.user, format_uptime(p.uptime_s),
-                            str(p.threads), p.goversion, printable(p.module), printable(p.container),
-                            printable(p.binary)) for p in scan.processes]
+        rows = [HEADER] + [
+            (
+                str(p.pid),
+                str(p.nspid or ""),
+                p.user,
+                format_uptime(p.uptime_s),
+                str(p.threads),
+                p.goversion,
+                printable(p.module),
+                printable(p.container),
+                printable(p.binary),
+            )
+            for p in scan.processes
+        ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
@@ -30,6 +41,5 @@ def run_ps(args: argparse.Namespace) -> int:
         name = f" ({printable(u.comm)})" if u.comm else ""
         print(f"goprobe-tui: pid {u.pid}{name} could not be read: {u.why}", file=sys.stderr)
     if len(scan.unreadable) > 20:
-        print(f"goprobe-tui: {len(scan.unreadable) - 20} more processes could not be read",
-              file=sys.stderr)
+        print(f"goprobe-tui: {len(scan.unreadable) - 20} more processes could not be read", file=sys.stderr)
     return OK

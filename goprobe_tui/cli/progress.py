@@ -27,7 +27,8 @@ class ProgressLine:
             return
         finished = done >= total
         if (stage, done, total) == self._said or (
-                not self.tty and not finished and now - self._last < PLAIN_EVERY):
+            not self.tty and not finished and now - self._last < PLAIN_EVERY
+        ):
             return
         self._last, self._said = now, (stage, done, total)
         text = f"goprobe-tui: {stage} {done:,}/{total:,} ({100 * done // total}%)"

@@ -39,9 +39,17 @@ def run_replay(args: argparse.Namespace) -> int:
     finally:
         if output is not None:
             output.abandon()
-    extra = "".join(f", {v} {k}" for k, v in (("unattributed", status.unattributed),
-                                              ("returns without latency", status.unpaired_returns),
-                                              ("not matching --where", status.filtered)) if v)
-    say(f"{n} events, {status.lost} lost, {status.malformed} malformed{extra} "
-        f"({result.plan.target_path}, {result.plan.arch})")
+    extra = "".join(
+        f", {v} {k}"
+        for k, v in (
+            ("unattributed", status.unattributed),
+            ("returns without latency", status.unpaired_returns),
+            ("not matching --where", status.filtered),
+        )
+        if v
+    )
+    say(
+        f"{n} events, {status.lost} lost, {status.malformed} malformed{extra} "
+        f"({result.plan.target_path}, {result.plan.arch})"
+    )
     return OK

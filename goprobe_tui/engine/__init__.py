@@ -17,14 +17,28 @@ if TYPE_CHECKING:
     from goprobe_tui.events.status import TraceStatus
     from goprobe_tui.gobinary import GoBinary
 
-__all__ = ["AttachedFunction", "Engine", "EngineOptions", "Output", "RateReport",
-           "TraceController", "TraceStatus", "open_engine"]
+__all__ = [
+    "AttachedFunction",
+    "Engine",
+    "EngineOptions",
+    "Output",
+    "RateReport",
+    "TraceController",
+    "TraceStatus",
+    "open_engine",
+]
 
 # Imported when first asked for: `list` and the argument parser use light parts of the
 # engine, and the kernel side (sessions, the decoder process) costs ~100 ms to import.
-_LAZY = {"Engine": "engine.api", "RateReport": "engine.api", "AttachedFunction": "engine.attach",
-         "TraceController": "engine.controller", "EngineOptions": "engine.options",
-         "Output": "engine.options", "TraceStatus": "events.status"}
+_LAZY = {
+    "Engine": "engine.api",
+    "RateReport": "engine.api",
+    "AttachedFunction": "engine.attach",
+    "TraceController": "engine.controller",
+    "EngineOptions": "engine.options",
+    "Output": "engine.options",
+    "TraceStatus": "events.status",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -33,8 +47,9 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"goprobe_tui.{_LAZY[name]}"), name)
 
 
-def open_engine(binary: GoBinary, path: str | None = None,
-                options: EngineOptions | None = None) -> TraceController:
+def open_engine(
+    binary: GoBinary, path: str | None = None, options: EngineOptions | None = None
+) -> TraceController:
     """A live engine on its own tracing session: TracefsError (or OSError) if tracing cannot
     work here. Close it on every ending: that removes everything it put in the kernel."""
     from goprobe_tui.engine.controller import TraceController
@@ -42,8 +57,9 @@ def open_engine(binary: GoBinary, path: str | None = None,
     from goprobe_tui.tracefs.session import ProbeSession
 
     options = options or EngineOptions()
-    session = ProbeSession(pid_filter=options.pid, isolate=options.pid is not None,
-                           stack_depth=options.stack_depth)
+    session = ProbeSession(
+        pid_filter=options.pid, isolate=options.pid is not None, stack_depth=options.stack_depth
+    )
     try:
         return TraceController(binary, session, path or binary.path, options)
     except BaseException:

@@ -35,8 +35,10 @@ NO_RET_NOTE = "no RET instruction (ends in a tail call or never returns): entry 
 # kernel event that costs one ~70 ms wait at detach (1,040 functions: 317 events, 21 s;
 # shallow: about 30 events, 2 s).
 MASS_ATTACH = 200
-SHALLOW_NOTE = (f"more than {MASS_ATTACH} functions at once: values are read from registers and "
-                "the stack only (no string bytes or fields behind pointers), so detaching stays fast")
+SHALLOW_NOTE = (
+    f"more than {MASS_ATTACH} functions at once: values are read from registers and "
+    "the stack only (no string bytes or fields behind pointers), so detaching stays fast"
+)
 
 
 @dataclass
@@ -67,9 +69,16 @@ class _Plan:
 
 
 class Attacher:
-    def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
-                 overrides: dict[str, FetchPlan] | None = None, fields: tuple[str, ...] = (),
-                 where: tuple[str, ...] = (), pointer_depth: int = POINTER_DEPTH) -> None:
+    def __init__(
+        self,
+        binary: GoBinary,
+        session: ProbeSession,
+        path: str | None = None,
+        overrides: dict[str, FetchPlan] | None = None,
+        fields: tuple[str, ...] = (),
+        where: tuple[str, ...] = (),
+        pointer_depth: int = POINTER_DEPTH,
+    ) -> None:
         self.binary = binary
         self.session = session
         self.path = path or binary.path
@@ -108,10 +117,12 @@ class Attacher:
         ptrsize = self.binary.elf.ptrsize
         try:
             paths = self.field_paths(fn)
-            entry, ret = assign_function(self.binary.arch, ptrsize, self.register_abi(fn),
-                                         params, args_size, arginfo)
-            entry = with_dictionary(entry, fn.name, self.register_abi(fn),
-                                    self.binary.dwarf.dictionary_slots(fn.name))
+            entry, ret = assign_function(
+                self.binary.arch, ptrsize, self.register_abi(fn), params, args_size, arginfo
+            )
+            entry = with_dictionary(
+                entry, fn.name, self.register_abi(fn), self.binary.dwarf.dictionary_slots(fn.name)
+            )
             return build_plan(entry, ptrsize, paths, deep), build_plan(ret, ptrsize, deep=deep)
         except ValueError as exc:
             raise ProbeError(str(exc)) from None
@@ -161,13 +172,18 @@ class Attacher:
         sites = self.sites(fn)
         note = NO_RET_NOTE if returns and not sites.returns else ""
         entry_plan, ret_plan = self.plans(fn, deep)
-        extra = (*goroutine_fetch(self.binary.arch, self.register_abi(fn), self._goid_offset),
-                 *caller_fetch(self.binary.arch), *stack_walk_fetch(self.binary.arch, self.stack_walk))
+        extra = (
+            *goroutine_fetch(self.binary.arch, self.register_abi(fn), self._goid_offset),
+            *caller_fetch(self.binary.arch),
+            *stack_walk_fetch(self.binary.arch, self.stack_walk),
+        )
         ret_vaddrs = sites.returns if returns else ()
         cond = self.condition(fn, entry_plan, ret_plan)
         if cond is not None and cond.on_return and not ret_vaddrs:
-            raise ProbeError(f"--where {cond.text!r} on {fn.key}: it reads results, which needs "
-                             "return probes" + (" (--ret)" if not returns else ""))
+            raise ProbeError(
+                f"--where {cond.text!r} on {fn.key}: it reads results, which needs "
+                "return probes" + (" (--ret)" if not returns else "")
+            )
         filters = {"entry": "", "return": ""}
         more: dict[str, tuple[str, ...]] = {"entry": (), "return": ()}
         side = None if cond is None else "return" if cond.on_return else "entry"
@@ -179,26 +195,33 @@ class Attacher:
                 depth = depth_fetch(self.binary.arch)
                 more = {"entry": (*more["entry"], *depth), "return": depth}
         out = _Plan(fn, [], note)
-        for kind, vaddr, plan in [("entry", sites.entry, entry_plan),
-                                  *[("return", r, ret_plan) for r in ret_vaddrs]]:
+        for kind, vaddr, plan in [
+            ("entry", sites.entry, entry_plan),
+            *[("return", r, ret_plan) for r in ret_vaddrs],
+        ]:
             off = self.binary.elf.file_offset(vaddr, executable=True)
             if off is None:
                 raise ProbeError(f"{fn.key}: {vaddr:#x} is not in an executable segment")
-            site = Site(fn.key, kind, vaddr, off, plan.values,
-                        has_return=kind == "entry" and bool(ret_vaddrs),
-                        at_entry=kind == "return" and vaddr == sites.entry,
-                        types_base=self._types_base,
-                        # the decoder drops what the kernel let through that does not match
-                        entry_filtered=kind == "return" and side == "entry",
-                        condition=cond.tree if side == kind else None)
+            site = Site(
+                fn.key,
+                kind,
+                vaddr,
+                off,
+                plan.values,
+                has_return=kind == "entry" and bool(ret_vaddrs),
+                at_entry=kind == "return" and vaddr == sites.entry,
+                types_base=self._types_base,
+                # the decoder drops what the kernel let through that does not match
+                entry_filtered=kind == "return" and side == "entry",
+                condition=cond.tree if side == kind else None,
+            )
             out.sites.append((site, (*plan.args, *extra, *more[kind]), filters[kind]))
         return self._inlined_plan(out, fn, deep)
 
     # -- inlined copies ---------------------------------------------------------------
     @cached_property
     def inline(self) -> InlineSites:
-        return InlineSites(self.binary, self._goroutine_of, lambda: self._types_base,
-                           self.pointer_depth)
+        return InlineSites(self.binary, self._goroutine_of, lambda: self._types_base, self.pointer_depth)
 
     def _goroutine_of(self, holder: Function) -> tuple[str, ...]:
         return goroutine_fetch(self.binary.arch, self.register_abi(holder), self._goid_offset)
@@ -225,8 +248,7 @@ class Attacher:
     # -- source lines ---------------------------------------------------------------
     @cached_property
     def lines(self) -> LineSites:
-        return LineSites(self.binary, self._goroutine_of, lambda: self._types_base,
-                         self.pointer_depth)
+        return LineSites(self.binary, self._goroutine_of, lambda: self._types_base, self.pointer_depth)
 
     def _line_plan(self, fn: Function, deep: bool) -> _Plan:
         try:
@@ -265,13 +287,16 @@ class Attacher:
         # newproc1 must return its g in a register: the register ABI (arm64 got it in 1.18)
         oldest = (1, 18) if arch == "arm64" else (1, 17)
         if self._goversion < oldest:
-            raise ProbeError(f"goroutine lineage needs Go 1.{oldest[1]} or newer on {arch} "
-                             f"(this binary: {version})")
+            raise ProbeError(
+                f"goroutine lineage needs Go 1.{oldest[1]} or newer on {arch} (this binary: {version})"
+            )
         layout = spawn_layout(self.binary)
         if layout is None:
             known = ", ".join(f"1.{minor}" for _major, minor in sorted(VERIFIED_SPAWN_LAYOUTS))
-            raise ProbeError(f"goroutine lineage: the runtime's layout of {version} is unknown "
-                             f"without DWARF (known: {known})")
+            raise ProbeError(
+                f"goroutine lineage: the runtime's layout of {version} is unknown "
+                f"without DWARF (known: {known})"
+            )
         fn = self.binary.find(SPAWN_FUNCTION)
         if fn is None:
             raise ProbeError(f"goroutine lineage: no {SPAWN_FUNCTION} in this binary")
@@ -279,10 +304,17 @@ class Attacher:
         if not returns:
             raise ProbeError(f"goroutine lineage: {SPAWN_FUNCTION} has no RET to probe")
         new = f"%{INT_REGS[arch][0]}"  # the result: the new g
-        parent = (f"+{layout.parent_goid}({new})" if layout.parent_goid is not None
-                  else f"+{layout.goid}(+{layout.curg}(+{layout.m}(%{G_REG[arch]})))")
-        fetch = (f"goid={parent}:s64", f"cgoid=+{layout.goid}({new}):s64",
-                 f"gopc=+{layout.gopc}({new}):u64", f"spc=+{layout.startpc}({new}):u64")
+        parent = (
+            f"+{layout.parent_goid}({new})"
+            if layout.parent_goid is not None
+            else f"+{layout.goid}(+{layout.curg}(+{layout.m}(%{G_REG[arch]})))"
+        )
+        fetch = (
+            f"goid={parent}:s64",
+            f"cgoid=+{layout.goid}({new}):s64",
+            f"gopc=+{layout.gopc}({new}):u64",
+            f"spc=+{layout.startpc}({new}):u64",
+        )
         sites = []
         for vaddr in returns:
             off = self.binary.elf.file_offset(vaddr, executable=True)
@@ -293,8 +325,15 @@ class Attacher:
 
     def attach_spawns(self) -> ProbeEvent:
         fn, sites, fetch = self.spawn_plan()
-        ev, refused = self.session.define("spawn", self.path, fetch, sites, pair_by_g=False,
-                                          pie=self._pie, identity=self.binary.elf.identity[:2])
+        ev, refused = self.session.define(
+            "spawn",
+            self.path,
+            fetch,
+            sites,
+            pair_by_g=False,
+            pie=self._pie,
+            identity=self.binary.elf.identity[:2],
+        )
         if ev is None or refused:
             why = "; ".join(sorted(set(refused.values()))) or "refused"
             if ev is not None:
@@ -302,10 +341,13 @@ class Attacher:
             raise ProbeError(f"goroutine lineage: {SPAWN_FUNCTION}: {why}")
         return ev
 
-    def attach_many(self, fns: list[Function], returns: bool,
-                    stop: Callable[[], bool] = lambda: False,
-                    progress: Progress | None = None
-                    ) -> tuple[list[AttachedFunction], dict[str, str]]:
+    def attach_many(
+        self,
+        fns: list[Function],
+        returns: bool,
+        stop: Callable[[], bool] = lambda: False,
+        progress: Progress | None = None,
+    ) -> tuple[list[AttachedFunction], dict[str, str]]:
         """Attach together. Returns (attached, {function: why not}). stop() is polled between
         kernel writes, so a signal ends a long attach early (what was written is recorded).
         progress(stage, done, total): "planning" per function, then "attaching" per probe."""
@@ -343,9 +385,12 @@ class Attacher:
         for kind, these in packed.items():
             for i, (fetch, sites) in enumerate(pack(these)):
                 groups[(kind, fetch, any(a.startswith("g=") for a in fetch), "", True, i)] = sites
-        attached = {p.fn.key: AttachedFunction(p.fn, returns, note=p.note,
-                                               inlined_calls=p.inlined_calls,
-                                               inlined_missed=p.inlined_missed) for p in plans}
+        attached = {
+            p.fn.key: AttachedFunction(
+                p.fn, returns, note=p.note, inlined_calls=p.inlined_calls, inlined_missed=p.inlined_missed
+            )
+            for p in plans
+        }
         for p in plans:  # every site knows: the decoder's statistics mark the count partial
             for site, *_rest in p.sites:
                 site.untraced = p.inlined_missed
@@ -355,7 +400,8 @@ class Attacher:
         placed = 0
         # entries first: a return probe enabled before its entry could only be unpaired
         for (kind, fetch, pair_by_g, kfilter, *_rest), sites in sorted(
-                groups.items(), key=lambda kv: kv[0][0] != "entry"):
+            groups.items(), key=lambda kv: kv[0][0] != "entry"
+        ):
             if progress is not None:
                 progress("attaching", placed, total)
             placed += len(sites)
@@ -363,10 +409,16 @@ class Attacher:
                 stopped = True
                 break
             try:
-                ev, refused = self.session.define(kind, self.path, fetch, sites,
-                                                  pair_by_g=pair_by_g, pie=self._pie,
-                                                  kernel_filter=kfilter,
-                                                  identity=self.binary.elf.identity[:2])
+                ev, refused = self.session.define(
+                    kind,
+                    self.path,
+                    fetch,
+                    sites,
+                    pair_by_g=pair_by_g,
+                    pie=self._pie,
+                    kernel_filter=kfilter,
+                    identity=self.binary.elf.identity[:2],
+                )
             except ProbeError as exc:
                 ev, refused = None, {i: str(exc) for i in range(len(sites))}
             for i, why in refused.items():
@@ -374,8 +426,9 @@ class Attacher:
                 if sites[i].inlined:  # one inlined copy less: the rest still count
                     attached[name].inlined_calls -= len(sites[i].inlined)
                     attached[name].inlined_missed += len(sites[i].inlined)
-                    attached[name].note = "; ".join(filter(None, (
-                        attached[name].note, f"inlined copy at {sites[i].vaddr:#x}: {why}")))
+                    attached[name].note = "; ".join(
+                        filter(None, (attached[name].note, f"inlined copy at {sites[i].vaddr:#x}: {why}"))
+                    )
                 elif sites[i].kind == "entry":
                     refused_entry.add(name)
                     errors[name] = why

@@ -64,13 +64,19 @@ def describe_change(path: str, before: Identity, now: Identity | None, modified:
     """What happened to `path` since `before`, or None if nothing that matters."""
     if before.same_inode(now):
         if modified or (now.size, now.mtime_ns) != (before.size, before.mtime_ns):
-            return Change(True, f"{path} was overwritten in place: its probes were detached at once "
-                                "(their offsets would land in the new code and crash it)")
+            return Change(
+                True,
+                f"{path} was overwritten in place: its probes were detached at once "
+                "(their offsets would land in the new code and crash it)",
+            )
         return None
     if now is None:
         return Change(False, f"{path} was deleted or moved: new runs are not traced, events have stopped")
-    return Change(False, f"{path} was replaced (rebuilt?): new runs are not traced, events have "
-                         "stopped; restart goprobe-tui on the new binary")
+    return Change(
+        False,
+        f"{path} was replaced (rebuilt?): new runs are not traced, events have "
+        "stopped; restart goprobe-tui on the new binary",
+    )
 
 
 class BinaryWatch:
@@ -138,6 +144,6 @@ def _events(data: bytes):
     off = 0
     while off + _EVENT.size <= len(data):
         wd, mask, _cookie, length = _EVENT.unpack_from(data, off)
-        raw = data[off + _EVENT.size: off + _EVENT.size + length]
+        raw = data[off + _EVENT.size : off + _EVENT.size + length]
         yield wd, mask, os.fsdecode(raw.rstrip(b"\0"))
         off += _EVENT.size + length

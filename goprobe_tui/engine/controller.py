@@ -33,8 +33,13 @@ MAX_FOLLOWED = 64  # goroutines in one follow filter (the one followed and its d
 
 
 class TraceController:
-    def __init__(self, binary: GoBinary, session: ProbeSession, path: str | None = None,
-                 options: EngineOptions | None = None) -> None:
+    def __init__(
+        self,
+        binary: GoBinary,
+        session: ProbeSession,
+        path: str | None = None,
+        options: EngineOptions | None = None,
+    ) -> None:
         """options.output: the decoder writes events itself (headless trace), and teardown
         waits until every event is written. options.statistics: per-function statistics
         (`insight`, a snapshot list refreshed about twice a second). options.rows=False: no
@@ -66,12 +71,19 @@ class TraceController:
         self._following: int | None = None  # goroutine id events are restricted to
         self._guard = RateGuard(o.max_rate)
         out = o.output
-        self.stream = EventStream(session.instance, session.root, o.pid, self._on_batch,
-                                  None if out is None else (out.fd, out.format, out.count),
-                                  stop_timeout=None if out or not o.rows else 5.0,
-                                  rows=o.rows, on_insight=self._on_insight if o.statistics else None,
-                                  reader=session.reader(), by=o.by,
-                                  otlp=(o.otlp, binary.path, binary.goversion) if o.otlp else None)
+        self.stream = EventStream(
+            session.instance,
+            session.root,
+            o.pid,
+            self._on_batch,
+            None if out is None else (out.fd, out.format, out.count),
+            stop_timeout=None if out or not o.rows else 5.0,
+            rows=o.rows,
+            on_insight=self._on_insight if o.statistics else None,
+            reader=session.reader(),
+            by=o.by,
+            otlp=(o.otlp, binary.path, binary.goversion) if o.otlp else None,
+        )
         session.on_define = self.stream.announce
         session.attach_reader(self.stream)
         self._walk_shown = bool(o.stacks or o.stack_depth)  # the probes' own walk, if they walk
@@ -109,10 +121,13 @@ class TraceController:
     def attach(self, fn: Function, returns: bool) -> AttachedFunction:
         return only_one(fn, *self.attach_many([fn], returns))
 
-    def attach_many(self, fns: list[Function], returns: bool,
-                    stop: Callable[[], bool] = lambda: False,
-                    progress: Callable[[str, int, int], None] | None = None
-                    ) -> tuple[list[AttachedFunction], dict[str, str]]:
+    def attach_many(
+        self,
+        fns: list[Function],
+        returns: bool,
+        stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> tuple[list[AttachedFunction], dict[str, str]]:
         """Attach as one unit (shared events). Returns (attached, {function: why not})."""
         with self._lock:
             self._watch_binary()
@@ -167,8 +182,10 @@ class TraceController:
                 if path is not None:
                     having.append(fn)
             if not having:
-                raise ValueError(f"{expr}: no attached function has it (a parameter's field, "
-                                 "e.g. r.URL.Path; without DWARF, arg1.(*pkg.T).Field)")
+                raise ValueError(
+                    f"{expr}: no attached function has it (a parameter's field, "
+                    "e.g. r.URL.Path; without DWARF, arg1.(*pkg.T).Field)"
+                )
             for fn in having:
                 fields = self.fields_of(fn)
                 if expr not in fields:
@@ -230,11 +247,10 @@ class TraceController:
         in the kernel: each event's filter gets `goid == N || ...` next to its own condition.
         ProbeError if an event has no goroutine id (its binary's offset is unknown); the
         filters then stay as they were."""
-        goids = None if goid is None else (goid, *descendants[:MAX_FOLLOWED - 1])
+        goids = None if goid is None else (goid, *descendants[: MAX_FOLLOWED - 1])
         with self._lock:
             events = {id(ev): ev for att in self.attached.values() for ev in att.events}.values()
-            if goid is not None and any(ev.layout is None or "goid" not in ev.layout.names
-                                        for ev in events):
+            if goid is not None and any(ev.layout is None or "goid" not in ev.layout.names for ev in events):
                 raise ProbeError("the goroutine id is not read in this binary: cannot follow one")
             if self.session.perf is not None:
                 # a perf event takes a filter once (the kernel says EEXIST to a second): the
@@ -348,14 +364,19 @@ class TraceController:
 
     def status(self) -> TraceStatus:
         d = self._decoded
-        return replace(d, received=self._received, lost=d.lost + self.backlog.dropped,
-                       waiting=len(self.backlog), probes=self.session.probe_count(),
-                       error=self.stream.error,
-                       notices=(*self._notices, *self.stream.restarts),
-                       binary_change=self.binary_change, following=self._following,
-                       stacks=self.session.user_stacks or (self.attacher.stack_walk > 0
-                                                           and self._walk_shown),
-                       detaching=self.session.detaching)
+        return replace(
+            d,
+            received=self._received,
+            lost=d.lost + self.backlog.dropped,
+            waiting=len(self.backlog),
+            probes=self.session.probe_count(),
+            error=self.stream.error,
+            notices=(*self._notices, *self.stream.restarts),
+            binary_change=self.binary_change,
+            following=self._following,
+            stacks=self.session.user_stacks or (self.attacher.stack_walk > 0 and self._walk_shown),
+            detaching=self.session.detaching,
+        )
 
     def set_stacks(self, on: bool) -> None:
         """Call stacks on every event from now on: the frames the probes walk shown (where they

@@ -39,8 +39,10 @@ class RateGuard:
 
 
 def hot_warning(name: str, rate: float) -> str:
-    return (f"{name} fires {rate:,.0f} calls/s: each call pays a kernel trap, so the target "
-            "slows down; detach it, or set --max-rate to detach such probes automatically")
+    return (
+        f"{name} fires {rate:,.0f} calls/s: each call pays a kernel trap, so the target "
+        "slows down; detach it, or set --max-rate to detach such probes automatically"
+    )
 
 
 def over_limit_note(name: str, rate: float, limit: float) -> str:

@@ -44,10 +44,8 @@ class InlinedPlan:
     def note(self, fn: Function) -> str:
         if not self.missed:
             return ""
-        why = "; ".join(f"{n:,} {reason}" for reason, n in
-                        sorted(self.missed.items(), key=lambda kv: -kv[1]))
-        return (f"{sum(self.missed.values()):,} of its {self.total:,} {self.what} not traced "
-                f"({why})")
+        why = "; ".join(f"{n:,} {reason}" for reason, n in sorted(self.missed.items(), key=lambda kv: -kv[1]))
+        return f"{sum(self.missed.values()):,} of its {self.total:,} {self.what} not traced ({why})"
 
 
 class InlineSites(SitePlanner):
@@ -74,8 +72,15 @@ class InlineSites(SitePlanner):
                 out.missed[why] += 1
             else:
                 places.setdefault(address, []).append(call)
-        note = (NO_DWARF if not self.binary.dwarf.available else
-                TOO_MANY if len(calls) > ARGS_UP_TO else SHALLOW if not deep else "")
+        note = (
+            NO_DWARF
+            if not self.binary.dwarf.available
+            else TOO_MANY
+            if len(calls) > ARGS_UP_TO
+            else SHALLOW
+            if not deep
+            else ""
+        )
         ordered = sorted(places.items())
         holders = list(dict.fromkeys(here[0].function for _a, here in ordered))
         fns = self.binary.functions
@@ -85,8 +90,12 @@ class InlineSites(SitePlanner):
             chunk = chunk_of[here[0].function]
             if chunk != loaded:  # the next functions' pc tables, side by side
                 loaded = chunk
-                self.binary.pclntab.preload([(int(fns.func_off[h]), int(fns.entry[h]))
-                                             for h in holders[chunk * PRELOAD:(chunk + 1) * PRELOAD]])
+                self.binary.pclntab.preload(
+                    [
+                        (int(fns.func_off[h]), int(fns.entry[h]))
+                        for h in holders[chunk * PRELOAD : (chunk + 1) * PRELOAD]
+                    ]
+                )
             off = self.binary.elf.file_offset(address, executable=True)
             if off is None:
                 out.missed["not in an executable segment"] += len(here)
@@ -113,25 +122,32 @@ class InlineSites(SitePlanner):
                 kept.append((call, values, why, tree))
             if not kept:
                 continue
-            site = Site(fn.key, "entry", address, off, (), types_base=self._types_base(),
-                        inlined=tuple(index.frames(c.row) for c, *_ in kept),
-                        call_values=tuple(v for _c, v, _w, _t in kept),
-                        call_notes=tuple(w for _c, _v, w, _t in kept),
-                        call_conditions=tuple(t for *_x, t in kept) if condition else (),
-                        ra_key=ra[0].split("=", 1)[0] if ra else "ra")
+            site = Site(
+                fn.key,
+                "entry",
+                address,
+                off,
+                (),
+                types_base=self._types_base(),
+                inlined=tuple(index.frames(c.row) for c, *_ in kept),
+                call_values=tuple(v for _c, v, _w, _t in kept),
+                call_notes=tuple(w for _c, _v, w, _t in kept),
+                call_conditions=tuple(t for *_x, t in kept) if condition else (),
+                ra_key=ra[0].split("=", 1)[0] if ra else "ra",
+            )
             out.sites.append((site, (*self._goroutine(holder), *ra, *fetch.values())))
             out.calls += len(kept)
         return out
 
-    def _arguments(self, fn: Function, call: InlinedCall, holder: Function, address: int,
-                   sp: int | None, deep: bool) -> tuple[FetchPlan | None, str]:
+    def _arguments(
+        self, fn: Function, call: InlinedCall, holder: Function, address: int, sp: int | None, deep: bool
+    ) -> tuple[FetchPlan | None, str]:
         """What to read for one inlined call's parameters at its probe, or (None, why not)."""
         if sp is None:
             return None, NOT_FOUND
         index = inline_index(self.binary)
         try:
-            found = self._scopes.inlined_args(holder.name, fn.name, index.code_ranges(call.row),
-                                              address, sp)
+            found = self._scopes.inlined_args(holder.name, fn.name, index.code_ranges(call.row), address, sp)
         except (BinaryError, ValueError, IndexError):
             found = None
         if found is None:
@@ -141,8 +157,6 @@ class InlineSites(SitePlanner):
             return build_plan(Assignment(placements), self.binary.elf.ptrsize, (), deep), ""
         except ValueError:
             return None, NOT_FOUND
-
-
 
 
 PRELOAD = 1024  # functions whose pc tables are decoded together (3 tables each)

@@ -125,17 +125,29 @@ class LineSites(SitePlanner):
                     out.missed[f"where --where {condition!r} cannot be read"] += 1
                     continue
             ra = return_address_fetch(self.binary, holder, place.address, sp, self._frames)
-            site = Site(fn.key, "line", place.address, off, (), types_base=self._types_base(),
-                        inlined=(frames,), call_values=(values,), call_notes=(note,),
-                        call_conditions=(tree,) if condition else (), scope=scope,
-                        source=(fn.file, fn.line), ra_key=ra[0].split("=", 1)[0] if ra else "ra")
+            site = Site(
+                fn.key,
+                "line",
+                place.address,
+                off,
+                (),
+                types_base=self._types_base(),
+                inlined=(frames,),
+                call_values=(values,),
+                call_notes=(note,),
+                call_conditions=(tree,) if condition else (),
+                scope=scope,
+                source=(fn.file, fn.line),
+                ra_key=ra[0].split("=", 1)[0] if ra else "ra",
+            )
             fetch = (*self._goroutine(holder), *ra, *(plan.args if plan is not None else ()))
             out.sites.append((site, fetch))
             out.calls += 1
         return out
 
-    def _locals(self, holder: Function, pc: int, sp: int | None,
-                deep: bool, line: int) -> tuple[FetchPlan | None, str]:
+    def _locals(
+        self, holder: Function, pc: int, sp: int | None, deep: bool, line: int
+    ) -> tuple[FetchPlan | None, str]:
         """Every local in scope at the line: read where DWARF places it at pc, the others
         shown as <unavailable> (never left out: a debugger cannot read them there either)."""
         if not self.binary.dwarf.available:
@@ -157,13 +169,23 @@ class LineSites(SitePlanner):
             return None, NONE_HERE
         placed = [v for v in in_scope.values() if v.locs is not None]
         try:
-            plan = build_plan(Assignment(tuple(Placement(v.param, v.locs) for v in placed)),
-                              self.binary.elf.ptrsize, (), deep) if placed else FetchPlan((), ())
+            plan = (
+                build_plan(
+                    Assignment(tuple(Placement(v.param, v.locs) for v in placed)),
+                    self.binary.elf.ptrsize,
+                    (),
+                    deep,
+                )
+                if placed
+                else FetchPlan((), ())
+            )
         except ValueError:
             plan, placed = FetchPlan((), ()), []
         by_name = {spec.name: spec for spec in plan.values}
-        values = tuple(by_name.get(name) or ValueSpec(name, "unavailable", (), v.param.type_name)
-                       for name, v in in_scope.items())
+        values = tuple(
+            by_name.get(name) or ValueSpec(name, "unavailable", (), v.param.type_name)
+            for name, v in in_scope.items()
+        )
         return FetchPlan(plan.args, values), "" if placed else NONE_HERE
 
     def _graph(self, fn: int) -> FlowGraph:
@@ -171,8 +193,6 @@ class LineSites(SitePlanner):
         if graph is None:
             graph = self._graphs[fn] = flow_graph(self.binary, self.binary.functions[fn])
         return graph
-
-
 
 
 _FOR_DETAILS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -192,5 +212,12 @@ def line_locals(binary, spec: str) -> str:
         return "locals: none without DWARF"
     if not read and not gone:
         return "locals: none in scope"
-    return "; ".join(filter(None, (f"reads {', '.join(read)}" if read else "",
-                                   f"<unavailable> there: {', '.join(gone)}" if gone else "")))
+    return "; ".join(
+        filter(
+            None,
+            (
+                f"reads {', '.join(read)}" if read else "",
+                f"<unavailable> there: {', '.join(gone)}" if gone else "",
+            ),
+        )
+    )

@@ -74,6 +74,8 @@ def planned_probes(binary: GoBinary, fns: list[Function]) -> tuple[int, int, int
     counts = inline_index(binary).counts()
     table = LineTable(binary)
     lines = sum(len(table.sites(f.file, f.line)) for f in fns if f.source_line)
-    return (sum(1 for f in fns if not f.inlined_only and not f.source_line),
-            sum(counts.get(f.name, 0) for f in {f.name: f for f in fns if not f.source_line}.values()),
-            lines)
+    return (
+        sum(1 for f in fns if not f.inlined_only and not f.source_line),
+        sum(counts.get(f.name, 0) for f in {f.name: f for f in fns if not f.source_line}.values()),
+        lines,
+    )

@@ -33,8 +33,11 @@ def dump_plan(plan: Any) -> str:
 
 def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.type != "RecordLayout | None"}  # layouts come back with the records
+        return {
+            f.name: _encode(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.type != "RecordLayout | None"
+        }  # layouts come back with the records
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
@@ -85,8 +88,10 @@ def _decode(raw: Any, typ: Any, where: str, depth: int) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(raw):
                 raise PlanDamage(f"{where}: {len(raw)} items, not {len(args)}")
-            return tuple(_decode(v, t, f"{where}[{i}]", depth + 1)
-                         for i, (v, t) in enumerate(zip(raw, args, strict=True)))
+            return tuple(
+                _decode(v, t, f"{where}[{i}]", depth + 1)
+                for i, (v, t) in enumerate(zip(raw, args, strict=True))
+            )
         items = [_decode(v, args[0], f"{where}[{i}]", depth + 1) for i, v in enumerate(raw)]
         return tuple(items) if origin is tuple else items
     if typ is RecordLayout:
@@ -135,8 +140,13 @@ def _condition(raw: Any, where: str, depth: int) -> tuple:
         raise PlanDamage(f"{where}: not a condition")
     op = raw[0]
     if op == "cmp":
-        ok = (len(raw) == 5 and isinstance(raw[1], str) and isinstance(raw[2], str)
-              and raw[3] in _RELATIONS and (raw[4] is None or isinstance(raw[4], bool | int | str)))
+        ok = (
+            len(raw) == 5
+            and isinstance(raw[1], str)
+            and isinstance(raw[2], str)
+            and raw[3] in _RELATIONS
+            and (raw[4] is None or isinstance(raw[4], bool | int | str))
+        )
         if not ok:
             raise PlanDamage(f"{where}: not a comparison")
         return tuple(raw)

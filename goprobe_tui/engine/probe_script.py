@@ -51,27 +51,37 @@ class ProbeScript:
     notes: list[str] = field(default_factory=list)
 
 
-def build_probe_script(binary: GoBinary, fns: list[Function], returns: bool,
-                       options: EngineOptions, target_path: str | None = None,
-                       goroutines: bool = False) -> ProbeScript:
+def build_probe_script(
+    binary: GoBinary,
+    fns: list[Function],
+    returns: bool,
+    options: EngineOptions,
+    target_path: str | None = None,
+    goroutines: bool = False,
+) -> ProbeScript:
     """The script and plan of a trace of `fns`, without touching this machine's kernel."""
     if options.pid is not None:
-        raise BadInput("--emit-script traces every process of the binary on the target; "
-                       "--pid names a process here")
+        raise BadInput(
+            "--emit-script traces every process of the binary on the target; --pid names a process here"
+        )
     if options.otlp or options.by or options.max_rate:
         raise BadInput("--emit-script records only: --otlp, --by and --max-rate apply to a live trace")
     if (options.stack_depth or 0) > MAX_PROBE_WALK + 1:
-        raise BadInput(f"--emit-script: a probe walks at most {MAX_PROBE_WALK + 1} frames "
-                       "(deeper stacks need perf, which a script cannot open)")
+        raise BadInput(
+            f"--emit-script: a probe walks at most {MAX_PROBE_WALK + 1} frames "
+            "(deeper stacks need perf, which a script cannot open)"
+        )
     try:
         target = check_target_path(target_path or binary.path)
     except ValueError as exc:
         raise BadInput(f"--target-path: {exc}") from None
     control = ScriptControl()
-    session = ProbeSession(control.root, name=script_session_name(), buffer_kb=SCRIPT_BUFFER_KB,
-                           control=control)
-    attacher = Attacher(binary, session, target, options.overrides, options.fields, options.where,
-                        options.depth)
+    session = ProbeSession(
+        control.root, name=script_session_name(), buffer_kb=SCRIPT_BUFFER_KB, control=control
+    )
+    attacher = Attacher(
+        binary, session, target, options.overrides, options.fields, options.where, options.depth
+    )
     notes = []
     if options.stacks or options.stack_depth:
         # the probe walks the frames itself: the target's kernel may have no user stack walk
@@ -92,16 +102,17 @@ def build_probe_script(binary: GoBinary, fns: list[Function], returns: bool,
     events = list(session.events.values())
     session.close()
     names = ", ".join(a.function.key for a in attached)
-    header = (f"goprobe-tui probe script: {len(attached)} functions of {target} "
-              f"({binary.goversion}, {binary.arch}){' with returns' if returns else ''}\n"
-              f"{names[:300]}\n\n"
-              "Run as root on the target:   sh probes.sh PROGRAM [ARG...]\n"
-              "It sets the probes up in a tracing instance of its own, runs the program, saves\n"
-              "the records in $GOPROBE_OUT (default ./goprobe-records) and removes everything it\n"
-              "set up, on exit and on INT/TERM/HUP (after a SIGKILL: sh probes.sh --cleanup).\n"
-              "Back here:  goprobe-tui replay THIS_FOLDER RECORDS_FOLDER")
-    plan = Plan(PLAN_VERSION, binary.path, target, binary.goversion, binary.arch, session.group,
-                events)
+    header = (
+        f"goprobe-tui probe script: {len(attached)} functions of {target} "
+        f"({binary.goversion}, {binary.arch}){' with returns' if returns else ''}\n"
+        f"{names[:300]}\n\n"
+        "Run as root on the target:   sh probes.sh PROGRAM [ARG...]\n"
+        "It sets the probes up in a tracing instance of its own, runs the program, saves\n"
+        "the records in $GOPROBE_OUT (default ./goprobe-records) and removes everything it\n"
+        "set up, on exit and on INT/TERM/HUP (after a SIGKILL: sh probes.sh --cleanup).\n"
+        "Back here:  goprobe-tui replay THIS_FOLDER RECORDS_FOLDER"
+    )
+    plan = Plan(PLAN_VERSION, binary.path, target, binary.goversion, binary.arch, session.group, events)
     return ProbeScript(control.render(header), plan, attached, errors, notes)
 
 
@@ -113,8 +124,9 @@ class _SaveRecords:
         self.session = session
 
     def stop(self) -> None:
-        self.control.save_records(self.session.instance,
-                                  [(self.session.group, name) for name in self.session.events])
+        self.control.save_records(
+            self.session.instance, [(self.session.group, name) for name in self.session.events]
+        )
 
 
 def write_probe_script(folder: str, result: ProbeScript) -> None:

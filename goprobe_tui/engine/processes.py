@@ -120,16 +120,25 @@ def _process(pid: int, info: BuildInfo, uid: int, boot: float, tick: int) -> GoP
     nspid = int(nspids[-1]) if len(nspids) > 1 else None
     with open(f"/proc/{pid}/stat", "rb") as f:
         stat = f.read().decode("utf-8", "replace")
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     started = boot + int(fields[19]) / tick  # field 22 (starttime), counted after comm
     try:
         binary = os.readlink(f"/proc/{pid}/exe")
     except OSError:
         binary = "?"
     real_uid = int(status.get("Uid", str(uid)).split()[0])
-    return GoProcess(pid, nspid, binary, info.goversion, info.path or info.main_path,
-                     _container(pid), _user(real_uid), max(0.0, time.time() - started),
-                     int(status.get("Threads", "1")), status.get("Name", ""))
+    return GoProcess(
+        pid,
+        nspid,
+        binary,
+        info.goversion,
+        info.path or info.main_path,
+        _container(pid),
+        _user(real_uid),
+        max(0.0, time.time() - started),
+        int(status.get("Threads", "1")),
+        status.get("Name", ""),
+    )
 
 
 def _boot_time() -> float:
@@ -154,11 +163,16 @@ def _container(pid: int) -> str:
             path = f.read().strip().splitlines()[-1].split(":", 2)[2]
     except (OSError, IndexError):
         return ""
-    for marker, kind in (("docker-", "docker"), ("/docker/", "docker"), ("cri-containerd-", "containerd"),
-                         ("crio-", "cri-o"), ("libpod-", "podman")):
+    for marker, kind in (
+        ("docker-", "docker"),
+        ("/docker/", "docker"),
+        ("cri-containerd-", "containerd"),
+        ("crio-", "cri-o"),
+        ("libpod-", "podman"),
+    ):
         at = path.find(marker)
         if at >= 0:
-            ident = path[at + len(marker):].split("/")[0].removesuffix(".scope")
+            ident = path[at + len(marker) :].split("/")[0].removesuffix(".scope")
             return f"{kind}:{ident[:12]}"
     if "kubepods" in path:
         return "k8s:" + path.rsplit("/", 1)[-1][:40]

@@ -89,8 +89,9 @@ def _subbuf_size(records: str) -> int:
         return 4096
     if not text or not text[0].isdigit() or int(text[0]) not in SUBBUF_KB:
         shown = text[0][:20] if text else "empty"
-        raise BadInput(f"{path}: {shown} is not a sub-buffer size the kernel has "
-                       f"({', '.join(map(str, SUBBUF_KB))} KiB)")
+        raise BadInput(
+            f"{path}: {shown} is not a sub-buffer size the kernel has ({', '.join(map(str, SUBBUF_KB))} KiB)"
+        )
     return int(text[0]) * 1024
 
 
@@ -111,6 +112,7 @@ def _loss(records: str, skipped: list[str]) -> int:
         except NotReadable as exc:
             skipped.append(f"{os.path.relpath(path, records)}: {exc}; its loss count is not known")
             raise
+
     try:
         return read_loss(records, read)
     except ValueError as exc:
@@ -135,8 +137,9 @@ def _cpu_files(records: str, size: int, skipped: list[str]) -> list[tuple[int, i
             continue
         length = os.fstat(fd).st_size
         if length % size:
-            skipped.append(f"{rel}: {length % size} bytes after its last whole "
-                           f"{size // 1024} KiB page; skipped")
+            skipped.append(
+                f"{rel}: {length % size} bytes after its last whole {size // 1024} KiB page; skipped"
+            )
         out.append((int(name[3:]), fd, length // size))
     return out
 
@@ -160,8 +163,9 @@ def _cpu_pages(fd: int, pages: int, size: int) -> Iterator[bytes]:
         at += size
 
 
-def _decode(loop: DecodeLoop, files: list[tuple[int, int, int]], size: int, lost: int
-            ) -> Iterator[list[TraceEvent]]:
+def _decode(
+    loop: DecodeLoop, files: list[tuple[int, int, int]], size: int, lost: int
+) -> Iterator[list[TraceEvent]]:
     """Pages merged across CPUs as a live reader would see them: always the CPU whose next page
     is oldest, and each record let out once no unread page can hold an older one."""
     streams = {cpu: _cpu_pages(fd, pages, size) for cpu, fd, pages in files}

@@ -32,8 +32,7 @@ def fetch_overrides(specs: list[str]) -> dict[str, FetchPlan]:
     return out
 
 
-def check_request(binary: GoBinary, fns: list[Function], options: EngineOptions,
-                  returns: bool) -> None:
+def check_request(binary: GoBinary, fns: list[Function], options: EngineOptions, returns: bool) -> None:
     """BadInput unless every option applies to the functions chosen."""
     traced = {fn.name for fn in fns}
     stray = [name for name in options.overrides if name not in traced]
@@ -58,8 +57,11 @@ def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...])
                 raise BadInput(str(exc)) from None
         if not applies:
             root = expr.split(".")[0]
-            where = "" if binary.dwarf.available else (
-                " (without DWARF, parameters are recv, arg0, arg1, ...: see `list` or the details)")
+            where = (
+                ""
+                if binary.dwarf.available
+                else (" (without DWARF, parameters are recv, arg0, arg1, ...: see `list` or the details)")
+            )
             raise BadInput(f"--field {expr}: no traced function has a parameter {root}{where}")
 
 
@@ -68,18 +70,29 @@ def _check_by(binary: GoBinary, fns: list[Function], by: str) -> None:
     signatures = signatures_of(binary)
     for fn in fns:
         sig = signatures.of(fn)
-        names = ([p.name for p in sig.params if not p.result] if sig.params is not None else
-                 [p.name for p in positional_params(binary.arch, binary.elf.ptrsize,
-                                                    signatures.register_abi(fn),
-                                                    binary.args_size(fn), sig.arginfo)])
+        names = (
+            [p.name for p in sig.params if not p.result]
+            if sig.params is not None
+            else [
+                p.name
+                for p in positional_params(
+                    binary.arch,
+                    binary.elf.ptrsize,
+                    signatures.register_abi(fn),
+                    binary.args_size(fn),
+                    sig.arginfo,
+                )
+            ]
+        )
         if by in names:
             return
-    raise BadInput(f"--by {by}: no traced function has a parameter {by} (a field: r.URL.Path; "
-                   "without DWARF, parameters are recv, arg0, arg1, ...)")
+    raise BadInput(
+        f"--by {by}: no traced function has a parameter {by} (a field: r.URL.Path; "
+        "without DWARF, parameters are recv, arg0, arg1, ...)"
+    )
 
 
-def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions,
-                 returns: bool) -> None:
+def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions, returns: bool) -> None:
     """Checked before anything is attached, so a bad condition changes nothing in the kernel."""
     if not options.where:
         return
@@ -87,8 +100,10 @@ def _check_where(binary: GoBinary, fns: list[Function], options: EngineOptions,
         if not text:
             raise BadInput(f"--where {pattern + ': ' if pattern else ''}: the condition is empty")
         if pattern is not None and not any(matches(fn.name, pattern) for fn in fns):
-            raise BadInput(f"--where {pattern}: no traced function matches {pattern} "
-                           "(PATTERN: COND applies to the functions PATTERN names)")
+            raise BadInput(
+                f"--where {pattern}: no traced function matches {pattern} "
+                "(PATTERN: COND applies to the functions PATTERN names)"
+            )
     attacher = Attacher(binary, None, binary.path, options.overrides, options.fields, options.where)
     for fn in fns:
         if fn.inlined_only or fn.source_line:

@@ -93,8 +93,9 @@ class Signatures:
         params = sig.params
         if params is None:
             b = self.binary
-            params = positional_params(b.arch, b.elf.ptrsize, self.register_abi(fn),
-                                       b.args_size(fn), sig.arginfo)
+            params = positional_params(
+                b.arch, b.elf.ptrsize, self.register_abi(fn), b.args_size(fn), sig.arginfo
+            )
         param = next((p for p in params if p.name == root), None)
         if param is None:
             return None
@@ -102,26 +103,32 @@ class Signatures:
             return self._cast_path(fn, expr, param, cast, names)
         node = (self.methods.nodes(fn) or {}).get(root) if sig.source == METHOD_TABLE else None
         if node is None:
-            raise ValueError(f"--field {expr}: the type of {root} in {fn.name} is unknown without "
-                             f"DWARF; name it: --field '{root}.(*pkg/path.Type){rest}'")
+            raise ValueError(
+                f"--field {expr}: the type of {root} in {fn.name} is unknown without "
+                f"DWARF; name it: --field '{root}.(*pkg/path.Type){rest}'"
+            )
         return select_path(node, expr, root, names, self.binary.elf.ptrsize)
 
-    def _cast_path(self, fn: Function, expr: str, param: Param, cast: str,
-                   names: list[str]) -> FieldPath:
+    def _cast_path(self, fn: Function, expr: str, param: Param, cast: str, names: list[str]) -> FieldPath:
         try:
             name = parse_type_name(cast)
             found = self.types.find(name)
         except ValueError as exc:
             raise ValueError(f"--field {expr}: {exc}") from None
         if name.stars != 1:
-            raise ValueError(f"--field {expr}: name a pointer type, (*{name.qualified}): "
-                             "fields are read through the pointer the parameter holds")
+            raise ValueError(
+                f"--field {expr}: name a pointer type, (*{name.qualified}): "
+                "fields are read through the pointer the parameter holds"
+            )
         if len(param.parts) != 1:
-            raise ValueError(f"--field {expr}: {param.name} of {fn.name} is not one word, so it "
-                             "cannot hold a pointer")
+            raise ValueError(
+                f"--field {expr}: {param.name} of {fn.name} is not one word, so it cannot hold a pointer"
+            )
         if found is None or self.types.reader is None:
-            raise ValueError(f"--field {expr}: the binary describes no type {name.qualified} (a "
-                             "stripped binary keeps the types reflection or interfaces reach)")
+            raise ValueError(
+                f"--field {expr}: the binary describes no type {name.qualified} (a "
+                "stripped binary keeps the types reflection or interfaces reach)"
+            )
         node = PointerTo(RuntimeNode(self.types.reader, found[1]))
         return select_path(node, expr, param.name, names, self.binary.elf.ptrsize)
 
@@ -134,7 +141,7 @@ def type_arguments(name: str) -> list[str]:
     if start < 0 or "go.shape." not in name:
         return []
     out, depth, item = [], 0, []
-    for ch in name[start + 1:]:
+    for ch in name[start + 1 :]:
         if ch in "[({":
             depth += 1
         elif ch in "])}":
@@ -150,8 +157,7 @@ def type_arguments(name: str) -> list[str]:
     return [s.strip() for s in out]
 
 
-def with_dictionary(entry: Assignment, fn_name: str, register_abi: bool,
-                    slots: dict[str, int]) -> Assignment:
+def with_dictionary(entry: Assignment, fn_name: str, register_abi: bool, slots: dict[str, int]) -> Assignment:
     """A shape-instantiated generic function gets its dictionary first (before a receiver),
     DWARF's `.dict` and a stripped `arg0` alike. With DWARF's slots (dictionary_slots), it is
     shown as the concrete type arguments; without, as the runtime types it begins with
@@ -165,8 +171,11 @@ def with_dictionary(entry: Assignment, fn_name: str, register_abi: bool,
     ptrsize = first.param.parts[0].size
     known = all(shape in slots for shape in shapes)
     # offset -1: the slot is unknown (no DWARF); the decoder may still prove it (TypeArgsKind)
-    members = tuple(Param(shape, shape, "ptr", ptrsize, ptrsize, False, (),
-                          offset=ptrsize * slots[shape] if known else -1) for shape in shapes)
-    dictionary = Param(".dict", "", "typeargs", ptrsize, ptrsize, False, (Part("ptr", ptrsize),),
-                       members)
+    members = tuple(
+        Param(
+            shape, shape, "ptr", ptrsize, ptrsize, False, (), offset=ptrsize * slots[shape] if known else -1
+        )
+        for shape in shapes
+    )
+    dictionary = Param(".dict", "", "typeargs", ptrsize, ptrsize, False, (Part("ptr", ptrsize),), members)
     return Assignment((Placement(dictionary, first.locs), *entry.placements[1:]), entry.pad)

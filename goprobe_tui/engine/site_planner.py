@@ -13,8 +13,13 @@ from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
 
 
 class SitePlanner:
-    def __init__(self, binary: GoBinary, goroutine: Callable[[Function], tuple[str, ...]],
-                 types_base: Callable[[], int | None], pointer_depth: int = POINTER_DEPTH) -> None:
+    def __init__(
+        self,
+        binary: GoBinary,
+        goroutine: Callable[[Function], tuple[str, ...]],
+        types_base: Callable[[], int | None],
+        pointer_depth: int = POINTER_DEPTH,
+    ) -> None:
         """goroutine(holder): the fetch args that read the goroutine in that function."""
         self.binary = binary
         self._goroutine = goroutine

@@ -46,8 +46,10 @@ def resolve_target(pid: int | None, binary: str | None) -> str | None:
         except OSError as exc:
             raise BadInput(f"{binary}: {exc.strerror}") from None
         if (given.st_dev, given.st_ino) != (runs.st_dev, runs.st_ino):
-            raise BadInput(f"process {pid} runs {os.readlink(f'/proc/{pid}/exe')}, not {binary}: "
-                           "give its executable, or --pid alone")
+            raise BadInput(
+                f"process {pid} runs {os.readlink(f'/proc/{pid}/exe')}, not {binary}: "
+                "give its executable, or --pid alone"
+            )
     return path
 
 

@@ -15,6 +15,7 @@ from goprobe_tui.events.model import TraceEvent
 MAX_OPEN = 256  # open calls kept per goroutine
 MAX_UNFINISHED = 10_000  # entries that never returned, kept to be shown
 
+
 @dataclass
 class Call:
     entry: TraceEvent | None  # None: the return's entry was not seen
@@ -71,19 +72,19 @@ class CallMatcher:
             return None
         if ev.latency_ns is None:
             return None  # a return whose call's length is unknown: nothing to draw
-        at = next((i for i in range(len(stack) - 1, -1, -1)
-                   if stack[i].event.function == ev.function), None)
+        at = next((i for i in range(len(stack) - 1, -1, -1) if stack[i].event.function == ev.function), None)
         if at is None:
             return Call(None, ev, (ev.function,), ev.ts_ns - ev.latency_ns, ev.latency_ns)
-        above = stack[at + 1:]  # they never returned
+        above = stack[at + 1 :]  # they never returned
         if len(self.unfinished) < MAX_UNFINISHED:
             self.unfinished.extend(o.event for o in above)
         else:
             self.unfinished_count += len(above)
         opened = stack[at]
         del stack[at:]
-        call = Call(opened.event, ev, opened.path, ev.ts_ns - ev.latency_ns, ev.latency_ns,
-                    opened.children_ns)
+        call = Call(
+            opened.event, ev, opened.path, ev.ts_ns - ev.latency_ns, ev.latency_ns, opened.children_ns
+        )
         if stack:
             stack[-1].children_ns += ev.latency_ns
         return call

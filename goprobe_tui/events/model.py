@@ -92,17 +92,60 @@ class TraceEvent:
     has_return: bool | None = field(default=None, repr=False, compare=False)
 
     def as_row(self) -> EventRow:
-        return (self.ts_ns, self.cpu, self.pid, self.tid, self.comm, self.function, self.kind,
-                self.event, _pairs(self.args), _pairs(self.returns), self.latency_ns, self.goid,
-                _pairs(self.registers), self.stack, self.nspid, self.inlined, self.args_note,
-                self.probe, self.source, self.has_return)
+        return (
+            self.ts_ns,
+            self.cpu,
+            self.pid,
+            self.tid,
+            self.comm,
+            self.function,
+            self.kind,
+            self.event,
+            _pairs(self.args),
+            _pairs(self.returns),
+            self.latency_ns,
+            self.goid,
+            _pairs(self.registers),
+            self.stack,
+            self.nspid,
+            self.inlined,
+            self.args_note,
+            self.probe,
+            self.source,
+            self.has_return,
+        )
 
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
-        *head, args, returns, latency, goid, registers, stack, nspid, inlined, note, probe, \
-            source, has_return = row
-        ev = cls(*head, _unpairs(args), _unpairs(returns), latency, goid, _unpairs(registers),
-                 stack, nspid, inlined, note, probe, source)
+        (
+            *head,
+            args,
+            returns,
+            latency,
+            goid,
+            registers,
+            stack,
+            nspid,
+            inlined,
+            note,
+            probe,
+            source,
+            has_return,
+        ) = row
+        ev = cls(
+            *head,
+            _unpairs(args),
+            _unpairs(returns),
+            latency,
+            goid,
+            _unpairs(registers),
+            stack,
+            nspid,
+            inlined,
+            note,
+            probe,
+            source,
+        )
         ev.has_return = has_return  # an entry whose function has no return probe never closes
         return ev
 
@@ -111,52 +154,107 @@ class TraceEvent:
             return self._line_json()
         if self.kind == "spawn":
             return self._spawn_json()
-        return {**self._json_head(), "function": self.function,
-                "kind": self.kind, "args": json_values(self.args),
-                "returns": json_values(self.returns), "latency_ns": self.latency_ns,
-                **({"registers": self.registers} if self.registers else {}),
-                **({} if not self.args_note else {"args_note": self.args_note}),
-                **({} if not self.inlined else {
-                    "inlined_in": self.inlined[0][0], "file": self.inlined[0][1],
+        return {
+            **self._json_head(),
+            "function": self.function,
+            "kind": self.kind,
+            "args": json_values(self.args),
+            "returns": json_values(self.returns),
+            "latency_ns": self.latency_ns,
+            **({"registers": self.registers} if self.registers else {}),
+            **({} if not self.args_note else {"args_note": self.args_note}),
+            **(
+                {}
+                if not self.inlined
+                else {
+                    "inlined_in": self.inlined[0][0],
+                    "file": self.inlined[0][1],
                     "line": self.inlined[0][2],
-                    "inlined_chain": [f for f, _file, _line in self.inlined]}),
-                **({} if self.stack is None else {"stack": [
-                    {"function": f, "inlined": inl, "file": file, "line": line}
-                    for f, inl, file, line in self.stack]})}
+                    "inlined_chain": [f for f, _file, _line in self.inlined],
+                }
+            ),
+            **(
+                {}
+                if self.stack is None
+                else {
+                    "stack": [
+                        {"function": f, "inlined": inl, "file": file, "line": line}
+                        for f, inl, file, line in self.stack
+                    ]
+                }
+            ),
+        }
 
     def _json_head(self) -> dict[str, Any]:
         """What every JSON event begins with: when, where, who."""
         wall = self.ts_ns + WALL_OFFSET_NS
-        return {"ts": self.ts_ns / 1e9,
-                "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
-                "cpu": self.cpu, "pid": self.pid, "nspid": self.nspid, "tid": self.tid,
-                "goid": self.goid, "comm": self.comm}
+        return {
+            "ts": self.ts_ns / 1e9,
+            "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
+            "cpu": self.cpu,
+            "pid": self.pid,
+            "nspid": self.nspid,
+            "tid": self.tid,
+            "goid": self.goid,
+            "comm": self.comm,
+        }
 
     def _spawn_json(self) -> dict[str, Any]:
         file, line = self.source or ("", 0)
-        return {**self._json_head(), "kind": "spawn",
-                "child_goid": self.args.get("child_goid"), "function": self.function,
-                "file": file, "line": line, "start": self.args.get("start")}
+        return {
+            **self._json_head(),
+            "kind": "spawn",
+            "child_goid": self.args.get("child_goid"),
+            "function": self.function,
+            "file": file,
+            "line": line,
+            "start": self.args.get("start"),
+        }
 
     def _line_json(self) -> dict[str, Any]:
         file, line = self.source or ("", 0)
-        return {**self._json_head(), "kind": "line", "probe": self.probe,
-                "function": self.function, "file": file, "line": line,
-                "locals": json_values(self.args),
-                **({} if not (gone := [k for k, v in self.args.items() if v == UNAVAILABLE
-                                       and isinstance(v, Marker)]) else {"unavailable": gone}),
-                **({} if not self.args_note else {"locals_note": self.args_note}),
-                **({} if not self.inlined else {
+        return {
+            **self._json_head(),
+            "kind": "line",
+            "probe": self.probe,
+            "function": self.function,
+            "file": file,
+            "line": line,
+            "locals": json_values(self.args),
+            **(
+                {}
+                if not (
+                    gone := [k for k, v in self.args.items() if v == UNAVAILABLE and isinstance(v, Marker)]
+                )
+                else {"unavailable": gone}
+            ),
+            **({} if not self.args_note else {"locals_note": self.args_note}),
+            **(
+                {}
+                if not self.inlined
+                else {
                     "inlined_in": self.inlined[0][0],
-                    "inlined_chain": [f for f, _file, _line in self.inlined]}),
-                **({} if self.stack is None else {"stack": [
-                    {"function": f, "inlined": inl, "file": file, "line": line}
-                    for f, inl, file, line in self.stack]})}
+                    "inlined_chain": [f for f, _file, _line in self.inlined],
+                }
+            ),
+            **(
+                {}
+                if self.stack is None
+                else {
+                    "stack": [
+                        {"function": f, "inlined": inl, "file": file, "line": line}
+                        for f, inl, file, line in self.stack
+                    ]
+                }
+            ),
+        }
 
     def stack_text(self) -> str:
         """`main.B (inlined) main.go:37 ← main.A main.go:40 ← main.main main.go:88`."""
-        return " ← ".join(f"{f}{' (inlined)' if inl else ''} {file.rsplit('/', 1)[-1]}:{line}"
-                          for f, inl, file, line in self.stack or ())
+        return " ← ".join(
+            f"{f}{' (inlined)' if inl else ''} {file.rsplit('/', 1)[-1]}:{line}"
+            for f, inl, file, line in self.stack or ()
+        )
 
     def values_text(self) -> str:
         """`a=1, r.URL.Path="/x"`: the fields asked for (--field, dotted) first, so a line cut
@@ -170,8 +268,10 @@ class TraceEvent:
     def clock_text(self) -> str:
         """Wall clock, to the microsecond: 14:03:22.123456."""
         wall = self.ts_ns + WALL_OFFSET_NS
-        return time.strftime("%H:%M:%S", time.localtime(wall // 1_000_000_000)) + \
-            f".{wall % 1_000_000_000 // 1000:06d}"
+        return (
+            time.strftime("%H:%M:%S", time.localtime(wall // 1_000_000_000))
+            + f".{wall % 1_000_000_000 // 1000:06d}"
+        )
 
     def since_text(self, start_ns: int) -> str:
         """Seconds since `start_ns` (the session's start): +12.345678."""
@@ -202,8 +302,9 @@ class TraceEvent:
     def result_text(self) -> str:
         """`main.F = (r=2)` (no latency), or what the result registers held."""
         if self.registers and not self.returns:
-            regs = ", ".join(f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?"
-                             for k, v in self.registers.items())
+            regs = ", ".join(
+                f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?" for k, v in self.registers.items()
+            )
             return f"{self.function} returned (results unknown; registers {regs})"
         return f"{self.function} = ({self.values_text()})"
 
@@ -234,4 +335,3 @@ class TraceEvent:
             return text
         lat = "" if self.latency_ns is None else f" {format_duration(self.latency_ns, micro)}"
         return self.result_text() + lat
-

@@ -77,23 +77,41 @@ class SpanBuilder:
         if ev.kind == "entry":
             top = stack[-1] if stack else None
             link = None if top else self._created_by.get(g)
-            stack.append(_Open(ev, top.trace_id if top else self._rng.getrandbits(128) or 1,
-                               self._rng.getrandbits(64) or 1, top.span_id if top else None, link))
+            stack.append(
+                _Open(
+                    ev,
+                    top.trace_id if top else self._rng.getrandbits(128) or 1,
+                    self._rng.getrandbits(64) or 1,
+                    top.span_id if top else None,
+                    link,
+                )
+            )
             return None
-        at = next((i for i in range(len(stack) - 1, -1, -1) if stack[i].event.function == ev.function),
-                  None)
+        at = next((i for i in range(len(stack) - 1, -1, -1) if stack[i].event.function == ev.function), None)
         if at is None or ev.latency_ns is None:
             return None
         opened = stack[at]
         del stack[at:]
-        attrs: dict[str, Any] = {"goroutine.id": ev.goid if ev.goid is not None else -1,
-                                 "process.pid": ev.pid, "thread.id": ev.tid,
-                                 "process.executable.path": self.binary, "go.version": self.goversion}
+        attrs: dict[str, Any] = {
+            "goroutine.id": ev.goid if ev.goid is not None else -1,
+            "process.pid": ev.pid,
+            "thread.id": ev.tid,
+            "process.executable.path": self.binary,
+            "go.version": self.goversion,
+        }
         attrs.update({f"arg.{k}": _attr(v) for k, v in opened.event.args.items()})
         attrs.update({f"result.{k}": _attr(v) for k, v in ev.returns.items()})
         end = ev.ts_ns + WALL_OFFSET_NS
-        return SpanRecord(ev.function, opened.trace_id, opened.span_id, opened.parent_id,
-                          end - ev.latency_ns, end, attrs, opened.link)
+        return SpanRecord(
+            ev.function,
+            opened.trace_id,
+            opened.span_id,
+            opened.parent_id,
+            end - ev.latency_ns,
+            end,
+            attrs,
+            opened.link,
+        )
 
 
 class OtlpSink:
@@ -121,7 +139,7 @@ class OtlpSink:
             return
         with self._cond:
             room = QUEUE_SPANS - len(self._queue)
-            self._queue.extend(spans[:max(0, room)])
+            self._queue.extend(spans[: max(0, room)])
             self.dropped += max(0, len(spans) - max(0, room))
             if len(self._queue) >= BATCH:
                 self._cond.notify()
@@ -174,8 +192,7 @@ class OtlpSink:
             self._queue.clear()
             self._in_flight = 0
         # the exporter's shutdown can wait on a hung request: never in the way of exiting
-        threading.Thread(target=self.exporter.shutdown, name="goprobe-otlp-shutdown",
-                         daemon=True).start()
+        threading.Thread(target=self.exporter.shutdown, name="goprobe-otlp-shutdown", daemon=True).start()
 
 
 _RESOURCE = None
@@ -191,10 +208,28 @@ def _readable(s: SpanRecord):
         _RESOURCE = Resource.create({"service.name": "goprobe-tui"})
     sampled = TraceFlags(TraceFlags.SAMPLED)
     ctx = SpanContext(s.trace_id, s.span_id, is_remote=False, trace_flags=sampled)
-    parent = (SpanContext(s.trace_id, s.parent_id, is_remote=False, trace_flags=sampled)
-              if s.parent_id is not None else None)
-    links = ([Link(SpanContext(s.link[0], s.link[1], is_remote=False, trace_flags=sampled),
-                   {"goprobe.link": "goroutine created by"})] if s.link else [])
-    return ReadableSpan(s.name, context=ctx, parent=parent, resource=_RESOURCE,
-                        attributes=s.attributes, links=links, start_time=s.start_ns,
-                        end_time=s.end_ns)
+    parent = (
+        SpanContext(s.trace_id, s.parent_id, is_remote=False, trace_flags=sampled)
+        if s.parent_id is not None
+        else None
+    )
+    links = (
+        [
+            Link(
+                SpanContext(s.link[0], s.link[1], is_remote=False, trace_flags=sampled),
+                {"goprobe.link": "goroutine created by"},
+            )
+        ]
+        if s.link
+        else []
+    )
+    return ReadableSpan(
+        s.name,
+        context=ctx,
+        parent=parent,
+        resource=_RESOURCE,
+        attributes=s.attributes,
+        links=links,
+        start_time=s.start_ns,
+        end_time=s.end_ns,
+    )

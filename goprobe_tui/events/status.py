@@ -34,10 +34,14 @@ class TraceStatus:
         """This decoder's figures on top of those of the decoders that died before it (the
         kernel's loss count is absolute already)."""
         return TraceStatus(
-            decoded=dead.decoded + self.decoded, lost=self.lost,
+            decoded=dead.decoded + self.decoded,
+            lost=self.lost,
             malformed=dead.malformed + self.malformed,
             unattributed=dead.unattributed + self.unattributed,
             unpaired_returns=dead.unpaired_returns + self.unpaired_returns,
-            filtered=dead.filtered + self.filtered, messages=self.messages, held=self.held,
+            filtered=dead.filtered + self.filtered,
+            messages=self.messages,
+            held=self.held,
             otlp_sent=dead.otlp_sent + self.otlp_sent,
-            otlp_dropped=dead.otlp_dropped + self.otlp_dropped)
+            otlp_dropped=dead.otlp_dropped + self.otlp_dropped,
+        )

@@ -55,8 +55,13 @@ def go_quote(text: str) -> str:
 
 
 def _fields(values: dict[str, Any], more: int = 0) -> str:
-    return "{" + ", ".join([*(f"{k}:{format_value(v)}" for k, v in values.items()),
-                            *([f"…+{more}"] if more else [])]) + "}"
+    return (
+        "{"
+        + ", ".join(
+            [*(f"{k}:{format_value(v)}" for k, v in values.items()), *([f"…+{more}"] if more else [])]
+        )
+        + "}"
+    )
 
 
 def format_value(value: Any) -> str:
@@ -86,7 +91,6 @@ def format_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-
 HISTOGRAM_BAR = 40
 
 
@@ -109,13 +113,22 @@ def by_function(snapshot: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for s in snapshot:
         if s.get("total") or "key_text" not in s:
             totals[s["function"]] = s["calls"]
-    return sorted(snapshot, key=lambda s: (-totals.get(s["function"], s["calls"]), s["function"],
-                                           not s.get("total"), -s["calls"]))
+    return sorted(
+        snapshot,
+        key=lambda s: (
+            -totals.get(s["function"], s["calls"]),
+            s["function"],
+            not s.get("total"),
+            -s["calls"],
+        ),
+    )
 
 
 PARTIAL = "+"  # after a count: some inlined calls have no probe, so there were more
 
 
 def partial_note(untraced: int) -> str:
-    return (f"{PARTIAL} partial: {untraced:,} inlined call site{'s' if untraced != 1 else ''} "
-            "could not be probed, so more calls ran than counted (`list` and the details say why)")
+    return (
+        f"{PARTIAL} partial: {untraced:,} inlined call site{'s' if untraced != 1 else ''} "
+        "could not be probed, so more calls ran than counted (`list` and the details say why)"
+    )

@@ -21,6 +21,7 @@ G_REG = {"amd64": "r14", "arm64": "x28"}  # the current goroutine, for entry/ret
 POSITIONAL_ARGS = 16  # argument words shown without DWARF (a record stays small)
 RESULT_REGISTERS = 2  # without DWARF the results are unknown: the first result registers, raw
 
+
 @dataclass(frozen=True)
 class Placement:
     """Where one parameter lives at the probe: one location per integer piece, in order
@@ -54,8 +55,9 @@ def _padded(used: int, available: int) -> int:
     return min(available, 3) if used <= 3 else available
 
 
-def assign_register(arch: str, ptrsize: int, params: list[Param],
-                    stack_start: int | None = None) -> tuple[Assignment, int]:
+def assign_register(
+    arch: str, ptrsize: int, params: list[Param], stack_start: int | None = None
+) -> tuple[Assignment, int]:
     """Go's register assignment: each value goes whole into the next free registers, or, if it
     does not fit (or cannot go in registers at all), whole onto the stack, in order, from
     stack_start above the return address. Returns (assignment, end of the stack area)."""
@@ -66,17 +68,18 @@ def assign_register(arch: str, ptrsize: int, params: list[Param],
     for p in params:
         nint = sum(1 for part in p.parts if part.kind != "float")
         nfloat = len(p.parts) - nint
-        fits = (not p.size or p.parts) and (used_int + nint <= len(regs)
-                                           and used_float + nfloat <= FLOAT_REGS[arch])
+        fits = (not p.size or p.parts) and (
+            used_int + nint <= len(regs) and used_float + nfloat <= FLOAT_REGS[arch]
+        )
         if fits:
-            out.append(Placement(p, tuple(f"%{r}" for r in regs[used_int:used_int + nint])))
+            out.append(Placement(p, tuple(f"%{r}" for r in regs[used_int : used_int + nint])))
             used_int += nint
             used_float += nfloat  # tracefs cannot read vector registers: shown as such
             continue
         off = (off + p.align - 1) // p.align * p.align
         out.append(Placement(p, _stack_slots(p, off) if p.parts else None))
         off += p.size
-    pad = regs[:_padded(used_int, len(regs))]
+    pad = regs[: _padded(used_int, len(regs))]
     return Assignment(tuple(out), pad), (off + ptrsize - 1) // ptrsize * ptrsize
 
 
@@ -102,16 +105,24 @@ def assign_stack(params: list[Param], start: int) -> tuple[Assignment, int]:
     return Assignment(tuple(out)), off
 
 
-def assign_function(arch: str, ptrsize: int, register_abi: bool, params: list[Param] | None,
-                    args_size: int, arginfo: ArgInfo | None = None) -> tuple[Assignment, Assignment]:
+def assign_function(
+    arch: str,
+    ptrsize: int,
+    register_abi: bool,
+    params: list[Param] | None,
+    args_size: int,
+    arginfo: ArgInfo | None = None,
+) -> tuple[Assignment, Assignment]:
     """(entry, return). Without DWARF params: the argument words (grouped by ArgInfo where it
     proves the layout), and at returns the first result registers, raw."""
     if params is None:
         ins = positional_params(arch, ptrsize, register_abi, args_size, arginfo)
         if register_abi:
             word = Part("int", ptrsize)
-            outs = [Param(_register_name(arch, r), "", "register", ptrsize, ptrsize, True, (word,))
-                    for r in INT_REGS[arch][:RESULT_REGISTERS]]
+            outs = [
+                Param(_register_name(arch, r), "", "register", ptrsize, ptrsize, True, (word,))
+                for r in INT_REGS[arch][:RESULT_REGISTERS]
+            ]
             return assign_register(arch, ptrsize, ins)[0], assign_register(arch, ptrsize, outs)[0]
         return assign_stack(ins, ptrsize)[0], Assignment(())  # ABI0 results: sizes unknown
     ins = [p for p in params if not p.result]
@@ -125,8 +136,9 @@ def assign_function(arch: str, ptrsize: int, register_abi: bool, params: list[Pa
     return entry, assign_stack(outs, end)[0]
 
 
-def positional_params(arch: str, ptrsize: int, register_abi: bool, args_size: int,
-                      arginfo: ArgInfo | None) -> list[Param]:
+def positional_params(
+    arch: str, ptrsize: int, register_abi: bool, args_size: int, arginfo: ArgInfo | None
+) -> list[Param]:
     """Arguments of a function without DWARF. `_func.args` gives the exact number of words
     (the register spill area plus stack arguments), so none is invented; ArgInfo groups them
     (a string or struct is one argument of several words) when its offsets match Go's
@@ -181,8 +193,9 @@ def _offsets_match(arch: str, ptrsize: int, params: list[Param], groups: list[li
                 off += part.size
             if area is stack:  # each stack-assigned value takes whole words
                 off = _align(off, ptrsize)
-    return all(w is None or expected.get((i, j)) == w.offset
-               for i, g in enumerate(groups) for j, w in enumerate(g))
+    return all(
+        w is None or expected.get((i, j)) == w.offset for i, g in enumerate(groups) for j, w in enumerate(g)
+    )
 
 
 def _align(off: int, size: int) -> int:

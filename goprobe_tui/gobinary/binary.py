@@ -46,10 +46,18 @@ class Function:
 class FunctionTable:
     """Columnar function data (numpy arrays + lists), in pclntab order."""
 
-    def __init__(self, names: list[str], entry: np.ndarray, end: np.ndarray,
-                 offset: np.ndarray, files: list[str], lines: np.ndarray,
-                 func_off: np.ndarray, args: np.ndarray,
-                 inlined_only_from: int | None = None) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        entry: np.ndarray,
+        end: np.ndarray,
+        offset: np.ndarray,
+        files: list[str],
+        lines: np.ndarray,
+        func_off: np.ndarray,
+        args: np.ndarray,
+        inlined_only_from: int | None = None,
+    ) -> None:
         """inlined_only_from: rows from this index on are functions that exist only inlined
         (a catalog of everything traceable, inline.catalog); None: the pclntab's table."""
         self.inlined_only_from = len(names) if inlined_only_from is None else inlined_only_from
@@ -66,9 +74,17 @@ class FunctionTable:
         return len(self.names)
 
     def __getitem__(self, i: int) -> Function:
-        return Function(i, self.names[i], int(self.entry[i]), int(self.end[i]),
-                        int(self.offset[i]), self.files[i], int(self.lines[i]), self.keys[i],
-                        inlined_only=i >= self.inlined_only_from)
+        return Function(
+            i,
+            self.names[i],
+            int(self.entry[i]),
+            int(self.end[i]),
+            int(self.offset[i]),
+            self.files[i],
+            int(self.lines[i]),
+            self.keys[i],
+            inlined_only=i >= self.inlined_only_from,
+        )
 
     @cached_property
     def keys(self) -> list[str]:
@@ -168,7 +184,7 @@ class GoBinary:
         functab = hdr.functab_off, hdr.functab_off + (2 * hdr.nfunc + 1) * hdr.entry_size
         names = (hdr.funcname_off, hdr.cu_off) if 0 < hdr.funcname_off < hdr.cu_off else (0, 0)
         for start, end in (functab, names):
-            digest.update(table[start:min(end, start + (64 << 20))])
+            digest.update(table[start : min(end, start + (64 << 20))])
         return (*self.elf.identity, self.elf.changed_ns, digest.hexdigest(), tab.vaddr, self.text_start)
 
     def _read_functions(self) -> FunctionTable:
@@ -215,8 +231,7 @@ class GoBinary:
         return address and its arguments are from SP. None if unknown."""
         tab = self.pclntab
         try:
-            delta = tab.pc_value(int(self.functions.func_off[fn.index]), tab.layout.pcsp,
-                                 fn.entry, pc)
+            delta = tab.pc_value(int(self.functions.func_off[fn.index]), tab.layout.pcsp, fn.entry, pc)
         except (BinaryError, IndexError):
             return None
         return delta if 0 <= delta < 1 << 20 else None

@@ -47,28 +47,38 @@ class Instructions:
         found = np.isin(keys, _keys(words))
         if prefix:
             p = np.frombuffer(prefix.encode(), dtype=np.uint8)
-            found |= (chars[:, :len(p)] == p).all(axis=1)
+            found |= (chars[:, : len(p)] == p).all(axis=1)
         return found
 
 
 @functools.cache
 def _keys(words: frozenset[str]) -> np.ndarray:
     """Each word NUL-padded to 8 bytes, as a little-endian integer (longer words never match)."""
-    return np.array([int.from_bytes(w.encode().ljust(8, b"\0"), "little") for w in words
-                     if len(w) < 8], dtype="<u8")
+    return np.array(
+        [int.from_bytes(w.encode().ljust(8, b"\0"), "little") for w in words if len(w) < 8], dtype="<u8"
+    )
 
 
 def _layout() -> np.dtype | None:
     try:
         insn = capstone._cs_insn
         fields = {name: getattr(insn, name) for name in ("address", "size", "mnemonic", "op_str")}
-        formats = {"address": np.uint64, "size": np.uint16,
-                   "mnemonic": f"S{fields['mnemonic'].size}", "op_str": f"S{fields['op_str'].size}"}
+        formats = {
+            "address": np.uint64,
+            "size": np.uint16,
+            "mnemonic": f"S{fields['mnemonic'].size}",
+            "op_str": f"S{fields['op_str'].size}",
+        }
         if fields["address"].size != 8 or fields["size"].size != 2:
             return None
-        return np.dtype({"names": list(fields), "formats": [formats[n] for n in fields],
-                         "offsets": [f.offset for f in fields.values()],
-                         "itemsize": ctypes.sizeof(insn)})
+        return np.dtype(
+            {
+                "names": list(fields),
+                "formats": [formats[n] for n in fields],
+                "offsets": [f.offset for f in fields.values()],
+                "itemsize": ctypes.sizeof(insn),
+            }
+        )
     except (AttributeError, TypeError, ValueError):
         return None
 
@@ -88,8 +98,9 @@ def disassemble(arch: str, code: bytes, base: int) -> Instructions:
     try:
         raw = (ctypes.c_char * (count * _LAYOUT.itemsize)).from_address(ctypes.addressof(found.contents))
         rows = np.frombuffer(raw, dtype=_LAYOUT, count=count)
-        return Instructions(rows["address"].copy(), rows["size"].copy(), rows["mnemonic"].copy(),
-                            rows["op_str"].copy())
+        return Instructions(
+            rows["address"].copy(), rows["size"].copy(), rows["mnemonic"].copy(), rows["op_str"].copy()
+        )
     finally:
         capstone._cs.cs_free(found, count)
 
@@ -101,6 +112,9 @@ def _slow(md: capstone.Cs, code: bytes, base: int) -> Instructions:
 
 
 def _columns(address, size, mnemonic, operands) -> Instructions:
-    return Instructions(np.array(address, dtype=np.uint64), np.array(size, dtype=np.uint16),
-                        np.array([m.encode() if isinstance(m, str) else m for m in mnemonic], dtype="S32"),
-                        np.array([o.encode() if isinstance(o, str) else o for o in operands], dtype="S160"))
+    return Instructions(
+        np.array(address, dtype=np.uint64),
+        np.array(size, dtype=np.uint16),
+        np.array([m.encode() if isinstance(m, str) else m for m in mnemonic], dtype="S32"),
+        np.array([o.encode() if isinstance(o, str) else o for o in operands], dtype="S160"),
+    )

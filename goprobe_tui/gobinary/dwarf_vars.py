@@ -17,8 +17,17 @@ from goprobe_tui.gobinary.params import Param
 
 # DWARF register numbers -> the names uprobe fetch args use
 _REGS = {
-    "amd64": {0: "ax", 1: "dx", 2: "cx", 3: "bx", 4: "si", 5: "di", 6: "bp", 7: "sp",
-              **{n: f"r{n}" for n in range(8, 16)}},
+    "amd64": {
+        0: "ax",
+        1: "dx",
+        2: "cx",
+        3: "bx",
+        4: "si",
+        5: "di",
+        6: "bp",
+        7: "sp",
+        **{n: f"r{n}" for n in range(8, 16)},
+    },
     "arm64": {**{n: f"x{n}" for n in range(31)}, 31: "sp"},
 }
 MAX_SCOPES = 64  # nesting of blocks and inlined calls walked; deeper is corrupt
@@ -48,23 +57,26 @@ class DwarfScopes:
         return self._dwarf.available
 
     # -- an inlined call's parameters ---------------------------------------------------
-    def inlined_args(self, holder: str, callee: str, code: list[tuple[int, int]], pc: int,
-                     sp_delta: int) -> list[Variable] | None:
+    def inlined_args(
+        self, holder: str, callee: str, code: list[tuple[int, int]], pc: int, sp_delta: int
+    ) -> list[Variable] | None:
         """The parameters of the call of `callee` inlined into `holder` whose code is `code`,
         as they are at `pc` (sp_delta: what `holder` has pushed there, pcsp). None: no DWARF
         for it, or no single inlined call in DWARF matches."""
         die = self._dwarf.subprogram(holder)
         if die is None:
             return None
-        found = [d for d in self._inlined_calls(die) if _origin_name(d) == callee
-                 and _overlaps(self._ranges(d), code)]
+        found = [
+            d
+            for d in self._inlined_calls(die)
+            if _origin_name(d) == callee and _overlaps(self._ranges(d), code)
+        ]
         if len(found) != 1:
             return None
         call = found[0]
         # the callee's parameters, from its abstract description; the call's own DIEs say
         # where each is (a parameter the compiler dropped has none: unavailable)
-        concrete = {_origin(c).offset: c for c in call.iter_children()
-                    if c.tag == "DW_TAG_formal_parameter"}
+        concrete = {_origin(c).offset: c for c in call.iter_children() if c.tag == "DW_TAG_formal_parameter"}
         abstract = _origin(call)
         out = []
         for origin in abstract.iter_children():
@@ -98,9 +110,15 @@ class DwarfScopes:
         chain = [(die, holder)]  # the scopes holding pc, outermost first
         node = die
         for _ in range(MAX_SCOPES):
-            inner = next((c for c in node.iter_children()
-                          if c.tag in ("DW_TAG_lexical_block", "DW_TAG_inlined_subroutine")
-                          and any(lo <= pc < hi for lo, hi in self._ranges(c))), None)
+            inner = next(
+                (
+                    c
+                    for c in node.iter_children()
+                    if c.tag in ("DW_TAG_lexical_block", "DW_TAG_inlined_subroutine")
+                    and any(lo <= pc < hi for lo, hi in self._ranges(c))
+                ),
+                None,
+            )
             if inner is None:
                 break
             scope = _origin_name(inner) if inner.tag == "DW_TAG_inlined_subroutine" else chain[-1][1]
@@ -118,9 +136,15 @@ class DwarfScopes:
                 if param.result:
                     continue
                 decl = origin.attributes.get("DW_AT_decl_line")
-                out.append(Variable(param, self._locs(child, param, pc, sp_delta),
-                                    child.tag == "DW_TAG_formal_parameter", scope,
-                                    decl.value if decl is not None and isinstance(decl.value, int) else 0))
+                out.append(
+                    Variable(
+                        param,
+                        self._locs(child, param, pc, sp_delta),
+                        child.tag == "DW_TAG_formal_parameter",
+                        scope,
+                        decl.value if decl is not None and isinstance(decl.value, int) else 0,
+                    )
+                )
         return out
 
     # -- locations ----------------------------------------------------------------------
@@ -144,7 +168,7 @@ class DwarfScopes:
     def _spread(self, loc: str | None, param: Param) -> tuple[str, ...] | None:
         if loc is None or not loc.startswith("+") or not loc.endswith("(%sp)"):
             return None  # a multi-word value in one register: not how Go places values
-        base = int(loc[1:loc.index("(")])
+        base = int(loc[1 : loc.index("(")])
         out, off = [], 0
         for part in param.parts:
             off = (off + part.size - 1) // part.size * part.size
@@ -167,7 +191,7 @@ class DwarfScopes:
         for op in ops:
             name, args = op.op_name, op.args
             if name.startswith("DW_OP_reg") and name != "DW_OP_regx":
-                loc = self._reg(int(name[len("DW_OP_reg"):]))
+                loc = self._reg(int(name[len("DW_OP_reg") :]))
             elif name == "DW_OP_regx":
                 loc = self._reg(args[0])
             elif name == "DW_OP_fbreg":  # Go's frame base is the CFA
@@ -175,13 +199,14 @@ class DwarfScopes:
             elif name == "DW_OP_call_frame_cfa":
                 stack.append(cfa)
             elif name in ("DW_OP_consts", "DW_OP_constu") or name.startswith("DW_OP_lit"):
-                stack.append(args[0] if args else int(name[len("DW_OP_lit"):]))
+                stack.append(args[0] if args else int(name[len("DW_OP_lit") :]))
             elif name == "DW_OP_plus" and len(stack) >= 2:
                 stack.append(stack.pop() + stack.pop())
             elif name == "DW_OP_plus_uconst" and stack:
                 stack.append(stack.pop() + args[0])
-            elif (name == "DW_OP_breg7" and self._arch == "amd64") or \
-                    (name == "DW_OP_breg31" and self._arch == "arm64"):
+            elif (name == "DW_OP_breg7" and self._arch == "amd64") or (
+                name == "DW_OP_breg31" and self._arch == "arm64"
+            ):
                 loc = _stack(args[0])
             elif name == "DW_OP_piece":
                 if stack:
@@ -229,4 +254,3 @@ def _origin_name(die) -> str:
 
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return any(lo < y and x < hi for lo, hi in a for x, y in b)
-

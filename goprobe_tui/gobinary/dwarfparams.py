@@ -17,8 +17,14 @@ from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, classify, select_pat
 
 DW_AT_GO_KIND = 0x2900
 DW_AT_GO_DICT_INDEX = 0x2906  # on a generic function's .paramN typedefs: its dictionary slot
-_ADDRX = ("DW_FORM_addrx", "DW_FORM_addrx1", "DW_FORM_addrx2", "DW_FORM_addrx3",
-          "DW_FORM_addrx4", "DW_FORM_GNU_addr_index")
+_ADDRX = (
+    "DW_FORM_addrx",
+    "DW_FORM_addrx1",
+    "DW_FORM_addrx2",
+    "DW_FORM_addrx3",
+    "DW_FORM_addrx4",
+    "DW_FORM_GNU_addr_index",
+)
 __all__ = ["DwarfParams", "FieldPath", "Param", "Part"]
 
 
@@ -59,8 +65,7 @@ class DwarfParams:
         die = self._subprogram(func_name)
         if die is None:
             return None
-        return [self._param(c, follow) for c in die.iter_children()
-                if c.tag == "DW_TAG_formal_parameter"]
+        return [self._param(c, follow) for c in die.iter_children() if c.tag == "DW_TAG_formal_parameter"]
 
     def _subprogram(self, func_name: str):
         wanted = func_name.encode()
@@ -96,12 +101,19 @@ class DwarfParams:
         die = self._subprogram(func_name) if self.available else None
         if die is None:
             return None
-        param = next((c for c in die.iter_children() if c.tag == "DW_TAG_formal_parameter"
-                      and _name(c) == root and "DW_AT_type" in c.attributes), None)
+        param = next(
+            (
+                c
+                for c in die.iter_children()
+                if c.tag == "DW_TAG_formal_parameter" and _name(c) == root and "DW_AT_type" in c.attributes
+            ),
+            None,
+        )
         if param is None:
             return None
-        return select_path(_DwarfNode(param.get_DIE_from_attribute("DW_AT_type")), expr, root,
-                           names, self._elf.ptrsize)
+        return select_path(
+            _DwarfNode(param.get_DIE_from_attribute("DW_AT_type")), expr, root, names, self._elf.ptrsize
+        )
 
     def member_offset(self, package: str, type_name: str, member: str) -> int | None:
         """Where `member` sits in struct `type_name` (e.g. runtime.g's goid), or None."""
@@ -110,10 +122,15 @@ class DwarfParams:
         try:
             struct = self._struct_by_name(type_name)
             if struct is None:  # not found by its name's bytes: walk the package's DIEs
-                struct = next((die for cu in self._index().get(package, [])
-                               for die in cu.get_top_DIE().iter_children()
-                               if die.tag == "DW_TAG_structure_type" and _name(die) == type_name),
-                              None)
+                struct = next(
+                    (
+                        die
+                        for cu in self._index().get(package, [])
+                        for die in cu.get_top_DIE().iter_children()
+                        if die.tag == "DW_TAG_structure_type" and _name(die) == type_name
+                    ),
+                    None,
+                )
             for m in struct.iter_children() if struct is not None else ():
                 if _name(m) == member and "DW_AT_data_member_location" in m.attributes:
                     return int(m.attributes["DW_AT_data_member_location"].value)
@@ -146,9 +163,13 @@ class DwarfParams:
                 with contextlib.suppress(Exception):
                     die = self._dwarf.get_DIE_from_refaddr(at - back)
                     name = die.attributes.get("DW_AT_name")
-                    if (die.tag == "DW_TAG_structure_type" and die.offset == at - back
-                            and name is not None and name.offset == at
-                            and name.value == needle[:-1]):
+                    if (
+                        die.tag == "DW_TAG_structure_type"
+                        and die.offset == at - back
+                        and name is not None
+                        and name.offset == at
+                        and name.value == needle[:-1]
+                    ):
                         return die
             at = data.find(needle, at + 1)
         return None
@@ -264,14 +285,20 @@ class DwarfParams:
 
     def _param(self, die, follow: int) -> Param:
         name = die.attributes["DW_AT_name"].value.decode("utf-8", "replace")
-        result = bool(die.attributes.get("DW_AT_variable_parameter", None)
-                      and die.attributes["DW_AT_variable_parameter"].value)
+        result = bool(
+            die.attributes.get("DW_AT_variable_parameter", None)
+            and die.attributes["DW_AT_variable_parameter"].value
+        )
         tdie = die.get_DIE_from_attribute("DW_AT_type") if "DW_AT_type" in die.attributes else None
         if tdie is None:
             return Param(name, "?", "unknown", 0, 1, result, ())
         type_name = _name(tdie)
-        return replace(classify(_DwarfNode(tdie), self._elf.ptrsize, 0, follow), name=name,
-                       type_name=type_name, result=result)
+        return replace(
+            classify(_DwarfNode(tdie), self._elf.ptrsize, 0, follow),
+            name=name,
+            type_name=type_name,
+            result=result,
+        )
 
 
 def _file_numbers(program, file: str) -> set[int]:

@@ -18,9 +18,19 @@ from goprobe_tui.gobinary.errors import BinaryError
 
 PF_X = 1
 
-_MACHINES = {3: "EM_386", 8: "EM_MIPS", 20: "EM_PPC", 21: "EM_PPC64", 22: "EM_S390",
-             40: "EM_ARM", 43: "EM_SPARCV9", 62: "EM_X86_64", 183: "EM_AARCH64",
-             243: "EM_RISCV", 258: "EM_LOONGARCH"}
+_MACHINES = {
+    3: "EM_386",
+    8: "EM_MIPS",
+    20: "EM_PPC",
+    21: "EM_PPC64",
+    22: "EM_S390",
+    40: "EM_ARM",
+    43: "EM_SPARCV9",
+    62: "EM_X86_64",
+    183: "EM_AARCH64",
+    243: "EM_RISCV",
+    258: "EM_LOONGARCH",
+}
 _ARCH_BY_MACHINE = {
     "EM_X86_64": "amd64",
     "EM_386": "386",
@@ -121,8 +131,9 @@ class ElfImage:
         # e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize,
         # e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
         ehdr = struct.unpack_from(order + ("HHIQQQIHHHHHH" if wide else "HHIIIIIHHHHHH"), data, 16)
-        e_type, e_machine, _v, _entry, phoff, shoff, _f, _eh, phentsize, phnum, shentsize, \
-            shnum, shstrndx = ehdr
+        e_type, e_machine, _v, _entry, phoff, shoff, _f, _eh, phentsize, phnum, shentsize, shnum, shstrndx = (
+            ehdr
+        )
         self.machine = _MACHINES.get(e_machine, f"EM_{e_machine}")
         self.arch = _ARCH_BY_MACHINE.get(self.machine, str(self.machine).lower())
         if self.arch == "ppc64" and self.little_endian:
@@ -163,7 +174,7 @@ class ElfImage:
             if shstrndx < shnum:
                 _n, _t, _fl, _a, str_off, str_size, *_ = headers[shstrndx]
                 if str_off + str_size <= size:
-                    names = data[str_off:str_off + str_size]
+                    names = data[str_off : str_off + str_size]
             for sh_name, sh_type, _fl, sh_addr, sh_offset, sh_size, *_rest in headers:
                 end = names.find(b"\0", sh_name)
                 name = names[sh_name:end].decode("utf-8", "replace") if end >= 0 else ""
@@ -240,11 +251,23 @@ class ElfImage:
         if not wanted:
             return {}
         if self.ptrsize == 8:
-            dt = [("name", "u4"), ("info", "u1"), ("other", "u1"), ("shndx", "u2"),
-                  ("value", "u8"), ("size", "u8")]
+            dt = [
+                ("name", "u4"),
+                ("info", "u1"),
+                ("other", "u1"),
+                ("shndx", "u2"),
+                ("value", "u8"),
+                ("size", "u8"),
+            ]
         else:
-            dt = [("name", "u4"), ("value", "u4"), ("size", "u4"), ("info", "u1"),
-                  ("other", "u1"), ("shndx", "u2")]
+            dt = [
+                ("name", "u4"),
+                ("value", "u4"),
+                ("size", "u4"),
+                ("info", "u1"),
+                ("other", "u1"),
+                ("shndx", "u2"),
+            ]
         dtype = np.dtype(dt).newbyteorder("<" if self.little_endian else ">")
         count = symtab.size // dtype.itemsize
         syms = np.frombuffer(self.data, dtype=dtype, count=count, offset=symtab.offset)
@@ -339,5 +362,5 @@ def with_relocations(data: bytes, vaddr: int, relocs: dict[int, int]) -> bytes:
         addend = relocs.get(where)
         if addend is not None:
             out = out if out is not None else bytearray(data)
-            out[where - vaddr:where - vaddr + 8] = addend.to_bytes(8, "little", signed=addend < 0)
+            out[where - vaddr : where - vaddr + 8] = addend.to_bytes(8, "little", signed=addend < 0)
     return data if out is None else bytes(out)

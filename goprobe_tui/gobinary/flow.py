@@ -26,8 +26,7 @@ _ARM64_ENDS = {"ret", "brk", "udf", "hlt"}
 _ARM64_COND = ("b.", "cbz", "cbnz", "tbz", "tbnz")
 # arch -> (mnemonics, a prefix) of every instruction _kind() or a call can say something of
 _TRANSFERS = {
-    "amd64": (frozenset({"jmp", "jmpq", "call", "callq", "loop", "loope", "loopne", *_AMD64_ENDS}),
-              "j"),
+    "amd64": (frozenset({"jmp", "jmpq", "call", "callq", "loop", "loope", "loopne", *_AMD64_ENDS}), "j"),
     "arm64": (frozenset({"b", "bl", "br", "cbz", "cbnz", "tbz", "tbnz", *_ARM64_ENDS}), "b."),
 }
 
@@ -130,14 +129,15 @@ class FlowGraph:
         """Blocks holding any byte of [start, end)."""
         lo = bisect_right(self.starts, start) - 1
         hi = bisect_right(self.starts, end - 1)
-        return self.starts[max(lo, 0):hi]
+        return self.starts[max(lo, 0) : hi]
 
 
 # Runtime functions that never return: a call of one ends its block (the bounds checks' panic
 # calls sit one after another at a function's end, and none falls into the next).
 _NORETURN_PREFIXES = ("runtime.panic", "runtime.goPanic")
-_NORETURN = frozenset({"runtime.gopanic", "runtime.throw", "runtime.fatal", "runtime.fatalthrow",
-                       "runtime.fatalpanic"})
+_NORETURN = frozenset(
+    {"runtime.gopanic", "runtime.throw", "runtime.fatal", "runtime.fatalthrow", "runtime.fatalpanic"}
+)
 _RETURNING = frozenset({"runtime.panicCheck1", "runtime.panicCheck2"})  # they may return
 _noreturn_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -146,9 +146,11 @@ def noreturn_entries(binary: GoBinary) -> frozenset[int]:
     found = _noreturn_cache.get(binary)
     if found is None:
         fns = binary.functions
-        found = frozenset(int(fns.entry[i]) for i, name in enumerate(fns.names)
-                          if (name in _NORETURN or name.startswith(_NORETURN_PREFIXES))
-                          and name not in _RETURNING)
+        found = frozenset(
+            int(fns.entry[i])
+            for i, name in enumerate(fns.names)
+            if (name in _NORETURN or name.startswith(_NORETURN_PREFIXES)) and name not in _RETURNING
+        )
         _noreturn_cache[binary] = found
     return found
 
@@ -193,7 +195,7 @@ def flow_graph(binary: GoBinary, fn: Function) -> FlowGraph:
             graph.closed = False
         branches.append((addr, int(sizes[k]), targets, kind == "cond"))
     decoded_end = addresses[-1] + int(sizes[-1])
-    if decoded_end < fn.end and code[decoded_end - fn.entry:].strip(b"\xcc\x00"):
+    if decoded_end < fn.end and code[decoded_end - fn.entry :].strip(b"\xcc\x00"):
         graph.closed = False  # undecodable bytes that are not padding
     starts = {fn.entry}
     for addr, size, targets, _falls in branches:
@@ -285,7 +287,7 @@ def _read_table(binary: GoBinary, table: int, fn: Function) -> list[int] | None:
         return None
     out = []
     for i in range(0, len(data) - ptr + 1, ptr):
-        target = int.from_bytes(data[i:i + ptr], binary.elf.byteorder)
+        target = int.from_bytes(data[i : i + ptr], binary.elf.byteorder)
         if not fn.entry <= target < fn.end:
             break
         out.append(target)

@@ -31,8 +31,9 @@ def frame_set_at(binary: GoBinary, fn: Function) -> int | None:
     saved = False
     for i in range(len(insns)):
         mnemonic, ops = insns.mnemonic(i), insns.operands(i)
-        if (mnemonic == "push" and ops == "rbp") or (mnemonic == "mov" and ops.endswith(", rbp")
-                                                      and ops.startswith("qword ptr [rsp")):
+        if (mnemonic == "push" and ops == "rbp") or (
+            mnemonic == "mov" and ops.endswith(", rbp") and ops.startswith("qword ptr [rsp")
+        ):
             saved = True
         elif mnemonic in ("mov", "lea") and _SETS_BP.match(ops):
             return int(insns.address[i]) + int(insns.size[i]) if saved else None
@@ -41,8 +42,9 @@ def frame_set_at(binary: GoBinary, fn: Function) -> int | None:
     return None
 
 
-def return_address_fetch(binary: GoBinary, holder: Function, pc: int, sp: int | None,
-                         frames: dict[int, int | None]) -> tuple[str, ...]:
+def return_address_fetch(
+    binary: GoBinary, holder: Function, pc: int, sp: int | None, frames: dict[int, int | None]
+) -> tuple[str, ...]:
     """The fetch arg that reads the return address of `holder` at `pc`, where it has pushed
     `sp` bytes (pcsp); () where unknown. frames: frame_set_at per function, kept by the
     caller across calls."""

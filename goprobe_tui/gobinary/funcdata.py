@@ -103,8 +103,7 @@ class FuncData:
         if words is None:
             return None
         for index in (38, 40, 43):
-            if elf.segment_for(words[index], executable=False) is not None \
-                    and self._proven(words[index]):
+            if elf.segment_for(words[index], executable=False) is not None and self._proven(words[index]):
                 return words[index]
         return None
 
@@ -120,8 +119,7 @@ class FuncData:
                 info = parse_arginfo(self._binary.elf.read_vaddr(base + ref, 64))
             except BinaryError:
                 return False
-            if info is None or any(w.offset + w.size > int(fns.args[i])
-                                   for arg in info.args for w in arg):
+            if info is None or any(w.offset + w.size > int(fns.args[i]) for arg in info.args for w in arg):
                 return False
             checked += 1
             if checked == 20:
@@ -129,7 +127,7 @@ class FuncData:
         return checked > 0
 
     def _u32(self, off: int) -> int:
-        return int.from_bytes(self._table[off:off + 4], self._hdr.byteorder)
+        return int.from_bytes(self._table[off : off + 4], self._hdr.byteorder)
 
     def _ref(self, fn_index: int, which: int) -> int | None:
         """FUNCDATA reference `which` as stored: a pointer before 1.18, else a u32 offset."""
@@ -141,7 +139,7 @@ class FuncData:
         if self._hdr.version == "1.16":
             ps = self._hdr.ptrsize
             refs = (refs + ps - 1) // ps * ps  # pointers are aligned in the record
-            raw = self._table[refs + ps * which:refs + ps * (which + 1)]
+            raw = self._table[refs + ps * which : refs + ps * (which + 1)]
             return int.from_bytes(raw, self._hdr.byteorder) or None
         return self._u32(refs + 4 * which)
 

@@ -66,8 +66,11 @@ class TypeReader:
         """Words the binary holds at a runtime address (a generic function's dictionary),
         relocations applied; link-time addresses, as type_at takes them."""
         raw = self._bytes(addr - self.bias, 8 * count)
-        return None if raw is None else tuple(int.from_bytes(raw[i:i + 8], "little")
-                                              for i in range(0, len(raw), 8))
+        return (
+            None
+            if raw is None
+            else tuple(int.from_bytes(raw[i : i + 8], "little") for i in range(0, len(raw), 8))
+        )
 
     def runtime_itab_type(self, itab: int) -> GoType | None:
         return self.itab_type(itab - self.bias)
@@ -97,7 +100,7 @@ class TypeReader:
         if tflag & TFLAG_EXTRA_STAR:
             name = name[1:]
         t = GoType(name, kind, size, max(1, align))
-        word = lambda off: int.from_bytes(raw[off:off + 8], "little")  # noqa: E731
+        word = lambda off: int.from_bytes(raw[off : off + 8], "little")  # noqa: E731
         if kind in (PTR, SLICE):
             return GoType(name, kind, size, t.align, elem=word(48))
         if kind == ARRAY and len(raw) >= 72:
@@ -105,9 +108,16 @@ class TypeReader:
         if kind == STRUCT and len(raw) >= 80:
             fields_at, count = struct.unpack_from("<QQ", raw, 56)
             fields = self._fields(fields_at, min(count, MAX_FIELDS))
-            return GoType(name, kind, size, t.align, fields=fields,
-                          complete=count <= MAX_FIELDS and len(fields) == count,
-                          fields_at=fields_at, field_count=count)
+            return GoType(
+                name,
+                kind,
+                size,
+                t.align,
+                fields=fields,
+                complete=count <= MAX_FIELDS and len(fields) == count,
+                fields_at=fields_at,
+                field_count=count,
+            )
         if kind == FUNC:
             return self._func(t, addr, raw, tflag)
         return t
@@ -121,7 +131,7 @@ class TypeReader:
         table = self._bytes(at, 8 * (ins + outs)) if ins + outs else b""
         if table is None:
             return None
-        ptrs = [int.from_bytes(table[i:i + 8], "little") for i in range(0, len(table), 8)]
+        ptrs = [int.from_bytes(table[i : i + 8], "little") for i in range(0, len(table), 8)]
         return GoType(t.name, FUNC, t.size, t.align, ins=tuple(ptrs[:ins]), outs=tuple(ptrs[ins:]))
 
     def all_fields(self, t: GoType) -> tuple[tuple[str, int, int], ...] | None:

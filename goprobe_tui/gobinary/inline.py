@@ -54,11 +54,16 @@ def catalog(binary: GoBinary) -> FunctionTable:
     n = len(only)
     zeros = np.zeros(n, dtype=np.uint64)
     return FunctionTable(
-        fns.names + only, np.concatenate([fns.entry, zeros]), np.concatenate([fns.end, zeros]),
+        fns.names + only,
+        np.concatenate([fns.entry, zeros]),
+        np.concatenate([fns.end, zeros]),
         np.concatenate([fns.offset, np.full(n, -1, dtype=np.int64)]),
-        fns.files + [""] * n, np.concatenate([fns.lines, np.zeros(n, dtype=fns.lines.dtype)]),
+        fns.files + [""] * n,
+        np.concatenate([fns.lines, np.zeros(n, dtype=fns.lines.dtype)]),
         np.concatenate([fns.func_off, np.full(n, -1, dtype=fns.func_off.dtype)]),
-        np.concatenate([fns.args, np.zeros(n, dtype=fns.args.dtype)]), inlined_only_from=len(fns))
+        np.concatenate([fns.args, np.zeros(n, dtype=fns.args.dtype)]),
+        inlined_only_from=len(fns),
+    )
 
 
 def find_function(binary: GoBinary, name: str) -> Function | None:
@@ -123,8 +128,10 @@ class InlineIndex:
             return False
         try:
             with np.load(path, allow_pickle=False) as z:
-                cols = {k: np.asarray(z[k], dtype=np.int64) for k in
-                        ("fn", "tree_index", "address", "parent", "name_id", "name_off")}
+                cols = {
+                    k: np.asarray(z[k], dtype=np.int64)
+                    for k in ("fn", "tree_index", "address", "parent", "name_id", "name_off")
+                }
                 names = z["names"].tobytes().decode("utf-8", "surrogatepass").split("\0")
         except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError):
             return False
@@ -151,10 +158,16 @@ class InlineIndex:
         entry = np.asarray(fns.entry, dtype=np.int64)[fn]
         end = np.asarray(fns.end, dtype=np.int64)[fn]
         names = cols["name_off"]
-        return bool((cols["address"] >= entry).all() and (cols["address"] < end).all()
-                    and cols["parent"].min() >= -1 and cols["parent"].max() < n
-                    and cols["name_id"].min() >= 0 and cols["name_id"].max() < len(names)
-                    and names.min() >= 0 and names.max() < len(self._b.pclntab.table))
+        return bool(
+            (cols["address"] >= entry).all()
+            and (cols["address"] < end).all()
+            and cols["parent"].min() >= -1
+            and cols["parent"].max() < n
+            and cols["name_id"].min() >= 0
+            and cols["name_id"].max() < len(names)
+            and names.min() >= 0
+            and names.max() < len(self._b.pclntab.table)
+        )
 
     # -- building -----------------------------------------------------------------
     def _build(self, size: int, name_at: int, parent_pc_at: int, parent_at: int | None) -> None:
@@ -164,7 +177,8 @@ class InlineIndex:
         fn_ids = np.flatnonzero((trees >= 0) & (tables >= 0))
         entries = np.asarray(fns.entry, dtype=np.int64)
         t, start, end, value = pcvalue.decode_many(
-            tab.table, tab.buf, tables[fn_ids], entries[fn_ids], tab.header.quantum)
+            tab.table, tab.buf, tables[fn_ids], entries[fn_ids], tab.header.quantum
+        )
         fn_of_run = fn_ids[t]
         self._runs = (fn_of_run, start - entries[fn_of_run], end - entries[fn_of_run], value)
         # the calls that own code, then (by their marks) the calls they sit in
@@ -226,12 +240,13 @@ class InlineIndex:
             raise BinaryError("inline tree outside the file")
         return out
 
-    def _parents(self, records: np.ndarray, fn: np.ndarray, parent_pc_at: int,
-                 parent_at: int | None) -> np.ndarray:
+    def _parents(
+        self, records: np.ndarray, fn: np.ndarray, parent_pc_at: int, parent_at: int | None
+    ) -> np.ndarray:
         """Tree index of the call each call sits in, -1 for the function itself. Before Go
         1.20 a record says; since, it is the inline index in force at the call's mark."""
         if parent_at is not None:
-            raw = records[:, parent_at:parent_at + 2].copy()
+            raw = records[:, parent_at : parent_at + 2].copy()
             return raw.view(self._order + "i2").ravel().astype(np.int64)
         return self._value_at(fn, _u32(records, parent_pc_at, self._order))
 
@@ -252,14 +267,19 @@ class InlineIndex:
         return len(self.fn)
 
     def call(self, row: int) -> InlinedCall:
-        return InlinedCall(row, self.names[int(self.name_id[row])], int(self.fn[row]),
-                           int(self.address[row]), int(self.parent[row]))
+        return InlinedCall(
+            row,
+            self.names[int(self.name_id[row])],
+            int(self.fn[row]),
+            int(self.address[row]),
+            int(self.parent[row]),
+        )
 
     @cached_property
     def _rows_by_name(self) -> dict[str, np.ndarray]:
         order = np.argsort(self.name_id, kind="stable")
         bounds = np.searchsorted(self.name_id[order], np.arange(len(self.names) + 1))
-        return {name: order[bounds[i]:bounds[i + 1]] for i, name in enumerate(self.names)}
+        return {name: order[bounds[i] : bounds[i + 1]] for i, name in enumerate(self.names)}
 
     def calls_of(self, name: str) -> list[InlinedCall]:
         """Every inlined call of the function named `name`."""
@@ -286,8 +306,10 @@ class InlineIndex:
     @cached_property
     def only_functions(self) -> list[Function]:
         base = len(self._b.functions)
-        return [Function(base + i, name, 0, 0, -1, "", 0, name, inlined_only=True)
-                for i, name in enumerate(sorted(self._only))]
+        return [
+            Function(base + i, name, 0, 0, -1, "", 0, name, inlined_only=True)
+            for i, name in enumerate(sorted(self._only))
+        ]
 
     def row_of(self, fn: int, tree_index: int) -> int | None:
         """The row of function `fn`'s inlined call number `tree_index`, or None."""
@@ -334,8 +356,11 @@ class InlineIndex:
         for _ in range(MAX_DEPTH):
             file, line = self.call_site(row)
             parent = int(self.parent[row])
-            caller = self.names[int(self.name_id[parent])] if parent >= 0 else \
-                self._b.functions.names[int(self.fn[row])]
+            caller = (
+                self.names[int(self.name_id[parent])]
+                if parent >= 0
+                else self._b.functions.names[int(self.fn[row])]
+            )
             out.append((caller, file, line))
             if parent < 0:
                 break
@@ -364,8 +389,7 @@ class InlineIndex:
     def body_ranges(self, row: int) -> list[tuple[int, int]]:
         """[start, end) addresses whose innermost inlined call is this one."""
         index = int(self.tree_index[row])
-        return [(start, end) for start, end, value in self.runs(int(self.fn[row]))
-                if value == index]
+        return [(start, end) for start, end, value in self.runs(int(self.fn[row])) if value == index]
 
     def runs(self, fn: int) -> list[tuple[int, int, int]]:
         """(start, end, inline tree index) of function `fn`'s code, -1 for its own."""
@@ -376,11 +400,12 @@ class InlineIndex:
             tab, fns = self._b.pclntab, self._b.functions
             table = self._funcdata.pcdata_offset(fn, PCDATA_INLTREEINDEX)
             entry = int(fns.entry[fn])
-            runs = [] if table is None else \
-                list(pcvalue.iter_steps(tab.table, table, entry, tab.header.quantum))
+            runs = (
+                [] if table is None else list(pcvalue.iter_steps(tab.table, table, entry, tab.header.quantum))
+            )
             self._fn_runs[fn] = runs
         return runs
 
 
 def _u32(records: np.ndarray, at: int, order: str = "<") -> np.ndarray:
-    return np.ascontiguousarray(records[:, at:at + 4]).view(order + "u4").ravel().astype(np.int64)
+    return np.ascontiguousarray(records[:, at : at + 4]).view(order + "u4").ravel().astype(np.int64)

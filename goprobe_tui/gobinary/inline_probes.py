@@ -24,8 +24,7 @@ class InlineProbes:
     worked out is kept on disk (cache.py, keyed like the inline index): a second attach of the
     same functions plans without disassembling anything."""
 
-    def __init__(self, binary: GoBinary, index: InlineIndex | None = None,
-                 use_cache: bool = True) -> None:
+    def __init__(self, binary: GoBinary, index: InlineIndex | None = None, use_cache: bool = True) -> None:
         self._b = binary
         self.index = index or inline_index(binary)
         self._graphs: dict[int, FlowGraph] = {}
@@ -53,8 +52,11 @@ class InlineProbes:
         addresses = np.array([-1 if a is None else a for a, _w in answers], dtype=np.int64)
         why_ids = np.array([code[w] for _a, w in answers], dtype=np.int32)
         text = np.frombuffer("\0".join(reasons).encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        cache.store(PLACES_KIND, self._identity, lambda f: np.savez(
-            f, rows=rows, addresses=addresses, why=why_ids, reasons=text))
+        cache.store(
+            PLACES_KIND,
+            self._identity,
+            lambda f: np.savez(f, rows=rows, addresses=addresses, why=why_ids, reasons=text),
+        )
 
     def _load(self) -> dict[int, tuple[int | None, str]]:
         """What an earlier run worked out; {} for a file that does not fit this binary."""
@@ -77,11 +79,14 @@ class InlineProbes:
         fns = self._b.functions
         holder = self.index.fn[rows].astype(np.int64)
         inside = (addresses >= fns.entry[holder].astype(np.int64)) & (
-            addresses < fns.end[holder].astype(np.int64))
+            addresses < fns.end[holder].astype(np.int64)
+        )
         if not ((addresses == -1) | inside).all():
             return {}  # an address outside its function: not this binary's answers
-        return {r: (None if a == -1 else a, reasons[w])
-                for r, a, w in zip(rows.tolist(), addresses.tolist(), why.tolist(), strict=True)}
+        return {
+            r: (None if a == -1 else a, reasons[w])
+            for r, a, w in zip(rows.tolist(), addresses.tolist(), why.tolist(), strict=True)
+        }
 
     def _work_out(self, row: int) -> tuple[int | None, str]:
         fn = int(self.index.fn[row])
@@ -94,8 +99,9 @@ class InlineProbes:
         return once_per_call(graph, self.index.code_ranges(row), mark, graph.lone_nop(mark))
 
 
-def once_per_call(graph: FlowGraph, body: list[tuple[int, int]], mark: int,
-                  mark_is_nop: bool) -> tuple[int | None, str]:
+def once_per_call(
+    graph: FlowGraph, body: list[tuple[int, int]], mark: int, mark_is_nop: bool
+) -> tuple[int | None, str]:
     """An address that runs exactly once per inlined call, or (None, why not).
 
     The compiler emits a NOP at the call's point in the caller's control flow, ordered with
@@ -111,8 +117,8 @@ def once_per_call(graph: FlowGraph, body: list[tuple[int, int]], mark: int,
     blocks = {b for start, end in body for b in graph.blocks_in(start, end)}
     if not blocks:
         return None, "no code of its own"
-    entered = sorted(b for b in blocks
-                     if b == graph.entry or any(p not in blocks for p in graph.pred[b]))
+    entered = sorted(b for b in blocks if b == graph.entry or any(p not in blocks for p in graph.pred[b]))
+
     # One entry runs once per call if the call's own code never leads back to it (a loop
     # inside the call), and each block of the call's code either comes after it on every
     # path from the function's start (it dominates them) or leads to it on every path (an
@@ -132,16 +138,35 @@ def once_per_call(graph: FlowGraph, body: list[tuple[int, int]], mark: int,
         # a block that only loads may be an argument read early for a call that then does
         # not happen; but where the head only loads too, both may be copies of one getter
         early = not _only_loads(graph, head, inside)
-        if all(graph.always_reaches(b, head) or (early and _only_loads(graph, b, inside))
-               for b in before):
+        if all(graph.always_reaches(b, head) or (early and _only_loads(graph, b, inside)) for b in before):
             return head, ""
     if len(entered) == 1 and looped:
         return None, "its first block is also reached from inside it (a loop)"
     return None, f"its code is entered at {len(entered)} places, none of them first on every path"
 
 
-_LOADS = frozenset({"mov", "movabs", "movzx", "movsx", "movsxd", "lea", "nop", "movups", "movss", "movsd",
-                    "movq", "movd", "ldr", "ldrb", "ldrh", "ldrsw", "ldur", "ldp"})
+_LOADS = frozenset(
+    {
+        "mov",
+        "movabs",
+        "movzx",
+        "movsx",
+        "movsxd",
+        "lea",
+        "nop",
+        "movups",
+        "movss",
+        "movsd",
+        "movq",
+        "movd",
+        "ldr",
+        "ldrb",
+        "ldrh",
+        "ldrsw",
+        "ldur",
+        "ldp",
+    }
+)
 
 
 def _only_loads(graph: FlowGraph, block: int, inside) -> bool:

@@ -67,10 +67,13 @@ class LineTable:
         """Every source file the line tables name."""
         tab, hdr = self._tab, self._tab.header
         if hdr.version == "1.2":
-            offs = gather_u32(tab.buf, hdr.filetab_off + 4 * np.arange(1, max(hdr.nfiles, 1)),
-                              hdr.order) if hdr.nfiles > 1 else np.zeros(0, dtype=np.int64)
+            offs = (
+                gather_u32(tab.buf, hdr.filetab_off + 4 * np.arange(1, max(hdr.nfiles, 1)), hdr.order)
+                if hdr.nfiles > 1
+                else np.zeros(0, dtype=np.int64)
+            )
             return sorted({tab.cstring(int(o)) for o in offs.tolist() if 0 < o < len(tab.table)})
-        region = tab.table[hdr.filetab_off:hdr.pctab_off]
+        region = tab.table[hdr.filetab_off : hdr.pctab_off]
         return sorted({f.decode("utf-8", "replace") for f in region.split(b"\0") if f})
 
     def resolve(self, suffix: str) -> str:
@@ -141,13 +144,15 @@ class LineTable:
         if line not in code:
             last = max(code)
             if line > last:
-                raise LineError(f"{file}:{line}: past the end of its code (the last line with "
-                                f"code is {last})")
+                raise LineError(
+                    f"{file}:{line}: past the end of its code (the last line with code is {last})"
+                )
             lines = sorted(code)
             at = bisect.bisect_left(lines, line)
             near = sorted({lines[max(0, at - 1)], lines[min(at, len(lines) - 1)]})
-            raise LineError(f"{file}:{line}: no code at this line (nearest lines with code: "
-                            f"{', '.join(map(str, near))})")
+            raise LineError(
+                f"{file}:{line}: no code at this line (nearest lines with code: {', '.join(map(str, near))})"
+            )
         runs = sorted(code[line], key=lambda r: (r[0], r[1]))
         out: list[LineSite] = []
         if stmt_rows:
@@ -171,9 +176,13 @@ class LineTable:
         entry, func_off = int(fns.entry[fn_index]), int(fns.func_off[fn_index])
         q = tab.header.quantum
         try:
+
             def table(field: int) -> int:
-                return int.from_bytes(tab.table[func_off + field:func_off + field + 4],
-                                      tab.header.byteorder) + tab.header.pctab_off
+                return (
+                    int.from_bytes(tab.table[func_off + field : func_off + field + 4], tab.header.byteorder)
+                    + tab.header.pctab_off
+                )
+
             lines = list(pcvalue.iter_steps(tab.table, table(tab.layout.pcln), entry, q))
             inl = inline_index(self._b).runs(fn_index)
         except BinaryError:
@@ -214,7 +223,7 @@ class LineTable:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
             everyone = np.arange(len(fns))
             return everyone, np.full(len(fns), numbers[0], dtype=np.int64)
-        region = tab.table[hdr.filetab_off:hdr.pctab_off]
+        region = tab.table[hdr.filetab_off : hdr.pctab_off]
         pos = region.find(file.encode() + b"\0")
         while pos > 0 and region[pos - 1] != 0:  # a longer name ending with it: keep looking
             pos = region.find(file.encode() + b"\0", pos + 1)

@@ -61,20 +61,28 @@ class MethodSignatures:
         name, mtyp, ifn, tfn = words[:-3], words[1:-2], words[2:-1], words[3:]
         # the cheap tests first: the entry lookups then run on the few words left (on the
         # whole region they took 0.65 s of every attach on hugo)
-        maybe = np.flatnonzero((mtyp > 0) & (mtyp < len(region)) & (mtyp % 4 == 0)
-                               & (name > 0) & (name < len(region)) & (tfn >= 0))
+        maybe = np.flatnonzero(
+            (mtyp > 0)
+            & (mtyp < len(region))
+            & (mtyp % 4 == 0)
+            & (name > 0)
+            & (name < len(region))
+            & (tfn >= 0)
+        )
         maybe = maybe[np.isin(tfn[maybe], entries)]
         maybe = maybe[(ifn[maybe] == -1) | np.isin(ifn[maybe], entries)]
         out: dict[int, tuple[int, int]] = {}
         for i in maybe.tolist():
             for text_off in (int(tfn[i]), int(ifn[i])):
                 if text_off >= 0:
-                    out.setdefault(self._binary.text_start + text_off, (base + int(name[i]),
-                                                                       base + int(mtyp[i])))
+                    out.setdefault(
+                        self._binary.text_start + text_off, (base + int(name[i]), base + int(mtyp[i]))
+                    )
         return out
 
-    def params(self, fn: Function, receiver_words: int | None,
-               follow: int = POINTER_DEPTH) -> list[Param] | None:
+    def params(
+        self, fn: Function, receiver_words: int | None, follow: int = POINTER_DEPTH
+    ) -> list[Param] | None:
         """Receiver, arguments and results of a method, or None if unknown. receiver_words:
         how many words a value receiver takes (ArgInfo's first argument); follow: levels of
         pointers to structs described (--depth)."""
@@ -129,16 +137,23 @@ class MethodSignatures:
         node = RuntimeNode(types.reader, found[1])
         return PointerTo(node) if name.stars else node
 
-    def _receiver(self, fn: Function, words: int | None, node: TypeNode | None,
-                  follow: int) -> Param | None:
+    def _receiver(self, fn: Function, words: int | None, node: TypeNode | None, follow: int) -> Param | None:
         ptrsize = self._binary.elf.ptrsize
         word = Part("ptr", ptrsize)
         if ".(*" in fn.name:
             pointee = None
             if node is not None and follow > 0:
                 pointee = classify(node, ptrsize, 0, follow).pointee
-            return Param("recv", "*" + _receiver_type(fn.name), "ptr", ptrsize, ptrsize, False, (word,),
-                         pointee=pointee)
+            return Param(
+                "recv",
+                "*" + _receiver_type(fn.name),
+                "ptr",
+                ptrsize,
+                ptrsize,
+                False,
+                (word,),
+                pointee=pointee,
+            )
         if node is not None:
             p = classify(node, ptrsize, 0, follow)
             if p.kind != "unknown" and (words is None or len(p.parts) == words):
@@ -151,5 +166,5 @@ class MethodSignatures:
 
 def _receiver_type(name: str) -> str:
     """pkg.(*T).M -> pkg.T; pkg.T.M -> pkg.T."""
-    head = name[:name.rfind(".")]
+    head = name[: name.rfind(".")]
     return head.replace("(*", "").replace(")", "")

@@ -86,16 +86,45 @@ def parse_header(table: bytes) -> Header:
         if filetab_off + 4 > len(table):
             raise BinaryError("pclntab file table offset is out of bounds")
         nfiles = int.from_bytes(table[filetab_off : filetab_off + 4], byteorder)
-        hdr = Header(version, order, quantum, ptrsize, nfunc, nfiles, 0, 0, 0, filetab_off,
-                     0, functab_off, 0, ptrsize)
+        hdr = Header(
+            version, order, quantum, ptrsize, nfunc, nfiles, 0, 0, 0, filetab_off, 0, functab_off, 0, ptrsize
+        )
     elif version == "1.16":
         pcln = word(6)
-        hdr = Header(version, order, quantum, ptrsize, nfunc, word(1), 0, word(2), word(3),
-                     word(4), word(5), pcln, pcln, ptrsize)
+        hdr = Header(
+            version,
+            order,
+            quantum,
+            ptrsize,
+            nfunc,
+            word(1),
+            0,
+            word(2),
+            word(3),
+            word(4),
+            word(5),
+            pcln,
+            pcln,
+            ptrsize,
+        )
     else:
         pcln = word(7)
-        hdr = Header(version, order, quantum, ptrsize, nfunc, word(1), word(2), word(3),
-                     word(4), word(5), word(6), pcln, pcln, 4)
+        hdr = Header(
+            version,
+            order,
+            quantum,
+            ptrsize,
+            nfunc,
+            word(1),
+            word(2),
+            word(3),
+            word(4),
+            word(5),
+            word(6),
+            pcln,
+            pcln,
+            4,
+        )
     for name in ("funcname_off", "cu_off", "filetab_off", "pctab_off", "functab_off"):
         if getattr(hdr, name) >= len(table):
             raise BinaryError(f"pclntab {name.removesuffix('_off')} offset is out of bounds")
@@ -157,8 +186,9 @@ class PcLnTable:
         self._steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}  # decoded tables
         self._file_names: dict[tuple[int, int], str] = {}  # (func_off, file number) -> name
         hdr = self.header
-        ftab = np.frombuffer(table, dtype=f"{hdr.order}u{hdr.entry_size}",
-                             count=2 * hdr.nfunc + 1, offset=hdr.functab_off)
+        ftab = np.frombuffer(
+            table, dtype=f"{hdr.order}u{hdr.entry_size}", count=2 * hdr.nfunc + 1, offset=hdr.functab_off
+        )
         self._entry_raw = ftab[0::2].astype(np.uint64)
         funcoff = ftab[1::2].astype(np.int64)
         hole = (1 << (8 * hdr.entry_size)) - 1  # multi-text-section marker, not a function
@@ -230,8 +260,7 @@ class PcLnTable:
         values, slow = pcvalue.first_values(self.buf, offs, self.header.quantum)
         for i in np.flatnonzero(slow).tolist():
             entry = int(raw.entry[i])
-            values[i] = pcvalue.value_at(self.table, int(offs[i]), entry, entry,
-                                         self.header.quantum)
+            values[i] = pcvalue.value_at(self.table, int(offs[i]), entry, entry, self.header.quantum)
         return values
 
     def lines_at_entry(self, raw: RawFunctions) -> np.ndarray:
@@ -246,8 +275,10 @@ class PcLnTable:
 
     # -- one pc -------------------------------------------------------------------
     def _table_offset(self, func_off: int, field: int) -> int:
-        return int.from_bytes(self.table[func_off + field:func_off + field + 4],
-                              self.header.byteorder) + self.header.pctab_off
+        return (
+            int.from_bytes(self.table[func_off + field : func_off + field + 4], self.header.byteorder)
+            + self.header.pctab_off
+        )
 
     def preload(self, functions: list[tuple[int, int]]) -> None:
         """Decode the pcsp, pcfile and pcln tables of many functions ((func_off, entry) each)
@@ -256,17 +287,23 @@ class PcLnTable:
         one by one took 13 s). At most STEP_TABLES are kept; a corrupt table is left to
         pc_value, which says so when asked."""
         fields = (self.layout.pcsp, self.layout.pcfile, self.layout.pcln)
-        keys = list(dict.fromkeys(
-            (self._table_offset(func_off, f), entry) for func_off, entry in functions[:STEP_TABLES // 3]
-            for f in fields if 0 <= func_off <= len(self.table) - f - 4))
+        keys = list(
+            dict.fromkeys(
+                (self._table_offset(func_off, f), entry)
+                for func_off, entry in functions[: STEP_TABLES // 3]
+                for f in fields
+                if 0 <= func_off <= len(self.table) - f - 4
+            )
+        )
         keys = [k for k in keys if k not in self._steps and 0 <= k[0] < len(self.table)]
         if not keys:
             return
         offs = np.array([off for off, _e in keys], dtype=np.int64)
         entries = np.array([entry for _o, entry in keys], dtype=np.int64)
         try:
-            table, _start, end, value = pcvalue.decode_many(self.table, self.buf, offs, entries,
-                                                           self.header.quantum)
+            table, _start, end, value = pcvalue.decode_many(
+                self.table, self.buf, offs, entries, self.header.quantum
+            )
         except BinaryError:
             return
         bounds = np.searchsorted(table, np.arange(len(keys) + 1))
@@ -317,7 +354,8 @@ class PcLnTable:
         def u32(at: int) -> int:
             if not 0 <= at <= len(self.table) - 4:
                 raise BinaryError("file table out of bounds")
-            return int.from_bytes(self.table[at:at + 4], order)
+            return int.from_bytes(self.table[at : at + 4], order)
+
         if hdr.version == "1.2":
             return u32(hdr.filetab_off + 4 * fno) if 0 < fno < hdr.nfiles else -1
         if fno < 0:

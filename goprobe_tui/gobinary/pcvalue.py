@@ -95,8 +95,9 @@ SCALAR_BELOW = 24  # tables still being read: fewer than this, and each is read 
 WINDOW = 32  # bytes of each table decoded per step (3 in 4 inline tables fit in one)
 
 
-def decode_many(data: bytes, buf: np.ndarray, offs: np.ndarray, entries: np.ndarray,
-                quantum: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def decode_many(
+    data: bytes, buf: np.ndarray, offs: np.ndarray, entries: np.ndarray, quantum: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every run of many pc-value tables, read side by side (each step decodes the next
     WINDOW bytes of every table at once): (table number, start pc, end pc, value), table by
     table in order."""
@@ -141,8 +142,9 @@ def decode_many(data: bytes, buf: np.ndarray, offs: np.ndarray, entries: np.ndar
     return table[order], start[order], end[order], value[order]
 
 
-def _window(buf: np.ndarray, pos: np.ndarray, pc: np.ndarray, val: np.ndarray,
-            entries: np.ndarray, quantum: int):
+def _window(
+    buf: np.ndarray, pos: np.ndarray, pc: np.ndarray, val: np.ndarray, entries: np.ndarray, quantum: int
+):
     """Decode the (value delta, pc delta) pairs wholly inside the next WINDOW bytes of each
     table. Returns ((row, start, end, value) of the runs found, bytes consumed per row,
     whether the row's table ended)."""

@@ -44,10 +44,15 @@ def store(identity: tuple, names: list[str], lines: np.ndarray, files: list[str]
     if not names:
         return
     index: dict[str, int] = {}
-    file_of = np.fromiter((index.setdefault(f, len(index)) for f in files), dtype=np.int32,
-                          count=len(files))
+    file_of = np.fromiter((index.setdefault(f, len(index)) for f in files), dtype=np.int32, count=len(files))
 
     def write(f) -> None:
-        np.savez(f, names=_text(names), lines=np.asarray(lines, dtype=np.int32),
-                 files=_text(list(index)), file_of=file_of)
+        np.savez(
+            f,
+            names=_text(names),
+            lines=np.asarray(lines, dtype=np.int32),
+            files=_text(list(index)),
+            file_of=file_of,
+        )
+
     cache.store(KIND, (FORMAT, *identity), write)

@@ -34,8 +34,9 @@ def resolve_text_start(elf: ElfImage, table: PcLnTable) -> tuple[int, str]:
     text = moduledata_text(elf, table)
     if text is not None:
         return text, "moduledata"
-    raise BinaryError("cannot determine runtime.text (no symbol, header or moduledata); "
-                      "refusing to guess offsets")
+    raise BinaryError(
+        "cannot determine runtime.text (no symbol, header or moduledata); refusing to guess offsets"
+    )
 
 
 def _plausible(elf: ElfImage, table: PcLnTable, text: int) -> bool:

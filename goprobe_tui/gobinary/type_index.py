@@ -105,8 +105,10 @@ class TypeIndex:
             return found[name.path]
         if "/" not in name.path and found:
             if len(found) > 1:
-                raise ValueError(f"{name} is ambiguous: " + ", ".join(
-                    f"{'*' * name.stars}{path}.{name.name}" for path in sorted(found)))
+                raise ValueError(
+                    f"{name} is ambiguous: "
+                    + ", ".join(f"{'*' * name.stars}{path}.{name.name}" for path in sorted(found))
+                )
             return next(iter(found.values()))
         return None
 

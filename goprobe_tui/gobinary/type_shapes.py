@@ -72,8 +72,9 @@ def classify(node: TypeNode, ptrsize: int, depth: int = 0, follow: int = POINTER
         if kind == PTR and follow > 0:
             target = node.elem()
             pointee = struct_layout(target, ptrsize, follow - 1) if target is not None else None
-        return shape("map" if kind == MAP else "ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),),
-                     pointee=pointee)
+        return shape(
+            "map" if kind == MAP else "ptr", ptrsize, ptrsize, (Part("ptr", ptrsize),), pointee=pointee
+        )
     if kind in (FLOAT32, FLOAT64):
         return shape("float", size, align, (Part("float", size),))
     if kind in (COMPLEX64, COMPLEX128):
@@ -84,8 +85,13 @@ def classify(node: TypeNode, ptrsize: int, depth: int = 0, follow: int = POINTER
     if kind == SLICE:
         target = node.elem() if depth < MAX_DEPTH else None
         elem = classify(target, ptrsize, depth + 1, 0) if target is not None else None
-        return shape("slice", 3 * ptrsize, ptrsize,
-                     (Part("ptr", ptrsize), Part("int", ptrsize), Part("int", ptrsize)), elem=elem)
+        return shape(
+            "slice",
+            3 * ptrsize,
+            ptrsize,
+            (Part("ptr", ptrsize), Part("int", ptrsize), Part("int", ptrsize)),
+            elem=elem,
+        )
     if kind == IFACE:
         return shape("iface", 2 * ptrsize, ptrsize, (Part("ptr", ptrsize), Part("ptr", ptrsize)))
     if kind == STRUCT and depth < MAX_DEPTH:
@@ -99,8 +105,9 @@ def classify(node: TypeNode, ptrsize: int, depth: int = 0, follow: int = POINTER
                 return shape("struct", size, ptrsize)  # not register-assignable as a whole
             members.append(replace(m, name=fname, offset=offset))
         max_align = max((m.align for m in members), default=1)
-        return shape("struct", size, max_align, tuple(p for m in members for p in m.parts),
-                     members=tuple(members))
+        return shape(
+            "struct", size, max_align, tuple(p for m in members for p in m.parts), members=tuple(members)
+        )
     if kind == ARRAY:
         if size == 0 or node.count == 0:
             return shape("struct", 0, 1)
@@ -119,9 +126,10 @@ def struct_layout(node: TypeNode, ptrsize: int, follow: int = 0) -> Param | None
     fields = node.members() if node.kind == STRUCT else None
     if fields is None:
         return None
-    members = tuple(replace(classify(ftype, ptrsize, 1, follow), name=fname, offset=offset,
-                            members=())
-                    for fname, ftype, offset in fields)
+    members = tuple(
+        replace(classify(ftype, ptrsize, 1, follow), name=fname, offset=offset, members=())
+        for fname, ftype, offset in fields
+    )
     return Param("", node.name, "struct", 0, 1, False, (), members)
 
 
@@ -142,8 +150,10 @@ def select_path(node: TypeNode, expr: str, root: str, names: list[str], ptrsize:
                 steps.append((deref, offset))
             deref, offset, node = True, 0, target
         elif not deref:
-            raise ValueError(f"--field {expr}: {root} is not a pointer to a struct; only fields "
-                             "reached through pointers can be read")
+            raise ValueError(
+                f"--field {expr}: {root} is not a pointer to a struct; only fields "
+                "reached through pointers can be read"
+            )
         members = node.members() if node.kind == STRUCT else None
         found = next((m for m in members or () if m[0] == name), None)
         if found is None:
@@ -152,8 +162,9 @@ def select_path(node: TypeNode, expr: str, root: str, names: list[str], ptrsize:
         offset += found[2]
         node = found[1]
     steps.append((deref, offset))
-    leaf = replace(classify(node, ptrsize, 1, 0), name=expr, type_name=node.name, members=(),
-                   pointee=None, elem=None)
+    leaf = replace(
+        classify(node, ptrsize, 1, 0), name=expr, type_name=node.name, members=(), pointee=None, elem=None
+    )
     return FieldPath(expr, root, tuple(steps), leaf)
 
 
@@ -199,4 +210,3 @@ class RuntimeNode:
 
     def elem(self) -> TypeNode | None:
         return self._node(self._t.elem) if self._t.elem else None
-

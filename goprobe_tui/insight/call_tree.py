@@ -35,24 +35,37 @@ def build_tree(events: Iterable[TraceEvent]) -> list[CallNode]:
             text = ev.call_text() if ev.kind == "line" else ev.values_text()
             name = ev.probe if ev.kind == "line" else ev.function
             (stack[-1].children if stack else roots).append(
-                CallNode(name, text, ts_ns=ev.ts_ns, returns="" if ev.inlined else None))
+                CallNode(name, text, ts_ns=ev.ts_ns, returns="" if ev.inlined else None)
+            )
             continue
         if ev.kind == "spawn":  # a `go` statement here: a leaf naming the child, never a return
             child = ev.args.get("child_goid")
             (stack[-1].children if stack else roots).append(
-                CallNode(str(ev.args.get("start") or "?"), ts_ns=ev.ts_ns, returns="",
-                         spawned=child if isinstance(child, int) else -1))
+                CallNode(
+                    str(ev.args.get("start") or "?"),
+                    ts_ns=ev.ts_ns,
+                    returns="",
+                    spawned=child if isinstance(child, int) else -1,
+                )
+            )
             continue
         if ev.kind == "entry":
             node = CallNode(ev.function, ev.values_text(), ts_ns=ev.ts_ns)
             (stack[-1].children if stack else roots).append(node)
             stack.append(node)
             continue
-        depth = next((i for i in range(len(stack) - 1, -1, -1)
-                      if stack[i].function == ev.function and stack[i].returns is None), None)
+        depth = next(
+            (
+                i
+                for i in range(len(stack) - 1, -1, -1)
+                if stack[i].function == ev.function and stack[i].returns is None
+            ),
+            None,
+        )
         if depth is None:  # its entry came before the events we hold
-            node = CallNode(ev.function, returns=ev.values_text(), latency_ns=ev.latency_ns,
-                            ts_ns=ev.ts_ns, entered=False)
+            node = CallNode(
+                ev.function, returns=ev.values_text(), latency_ns=ev.latency_ns, ts_ns=ev.ts_ns, entered=False
+            )
             (stack[-1].children if stack else roots).append(node)
             continue
         node = stack[depth]

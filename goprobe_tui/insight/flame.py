@@ -88,8 +88,17 @@ class FlameTree:
         out = []
         for path, (width_ns, width_calls, _below) in widths.items():
             node = self.nodes.get(path) or _Node()
-            out.append(FlameRow(path, node.calls, node.total_ns, node.self_ns,
-                                node.hist.percentile(50), node.hist.percentile(99), width_ns,
-                                width_calls))
+            out.append(
+                FlameRow(
+                    path,
+                    node.calls,
+                    node.total_ns,
+                    node.self_ns,
+                    node.hist.percentile(50),
+                    node.hist.percentile(99),
+                    width_ns,
+                    width_calls,
+                )
+            )
         out.sort(key=lambda r: r.path)
         return out

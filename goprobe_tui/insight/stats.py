@@ -27,8 +27,18 @@ UNKNOWN = None  # its results are unknown (no DWARF or type metadata for them)
 
 
 class FunctionStats:
-    __slots__ = ("_rate", "callers", "calls", "errors", "function", "inlined", "key", "latency",
-                 "slowest", "unpaired")
+    __slots__ = (
+        "_rate",
+        "callers",
+        "calls",
+        "errors",
+        "function",
+        "inlined",
+        "key",
+        "latency",
+        "slowest",
+        "unpaired",
+    )
 
     def __init__(self, function: str, counts_errors: bool, key: tuple[str, Any] | None = None) -> None:
         self.function = function
@@ -82,8 +92,9 @@ class FunctionStats:
             "mean_ns": lat.total // lat.count if lat.count else None,
             "histogram": [list(o) for o in lat.octaves()],
             "slowest": self.slowest,
-            "callers": sorted(([n, c] for n, c in self.callers.items()),
-                              key=lambda nc: (-nc[1], nc[0]))[:TOP_CALLERS],
+            "callers": sorted(([n, c] for n, c in self.callers.items()), key=lambda nc: (-nc[1], nc[0]))[
+                :TOP_CALLERS
+            ],
         }
 
 
@@ -149,15 +160,20 @@ class StatsTable:
             st.unpaired += 1
             return
         st.latency.add(ev.latency_ns)
-        if st.latency.max == ev.latency_ns and (st.slowest is None
-                                                or ev.latency_ns > st.slowest["latency_ns"]):
+        if st.latency.max == ev.latency_ns and (
+            st.slowest is None or ev.latency_ns > st.slowest["latency_ns"]
+        ):
             args = getattr(ev, "call_args", None)
             st.slowest = {
-                "latency_ns": ev.latency_ns, "ts": ev.ts_ns / 1e9, "pid": ev.pid, "tid": ev.tid,
+                "latency_ns": ev.latency_ns,
+                "ts": ev.ts_ns / 1e9,
+                "pid": ev.pid,
+                "tid": ev.tid,
                 "goid": ev.goid,
                 "args": None if args is None else json_values(args),
-                "args_text": None if args is None else
-                ", ".join(f"{k}={format_value(v)}" for k, v in args.items()),
+                "args_text": None
+                if args is None
+                else ", ".join(f"{k}={format_value(v)}" for k, v in args.items()),
                 "returns": json_values(ev.returns),
             }
 
@@ -184,7 +200,8 @@ class StatsTable:
             if row is None:
                 self._keys_of[st.function] = self._keys_of.get(st.function, 0) + 1
                 row = self.keyed[(st.function, text)] = FunctionStats(
-                    st.function, st.errors is not None, (text, json_values({"k": value})["k"]))
+                    st.function, st.errors is not None, (text, json_values({"k": value})["k"])
+                )
         return row
 
     def _top_keys(self, now_ns: int) -> list[dict[str, Any]]:
@@ -213,8 +230,11 @@ class StatsTable:
     def snapshot(self, now_ns: int) -> list[dict[str, Any]]:
         if self.by is not None:  # a row per function and key; functions not called yet too
             called = {f for f, _t in self.keyed}
-            return [self._marked(r) for r in self._top_keys(now_ns)
-                    + [st.snapshot(now_ns) for f, st in self.functions.items() if f not in called]]
+            return [
+                self._marked(r)
+                for r in self._top_keys(now_ns)
+                + [st.snapshot(now_ns) for f, st in self.functions.items() if f not in called]
+            ]
         return [self._marked(st.snapshot(now_ns)) for st in self.functions.values()]
 
     def _marked(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -243,8 +263,9 @@ def _merged(rows: list[FunctionStats], key: str = OTHER_KEY) -> FunctionStats:
             if v is not None:
                 cur = getattr(lat, bound)
                 setattr(lat, bound, v if cur is None else pick(cur, v))
-        if r.slowest is not None and (out.slowest is None
-                                      or r.slowest["latency_ns"] > out.slowest["latency_ns"]):
+        if r.slowest is not None and (
+            out.slowest is None or r.slowest["latency_ns"] > out.slowest["latency_ns"]
+        ):
             out.slowest = r.slowest
         for caller, n in r.callers.items():
             out.callers[caller] = out.callers.get(caller, 0) + n

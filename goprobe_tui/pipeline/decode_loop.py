@@ -19,10 +19,17 @@ HELD_NS = 100_000_000  # a return held for its entry (same address) waits at mos
 
 
 class DecodeLoop:
-    def __init__(self, header: PageHeader, root: str, pid_filter: int | None,
-                 insight: bool = False, one_process: int | None = None,
-                 by: str | None = None, otlp: tuple[str, str, str] | None = None,
-                 live: bool = True) -> None:
+    def __init__(
+        self,
+        header: PageHeader,
+        root: str,
+        pid_filter: int | None,
+        insight: bool = False,
+        one_process: int | None = None,
+        by: str | None = None,
+        otlp: tuple[str, str, str] | None = None,
+        live: bool = True,
+    ) -> None:
         """insight: also aggregate per-function statistics (`table`). one_process: every
         record is known to come from this process's threads (perf). live=False: records of
         another machine (replay): its threads are not this machine's /proc."""
@@ -57,15 +64,22 @@ class DecodeLoop:
 
     def status(self) -> TraceStatus:
         m, d = self.merger, self.decoder
-        return TraceStatus(decoded=self.decoded, lost=m.lost, malformed=m.malformed + d.malformed,
-                           unattributed=d.unattributed, unpaired_returns=d.pairing.unmatched,
-                           filtered=d.filtered + d.filtered_returns, messages=self.messages,
-                           held=m.holding + len(d._held),
-                           otlp_sent=self.sink.sent if self.sink else 0,
-                           otlp_dropped=self.sink.dropped if self.sink else 0)
+        return TraceStatus(
+            decoded=self.decoded,
+            lost=m.lost,
+            malformed=m.malformed + d.malformed,
+            unattributed=d.unattributed,
+            unpaired_returns=d.pairing.unmatched,
+            filtered=d.filtered + d.filtered_returns,
+            messages=self.messages,
+            held=m.holding + len(d._held),
+            otlp_sent=self.sink.sent if self.sink else 0,
+            otlp_dropped=self.sink.dropped if self.sink else 0,
+        )
 
-    def step(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
-             ) -> list[EventRow]:
+    def step(
+        self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
+    ) -> list[EventRow]:
         # Rows are made at the end: a user stack record, later in this batch, completes the
         # event before it.
         events: list[TraceEvent] = []

@@ -24,8 +24,13 @@ PAGE = 4096  # a PIE's load bias is a multiple of it
 
 
 class EventDecoder:
-    def __init__(self, root: str = "/sys/kernel/tracing", pair_limit: int | None = None,
-                 call_args: bool = False, live: bool = True) -> None:
+    def __init__(
+        self,
+        root: str = "/sys/kernel/tracing",
+        pair_limit: int | None = None,
+        call_args: bool = False,
+        live: bool = True,
+    ) -> None:
         """call_args: a return event gets its call's arguments (`call_args`, not in its row
         or JSON), for the slowest call of the statistics."""
         self.by_type: dict[int, ProbeEvent] = {}
@@ -48,8 +53,7 @@ class EventDecoder:
         self.show_walked = True
         # the last event on each CPU (or the events of one inlined site): the kernel writes its
         # user stack record right after it
-        self._last_on_cpu: dict[int, tuple[TraceEvent | list[TraceEvent], int | None, str,
-                                           int | None]] = {}
+        self._last_on_cpu: dict[int, tuple[TraceEvent | list[TraceEvent], int | None, str, int | None]] = {}
         self._held: dict[int, tuple[TraceEvent, tuple[int, int]]] = {}  # tid -> (return, key)
 
     def _comm(self, raw: bytes) -> str:
@@ -114,12 +118,12 @@ class EventDecoder:
             return
         out, bias, path, ra = last
         events = out if isinstance(out, list) else [out]
-        pid = int.from_bytes(rec.page[rec.start + 4:rec.start + 8], "little", signed=True)
+        pid = int.from_bytes(rec.page[rec.start + 4 : rec.start + 8], "little", signed=True)
         sym = self.symbolizer(path)
         if pid != events[0].tid or bias is None or sym is None:
             return
         # 8 callers, or as many as the padding says: a perf callchain (--pid, --stack-depth)
-        from_perf = int.from_bytes(rec.page[rec.start + 12:rec.start + 16], "little")
+        from_perf = int.from_bytes(rec.page[rec.start + 12 : rec.start + 16], "little")
         n = from_perf or 8
         pcs = struct.unpack_from(f"<{min(n, 64)}Q", rec.page, rec.start + 16)
         # [0] is the probe's own address; the walk misses the direct caller: it is `ra`. A
@@ -135,8 +139,10 @@ class EventDecoder:
         stack = tuple((f.function, f.inlined, f.file, f.line) for f in frames)
         for one in events:
             # an inlined call's callers: the functions it was inlined into, then the walk's
-            inlined = tuple((f, i < len(one.inlined) - 1, file, line)
-                            for i, (f, file, line) in enumerate(one.inlined or ()))
+            inlined = tuple(
+                (f, i < len(one.inlined) - 1, file, line)
+                for i, (f, file, line) in enumerate(one.inlined or ())
+            )
             one.stack = inlined + stack
 
     def decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
@@ -165,7 +171,7 @@ class EventDecoder:
         loc = fields.get("comm")
         if loc is not None:  # the name the thread had as the probe fired
             off = start + (loc & 0xFFFF)
-            raw = page[off:off + (loc >> 16)]
+            raw = page[off : off + (loc >> 16)]
             comm = self._comms.get(raw) or self._comm(raw) or comm
         # PIE: one load bias for the whole image, seen at this probe's own address. Unproven,
         # the file is not read at all: a wrong bias would show another value as this one.
@@ -181,8 +187,18 @@ class EventDecoder:
         if site.condition is not None and not matches(site.condition, decoded):
             self.filtered += 1  # what the kernel's filter could not decide (strings)
             return None
-        out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, site.kind, ev.name,
-                         goid=fields.get("goid"), nspid=nspid)
+        out = TraceEvent(
+            rec.ts,
+            rec.cpu,
+            pid,
+            tid,
+            comm,
+            site.function,
+            site.kind,
+            ev.name,
+            goid=fields.get("goid"),
+            nspid=nspid,
+        )
         ra = fields.get("ra")
         if "s1" in fields and self.show_walked:  # the probe walked the frames itself
             self._walked_stack(out, fields, ra, ev.path, bias if exact or not ev.pie else None)
@@ -217,9 +233,20 @@ class EventDecoder:
             return None
         return out
 
-    def _inlined(self, site: Site, fields: dict, view: BinaryView | None, rec: Record,
-                 ev: ProbeEvent, pid: int, tid: int, comm: str, nspid: int | None, bias: int,
-                 exact: bool) -> TraceEvent | list[TraceEvent] | None:
+    def _inlined(
+        self,
+        site: Site,
+        fields: dict,
+        view: BinaryView | None,
+        rec: Record,
+        ev: ProbeEvent,
+        pid: int,
+        tid: int,
+        comm: str,
+        nspid: int | None,
+        bias: int,
+        exact: bool,
+    ) -> TraceEvent | list[TraceEvent] | None:
         """One event per inlined call the probe stands for (each with its own arguments and
         condition): an entry with no return (the call has none to probe), its caller known
         from the binary."""
@@ -232,21 +259,33 @@ class EventDecoder:
                 self.filtered += 1
                 continue
             note = site.call_notes[i] if i < len(site.call_notes) and not specs else ""
-            one = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.function, "entry", ev.name,
-                             decoded, goid=fields.get("goid"), nspid=nspid, inlined=frames,
-                             args_note=note)
+            one = TraceEvent(
+                rec.ts,
+                rec.cpu,
+                pid,
+                tid,
+                comm,
+                site.function,
+                "entry",
+                ev.name,
+                decoded,
+                goid=fields.get("goid"),
+                nspid=nspid,
+                inlined=frames,
+                args_note=note,
+            )
             one.caller = frames[0][0]
             events.append(one)
         if not events:
             return None
         if self._stack_type is not None:
             ra = fields.get(site.ra_key)
-            self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None,
-                                          ev.path, ra)
+            self._last_on_cpu[rec.cpu] = (events, bias if exact or not ev.pie else None, ev.path, ra)
         return events[0] if len(events) == 1 else events
 
-    def _walked_stack(self, out: TraceEvent, fields: dict, ra: int | None, path: str,
-                      bias: int | None) -> None:
+    def _walked_stack(
+        self, out: TraceEvent, fields: dict, ra: int | None, path: str, bias: int | None
+    ) -> None:
         """Frames from the probe's own walk (ra, s1, s2, …): up to the first that could not be
         read (the walk's end, where the saved frame pointer is 0)."""
         sym = self.symbolizer(path) if bias is not None else None
@@ -257,11 +296,21 @@ class EventDecoder:
         while pc:  # a field not there (None) or a frame pointer of 0 ends it
             walk.append(pc)
             pc, k = fields.get(f"s{k}"), k + 1
-        out.stack = tuple((f.function, f.inlined, f.file, f.line)
-                          for pc in walk for f in sym.frames(pc - bias))
+        out.stack = tuple(
+            (f.function, f.inlined, f.file, f.line) for pc in walk for f in sym.frames(pc - bias)
+        )
 
-    def _spawn(self, fields: dict, rec: Record, ev: ProbeEvent, pid: int, tid: int, comm: str,
-               nspid: int | None, bias: int | None) -> TraceEvent:
+    def _spawn(
+        self,
+        fields: dict,
+        rec: Record,
+        ev: ProbeEvent,
+        pid: int,
+        tid: int,
+        comm: str,
+        nspid: int | None,
+        bias: int | None,
+    ) -> TraceEvent:
         """A goroutine was created: by the goroutine `goid`, at the `go` statement whose return
         address is gopc (Go's own traceback prints its physical function and the innermost
         file:line of gopc - 1), running the function at spc."""
@@ -275,13 +324,35 @@ class EventDecoder:
         if sym is not None and spc:
             started = sym.frames(spc - bias, False)
             start = started[-1].function if started else "?"
-        return TraceEvent(rec.ts, rec.cpu, pid, tid, comm, creator, "spawn", ev.name,
-                          {"child_goid": fields.get("cgoid"), "start": start}, goid=fields.get("goid"),
-                          nspid=nspid, source=(file, line) if file else None)
+        return TraceEvent(
+            rec.ts,
+            rec.cpu,
+            pid,
+            tid,
+            comm,
+            creator,
+            "spawn",
+            ev.name,
+            {"child_goid": fields.get("cgoid"), "start": start},
+            goid=fields.get("goid"),
+            nspid=nspid,
+            source=(file, line) if file else None,
+        )
 
-    def _line(self, site: Site, fields: dict, view: BinaryView | None, rec: Record,
-              ev: ProbeEvent, pid: int, tid: int, comm: str, nspid: int | None, bias: int,
-              exact: bool) -> TraceEvent | None:
+    def _line(
+        self,
+        site: Site,
+        fields: dict,
+        view: BinaryView | None,
+        rec: Record,
+        ev: ProbeEvent,
+        pid: int,
+        tid: int,
+        comm: str,
+        nspid: int | None,
+        bias: int,
+        exact: bool,
+    ) -> TraceEvent | None:
         """A line probe: the statement ran, with the locals it sees (call_values[0])."""
         specs = site.call_values[0] if site.call_values else ()
         decoded = {spec.name: decode_value(spec, fields, view) for spec in specs}
@@ -290,13 +361,30 @@ class EventDecoder:
             self.filtered += 1
             return None
         frames = site.inlined[0] if site.inlined else ()
-        out = TraceEvent(rec.ts, rec.cpu, pid, tid, comm, site.scope, "line", ev.name, decoded,
-                         goid=fields.get("goid"), nspid=nspid, inlined=frames or None,
-                         args_note=site.call_notes[0] if site.call_notes and not specs else "",
-                         probe=site.function, source=site.source)
+        out = TraceEvent(
+            rec.ts,
+            rec.cpu,
+            pid,
+            tid,
+            comm,
+            site.scope,
+            "line",
+            ev.name,
+            decoded,
+            goid=fields.get("goid"),
+            nspid=nspid,
+            inlined=frames or None,
+            args_note=site.call_notes[0] if site.call_notes and not specs else "",
+            probe=site.function,
+            source=site.source,
+        )
         if self._stack_type is not None:
-            self._last_on_cpu[rec.cpu] = ([out], bias if exact or not ev.pie else None, ev.path,
-                                          fields.get(site.ra_key))
+            self._last_on_cpu[rec.cpu] = (
+                [out],
+                bias if exact or not ev.pie else None,
+                ev.path,
+                fields.get(site.ra_key),
+            )
         return out
 
     def _pair(self, out: TraceEvent, key: tuple, site: Site) -> bool:
@@ -306,8 +394,7 @@ class EventDecoder:
             if site.has_return:  # entries that can never be popped would only pile up
                 if len(key) == 3:  # an entry at this depth still pending is a call whose
                     self.pairing.pop_entry(key, site.function, count=False)  # return was filtered
-                self.pairing.push(key, site.function, out.ts_ns,
-                                  out.args if self.call_args else None)
+                self.pairing.push(key, site.function, out.ts_ns, out.args if self.call_args else None)
             return True
         return self._paired(out, key, count=not site.entry_filtered) or not site.entry_filtered
 
@@ -325,8 +412,9 @@ class EventDecoder:
         self._paired(ret, key)
         return ret
 
-    def _after_held(self, held: tuple[TraceEvent, tuple[int, int]], out: TraceEvent,
-                    key: tuple[int, int], site: Site) -> list[TraceEvent]:
+    def _after_held(
+        self, held: tuple[TraceEvent, tuple[int, int]], out: TraceEvent, key: tuple[int, int], site: Site
+    ) -> list[TraceEvent]:
         ret, held_key = held
         if site.kind == "entry" and site.function == ret.function and key == held_key:
             self._pair(out, key, site)  # the same trap, entry probe second: entry goes first
@@ -340,4 +428,3 @@ class EventDecoder:
         """Held returns whose entry never followed (older than before_ns, or all)."""
         done = [tid for tid, (ret, _k) in self._held.items() if before_ns is None or ret.ts_ns < before_ns]
         return [self._pop_held(self._held.pop(tid)) for tid in done]
-

@@ -77,7 +77,7 @@ class _Printer:
             return
         self.seen += len(rows)
         for i in range(0, len(rows), FRAME_EVENTS):
-            batch = rows[i:i + FRAME_EVENTS]
+            batch = rows[i : i + FRAME_EVENTS]
             if self.writer is None:
                 write_frame(self.out, ("print-rows", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
                 continue
@@ -95,8 +95,15 @@ def serve(inp: int, out: int) -> None:
         raise ValueError(f"unexpected first message {kind!r}")
     printing = output[0] == "print"
     send_rows = printing or output[1]  # printed here, or sent to the parent
-    loop = DecodeLoop(header, root, pid_filter, insight=not printing and output[2],
-                      one_process=one_process, by=None if printing else output[3], otlp=otlp)
+    loop = DecodeLoop(
+        header,
+        root,
+        pid_filter,
+        insight=not printing and output[2],
+        one_process=one_process,
+        by=None if printing else output[3],
+        otlp=otlp,
+    )
     printer = _Printer(out, output[1], output[2]) if printing else None
     write_frame(out, ("ready",))
     last: TraceStatus | None = None
@@ -149,14 +156,20 @@ def serve(inp: int, out: int) -> None:
         _report(out, rows if send_rows else [], loop, printer, last, force=True)
 
 
-def _report(out: int, rows: list, loop: DecodeLoop, printer: _Printer | None,
-            last: TraceStatus | None, force: bool = False) -> TraceStatus:
+def _report(
+    out: int,
+    rows: list,
+    loop: DecodeLoop,
+    printer: _Printer | None,
+    last: TraceStatus | None,
+    force: bool = False,
+) -> TraceStatus:
     counts = loop.status()
     if printer is not None:
         printer.write(rows)
     else:
         for i in range(0, len(rows), FRAME_EVENTS):
-            batch = rows[i:i + FRAME_EVENTS]
+            batch = rows[i : i + FRAME_EVENTS]
             payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
             write_frame(out, ("events", len(batch), payload, counts))
         if rows:

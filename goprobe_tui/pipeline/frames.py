@@ -18,7 +18,7 @@ def write_frame(fd: int, obj: Any) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 class FrameBuffer:
@@ -36,7 +36,7 @@ class FrameBuffer:
             end = pos + _HEADER.size + size
             if len(self._buf) < end:
                 break
-            out.append(pickle.loads(self._buf[pos + _HEADER.size:end]))
+            out.append(pickle.loads(self._buf[pos + _HEADER.size : end]))
             pos = end
         del self._buf[:pos]
         return out

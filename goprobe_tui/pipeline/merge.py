@@ -38,8 +38,9 @@ class RecordMerger:
     def holding(self) -> int:
         return len(self._held)
 
-    def records(self, pages: list[tuple[int, bytes]], lost: int, read_ns: int,
-                final: bool = False) -> list[Record]:
+    def records(
+        self, pages: list[tuple[int, bytes]], lost: int, read_ns: int, final: bool = False
+    ) -> list[Record]:
         """Records ready, oldest first; read_ns: when the reader began reading these pages.
         final: everything, nothing held back (teardown)."""
         watermark = read_ns - HOLDBACK_NS

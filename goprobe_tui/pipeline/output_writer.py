@@ -36,7 +36,7 @@ class OutputWriter:
         view = memoryview(data)
         while view and not self.closed:
             try:
-                view = view[os.write(self.fd, view):]
+                view = view[os.write(self.fd, view) :]
             except InterruptedError:
                 continue
             except OSError as exc:

@@ -41,8 +41,7 @@ class Pairing:
         stack.append(self._id(function))
         stack.append(ts)
         if self._payloads is not None:
-            self._payloads.setdefault(key, []).append(payload if self.pending < PAYLOAD_LIMIT
-                                                      else None)
+            self._payloads.setdefault(key, []).append(payload if self.pending < PAYLOAD_LIMIT else None)
         self.pending += 1
         if self.pending > self.limit:
             self._evict(key, stack)
@@ -88,7 +87,7 @@ class Pairing:
                 if self._payloads is not None:
                     plist = self._payloads[key]
                     payload = plist[i // 2]
-                    del plist[i // 2:]
+                    del plist[i // 2 :]
                 self.abandoned += skipped
                 self.pending -= skipped + 1
                 if not stack:

@@ -88,7 +88,7 @@ class ProcessInfo:
         elif info is None or now - info[3] > _RECHECK:
             found = _read_status(tid) if self.live else None
             started = (_started_ns(tid) or 0) if found is not None else 0
-            tgid, comm, nspid = (found or (info[:3] if info else None) or self._saved(tid, ts_ns))
+            tgid, comm, nspid = found or (info[:3] if info else None) or self._saved(tid, ts_ns)
             if nspid is not None:
                 self._nspids[tgid] = nspid
             info = self._threads[tid] = (tgid, comm, nspid, now, started)

@@ -40,12 +40,20 @@ HEARTBEAT = 0.5  # seconds: statistics stay fresh when no event comes
 
 
 class EventStream:
-    def __init__(self, instance: str, root: str, pid_filter: int | None, on_batch: OnBatch,
-                 print_to: tuple[int, str, int | None] | None = None,
-                 stop_timeout: float | None = 5.0, rows: bool = True,
-                 on_insight: Callable[[list[dict], list | None], None] | None = None,
-                 reader: PageReader | None = None, by: str | None = None,
-                 otlp: tuple[str, str, str] | None = None) -> None:
+    def __init__(
+        self,
+        instance: str,
+        root: str,
+        pid_filter: int | None,
+        on_batch: OnBatch,
+        print_to: tuple[int, str, int | None] | None = None,
+        stop_timeout: float | None = 5.0,
+        rows: bool = True,
+        on_insight: Callable[[list[dict], list | None], None] | None = None,
+        reader: PageReader | None = None,
+        by: str | None = None,
+        otlp: tuple[str, str, str] | None = None,
+    ) -> None:
         """print_to=(fd, format name, count): the child writes events to fd itself (headless trace)
         and only stats come back; otherwise rows come back for the UI (unless rows=False).
         on_insight: the child also aggregates per-function statistics and sends snapshots.
@@ -82,8 +90,10 @@ class EventStream:
         self._last = TraceStatus()  # the current decoder's latest figures
         self.reader = reader or PageReader(instance, root)  # OSError goes to the caller
         self._proc = self._spawn()
-        self._threads = [threading.Thread(target=t, name=f"goprobe-{t.__name__[1:]}", daemon=True)
-                         for t in (self._write, self._receive, self._read)]
+        self._threads = [
+            threading.Thread(target=t, name=f"goprobe-{t.__name__[1:]}", daemon=True)
+            for t in (self._write, self._receive, self._read)
+        ]
         for t in self._threads:
             t.start()
 
@@ -101,8 +111,12 @@ class EventStream:
             output = ("print", print_to[1], left)
         proc = subprocess.Popen(
             [sys.executable, "-m", "goprobe_tui.pipeline.decoder_process"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, close_fds=True)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            close_fds=True,
+        )
         with self._cond:
             for ev in reversed(list(self._events.values())):
                 self._outbox.appendleft(("event", ev))
@@ -110,8 +124,17 @@ class EventStream:
                 self._outbox.appendleft(("goroutines", self._goroutines))
             if not self._show_walked:
                 self._outbox.appendleft(("stacks", False))
-            self._outbox.appendleft(("start", self.reader.header, self._root, self._pid_filter, output,
-                                     getattr(self.reader, "one_process", None), self._otlp))
+            self._outbox.appendleft(
+                (
+                    "start",
+                    self.reader.header,
+                    self._root,
+                    self._pid_filter,
+                    output,
+                    getattr(self.reader, "one_process", None),
+                    self._otlp,
+                )
+            )
             self._cond.notify()
         return proc
 
@@ -223,8 +246,10 @@ class EventStream:
             if self._stop.is_set() or self.done.is_set() or self.error is not None:
                 break
             if len(self.restarts) >= MAX_RESTARTS:
-                self.error = (f"event decoder exited (status {status}) {len(self.restarts) + 1} "
-                              "times: events are no longer read (and counted lost)")
+                self.error = (
+                    f"event decoder exited (status {status}) {len(self.restarts) + 1} "
+                    "times: events are no longer read (and counted lost)"
+                )
                 break
             self._restart(status)
         self._ready.set()
@@ -272,8 +297,10 @@ class EventStream:
             self._gen += 1
             self._seq = 0
             self._proc = self._spawn()
-        self.restarts.append(f"event decoder exited (status {status}) and was restarted; "
-                             f"{lost:,} events it held were lost (counted)")
+        self.restarts.append(
+            f"event decoder exited (status {status}) and was restarted; "
+            f"{lost:,} events it held were lost (counted)"
+        )
         self.on_batch(0, [], self._last.after(self._base))
 
     @property
@@ -318,6 +345,7 @@ class EventStream:
 
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         self._stop.set()
         me = threading.current_thread()
         # the writer blocks on a child that reads nothing: never wait for it past the deadline
@@ -349,8 +377,10 @@ class EventStream:
                 return
             self._last = replace(self._last, lost=lost, held=0)
         if uncounted:
-            self.restarts.append(f"the event decoder did not finish by the stop: {uncounted:,} "
-                                 "events it had not decoded were lost (counted)")
+            self.restarts.append(
+                f"the event decoder did not finish by the stop: {uncounted:,} "
+                "events it had not decoded were lost (counted)"
+            )
         self.on_batch(0, [], self._last.after(self._base))
 
 

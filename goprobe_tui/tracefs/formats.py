@@ -13,8 +13,16 @@ import struct
 
 # An array field reads `u8 name[32]` or, on newer kernels, `u8 name[]`: either way an array.
 _FIELD_RE = re.compile(r"field:(.+?)\s+(\w+)(\[\d*\])?;\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d)")
-_INT_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
-              (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
+_INT_CODES = {
+    (1, False): "B",
+    (1, True): "b",
+    (2, False): "H",
+    (2, True): "h",
+    (4, False): "I",
+    (4, True): "i",
+    (8, False): "Q",
+    (8, True): "q",
+}
 
 
 class RecordLayout:
@@ -39,8 +47,10 @@ def parse_format(text: str) -> RecordLayout:
     m = re.search(r"^ID:\s*(\d+)", text, re.M)
     if not m:
         raise ValueError("format has no ID")
-    fields = [(name, bool(array), int(off), int(size), sign == "1" and not ctype.startswith("__data_loc"))
-              for ctype, name, array, off, size, sign in _FIELD_RE.findall(text)]
+    fields = [
+        (name, bool(array), int(off), int(size), sign == "1" and not ctype.startswith("__data_loc"))
+        for ctype, name, array, off, size, sign in _FIELD_RE.findall(text)
+    ]
     by_name = {f[0]: f for f in fields}
     for need, off in (("common_type", 0), ("common_pid", 4), ("__probe_ip", 8)):
         if need not in by_name or by_name[need][2] != off:

@@ -58,8 +58,7 @@ def find_tracefs(*, mount: bool = True) -> str:
     """The tracefs root. Raises TracefsError saying why it can't be used and how to fix it."""
     root = _mounted()
     if root is None and mount and os.geteuid() == 0:
-        subprocess.run(["mount", "-t", "tracefs", "nodev", _CANDIDATES[0]],
-                       capture_output=True, check=False)
+        subprocess.run(["mount", "-t", "tracefs", "nodev", _CANDIDATES[0]], capture_output=True, check=False)
         root = _mounted()
     if root is None:
         for cand in _CANDIDATES[1:]:
@@ -70,12 +69,15 @@ def find_tracefs(*, mount: bool = True) -> str:
         if covered:
             raise TracefsError(covered)
         if os.geteuid() != 0:
-            raise TracefsError("tracefs is not mounted and mounting needs root: run as root "
-                               "(sudo) or `mount -t tracefs nodev /sys/kernel/tracing`")
+            raise TracefsError(
+                "tracefs is not mounted and mounting needs root: run as root "
+                "(sudo) or `mount -t tracefs nodev /sys/kernel/tracing`"
+            )
         raise TracefsError("tracefs is not available: this kernel has no tracing support")
     if _lockdown() == "confidentiality":
-        raise TracefsError("kernel lockdown (confidentiality) forbids tracefs; "
-                           "boot with lockdown=integrity or none to trace")
+        raise TracefsError(
+            "kernel lockdown (confidentiality) forbids tracefs; boot with lockdown=integrity or none to trace"
+        )
     events = os.path.join(root, "uprobe_events")
     if not os.path.exists(events):
         if not os.access(root, os.X_OK):
@@ -84,8 +86,9 @@ def find_tracefs(*, mount: bool = True) -> str:
     if not os.access(events, os.W_OK):
         options = _mounts().get(root, ("", ""))[1].split(",")
         if "ro" in options:
-            raise TracefsError(f"tracefs is mounted read-only at {root}: "
-                               f"remount it read-write (mount -o remount,rw {root})")
+            raise TracefsError(
+                f"tracefs is mounted read-only at {root}: remount it read-write (mount -o remount,rw {root})"
+            )
         raise TracefsError(f"{events} is not writable: run as root (sudo)")
     return root
 
@@ -155,8 +158,9 @@ def append_commands(root: str, commands: list[str]) -> None:
     try:
         os.write(fd, data)
     except OSError as exc:
-        raise ProbeError("the kernel refused a command of a batch", os.strerror(exc.errno or 0),
-                         exc.errno or 0) from None
+        raise ProbeError(
+            "the kernel refused a command of a batch", os.strerror(exc.errno or 0), exc.errno or 0
+        ) from None
     finally:
         os.close(fd)
 
@@ -167,7 +171,7 @@ def defined_offsets(root: str, group: str, name: str) -> set[int]:
     out = set()
     for line in read_text(os.path.join(root, "uprobe_events")).splitlines():
         if line.startswith(prefix):
-            where = line[len(prefix):].split(" ", 1)[0]
+            where = line[len(prefix) :].split(" ", 1)[0]
             try:
                 out.add(int(where.rsplit(":", 1)[1].split("(", 1)[0], 16))
             except (IndexError, ValueError):

@@ -34,8 +34,9 @@ def process_alive(pid: int, start: int | None = None) -> bool:
     time (process_start_time) when it was first seen: a pid the kernel gave to another
     process since (ids wrap at pid_max, threads take them too) is not it."""
     fields = _stat_fields(pid)
-    return (fields is not None and fields[0] not in (b"Z", b"X")
-            and (start is None or int(fields[19]) == start))
+    return (
+        fields is not None and fields[0] not in (b"Z", b"X") and (start is None or int(fields[19]) == start)
+    )
 
 
 def owner_state(pid: int, start: int) -> tuple[str, int] | None:
@@ -94,8 +95,10 @@ def check_probe_path(path: str, identity: tuple[int, int] | None = None) -> str:
     """The canonical absolute path, if tracefs can express it; ValueError otherwise.
     identity: the (st_dev, st_ino) of the file that was read: the path must still name it."""
     if len(os.fsencode(path)) >= PATH_MAX:
-        raise ValueError(f"path of {len(os.fsencode(path)):,} bytes: longer than the kernel "
-                         f"takes ({PATH_MAX - 1:,}); link the binary to a shorter path")
+        raise ValueError(
+            f"path of {len(os.fsencode(path)):,} bytes: longer than the kernel "
+            f"takes ({PATH_MAX - 1:,}); link the binary to a shorter path"
+        )
     real = os.path.normpath(path) if _PROC_VIEW.match(path) else os.path.realpath(path)
     try:
         st = os.stat(real)
@@ -104,14 +107,20 @@ def check_probe_path(path: str, identity: tuple[int, int] | None = None) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{path}: not a regular file")
     if identity is not None and (st.st_dev, st.st_ino) != identity:
-        raise ValueError(f"{real} is not the file that was read (replaced, or another file at "
-                         "that path): refusing to probe it; restart goprobe-tui on it")
+        raise ValueError(
+            f"{real} is not the file that was read (replaced, or another file at "
+            "that path): refusing to probe it; restart goprobe-tui on it"
+        )
     if len(os.fsencode(real)) >= PATH_MAX:
-        raise ValueError(f"{path}: its real path is longer than the kernel takes ({PATH_MAX - 1:,} "
-                         "bytes); link the binary to a shorter path")
+        raise ValueError(
+            f"{path}: its real path is longer than the kernel takes ({PATH_MAX - 1:,} "
+            "bytes); link the binary to a shorter path"
+        )
     if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "#" for c in real) or not real.isascii():
-        raise ValueError(f"{path}: tracefs cannot express this path (space, control char, "
-                         "'#' or non-ASCII); copy or link the binary to a plain path")
+        raise ValueError(
+            f"{path}: tracefs cannot express this path (space, control char, "
+            "'#' or non-ASCII); copy or link the binary to a plain path"
+        )
     return real
 
 
@@ -124,6 +133,7 @@ def check_target_path(path: str) -> str:
     if len(os.fsencode(path)) >= PATH_MAX:
         raise ValueError(f"{path[:80]}...: longer than the kernel takes ({PATH_MAX - 1:,} bytes)")
     if any(ord(c) <= 0x20 or ord(c) == 0x7F or c in "#'\"\\" for c in path) or not path.isascii():
-        raise ValueError(f"{path}: tracefs cannot express this path (space, control char, quote, "
-                         "'#' or non-ASCII)")
+        raise ValueError(
+            f"{path}: tracefs cannot express this path (space, control char, quote, '#' or non-ASCII)"
+        )
     return path

@@ -56,13 +56,30 @@ MAX_STACK_DEPTH = 33  # the probe's address and 32 frames
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _attr(type_: int, config: int, sample_type: int, flags: int,
-          max_stack: int = STACK_DEPTH) -> bytes:
+def _attr(type_: int, config: int, sample_type: int, flags: int, max_stack: int = STACK_DEPTH) -> bytes:
     # wakeup_watermark (with FLAG_WATERMARK) at the ring's size: nobody is woken, the
     # rings are polled, so the traced program never pays for a wake-up
-    return _ATTR.pack(type_, ATTR_SIZE, config, 1, sample_type, 0,
-                      flags | FLAG_USE_CLOCKID | FLAG_WATERMARK, RING_PAGES * _PAGE_SIZE, 0,
-                      0, 0, 0, 0, 0, CLOCK_MONOTONIC, 0, 0, max_stack, 0)
+    return _ATTR.pack(
+        type_,
+        ATTR_SIZE,
+        config,
+        1,
+        sample_type,
+        0,
+        flags | FLAG_USE_CLOCKID | FLAG_WATERMARK,
+        RING_PAGES * _PAGE_SIZE,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        CLOCK_MONOTONIC,
+        0,
+        0,
+        max_stack,
+        0,
+    )
 
 
 def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int = -1) -> int:
@@ -70,8 +87,14 @@ def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int = -1) -> int:
     if nr is None:
         raise OSError(errno.ENOSYS, f"perf_event_open: unsupported machine {platform.machine()}")
     buf = ctypes.create_string_buffer(attr, ATTR_SIZE)
-    fd = _libc.syscall(nr, buf, ctypes.c_int(pid), ctypes.c_int(cpu), ctypes.c_int(group_fd),
-                       ctypes.c_ulong(PERF_FLAG_FD_CLOEXEC))
+    fd = _libc.syscall(
+        nr,
+        buf,
+        ctypes.c_int(pid),
+        ctypes.c_int(cpu),
+        ctypes.c_int(group_fd),
+        ctypes.c_ulong(PERF_FLAG_FD_CLOEXEC),
+    )
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -128,7 +151,7 @@ class _Ring:
             return b""
         start, end = _PAGE_SIZE + tail % self.size, _PAGE_SIZE + head % self.size
         if head - tail >= self.size or end <= start:
-            data = m[start:_PAGE_SIZE + self.size] + m[_PAGE_SIZE:end]
+            data = m[start : _PAGE_SIZE + self.size] + m[_PAGE_SIZE:end]
         else:
             data = m[start:end]
         struct.pack_into("<Q", m, 1032, head)
@@ -213,8 +236,9 @@ class PerfTargets:
                 fcntl.ioctl(fd, IOC_ENABLE, 0)
         except OSError as exc:
             self.close_event(name)
-            raise ProbeError("cannot open the probe for --pid through perf",
-                             exc.strerror or str(exc)) from None
+            raise ProbeError(
+                "cannot open the probe for --pid through perf", exc.strerror or str(exc)
+            ) from None
 
     @staticmethod
     def _filter(fd: int, text: str) -> None:
@@ -300,17 +324,18 @@ class PerfReader:
             (nr,) = struct.unpack_from("<Q", data, pos)
             ips = struct.unpack_from(f"<{nr}Q", data, pos + 8)
             pos += 8 + 8 * nr
-            frames = tuple(ip for ip in ips if ip < CONTEXT_USER)[:self.targets.stack_depth]
+            frames = tuple(ip for ip in ips if ip < CONTEXT_USER)[: self.targets.stack_depth]
         (raw_size,) = struct.unpack_from("<I", data, pos)
-        raw = data[pos + 4:min(end, pos + 4 + raw_size)]
+        raw = data[pos + 4 : min(end, pos + 4 + raw_size)]
         writer.add(ts, raw)
         if self.stack_type is not None and self.emit_stacks:
             # as the tracefs user_stack record (type, flags, preempt, pid; tgid; caller[8]),
             # the count of callers in its padding (8 or more: --stack-depth), which the
             # kernel's own records leave 0: the decoder knows a perf callchain by it
             n = max(STACK_DEPTH, len(frames))
-            stack = struct.pack(f"<HBBiIi{n}Q", self.stack_type, 0, 0, tid, pid, n,
-                                *(frames + (0,) * (n - len(frames))))
+            stack = struct.pack(
+                f"<HBBiIi{n}Q", self.stack_type, 0, 0, tid, pid, n, *(frames + (0,) * (n - len(frames)))
+            )
             writer.add(ts, stack)
 
     def close(self) -> None:

@@ -35,8 +35,10 @@ class PageHeader(NamedTuple):
 
 def parse_header_page(text: str) -> PageHeader:
     """`events/header_page` -> where the commit field and the data start (8 vs 4 byte local_t)."""
-    fields = {m.group(1): (int(m.group(2)), int(m.group(3)))
-              for m in re.finditer(r"field: \S+ (\w+);\s*offset:(\d+);\s*size:(\d+);", text)}
+    fields = {
+        m.group(1): (int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(r"field: \S+ (\w+);\s*offset:(\d+);\s*size:(\d+);", text)
+    }
     try:
         return PageHeader(fields["commit"][0], fields["commit"][1], fields["data"][0])
     except KeyError:
@@ -59,8 +61,10 @@ def page_records(page: bytes, header: PageHeader = DEFAULT_HEADER) -> list[tuple
     if len(page) < header.data_offset:
         raise PageError("short page")
     ts = int.from_bytes(page[0:8], "little")
-    commit = int.from_bytes(page[header.commit_offset:header.commit_offset + header.commit_size],
-                            "little") & _COMMIT_LENGTH
+    commit = (
+        int.from_bytes(page[header.commit_offset : header.commit_offset + header.commit_size], "little")
+        & _COMMIT_LENGTH
+    )
     pos = header.data_offset
     end = pos + commit
     if end > len(page):

@@ -43,7 +43,7 @@ class ScriptControl:
         if path == self.root:
             return '"$T"'
         if path.startswith(self.root + "/"):
-            return '"$T"' + shlex.quote(path[len(self.root):])
+            return '"$T"' + shlex.quote(path[len(self.root) :])
         return shlex.quote(path)
 
     def _add(self, line: str, what: str) -> None:
@@ -62,7 +62,7 @@ class ScriptControl:
         self._add(f"rmdir {self._path(path)}", f"cannot remove {os.path.basename(path)}")
 
     def write_value(self, path: str, value: str) -> None:
-        rel = path[len(self.root):].lstrip("/")
+        rel = path[len(self.root) :].lstrip("/")
         if self.finishing and value == "0" and path.endswith("/enable"):
             self.disables.append(f"echo 0 > {self._path(path)} 2>/dev/null")
         self._add(f"echo {shlex.quote(value)} > {self._path(path)}", f"cannot write {rel}")
@@ -73,8 +73,9 @@ class ScriptControl:
             # a deletion right after the disable can meet EBUSY: retried (fs.retry_busy)
             self.finish.append(f"retry_busy {shlex.quote(command[2:])}")
             return
-        self._add(f"echo {shlex.quote(command)} >> \"$T/uprobe_events\"",
-                  f"the kernel refused: {command[:200]}")
+        self._add(
+            f'echo {shlex.quote(command)} >> "$T/uprobe_events"', f"the kernel refused: {command[:200]}"
+        )
 
     def read_text(self, path: str) -> str:
         raise FileNotFoundError(path)  # nothing to read until the target has run the script
@@ -83,12 +84,14 @@ class ScriptControl:
         """The lines that copy what the decoder needs out of tracefs (before any event is
         deleted: that would clear the buffer). events: (group, name)."""
         inst = self._path(instance)
-        lines = ['mkdir -p "$OUT/events/ftrace/user_stack"',
-                 'cat "$T/events/header_page" > "$OUT/events/header_page"',
-                 'cat "$T/events/ftrace/user_stack/format" > "$OUT/events/ftrace/user_stack/format"',
-                 # the threads' processes and names, for records of threads gone by now
-                 'cat "$T/saved_tgids" > "$OUT/saved_tgids"',
-                 'cat "$T/saved_cmdlines" > "$OUT/saved_cmdlines"']
+        lines = [
+            'mkdir -p "$OUT/events/ftrace/user_stack"',
+            'cat "$T/events/header_page" > "$OUT/events/header_page"',
+            'cat "$T/events/ftrace/user_stack/format" > "$OUT/events/ftrace/user_stack/format"',
+            # the threads' processes and names, for records of threads gone by now
+            'cat "$T/saved_tgids" > "$OUT/saved_tgids"',
+            'cat "$T/saved_cmdlines" > "$OUT/saved_cmdlines"',
+        ]
         for group, name in events:
             rel = shlex.quote(f"/events/{group}/{name}")
             lines += [f'mkdir -p "$OUT"{rel}', f'cat "$T"{rel}/format > "$OUT"{rel}/format']
@@ -101,7 +104,7 @@ class ScriptControl:
             f"for d in {inst}/per_cpu/cpu*; do",
             '  cat "$d/stats" > "$OUT/per_cpu/${d##*/}/stats"',
             "done",
-            f'[ -e {inst}/buffer_subbuf_size_kb ] && cat {inst}/buffer_subbuf_size_kb > '
+            f"[ -e {inst}/buffer_subbuf_size_kb ] && cat {inst}/buffer_subbuf_size_kb > "
             '"$OUT/buffer_subbuf_size_kb"',
         ]
         self.dump = lines
@@ -117,14 +120,14 @@ class ScriptControl:
             # retry_busy EVENT | retry_busy '' DIR: delete an event (if it was made) or remove
             # the instance, retrying while the kernel says busy
             "retry_busy() {",
-            '  n=0',
-            '  while :; do',
+            "  n=0",
+            "  while :; do",
             '    if [ -n "$1" ]; then [ -d "$T/events/$1" ] || return 0',
             '      echo "-:$1" >> "$T/uprobe_events" 2>/dev/null && return 0',
             '    else [ -d "$2" ] || return 0; rmdir "$2" 2>/dev/null && return 0; fi',
             '    n=$((n + 1)); [ $n -ge 20 ] && { echo "goprobe: cannot remove ${1:-$2}" >&2; return 1; }',
-            '    sleep 0.1 2>/dev/null || sleep 1',
-            '  done',
+            "    sleep 0.1 2>/dev/null || sleep 1",
+            "  done",
             "}",
             "finish() {",
             "  trap - INT TERM HUP",

@@ -52,14 +52,24 @@ PANES = ("functions", "probes", "events", "stats-view", "calls-view", "flame-vie
 class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
-    BINDINGS = [*keymap.bindings(), Binding("escape", "back", "Back", show=False),
-                Binding("G", "tail", "Tail", show=False),
-                Binding("enter", "submit_input", "Apply", show=False, priority=True)]
+    BINDINGS = [
+        *keymap.bindings(),
+        Binding("escape", "back", "Back", show=False),
+        Binding("G", "tail", "Tail", show=False),
+        Binding("enter", "submit_input", "Apply", show=False, priority=True),
+    ]
 
-    def __init__(self, binary: GoBinary, controller: Engine | None,
-                 readonly_reason: str = "", save_dir: str = ".", freeze_startup_heap: bool = False,
-                 pid: int | None = None, clock_start_ns: int | None = None,
-                 keymap_path: str | None = None) -> None:
+    def __init__(
+        self,
+        binary: GoBinary,
+        controller: Engine | None,
+        readonly_reason: str = "",
+        save_dir: str = ".",
+        freeze_startup_heap: bool = False,
+        pid: int | None = None,
+        clock_start_ns: int | None = None,
+        keymap_path: str | None = None,
+    ) -> None:
         super().__init__()
         self.target_pid = pid
         self._init_lineage()
@@ -99,8 +109,10 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
 
     def on_mount(self) -> None:
         b = self.binary
-        self.sub_title = printable(f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
-                                   f"{len(self.functions):,} functions")
+        self.sub_title = printable(
+            f"{os.path.basename(b.path)} · {b.goversion or 'Go ?'} {b.arch} · "
+            f"{len(self.functions):,} functions"
+        )
         self._apply_user_keymap()
         # Timers hold on to what they update: during shutdown the screen empties before the
         # app's timers stop, and a query then would raise.
@@ -134,17 +146,28 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         gc.collect()
         gc.freeze()
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Every message may quote the binary or the target (names, errors): shown as text."""
-        super().notify(printable(message), title=printable(title), severity=severity,
-                       timeout=timeout, markup=False)
+        super().notify(
+            printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for c in keymap.COMMANDS:
-            yield SystemCommand(f"{c.label} ({self.user_keymap.get(c.id, c.shown)})", c.help,
-                                getattr(self, f"action_{c.action}"))
+            yield SystemCommand(
+                f"{c.label} ({self.user_keymap.get(c.id, c.shown)})",
+                c.help,
+                getattr(self, f"action_{c.action}"),
+            )
 
     # -- focus and keys ---------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -269,7 +292,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         self._events_view.add(message.rows)
         self._note_spawns(message.rows)
         status = self._status = message.status
-        for note in status.notices[self._notices_seen:]:
+        for note in status.notices[self._notices_seen :]:
             self.notify(note, title="events", severity="warning", timeout=15)
         self._notices_seen = len(status.notices)
         if status.error and status.error != self._engine_error:  # once per distinct failure
@@ -303,8 +326,10 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         events = [e for e in self._events_view.events() if goroutine_key(e) == key]
         self.calls_of = key
         origin = self.created_by(*key)
-        title = (f"{origin or f'goroutine {key[1]}'} · pid {key[0]} ({printable(ev.comm)}): "
-                 f"{len(events):,} events" + (" · u: its parent's calls" if origin else ""))
+        title = (
+            f"{origin or f'goroutine {key[1]}'} · pid {key[0]} ({printable(ev.comm)}): "
+            f"{len(events):,} events" + (" · u: its parent's calls" if origin else "")
+        )
         self.query_one(CallTreeView).show(title, build_tree(events))
         self.trace_area.show("calls-view")
 
@@ -315,8 +340,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         try:
             self.controller.set_stacks(on)
         except OSError as exc:
-            self.notify(f"cannot turn call stacks {'on' if on else 'off'}: {exc.strerror}",
-                        severity="error")
+            self.notify(f"cannot turn call stacks {'on' if on else 'off'}: {exc.strerror}", severity="error")
             return
         self._status = replace(self._status, stacks=on)
         self.notify("call stacks on: Enter on an event shows its stack" if on else "call stacks off")

@@ -36,8 +36,9 @@ class Browser(Vertical):
     def compose(self) -> ComposeResult:
         # select_on_focus: its select-all runs when the Focus message arrives, after keys
         # typed right behind `/` (a burst): it would select and then overwrite them
-        yield TextBox(placeholder="/ search functions (fuzzy)", id="search", select_on_focus=False,
-                      max_length=MAX_QUERY)
+        yield TextBox(
+            placeholder="/ search functions (fuzzy)", id="search", select_on_focus=False, max_length=MAX_QUERY
+        )
         yield Static(id="list-header")
         yield FunctionList(self.functions, id="functions")
         yield Static(id="list-status")
@@ -69,8 +70,11 @@ class Browser(Vertical):
         self.functions = functions
         self.searcher = FunctionSearch(functions.names, self.main_module)
         self.function_list.set_table(functions, inlined)
-        rows = self.searcher.search(self.query_text, scope=self.scope) \
-            if self.searcher.ready(self.query_text) else None
+        rows = (
+            self.searcher.search(self.query_text, scope=self.scope)
+            if self.searcher.ready(self.query_text)
+            else None
+        )
         if rows is None:
             self._run_search(self.query_text, self.scope)
             return
@@ -139,4 +143,5 @@ class Browser(Vertical):
         if not found:  # a late message while the screen is torn down: nothing to update
             return
         found.first(Static).update(
-            f" {len(self.function_list.rows):,} / {len(self.functions):,} functions{also}{scope}")
+            f" {len(self.function_list.rows):,} / {len(self.functions):,} functions{also}{scope}"
+        )

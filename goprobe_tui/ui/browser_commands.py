@@ -27,8 +27,7 @@ class BrowserCommands:
             self.post_message(Notice(f"inlined calls unknown: {exc}", "warning"))
             self.catalog_ready = True
             return
-        inlined = np.fromiter((counts.get(n, 0) for n in table.names), dtype=np.int64,
-                              count=len(table))
+        inlined = np.fromiter((counts.get(n, 0) for n in table.names), dtype=np.int64, count=len(table))
         self.post_message(InliningRead(table, inlined))
 
     # handlers by name: a mixin is not a message pump, so @on would not register here
@@ -55,6 +54,8 @@ class BrowserCommands:
         def chosen(spec: str | None) -> None:
             if spec is not None and self._require_tracing():
                 self._attach_line(spec)
+
         binary = self.binary
-        self.push_screen(FunctionDetails(describe(binary, fn, sig), lines,
-                                         lambda spec: line_locals(binary, spec)), chosen)
+        self.push_screen(
+            FunctionDetails(describe(binary, fn, sig), lines, lambda spec: line_locals(binary, spec)), chosen
+        )

@@ -14,10 +14,14 @@ MAX_CALLERS = 200  # callers listed with their inlined calls; the rest are count
 def describe(binary: GoBinary, fn: Function, sig: Signature | None) -> str:
     if fn.inlined_only:
         file, line = inline_index(binary).declared_at(fn.name)
-        lines = [printable(fn.key), "",
-                 "exists only inlined: no body of its own (no entry, no offset, no size); its "
-                 "inlined calls are probed", f"source  {file}:{line}  (its first inlined code)",
-                 f"package {fn.package or '-'}"]
+        lines = [
+            printable(fn.key),
+            "",
+            "exists only inlined: no body of its own (no entry, no offset, no size); its "
+            "inlined calls are probed",
+            f"source  {file}:{line}  (its first inlined code)",
+            f"package {fn.package or '-'}",
+        ]
         return "\n".join(printable(x) for x in [*lines, "", *inlined_calls(binary, fn)])
     lines = [
         printable(fn.key),
@@ -40,8 +44,10 @@ def describe(binary: GoBinary, fn: Function, sig: Signature | None) -> str:
         lines.append(f"results ({', '.join(outs)})")
     try:
         sites = probe_sites(binary, fn)
-        lines.append(f"entry probe at {sites.entry:#x}"
-                     + ("  (after the stack check)" if sites.entry != fn.entry else ""))
+        lines.append(
+            f"entry probe at {sites.entry:#x}"
+            + ("  (after the stack check)" if sites.entry != fn.entry else "")
+        )
         rets = ", ".join(f"{r:#x}" for r in sites.returns) or "none (tail call): no return probe"
         lines.append(f"RET sites {rets}")
     except BinaryError as exc:
@@ -64,9 +70,12 @@ def inlined_calls(binary: GoBinary, fn: Function) -> list[str]:
         via = " ← ".join(f for f, _file, _line in frames[:-1])
         _f, file, line = frames[0]
         by_holder.setdefault(holder, []).append(
-            f"{file.rsplit('/', 1)[-1]}:{line}" + (f" (in {via})" if via else ""))
-    out = [f"inlined calls: {len(calls):,} in {len(by_holder):,} function"
-           f"{'s' if len(by_holder) != 1 else ''} (each is probed with the function)"]
+            f"{file.rsplit('/', 1)[-1]}:{line}" + (f" (in {via})" if via else "")
+        )
+    out = [
+        f"inlined calls: {len(calls):,} in {len(by_holder):,} function"
+        f"{'s' if len(by_holder) != 1 else ''} (each is probed with the function)"
+    ]
     for holder, sites in sorted(by_holder.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:MAX_CALLERS]:
         out.append(f"  {holder}: {', '.join(sites)}")
     if len(by_holder) > MAX_CALLERS:

@@ -29,8 +29,11 @@ class EventsView(Vertical):
         self.paused = False  # the engine keeps what arrives meanwhile (nothing is lost)
 
     def compose(self) -> ComposeResult:
-        yield TextBox(placeholder="filter events (function or text), Enter to apply",
-                    select_on_focus=False, id="trace-filter")
+        yield TextBox(
+            placeholder="filter events (function or text), Enter to apply",
+            select_on_focus=False,
+            id="trace-filter",
+        )
         yield TracePane(id="events")
 
     def on_mount(self) -> None:
@@ -84,8 +87,9 @@ class EventsView(Vertical):
 
     def toggle_clock(self) -> str:
         self.pane.toggle_clock(self.start_ns)
-        return ("times: wall clock" if self.pane.start_ns is None else
-                "times: seconds since the session started")
+        return (
+            "times: wall clock" if self.pane.start_ns is None else "times: seconds since the session started"
+        )
 
     def clear(self) -> None:
         self.pane.clear()
@@ -101,16 +105,22 @@ class EventsView(Vertical):
         if not pane.view:
             self.app.notify("no events shown: nothing to save", severity="warning")
             return
-        default = os.path.abspath(os.path.join(
-            self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"))
+        default = os.path.abspath(
+            os.path.join(self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+        )
         rows = [pane.rows[i] for i in pane.view]  # what is shown now, whatever comes meanwhile
         kinds = ", ".join(f"{f.suffix} {f.name}" for f in FORMATS.values())
 
         def answer(path: str | None) -> None:
             if path is not None and path.strip():
                 self._save(os.path.abspath(os.path.expanduser(path.strip())), rows)
-        self.app.push_screen(PromptScreen(f"Save the {len(rows):,} events shown to (the suffix "
-                                          f"picks the format: {kinds}):", default), answer)
+
+        self.app.push_screen(
+            PromptScreen(
+                f"Save the {len(rows):,} events shown to (the suffix picks the format: {kinds}):", default
+            ),
+            answer,
+        )
 
     def _save(self, path: str, rows: list[EventRow]) -> None:
         fmt = format_for_path(path)
@@ -119,8 +129,7 @@ class EventsView(Vertical):
         except OSError as exc:
             self.app.notify(f"cannot save {path}: {exc.strerror}", severity="error")
             return
-        self.app.notify(f"saved {len(rows):,} event{'s' if len(rows) != 1 else ''} to {path} "
-                        f"({fmt.name})")
+        self.app.notify(f"saved {len(rows):,} event{'s' if len(rows) != 1 else ''} to {path} ({fmt.name})")
 
 
 def _write(fmt, out, rows: list[EventRow]) -> None:

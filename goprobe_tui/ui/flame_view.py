@@ -22,9 +22,12 @@ ROOT: tuple[str, ...] = ()
 
 class FlameView(Widget, can_focus=True):
     BINDINGS = [
-        Binding("left", "move(-1)", "Left", show=False), Binding("right", "move(1)", "Right", show=False),
-        Binding("up", "parent", "Parent", show=False), Binding("down", "child", "Child", show=False),
-        Binding("enter", "zoom", "Zoom", show=False), Binding("backspace", "unzoom", "Out", show=False),
+        Binding("left", "move(-1)", "Left", show=False),
+        Binding("right", "move(1)", "Right", show=False),
+        Binding("up", "parent", "Parent", show=False),
+        Binding("down", "child", "Child", show=False),
+        Binding("enter", "zoom", "Zoom", show=False),
+        Binding("backspace", "unzoom", "Out", show=False),
         Binding("m", "metric", "Time/calls", show=False),
     ]
     DEFAULT_CSS = "FlameView { height: 1fr; }"
@@ -90,8 +93,11 @@ class FlameView(Widget, can_focus=True):
     def render(self) -> Text:
         width, height = max(10, self.size.width), max(3, self.size.height)
         if not self.rows:
-            return Text("no calls yet: attach functions with return probes (r); the paths of "
-                        "nested traced calls appear here", style="dim")
+            return Text(
+                "no calls yet: attach functions with return probes (r); the paths of "
+                "nested traced calls appear here",
+                style="dim",
+            )
         levels = self.layout_rows(width, height - 2)
         if self.selected is None and levels:
             self.selected = levels[0][0][2]
@@ -116,10 +122,13 @@ class FlameView(Widget, can_focus=True):
         if r is None:
             return Text(f"width = {metric}{zoom} · ← → ↑ ↓ select, Enter zoom, m time/calls", style="dim")
         d = format_duration
-        what = (f"{printable(r.path[-1])}: {r.calls:,} calls, total {d(r.total_ns)}, self {d(r.self_ns)}, "
-                f"p50 {d(r.p50_ns)}, p99 {d(r.p99_ns)}" if r.calls else
-                f"{printable(r.path[-1])}: not traced itself (a --stack frame), {d(r.width_ns)} in "
-                "the traced calls below it")
+        what = (
+            f"{printable(r.path[-1])}: {r.calls:,} calls, total {d(r.total_ns)}, self {d(r.self_ns)}, "
+            f"p50 {d(r.p50_ns)}, p99 {d(r.p99_ns)}"
+            if r.calls
+            else f"{printable(r.path[-1])}: not traced itself (a --stack frame), {d(r.width_ns)} in "
+            "the traced calls below it"
+        )
         return Text(f"{what} · width = {metric}{zoom}")
 
     # -- keys ---------------------------------------------------------------------------

@@ -30,8 +30,9 @@ def _prompt(file: str, line: int) -> str:
 class FunctionDetails(ModalScreen[str | None]):
     BINDINGS = [Binding("escape,q", "close", "Close")]
 
-    def __init__(self, text: str, lines: list[tuple[str, int]],
-                 locals_of: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, text: str, lines: list[tuple[str, int]], locals_of: Callable[[str], str] | None = None
+    ) -> None:
         """lines: (file, line) of the function's own code, in order. locals_of(FILE:LINE):
         which locals a probe there shows (worked out off the UI thread, line by line)."""
         super().__init__()
@@ -45,8 +46,9 @@ class FunctionDetails(ModalScreen[str | None]):
                 yield Static(self.text, markup=False)
             if self.lines:
                 yield Static(f"Lines ({len(self.lines):,}) — {HINT}", classes="hint")
-                yield OptionList(*(Option(_prompt(f, n), id=f"{f}:{n}") for f, n in self.lines),
-                                 id="details-lines")
+                yield OptionList(
+                    *(Option(_prompt(f, n), id=f"{f}:{n}") for f, n in self.lines), id="details-lines"
+                )
                 yield Static("", id="details-locals", markup=False)
             else:
                 yield Static("no line of its own to probe (Esc: close)", classes="hint")

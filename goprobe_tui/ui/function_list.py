@@ -134,8 +134,7 @@ class FunctionList(ScrollView, can_focus=True):
         if row >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         idx = int(self.rows[row])
-        key = (idx, row == self.cursor, width, self.state.get(idx), self.hits.get(idx),
-               len(self.inlined))
+        key = (idx, row == self.cursor, width, self.state.get(idx), self.hits.get(idx), len(self.inlined))
         strip = self._cache.get(key)
         if strip is None:
             strip = self._render_row(idx, row == self.cursor, width)
@@ -179,12 +178,18 @@ class FunctionList(ScrollView, can_focus=True):
         dim = self.get_component_rich_style("function-list--package")
         loc_style = self.get_component_rich_style("function-list--location")
         marker_style = self.get_component_rich_style(
-            "function-list--error" if state == "error" else "function-list--probe")
+            "function-list--error" if state == "error" else "function-list--probe"
+        )
         marker = {"entry": "● ", "entry+ret": "◆ ", "error": "✗ "}.get(state or "", "  ")
         inlined = int(self.inlined[idx]) if idx < len(self.inlined) else 0
-        right = self._right(width, loc, "-" if only else f"{int(t.offset[idx]):#x}",
-                            "-" if only else str(int(t.end[idx] - t.entry[idx])),
-                            f"{inlined:,}" if inlined else "", "" if hits is None else f"{hits:,}")
+        right = self._right(
+            width,
+            loc,
+            "-" if only else f"{int(t.offset[idx]):#x}",
+            "-" if only else str(int(t.end[idx] - t.entry[idx])),
+            f"{inlined:,}" if inlined else "",
+            "" if hits is None else f"{hits:,}",
+        )
         name_w = max(10, width - 2 - len(right))
         # Cut from the left: the end (type and method) tells functions apart.
         shown = fit_left(name, name_w)

@@ -31,8 +31,9 @@ def process_state(pid: int) -> str | None:
 _STARTS: dict[int, int | None] = {}  # pid -> its start time when first shown
 
 
-def header_line(binary: GoBinary, pid: int | None, readonly_reason: str, comm: str | None,
-                width: int = 10_000) -> str:
+def header_line(
+    binary: GoBinary, pid: int | None, readonly_reason: str, comm: str | None, width: int = 10_000
+) -> str:
     info = binary.buildinfo
     if pid is None:
         target = "target: every process running it"
@@ -45,9 +46,13 @@ def header_line(binary: GoBinary, pid: int | None, readonly_reason: str, comm: s
     state = f"read-only: {readonly_reason}" if readonly_reason else "tracing on"
     name = printable(os.path.basename(binary.path))
     # (text, how readily it goes when space runs out: higher goes first)
-    parts = [(name, 1), (f"{binary.goversion or 'Go ?'} {binary.arch}", 3),
-             (f"module {info.main_path}" if info.main_path else "main module unknown", 4),
-             (target, 2), (state, 0)]
+    parts = [
+        (name, 1),
+        (f"{binary.goversion or 'Go ?'} {binary.arch}", 3),
+        (f"module {info.main_path}" if info.main_path else "main module unknown", 4),
+        (target, 2),
+        (state, 0),
+    ]
     while len(SEP.join(printable(p) for p, _ in parts)) > width and len(parts) > 2:
         parts.remove(max(parts, key=lambda p: p[1]))
     text = SEP.join(printable(p) for p, _ in parts)
@@ -76,8 +81,9 @@ class HeaderBar(Static):
 
     def refresh_text(self) -> None:
         comm = process_state(self.pid) if self.pid is not None else None
-        text = header_line(self.binary, self.pid, self.readonly_reason, comm,
-                           self.content_region.width or 10_000)
+        text = header_line(
+            self.binary, self.pid, self.readonly_reason, comm, self.content_region.width or 10_000
+        )
         if text != self._shown:
             self._shown = text
             self.update(Text(text))

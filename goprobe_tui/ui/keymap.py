@@ -18,8 +18,9 @@ from textual.binding import Binding
 
 
 def default_keymap_path() -> str:
-    return os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"),
-                        "goprobe-tui", "keymap.toml")
+    return os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "goprobe-tui", "keymap.toml"
+    )
 
 
 @dataclass(frozen=True)
@@ -42,43 +43,127 @@ FOOTER = ("help", "quit", "search", "attach", "returns", "view", "filter", "paus
 COMMANDS = [
     Command("help", "question_mark", "?", "help", "Help", "every key"),
     Command("quit", "q", "q", "quit_app", "Quit", "quit (detaches everything first)"),
-    Command("search", "slash", "/", "search", "Search", "search functions (fuzzy); Enter returns to the list",
-            priority=True),
-    Command("attach", "space", "Space", "toggle", "Attach/detach",
-            "attach / detach the highlighted function (and its inlined calls); in the probe "
-            "panel: detach the probe under the cursor (a line probe too)"),
-    Command("returns", "r", "r", "toggle_returns", "Returns",
-            "attach with return probes (args, results, latency) / drop them"),
-    Command("view", "v", "v", "next_view", "View",
-            "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)"),
+    Command(
+        "search",
+        "slash",
+        "/",
+        "search",
+        "Search",
+        "search functions (fuzzy); Enter returns to the list",
+        priority=True,
+    ),
+    Command(
+        "attach",
+        "space",
+        "Space",
+        "toggle",
+        "Attach/detach",
+        "attach / detach the highlighted function (and its inlined calls); in the probe "
+        "panel: detach the probe under the cursor (a line probe too)",
+    ),
+    Command(
+        "returns",
+        "r",
+        "r",
+        "toggle_returns",
+        "Returns",
+        "attach with return probes (args, results, latency) / drop them",
+    ),
+    Command(
+        "view",
+        "v",
+        "v",
+        "next_view",
+        "View",
+        "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)",
+    ),
     Command("filter", "f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
     Command("pause", "p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
-    Command("save", "s", "s", "save", "Save",
-            "save the shown events (the path's suffix picks the format: .jsonl, .txt, "
-            ".trace.json, .folded)"),
-    Command("fields", "e", "e", "fields", "Fields",
-            "fields to read for the highlighted function: Go selectors such as r.URL.Path"),
-    Command("where", "w", "w", "condition", "Where",
-            "record only the highlighted function's calls that match a condition (kernel filter)"),
-    Command("attach-all", "a", "a", "attach_all", "Attach all",
-            "attach all current matches (asks above 50 functions, refuses above 2,000 probes: "
-            "entries and inlined calls)"),
-    Command("attach-all-anyway", "A", "A", "attach_all_anyway", "Attach all!",
-            "attach all current matches, even above the 2,000 cap (asks first)"),
+    Command(
+        "save",
+        "s",
+        "s",
+        "save",
+        "Save",
+        "save the shown events (the path's suffix picks the format: .jsonl, .txt, .trace.json, .folded)",
+    ),
+    Command(
+        "fields",
+        "e",
+        "e",
+        "fields",
+        "Fields",
+        "fields to read for the highlighted function: Go selectors such as r.URL.Path",
+    ),
+    Command(
+        "where",
+        "w",
+        "w",
+        "condition",
+        "Where",
+        "record only the highlighted function's calls that match a condition (kernel filter)",
+    ),
+    Command(
+        "attach-all",
+        "a",
+        "a",
+        "attach_all",
+        "Attach all",
+        "attach all current matches (asks above 50 functions, refuses above 2,000 probes: "
+        "entries and inlined calls)",
+    ),
+    Command(
+        "attach-all-anyway",
+        "A",
+        "A",
+        "attach_all_anyway",
+        "Attach all!",
+        "attach all current matches, even above the 2,000 cap (asks first)",
+    ),
     Command("detach-all", "d", "d", "detach_all", "Detach all", "detach all"),
-    Command("scope", "t", "t", "toggle_std", "Scope",
-            "list: own module only → own module and dependencies → everything"),
+    Command(
+        "scope",
+        "t",
+        "t",
+        "toggle_std",
+        "Scope",
+        "list: own module only → own module and dependencies → everything",
+    ),
     Command("zoom", "z", "z", "maximize", "Zoom", "the focused pane alone on the screen / all panes again"),
-    Command("stacks", "b", "b", "stacks", "Stacks",
-            "call stacks on every event from now on / off (Enter on an event shows its stack)"),
-    Command("by", "K", "K", "stats_by", "By key",
-            "statistics by the values of a parameter or field from now on (latency per URL "
-            "path); empty: by function"),
-    Command("goroutines", "n", "n", "goroutines", "Goroutines",
-            "record every goroutine created from now on / stop (⇒ events; details and the Calls "
-            "view say who created a goroutine)"),
-    Command("parent", "u", "u", "parent_calls", "Parent",
-            "in the Calls view: the calls of the goroutine that created this one"),
+    Command(
+        "stacks",
+        "b",
+        "b",
+        "stacks",
+        "Stacks",
+        "call stacks on every event from now on / off (Enter on an event shows its stack)",
+    ),
+    Command(
+        "by",
+        "K",
+        "K",
+        "stats_by",
+        "By key",
+        "statistics by the values of a parameter or field from now on (latency per URL "
+        "path); empty: by function",
+    ),
+    Command(
+        "goroutines",
+        "n",
+        "n",
+        "goroutines",
+        "Goroutines",
+        "record every goroutine created from now on / stop (⇒ events; details and the Calls "
+        "view say who created a goroutine)",
+    ),
+    Command(
+        "parent",
+        "u",
+        "u",
+        "parent_calls",
+        "Parent",
+        "in the Calls view: the calls of the goroutine that created this one",
+    ),
     Command("clear", "c", "c", "clear", "Clear", "clear events"),
     Command("clock", "T", "T", "clock", "Clock", "event times: since the session started / wall clock"),
 ]
@@ -86,12 +171,17 @@ COMMANDS = [
 # Keys owned by widgets, listed in help only.
 NAVIGATION = [
     ("↑ ↓ PgUp PgDn", "move in the list or the events"),
-    ("Enter", "details: entry, end, offset, file:line, params, RET sites, where it was "
-              "inlined, and its lines: Enter on a line probes it (its locals each time)"),
-    ("End G", "back to the live tail of the events, from anywhere (▼ N below: events under "
-              "the view)"),
-    ("↑ ↓ (events)", "move a cursor over events; Enter: the event in full; g: its goroutine's "
-                     "calls; F: follow its goroutine only (F again: all)"),
+    (
+        "Enter",
+        "details: entry, end, offset, file:line, params, RET sites, where it was "
+        "inlined, and its lines: Enter on a line probes it (its locals each time)",
+    ),
+    ("End G", "back to the live tail of the events, from anywhere (▼ N below: events under the view)"),
+    (
+        "↑ ↓ (events)",
+        "move a cursor over events; Enter: the event in full; g: its goroutine's "
+        "calls; F: follow its goroutine only (F again: all)",
+    ),
     ("Tab", "next pane"),
     ("ctrl+p", "command palette (every command above, by name)"),
 ]
@@ -120,17 +210,24 @@ LEGEND = [
     ("Esc", "closes a dialog or this help; in the search box, back to the list"),
     ("f, then Enter on an empty line", "clears the event filter"),
     ("/, then ctrl+u", "clears the search (the whole list again)"),
-    ("—", "in statistics: not known (no error result, or the results' types are unknown); an "
-          "inlined call has no latency"),
-    ("INL", "in the list: how many calls of the function the compiler inlined (each is probed "
-            "with it); (inlined only): no body of its own"),
+    (
+        "—",
+        "in statistics: not known (no error result, or the results' types are unknown); an "
+        "inlined call has no latency",
+    ),
+    (
+        "INL",
+        "in the list: how many calls of the function the compiler inlined (each is probed "
+        "with it); (inlined only): no body of its own",
+    ),
     ("· file:line in F", "a line probe's event: the statement ran, with its locals"),
 ]
 
 
 def bindings() -> list[Binding]:
-    return [Binding(c.key, c.action, c.label, show=c.id in FOOTER, priority=c.priority, id=c.id)
-            for c in COMMANDS]
+    return [
+        Binding(c.key, c.action, c.label, show=c.id in FOOTER, priority=c.priority, id=c.id) for c in COMMANDS
+    ]
 
 
 class KeymapError(ValueError):
@@ -151,12 +248,12 @@ def load_user_keymap(path: str | None = None) -> dict[str, str]:
     keys = data.get("keys", {})
     known = {c.id for c in COMMANDS}
     if not isinstance(keys, dict):
-        raise KeymapError(f"{path}: [keys] must be a table of command = \"key\"")
+        raise KeymapError(f'{path}: [keys] must be a table of command = "key"')
     for cid, value in keys.items():
         if cid not in known:
             raise KeymapError(f"{path}: no command {cid!r} (known: {', '.join(sorted(known))})")
         if not isinstance(value, str) or not value.strip():
-            raise KeymapError(f"{path}: {cid} must be a key name such as \"ctrl+q\"")
+            raise KeymapError(f'{path}: {cid} must be a key name such as "ctrl+q"')
     return {cid: value.strip() for cid, value in keys.items()}
 
 

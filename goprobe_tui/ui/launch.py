@@ -15,12 +15,14 @@ from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.signals import SignalPipe
 
 
-def open_controller(binary: GoBinary, path: str, pid: int | None,
-                    max_rate: float | None = None) -> tuple[TraceController | None, str]:
+def open_controller(
+    binary: GoBinary, path: str, pid: int | None, max_rate: float | None = None
+) -> tuple[TraceController | None, str]:
     """A live engine, or None and the reason tracing is unavailable (read-only mode)."""
     try:
-        return open_engine(binary, path, EngineOptions(pid=pid, max_rate=max_rate,
-                                                       statistics=True, stack_toggle=True)), ""
+        return open_engine(
+            binary, path, EngineOptions(pid=pid, max_rate=max_rate, statistics=True, stack_toggle=True)
+        ), ""
     except (GoprobeError, OSError) as exc:
         return None, f"{exc} — browsing only; run as root to attach probes"
 
@@ -44,6 +46,7 @@ def _watch_signals(app, engine: TraceController | None) -> None:
                 elif not quitting:
                     quitting = True
                     app.call_from_thread(app.action_quit_app)
+
     threading.Thread(target=run, name="goprobe-signals", daemon=True).start()
 
 

@@ -61,8 +61,7 @@ class LineageCommands:
     def _set_following(self, goid: int | None, pid: int | None = None) -> None:
         """F: one goroutine's events only (None: all); with creations recorded (n), its
         descendants too, those created later included."""
-        family = self.descendants_of(pid, goid) \
-            if goid is not None and self.controller.goroutines else None
+        family = self.descendants_of(pid, goid) if goid is not None and self.controller.goroutines else None
         self.followed = None if goid is None else (goid, family)
         self._apply_following(goid, tuple(family or ()), announce=True)
 
@@ -74,11 +73,19 @@ class LineageCommands:
             self.post_message(Notice(str(exc), "error"))
             return
         if announce:
-            family = "" if not self.controller.goroutines else (
-                f" and its {len(descendants)} descendants (new ones join as they are created)")
-            self.post_message(Notice("following all goroutines again" if goid is None else
-                                     f"following goroutine {goid}{family} (a kernel filter on goid; "
-                                     "F again stops)", "information"))
+            family = (
+                ""
+                if not self.controller.goroutines
+                else (f" and its {len(descendants)} descendants (new ones join as they are created)")
+            )
+            self.post_message(
+                Notice(
+                    "following all goroutines again"
+                    if goid is None
+                    else f"following goroutine {goid}{family} (a kernel filter on goid; F again stops)",
+                    "information",
+                )
+            )
 
     def created_by(self, pid: int, goid: int | None) -> str:
         """`goroutine 12, created by main.serve at server.go:88 in goroutine 1`, or ''."""
@@ -97,10 +104,15 @@ class LineageCommands:
         except GoprobeError as exc:
             self.post_message(Notice(str(exc), "error", 10))
             return
-        self.post_message(Notice(
-            "recording every goroutine created: an event's details and the Calls view say who "
-            "created its goroutine (u: the parent's calls)" if on else
-            "goroutine creations no longer recorded", "information"))
+        self.post_message(
+            Notice(
+                "recording every goroutine created: an event's details and the Calls view say who "
+                "created its goroutine (u: the parent's calls)"
+                if on
+                else "goroutine creations no longer recorded",
+                "information",
+            )
+        )
 
     def action_parent_calls(self) -> None:
         """In the Calls view: the calls of the goroutine that created this one."""
@@ -109,7 +121,9 @@ class LineageCommands:
             return
         spawn = self.lineage.get(self.calls_of)
         if spawn is None:
-            self.notify(f"who created goroutine {self.calls_of[1]} is not known (n records "
-                        "creations from now on)", severity="warning")
+            self.notify(
+                f"who created goroutine {self.calls_of[1]} is not known (n records creations from now on)",
+                severity="warning",
+            )
             return
         self._show_calls(spawn)  # the spawn event runs on the parent goroutine

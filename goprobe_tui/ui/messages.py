@@ -16,8 +16,15 @@ class SearchDone(Message):
 class ProbeChanged(Message):
     """A function was attached (`attached=True`) or detached."""
 
-    def __init__(self, name: str, attached: bool, returns: bool = False, probes: int = 0,
-                 note: str = "", untraced: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        attached: bool,
+        returns: bool = False,
+        probes: int = 0,
+        note: str = "",
+        untraced: int = 0,
+    ) -> None:
         super().__init__()
         self.untraced = untraced  # its inlined calls without a probe: its count is partial
         self.name = name

@@ -61,12 +61,19 @@ class ProbeCommands:
         def answer(text: str | None) -> None:
             if text is not None:
                 exprs = tuple(e.strip() for e in text.split(",") if e.strip())
-                self._reapply(fn, lambda: self.controller.set_fields(fn, exprs),
-                              f"fields {', '.join(exprs) or 'none'}")
-        self.push_screen(PromptScreen(f"Fields to read at each call of {fn.key} (comma-separated "
-                                      "Go selectors on its parameters; empty: none)",
-                                      ", ".join(self.controller.fields_of(fn)), "r.URL.Path, r.Method"),
-                         answer)
+                self._reapply(
+                    fn, lambda: self.controller.set_fields(fn, exprs), f"fields {', '.join(exprs) or 'none'}"
+                )
+
+        self.push_screen(
+            PromptScreen(
+                f"Fields to read at each call of {fn.key} (comma-separated "
+                "Go selectors on its parameters; empty: none)",
+                ", ".join(self.controller.fields_of(fn)),
+                "r.URL.Path, r.Method",
+            ),
+            answer,
+        )
 
     def action_condition(self) -> None:
         fn = self._highlighted_function()
@@ -75,11 +82,20 @@ class ProbeCommands:
 
         def answer(text: str | None) -> None:
             if text is not None:
-                self._reapply(fn, lambda: self.controller.set_condition(fn, text),
-                              f"condition {text.strip()!r}" if text.strip() else "no condition")
-        self.push_screen(PromptScreen(f"Record only the calls of {fn.key} where… (filtered in the "
-                                      "kernel; empty: every call)", self.controller.condition_of(fn),
-                                      'i >= 990 · path ~ "/api/*" · err != nil'), answer)
+                self._reapply(
+                    fn,
+                    lambda: self.controller.set_condition(fn, text),
+                    f"condition {text.strip()!r}" if text.strip() else "no condition",
+                )
+
+        self.push_screen(
+            PromptScreen(
+                f"Record only the calls of {fn.key} where… (filtered in the kernel; empty: every call)",
+                self.controller.condition_of(fn),
+                'i >= 990 · path ~ "/api/*" · err != nil',
+            ),
+            answer,
+        )
 
     def action_stats_by(self) -> None:
         """Statistics by the values of a parameter (or a field read with e), like stats --by."""
@@ -89,9 +105,15 @@ class ProbeCommands:
         def answer(text: str | None) -> None:
             if text is not None:
                 self._stats_by(text.strip())
-        self.push_screen(PromptScreen("Statistics by the values of… (a parameter, or a field read "
-                                      "with e; empty: by function)", "",
-                                      "path · arg0 · r.URL.Path"), answer)
+
+        self.push_screen(
+            PromptScreen(
+                "Statistics by the values of… (a parameter, or a field read with e; empty: by function)",
+                "",
+                "path · arg0 · r.URL.Path",
+            ),
+            answer,
+        )
 
     def action_attach_all(self) -> None:
         if not self._require_tracing():
@@ -101,10 +123,13 @@ class ProbeCommands:
         if not rows:
             self.notify("no function matches: nothing to attach", severity="warning")
         elif probes > MAX_FUNCTIONS:
-            self.notify(f"{len(rows):,} functions match: {probes:,} probes (entries and inlined "
-                        f"calls), above the cap of {MAX_FUNCTIONS:,}: every call costs the target "
-                        "a kernel trap. Narrow the search, or press A to attach them all anyway.",
-                        severity="error", timeout=10)
+            self.notify(
+                f"{len(rows):,} functions match: {probes:,} probes (entries and inlined "
+                f"calls), above the cap of {MAX_FUNCTIONS:,}: every call costs the target "
+                "a kernel trap. Narrow the search, or press A to attach them all anyway.",
+                severity="error",
+                timeout=10,
+            )
         else:
             self._confirm_attach(rows)
 
@@ -122,11 +147,12 @@ class ProbeCommands:
 
     def _confirm_attach(self, rows: list[int], always: bool = False) -> None:
         if always or len(rows) > CONFIRM_ABOVE:
+
             def answer(ok: bool | None) -> None:
                 if ok:
                     self._attach_functions(rows, returns=False)
-            self.push_screen(ConfirmScreen(f"Attach probes to all {len(rows):,} matching functions?"),
-                             answer)
+
+            self.push_screen(ConfirmScreen(f"Attach probes to all {len(rows):,} matching functions?"), answer)
         else:
             self._attach_functions(rows, returns=False)
 
@@ -147,11 +173,13 @@ class ProbeCommands:
         except (ValueError, GoprobeError) as exc:  # the previous setting stays
             self.post_message(Notice(str(exc), "error"))
             return
-        self.post_message(Notice(f"{fn.key}: {what}" + ("" if att else " (applied when attached)"),
-                                 "information"))
+        self.post_message(
+            Notice(f"{fn.key}: {what}" + ("" if att else " (applied when attached)"), "information")
+        )
         if att is not None:
-            self.post_message(ProbeChanged(fn.key, True, att.returns, att.probes, att.note,
-                                           att.inlined_missed))
+            self.post_message(
+                ProbeChanged(fn.key, True, att.returns, att.probes, att.note, att.inlined_missed)
+            )
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _stats_by(self, expr: str) -> None:
@@ -162,13 +190,20 @@ class ProbeCommands:
             self.post_message(Notice(str(exc), "error"))
             return
         for att in changed:
-            self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note,
-                                           att.inlined_missed))
+            self.post_message(
+                ProbeChanged(att.function.key, True, att.returns, att.probes, att.note, att.inlined_missed)
+            )
         self.call_from_thread(self.trace_area.show, "stats-view")
         read = f" (now read at {len(changed)} function{'s' if len(changed) != 1 else ''})" if changed else ""
-        self.post_message(Notice(f"statistics by {expr} from now on{read}: a row per value (calls "
-                                 "before are not counted there)" if expr else
-                                 "statistics by function again", "information"))
+        self.post_message(
+            Notice(
+                f"statistics by {expr} from now on{read}: a row per value (calls "
+                "before are not counted there)"
+                if expr
+                else "statistics by function again",
+                "information",
+            )
+        )
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_all(self) -> None:
@@ -192,22 +227,27 @@ class ProbeCommands:
             if now - last[0] >= 0.05 or done >= total:  # at most 20 a second reach the UI
                 last[0] = now
                 self.post_message(WorkProgress(stage, done, total))
+
         try:
-            attached, errors = self.controller.attach_many(fns, returns, self.attach_cancel.is_set,
-                                                           progress)
+            attached, errors = self.controller.attach_many(fns, returns, self.attach_cancel.is_set, progress)
         except Exception as exc:
             attached, errors = [], {fn.key: str(exc) for fn in fns}
         finally:
             self.post_message(WorkProgress("done", 0, 0))
         if self.attach_cancel.is_set():
             errors = {}  # what was not attached was cancelled, not refused
-            self.post_message(Notice(f"attach cancelled: {len(attached):,} functions attached "
-                                     "before Esc stay attached", "warning"))
+            self.post_message(
+                Notice(
+                    f"attach cancelled: {len(attached):,} functions attached before Esc stay attached",
+                    "warning",
+                )
+            )
         for name, why in errors.items():
             self.post_message(ProbeFailed(name, why))
         for att in attached:
-            self.post_message(ProbeChanged(att.function.key, True, att.returns, att.probes, att.note,
-                                           att.inlined_missed))
+            self.post_message(
+                ProbeChanged(att.function.key, True, att.returns, att.probes, att.note, att.inlined_missed)
+            )
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _attach_line(self, spec: str) -> None:
@@ -218,8 +258,9 @@ class ProbeCommands:
         except (GoprobeError, ValueError) as exc:
             self.post_message(ProbeFailed(spec.rsplit("/", 1)[-1], str(exc)))
             return
-        self.post_message(ProbeChanged(att.function.key, True, False, att.probes, att.note,
-                                       att.inlined_missed))
+        self.post_message(
+            ProbeChanged(att.function.key, True, False, att.probes, att.note, att.inlined_missed)
+        )
 
     @work(thread=True, group="probes", exit_on_error=False)
     def _detach_function(self, name: str) -> None:
@@ -254,8 +295,13 @@ class ProbeCommands:
         if message.attached:
             fn = self.functions[idx] if idx is not None else None
             where = self.controller.condition_of(fn) if fn is not None and self.controller else ""
-            panel.upsert(message.name, message.returns, message.probes,
-                         f"where {where}" if where else "attached", partial=message.untraced > 0)
+            panel.upsert(
+                message.name,
+                message.returns,
+                message.probes,
+                f"where {where}" if where else "attached",
+                partial=message.untraced > 0,
+            )
             # its calls so far (0 until it is called), and calls/s; blank when no statistics
             # come (an engine without them): never a 0 that events on screen contradict
             counted = self.controller is not None and self.controller.counts_calls
@@ -275,8 +321,7 @@ class ProbeCommands:
         idx = self.index_by_name.get(message.name)
         if idx is not None:
             self.browser.function_list.set_state(idx, "error")
-        self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80],
-                                          error=True)
+        self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80], error=True)
         self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
 
     def show_calls(self, snapshot: list[dict]) -> None:
@@ -286,4 +331,5 @@ class ProbeCommands:
         calls = {name: n for name, (n, _r) in self._calls.items()}
         self.query_one(ProbePanel).set_hits(calls, {name: r for name, (_n, r) in self._calls.items()})
         self.browser.function_list.set_hits(
-            {self.index_by_name[n]: c for n, c in calls.items() if n in self.index_by_name})
+            {self.index_by_name[n]: c for n, c in calls.items() if n in self.index_by_name}
+        )

@@ -22,7 +22,7 @@ WIDE = 58  # from this many columns on, the probe count and the status have thei
 def fit_left(name: str, width: int) -> str:
     """Cut from the left: the method at the end is what tells functions apart
     (`…hugolib.(*pageState).Render`)."""
-    return name if len(name) <= width else "…" + name[len(name) - max(1, width) + 1:]
+    return name if len(name) <= width else "…" + name[len(name) - max(1, width) + 1 :]
 
 
 @dataclass
@@ -71,8 +71,11 @@ class ProbePanel(DataTable):
     def _cells(self, name: str, row: _Row) -> list[Text]:
         marker = "✗ " if row.error else ("◆ " if row.returns else "● ")
         # Text, never markup: a name like `x[/b]` from the binary must show as itself.
-        cells = [Text(marker + fit_left(printable(name), self._name_w)),
-                 self._number(row.hits, row.partial), self._number(row.rate)]
+        cells = [
+            Text(marker + fit_left(printable(name), self._name_w)),
+            self._number(row.hits, row.partial),
+            self._number(row.rate),
+        ]
         if self._wide:
             cells += [Text(str(row.probes), justify="right"), Text(printable(row.status))]
         return cells
@@ -86,12 +89,25 @@ class ProbePanel(DataTable):
             self._layout()
 
     # -- rows ---------------------------------------------------------------------------
-    def upsert(self, name: str, returns: bool, probes: int, status: str = "attached",
-               error: bool = False, partial: bool = False) -> None:
+    def upsert(
+        self,
+        name: str,
+        returns: bool,
+        probes: int,
+        status: str = "attached",
+        error: bool = False,
+        partial: bool = False,
+    ) -> None:
         old = self.model.get(name)
-        row = self.model[name] = _Row(returns, probes, status, error,
-                                      None if old is None else old.hits, None if old is None else old.rate,
-                                      partial)
+        row = self.model[name] = _Row(
+            returns,
+            probes,
+            status,
+            error,
+            None if old is None else old.hits,
+            None if old is None else old.rate,
+            partial,
+        )
         if old is None:
             self.add_row(*self._cells(name, row), key=name)
             return

@@ -19,9 +19,18 @@ COLUMNS = ("PID", "NAME", "NSPID", "GO", "MODULE", "CONTAINER", "USER", "UPTIME"
 
 def _row(p: GoProcess) -> tuple[str, ...]:
     name = p.binary.removesuffix(" (deleted)").rsplit("/", 1)[-1]
-    return (str(p.pid), printable(name), str(p.nspid or ""), p.goversion, printable(p.module),
-            printable(p.container), p.user, format_uptime(p.uptime_s), str(p.threads),
-            printable(p.binary))
+    return (
+        str(p.pid),
+        printable(name),
+        str(p.nspid or ""),
+        p.goversion,
+        printable(p.module),
+        printable(p.container),
+        p.user,
+        format_uptime(p.uptime_s),
+        str(p.threads),
+        printable(p.binary),
+    )
 
 
 class ProcessPicker(App[int | None]):
@@ -74,8 +83,11 @@ class ProcessPicker(App[int | None]):
         if scan is None:
             return
         needle = text.strip().lower()
-        self._shown = [p for p in scan.processes
-                       if not needle or needle in " ".join(_row(p)).lower() or needle in p.comm.lower()]
+        self._shown = [
+            p
+            for p in scan.processes
+            if not needle or needle in " ".join(_row(p)).lower() or needle in p.comm.lower()
+        ]
         table = self.query_one(DataTable)
         table.clear()
         for p in self._shown:
@@ -84,8 +96,10 @@ class ProcessPicker(App[int | None]):
         shown = f"{len(self._shown)} of " if needle else ""
         self.query_one("#summary", Static).update(
             f"{shown}{len(scan.processes)} Go processes{more}. Enter traces the one chosen "
-            "(only it pays for the probes)." if scan.processes else
-            f"No Go process is running{more}. r refreshes, q quits.")
+            "(only it pays for the probes)."
+            if scan.processes
+            else f"No Go process is running{more}. r refreshes, q quits."
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)

@@ -45,8 +45,9 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.question, markup=False)
-            yield TextBox(self.value, placeholder=self.placeholder, id="prompt",
-                        select_on_focus=False)  # type-ahead would be selected, then replaced
+            yield TextBox(
+                self.value, placeholder=self.placeholder, id="prompt", select_on_focus=False
+            )  # type-ahead would be selected, then replaced
             yield Static("Enter: apply · Esc: cancel", classes="hint")
 
     def on_mount(self) -> None:
@@ -71,8 +72,14 @@ class HelpScreen(ModalScreen[None]):
         legend = "\n".join(f"[b]{escape(k):>14}[/b]  {escape(v)}" for k, v in LEGEND)
         inlining = "\n\n".join(escape(p) for p in INLINING)
         with VerticalScroll(id="dialog"):
-            yield Static("[b]goprobe-tui keys[/b]\n\n" + body + "\n\n[b]On screen[/b]\n\n" + legend
-                         + "\n\n[b]Inlined calls and lines[/b]\n\n" + inlining)
+            yield Static(
+                "[b]goprobe-tui keys[/b]\n\n"
+                + body
+                + "\n\n[b]On screen[/b]\n\n"
+                + legend
+                + "\n\n[b]Inlined calls and lines[/b]\n\n"
+                + inlining
+            )
 
     def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

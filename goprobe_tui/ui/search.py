@@ -27,8 +27,7 @@ PRECISE_LIMIT = 4_000  # above this many hits, rank by contiguity and length onl
 RECENT = 64  # query results kept
 WARM_CHARS = "etansoirlcdhpgmufkbywvxjzq.(*_/0123456789"  # about by frequency in Go names
 OWN, OWN_AND_DEPS, EVERYTHING = 0, 1, 2  # scopes: the highest tier shown
-SCOPE_NAMES = {OWN: "own module only", OWN_AND_DEPS: "own module and dependencies",
-               EVERYTHING: "everything"}
+SCOPE_NAMES = {OWN: "own module only", OWN_AND_DEPS: "own module and dependencies", EVERYTHING: "everything"}
 SEPARATOR = "\0"
 
 
@@ -136,7 +135,7 @@ class FunctionSearch:
             found = occ[np.minimum(i, len(occ) - 1)]
             ok = (i < len(occ)) & (found < text.ends[hits])
             hits, ends = hits[ok], found[ok] + 1
-            self._matches[(q[:n + 1], smart)] = (hits, ends)
+            self._matches[(q[: n + 1], smart)] = (hits, ends)
         while len(self._matches) > RECENT:
             self._matches.popitem(last=False)
         return hits
@@ -209,14 +208,19 @@ class FunctionSearch:
         prefixed = self._prefixed(ql, hits)
         if len(hits) > PRECISE_LIMIT:  # short queries: cheap ranking keeps keystrokes fast
             # one 16-bit key (not prefixed, not contiguous, tier, length): sorted by radix, stably
-            key = (np.minimum(self.lengths[hits], 2047).astype(np.uint16)
-                   | (self.tier[hits].astype(np.uint16) << 11) | ((~contiguous).astype(np.uint16) << 13)
-                   | ((~prefixed).astype(np.uint16) << 14))
+            key = (
+                np.minimum(self.lengths[hits], 2047).astype(np.uint16)
+                | (self.tier[hits].astype(np.uint16) << 11)
+                | ((~contiguous).astype(np.uint16) << 13)
+                | ((~prefixed).astype(np.uint16) << 14)
+            )
             return hits[np.argsort(key, kind="stable")]
         lower, short = self.lower, self.short
-        part = process.cdist([ql], [lower[i] for i in hits], scorer=fuzz.partial_ratio,
-                             dtype=np.int32, workers=-1)[0]
-        in_short = process.cdist([ql], [short[i] for i in hits], scorer=fuzz.partial_ratio,
-                                 dtype=np.int32, workers=-1)[0]
+        part = process.cdist(
+            [ql], [lower[i] for i in hits], scorer=fuzz.partial_ratio, dtype=np.int32, workers=-1
+        )[0]
+        in_short = process.cdist(
+            [ql], [short[i] for i in hits], scorer=fuzz.partial_ratio, dtype=np.int32, workers=-1
+        )[0]
         score = part + in_short // 2 + contiguous * 50
         return hits[np.lexsort((self.lengths[hits], self.tier[hits], -score, ~prefixed))]

@@ -47,8 +47,7 @@ def sparkline(counts: list[int]) -> str:
     top = max(counts, default=0)
     if not top:
         return " " * len(counts)
-    return "".join(SPARK[min(len(SPARK) - 1, n * len(SPARK) // (top + 1))] if n else " "
-                   for n in counts)
+    return "".join(SPARK[min(len(SPARK) - 1, n * len(SPARK) // (top + 1))] if n else " " for n in counts)
 
 
 def cells(s: dict[str, Any], wide: bool = True, name_width: int = 60) -> tuple:
@@ -57,11 +56,17 @@ def cells(s: dict[str, Any], wide: bool = True, name_width: int = 60) -> tuple:
     rate = f"{s['calls_per_s']:,}" + (f" {sparkline(s['rate'][-SPARK_SECONDS:])}" if wide else "")
     inlined = s.get("inlined", 0)
     partial = PARTIAL if s.get("untraced_inlined_sites") else ""
-    values = {"calls": f"{s['calls']:,}{partial}", "inlined": f"{inlined:,}" if inlined else "",
-              "rate": rate, "errors": errors,
-              **{k: format_duration(s[f"{k}_ns"]) for k in ("p50", "p90", "p99", "max")}}
-    return (Text(fit_left(printable(row_name(s)), name_width)),
-            *(Text(values[key], justify="right") for key, *_ in columns(wide)[1:]))
+    values = {
+        "calls": f"{s['calls']:,}{partial}",
+        "inlined": f"{inlined:,}" if inlined else "",
+        "rate": rate,
+        "errors": errors,
+        **{k: format_duration(s[f"{k}_ns"]) for k in ("p50", "p90", "p99", "max")},
+    }
+    return (
+        Text(fit_left(printable(row_name(s)), name_width)),
+        *(Text(values[key], justify="right") for key, *_ in columns(wide)[1:]),
+    )
 
 
 def columns(wide: bool) -> list[tuple]:
@@ -71,9 +76,11 @@ def columns(wide: bool) -> list[tuple]:
 def detail_text(s: dict[str, Any]) -> str:
     inlined = s.get("inlined", 0)
     share = f" ({inlined:,} inlined: no latency)" if inlined else ""
-    lines = [f"{s['function']}: {s['calls']:,} calls{share}, {s['returns']:,} returns timed"
-             + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")
-             + (" — latency of out-of-line calls only" if inlined and s["returns"] else "")]
+    lines = [
+        f"{s['function']}: {s['calls']:,} calls{share}, {s['returns']:,} returns timed"
+        + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")
+        + (" — latency of out-of-line calls only" if inlined and s["returns"] else "")
+    ]
     if s.get("untraced_inlined_sites"):
         lines.append(partial_note(s["untraced_inlined_sites"]))
     # callers and the slowest call before the histogram: a short panel cuts at the bottom
@@ -83,8 +90,9 @@ def detail_text(s: dict[str, Any]) -> str:
     if slow is not None:
         args = "(arguments not kept)" if slow["args_text"] is None else f"({slow['args_text']})"
         goid = "" if slow["goid"] is None else f" g{slow['goid']}"
-        lines.append(f"slowest: {format_duration(slow['latency_ns'])} {s['function']}{args} "
-                     f"pid {slow['pid']}{goid}")
+        lines.append(
+            f"slowest: {format_duration(slow['latency_ns'])} {s['function']}{args} pid {slow['pid']}{goid}"
+        )
     lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
     return "\n".join(printable(line) for line in lines)
 
@@ -119,8 +127,11 @@ class StatsPane(Vertical):
         self._layout = layout
         table.clear(columns=True)
         for key, title, _fn, width in cols:
-            table.add_column(title if key == "function" else Text(title, justify="right"),
-                             width=width or layout[1], key=key)
+            table.add_column(
+                title if key == "function" else Text(title, justify="right"),
+                width=width or layout[1],
+                key=key,
+            )
         self._rows = []
         return True
 

@@ -12,8 +12,7 @@ from textual import events
 from textual.widgets import Input
 
 # key -> the Input's action for it, from Input's own bindings (Enter is the app's to handle)
-_EDITING = {key.strip(): b.action for b in Input.BINDINGS if b.action != "submit"
-            for key in b.key.split(",")}
+_EDITING = {key.strip(): b.action for b in Input.BINDINGS if b.action != "submit" for key in b.key.split(",")}
 
 
 class TextBox(Input):

@@ -86,8 +86,11 @@ class TraceArea(Vertical):
             if status.waiting:
                 parts.append(f"waiting {status.waiting:,}")
             if status.detaching is not None:
-                parts.insert(0, f"[reverse] detaching: {status.detaching[0]}/{status.detaching[1]} "
-                                "kernel events disabled [/reverse]")
+                parts.insert(
+                    0,
+                    f"[reverse] detaching: {status.detaching[0]}/{status.detaching[1]} "
+                    "kernel events disabled [/reverse]",
+                )
             if status.following is not None:  # a kernel filter on every event: said while on
                 parts.append(f"[reverse] following g{status.following} (F: all) [/reverse]")
         else:
@@ -97,4 +100,3 @@ class TraceArea(Vertical):
         if text != self._status_text:  # repaint only on change: this runs every 50 ms
             self._status_text = text
             self.status_line.update(text)
-

@@ -43,8 +43,12 @@ def pane_parts(ev: TraceEvent, start_ns: int | None = None) -> tuple[str, str, s
         lat = "" if ev.latency_ns is None else format_duration(ev.latency_ns)
         head, call = f"← {lat:>{LATENCY_W}} ", ev.result_text()
     g = "" if ev.goid is None else f" g{ev.goid}"
-    return (printable(head), printable(call), printable(f"  {ev.who_text()} {when}"),
-            printable(f"  {ev.comm}{g} {when}"))
+    return (
+        printable(head),
+        printable(call),
+        printable(f"  {ev.who_text()} {when}"),
+        printable(f"  {ev.comm}{g} {when}"),
+    )
 
 
 def fit_line(parts: tuple[str, str, str, str], width: int) -> str:

@@ -34,13 +34,18 @@ from goprobe_tui.values.decoded import NIL, Duration, Marker, Truncated
 from goprobe_tui.values.kinds import ValueSpec, location_of
 from goprobe_tui.values.limits import STRING_BYTES
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<str>"(?:[^"\\]|\\.)*")
-  | (?P<dur>""" + DURATION + r""")(?![A-Za-z0-9_.])
+  | (?P<dur>"""
+    + DURATION
+    + r""")(?![A-Za-z0-9_.])
   | (?P<num>-?(?:0x[0-9a-fA-F]+|\d+))
   | (?P<op>==|!=|<=|>=|&&|\|\||!~|[<>~()!])
   | (?P<name>~?[A-Za-z_][A-Za-z0-9_]*(?:\.\([^()\s"]+\))?(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-)""", re.VERBOSE)
+)""",
+    re.VERBOSE,
+)
 # a field a condition reads: r.URL.Path, or the typed form --field takes,
 # arg1.(*net/http.Request).URL.Path (a string literal is skipped whole)
 FIELD_NAME = re.compile(r'"(?:[^"\\]|\\.)*"|([A-Za-z_]\w*(?:\.\([^()\s"]+\))?(?:\.[A-Za-z_]\w*)+)')
@@ -129,8 +134,11 @@ class _Compiler:
             parts.append(parse())
         if len(parts) == 1:
             return parts[0]
-        return (_join(op, [u for u, _l, _t in parts]), _join(op, [lo for _u, lo, _t in parts]),
-                (word, *(t for _u, _l, t in parts)))
+        return (
+            _join(op, [u for u, _l, _t in parts]),
+            _join(op, [lo for _u, lo, _t in parts]),
+            (word, *(t for _u, _l, t in parts)),
+        )
 
     def _or(self) -> tuple[Filter, Filter, tuple]:
         return self._joined("||", "or", self._and)
@@ -168,19 +176,25 @@ class _Compiler:
         spec, side = self._lookup(name)
         if lit_kind == "dur":  # a Go duration: nanoseconds, for a time.Duration
             if spec.type_name not in ("", "time.Duration") or spec.kind not in ("int", "uint"):
-                raise ValueError(f"{name} is {spec.type_name or spec.kind}, not a time.Duration: "
-                                 f"compare it with a number, not {lit}")
+                raise ValueError(
+                    f"{name} is {spec.type_name or spec.kind}, not a time.Duration: "
+                    f"compare it with a number, not {lit}"
+                )
             lit_kind, lit = "num", str(parse_go_duration(lit))
         if lit_kind not in ("str", "num", "name"):
-            raise ValueError(f"expected a value after {name} {op} (a number, a \"string\", nil, "
-                             f"true or false), not {lit!r}")
+            raise ValueError(
+                f'expected a value after {name} {op} (a number, a "string", nil, true or false), not {lit!r}'
+            )
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise ValueError(f"more than {MAX_TERMS} comparisons")
         self.sides.add(side)
         upper, lower = self._term(spec, name, op, lit_kind, lit)
-        value = json.loads(lit) if lit_kind == "str" else (
-            int(lit, 0) if lit_kind == "num" else {"nil": None, "true": True, "false": False}.get(lit))
+        value = (
+            json.loads(lit)
+            if lit_kind == "str"
+            else (int(lit, 0) if lit_kind == "num" else {"nil": None, "true": True, "false": False}.get(lit))
+        )
         return upper, lower, ("cmp", spec.name, spec.kind, op, value)
 
     def _lookup(self, name: str) -> tuple[ValueSpec, str]:
@@ -202,8 +216,10 @@ class _Compiler:
         root, _, rest = name.partition(".")
         spec = next((s for s in self.args + self.results if s.name == root), None)
         if rest and spec is not None:
-            raise ValueError(f"{root} ({spec.type_name or spec.kind}) has no field {rest}, or its "
-                             "layout is unknown without DWARF: compare a field that exists")
+            raise ValueError(
+                f"{root} ({spec.type_name or spec.kind}) has no field {rest}, or its "
+                "layout is unknown without DWARF: compare a field that exists"
+            )
         raise ValueError(f"no parameter {root if rest else name} (known: {', '.join(known) or 'none'})")
 
     def _field(self, typ: str, loc: str) -> str:
@@ -249,7 +265,7 @@ class _Compiler:
         """The literal suits the value's kind (what the kernel path checks on its way)."""
         if spec.kind == "string":
             if lit_kind != "str" or op in _ORDERED:
-                raise ValueError(f"{name} is a string: compare it with a \"quoted\" string (==, !=, ~, !~)")
+                raise ValueError(f'{name} is a string: compare it with a "quoted" string (==, !=, ~, !~)')
         elif op in ("~", "!~"):
             raise ValueError(f"{name} is not a string: ~ does not apply")
         elif spec.kind == "bool" and lit not in ("true", "false"):
@@ -262,7 +278,7 @@ class _Compiler:
     def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> tuple[Filter, Filter]:
         """(upper, lower) from the length alone: the decoder decides the bytes."""
         if lit_kind != "str":
-            raise ValueError(f"{name} is a string: compare it with a \"quoted\" string")
+            raise ValueError(f'{name} is a string: compare it with a "quoted" string')
         if op in _ORDERED:
             raise ValueError(f"{name} is a string: use ==, !=, ~ or !~")
         value = json.loads(lit)
@@ -273,8 +289,13 @@ class _Compiler:
         if low > STRING_BYTES:
             raise ValueError(f"{lit}: longer than the {STRING_BYTES} bytes a probe reads of a string")
         length = self._field("s64", location_of(spec.keys[1]))
-        maybe = (f"{length} == {low}" if low == high else
-                 f"{length} >= {low}" if high is None else f"{length} >= {low} && {length} <= {high}")
+        maybe = (
+            f"{length} == {low}"
+            if low == high
+            else f"{length} >= {low}"
+            if high is None
+            else f"{length} >= {low} && {length} <= {high}"
+        )
         if op in ("==", "~"):
             return maybe, False  # the length can exclude a match, never prove one
         return True, _not(maybe)  # != and !~: a length that cannot match proves them
@@ -294,7 +315,7 @@ def glob_elements(pattern: str) -> list[str]:
                 j += 1
             end = pattern.find("]", j)
             if end >= 0:
-                out.append(pattern[i:end + 1])
+                out.append(pattern[i : end + 1])
                 i = end + 1
                 continue
         out.append(c)
@@ -318,8 +339,9 @@ def glob_bytes(pattern: str) -> tuple[int, int | None]:
     return low, high
 
 
-def compile_condition(text: str, args: tuple[ValueSpec, ...], results: tuple[ValueSpec, ...],
-                      function: str) -> Condition:
+def compile_condition(
+    text: str, args: tuple[ValueSpec, ...], results: tuple[ValueSpec, ...], function: str
+) -> Condition:
     """ValueError with a one-line reason (naming the function) if it cannot be compiled."""
     try:
         c = _Compiler(text, args, results)
@@ -329,8 +351,10 @@ def compile_condition(text: str, args: tuple[ValueSpec, ...], results: tuple[Val
     if not c.tokens:
         raise ValueError(f"--where on {function}: the condition is empty")
     if len(c.sides) > 1:
-        raise ValueError(f"--where {_short(text)} on {function}: arguments and results cannot be "
-                         "combined (arguments are gone at the return, results unknown at the entry)")
+        raise ValueError(
+            f"--where {_short(text)} on {function}: arguments and results cannot be "
+            "combined (arguments are gone at the return, results unknown at the entry)"
+        )
     kernel = "" if upper is True else NEVER if upper is False else upper
     fetch = tuple(arg for name, arg in c.fetch.items() if re.search(rf"\b{name}\b", kernel))
     return Condition(text, c.sides == {"return"}, kernel, fetch, tree)
@@ -371,8 +395,14 @@ def _judge(tree: tuple, values: dict[str, Any]) -> bool | None:
         have = have.ns
     elif isinstance(have, Marker) or not isinstance(have, int):
         return None
-    return {"==": have == want, "!=": have != want, "<": have < want, "<=": have <= want,
-            ">": have > want, ">=": have >= want}[rel]
+    return {
+        "==": have == want,
+        "!=": have != want,
+        "<": have < want,
+        "<=": have <= want,
+        ">": have > want,
+        ">=": have >= want,
+    }[rel]
 
 
 def _judge_string(have: Any, rel: str, want: str) -> bool | None:

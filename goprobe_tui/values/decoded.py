@@ -103,6 +103,6 @@ class SliceValue(dict):
             return f"{self.type_name}(len {length}, cap {self['cap']})"
         more = length - len(elements)
         if isinstance(elements, str):
-            return f'{self.type_name}({fmt(elements)}{f"…(+{more})" if more > 0 else ""})'
+            return f"{self.type_name}({fmt(elements)}{f'…(+{more})' if more > 0 else ''})"
         items = [fmt(e) for e in elements] + ([f"…(+{more})"] if more > 0 else [])
         return f"{self.type_name}{{{', '.join(items)}}}"

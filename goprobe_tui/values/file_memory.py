@@ -102,7 +102,8 @@ def _open(path: str) -> tuple[int, list[tuple[int, int, int, bool]]] | None:
         segments = []
         for i in range(phnum):
             p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz = struct.unpack_from(
-                "<IIQQQQ", table, i * phentsize)
+                "<IIQQQQ", table, i * phentsize
+            )
             if p_type == PT_LOAD:
                 segments.append((p_vaddr, p_filesz, p_offset, bool(p_flags & PF_W)))
         return fd, segments

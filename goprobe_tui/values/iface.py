@@ -37,8 +37,7 @@ _WORD = 8
 _NOT_READ = object()  # a field beyond the words fetched
 
 
-def describe_iface(type_name: str, data_key: str, first: int, fields: Mapping[str, Any],
-                   view: Any) -> Any:
+def describe_iface(type_name: str, data_key: str, first: int, fields: Mapping[str, Any], view: Any) -> Any:
     """first: the type word (eface: *Type; iface: *itab)."""
     types = view.types
     if types is None:
@@ -93,8 +92,11 @@ def _scalar(t: GoType, offset: int, words: list, behind: dict, view: Any) -> Any
         if not word:
             return NIL
         types = view.types
-        inner = None if types is None else (
-            types.runtime_type(word) if t.name in EFACE_NAMES else types.runtime_itab_type(word))
+        inner = (
+            None
+            if types is None
+            else (types.runtime_type(word) if t.name in EFACE_NAMES else types.runtime_itab_type(word))
+        )
         if inner is None or not isinstance(second, int):
             return _NOT_READ
         return IfaceValue(type=inner.name, address=Marker(f"{second:#x}"))

@@ -79,8 +79,10 @@ def _word(value: Any, size: int, signed: bool) -> int | None:
 def _words(spec: ValueSpec, fields: Fields, signed_from: int = 99) -> list[int | None]:
     """The integer pieces of a value; pieces from `signed_from` on are signed (lengths)."""
     sizes = spec.sizes or (8,) * len(spec.keys)
-    return [_word(fields.get(k), sizes[i] if i < len(sizes) else 8, i >= signed_from)
-            for i, k in enumerate(spec.keys)]
+    return [
+        _word(fields.get(k), sizes[i] if i < len(sizes) else 8, i >= signed_from)
+        for i, k in enumerate(spec.keys)
+    ]
 
 
 def _pointer(value: int | None) -> Any:
@@ -90,8 +92,9 @@ def _pointer(value: int | None) -> Any:
     return Marker(f"{value:#x}") if value else NIL
 
 
-def _string(ptr: int | None, length: int | None, data: Any, view: BinaryView | None,
-            fetched: bool = True) -> Any:
+def _string(
+    ptr: int | None, length: int | None, data: Any, view: BinaryView | None, fetched: bool = True
+) -> Any:
     """fetched: its bytes were asked of the probe (a mass attach reads registers only)."""
     if length is None or length < 0:
         return Marker("<bad string>")
@@ -192,8 +195,24 @@ class _Scalar(Kind):
         return ValueSpec(p.name, self.name, (key,), p.type_name, (p.size,))
 
 
-_BUILTIN_INTS = frozenset({"int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16",
-                           "uint32", "uint64", "uintptr", "byte", "rune", ""})
+_BUILTIN_INTS = frozenset(
+    {
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+        "byte",
+        "rune",
+        "",
+    }
+)
 
 
 @register_kind
@@ -257,22 +276,36 @@ class PtrKind(_Scalar):
         spec = super().fetch(b, p, locs)
         if p.pointee is None or not spec.keys or b.ptrsize != 8 or not b.deep:
             return spec
-        return ValueSpec(spec.name, spec.kind, spec.keys, spec.type_name, spec.sizes,
-                         _through(b, p.pointee, spec.keys[0], b.locs[spec.keys[0]]))
+        return ValueSpec(
+            spec.name,
+            spec.kind,
+            spec.keys,
+            spec.type_name,
+            spec.sizes,
+            _through(b, p.pointee, spec.keys[0], b.locs[spec.keys[0]]),
+        )
 
     def fetch_memory(self, b, p, key, base, off):
         spec = super().fetch_memory(b, p, key, base, off)
         if p.pointee is None or b.ptrsize != 8:
             return spec
         # --depth 2 and more: the struct behind this pointer field, one dereference further
-        return ValueSpec(spec.name, spec.kind, spec.keys, spec.type_name, spec.sizes,
-                         _through(b, p.pointee, key, f"+{off}({base})"))
+        return ValueSpec(
+            spec.name,
+            spec.kind,
+            spec.keys,
+            spec.type_name,
+            spec.sizes,
+            _through(b, p.pointee, key, f"+{off}({base})"),
+        )
 
     def decode(self, spec, fields, view):
         n = _words(spec, fields)[0]
         if spec.fields and n:
-            return StructValue("&" + spec.type_name.removeprefix("*"),
-                               {f.name: decode_value(f, fields, view) for f in spec.fields})
+            return StructValue(
+                "&" + spec.type_name.removeprefix("*"),
+                {f.name: decode_value(f, fields, view) for f in spec.fields},
+            )
         return _pointer(n)
 
 
@@ -284,8 +317,7 @@ def _through(b: FetchBuilder, struct: Param, base: str, loc: str) -> tuple[Value
     fields, window = (DEEP_FIELDS, DEEP_BYTES) if b.wide else (POINTEE_FIELDS, POINTEE_BYTES)
     for m in struct.members[:fields]:
         k = KINDS.get(m.kind)
-        if (m.offset + m.size > window or k is None or not k.in_memory
-                or len(b.fetch) >= MAX_FETCH_ARGS):
+        if m.offset + m.size > window or k is None or not k.in_memory or len(b.fetch) >= MAX_FETCH_ARGS:
             out.append(ValueSpec(m.name, "elided", ()))
             continue
         try:
@@ -348,15 +380,19 @@ class SliceKind(Kind):
     def fetch(self, b, p, locs):
         spec = super().fetch(b, p, locs)
         elem = p.elem
-        if (elem is None or not spec.keys or b.ptrsize != 8 or not b.deep
-                or elem.kind not in ("int", "uint", "bool", "string")
-                or elem.size not in (1, 2, 4, 8, 16)):
+        if (
+            elem is None
+            or not spec.keys
+            or b.ptrsize != 8
+            or not b.deep
+            or elem.kind not in ("int", "uint", "bool", "string")
+            or elem.size not in (1, 2, 4, 8, 16)
+        ):
             return spec
         loc = b.locs[spec.keys[0]]
         keys = [b.bytes_at(f"{spec.keys[0]}_e", loc, SLICE_BYTES)]
         if elem.kind == "string":  # the bytes behind the first two
-            keys += [b.bytes_at(f"{spec.keys[0]}_e{i}s", f"+{16 * i}({loc})", STRING_BYTES)
-                     for i in (0, 1)]
+            keys += [b.bytes_at(f"{spec.keys[0]}_e{i}s", f"+{16 * i}({loc})", STRING_BYTES) for i in (0, 1)]
         elements = ValueSpec("elements", elem.kind, tuple(keys), elem.type_name, (elem.size,))
         return ValueSpec(spec.name, spec.kind, spec.keys, spec.type_name, spec.sizes, (elements,))
 
@@ -365,13 +401,15 @@ class SliceKind(Kind):
         if nums[0] == 0:
             return NIL
         if spec.fields and None not in nums[:2]:
-            return SliceValue(spec.type_name, nums[1], nums[2],
-                              _elements(spec.fields[0], fields, nums[0], nums[1], view))
+            return SliceValue(
+                spec.type_name, nums[1], nums[2], _elements(spec.fields[0], fields, nums[0], nums[1], view)
+            )
         return {"ptr": _pointer(nums[0]), "len": nums[1], "cap": nums[2]}
 
 
-def _elements(spec: ValueSpec, fields: Fields, ptr: int, length: int,
-              view: BinaryView | None) -> list[Any] | bytes | None:
+def _elements(
+    spec: ValueSpec, fields: Fields, ptr: int, length: int, view: BinaryView | None
+) -> list[Any] | bytes | None:
     """The first elements of a slice from the bytes of its backing array."""
     data = fields.get(spec.keys[0])
     size = spec.sizes[0]
@@ -384,7 +422,7 @@ def _elements(spec: ValueSpec, fields: Fields, ptr: int, length: int,
         return data[:count]  # []byte: shown as text
     out: list[Any] = []
     for i in range(count):
-        chunk = data[i * size:(i + 1) * size]
+        chunk = data[i * size : (i + 1) * size]
         if spec.kind == "string":
             if i >= 2:
                 break
@@ -436,13 +474,11 @@ class StructKind(Kind):
         if not p.members:
             return super().fetch(b, p, locs)
         fields = tuple(fetch_value(b, m, locs) for m in p.members)
-        return ValueSpec(p.name, self.name, tuple(k for f in fields for k in f.keys),
-                         p.type_name, (), fields)
+        return ValueSpec(p.name, self.name, tuple(k for f in fields for k in f.keys), p.type_name, (), fields)
 
     def decode(self, spec, fields, view):
         if spec.fields:
-            return StructValue(spec.type_name, {f.name: decode_value(f, fields, view)
-                                                for f in spec.fields})
+            return StructValue(spec.type_name, {f.name: decode_value(f, fields, view) for f in spec.fields})
         return {f"w{i}": n for i, n in enumerate(_words(spec, fields))}  # flattened words
 
 
@@ -480,11 +516,25 @@ class ElidedKind(_Constant):
 
 DICTIONARY_SCAN = 8  # words of a dictionary read without DWARF's slots
 # Scalar shapes and the reflect kind of every type they stand for (gobinary/go_types.py).
-SCALAR_SHAPES = {"go.shape.bool": 1, "go.shape.int": 2, "go.shape.int8": 3, "go.shape.int16": 4,
-                 "go.shape.int32": 5, "go.shape.int64": 6, "go.shape.uint": 7, "go.shape.uint8": 8,
-                 "go.shape.uint16": 9, "go.shape.uint32": 10, "go.shape.uint64": 11,
-                 "go.shape.uintptr": 12, "go.shape.float32": 13, "go.shape.float64": 14,
-                 "go.shape.complex64": 15, "go.shape.complex128": 16, "go.shape.string": 24}
+SCALAR_SHAPES = {
+    "go.shape.bool": 1,
+    "go.shape.int": 2,
+    "go.shape.int8": 3,
+    "go.shape.int16": 4,
+    "go.shape.int32": 5,
+    "go.shape.int64": 6,
+    "go.shape.uint": 7,
+    "go.shape.uint8": 8,
+    "go.shape.uint16": 9,
+    "go.shape.uint32": 10,
+    "go.shape.uint64": 11,
+    "go.shape.uintptr": 12,
+    "go.shape.float32": 13,
+    "go.shape.float64": 14,
+    "go.shape.complex64": 15,
+    "go.shape.complex128": 16,
+    "go.shape.string": 24,
+}
 
 
 @register_kind
@@ -501,8 +551,14 @@ class TypeArgsKind(Kind):
 
     def fetch(self, b, p, locs):
         spec = super().fetch(b, p, locs)
-        return ValueSpec(spec.name, self.name, spec.keys, p.type_name, spec.sizes,
-                         tuple(ValueSpec(m.name, "elided", (), str(m.offset)) for m in p.members))
+        return ValueSpec(
+            spec.name,
+            self.name,
+            spec.keys,
+            p.type_name,
+            spec.sizes,
+            tuple(ValueSpec(m.name, "elided", (), str(m.offset)) for m in p.members),
+        )
 
     def decode(self, spec, fields, view):
         addr = _words(spec, fields)[0]
@@ -579,19 +635,21 @@ def _field(b: FetchBuilder, path: FieldPath, loc: str, index: int) -> ValueSpec:
     leaf = path.leaf
     k = KINDS.get(leaf.kind)
     if k is None or not k.in_memory:
-        raise ValueError(f"--field {path.expr}: a {leaf.type_name} cannot be shown "
-                         "(ints, bools, pointers and strings can)")
+        raise ValueError(
+            f"--field {path.expr}: a {leaf.type_name} cannot be shown (ints, bools, pointers and strings can)"
+        )
     try:
         spec = k.fetch_memory(b, leaf, key, base, path.steps[-1][1])
     except ValueError:
-        raise ValueError(f"--field {path.expr}: a {leaf.type_name} cannot be shown "
-                         "(ints, bools, pointers and strings can)") from None
-    return ValueSpec(path.expr, spec.kind, spec.keys, spec.type_name, spec.sizes,
-                     guards=tuple(guards))
+        raise ValueError(
+            f"--field {path.expr}: a {leaf.type_name} cannot be shown (ints, bools, pointers and strings can)"
+        ) from None
+    return ValueSpec(path.expr, spec.kind, spec.keys, spec.type_name, spec.sizes, guards=tuple(guards))
 
 
-def build_plan(assignment: Assignment, ptrsize: int, fields: tuple[FieldPath, ...] = (),
-               deep: bool = True) -> FetchPlan:
+def build_plan(
+    assignment: Assignment, ptrsize: int, fields: tuple[FieldPath, ...] = (), deep: bool = True
+) -> FetchPlan:
     """Fetch args and value specs for placed parameters; --field selectors follow their root."""
     b = FetchBuilder(ptrsize, deep)
     b.wide = any(_followed_twice(pl.param) for pl in assignment.placements)

@@ -36,8 +36,13 @@ async def _drive(app: GoprobeApp, controller, path: str) -> tuple[list[str], lis
     said: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash", *"main.Divide", "enter")
-        await _until(pilot, lambda: app.browser.current is not None
-                     and app.functions.names[app.browser.current] == "main.Divide", "the search")
+        await _until(
+            pilot,
+            lambda: (
+                app.browser.current is not None and app.functions.names[app.browser.current] == "main.Divide"
+            ),
+            "the search",
+        )
         await pilot.press("r")
         await _until(pilot, lambda: "main.Divide" in controller.attached, "the attach")
 

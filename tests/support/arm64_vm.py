@@ -153,14 +153,39 @@ def assets() -> tuple[Path, Path]:
 
 # Python for goprobe-tui in the VM: Debian's arm64 interpreter and the libraries its modules
 # and the wheels load, and goprobe-tui's dependencies as PyPI's aarch64 wheels.
-PYTHON_DEBS = ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "libc6",
-               "libexpat1", "zlib1g", "libssl3", "libbz2-1.0", "libffi8", "liblzma5", "libuuid1",
-               "libgcc-s1", "libstdc++6", "libcrypt1")
-PYTHON_WHEELS = ("capstone>=5.0.1,<6", "rapidfuzz>=3.14,<4", "numpy>=1.26", "pyelftools==0.33",
-                 "textual==8.2.8")
-_UNUSED = ("usr/share", "usr/lib/aarch64-linux-gnu/gconv", "usr/lib/python3.11/test",
-           "usr/lib/python3.11/idlelib", "usr/lib/python3.11/tkinter", "usr/lib/python3.11/ensurepip",
-           "usr/lib/python3.11/lib2to3", "usr/lib/python3.11/pydoc_data")
+PYTHON_DEBS = (
+    "python3.11-minimal",
+    "libpython3.11-minimal",
+    "libpython3.11-stdlib",
+    "libc6",
+    "libexpat1",
+    "zlib1g",
+    "libssl3",
+    "libbz2-1.0",
+    "libffi8",
+    "liblzma5",
+    "libuuid1",
+    "libgcc-s1",
+    "libstdc++6",
+    "libcrypt1",
+)
+PYTHON_WHEELS = (
+    "capstone>=5.0.1,<6",
+    "rapidfuzz>=3.14,<4",
+    "numpy>=1.26",
+    "pyelftools==0.33",
+    "textual==8.2.8",
+)
+_UNUSED = (
+    "usr/share",
+    "usr/lib/aarch64-linux-gnu/gconv",
+    "usr/lib/python3.11/test",
+    "usr/lib/python3.11/idlelib",
+    "usr/lib/python3.11/tkinter",
+    "usr/lib/python3.11/ensurepip",
+    "usr/lib/python3.11/lib2to3",
+    "usr/lib/python3.11/pydoc_data",
+)
 
 
 def python_root() -> Path:
@@ -178,11 +203,38 @@ def python_root() -> Path:
             _download(f"{package}:arm64", tmp)
         wheels = ASSETS / "wheels"
         wheels.mkdir(exist_ok=True)
-        _run([sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), "--only-binary=:all:",
-              *(f"--platform={p}" for p in ("manylinux_2_28_aarch64", "manylinux_2_27_aarch64",
-                                            "manylinux_2_17_aarch64", "manylinux2014_aarch64")),
-              "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi", "abi3",
-              "--abi", "none", *PYTHON_WHEELS])
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "-d",
+                str(wheels),
+                "--only-binary=:all:",
+                *(
+                    f"--platform={p}"
+                    for p in (
+                        "manylinux_2_28_aarch64",
+                        "manylinux_2_27_aarch64",
+                        "manylinux_2_17_aarch64",
+                        "manylinux2014_aarch64",
+                    )
+                ),
+                "--python-version",
+                "3.11",
+                "--implementation",
+                "cp",
+                "--abi",
+                "cp311",
+                "--abi",
+                "abi3",
+                "--abi",
+                "none",
+                *PYTHON_WHEELS,
+            ]
+        )
         for wheel in wheels.glob("*.whl"):
             with zipfile.ZipFile(wheel) as z:
                 z.extractall(tmp / "opt" / "py")
@@ -202,15 +254,17 @@ def _compile(tree: Path, *dirs: str) -> None:
     """Bytecode made here (3.11 here and there: the same format), so the emulated CPU does
     not compile every module at each start."""
     targets = [str(tree / d) for d in (dirs or ("usr/lib/python3.11", "opt/py"))]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode",
-                    "unchecked-hash", *targets], capture_output=True, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", *targets],
+        capture_output=True,
+        check=False,
+    )
 
 
 def _add_python(tree: Path) -> None:
     shutil.copytree(python_root(), tree, symlinks=True, dirs_exist_ok=True)
     source = Path(goprobe_tui.__file__).resolve().parent
-    shutil.copytree(source, tree / "opt" / "py" / "goprobe_tui",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(source, tree / "opt" / "py" / "goprobe_tui", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(Path(__file__).with_name("arm64_tui.py"), tree / "opt" / "py")
     _compile(tree, "opt/py/goprobe_tui", "opt/py/arm64_tui.py")
 
@@ -277,8 +331,9 @@ def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
     (tree / "init").chmod(0o755)
     image = work / "initramfs.cpio.gz"
     files = subprocess.run(["find", "."], cwd=tree, capture_output=True, check=True).stdout
-    cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=tree, input=files,
-                          capture_output=True, check=True).stdout
+    cpio = subprocess.run(
+        ["cpio", "-o", "-H", "newc", "--quiet"], cwd=tree, input=files, capture_output=True, check=True
+    ).stdout
     import gzip
 
     image.write_bytes(gzip.compress(cpio, 1))
@@ -293,17 +348,38 @@ def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 1200) ->
     started = time.monotonic()
     try:
         out = subprocess.run(
-            [QEMU, "-M", "virt", "-cpu", "cortex-a57", "-smp", str(cpus), "-m", "1024",
-             "-nographic", "-no-reboot", "-kernel", str(kernel), "-initrd", str(image),
-             "-append", "console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=1"],
-            capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            [
+                QEMU,
+                "-M",
+                "virt",
+                "-cpu",
+                "cortex-a57",
+                "-smp",
+                str(cpus),
+                "-m",
+                "1024",
+                "-nographic",
+                "-no-reboot",
+                "-kernel",
+                str(kernel),
+                "-initrd",
+                str(image),
+                "-append",
+                "console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=1",
+            ],
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired as exc:
         raise HarnessError(f"the arm64 VM did not finish in {timeout:.0f} s") from exc
     wall = time.monotonic() - started
     console = out.stdout.decode("ascii", "replace")
     if BEGIN not in console or END not in console:
-        raise HarnessError(f"no records from the arm64 VM (exit {out.returncode}): "
-                           f"{console[-1500:]} {out.stderr.decode(errors='replace')[-500:]}")
+        raise HarnessError(
+            f"no records from the arm64 VM (exit {out.returncode}): "
+            f"{console[-1500:]} {out.stderr.decode(errors='replace')[-500:]}"
+        )
     body = console.split(BEGIN, 1)[1].split(END, 1)[0]
     data = base64.b64decode("".join(body.split()))
     dest = work / "out"
@@ -312,9 +388,12 @@ def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 1200) ->
     results = {}
     for case in cases:
         d = dest / case.name
-        result = CaseResult(d / "records", (d / "stdout").read_text(errors="replace"),
-                            (d / "stderr").read_text(errors="replace"),
-                            int((d / "status").read_text().strip() or -1))
+        result = CaseResult(
+            d / "records",
+            (d / "stdout").read_text(errors="replace"),
+            (d / "stderr").read_text(errors="replace"),
+            int((d / "status").read_text().strip() or -1),
+        )
         if case.goprobe:
             result.live_out = (d / "live.out").read_text(errors="replace")
             result.live_err = (d / "live.err").read_text(errors="replace")
@@ -322,10 +401,8 @@ def boot(cases: list[Case], work: Path, cpus: int = 2, timeout: float = 1200) ->
         results[case.name] = result
     booted = float((dest / "booted").read_text())
     finished = float((dest / "finished").read_text())
-    leftovers = ((dest / "uprobe_events_after").read_text() +
-                 (dest / "instances_after").read_text()).strip()
-    return Boot(results, (dest / "uname").read_text().strip(), booted, finished - booted, wall,
-                leftovers)
+    leftovers = ((dest / "uprobe_events_after").read_text() + (dest / "instances_after").read_text()).strip()
+    return Boot(results, (dest / "uname").read_text().strip(), booted, finished - booted, wall, leftovers)
 
 
 def available() -> str:

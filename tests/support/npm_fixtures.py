@@ -37,8 +37,7 @@ OLD_BINARIES = [
     NpmBinary("esbuild-linux-64", "0.8.57", "package/bin/esbuild", "go1.16", "1.16"),
     NpmBinary("esbuild-linux-64", "0.12.29", "package/bin/esbuild", "go1.17.1", "1.16"),
     NpmBinary("esbuild-linux-32", "0.13.15", "package/bin/esbuild", "go1.17.2", "1.16"),
-    NpmBinary("esbuild-linux-s390x", "0.14.54", "package/bin/esbuild", "go1.19", "1.18",
-              "-textheader"),
+    NpmBinary("esbuild-linux-s390x", "0.14.54", "package/bin/esbuild", "go1.19", "1.18", "-textheader"),
 ]
 # Real stripped releases of the Go versions no test toolchain has (goroutine lineage's offsets)
 LINEAGE_BINARIES = [
@@ -56,9 +55,17 @@ def fetch(pkg: NpmBinary) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tarball_dir = CACHE / "npm" / "tarballs"
     tarball_dir.mkdir(parents=True, exist_ok=True)
-    name = subprocess.run(["npm", "pack", "--silent", f"{pkg.package}@{pkg.version}"],
-                          cwd=tarball_dir, check=True, capture_output=True, text=True
-                          ).stdout.strip().splitlines()[-1]
+    name = (
+        subprocess.run(
+            ["npm", "pack", "--silent", f"{pkg.package}@{pkg.version}"],
+            cwd=tarball_dir,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     with tarfile.open(tarball_dir / name) as tar:
         member = tar.extractfile(pkg.member)
         if member is None:

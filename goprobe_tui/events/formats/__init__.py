@@ -17,8 +17,17 @@ from goprobe_tui.events.formats.base import (
     register,
 )
 
-__all__ = ["FORMATS", "EventWriter", "LineWriter", "OutputFormat", "Snapshot", "format_for_path",
-           "get_format", "register"]
+__all__ = [
+    "FORMATS",
+    "EventWriter",
+    "LineWriter",
+    "OutputFormat",
+    "Snapshot",
+    "format_for_path",
+    "get_format",
+    "register",
+]
+
 
 def get_format(name: str) -> OutputFormat:
     """The format of that name; BadInput listing the known ones otherwise."""

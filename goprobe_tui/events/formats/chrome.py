@@ -78,8 +78,18 @@ class ChromeWriter(EventWriter):
                 args["args"] = json_values(call.entry.args)
             if call.ret.returns:
                 args["returns"] = json_values(call.ret.returns)
-            items.append({"name": ev.function, "cat": "go", "ph": "X", "ts": _us(call.start_ns),
-                          "dur": _us(call.dur_ns), "pid": pid, "tid": tid, "args": args})
+            items.append(
+                {
+                    "name": ev.function,
+                    "cat": "go",
+                    "ph": "X",
+                    "ts": _us(call.start_ns),
+                    "dur": _us(call.dur_ns),
+                    "pid": pid,
+                    "tid": tid,
+                    "args": args,
+                }
+            )
         self._emit(items)
 
     def _spawn(self, ev: TraceEvent, pid: int, tid: int) -> list[dict[str, Any]]:
@@ -87,20 +97,46 @@ class ChromeWriter(EventWriter):
         self._next_flow += 1
         flow_id = self._next_flow
         data = ev.to_json_dict()
-        out = [{"name": f"go {ev.args.get('start')}", "cat": "spawn", "ph": "i", "s": "t",
-                "ts": _us(ev.ts_ns), "pid": pid, "tid": tid,
-                "args": {k: data[k] for k in ("child_goid", "function", "file", "line", "start")}}]
+        out = [
+            {
+                "name": f"go {ev.args.get('start')}",
+                "cat": "spawn",
+                "ph": "i",
+                "s": "t",
+                "ts": _us(ev.ts_ns),
+                "pid": pid,
+                "tid": tid,
+                "args": {k: data[k] for k in ("child_goid", "function", "file", "line", "start")},
+            }
+        ]
         if isinstance(child, int):
             self._tracks.setdefault((pid, child))
             self._flows[(pid, child)] = (flow_id, ev.ts_ns)
-            out.append({"name": "go", "cat": "spawn", "ph": "s", "id": flow_id, "ts": _us(ev.ts_ns),
-                        "pid": pid, "tid": tid})
+            out.append(
+                {
+                    "name": "go",
+                    "cat": "spawn",
+                    "ph": "s",
+                    "id": flow_id,
+                    "ts": _us(ev.ts_ns),
+                    "pid": pid,
+                    "tid": tid,
+                }
+            )
         return out
 
     @staticmethod
     def _flow_end(pid: int, tid: int, flow_id: int, ts_ns: int) -> dict[str, Any]:
-        return {"name": "go", "cat": "spawn", "ph": "f", "bp": "e", "id": flow_id, "ts": _us(ts_ns),
-                "pid": pid, "tid": tid}
+        return {
+            "name": "go",
+            "cat": "spawn",
+            "ph": "f",
+            "bp": "e",
+            "id": flow_id,
+            "ts": _us(ts_ns),
+            "pid": pid,
+            "tid": tid,
+        }
 
     @staticmethod
     def _instant(ev: TraceEvent, pid: int, tid: int, what: str = "") -> dict[str, Any]:
@@ -111,39 +147,74 @@ class ChromeWriter(EventWriter):
             name = f"{ev.probe or ev.function} (line)"
         elif ev.inlined:
             name = f"{ev.function} (inlined)"
-        return {"name": name, "cat": "go", "ph": "i", "s": "t", "ts": _us(ev.ts_ns), "pid": pid,
-                "tid": tid, "args": args}
+        return {
+            "name": name,
+            "cat": "go",
+            "ph": "i",
+            "s": "t",
+            "ts": _us(ev.ts_ns),
+            "pid": pid,
+            "tid": tid,
+            "args": args,
+        }
 
     def close(self, status: TraceStatus | None = None) -> None:
         self._header()
-        items = [self._instant(ev, *self._track(ev), "(no return seen)")
-                 for ev in self.calls.still_open()]
+        items = [self._instant(ev, *self._track(ev), "(no return seen)") for ev in self.calls.still_open()]
         # a goroutine that did nothing traced: its flow ends where it was created
         items += [self._flow_end(pid, tid, flow_id, ts) for (pid, tid), (flow_id, ts) in self._flows.items()]
         self._flows.clear()
         lost = status.lost if status is not None else 0
         dropped = self.calls.unfinished_count  # entries whose return never came, beyond the bound
         if dropped:
-            items.append({"name": f"{dropped:,} entries without a return not drawn", "cat": "goprobe",
-                          "ph": "i", "s": "g", "ts": _us(self._last_ns), "pid": 0, "tid": 0,
-                          "args": {"not_drawn": dropped}})
+            items.append(
+                {
+                    "name": f"{dropped:,} entries without a return not drawn",
+                    "cat": "goprobe",
+                    "ph": "i",
+                    "s": "g",
+                    "ts": _us(self._last_ns),
+                    "pid": 0,
+                    "tid": 0,
+                    "args": {"not_drawn": dropped},
+                }
+            )
         if lost:
-            items.append({"name": f"{lost:,} events lost", "cat": "goprobe", "ph": "i", "s": "g",
-                          "ts": _us(self._last_ns), "pid": 0, "tid": 0, "args": {"lost": lost}})
+            items.append(
+                {
+                    "name": f"{lost:,} events lost",
+                    "cat": "goprobe",
+                    "ph": "i",
+                    "s": "g",
+                    "ts": _us(self._last_ns),
+                    "pid": 0,
+                    "tid": 0,
+                    "args": {"lost": lost},
+                }
+            )
         for pid, comm in self._processes.items():
-            items.append({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
-                          "args": {"name": comm}})  # viewers add the pid themselves
+            items.append(
+                {"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": comm}}
+            )  # viewers add the pid themselves
         for pid, tid in self._tracks:
             name = f"goroutine {tid}" if tid >= 0 else f"thread {-tid} (goroutine unknown)"
-            items.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
-                          "args": {"name": name}})
+            items.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}})
             if tid >= 0:
-                items.append({"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid,
-                              "args": {"sort_index": tid}})
+                items.append(
+                    {
+                        "name": "thread_sort_index",
+                        "ph": "M",
+                        "pid": pid,
+                        "tid": tid,
+                        "args": {"sort_index": tid},
+                    }
+                )
         self._emit(items)
-        self.out.write('\n],"otherData":' + json.dumps({"producer": "goprobe-tui", "lost_events": lost,
-                                                      "entries_not_drawn": dropped})
-                       + "}\n")
+        self.out.write(
+            '\n],"otherData":'
+            + json.dumps({"producer": "goprobe-tui", "lost_events": lost, "entries_not_drawn": dropped})
+            + "}\n"
+        )
         self.out.flush()
 
 

@@ -9,9 +9,24 @@ from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputForma
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.text import by_function
 
-STATS_KEYS = ("function", "calls", "inlined", "untraced_inlined_sites", "errors", "p50_ns", "p90_ns",
-              "p99_ns", "max_ns", "min_ns", "mean_ns", "returns", "unpaired_returns", "histogram", "slowest",
-              "callers")
+STATS_KEYS = (
+    "function",
+    "calls",
+    "inlined",
+    "untraced_inlined_sites",
+    "errors",
+    "p50_ns",
+    "p90_ns",
+    "p99_ns",
+    "max_ns",
+    "min_ns",
+    "mean_ns",
+    "returns",
+    "unpaired_returns",
+    "histogram",
+    "slowest",
+    "callers",
+)
 
 
 def json_line(ev: TraceEvent) -> str:
@@ -32,6 +47,8 @@ class JsonLinesFormat(OutputFormat):
             keyed = {"key": s["key"]} if "key" in s else {}
             if s.get("total"):
                 keyed["total"] = True  # --by: the function's sum over its keys
-            out.write(json.dumps({"function": s["function"], **keyed,
-                                  **{k: s.get(k, 0) for k in STATS_KEYS[1:]}}) + "\n")
+            out.write(
+                json.dumps({"function": s["function"], **keyed, **{k: s.get(k, 0) for k in STATS_KEYS[1:]}})
+                + "\n"
+            )
         out.flush()

@@ -37,9 +37,12 @@ class TextFormat(OutputFormat):
             if s.get("total"):
                 return f"{s['function']} (all keys)"
             return f"  {s['key_text']}" if "key_text" in s else s["function"]
+
         width = min(max(40, *(len(printable(name_of(s))) for s in rows)), 100)
-        out.write(f"{'function':<{width}} {'calls':>9} {'inlined':>9} {'errors':>7} {'p50':>8} "
-                  f"{'p90':>8} {'p99':>8} {'max':>8}\n")
+        out.write(
+            f"{'function':<{width}} {'calls':>9} {'inlined':>9} {'errors':>7} {'p50':>8} "
+            f"{'p90':>8} {'p99':>8} {'max':>8}\n"
+        )
         for s in rows:
             errors = NOT_KNOWN if s["errors"] is None else f"{s['errors']:,}"
             inlined = s.get("inlined", 0)
@@ -47,9 +50,11 @@ class TextFormat(OutputFormat):
             name = name_of(s)
             untraced = s.get("untraced_inlined_sites", 0)
             calls = f"{s['calls']:,}" + (PARTIAL if untraced else "")
-            out.write(f"{printable(name)[:width]:<{width}} {calls:>9} {shown:>9} "
-                      f"{errors:>7} {d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} "
-                      f"{d(s['max_ns']):>8}\n")
+            out.write(
+                f"{printable(name)[:width]:<{width}} {calls:>9} {shown:>9} "
+                f"{errors:>7} {d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} "
+                f"{d(s['max_ns']):>8}\n"
+            )
             if untraced:
                 out.write(f"    {partial_note(untraced)}\n")
             if inlined:
@@ -57,8 +62,10 @@ class TextFormat(OutputFormat):
             for line in histogram_lines(s["histogram"]):
                 out.write(f"    {line}\n")
             if s.get("callers"):
-                out.write(printable("    callers: " + ", ".join(f"{name} ({n:,})"
-                                                             for name, n in s["callers"])) + "\n")
+                out.write(
+                    printable("    callers: " + ", ".join(f"{name} ({n:,})" for name, n in s["callers"]))
+                    + "\n"
+                )
             slow = s["slowest"]
             if slow is not None:
                 out.write(printable(f"    slowest: {slowest_text(s['function'], slow)}") + "\n")
@@ -69,8 +76,7 @@ def latency_scope(calls: int, inlined: int) -> str:
     """What the latency columns cover when some calls were inlined (those have no return)."""
     if inlined >= calls:
         return f"all {calls:,} calls inlined: no latency (an inlined call has no return)"
-    return (f"latency of the {calls - inlined:,} out-of-line calls; the {inlined:,} inlined "
-            "have none")
+    return f"latency of the {calls - inlined:,} out-of-line calls; the {inlined:,} inlined have none"
 
 
 def slowest_text(function: str, slow: dict) -> str:
