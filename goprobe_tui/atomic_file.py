@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 
-def save_atomically(path: str, write: Callable[[TextIO], None]) -> None:
+def save_atomically(path: str, write: Callable[[TextIO], object]) -> None:
     """`write(f)` into a temporary file beside `path`, then rename: a failure (disk full)
     leaves no truncated file behind, and an existing file is replaced whole or not at all."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".goprobe-save-")

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-env.sh
 .venv/bin/ruff check --no-cache goprobe_tui tests benchmarks scripts
+.venv/bin/ruff format --no-cache --check goprobe_tui tests benchmarks scripts
+.venv/bin/mypy  # the core packages, as pyproject.toml lists them
 set +e
 # Tests run in parallel, a file per worker (a module's shared setup, such as the arm64 VM,
 # boots once). Every kernel test judges only what it started, so workers never see each

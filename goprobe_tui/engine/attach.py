@@ -72,7 +72,7 @@ class Attacher:
     def __init__(
         self,
         binary: GoBinary,
-        session: ProbeSession,
+        session: ProbeSession | None,  # None: plans only (nothing attached)
         path: str | None = None,
         overrides: dict[str, FetchPlan] | None = None,
         fields: tuple[str, ...] = (),
@@ -94,6 +94,11 @@ class Attacher:
         self._pie = binary.elf.pie
         self.signatures = signatures_of(binary)
         self.stack_walk = 0  # --stack-depth: frames above the direct caller read by the probe
+
+    def _live(self) -> ProbeSession:
+        if self.session is None:
+            raise ProbeError("an attacher for planning only attaches nothing")
+        return self.session
 
     # At the first attach, not at start-up: the DWARF index and the moduledata scan cost time
     # on a large binary, and a browse-only session needs neither.
@@ -187,7 +192,7 @@ class Attacher:
         filters = {"entry": "", "return": ""}
         more: dict[str, tuple[str, ...]] = {"entry": (), "return": ()}
         side = None if cond is None else "return" if cond.on_return else "entry"
-        if cond is not None:
+        if cond is not None and side is not None:
             filters[side], more[side] = cond.filter, cond.fetch
             if side == "entry" and ret_vaddrs and extra:
                 # returns pair with their entry by the call's depth in its goroutine's stack:
@@ -213,7 +218,7 @@ class Attacher:
                 types_base=self._types_base,
                 # the decoder drops what the kernel let through that does not match
                 entry_filtered=kind == "return" and side == "entry",
-                condition=cond.tree if side == kind else None,
+                condition=cond.tree if cond is not None and side == kind else None,
             )
             out.sites.append((site, (*plan.args, *extra, *more[kind]), filters[kind]))
         return self._inlined_plan(out, fn, deep)
@@ -325,7 +330,7 @@ class Attacher:
 
     def attach_spawns(self) -> ProbeEvent:
         fn, sites, fetch = self.spawn_plan()
-        ev, refused = self.session.define(
+        ev, refused = self._live().define(
             "spawn",
             self.path,
             fetch,
@@ -337,7 +342,7 @@ class Attacher:
         if ev is None or refused:
             why = "; ".join(sorted(set(refused.values()))) or "refused"
             if ev is not None:
-                self.session.set_muted(ev, fn.key, True, since=0)
+                self._live().set_muted(ev, fn.key, True, since=0)
             raise ProbeError(f"goroutine lineage: {SPAWN_FUNCTION}: {why}")
         return ev
 
@@ -409,7 +414,7 @@ class Attacher:
                 stopped = True
                 break
             try:
-                ev, refused = self.session.define(
+                ev, refused = self._live().define(
                     kind,
                     self.path,
                     fetch,
@@ -447,7 +452,7 @@ class Attacher:
                 continue  # interrupted before its turn: not an error
             if name in refused_entry or not att.events:
                 for ev in att.events:  # its return probes alone would only be unpaired
-                    self.session.set_muted(ev, name, True, since=0)
+                    self._live().set_muted(ev, name, True, since=0)
                 errors.setdefault(name, "not attached")
                 continue
             ok.append(att)

@@ -62,7 +62,7 @@ OnChange = Callable[[Change], None]
 
 def describe_change(path: str, before: Identity, now: Identity | None, modified: bool) -> Change | None:
     """What happened to `path` since `before`, or None if nothing that matters."""
-    if before.same_inode(now):
+    if now is not None and before.same_inode(now):
         if modified or (now.size, now.mtime_ns) != (before.size, before.mtime_ns):
             return Change(
                 True,

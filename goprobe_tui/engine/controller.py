@@ -189,9 +189,9 @@ class TraceController:
             for fn in having:
                 fields = self.fields_of(fn)
                 if expr not in fields:
-                    att = self.set_fields(fn, (*fields, expr))
-                    if att is not None:
-                        changed.append(att)
+                    redone = self.set_fields(fn, (*fields, expr))
+                    if redone is not None:
+                        changed.append(redone)
         self.options = replace(self.options, by=expr or None)
         self.stream.set_by(expr or None)
         return changed
@@ -323,6 +323,7 @@ class TraceController:
         warnings = [hot_warning(name, rate) for name, rate in hot]
         for name, rate in over:
             self.detach(name)
+            assert self._guard.limit is not None  # nothing is over without a limit
             warnings.append(over_limit_note(name, rate, self._guard.limit))
         if over and not self.attached:
             warnings.append("every probe was detached by --max-rate")

@@ -111,7 +111,7 @@ def _decode(raw: Any, typ: Any, where: str, depth: int) -> Any:
     raise PlanDamage(f"{where}: {typ} has no place in a plan")
 
 
-def _decode_dataclass(raw: Any, typ: type, where: str, depth: int) -> Any:
+def _decode_dataclass(raw: Any, typ: Any, where: str, depth: int) -> Any:
     if not isinstance(raw, dict):
         raise PlanDamage(f"{where}: not an object")
     hints = typing.get_type_hints(typ)

@@ -174,7 +174,7 @@ def _decode(
         for cpu, pages in streams.items():
             _push(heads, cpu, pages)
         while heads:
-            batch = []
+            batch: list[tuple[int, bytes]] = []
             while heads and len(batch) < BATCH_PAGES:
                 _ts, cpu, page = heapq.heappop(heads)
                 batch.append((cpu, page))

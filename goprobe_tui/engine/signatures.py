@@ -140,7 +140,9 @@ def type_arguments(name: str) -> list[str]:
     start = name.find("[")
     if start < 0 or "go.shape." not in name:
         return []
-    out, depth, item = [], 0, []
+    out: list[str] = []
+    item: list[str] = []
+    depth = 0
     for ch in name[start + 1 :]:
         if ch in "[({":
             depth += 1

@@ -7,6 +7,7 @@ EventRow); TraceEvent is the object a consumer rebuilds from a row to show or wr
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,7 +119,14 @@ class TraceEvent:
     @classmethod
     def from_row(cls, row: EventRow) -> TraceEvent:
         (
-            *head,
+            ts_ns,
+            cpu,
+            pid,
+            tid,
+            comm,
+            function,
+            kind,
+            event,
             args,
             returns,
             latency,
@@ -133,7 +141,14 @@ class TraceEvent:
             has_return,
         ) = row
         ev = cls(
-            *head,
+            ts_ns,
+            cpu,
+            pid,
+            tid,
+            comm,
+            function,
+            kind,
+            event,
             _unpairs(args),
             _unpairs(returns),
             latency,
@@ -260,7 +275,7 @@ class TraceEvent:
         """`a=1, r.URL.Path="/x"`: the fields asked for (--field, dotted) first, so a line cut
         at the screen's edge keeps them rather than a struct shown whole."""
         values = self.returns if self.kind == "return" else self.args
-        items = values.items()
+        items: Iterable[tuple[str, Any]] = values.items()
         if any("." in k for k in values):  # per event: sort only where a field was asked for
             items = sorted(items, key=lambda kv: "." not in kv[0])
         return ", ".join(f"{k}={format_value(v)}" for k, v in items)

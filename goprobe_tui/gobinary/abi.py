@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from goprobe_tui.gobinary.funcdata import ArgInfo
+from goprobe_tui.gobinary.funcdata import ArgInfo, ArgWord
 from goprobe_tui.gobinary.params import Param, Part
 
 INT_REGS = {
@@ -153,7 +153,7 @@ def positional_params(
 
 
 def _grouped(arch: str, ptrsize: int, args_size: int, info: ArgInfo) -> list[Param] | None:
-    groups = [list(g) for g in info.args]
+    groups: list[list[ArgWord | None]] = [list(g) for g in info.args]
     covered = sum(len(g) for g in groups)
     total = max(0, args_size) // ptrsize
     if info.truncated:  # the runtime lists 10 components: the rest are single words

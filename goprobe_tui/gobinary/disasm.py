@@ -107,7 +107,7 @@ def disassemble(arch: str, code: bytes, base: int) -> Instructions:
 
 def _slow(md: capstone.Cs, code: bytes, base: int) -> Instructions:
     insns = list(md.disasm_lite(code, base))
-    columns = list(zip(*insns, strict=True)) if insns else [[], [], [], []]
+    columns = list(zip(*insns, strict=True)) if insns else [(), (), (), ()]
     return _columns(*columns)
 
 

@@ -163,7 +163,7 @@ class DwarfScopes:
         sizes = [p.size for p in param.parts]
         if [size for _loc, size in pieces] != sizes or any(loc is None for loc, _s in pieces):
             return None  # pieces that do not line up with the value's parts, or missing ones
-        return tuple(loc for loc, _size in pieces)
+        return tuple(loc for loc, _size in pieces if loc is not None)
 
     def _spread(self, loc: str | None, param: Param) -> tuple[str, ...] | None:
         if loc is None or not loc.startswith("+") or not loc.endswith("(%sp)"):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
+from typing import Any
 
 from goprobe_tui.gobinary.elffile import ElfImage
 from goprobe_tui.gobinary.go_types import ARRAY, BOOL, FLOAT64, PTR, SLICE, STRUCT
 from goprobe_tui.gobinary.names import package_of
 from goprobe_tui.gobinary.params import FieldPath, Param, Part
-from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, classify, select_path
+from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH, TypeNode, classify, select_path
 
 DW_AT_GO_KIND = 0x2900
 DW_AT_GO_DICT_INDEX = 0x2906  # on a generic function's .paramN typedefs: its dictionary slot
@@ -31,10 +32,10 @@ __all__ = ["DwarfParams", "FieldPath", "Param", "Part"]
 class DwarfParams:
     def __init__(self, elf: ElfImage) -> None:
         self._elf = elf
-        self._dwarf = None
+        self._dwarf: Any = None  # pyelftools DWARFInfo (untyped)
         self._cus: dict[str, list] | None = None
         self._cache: dict[tuple[str, int], list[Param] | None] = {}
-        self._locparser = None
+        self._locparser: Any = None
         self._structs: dict[str, object] = {}  # struct DIEs found by _struct_by_name
         self.available = ".debug_info" in elf.sections or ".zdebug_info" in elf.sections
 
@@ -356,8 +357,8 @@ class _DwarfNode:
             return None
         return _DwarfNode(die.get_DIE_from_attribute("DW_AT_type"))
 
-    def members(self) -> list[tuple[str, _DwarfNode, int]] | None:
-        out = []
+    def members(self) -> list[tuple[str, TypeNode, int]] | None:
+        out: list[tuple[str, TypeNode, int]] = []
         for m in self._die.iter_children():
             if m.tag != "DW_TAG_member" or "DW_AT_type" not in m.attributes:
                 continue

@@ -11,10 +11,13 @@ import os
 import stat
 import struct
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from goprobe_tui.gobinary.errors import BinaryError
+
+ByteOrder = Literal["little", "big"]  # what int.from_bytes takes
 
 PF_X = 1
 
@@ -124,7 +127,7 @@ class ElfImage:
             raise BinaryError("corrupt ELF headers: bad class or byte order")
         self.elfclass = 32 if data[4] == 1 else 64
         self.little_endian = data[5] == 1
-        self.byteorder = "little" if self.little_endian else "big"
+        self.byteorder: ByteOrder = "little" if self.little_endian else "big"
         self.ptrsize = 8 if self.elfclass == 64 else 4
         order = "<" if self.little_endian else ">"
         wide = self.elfclass == 64

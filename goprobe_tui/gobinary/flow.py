@@ -264,7 +264,10 @@ def _table_targets(binary: GoBinary, graph: FlowGraph, k: int, fn: Function) -> 
     """The targets of `jmp [R + I*8]` (instruction k, the last decoded so far): R was loaded
     by `lea R, [rip + d]` shortly before."""
     insns = graph.code
-    reg = _TABLE_JUMP.search(insns.operands(k)).group(1)
+    jump = _TABLE_JUMP.search(insns.operands(k)) if insns is not None else None
+    if insns is None or jump is None:
+        return None
+    reg = jump.group(1)
     for i in range(k - 1, max(0, k - 12) - 1, -1):
         mnemonic, ops = insns.mnemonic(i), insns.operands(i)
         m = _RIP_LEA.match(ops) if mnemonic == "lea" else None

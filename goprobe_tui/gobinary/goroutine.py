@@ -81,8 +81,9 @@ def spawn_layout(binary: GoBinary) -> SpawnLayout | None:
         f: d.member_offset("runtime", "runtime.g", f) for f in ("goid", "parentGoid", "gopc", "startpc", "m")
     }
     curg = d.member_offset("runtime", "runtime.m", "curg")
-    if None not in (g["goid"], g["gopc"], g["startpc"], g["m"], curg):
-        return SpawnLayout(g["goid"], g["parentGoid"], g["gopc"], g["startpc"], g["m"], curg)
+    goid, parent, gopc, startpc, m = (g[f] for f in ("goid", "parentGoid", "gopc", "startpc", "m"))
+    if goid is not None and gopc is not None and startpc is not None and m is not None and curg is not None:
+        return SpawnLayout(goid, parent, gopc, startpc, m, curg)
     if binary.elf.ptrsize != 8:
         return None
     return VERIFIED_SPAWN_LAYOUTS.get(binary.buildinfo.version_tuple())

@@ -60,7 +60,7 @@ class InlineProbes:
 
     def _load(self) -> dict[int, tuple[int | None, str]]:
         """What an earlier run worked out; {} for a file that does not fit this binary."""
-        path = cache.load(PLACES_KIND, self._identity)
+        path = cache.load(PLACES_KIND, self._identity) if self._identity is not None else None
         if path is None:
             return {}
         try:

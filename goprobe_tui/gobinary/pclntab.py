@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from goprobe_tui.gobinary import pcvalue
+from goprobe_tui.gobinary.elffile import ByteOrder
 from goprobe_tui.gobinary.errors import BinaryError
 
 VERSIONS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
@@ -43,7 +44,7 @@ class Header:
         return self.version in ("1.18", "1.20")
 
     @property
-    def byteorder(self) -> str:
+    def byteorder(self) -> ByteOrder:
         return "little" if self.order == "<" else "big"
 
 
@@ -53,6 +54,7 @@ def detect(table: bytes) -> tuple[str, str] | None:
         return None
     if table[6] not in (1, 2, 4) or table[7] not in (4, 8):
         return None
+    byteorder: ByteOrder
     for order, byteorder in (("<", "little"), (">", "big")):
         version = VERSIONS.get(int.from_bytes(table[:4], byteorder))
         if version:
@@ -65,7 +67,7 @@ def parse_header(table: bytes) -> Header:
     if found is None:
         raise BinaryError("no valid pclntab header")
     version, order = found
-    byteorder = "little" if order == "<" else "big"
+    byteorder: ByteOrder = "little" if order == "<" else "big"
     quantum, ptrsize = table[6], table[7]
 
     def word(k: int) -> int:

@@ -72,6 +72,7 @@ class Symbolizer:
             if index < 0:
                 out.append(Frame(self._fns.names[i], False, file, line))
                 return tuple(out)
+            assert tree is not None  # an index was found in it
             fmt, size, name_field, parent_field = self._inl
             fields = struct.unpack(fmt, self._b.elf.read_vaddr(tree + index * size, size))
             name_off, parent_pc = fields[name_field], fields[parent_field]

@@ -36,10 +36,18 @@ MAX_DEPTH = 4
 
 
 class TypeNode(Protocol):
-    kind: int | None  # reflect.Kind
-    size: int
-    name: str
-    count: int | None  # arrays: the length
+    # read-only: an adapter may hold narrower types (a runtime type's kind is never None)
+    @property
+    def kind(self) -> int | None: ...  # reflect.Kind
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def count(self) -> int | None: ...  # arrays: the length
 
     def members(self) -> list[tuple[str, TypeNode, int]] | None:
         """A struct's fields (name, type, offset); None if they cannot all be known."""

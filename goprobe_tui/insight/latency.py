@@ -61,6 +61,7 @@ class LatencyHistogram:
             if seen >= rank:
                 lo, hi = bucket_range(b)
                 mid = (lo + hi - 1) // 2
+                assert self.min is not None and self.max is not None  # set with the first count
                 return min(max(mid, self.min), self.max)
         return self.max
 

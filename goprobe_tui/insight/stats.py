@@ -92,8 +92,8 @@ class FunctionStats:
             "mean_ns": lat.total // lat.count if lat.count else None,
             "histogram": [list(o) for o in lat.octaves()],
             "slowest": self.slowest,
-            "callers": sorted(([n, c] for n, c in self.callers.items()), key=lambda nc: (-nc[1], nc[0]))[
-                :TOP_CALLERS
+            "callers": [
+                [n, c] for n, c in sorted(self.callers.items(), key=lambda nc: (-nc[1], nc[0]))[:TOP_CALLERS]
             ],
         }
 
@@ -153,7 +153,8 @@ class StatsTable:
             st.entry(ev.ts_ns, ev.caller, bool(ev.inlined))
             return
         if st.errors is not None:
-            value = ev.returns.get(self._error_result[ev.function])
+            result = self._error_result[ev.function]
+            value = ev.returns.get(result) if result is not None else None
             if value is not None and value != NIL:
                 st.errors += 1
         if ev.latency_ns is None:

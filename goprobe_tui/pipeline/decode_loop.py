@@ -91,7 +91,7 @@ class DecodeLoop:
             last_ts = rec.ts
             if ev is None:
                 continue
-            if type(ev) is list:  # a held return and what followed it
+            if isinstance(ev, list):  # a held return and what followed it
                 events.extend(e for e in ev if keep(e))
             elif keep(ev):
                 events.append(ev)

@@ -7,6 +7,7 @@ thread (pairing.py). A multi-probe event says which probe fired by its address.
 from __future__ import annotations
 
 import struct
+from typing import Any, cast
 
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import BinaryError, GoBinary
@@ -139,10 +140,8 @@ class EventDecoder:
         stack = tuple((f.function, f.inlined, f.file, f.line) for f in frames)
         for one in events:
             # an inlined call's callers: the functions it was inlined into, then the walk's
-            inlined = tuple(
-                (f, i < len(one.inlined) - 1, file, line)
-                for i, (f, file, line) in enumerate(one.inlined or ())
-            )
+            chain = one.inlined or ()
+            inlined = tuple((f, i < len(chain) - 1, file, line) for i, (f, file, line) in enumerate(chain))
             one.stack = inlined + stack
 
     def decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
@@ -155,8 +154,10 @@ class EventDecoder:
                 return None
             self.unattributed += 1
             return None
+        layout = ev.layout
+        assert layout is not None  # every event is told with its layout before it is enabled
         try:
-            _type, tid, ip, *values = ev.layout.struct.unpack_from(page, start)
+            _type, tid, ip, *values = layout.struct.unpack_from(page, start)
         except Exception:  # struct.error: a record shorter than its layout
             self.malformed += 1
             return None
@@ -167,7 +168,7 @@ class EventDecoder:
             return None
         if site.muted_since is not None and rec.ts >= site.muted_since:
             return None  # detached; its event stays enabled for the other functions in it
-        fields = dict(zip(ev.layout.names, values, strict=False))
+        fields = dict(zip(layout.names, values, strict=False))
         loc = fields.get("comm")
         if loc is not None:  # the name the thread had as the probe fired
             off = start + (loc & 0xFFFF)
@@ -288,7 +289,9 @@ class EventDecoder:
     ) -> None:
         """Frames from the probe's own walk (ra, s1, s2, …): up to the first that could not be
         read (the walk's end, where the saved frame pointer is 0)."""
-        sym = self.symbolizer(path) if bias is not None else None
+        if bias is None:
+            return
+        sym = self.symbolizer(path)
         if sym is None:
             return
         walk = []
@@ -317,11 +320,11 @@ class EventDecoder:
         sym = self.symbolizer(ev.path) if bias is not None else None
         creator, file, line, start = "?", "", 0, "?"
         gopc, spc = fields.get("gopc") or 0, fields.get("spc") or 0
-        if sym is not None and gopc:
+        if sym is not None and bias is not None and gopc:
             frames = sym.frames(gopc - bias)  # a return address: looked up one byte back
             if frames:
                 creator, file, line = frames[-1].function, frames[0].file, frames[0].line
-        if sym is not None and spc:
+        if sym is not None and bias is not None and spc:
             started = sym.frames(spc - bias, False)
             start = started[-1].function if started else "?"
         return TraceEvent(
@@ -404,7 +407,7 @@ class EventDecoder:
             return False
         ret.latency_ns = max(0, ret.ts_ns - found[0])
         if self.call_args:
-            ret.call_args = found[1]
+            ret.call_args = cast("dict[str, Any] | None", found[1])
         return True
 
     def _pop_held(self, held: tuple[TraceEvent, tuple[int, int]]) -> TraceEvent:

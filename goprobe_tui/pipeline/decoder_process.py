@@ -143,16 +143,16 @@ def serve(inp: int, out: int) -> None:
                 next_insight = time.monotonic() + INSIGHT_EVERY
                 sent_changes = table.changes
                 flame = loop.flame
-                rows = flame.snapshot() if flame is not None and flame.changes != sent_flame else None
+                flame_rows = flame.snapshot() if flame is not None and flame.changes != sent_flame else None
                 sent_flame = flame.changes if flame is not None else -1
-                write_frame(out, ("insight", table.snapshot(now), rows))
+                write_frame(out, ("insight", table.snapshot(now), flame_rows))
     if not done:
         rows = loop.step([], lost, read_ns, final=True)  # EOF: nothing more can arrive
         if loop.sink is not None:
             loop.sink.close()  # what waits is sent now; the final counts go out below
         if loop.table is not None:
-            flame = loop.flame.snapshot() if loop.flame is not None else None
-            write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns()), flame))
+            final_flame = loop.flame.snapshot() if loop.flame is not None else None
+            write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns()), final_flame))
         _report(out, rows if send_rows else [], loop, printer, last, force=True)
 
 

@@ -63,7 +63,7 @@ class Pairing:
 
     def on_top(self, key: tuple[int, int], function: str) -> bool:
         stack = self._stacks.get(key)
-        return bool(stack) and stack[-2] == self._ids.get(function)
+        return stack is not None and len(stack) > 0 and stack[-2] == self._ids.get(function)
 
     def pop(self, key: tuple[int, int], function: str) -> int | None:
         """The entry timestamp for this return, or None (the stack is then left alone)."""

@@ -209,6 +209,7 @@ class EventStream:
                 gen, stdin = self._gen, self._proc.stdin
             if msg[0] == "eof":
                 break
+            assert stdin is not None  # Popen(stdin=PIPE)
             try:
                 write_frame(stdin.fileno(), msg)
             except (OSError, ValueError):
@@ -228,8 +229,10 @@ class EventStream:
                     self._unsent += _records(msg[1], self.reader)
                 else:
                     self._dropped += _records(msg[1], self.reader)
-        with contextlib.suppress(OSError):
-            self._proc.stdin.close()
+        stdin = self._proc.stdin
+        if stdin is not None:
+            with contextlib.suppress(OSError):
+                stdin.close()
 
     # -- child -> parent --------------------------------------------------------------
     def _status(self, last: TraceStatus) -> TraceStatus:
@@ -256,6 +259,7 @@ class EventStream:
         self.finished.set()
 
     def _receive_from(self, proc: subprocess.Popen) -> int:
+        assert proc.stdout is not None  # Popen(stdout=PIPE)
         fd = proc.stdout.fileno()
         frames = FrameBuffer()
         while True:
@@ -317,14 +321,17 @@ class EventStream:
         return self.error
 
     def _print(self, kind: str, data: bytes) -> None:
+        output = self._output
+        if output is None:  # the child prints only when told where
+            return
         try:
             if kind == "print-text":
-                self._output.write_text(data)
+                output.write_text(data)
             else:
-                self._output.write_rows(data)
+                output.write_rows(data)
         except OSError as exc:
             self.error = f"writing the events: {exc.strerror}"
-        if self._output.closed:  # the reader went away (`| head`): as if the count was reached
+        if output.closed:  # the reader went away (`| head`): as if the count was reached
             self.done.set()
 
     def _close_output(self) -> None:

@@ -67,6 +67,11 @@ class ScriptControl:
             self.disables.append(f"echo 0 > {self._path(path)} 2>/dev/null")
         self._add(f"echo {shlex.quote(value)} > {self._path(path)}", f"cannot write {rel}")
 
+    def append_commands(self, root: str, commands: list[str]) -> None:
+        """A script checks each definition where it runs: one line per command."""
+        for command in commands:
+            self.append_command(root, command)
+
     def append_command(self, root: str, command: str) -> None:
         fs.check_command(command)
         if self.finishing and command.startswith("-:"):

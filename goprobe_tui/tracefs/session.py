@@ -488,6 +488,7 @@ class _SessionPerfReader(PerfReader):
     """Stack records only while the session asks for them (they are sampled regardless)."""
 
     def __init__(self, session: ProbeSession) -> None:
+        assert session.perf is not None  # made for --pid sessions only
         super().__init__(session.perf, fs.user_stack_type(session.root))
         self._session = session
 

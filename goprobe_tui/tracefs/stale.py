@@ -68,7 +68,7 @@ def sweep_stale(root: str) -> SweepResult:
                 fs.write_value(enable, "0")
     for inst in instances:  # rmdir also frees its buffer; EBUSY while the owner's fds close
         try:
-            retry_busy(lambda i=inst: os.rmdir(os.path.join(inst_dir, i)), BUSY_ATTEMPTS)
+            retry_busy(lambda: os.rmdir(os.path.join(inst_dir, inst)), BUSY_ATTEMPTS)  # noqa: B023
             result.removed.append(f"instance {inst}")
         except FileNotFoundError:
             result.removed.append(f"instance {inst}")
@@ -79,7 +79,7 @@ def sweep_stale(root: str) -> SweepResult:
     for group, events in dead_events.items():
         for event in events:
             try:
-                retry_busy(lambda g=group, e=event: fs.append_command(root, f"-:{g}/{e}"), BUSY_ATTEMPTS)
+                retry_busy(lambda: fs.append_command(root, f"-:{group}/{event}"), BUSY_ATTEMPTS)  # noqa: B023
                 result.removed.append(f"probe {group}/{event}")
             except (OSError, ProbeError) as exc:
                 if getattr(exc, "errno", 0) == 2:  # ENOENT: someone else removed it first

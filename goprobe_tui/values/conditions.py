@@ -121,8 +121,9 @@ class _Compiler:
     def compile(self) -> tuple[Filter, tuple]:
         """(the kernel's filter: an over-approximation; the exact tree for the decoder)."""
         upper, _lower, tree = self._or()
-        if self._peek() is not None:
-            raise ValueError(f"unexpected {self._peek()[1]!r}")
+        left = self._peek()
+        if left is not None:
+            raise ValueError(f"unexpected {left[1]!r}")
         return upper, tree
 
     # Each parse step returns (upper, lower, tree): upper is true whenever the condition may
@@ -214,10 +215,10 @@ class _Compiler:
                 return errs[0], "return"
         known = [s.name for s in self.args + self.results]
         root, _, rest = name.partition(".")
-        spec = next((s for s in self.args + self.results if s.name == root), None)
-        if rest and spec is not None:
+        named = next((s for s in self.args + self.results if s.name == root), None)
+        if rest and named is not None:
             raise ValueError(
-                f"{root} ({spec.type_name or spec.kind}) has no field {rest}, or its "
+                f"{root} ({named.type_name or named.kind}) has no field {rest}, or its "
                 "layout is unknown without DWARF: compare a field that exists"
             )
         raise ValueError(f"no parameter {root if rest else name} (known: {', '.join(known) or 'none'})")
@@ -325,7 +326,8 @@ def glob_elements(pattern: str) -> list[str]:
 
 def glob_bytes(pattern: str) -> tuple[int, int | None]:
     """(fewest, most) bytes a string matching the glob holds; most is None with a `*`."""
-    low, high = 0, 0
+    low = 0
+    high: int | None = 0  # None once unbounded
     for el in glob_elements(pattern):
         if el == "*":
             high = None

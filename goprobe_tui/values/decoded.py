@@ -24,6 +24,7 @@ class Duration(Marker):
     """A time.Duration as Go prints it (`1.5s`), and its nanoseconds, for conditions."""
 
     __slots__ = ("ns",)
+    ns: int
 
     def __new__(cls, text: str, ns: int) -> Duration:
         obj = super().__new__(cls, text)
@@ -91,9 +92,8 @@ class SliceValue(dict):
     """len, cap and the first elements ([]byte: its first bytes, shown as text)."""
 
     def __init__(self, type_name: str, length: int, cap: int, elements: list[Any] | bytes | None) -> None:
-        if isinstance(elements, bytes):
-            elements = decode_text(elements)
-        super().__init__({"len": length, "cap": cap, "elements": elements})
+        shown: list[Any] | str | None = decode_text(elements) if isinstance(elements, bytes) else elements
+        super().__init__({"len": length, "cap": cap, "elements": shown})
         self.type_name = type_name
 
     def text(self, fmt) -> str:

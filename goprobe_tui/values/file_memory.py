@@ -42,9 +42,9 @@ class FileMemory:
         """`length` bytes at link address `addr` of the binary, if read-only there.
         link_time: also from writable data, for values the linker fixed that the program never
         changes (an itab's type)."""
-        loaded = self._files.get(path, False)
-        if loaded is False:
-            loaded = self._files[path] = _open(path)
+        if path not in self._files:
+            self._files[path] = _open(path)
+        loaded = self._files[path]
         if loaded is None:
             return None
         fd, segments = loaded
