@@ -77,7 +77,7 @@ def _finish(target: subprocess.Popen, trace: subprocess.Popen) -> tuple[float, i
     if trace.poll() is None:
         trace.send_signal(signal.SIGINT)  # without --pid it does not stop with the process
     out, err = trace.communicate(timeout=600)
-    events = sum(1 for ln in out.splitlines() if ln.startswith("{"))
+    events = sum(1 for ln in out.splitlines() if ln.startswith("{") and '"kind": "status"' not in ln)
     summary = err.strip().splitlines()[-1]
     lost = int(summary.split(" events, ")[1].split(" lost")[0].replace(",", ""))
     return seconds, events, lost

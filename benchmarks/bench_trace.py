@@ -94,8 +94,8 @@ def with_goprobe(binary: str, ret: bool, mode: str = "trace") -> tuple[float, in
         return elapsed, int(summary.split()[1]), summary
     if mode in ("chrome", "folded"):  # one document, not a line per event
         return elapsed, int(summary.split()[1]), summary
-    with open(out_path) as f:
-        events = sum(1 for _ in f)
+    with open(out_path) as f:  # JSON lines end with their status record: not an event
+        events = sum(1 for line in f if '"kind": "status"' not in line)
     return elapsed, events, summary
 
 

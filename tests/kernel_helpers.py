@@ -75,6 +75,18 @@ def goprobe_leftovers(root: str | None = None) -> list[str]:
     return ours + [i for i in instances if _mine(i)]
 
 
+def json_lines(text: str) -> tuple[list[dict], dict | None]:
+    """(the events of a JSON-lines output, its closing status record or None)."""
+    rows = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    status = rows.pop() if rows and rows[-1].get("kind") == "status" else None
+    assert all(r.get("kind") != "status" for r in rows), "a status record before the end"
+    return rows, status
+
+
+def json_events(text: str) -> list[dict]:
+    return json_lines(text)[0]
+
+
 class TraceRun:
     """`goprobe-tui trace ...` in a subprocess, started and waited for until it has attached."""
 
@@ -86,6 +98,7 @@ class TraceRun:
             text=True,
         )
         started(self.proc)
+        self.status: dict | None = None  # the JSON output's closing record, after finish()
         self.stderr_lines: list[str] = []
         deadline = time.monotonic() + attach_timeout
         while time.monotonic() < deadline:
@@ -105,7 +118,7 @@ class TraceRun:
         except subprocess.TimeoutExpired:
             self.proc.terminate()
             out, err = self.proc.communicate(timeout=30)
-        events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        events, self.status = json_lines(out)
         return events, "".join(self.stderr_lines) + err
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need
+from tests.kernel_helpers import json_events
 from tests.support import arm64_vm
 from tests.support import toolchains as tc
 
@@ -143,8 +144,7 @@ def _replay(vm, name: str) -> tuple[dict[str, list[dict]], str, str]:
     done = _goprobe("replay", str(cases[name].script_dir), str(result.records), "--json")
     assert done.returncode == 0, done.stderr
     by_function: dict[str, list[dict]] = {}
-    for line in done.stdout.splitlines():
-        e = json.loads(line)
+    for e in json_events(done.stdout):
         by_function.setdefault(e["function"], []).append(e)
     return by_function, result.stdout, done.stderr
 
@@ -264,7 +264,7 @@ def _live(vm, name: str) -> tuple[list[dict], str, str]:
     boot, _cases = vm
     result = boot.results[name]
     assert result.status == 0 and result.live_status == 0, (result.stderr, result.live_err)
-    events = [json.loads(line) for line in result.live_out.splitlines() if line.startswith("{")]
+    events = json_events(result.live_out)
     return events, result.stdout, result.live_err
 
 

@@ -246,13 +246,6 @@ def test_a_line_that_names_no_code_is_one_line_and_exit_2(divide: Path, spec: st
     assert_one_line_error(run_trace(str(divide), spec), spec.split(":")[0], cause)
 
 
-def test_the_format_names_in_help_are_the_registrys() -> None:
-    from goprobe_tui.cli.parser import FORMAT_NAMES
-    from goprobe_tui.events.formats import FORMATS
-
-    assert set(FORMAT_NAMES) == set(FORMATS)
-
-
 def test_an_unknown_format_is_one_line_and_exit_2() -> None:
     import subprocess
     import sys

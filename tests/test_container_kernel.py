@@ -3,7 +3,6 @@ must name the container's file, never the host's file at the same path."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need
-from tests.kernel_helpers import goprobe_leftovers, started
+from tests.kernel_helpers import goprobe_leftovers, json_events, started
 from tests.support import toolchains as tc
 
 pytestmark = pytest.mark.kernel
@@ -99,7 +98,7 @@ def test_a_process_in_a_container_is_traced_and_the_host_file_at_its_path_is_not
     finally:
         if outer.poll() is None:
             outer.kill()
-    events = [json.loads(ln) for ln in out.splitlines()]
+    events = json_events(out)
     assert [e["args"] for e in events] == [{"i": i, "label": "tick"} for i in range(CALLS)], (
         "".join(err) + rest
     )

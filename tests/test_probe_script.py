@@ -5,7 +5,6 @@ removes everything on every ending; replay decodes them like a live trace."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pickle
 import re
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from goprobe_tui.tracefs.naming import sanitise
-from tests.kernel_helpers import tracefs_state
+from tests.kernel_helpers import json_events, tracefs_state
 from tests.support import toolchains as tc
 
 NEWEST = "1.27.3"
@@ -195,7 +194,7 @@ def test_a_script_run_here_traces_like_a_live_attach_and_leaves_nothing(root: st
     assert _ours(root, group) == []
     done = _goprobe("replay", str(folder), str(tmp_path / "records"), "--json")
     assert done.returncode == 0, done.stderr
-    events = [json.loads(line) for line in done.stdout.splitlines()]
+    events = json_events(done.stdout)
     entry, ret = [e for e in events if e["function"] == "main.Divide"]
     assert entry["args"] == {"dividend": 5, "divisor": 3}
     assert ret["returns"] == {"quotient": 1, "remainder": 2} and ret["latency_ns"] > 0
@@ -285,7 +284,7 @@ def test_damaged_records_are_read_safely_and_said(root: str, tmp_path: Path) -> 
     _out, err = proc.communicate("", timeout=120)
     assert proc.returncode == 0, err
     code, out, err, _peak = _replay_measured(folder, good)
-    assert code == 0 and len(out.splitlines()) == 2, err
+    assert code == 0 and len(json_events(out)) == 2, err
 
     def damaged(name: str, damage) -> Path:
         copy = tmp_path / name
@@ -315,7 +314,7 @@ def test_damaged_records_are_read_safely_and_said(root: str, tmp_path: Path) -> 
         copy = damaged(name, damage)
         code, out, err, peak = _replay_measured(folder, copy)
         assert code == 0, err
-        assert len(out.splitlines()) == 2, (name, err)  # the good CPUs' events all decode
+        assert len(json_events(out)) == 2, (name, err)  # the good CPUs' events all decode
         assert said is None or said in err, (name, err)
         assert peak < 400 * 1024, (name, peak)  # KiB: the files are streamed, never held whole
     # a sub-buffer size the kernel cannot have: one line naming it, exit 2

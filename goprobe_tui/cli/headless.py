@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+from goprobe_tui.cli.outcome import chosen_format, summary
 from goprobe_tui.cli.output_file import AtomicOutput
 from goprobe_tui.cli.progress import ProgressLine
 from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_stale, open_engine
@@ -18,12 +19,10 @@ from goprobe_tui.engine.patterns import planned_probes
 from goprobe_tui.engine.request import check_request, fetch_overrides, select
 from goprobe_tui.engine.target import process_alive, process_start_time, resolve_target
 from goprobe_tui.errors import BadInput, GoprobeError
-from goprobe_tui.events.formats import format_for_path, get_format
+from goprobe_tui.events.formats import get_format
 from goprobe_tui.exit_codes import BAD_INPUT, FAILED, INTERRUPTED, OK, fail, say
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.signals import SignalPipe, ignore_signals
-
-NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
 
 
 def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
@@ -55,12 +54,6 @@ def _check_otlp(url: str) -> None:
         raise BadInput("--otlp needs the OpenTelemetry packages: pip install 'goprobe-tui[otlp]'") from None
 
 
-def _resolve_format(args: argparse.Namespace) -> None:
-    """--format, else the output file's suffix, else text."""
-    if args.format is None:
-        args.format = format_for_path(args.output, "json").name if args.output else "text"
-
-
 def run_trace(args: argparse.Namespace) -> int:
     binary_arg = args.binary
     patterns = list(args.patterns)
@@ -70,7 +63,7 @@ def run_trace(args: argparse.Namespace) -> int:
     path = resolve_target(args.pid, binary_arg)
     if not path or not (patterns or args.goroutines):
         return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
-    _resolve_format(args)
+    args.format = chosen_format(args.format, args.output)
     get_format(args.format)  # BadInput before anything else
     if args.otlp:
         _check_otlp(args.otlp)
@@ -167,10 +160,10 @@ def _run(
         status = _trace(args, binary, engine, fns, signals)
         if options.statistics:
             if output is None:
-                get_format(args.format).write_stats(engine.insight(), sys.stdout)
+                get_format(args.format).write_stats(engine.insight(), sys.stdout, engine.status())
             else:
                 with os.fdopen(os.dup(output.fd), "w", encoding="utf-8") as f:
-                    get_format(args.format).write_stats(engine.insight(), f)
+                    get_format(args.format).write_stats(engine.insight(), f, engine.status())
     except GoprobeError as exc:
         say(str(exc))
         status = exc.exit_code if isinstance(exc, BadInput) else FAILED
@@ -339,17 +332,7 @@ def _trace(
     s = engine.status()
     if s.error:
         say(s.error)
-    shown = s.decoded if args.count is None else min(s.decoded, args.count)
-    extra = "".join(
-        f", {v} {k}"
-        for k, v in (
-            ("unattributed", s.unattributed),
-            ("returns without latency", s.unpaired_returns),
-            (NOT_MATCHING, s.filtered),
-        )
-        if v
-    )
-    say(f"{shown} events, {s.lost} lost, {s.malformed} malformed{extra}")
+    say(summary(s.decoded if args.count is None else min(s.decoded, args.count), s))
     if args.otlp:
         say(f"{s.otlp_sent:,} spans sent to {args.otlp}, {s.otlp_dropped:,} dropped")
     return FAILED if s.error or _probes_gone(engine) else OK

@@ -20,7 +20,19 @@ WHERE_HELP = (
     "'main.F: i > 3' applies to the functions a pattern names only"
 )
 SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui", "ps", "replay")
-FORMAT_NAMES = ("text", "json", "chrome", "folded")
+
+
+def format_help(default: str) -> str:
+    """--format's help, from the registry (the one list of formats)."""
+    from goprobe_tui.events.formats import FORMATS
+
+    return f"output format: {', '.join(FORMATS)} ({default})"
+
+
+def suffix_help() -> str:
+    from goprobe_tui.events.formats import FORMATS
+
+    return ", ".join(f.suffix for f in FORMATS.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,17 +111,14 @@ def _tracing_options() -> argparse.ArgumentParser:
         "--output",
         metavar="FILE",
         help="write to FILE (atomically: complete or not at all); the format "
-        "follows its suffix unless --format says (.jsonl, .trace.json, "
-        ".folded, .txt)",
+        f"follows its suffix unless --format says ({suffix_help()})",
     )
-    # Checked against the registry when used (one line, exit 2): importing it here would cost
-    # every command, `list` included, the event model (tests/test_bad_input.py keeps the list
-    # below equal to the registry's).
+    # Checked against the registry when used (one line, exit 2); its help lists the registry's.
     common.add_argument(
         "--format",
         default=None,
         metavar="NAME",
-        help=f"output format: {', '.join(FORMAT_NAMES)} (text by default, or as -o's suffix says)",
+        help=format_help("text by default, or as -o's suffix says"),
     )
     common.add_argument(
         "--json", dest="format", action="store_const", const="json", help="the same as --format json"
@@ -258,7 +267,7 @@ def parser() -> argparse.ArgumentParser:
         "--format",
         default=None,
         metavar="NAME",
-        help=f"output format: {', '.join(FORMAT_NAMES)} (text by default)",
+        help=format_help("text by default"),
     )
     rp.add_argument(
         "--json", dest="format", action="store_const", const="json", help="the same as --format json"

@@ -7,16 +7,15 @@ import argparse
 import os
 import sys
 
+from goprobe_tui.cli.outcome import chosen_format, summary
 from goprobe_tui.cli.output_file import AtomicOutput
 from goprobe_tui.engine.replay import replay
-from goprobe_tui.events.formats import format_for_path, get_format
+from goprobe_tui.events.formats import get_format
 from goprobe_tui.exit_codes import OK, say
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    if args.format is None:
-        args.format = format_for_path(args.output, "json").name if args.output else "text"
-    fmt = get_format(args.format)
+    fmt = get_format(chosen_format(args.format, args.output))
     result = replay(args.plan, args.records, args.binary)
     for name in result.missing:
         say(f"event {name}: no format among the records (the script stopped before making it)")
@@ -32,6 +31,8 @@ def run_replay(args: argparse.Namespace) -> int:
             n += len(events)
         status = result.status()
         writer.close(status)
+        out.write(fmt.trailer(status))
+        out.flush()
         if output is not None:
             out.close()
             output.commit()
@@ -39,17 +40,5 @@ def run_replay(args: argparse.Namespace) -> int:
     finally:
         if output is not None:
             output.abandon()
-    extra = "".join(
-        f", {v} {k}"
-        for k, v in (
-            ("unattributed", status.unattributed),
-            ("returns without latency", status.unpaired_returns),
-            ("not matching --where", status.filtered),
-        )
-        if v
-    )
-    say(
-        f"{n} events, {status.lost} lost, {status.malformed} malformed{extra} "
-        f"({result.plan.target_path}, {result.plan.arch})"
-    )
+    say(f"{summary(n, status)} ({result.plan.target_path}, {result.plan.arch})")
     return OK

@@ -27,7 +27,7 @@ class OutputWriter:
     def __init__(self, fd: int, format_name: str) -> None:
         self.fd = fd
         self.closed = False  # the reader went away (EPIPE): nothing more is written
-        fmt = get_format(format_name)
+        fmt = self._format = get_format(format_name)
         self._text = io.StringIO()
         self._writer = None if formats_lines(format_name) else fmt.writer(self._text)
 
@@ -53,6 +53,8 @@ class OutputWriter:
         if self._writer is not None:
             self._writer.close(status)
             self._drain()
+        else:
+            self.write_text(self._format.trailer(status).encode())
 
     def _drain(self) -> None:
         text = self._text.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TextIO
 
 from rich.markup import escape
 from textual import on
@@ -13,8 +14,9 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from goprobe_tui.atomic_file import save_atomically
-from goprobe_tui.events.formats import FORMATS, format_for_path
+from goprobe_tui.events.formats import FORMATS, OutputFormat, format_for_path
 from goprobe_tui.events.model import EventRow, TraceEvent
+from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui.screens import PromptScreen
 from goprobe_tui.ui.text_box import TextBox
@@ -27,6 +29,7 @@ class EventsView(Vertical):
         self.save_dir = save_dir
         self.start_ns = time.monotonic_ns() if start_ns is None else start_ns
         self.paused = False  # the engine keeps what arrives meanwhile (nothing is lost)
+        self.session_status: TraceStatus | None = None  # the engine's counters, last seen
 
     def compose(self) -> ComposeResult:
         yield TextBox(
@@ -109,30 +112,39 @@ class EventsView(Vertical):
             os.path.join(self.save_dir, f"goprobe-events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
         )
         rows = [pane.rows[i] for i in pane.view]  # what is shown now, whatever comes meanwhile
-        kinds = ", ".join(f"{f.suffix} {f.name}" for f in FORMATS.values())
 
         def answer(path: str | None) -> None:
             if path is not None and path.strip():
                 self._save(os.path.abspath(os.path.expanduser(path.strip())), rows)
 
         self.app.push_screen(
-            PromptScreen(
-                f"Save the {len(rows):,} events shown to (the suffix picks the format: {kinds}):", default
-            ),
+            PromptScreen(save_prompt(len(rows)), default),
             answer,
         )
 
     def _save(self, path: str, rows: list[EventRow]) -> None:
         fmt = format_for_path(path)
+        # the file says what it holds and what the session lost (a JSON file's last line)
+        now = self.session_status or TraceStatus()
+        status = TraceStatus(
+            decoded=len(rows), lost=now.lost, malformed=now.malformed, unattributed=now.unattributed
+        )
         try:
-            save_atomically(path, lambda out: _write(fmt, out, rows))
+            save_atomically(path, lambda out: _write(fmt, out, rows, status))
         except OSError as exc:
             self.app.notify(f"cannot save {path}: {exc.strerror}", severity="error")
             return
         self.app.notify(f"saved {len(rows):,} event{'s' if len(rows) != 1 else ''} to {path} ({fmt.name})")
 
 
-def _write(fmt, out, rows: list[EventRow]) -> None:
+def save_prompt(count: int) -> str:
+    """The save dialog's question: every registered format, by its suffix."""
+    kinds = ", ".join(f"{f.suffix} {f.name}" for f in FORMATS.values())
+    return f"Save the {count:,} events shown to (the suffix picks the format: {kinds}):"
+
+
+def _write(fmt: OutputFormat, out: TextIO, rows: list[EventRow], status: TraceStatus) -> None:
     writer = fmt.writer(out)
     writer.write(TraceEvent.from_row(r) for r in rows)
-    writer.close()
+    writer.close(status)
+    out.write(fmt.trailer(status))

@@ -85,7 +85,7 @@ COMMANDS = [
         "s",
         "save",
         "Save",
-        "save the shown events (the path's suffix picks the format: .jsonl, .txt, .trace.json, .folded)",
+        "save the shown events (the path's suffix picks the format; the prompt lists them)",
     ),
     Command(
         "fields",

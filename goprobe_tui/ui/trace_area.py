@@ -75,6 +75,7 @@ class TraceArea(Vertical):
 
     def update_status(self, status: TraceStatus | None) -> None:
         """The status line: the engine's counters, then what the events view shows."""
+        self.events.session_status = status
         parts = []
         if status is not None:
             parts.append(f"events {status.received:,}")

@@ -50,8 +50,13 @@ class OutputFormat(ABC):
     @abstractmethod
     def writer(self, out: TextIO) -> EventWriter: ...
 
-    def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
+    def write_stats(self, snapshot: Snapshot, out: TextIO, status: TraceStatus | None = None) -> None:
         raise BadInput(f"--format {self.name} applies to events, not to statistics")
+
+    def trailer(self, status: TraceStatus) -> str:
+        """What a line format writes after its last event: the session's final counts, where
+        the format has a place for them, so a file says whether it is complete."""
+        return ""
 
 
 FORMATS: dict[str, OutputFormat] = {}

@@ -6,6 +6,7 @@ from typing import TextIO
 
 from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.events.text import (
     NOT_KNOWN,
     PARTIAL,
@@ -26,7 +27,7 @@ class TextFormat(OutputFormat):
     def writer(self, out: TextIO) -> EventWriter:
         return LineWriter(out, TraceEvent.text_line)
 
-    def write_stats(self, snapshot: Snapshot, out: TextIO) -> None:
+    def write_stats(self, snapshot: Snapshot, out: TextIO, status: TraceStatus | None = None) -> None:
         rows = by_function(snapshot)
         if not rows:
             out.write("no calls recorded\n")
