@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shutil
 
@@ -17,7 +18,9 @@ from goprobe_tui.ui.screens import PromptScreen
 from goprobe_tui.ui.trace_pane import TracePane
 from tests.conftest import need
 from tests.fake_engine import FakeController, sample_events
+from tests.kernel_helpers import json_events
 from tests.support import toolchains as tc
+from tests.support.until import until
 
 SIZE = (120, 36)
 
@@ -106,9 +109,8 @@ async def test_events_filter_pause_clear_save(binary, tmp_path) -> None:
     app = GoprobeApp(binary, engine, save_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         engine.push(sample_events())
-        await pilot.pause(0.2)
         pane = app.query_one(TracePane)
-        assert len(pane.view) == 13
+        await until(pilot, lambda: len(pane.view) == 13, what="13 events shown")
         assert "dividend=5" in pane.text(0)
         await pilot.press("f", *"printf", "enter")
         await pilot.pause()
@@ -119,19 +121,19 @@ async def test_events_filter_pause_clear_save(binary, tmp_path) -> None:
         assert len(pane.rows) == 13  # paused: nothing drained…
         assert len(engine.backlog) == 3  # …and nothing lost
         await pilot.press("p")
-        await pilot.pause(0.2)
-        assert len(pane.rows) == 16
+        await until(pilot, lambda: len(pane.rows) == 16, what="the backlog drained")
         await pilot.press("s")  # a prompt, with a default path in the save directory
         await pilot.pause()
         assert app.screen.query_one("#prompt").value.startswith(str(tmp_path) + "/goprobe-events-")
         await pilot.press("enter")
         await pilot.pause()
         saved = list(tmp_path.glob("goprobe-events-*.jsonl"))
-        assert len(saved) == 1 and saved[0].read_text().count("\n") == 2  # the filtered view
+        assert len(saved) == 1 and len(json_events(saved[0].read_text())) == 2  # the filtered view
+        assert json.loads(saved[0].read_text().splitlines()[-1])["kind"] == "status"  # then its counts
         assert any(str(saved[0]) in n.message for n in app._notifications)  # the full path
         await pilot.press("s", "ctrl+u", *str(tmp_path / "mine.jsonl"), "enter")
         await pilot.pause()
-        assert (tmp_path / "mine.jsonl").read_text().count("\n") == 2
+        assert len(json_events((tmp_path / "mine.jsonl").read_text())) == 2
         await pilot.press("c")
         assert pane.view == [] and pane.rows == []
         await pilot.press("s")  # nothing shown: refused, no prompt

@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from goprobe_tui.events.text import format_duration, format_value, json_values
+from goprobe_tui.events.text import format_duration, format_value
 from goprobe_tui.textsafe import printable
-from goprobe_tui.values.decoded import UNAVAILABLE, IfaceValue, Marker, SliceValue, StructValue
+from goprobe_tui.values.decoded import IfaceValue, SliceValue, StructValue
 
 # A TraceEvent as nested plain tuples (values as (name, value) pairs): how events travel and
 # wait. CPython stops tracking a tuple that holds only strings, numbers and such tuples, so
@@ -163,106 +162,6 @@ class TraceEvent:
         )
         ev.has_return = has_return  # an entry whose function has no return probe never closes
         return ev
-
-    def to_json_dict(self) -> dict[str, Any]:
-        if self.kind == "line":
-            return self._line_json()
-        if self.kind == "spawn":
-            return self._spawn_json()
-        return {
-            **self._json_head(),
-            "function": self.function,
-            "kind": self.kind,
-            "args": json_values(self.args),
-            "returns": json_values(self.returns),
-            "latency_ns": self.latency_ns,
-            **({"registers": self.registers} if self.registers else {}),
-            **({} if not self.args_note else {"args_note": self.args_note}),
-            **(
-                {}
-                if not self.inlined
-                else {
-                    "inlined_in": self.inlined[0][0],
-                    "file": self.inlined[0][1],
-                    "line": self.inlined[0][2],
-                    "inlined_chain": [f for f, _file, _line in self.inlined],
-                }
-            ),
-            **(
-                {}
-                if self.stack is None
-                else {
-                    "stack": [
-                        {"function": f, "inlined": inl, "file": file, "line": line}
-                        for f, inl, file, line in self.stack
-                    ]
-                }
-            ),
-        }
-
-    def _json_head(self) -> dict[str, Any]:
-        """What every JSON event begins with: when, where, who."""
-        wall = self.ts_ns + WALL_OFFSET_NS
-        return {
-            "ts": self.ts_ns / 1e9,
-            "time": datetime.fromtimestamp(wall / 1e9, UTC).isoformat(timespec="microseconds"),
-            "cpu": self.cpu,
-            "pid": self.pid,
-            "nspid": self.nspid,
-            "tid": self.tid,
-            "goid": self.goid,
-            "comm": self.comm,
-        }
-
-    def _spawn_json(self) -> dict[str, Any]:
-        file, line = self.source or ("", 0)
-        return {
-            **self._json_head(),
-            "kind": "spawn",
-            "child_goid": self.args.get("child_goid"),
-            "function": self.function,
-            "file": file,
-            "line": line,
-            "start": self.args.get("start"),
-        }
-
-    def _line_json(self) -> dict[str, Any]:
-        file, line = self.source or ("", 0)
-        return {
-            **self._json_head(),
-            "kind": "line",
-            "probe": self.probe,
-            "function": self.function,
-            "file": file,
-            "line": line,
-            "locals": json_values(self.args),
-            **(
-                {}
-                if not (
-                    gone := [k for k, v in self.args.items() if v == UNAVAILABLE and isinstance(v, Marker)]
-                )
-                else {"unavailable": gone}
-            ),
-            **({} if not self.args_note else {"locals_note": self.args_note}),
-            **(
-                {}
-                if not self.inlined
-                else {
-                    "inlined_in": self.inlined[0][0],
-                    "inlined_chain": [f for f, _file, _line in self.inlined],
-                }
-            ),
-            **(
-                {}
-                if self.stack is None
-                else {
-                    "stack": [
-                        {"function": f, "inlined": inl, "file": file, "line": line}
-                        for f, inl, file, line in self.stack
-                    ]
-                }
-            ),
-        }
 
     def stack_text(self) -> str:
         """`main.B (inlined) main.go:37 ← main.A main.go:40 ← main.main main.go:88`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from goprobe_tui.events.formats.jsonl import event_json
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.text import format_duration, format_value
 from goprobe_tui.textsafe import printable
@@ -41,5 +42,5 @@ def event_details(ev: TraceEvent, created_by: str = "") -> str:
     if ev.stack is not None:
         lines += ["", "stack (direct caller first):"]
         lines += [f"  {f}{' (inlined)' if inl else ''}  {file}:{line}" for f, inl, file, line in ev.stack]
-    lines += ["", "JSON:", *json.dumps(ev.to_json_dict(), indent=1).splitlines()[:200]]
+    lines += ["", "JSON:", *json.dumps(event_json(ev), indent=1).splitlines()[:200]]
     return "\n".join(printable(line) for line in lines)  # each line made safe, not the breaks

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from goprobe_tui.events.formats.jsonl import event_json
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
 from goprobe_tui.ui.launch import open_controller
@@ -57,7 +58,7 @@ async def _drive(app: GoprobeApp, controller, path: str) -> tuple[list[str], lis
             out = subprocess.run([path], capture_output=True, text=True, timeout=PATIENCE).stdout
             said.append(out.strip())
             await _until(pilot, lambda n=before: len(events()) >= n + 2, "the events")
-        shown = [event.to_json_dict() for event in events()]
+        shown = [event_json(event) for event in events()]
         await pilot.press("q")
         await pilot.pause()
     return said, shown

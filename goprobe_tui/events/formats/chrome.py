@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from goprobe_tui.events.calls import CallMatcher
 from goprobe_tui.events.formats.base import EventWriter, OutputFormat, register
+from goprobe_tui.events.formats.jsonl import event_json
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.events.text import json_values
@@ -96,7 +97,7 @@ class ChromeWriter(EventWriter):
         child = ev.args.get("child_goid")
         self._next_flow += 1
         flow_id = self._next_flow
-        data = ev.to_json_dict()
+        data = event_json(ev)
         out = [
             {
                 "name": f"go {ev.args.get('start')}",
@@ -140,7 +141,7 @@ class ChromeWriter(EventWriter):
 
     @staticmethod
     def _instant(ev: TraceEvent, pid: int, tid: int, what: str = "") -> dict[str, Any]:
-        data = ev.to_json_dict()
+        data = event_json(ev)
         args = {k: data[k] for k in ("args", "locals", "file", "line", "inlined_in") if k in data}
         name = ev.function + (f" {what}" if what else "")
         if ev.kind == "line":
