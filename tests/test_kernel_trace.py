@@ -151,7 +151,8 @@ def test_sigkill_then_cleanup_keeps_foreign_probe(root: str, tmp_path: Path) -> 
         out = subprocess.run(
             [sys.executable, "-m", "goprobe_tui", "cleanup"], capture_output=True, text=True, timeout=60
         )
-        assert out.returncode == 0 and "removed" in out.stdout
+        # every goprobe-tui start sweeps dead sessions: another run's may have been first
+        assert out.returncode == 0 and ("removed" in out.stdout or "nothing to clean up" in out.stdout)
         assert goprobe_leftovers(root) == []  # ...and cleanup removes them
         lines, instances = tracefs_state(root)
         assert any(ln.startswith("p:othertool/divide_probe ") for ln in lines)
