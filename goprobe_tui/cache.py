@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+
+from goprobe_tui.atomic_file import save_atomically
 
 KEEP = 32  # files per kind; the least recently used go first
 
@@ -41,15 +42,7 @@ def store(kind: str, identity: tuple, write) -> None:
     path = path_for(kind, identity)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        save_atomically(str(path), write, binary=True, sync=False, mode=0o600)
         files = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime)
         for old in files[:-KEEP]:
             old.unlink()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from goprobe_tui.errors import BadInput
+
 UNITS_NS = {
     "ns": 1,
     "us": 1_000,
@@ -23,20 +25,20 @@ MAX_NS = (1 << 63) - 1  # what a time.Duration holds
 
 
 def parse_go_duration(text: str) -> int:
-    """Nanoseconds; ValueError naming the mistake. A bare 0 is 0, as in Go."""
+    """Nanoseconds; BadInput naming the mistake. A bare 0 is 0, as in Go."""
     body = text.strip()
     sign = -1 if body.startswith("-") else 1
     body = body[1:] if body[:1] in ("+", "-") else body
     if body == "0":
         return 0
     if not body or not re.fullmatch(rf"(?:{_PART})+", body):
-        raise ValueError(f"not a Go duration: {text!r} (e.g. 50ms, 1m30s, 2h, 300us)")
+        raise BadInput(f"not a Go duration: {text!r} (e.g. 50ms, 1m30s, 2h, 300us)")
     total = Decimal(0)
     try:
         for number, unit in _ONE.findall(body):
             total += Decimal(number) * UNITS_NS[unit]
     except InvalidOperation:
-        raise ValueError(f"not a Go duration: {text!r}") from None
+        raise BadInput(f"not a Go duration: {text!r}") from None
     if total > MAX_NS:
-        raise ValueError(f"{text!r} is longer than a time.Duration holds (about 292 years)")
+        raise BadInput(f"{text!r} is longer than a time.Duration holds (about 292 years)")
     return sign * int(total)

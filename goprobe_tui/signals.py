@@ -34,6 +34,23 @@ def ignore_signals() -> None:
         signal.signal(s, signal.SIG_IGN)
 
 
+def interrupt_raises() -> None:
+    """Until a command's own handlers are in place, Ctrl-C is a KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def leave_stopping_to_the_parent() -> None:
+    """A child (the decoder): Ctrl-C and hang-ups reach the whole process group, but the parent
+    decides when it stops (it closes the child's stdin after disabling the probes)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def hangup_status() -> int:
+    """The exit status of a process ended by a hang-up, as a shell reports it."""
+    return 128 + signal.SIGHUP
+
+
 class SignalPipe:
     """Handlers for `signals` that record the first one (`received`) and wake whoever waits
     on the pipe; more signals change nothing but another wake-up."""

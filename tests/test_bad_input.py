@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.errors import BadInput
 from tests.conftest import need
 from tests.support import toolchains as tc
 
@@ -144,7 +145,7 @@ def test_list_shows_non_ascii_names_as_they_are() -> None:
 def test_probe_path_longer_than_the_kernel_takes_is_named_so(tmp_path: Path) -> None:
     from goprobe_tui.tracefs.naming import check_probe_path
 
-    with pytest.raises(ValueError, match="longer than the kernel takes"):
+    with pytest.raises(BadInput, match="longer than the kernel takes"):
         check_probe_path("/" + "a/" * 2100 + "bin")
 
 

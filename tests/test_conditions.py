@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from goprobe_tui.errors import BadInput
 from goprobe_tui.values.conditions import compile_condition, matches
 from goprobe_tui.values.decoded import NIL, Marker
 from goprobe_tui.values.kinds import ValueSpec
@@ -87,7 +88,7 @@ def test_what_the_decoder_decides(text, values, keep) -> None:
     ],
 )
 def test_what_cannot_be_compiled_says_why(text, reason) -> None:
-    with pytest.raises(ValueError, match=r"main\.F") as info:
+    with pytest.raises(BadInput, match=r"main\.F") as info:
         compile_condition(text, ARGS, RESULTS, "main.F")
     assert reason in str(info.value)
 
@@ -162,7 +163,7 @@ def test_a_long_string_is_judged_by_what_was_read() -> None:
 
 @pytest.mark.parametrize("text", ["(" * 400 + "i > 1" + ")" * 400, "!" * 3000 + "i > 1"])
 def test_deep_nesting_is_refused_in_one_line(text) -> None:
-    with pytest.raises(ValueError, match="nested deeper than 32 levels"):
+    with pytest.raises(BadInput, match="nested deeper than 32 levels"):
         compile_condition(text, ARGS, RESULTS, "main.F")
 
 
@@ -221,7 +222,7 @@ def test_a_duration_is_judged_by_its_nanoseconds_in_the_decoder() -> None:
     ],
 )
 def test_a_duration_where_none_belongs_says_why(text: str, reason: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(reason)):
+    with pytest.raises(BadInput, match=re.escape(reason)):
         compile_condition(text, (*ARGS, DELAY), (), "main.F")
 
 
@@ -232,7 +233,7 @@ def test_go_duration_literals_parse_as_go_does() -> None:
     assert parse_go_duration("-2us") == -2000 and parse_go_duration("0") == 0
     assert parse_go_duration("1h2m3.5s") == 3_723_500_000_000
     for bad in ("5", "ms", "--1s", "1e3s", "", "1s ms"):
-        with pytest.raises(ValueError):
+        with pytest.raises(BadInput):
             parse_go_duration(bad)
 
 

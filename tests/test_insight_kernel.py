@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.errors import BadInput
 from tests.conftest import need
 from tests.kernel_helpers import TraceRun, goprobe_leftovers, probes_of, run_program, tracefs_state
 from tests.support import toolchains as tc
@@ -406,7 +407,7 @@ def test_stats_by_a_field_not_read_yet_reads_it(root: str) -> None:
         try:
             assert controller.stream.wait_ready() is None
             controller.attach(b.find("main.Handle"), returns=False)
-            with pytest.raises(ValueError, match="no attached function has it"):
+            with pytest.raises(BadInput, match="no attached function has it"):
                 controller.stats_by("nope.Field")
             changed = controller.stats_by("r.URL.Path")
             assert [a.function.key for a in changed] == ["main.Handle"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.errors import BadInput
 from goprobe_tui.tracefs.naming import (
     check_probe_path,
     event_name,
@@ -75,7 +76,7 @@ def test_paths(tmp_path: Path) -> None:
     for bad in ["has space", "hash#mark", "new\nline"]:
         p = tmp_path / bad
         p.write_bytes(b"x")
-        with pytest.raises(ValueError):
+        with pytest.raises(BadInput):
             check_probe_path(str(p))
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInput):
         check_probe_path(str(tmp_path))

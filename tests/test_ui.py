@@ -207,7 +207,8 @@ async def test_event_engine_failure_is_notified_once(binary) -> None:
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         engine.error = "cannot open .../trace_pipe: Permission denied"
-        await pilot.pause(0.2)  # several drain ticks
+        await until(pilot, lambda: any("trace_pipe" in n.message for n in app._notifications))
+        await pilot.pause(0.2)  # several drain ticks more: still once
         shown = [n for n in app._notifications if "trace_pipe" in n.message]
         assert len(shown) == 1 and shown[0].severity == "error"
         assert app.is_running
@@ -221,8 +222,7 @@ async def test_command_palette_runs_app_commands(binary) -> None:
         await pilot.press(*"pause")
         await pilot.pause(0.5)  # the palette searches asynchronously
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert app.query_one(EventsView).paused
+        await until(pilot, lambda: app.query_one(EventsView).paused, what="paused from the palette")
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Attach/detach (Space)", "Detach all (d)", "Save (s)", "Filter (f)"} <= titles
 
@@ -340,6 +340,7 @@ async def test_the_pane_follows_the_tail_and_the_badge_counts_what_is_below(bina
         for _ in range(5):  # bursts bigger than the pane, arriving back to back
             engine.push(sample_events(20))
             await pilot.pause(0.06)
+        await until(pilot, lambda: len(pane.view) == 205, what="205 events")
         await pilot.pause(0.3)
         height = pane.scrollable_content_region.height
         assert len(pane.view) == 205 and pane.below == 0
@@ -347,16 +348,17 @@ async def test_the_pane_follows_the_tail_and_the_badge_counts_what_is_below(bina
         app._focus(pane)
         await pilot.press("up", "up")  # the user looks back: the view stays
         engine.push(sample_events(5))
-        await pilot.pause(0.3)
+        await until(pilot, lambda: len(pane.view) == 216, what="11 more events")
+        await pilot.pause(0.1)
         below = len(pane.view) - int(pane.scroll_offset.y) - height
         assert pane.below == below > 0
         assert f"▼ {below:,} below" in str(app.query_one("#trace-status").render())
         app._focus(app.query_one(FunctionList))
         await pilot.press("G")  # from anywhere
-        await pilot.pause(0.2)
-        assert pane.below == 0 and app.focused is pane
+        await until(pilot, lambda: pane.below == 0 and app.focused is pane, what="back at the tail")
         engine.push(sample_events(3))
-        await pilot.pause(0.3)
+        await until(pilot, lambda: len(pane.view) == 223, what="7 more events")
+        await pilot.pause(0.1)
         assert pane.below == 0  # following again
 
 
@@ -401,8 +403,8 @@ async def test_events_arriving_at_start_up_are_followed_too(binary) -> None:
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(TracePane)
-        await pilot.pause(0.5)
-        assert len(pane.view) == 81 and pane.following and pane.below == 0
+        await until(pilot, lambda: len(pane.view) == 81, what="81 events")
+        await until(pilot, lambda: pane.following and pane.below == 0, what="following the tail")
 
 
 async def test_a_user_keymap_remaps_commands_by_id(binary, tmp_path) -> None:
@@ -474,8 +476,7 @@ async def test_the_list_titles_follow_a_resize_there_and_back(binary) -> None:
         await _settle(app, pilot)
         await pilot.resize_terminal(160, 48)
         await _settle(app, pilot)
-        await pilot.pause(0.2)
-        assert str(header.render()) == wide
+        await until(pilot, lambda: str(header.render()) == wide, what="the wide header again")
 
 
 async def test_list_numbers_are_never_cut_nor_glued(binary) -> None:

@@ -8,17 +8,14 @@ import sys
 from goprobe_tui.cli.parser import parse
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.exit_codes import INTERRUPTED, OK, fail
-from goprobe_tui.signals import hold_signals, ignore_signals, release_signals
+from goprobe_tui.signals import hold_signals, ignore_signals, interrupt_raises, release_signals
 
 
 def main(argv: list[str] | None = None) -> int:
     as_program = argv is None
     if as_program:
         hold_signals()  # the trace command releases them once its handlers are in place
-        # Until then an interrupt is a KeyboardInterrupt (below).
-        import signal
-
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        interrupt_raises()  # until then, caught below
     try:
         return _run(parse(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from goprobe_tui import __version__
 from goprobe_tui.engine.guards import MAX_FUNCTIONS, WARN_RATE
+from goprobe_tui.errors import BadInput
 from goprobe_tui.exit_codes import BAD_INPUT
 
 WHERE_HELP = (
@@ -65,8 +66,8 @@ def _seconds(text: str) -> float:
             if re.fullmatch(r"[0-9.eE+-]+|inf|nan", text.strip())
             else parse_go_duration(text) / 1e9
         )
-    except ValueError:
-        raise ValueError(f"not seconds or a Go duration (1m30s, 500ms): {text!r}") from None
+    except (ValueError, BadInput):
+        raise argparse.ArgumentTypeError(f"not seconds or a Go duration (1m30s, 500ms): {text!r}") from None
 
 
 positive_int = _positive(int, "a whole number")

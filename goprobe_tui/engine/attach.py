@@ -15,6 +15,7 @@ from goprobe_tui.engine.inline_sites import InlineSites, pack
 from goprobe_tui.engine.line_sites import LineSites
 from goprobe_tui.engine.patterns import condition_for, parse_where
 from goprobe_tui.engine.signatures import signatures_of, with_dictionary
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import G_REG, INT_REGS, assign_function
 from goprobe_tui.gobinary.goroutine import VERIFIED_SPAWN_LAYOUTS, goid_offset, spawn_layout
@@ -129,7 +130,7 @@ class Attacher:
                 entry, fn.name, self.register_abi(fn), self.binary.dwarf.dictionary_slots(fn.name)
             )
             return build_plan(entry, ptrsize, paths, deep), build_plan(ret, ptrsize, deep=deep)
-        except ValueError as exc:
+        except GoprobeError as exc:
             raise ProbeError(str(exc)) from None
 
     def field_paths(self, fn: Function) -> tuple:
@@ -146,7 +147,7 @@ class Attacher:
             if all(p.expr != expr for p in paths):
                 try:
                     path = self.signatures.field_path(fn, expr)
-                except ValueError:
+                except GoprobeError:
                     path = None  # the condition then says which field is missing
                 if path is not None:
                     paths.append(path)
@@ -158,7 +159,7 @@ class Attacher:
         for expr in exprs:
             path = self.signatures.field_path(fn, expr)
             if path is None:
-                raise ValueError(f"--field {expr}: {fn.key} has no parameter {expr.split('.')[0]}")
+                raise BadInput(f"--field {expr}: {fn.key} has no parameter {expr.split('.')[0]}")
             out.append(path)
         return tuple(out)
 
@@ -278,7 +279,7 @@ class Attacher:
             return None
         try:
             return compile_condition(text, entry.values, ret.values, fn.key)
-        except ValueError as exc:
+        except GoprobeError as exc:
             raise ProbeError(str(exc)) from None
 
     # -- goroutine lineage ---------------------------------------------------------------

@@ -17,6 +17,7 @@ from goprobe_tui.engine.attach import SHALLOW_NOTE, AttachedFunction, Attacher, 
 from goprobe_tui.engine.binary_watch import BinaryWatch, Change, Identity
 from goprobe_tui.engine.guards import RateGuard, hot_warning, over_limit_note
 from goprobe_tui.engine.options import EngineOptions
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.events.model import EventRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import Function, GoBinary
@@ -177,12 +178,12 @@ class TraceController:
                 fn = att.function
                 try:
                     path = self.attacher.signatures.field_path(fn, expr)
-                except ValueError:
+                except GoprobeError:
                     path = None
                 if path is not None:
                     having.append(fn)
             if not having:
-                raise ValueError(
+                raise BadInput(
                     f"{expr}: no attached function has it (a parameter's field, "
                     "e.g. r.URL.Path; without DWARF, arg1.(*pkg.T).Field)"
                 )

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from goprobe_tui.engine.site_planner import SitePlanner
-from goprobe_tui.gobinary import BinaryError, Function
+from goprobe_tui.errors import GoprobeError
+from goprobe_tui.gobinary import Function
 from goprobe_tui.gobinary.abi import Assignment, Placement
 from goprobe_tui.gobinary.frame_pointer import return_address_fetch
 from goprobe_tui.gobinary.inline import InlinedCall, inline_index
@@ -114,7 +115,7 @@ class InlineSites(SitePlanner):
                 if condition:
                     try:
                         tree = compile_condition(condition, values, (), fn.key).tree
-                    except ValueError:
+                    except GoprobeError:
                         out.missed[f"where --where {condition!r} cannot be read"] += 1
                         continue
                 if plan is not None:
@@ -148,14 +149,14 @@ class InlineSites(SitePlanner):
         index = inline_index(self.binary)
         try:
             found = self._scopes.inlined_args(holder.name, fn.name, index.code_ranges(call.row), address, sp)
-        except (BinaryError, ValueError, IndexError):
+        except (GoprobeError, ValueError, IndexError):
             found = None
         if found is None:
             return None, NOT_FOUND
         placements = tuple(Placement(v.param, v.locs) for v in found)
         try:
             return build_plan(Assignment(placements), self.binary.elf.ptrsize, (), deep), ""
-        except ValueError:
+        except GoprobeError:
             return None, NOT_FOUND
 
 

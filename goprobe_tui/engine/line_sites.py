@@ -13,14 +13,15 @@ from functools import cached_property
 
 from goprobe_tui.engine.inline_sites import InlinedPlan
 from goprobe_tui.engine.site_planner import SitePlanner
-from goprobe_tui.gobinary import BinaryError, Function
+from goprobe_tui.errors import GoprobeError
+from goprobe_tui.gobinary import Function
 from goprobe_tui.gobinary.abi import Assignment, Placement
 from goprobe_tui.gobinary.dwarf_vars import Variable
 from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
 from goprobe_tui.gobinary.frame_pointer import return_address_fetch
 from goprobe_tui.gobinary.inline import inline_index
 from goprobe_tui.gobinary.inline_probes import once_per_call
-from goprobe_tui.gobinary.lines import LineError, LineSite, LineTable, line_target
+from goprobe_tui.gobinary.lines import LineSite, LineTable, line_target
 from goprobe_tui.tracefs.session import Site
 from goprobe_tui.values.conditions import compile_condition
 from goprobe_tui.values.kinds import FetchPlan, ValueSpec, build_plan
@@ -94,7 +95,7 @@ class LineSites(SitePlanner):
         sp = self.binary.pushed_at(holder, pc)
         try:
             found = self._scopes.variables_at(holder.name, pc, sp or 0) or []
-        except (BinaryError, ValueError, IndexError):
+        except (GoprobeError, ValueError, IndexError):
             return 0
         return sum(1 for v in found if v.locs is not None)
 
@@ -121,7 +122,7 @@ class LineSites(SitePlanner):
             if condition:
                 try:
                     tree = compile_condition(condition, values, (), fn.key).tree
-                except ValueError:
+                except GoprobeError:
                     out.missed[f"where --where {condition!r} cannot be read"] += 1
                     continue
             ra = return_address_fetch(self.binary, holder, place.address, sp, self._frames)
@@ -156,7 +157,7 @@ class LineSites(SitePlanner):
             return None, NONE_HERE
         try:
             found = self._scopes.variables_at(holder.name, pc, sp)
-        except (BinaryError, ValueError, IndexError):
+        except (GoprobeError, ValueError, IndexError):
             found = None
         if found is None:
             return None, NO_DWARF
@@ -206,7 +207,7 @@ def line_locals(binary, spec: str) -> str:
         planner = _FOR_DETAILS[binary] = LineSites(binary, lambda _holder: (), lambda: None, 1)
     try:
         read, gone = planner.locals_shown(line_target(binary, spec))
-    except (LineError, BinaryError, ValueError) as exc:
+    except GoprobeError as exc:
         return str(exc)
     if not binary.dwarf.available:
         return "locals: none without DWARF"

@@ -23,7 +23,7 @@ _CONDITION_OPS = frozenset({"and", "or", "not", "cmp"})
 _RELATIONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "~", "!~"})
 
 
-class PlanDamage(ValueError):
+class PlanDamage(BadInput):
     """Where the file and the plan's schema part ways."""
 
 

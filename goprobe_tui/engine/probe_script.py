@@ -15,7 +15,7 @@ from goprobe_tui.atomic_file import save_atomically
 from goprobe_tui.engine.attach import AttachedFunction, Attacher
 from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.engine.plan_file import dump_plan, read_plan_file
-from goprobe_tui.errors import BadInput
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.tracefs.errors import ProbeError
 from goprobe_tui.tracefs.naming import check_target_path
@@ -73,7 +73,7 @@ def build_probe_script(
         )
     try:
         target = check_target_path(target_path or binary.path)
-    except ValueError as exc:
+    except GoprobeError as exc:
         raise BadInput(f"--target-path: {exc}") from None
     control = ScriptControl()
     session = ProbeSession(

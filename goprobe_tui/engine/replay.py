@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from goprobe_tui.engine.probe_script import Plan, read_plan
-from goprobe_tui.errors import BadInput
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.events.model import TraceEvent, set_wall_offset
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.pipeline.decode_loop import DecodeLoop
@@ -56,7 +56,7 @@ def replay(plan_folder: str, records: str, binary: str | None = None) -> Replay:
     skipped: list[str] = []
     try:
         header = parse_header_page(_read(os.path.join(records, "events", "header_page")).decode())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, GoprobeError) as exc:
         header = DEFAULT_HEADER
         skipped.append(f"events/header_page: {exc}; the usual page layout assumed")
     size = _subbuf_size(records)
@@ -67,7 +67,7 @@ def replay(plan_folder: str, records: str, binary: str | None = None) -> Replay:
         try:
             text = _read(os.path.join(records, "events", plan.group, ev.name, "format"))
             ev.layout = parse_format(text.decode())
-        except (OSError, ValueError):
+        except (OSError, ValueError, GoprobeError):
             missing.append(ev.name)
             continue
         ev.path = path
@@ -115,7 +115,7 @@ def _loss(records: str, skipped: list[str]) -> int:
 
     try:
         return read_loss(records, read)
-    except ValueError as exc:
+    except (ValueError, GoprobeError) as exc:
         skipped.append(f"per_cpu/*/stats: {exc}; the loss count is not known")
         return 0
 

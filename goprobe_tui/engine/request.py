@@ -25,10 +25,7 @@ def fetch_overrides(specs: list[str]) -> dict[str, FetchPlan]:
         name, sep, rest = spec.partition("=")
         if not sep:
             raise BadInput(f"--fetch {spec!r}: expected FUNC=NAME=EXPR:TYPE[,...]")
-        try:
-            out[name] = explicit_plan(rest)
-        except ValueError as exc:
-            raise BadInput(str(exc)) from None
+        out[name] = explicit_plan(rest)  # BadInput naming the mistake
     return out
 
 
@@ -51,10 +48,7 @@ def _check_fields(binary: GoBinary, fns: list[Function], exprs: tuple[str, ...])
             raise BadInput(f"--field {expr!r}: {SELECTOR_HELP}")
         applies = False
         for fn in fns:
-            try:
-                applies |= signatures.field_path(fn, expr) is not None
-            except ValueError as exc:
-                raise BadInput(str(exc)) from None
+            applies |= signatures.field_path(fn, expr) is not None  # or BadInput
         if not applies:
             root = expr.split(".")[0]
             where = (

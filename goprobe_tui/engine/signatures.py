@@ -9,6 +9,7 @@ import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.abi import Assignment, Placement, positional_params, uses_register_abi
 from goprobe_tui.gobinary.funcdata import ArgInfo, FuncData
@@ -84,7 +85,7 @@ class Signatures:
         metadata: a method's signature, or the type the selector names."""
         m = SELECTOR.fullmatch(expr)
         if m is None:
-            raise ValueError(f"--field {expr!r}: {SELECTOR_HELP}")
+            raise BadInput(f"--field {expr!r}: {SELECTOR_HELP}")
         root, cast, rest = m.groups()
         names = rest.split(".")[1:]
         if cast is None and self.binary.dwarf.available:
@@ -103,7 +104,7 @@ class Signatures:
             return self._cast_path(fn, expr, param, cast, names)
         node = (self.methods.nodes(fn) or {}).get(root) if sig.source == METHOD_TABLE else None
         if node is None:
-            raise ValueError(
+            raise BadInput(
                 f"--field {expr}: the type of {root} in {fn.name} is unknown without "
                 f"DWARF; name it: --field '{root}.(*pkg/path.Type){rest}'"
             )
@@ -113,19 +114,19 @@ class Signatures:
         try:
             name = parse_type_name(cast)
             found = self.types.find(name)
-        except ValueError as exc:
-            raise ValueError(f"--field {expr}: {exc}") from None
+        except GoprobeError as exc:
+            raise BadInput(f"--field {expr}: {exc}") from None
         if name.stars != 1:
-            raise ValueError(
+            raise BadInput(
                 f"--field {expr}: name a pointer type, (*{name.qualified}): "
                 "fields are read through the pointer the parameter holds"
             )
         if len(param.parts) != 1:
-            raise ValueError(
+            raise BadInput(
                 f"--field {expr}: {param.name} of {fn.name} is not one word, so it cannot hold a pointer"
             )
         if found is None or self.types.reader is None:
-            raise ValueError(
+            raise BadInput(
                 f"--field {expr}: the binary describes no type {name.qualified} (a "
                 "stripped binary keeps the types reflection or interfaces reach)"
             )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import pcvalue
 from goprobe_tui.gobinary.binary import Function, GoBinary
 from goprobe_tui.gobinary.errors import BinaryError
@@ -29,7 +30,7 @@ MAX_CANDIDATES = 12  # files listed when a suffix names several
 LINE_SPEC = re.compile(r"^(?P<file>[^\s*?\[\]:]+\.\w+):(?P<line>\d+)$")
 
 
-class LineError(ValueError):
+class LineError(BadInput):
     """A FILE:LINE that names no code: one line that says why."""
 
 

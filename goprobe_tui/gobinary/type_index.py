@@ -15,6 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
+from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary.binary import GoBinary
 from goprobe_tui.gobinary.errors import BinaryError
 from goprobe_tui.gobinary.go_types import GoType, TypeReader
@@ -45,7 +46,7 @@ def parse_type_name(text: str) -> TypeName:
     """ValueError unless text reads as [*...]PKGPATH.Name."""
     m = _SPEC.fullmatch(text.strip())
     if m is None:
-        raise ValueError(f"{text!r} is not a Go type name (e.g. *net/http.Request)")
+        raise BadInput(f"{text!r} is not a Go type name (e.g. *net/http.Request)")
     stars, dirs, last, name = m.groups()
     return TypeName(len(stars), dirs + last, name)
 
@@ -105,7 +106,7 @@ class TypeIndex:
             return found[name.path]
         if "/" not in name.path and found:
             if len(found) > 1:
-                raise ValueError(
+                raise BadInput(
                     f"{name} is ambiguous: "
                     + ", ".join(f"{'*' * name.stars}{path}.{name.name}" for path in sorted(found))
                 )

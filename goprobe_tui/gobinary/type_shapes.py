@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Protocol
 
+from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary.go_types import (
     ARRAY,
     BOOL,
@@ -146,19 +147,19 @@ def select_path(node: TypeNode, expr: str, root: str, names: list[str], ptrsize:
     (dereference?, offset) steps and the leaf's shape; one rule for DWARF and runtime types.
     ValueError names what does not exist."""
     if not names:
-        raise ValueError(f"--field {expr}: name a field of {root} (e.g. {root}.Name)")
+        raise BadInput(f"--field {expr}: name a field of {root} (e.g. {root}.Name)")
     steps: list[tuple[bool, int]] = []
     deref, offset = False, 0
     for name in names:
         if node.kind == PTR:
             target = node.elem()
             if target is None:
-                raise ValueError(f"--field {expr}: what {node.name} points to is not described")
+                raise BadInput(f"--field {expr}: what {node.name} points to is not described")
             if deref or steps or offset:
                 steps.append((deref, offset))
             deref, offset, node = True, 0, target
         elif not deref:
-            raise ValueError(
+            raise BadInput(
                 f"--field {expr}: {root} is not a pointer to a struct; only fields "
                 "reached through pointers can be read"
             )
@@ -166,7 +167,7 @@ def select_path(node: TypeNode, expr: str, root: str, names: list[str], ptrsize:
         found = next((m for m in members or () if m[0] == name), None)
         if found is None:
             more = "" if node.kind != STRUCT or members is not None else " (its fields are not described)"
-            raise ValueError(f"--field {expr}: {node.name} has no field {name}{more}")
+            raise BadInput(f"--field {expr}: {node.name} has no field {name}{more}")
         offset += found[2]
         node = found[1]
     steps.append((deref, offset))

@@ -29,16 +29,17 @@ import contextlib
 import io
 import os
 import pickle
-import signal
 import time
 import traceback
 
 from goprobe_tui.events.formats import get_format
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
+from goprobe_tui.exit_codes import FAILED, OK
 from goprobe_tui.pipeline.decode_loop import DecodeLoop
 from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
 from goprobe_tui.pipeline.output_writer import formats_lines
+from goprobe_tui.signals import leave_stopping_to_the_parent
 
 FRAME_EVENTS = 1000  # unpickling one batch is one uninterruptible call in the parent: keep it short
 NICE = 19
@@ -92,7 +93,7 @@ def serve(inp: int, out: int) -> None:
     stream = messages(inp)
     kind, header, root, pid_filter, output, one_process, otlp = next(stream)
     if kind != "start":
-        raise ValueError(f"unexpected first message {kind!r}")
+        raise RuntimeError(f"unexpected first message {kind!r}")  # the parent's bug, not input
     printing = output[0] == "print"
     send_rows = printing or output[1]  # printed here, or sent to the parent
     loop = DecodeLoop(
@@ -182,8 +183,7 @@ def _report(
 def main() -> int:
     # Ctrl-C and hang-ups reach the whole process group; the parent decides when we stop
     # (it closes our stdin after disabling the probes), so every record gets decoded.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    leave_stopping_to_the_parent()
     with contextlib.suppress(OSError):
         os.nice(NICE)
     out = os.dup(1)
@@ -195,8 +195,8 @@ def main() -> int:
     except Exception:
         with contextlib.suppress(OSError):
             write_frame(out, ("error", "event decoder failed: " + traceback.format_exc(limit=4)))
-        return 1
-    return 0
+        return FAILED
+    return OK
 
 
 if __name__ == "__main__":

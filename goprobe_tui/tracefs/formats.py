@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import struct
 
+from goprobe_tui.errors import BadInput
+
 # An array field reads `u8 name[32]` or, on newer kernels, `u8 name[]`: either way an array.
 _FIELD_RE = re.compile(r"field:(.+?)\s+(\w+)(\[\d*\])?;\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d)")
 _INT_CODES = {
@@ -46,7 +48,7 @@ def parse_format(text: str) -> RecordLayout:
     """Raises ValueError for a layout we cannot unpack (that event is then refused)."""
     m = re.search(r"^ID:\s*(\d+)", text, re.M)
     if not m:
-        raise ValueError("format has no ID")
+        raise BadInput("format has no ID")
     fields = [
         (name, bool(array), int(off), int(size), sign == "1" and not ctype.startswith("__data_loc"))
         for ctype, name, array, off, size, sign in _FIELD_RE.findall(text)
@@ -54,7 +56,7 @@ def parse_format(text: str) -> RecordLayout:
     by_name = {f[0]: f for f in fields}
     for need, off in (("common_type", 0), ("common_pid", 4), ("__probe_ip", 8)):
         if need not in by_name or by_name[need][2] != off:
-            raise ValueError(f"unexpected record layout ({need})")
+            raise BadInput(f"unexpected record layout ({need})")
     codes = ["<H2xi", "Q" if by_name["__probe_ip"][3] == 8 else "I4x"]
     pos = 16 if by_name["__probe_ip"][3] == 8 else 12
     names = []
@@ -62,7 +64,7 @@ def parse_format(text: str) -> RecordLayout:
         if name.startswith("common_") or name == "__probe_ip":
             continue
         if off < pos:
-            raise ValueError(f"overlapping field {name}")
+            raise BadInput(f"overlapping field {name}")
         if off > pos:
             codes.append(f"{off - pos}x")
         if array:
@@ -70,7 +72,7 @@ def parse_format(text: str) -> RecordLayout:
         elif (size, signed) in _INT_CODES:
             codes.append(_INT_CODES[(size, signed)])
         else:
-            raise ValueError(f"field {name} of size {size}")
+            raise BadInput(f"field {name} of size {size}")
         names.append(name)
         pos = off + size
     return RecordLayout(int(m.group(1)), tuple(names), "".join(codes))

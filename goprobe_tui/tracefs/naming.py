@@ -6,6 +6,8 @@ import os
 import re
 import stat
 
+from goprobe_tui.errors import BadInput
+
 PREFIX = "goprobe_"
 MAX_NAME = 63
 _SESSION_RE = re.compile(r"^goprobe_(\d+)_(\d+)(?:_n(\d+))?$")
@@ -95,7 +97,7 @@ def check_probe_path(path: str, identity: tuple[int, int] | None = None) -> str:
     """The canonical absolute path, if tracefs can express it; ValueError otherwise.
     identity: the (st_dev, st_ino) of the file that was read: the path must still name it."""
     if len(os.fsencode(path)) >= PATH_MAX:
-        raise ValueError(
+        raise BadInput(
             f"path of {len(os.fsencode(path)):,} bytes: longer than the kernel "
             f"takes ({PATH_MAX - 1:,}); link the binary to a shorter path"
         )
@@ -103,21 +105,21 @@ def check_probe_path(path: str, identity: tuple[int, int] | None = None) -> str:
     try:
         st = os.stat(real)
     except OSError as exc:
-        raise ValueError(f"{path}: {exc.strerror}") from None
+        raise BadInput(f"{path}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"{path}: not a regular file")
+        raise BadInput(f"{path}: not a regular file")
     if identity is not None and (st.st_dev, st.st_ino) != identity:
-        raise ValueError(
+        raise BadInput(
             f"{real} is not the file that was read (replaced, or another file at "
             "that path): refusing to probe it; restart goprobe-tui on it"
         )
     if len(os.fsencode(real)) >= PATH_MAX:
-        raise ValueError(
+        raise BadInput(
             f"{path}: its real path is longer than the kernel takes ({PATH_MAX - 1:,} "
             "bytes); link the binary to a shorter path"
         )
     if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "#" for c in real) or not real.isascii():
-        raise ValueError(
+        raise BadInput(
             f"{path}: tracefs cannot express this path (space, control char, "
             "'#' or non-ASCII); copy or link the binary to a plain path"
         )
@@ -128,12 +130,12 @@ def check_target_path(path: str) -> str:
     """A path on another machine (a probe script's target): absolute and expressible in
     tracefs; ValueError otherwise. Nothing here can tell which file it names."""
     if not path.startswith("/"):
-        raise ValueError(f"{path}: the target path must be absolute")
+        raise BadInput(f"{path}: the target path must be absolute")
     path = os.path.normpath(path)
     if len(os.fsencode(path)) >= PATH_MAX:
-        raise ValueError(f"{path[:80]}...: longer than the kernel takes ({PATH_MAX - 1:,} bytes)")
+        raise BadInput(f"{path[:80]}...: longer than the kernel takes ({PATH_MAX - 1:,} bytes)")
     if any(ord(c) <= 0x20 or ord(c) == 0x7F or c in "#'\"\\" for c in path) or not path.isascii():
-        raise ValueError(
+        raise BadInput(
             f"{path}: tracefs cannot express this path (space, control char, quote, '#' or non-ASCII)"
         )
     return path

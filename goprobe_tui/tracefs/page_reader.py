@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable
 
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.ringbuf import DEFAULT_HEADER, parse_header_page
 
@@ -43,7 +44,7 @@ def read_loss(instance: str, read: Callable[[str], str] = fs.read_text) -> int:
             key, _, value = line.partition(":")
             if key.strip() in ("overrun", "dropped events", "commit overrun"):
                 if not value.strip().isdigit():
-                    raise ValueError(f"{key.strip()} is {value.strip()[:20]!r}, not a count")
+                    raise BadInput(f"{key.strip()} is {value.strip()[:20]!r}, not a count")
                 total += int(value.strip())
     return total
 
@@ -64,7 +65,7 @@ class PageReader:
         root = root or os.path.dirname(os.path.dirname(instance))
         try:
             self.header = parse_header_page(fs.read_text(os.path.join(root, "events", "header_page")))
-        except (OSError, ValueError):
+        except (OSError, ValueError, GoprobeError):
             self.header = DEFAULT_HEADER
         self.page_size = _page_size(instance)
         self.fds: dict[int, int] = {}

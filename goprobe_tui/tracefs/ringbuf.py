@@ -18,6 +18,8 @@ import re
 import struct
 from typing import NamedTuple
 
+from goprobe_tui.errors import GoprobeError
+
 _U32 = struct.Struct("<I")
 _TS_SHIFT = 27
 _TYPE_PADDING, _TYPE_EXTEND, _TYPE_STAMP = 29, 30, 31
@@ -42,13 +44,13 @@ def parse_header_page(text: str) -> PageHeader:
     try:
         return PageHeader(fields["commit"][0], fields["commit"][1], fields["data"][0])
     except KeyError:
-        raise ValueError("unrecognised ring buffer page header") from None
+        raise PageError("unrecognised ring buffer page header") from None
 
 
 DEFAULT_HEADER = PageHeader(8, 8, 16)
 
 
-class PageError(ValueError):
+class PageError(GoprobeError):
     """A page that does not follow the ring buffer layout."""
 
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from goprobe_tui.errors import GoprobeError
 from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.control import LIVE, Control
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
@@ -232,7 +233,7 @@ class ProbeSession:
         try:
             # a script's path is the target's: nothing here can check it but its spelling
             path = check_probe_path(path, identity) if self.kernel.live else check_target_path(path)
-        except ValueError as exc:
+        except GoprobeError as exc:
             raise ProbeError(str(exc)) from None
         bad = [a for a in fetch if not valid_fetch_arg(a)]
         if bad:
@@ -271,7 +272,7 @@ class ProbeSession:
             try:  # a script's layouts come back with its records (replay.py)
                 if self.kernel.live:
                     ev.layout = parse_format(fs.read_text(os.path.join(self._event_dir(name), "format")))
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, GoprobeError) as exc:
                 self._delete(ev)
                 raise ProbeError(f"event {name}: cannot read its record layout", str(exc)) from None
             self._announce(ev)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from goprobe_tui.errors import BadInput
+
 
 def default_keymap_path() -> str:
     return os.path.join(
@@ -230,7 +232,7 @@ def bindings() -> list[Binding]:
     ]
 
 
-class KeymapError(ValueError):
+class KeymapError(BadInput):
     """The user keymap cannot be used; the message names the file and what is wrong."""
 
 

@@ -12,7 +12,7 @@ from goprobe_tui.engine.target import resolve_target
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.exit_codes import FAILED, fail, say
 from goprobe_tui.gobinary import BinaryError, GoBinary
-from goprobe_tui.signals import SignalPipe
+from goprobe_tui.signals import SignalPipe, hangup_status
 
 
 def open_controller(
@@ -42,7 +42,7 @@ def _watch_signals(app, engine: TraceController | None) -> None:
                         if engine is not None:
                             engine.close()
                     finally:
-                        os._exit(128 + signal.SIGHUP)
+                        os._exit(hangup_status())
                 elif not quitting:
                     quitting = True
                     app.call_from_thread(app.action_quit_app)

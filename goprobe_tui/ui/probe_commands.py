@@ -170,7 +170,7 @@ class ProbeCommands:
         """Change a function's fields or condition; say what happened."""
         try:
             att = change()
-        except (ValueError, GoprobeError) as exc:  # the previous setting stays
+        except GoprobeError as exc:  # the previous setting stays
             self.post_message(Notice(str(exc), "error"))
             return
         self.post_message(
@@ -186,7 +186,7 @@ class ProbeCommands:
         """A field not read yet is read from now on (its functions attached again)."""
         try:
             changed = self.controller.stats_by(expr or None)
-        except (ValueError, GoprobeError) as exc:
+        except GoprobeError as exc:
             self.post_message(Notice(str(exc), "error"))
             return
         for att in changed:
@@ -255,7 +255,7 @@ class ProbeCommands:
         try:
             fn = line_target(self.binary, spec)
             att = self.controller.attach(fn, False)
-        except (GoprobeError, ValueError) as exc:
+        except GoprobeError as exc:
             self.post_message(ProbeFailed(spec.rsplit("/", 1)[-1], str(exc)))
             return
         self.post_message(

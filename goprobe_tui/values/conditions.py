@@ -30,6 +30,7 @@ from typing import Any
 
 from goprobe_tui.durations import LITERAL as DURATION
 from goprobe_tui.durations import parse_go_duration
+from goprobe_tui.errors import BadInput
 from goprobe_tui.values.decoded import NIL, Duration, Marker, Truncated
 from goprobe_tui.values.kinds import ValueSpec, location_of
 from goprobe_tui.values.limits import STRING_BYTES
@@ -97,13 +98,13 @@ class _Compiler:
     @staticmethod
     def _tokenize(text: str) -> list[tuple[str, str]]:
         if len(text) > MAX_TEXT:
-            raise ValueError(f"longer than {MAX_TEXT:,} characters")
+            raise BadInput(f"longer than {MAX_TEXT:,} characters")
         out, pos = [], 0
         text = text.rstrip()
         while pos < len(text):
             m = _TOKEN.match(text, pos)
             if m is None or m.end() == pos:
-                raise ValueError(f"cannot read {text[pos:].strip()[:20]!r}")
+                raise BadInput(f"cannot read {text[pos:].strip()[:20]!r}")
             out.append((m.lastgroup or "", m.group(m.lastgroup or 0)))
             pos = m.end()
         return out
@@ -114,7 +115,7 @@ class _Compiler:
     def _take(self) -> tuple[str, str]:
         tok = self._peek()
         if tok is None:
-            raise ValueError("it ends too early")
+            raise BadInput("it ends too early")
         self.pos += 1
         return tok
 
@@ -123,7 +124,7 @@ class _Compiler:
         upper, _lower, tree = self._or()
         left = self._peek()
         if left is not None:
-            raise ValueError(f"unexpected {left[1]!r}")
+            raise BadInput(f"unexpected {left[1]!r}")
         return upper, tree
 
     # Each parse step returns (upper, lower, tree): upper is true whenever the condition may
@@ -153,7 +154,7 @@ class _Compiler:
             return self._comparison()
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_DEPTH} levels of ( and !")
+            raise BadInput(f"nested deeper than {MAX_DEPTH} levels of ( and !")
         self._take()
         if tok == ("op", "!"):
             upper, lower, tree = self._unary()
@@ -161,7 +162,7 @@ class _Compiler:
         else:
             out = self._or()
             if self._peek() != ("op", ")"):
-                raise ValueError("a ( is not closed: add a )")
+                raise BadInput("a ( is not closed: add a )")
             self._take()
         self.depth -= 1
         return out
@@ -169,26 +170,26 @@ class _Compiler:
     def _comparison(self) -> tuple[Filter, Filter, tuple]:
         kind, name = self._take()
         if kind != "name":
-            raise ValueError(f"expected a parameter name, not {name!r}")
+            raise BadInput(f"expected a parameter name, not {name!r}")
         kind, op = self._take()
         if kind != "op" or op not in _COMPARE:
-            raise ValueError(f"expected a comparison (== != < <= > >= ~ !~) after {name}")
+            raise BadInput(f"expected a comparison (== != < <= > >= ~ !~) after {name}")
         lit_kind, lit = self._take()
         spec, side = self._lookup(name)
         if lit_kind == "dur":  # a Go duration: nanoseconds, for a time.Duration
             if spec.type_name not in ("", "time.Duration") or spec.kind not in ("int", "uint"):
-                raise ValueError(
+                raise BadInput(
                     f"{name} is {spec.type_name or spec.kind}, not a time.Duration: "
                     f"compare it with a number, not {lit}"
                 )
             lit_kind, lit = "num", str(parse_go_duration(lit))
         if lit_kind not in ("str", "num", "name"):
-            raise ValueError(
+            raise BadInput(
                 f'expected a value after {name} {op} (a number, a "string", nil, true or false), not {lit!r}'
             )
         self.terms += 1
         if self.terms > MAX_TERMS:
-            raise ValueError(f"more than {MAX_TERMS} comparisons")
+            raise BadInput(f"more than {MAX_TERMS} comparisons")
         self.sides.add(side)
         upper, lower = self._term(spec, name, op, lit_kind, lit)
         value = (
@@ -217,11 +218,11 @@ class _Compiler:
         root, _, rest = name.partition(".")
         named = next((s for s in self.args + self.results if s.name == root), None)
         if rest and named is not None:
-            raise ValueError(
+            raise BadInput(
                 f"{root} ({named.type_name or named.kind}) has no field {rest}, or its "
                 "layout is unknown without DWARF: compare a field that exists"
             )
-        raise ValueError(f"no parameter {root if rest else name} (known: {', '.join(known) or 'none'})")
+        raise BadInput(f"no parameter {root if rest else name} (known: {', '.join(known) or 'none'})")
 
     def _field(self, typ: str, loc: str) -> str:
         name = f"c{len(self.fetch)}"
@@ -231,7 +232,7 @@ class _Compiler:
     def _term(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> tuple[Filter, Filter]:
         kind = spec.kind
         if not spec.keys or kind not in ("int", "uint", "bool", "ptr", "map", "iface", "string"):
-            raise ValueError(f"{name} ({spec.type_name or kind}) cannot be compared in the kernel")
+            raise BadInput(f"{name} ({spec.type_name or kind}) cannot be compared in the kernel")
         if spec.guards:  # a field read through pointers: the decoder decides it alone
             self._check_literal(spec, name, op, lit_kind, lit)
             return True, False
@@ -239,25 +240,25 @@ class _Compiler:
         if kind == "string":
             return self._string(spec, name, op, lit_kind, lit)
         if op in ("~", "!~"):
-            raise ValueError(f"{name} is not a string: ~ does not apply")
+            raise BadInput(f"{name} is not a string: ~ does not apply")
         if kind in ("ptr", "map", "iface"):
             if lit != "nil" or op not in ("==", "!="):
-                raise ValueError(f"{name} can only be compared with nil (== nil, != nil)")
+                raise BadInput(f"{name} can only be compared with nil (== nil, != nil)")
             exact = f"{self._field('u64', loc)} {op} 0"
             return exact, exact
         if kind == "bool":
             if lit not in ("true", "false") or op not in ("==", "!="):
-                raise ValueError(f"{name} is a bool: compare it with true or false")
+                raise BadInput(f"{name} is a bool: compare it with true or false")
             exact = f"{self._field('u8', loc)} {op} {int(lit == 'true')}"
             return exact, exact
         if lit_kind != "num":
-            raise ValueError(f"{name} is a number: compare it with a number, not {lit}")
+            raise BadInput(f"{name} is a number: compare it with a number, not {lit}")
         value = int(lit, 0)
         size = spec.sizes[0] if spec.sizes else 8
         signed = kind == "int"
         lo, hi = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if signed else (0, (1 << 8 * size) - 1)
         if not lo <= value <= hi:
-            raise ValueError(f"{value} is out of range for {name} ({spec.type_name or kind})")
+            raise BadInput(f"{value} is out of range for {name} ({spec.type_name or kind})")
         typ = f"{'s' if signed else 'u'}{8 * size}"
         exact = f"{self._field(typ, loc)} {op} {value}"
         return exact, exact
@@ -266,29 +267,29 @@ class _Compiler:
         """The literal suits the value's kind (what the kernel path checks on its way)."""
         if spec.kind == "string":
             if lit_kind != "str" or op in _ORDERED:
-                raise ValueError(f'{name} is a string: compare it with a "quoted" string (==, !=, ~, !~)')
+                raise BadInput(f'{name} is a string: compare it with a "quoted" string (==, !=, ~, !~)')
         elif op in ("~", "!~"):
-            raise ValueError(f"{name} is not a string: ~ does not apply")
+            raise BadInput(f"{name} is not a string: ~ does not apply")
         elif spec.kind == "bool" and lit not in ("true", "false"):
-            raise ValueError(f"{name} is a bool: compare it with true or false")
+            raise BadInput(f"{name} is a bool: compare it with true or false")
         elif spec.kind == "ptr" and lit != "nil":
-            raise ValueError(f"{name} can only be compared with nil (== nil, != nil)")
+            raise BadInput(f"{name} can only be compared with nil (== nil, != nil)")
         elif spec.kind in ("int", "uint") and lit_kind != "num":
-            raise ValueError(f"{name} is a number: compare it with a number, not {lit}")
+            raise BadInput(f"{name} is a number: compare it with a number, not {lit}")
 
     def _string(self, spec: ValueSpec, name: str, op: str, lit_kind: str, lit: str) -> tuple[Filter, Filter]:
         """(upper, lower) from the length alone: the decoder decides the bytes."""
         if lit_kind != "str":
-            raise ValueError(f'{name} is a string: compare it with a "quoted" string')
+            raise BadInput(f'{name} is a string: compare it with a "quoted" string')
         if op in _ORDERED:
-            raise ValueError(f"{name} is a string: use ==, !=, ~ or !~")
+            raise BadInput(f"{name} is a string: use ==, !=, ~ or !~")
         value = json.loads(lit)
         glob = op in ("~", "!~")
         if not glob and any(c in value for c in "*?["):
-            raise ValueError(f"{lit}: use ~ for a glob (== compares exactly)")
+            raise BadInput(f"{lit}: use ~ for a glob (== compares exactly)")
         low, high = glob_bytes(value) if glob else (len(value.encode()),) * 2
         if low > STRING_BYTES:
-            raise ValueError(f"{lit}: longer than the {STRING_BYTES} bytes a probe reads of a string")
+            raise BadInput(f"{lit}: longer than the {STRING_BYTES} bytes a probe reads of a string")
         length = self._field("s64", location_of(spec.keys[1]))
         maybe = (
             f"{length} == {low}"
@@ -344,16 +345,16 @@ def glob_bytes(pattern: str) -> tuple[int, int | None]:
 def compile_condition(
     text: str, args: tuple[ValueSpec, ...], results: tuple[ValueSpec, ...], function: str
 ) -> Condition:
-    """ValueError with a one-line reason (naming the function) if it cannot be compiled."""
+    """BadInput with a one-line reason (naming the function) if it cannot be compiled."""
     try:
         c = _Compiler(text, args, results)
         upper, tree = c.compile()
-    except ValueError as exc:
-        raise ValueError(f"--where {_short(text)} on {function}: {exc}") from None
+    except (BadInput, ValueError) as exc:  # int() and json.loads name bad literals too
+        raise BadInput(f"--where {_short(text)} on {function}: {exc}") from None
     if not c.tokens:
-        raise ValueError(f"--where on {function}: the condition is empty")
+        raise BadInput(f"--where on {function}: the condition is empty")
     if len(c.sides) > 1:
-        raise ValueError(
+        raise BadInput(
             f"--where {_short(text)} on {function}: arguments and results cannot be "
             "combined (arguments are gone at the return, results unknown at the entry)"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary.abi import G_REG
 from goprobe_tui.values.kinds import FetchPlan, ValueSpec
 
@@ -77,7 +78,7 @@ def explicit_plan(spec: str) -> FetchPlan:
     args, values = [], []
     for item in filter(None, (s.strip() for s in spec.split(","))):
         if not valid_fetch_arg(item):
-            raise ValueError(f"fetch arg {item!r} is not of the form NAME=%REG|+OFF(%REG)|@+OFF:TYPE")
+            raise BadInput(f"fetch arg {item!r} is not of the form NAME=%REG|+OFF(%REG)|@+OFF:TYPE")
         name = item.split("=", 1)[0]
         args.append(item)
         values.append(ValueSpec(name, "raw", (name,)))

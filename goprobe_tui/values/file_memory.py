@@ -11,6 +11,7 @@ import os
 import struct
 from functools import partial
 
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.gobinary.elffile import ElfImage, with_relocations
 from goprobe_tui.gobinary.errors import BinaryError
 from goprobe_tui.gobinary.go_types import TypeReader
@@ -92,10 +93,10 @@ def _open(path: str) -> tuple[int, list[tuple[int, int, int, bool]]] | None:
     try:
         head = os.pread(fd, 64, 0)
         if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
-            raise ValueError("not a little-endian ELF64 file")
+            raise BadInput("not a little-endian ELF64 file")
         (e_type,) = struct.unpack_from("<H", head, 16)
         if e_type not in (ET_EXEC, ET_DYN):
-            raise ValueError("not an executable")
+            raise BadInput("not an executable")
         (phoff,) = struct.unpack_from("<Q", head, 32)
         phentsize, phnum = struct.unpack_from("<HH", head, 54)
         table = os.pread(fd, phentsize * phnum, phoff)
@@ -107,6 +108,6 @@ def _open(path: str) -> tuple[int, list[tuple[int, int, int, bool]]] | None:
             if p_type == PT_LOAD:
                 segments.append((p_vaddr, p_filesz, p_offset, bool(p_flags & PF_W)))
         return fd, segments
-    except (OSError, ValueError, struct.error):
+    except (OSError, ValueError, struct.error, GoprobeError):
         os.close(fd)
         return None

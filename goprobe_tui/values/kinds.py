@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.gobinary.abi import Assignment
 from goprobe_tui.gobinary.params import FieldPath, Param
 from goprobe_tui.values.decoded import (
@@ -143,7 +144,7 @@ def location_key(loc: str) -> str:
         return loc[1:]
     m = re.fullmatch(r"\+(\d+)\(%sp\)", loc)
     if not m:
-        raise ValueError(f"unexpected location {loc}")
+        raise BadInput(f"unexpected location {loc}")
     return f"sp{m.group(1)}"
 
 
@@ -153,7 +154,7 @@ def location_of(key: str) -> str:
     if m:
         return f"+{m.group(1)}(%sp)"
     if not re.fullmatch(r"[a-z0-9]{1,6}", key):
-        raise ValueError(f"{key} is not a register or stack slot")
+        raise BadInput(f"{key} is not a register or stack slot")
     return f"%{key}"
 
 
@@ -171,7 +172,7 @@ class Kind:
         return ValueSpec(p.name, self.name, keys, p.type_name, tuple(part.size for part in ints))
 
     def fetch_memory(self, b: FetchBuilder, p: Param, key: str, base: str, off: int) -> ValueSpec:
-        raise ValueError(f"a {p.type_name or self.name} cannot be shown")
+        raise BadInput(f"a {p.type_name or self.name} cannot be shown")
 
     def decode(self, spec: ValueSpec, fields: Fields, view: BinaryView | None) -> Any:
         raise NotImplementedError
@@ -322,7 +323,7 @@ def _through(b: FetchBuilder, struct: Param, base: str, loc: str) -> tuple[Value
             continue
         try:
             out.append(k.fetch_memory(b, m, f"{base}_f{m.offset}", loc, m.offset))
-        except ValueError:
+        except GoprobeError:
             out.append(ValueSpec(m.name, "elided", ()))
     return tuple(out)
 
@@ -635,13 +636,13 @@ def _field(b: FetchBuilder, path: FieldPath, loc: str, index: int) -> ValueSpec:
     leaf = path.leaf
     k = KINDS.get(leaf.kind)
     if k is None or not k.in_memory:
-        raise ValueError(
+        raise BadInput(
             f"--field {path.expr}: a {leaf.type_name} cannot be shown (ints, bools, pointers and strings can)"
         )
     try:
         spec = k.fetch_memory(b, leaf, key, base, path.steps[-1][1])
-    except ValueError:
-        raise ValueError(
+    except GoprobeError:
+        raise BadInput(
             f"--field {path.expr}: a {leaf.type_name} cannot be shown (ints, bools, pointers and strings can)"
         ) from None
     return ValueSpec(path.expr, spec.kind, spec.keys, spec.type_name, spec.sizes, guards=tuple(guards))
