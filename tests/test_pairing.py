@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from goprobe_tui.pipeline.pairing import Pairing
+from goprobe_tui.events.calls import CallStacks as Pairing
 
 
 def test_pairing_unmatched_return_leaves_the_stack_alone() -> None:

@@ -14,10 +14,12 @@ import random
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from goprobe_tui.events.model import WALL_OFFSET_NS, TraceEvent
+from goprobe_tui.events import model
+from goprobe_tui.events.calls import CallMatcher, OpenCall, goroutine_of
+from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.text import format_value
 
 QUEUE_SPANS = 20_000  # waiting to be sent; beyond, new spans are dropped (counted)
@@ -29,8 +31,7 @@ STALLED = 0.75
 
 
 @dataclass
-class _Open:
-    event: TraceEvent
+class _SpanIds:
     trace_id: int
     span_id: int
     parent_id: int | None
@@ -54,44 +55,35 @@ def _attr(value: Any) -> str | int | float | bool:
     return value if type(value) in (bool, int, float, str) else format_value(value)
 
 
-@dataclass
 class SpanBuilder:
-    """Events in, finished spans out (feed), parents and links kept per goroutine."""
+    """Events in, finished spans out (feed): calls matched per goroutine (events/calls.py),
+    each span's parent the call it ran inside, a goroutine's first calls linked to its creator."""
 
-    binary: str
-    goversion: str
-    _open: dict[tuple[int, int], list[_Open]] = field(default_factory=dict)
-    _created_by: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    _rng: random.Random = field(default_factory=lambda: random.Random())
+    def __init__(self, binary: str, goversion: str) -> None:
+        self.binary = binary
+        self.goversion = goversion
+        self._created_by: dict[tuple[int, int], tuple[int, int]] = {}
+        self._rng = random.Random()
+        self._calls = CallMatcher(with_stacks=False, annotate=self._ids)
+
+    def _ids(self, ev: TraceEvent, enclosing: OpenCall | None) -> _SpanIds:
+        span = self._rng.getrandbits(64) or 1
+        if enclosing is not None:
+            outer: _SpanIds = enclosing.extra
+            return _SpanIds(outer.trace_id, span, outer.span_id)
+        return _SpanIds(self._rng.getrandbits(128) or 1, span, None, self._created_by.get(goroutine_of(ev)))
 
     def feed(self, ev: TraceEvent) -> SpanRecord | None:
-        g = (ev.pid, ev.goid if ev.goid is not None else -ev.tid)
-        stack = self._open.setdefault(g, [])
         if ev.kind == "spawn":
             child = ev.args.get("child_goid")
-            if isinstance(child, int) and stack:
-                self._created_by[(ev.pid, child)] = (stack[-1].trace_id, stack[-1].span_id)
+            top = self._calls.top(ev)
+            if isinstance(child, int) and top is not None:
+                self._created_by[(ev.pid, child)] = (top.extra.trace_id, top.extra.span_id)
             return None
-        if ev.kind not in ("entry", "return") or ev.inlined:
-            return None
-        if ev.kind == "entry":
-            top = stack[-1] if stack else None
-            link = None if top else self._created_by.get(g)
-            stack.append(
-                _Open(
-                    ev,
-                    top.trace_id if top else self._rng.getrandbits(128) or 1,
-                    self._rng.getrandbits(64) or 1,
-                    top.span_id if top else None,
-                    link,
-                )
-            )
-            return None
-        at = next((i for i in range(len(stack) - 1, -1, -1) if stack[i].event.function == ev.function), None)
-        if at is None or ev.latency_ns is None:
-            return None
-        opened = stack[at]
-        del stack[at:]
+        call = self._calls.feed(ev)
+        if call is None or call.entry is None:
+            return None  # still open, or its entry (and so its parent) was not seen
+        ids: _SpanIds = call.extra
         attrs: dict[str, Any] = {
             "goroutine.id": ev.goid if ev.goid is not None else -1,
             "process.pid": ev.pid,
@@ -99,18 +91,11 @@ class SpanBuilder:
             "process.executable.path": self.binary,
             "go.version": self.goversion,
         }
-        attrs.update({f"arg.{k}": _attr(v) for k, v in opened.event.args.items()})
+        attrs.update({f"arg.{k}": _attr(v) for k, v in call.entry.args.items()})
         attrs.update({f"result.{k}": _attr(v) for k, v in ev.returns.items()})
-        end = ev.ts_ns + WALL_OFFSET_NS
+        end = ev.ts_ns + model.WALL_OFFSET_NS
         return SpanRecord(
-            ev.function,
-            opened.trace_id,
-            opened.span_id,
-            opened.parent_id,
-            end - ev.latency_ns,
-            end,
-            attrs,
-            opened.link,
+            ev.function, ids.trace_id, ids.span_id, ids.parent_id, end - call.dur_ns, end, attrs, ids.link
         )
 
 

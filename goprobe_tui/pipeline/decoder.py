@@ -1,7 +1,7 @@
 """Raw records -> Go-level events: named argument and result values, entry/return pairing.
 
 Entries and returns pair per goroutine (the g register) when the ABI gives us g, else per
-thread (pairing.py). A multi-probe event says which probe fired by its address.
+thread (events/calls.py). A multi-probe event says which probe fired by its address.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import struct
 from typing import Any, cast
 
+from goprobe_tui.events.calls import PENDING_LIMIT, CallStacks
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import BinaryError, GoBinary
 from goprobe_tui.gobinary.symbolize import Symbolizer
 from goprobe_tui.pipeline.merge import Record
-from goprobe_tui.pipeline.pairing import PENDING_LIMIT, Pairing
 from goprobe_tui.pipeline.process_info import ProcessInfo
 from goprobe_tui.tracefs.fs import user_stack_type
 from goprobe_tui.tracefs.session import ProbeEvent, Site
@@ -38,7 +38,7 @@ class EventDecoder:
         self._by_vaddr: dict[int, dict[int, Site]] = {}
         self._by_offset: dict[int, dict[int, Site]] = {}
         self.call_args = call_args
-        self.pairing = Pairing(pair_limit or PENDING_LIMIT, payloads=call_args)
+        self.pairing = CallStacks(pair_limit or PENDING_LIMIT, payloads=call_args)
         self.procs = ProcessInfo(root, live)
         self.file_memory = FileMemory()
         self._views: dict[tuple[str, int | None, int], BinaryView] = {}
