@@ -349,8 +349,9 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
     def _binary_changed(self, change) -> None:
         self.notify(change.message, title="binary changed", severity="error", timeout=60)
         if change.in_place:  # the engine has detached everything already
-            for key in list(self.query_one(ProbePanel).rows):
-                self.post_message(ProbeChanged(str(key.value), False))
+            for panel in self.query(ProbePanel):
+                for key in list(panel.rows):
+                    self.post_message(ProbeChanged(str(key.value), False))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.user_keymap))

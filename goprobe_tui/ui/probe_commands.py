@@ -32,6 +32,10 @@ class ProbeCommands:
             return None
         return self.functions[idx]
 
+    def _panel(self) -> ProbePanel | None:
+        found = self.query(ProbePanel)
+        return found.first() if found else None
+
     # -- keys ---------------------------------------------------------------------------
     def action_toggle(self) -> None:
         panel = self.query_one(ProbePanel)
@@ -291,7 +295,9 @@ class ProbeCommands:
     # -- handlers -----------------------------------------------------------------------
     def on_probe_changed(self, message: ProbeChanged) -> None:
         idx = self.index_by_name.get(message.name)
-        panel = self.query_one(ProbePanel)
+        panel = self._panel()
+        if panel is None:  # a message that lands while the screen is torn down
+            return
         if message.attached:
             fn = self.functions[idx] if idx is not None else None
             where = self.controller.condition_of(fn) if fn is not None and self.controller else ""
@@ -321,7 +327,8 @@ class ProbeCommands:
         idx = self.index_by_name.get(message.name)
         if idx is not None:
             self.browser.function_list.set_state(idx, "error")
-        self.query_one(ProbePanel).upsert(message.name, False, 0, f"error: {message.error}"[:80], error=True)
+        for panel in self.query(ProbePanel):  # none while the screen is torn down
+            panel.upsert(message.name, False, 0, f"error: {message.error}"[:80], error=True)
         self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
 
     def show_calls(self, snapshot: list[dict]) -> None:
@@ -329,7 +336,8 @@ class ProbeCommands:
         through, the same count as Stats) and calls/s, in the probe panel and the list."""
         self._calls = {s["function"]: (s["calls"], s["calls_per_s"]) for s in snapshot}
         calls = {name: n for name, (n, _r) in self._calls.items()}
-        self.query_one(ProbePanel).set_hits(calls, {name: r for name, (_n, r) in self._calls.items()})
+        for panel in self.query(ProbePanel):  # none while the screen is torn down
+            panel.set_hits(calls, {name: r for name, (_n, r) in self._calls.items()})
         self.browser.function_list.set_hits(
             {self.index_by_name[n]: c for n, c in calls.items() if n in self.index_by_name}
         )
