@@ -16,6 +16,7 @@ BASE = {
     "textsafe",
     "safe_read",
     "durations",
+    "event_kinds",
     "atomic_file",
     "signals",
     "cache",

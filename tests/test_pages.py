@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 
 import pytest
 
@@ -98,18 +99,20 @@ def test_decoder_maps_the_fired_address_to_its_function() -> None:
     dec = EventDecoder()
     dec.learn(ev)
     pid = os.getpid()
-    pg = page(
-        5_000,
+    pg = page(  # written now, by this thread: not by an earlier thread of the same id
+        time.monotonic_ns(),
         [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA)), (5, record(2326, pid, 0x403000, 9, 0, b"", 0xA))],
     )
     m = RecordMerger()
-    recs = m.records([(0, pg)], 0, 10**12)
-    first, second = (dec.decode(r) for r in recs)
+    recs = m.records([(0, pg)], 0, time.monotonic_ns() + 10**12)
+    (first,), second = (dec.decode(r) for r in recs)
     assert (first.function, first.args, first.pid) == ("main.G", {"a": 9}, pid)
-    assert second is None and dec.unattributed == 1
+    assert second == () and dec.unattributed == 1
     # the thread's name is the record's own $comm, not the name /proc gives this test's thread
     assert first.comm == "gotest"
     renamed = m.records(
-        [(0, page(6_000, [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA, comm=b"a\nb"))]))], 0, 10**12
+        [(0, page(time.monotonic_ns(), [(0, record(2326, pid, 0x402000, 9, 0, b"", 0xA, comm=b"a\nb"))]))],
+        0,
+        time.monotonic_ns() + 10**12,
     )
-    assert [dec.decode(r).comm for r in renamed] == ["a\nb"]
+    assert [ev.comm for r in renamed for ev in dec.decode(r)] == ["a\nb"]

@@ -16,6 +16,7 @@ from goprobe_tui.engine.line_sites import LineSites
 from goprobe_tui.engine.patterns import condition_for, parse_where
 from goprobe_tui.engine.signatures import signatures_of, with_dictionary
 from goprobe_tui.errors import BadInput, GoprobeError
+from goprobe_tui.event_kinds import ENTRY, RETURN, EventKind
 from goprobe_tui.gobinary import BinaryError, Function, GoBinary
 from goprobe_tui.gobinary.abi import G_REG, INT_REGS, assign_function
 from goprobe_tui.gobinary.goroutine import VERIFIED_SPAWN_LAYOUTS, goid_offset, spawn_layout
@@ -201,10 +202,11 @@ class Attacher:
                 depth = depth_fetch(self.binary.arch)
                 more = {"entry": (*more["entry"], *depth), "return": depth}
         out = _Plan(fn, [], note)
-        for kind, vaddr, plan in [
-            ("entry", sites.entry, entry_plan),
-            *[("return", r, ret_plan) for r in ret_vaddrs],
-        ]:
+        places: list[tuple[EventKind, int, FetchPlan]] = [
+            (ENTRY, sites.entry, entry_plan),
+            *[(RETURN, r, ret_plan) for r in ret_vaddrs],
+        ]
+        for kind, vaddr, plan in places:
             off = self.binary.elf.file_offset(vaddr, executable=True)
             if off is None:
                 raise ProbeError(f"{fn.key}: {vaddr:#x} is not in an executable segment")

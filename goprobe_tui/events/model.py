@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from goprobe_tui.event_kinds import EventKind
 from goprobe_tui.events.text import format_duration, format_value
 from goprobe_tui.textsafe import printable
 from goprobe_tui.values.decoded import IfaceValue, SliceValue, StructValue
@@ -64,7 +65,7 @@ class TraceEvent:
     tid: int
     comm: str
     function: str
-    kind: str  # "entry" or "return"
+    kind: EventKind
     event: str
     args: dict[str, Any] = field(default_factory=dict)
     returns: dict[str, Any] = field(default_factory=dict)

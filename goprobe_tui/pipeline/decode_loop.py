@@ -72,7 +72,7 @@ class DecodeLoop:
             unpaired_returns=d.pairing.unmatched,
             filtered=d.filtered + d.filtered_returns,
             messages=self.messages,
-            held=m.holding + len(d._held),
+            held=m.holding + d.held_count,
             otlp_sent=self.sink.sent if self.sink else 0,
             otlp_dropped=self.sink.dropped if self.sink else 0,
         )
@@ -87,15 +87,11 @@ class DecodeLoop:
         decode, keep = decoder.decode, self._keep
         last_ts = 0
         for rec in self.merger.records(pages, lost, read_ns, final):
-            ev = decode(rec)
             last_ts = rec.ts
-            if ev is None:
-                continue
-            if isinstance(ev, list):  # a held return and what followed it
-                events.extend(e for e in ev if keep(e))
-            elif keep(ev):
-                events.append(ev)
-        if decoder._held:
+            for ev in decode(rec):
+                if keep(ev):
+                    events.append(ev)
+        if decoder.holding:
             late = decoder.flush_held(None if final else last_ts - HELD_NS)
             events.extend(e for e in late if keep(e))
         if self.table is not None:

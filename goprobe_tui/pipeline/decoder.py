@@ -144,7 +144,24 @@ class EventDecoder:
             inlined = tuple((f, i < len(chain) - 1, file, line) for i, (f, file, line) in enumerate(chain))
             one.stack = inlined + stack
 
-    def decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
+    def decode(self, rec: Record) -> tuple[TraceEvent, ...]:
+        """The events one record makes, in order: none (unattributed, malformed, filtered, or a
+        return held for its entry), one, or two (a held return and what released it)."""
+        out = self._decode(rec)
+        if out is None:
+            return ()
+        return tuple(out) if isinstance(out, list) else (out,)
+
+    @property
+    def holding(self) -> bool:
+        """Returns are held back for their entries (flush_held gives them up)."""
+        return bool(self._held)
+
+    @property
+    def held_count(self) -> int:
+        return len(self._held)
+
+    def _decode(self, rec: Record) -> TraceEvent | list[TraceEvent] | None:
         page, start = rec.page, rec.start
         type_id = page[start] | page[start + 1] << 8
         ev = self.by_type.get(type_id)

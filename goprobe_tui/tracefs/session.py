@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from goprobe_tui.errors import GoprobeError
+from goprobe_tui.event_kinds import EventKind
 from goprobe_tui.tracefs import fs
 from goprobe_tui.tracefs.control import LIVE, Control
 from goprobe_tui.tracefs.errors import ProbeError, TracefsError
@@ -43,7 +44,7 @@ class Site:
     """One probe: where it sits and how its record becomes Go values."""
 
     function: str  # the real Go name (display only; never written to tracefs)
-    kind: str  # "entry" or "return"
+    kind: EventKind
     vaddr: int
     offset: int  # in the file: what uprobe_events takes
     values: tuple[ValueSpec, ...]
@@ -79,7 +80,7 @@ class ProbeEvent:
     """One kernel event of one or more probes with identical fetch args."""
 
     name: str
-    kind: str
+    kind: EventKind
     path: str
     fetch: tuple[str, ...]
     pair_by_g: bool  # records carry the goroutine pointer as field g
@@ -214,7 +215,7 @@ class ProbeSession:
     # -- probes ----------------------------------------------------------------
     def define(
         self,
-        kind: str,
+        kind: EventKind,
         path: str,
         fetch: tuple[str, ...],
         sites: list[Site],
