@@ -425,6 +425,41 @@ async def test_a_user_keymap_remaps_commands_by_id(binary, tmp_path) -> None:
         assert app.query_one(EventsView).paused
 
 
+def test_every_binding_has_an_id_a_keymap_file_may_name(tmp_path) -> None:
+    """Every Binding written in the UI's source carries an id, and one keymap file takes the
+    ids of every screen and widget, the process picker's too."""
+    import ast
+
+    from goprobe_tui.ui.binding_ids import every_binding_id
+    from goprobe_tui.ui.keymap import load_user_keymap
+
+    ui = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui" / "ui"
+    for path in ui.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Binding":
+                assert any(k.arg == "id" for k in node.keywords), f"{path.name}:{node.lineno}: no id"
+    ids = every_binding_id()
+    assert {"attach", "events.follow", "flame.zoom", "list.details", "picker.refresh", "app.tail"} <= ids
+    keys = tmp_path / "keymap.toml"
+    keys.write_text('[keys]\n"picker.refresh" = "R"\n"events.follow" = "ctrl+f"\nquit = "ctrl+q"\n')
+    assert load_user_keymap(str(keys)) == {"picker.refresh": "R", "events.follow": "ctrl+f", "quit": "ctrl+q"}
+
+
+async def test_a_keymap_remaps_a_widget_key_too(binary, tmp_path) -> None:
+    """An id of a widget's own binding (the function list's details) is remapped like a
+    command's: the new key acts."""
+    from goprobe_tui.ui.function_details import FunctionDetails
+
+    keys = tmp_path / "keymap.toml"
+    keys.write_text('[keys]\n"list.details" = "i"\n')
+    app = GoprobeApp(binary, FakeController(), keymap_path=str(keys))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"main.Greet", "enter")
+        await _settle(app, pilot)
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, FunctionDetails), what="the details on i")
+
+
 @pytest.mark.parametrize("text", ['[keys]\nnosuch = "x"\n', "[keys\n", "[keys]\nattach = 3\n"])
 async def test_a_bad_keymap_is_one_notification_and_the_defaults_stay(binary, tmp_path, text) -> None:
     keys = tmp_path / "keymap.toml"
@@ -574,3 +609,10 @@ async def test_a_long_attach_shows_a_progress_bar_that_esc_cancels(binary) -> No
         assert 0 < len(engine.attached) < rows
         assert not bar.has_class("visible")
         assert any("attach cancelled" in n.message for n in app._notifications)
+
+
+def test_event_batches_waiting_together_are_handled_as_one_in_order() -> None:
+    from goprobe_tui.ui.messages import EventsDrained
+
+    older, newer = EventsDrained([1, 2], "old"), EventsDrained([3], "new")
+    assert older.can_replace(newer) and (newer.rows, newer.status) == ([1, 2, 3], "new")

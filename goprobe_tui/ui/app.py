@@ -54,9 +54,9 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
     TITLE = "goprobe-tui"
     BINDINGS = [
         *keymap.bindings(),
-        Binding("escape", "back", "Back", show=False),
-        Binding("G", "tail", "Tail", show=False),
-        Binding("enter", "submit_input", "Apply", show=False, priority=True),
+        Binding("escape", "back", "Back", show=False, id="app.back"),
+        Binding("G", "tail", "Tail", show=False, id="app.tail"),
+        Binding("enter", "submit_input", "Apply", show=False, priority=True, id="app.apply"),
     ]
 
     def __init__(

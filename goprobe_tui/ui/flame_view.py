@@ -22,13 +22,13 @@ ROOT: tuple[str, ...] = ()
 
 class FlameView(Widget, can_focus=True):
     BINDINGS = [
-        Binding("left", "move(-1)", "Left", show=False),
-        Binding("right", "move(1)", "Right", show=False),
-        Binding("up", "parent", "Parent", show=False),
-        Binding("down", "child", "Child", show=False),
-        Binding("enter", "zoom", "Zoom", show=False),
-        Binding("backspace", "unzoom", "Out", show=False),
-        Binding("m", "metric", "Time/calls", show=False),
+        Binding("left", "move(-1)", "Left", show=False, id="flame.left"),
+        Binding("right", "move(1)", "Right", show=False, id="flame.right"),
+        Binding("up", "parent", "Parent", show=False, id="flame.parent"),
+        Binding("down", "child", "Child", show=False, id="flame.child"),
+        Binding("enter", "zoom", "Zoom", show=False, id="flame.zoom"),
+        Binding("backspace", "unzoom", "Out", show=False, id="flame.out"),
+        Binding("m", "metric", "Time/calls", show=False, id="flame.metric"),
     ]
     DEFAULT_CSS = "FlameView { height: 1fr; }"
 

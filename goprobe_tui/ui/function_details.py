@@ -28,7 +28,7 @@ def _prompt(file: str, line: int) -> str:
 
 
 class FunctionDetails(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape,q", "close", "Close")]
+    BINDINGS = [Binding("escape,q", "close", "Close", id="details.close")]
 
     def __init__(
         self, text: str, lines: list[tuple[str, int]], locals_of: Callable[[str], str] | None = None

@@ -26,13 +26,13 @@ class FunctionList(ScrollView, can_focus=True):
         "function-list--error",
     }
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "Top", show=False),
-        Binding("end", "jump(-1)", "Bottom", show=False),
-        Binding("enter", "details", "Details", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="list.page-up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="list.page-down"),
+        Binding("home", "jump(0)", "Top", show=False, id="list.top"),
+        Binding("end", "jump(-1)", "Bottom", show=False, id="list.bottom"),
+        Binding("enter", "details", "Details", show=False, id="list.details"),
     ]
 
     cursor = reactive(0, always_update=True)

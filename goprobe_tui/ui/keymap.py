@@ -236,9 +236,10 @@ class KeymapError(BadInput):
     """The user keymap cannot be used; the message names the file and what is wrong."""
 
 
-def load_user_keymap(path: str | None = None) -> dict[str, str]:
-    """{command id: keys} from the user's keymap file ({} if there is none). KeymapError if
-    it cannot be used: then none of it applies, and the defaults stay."""
+def load_user_keymap(path: str | None = None, known: set[str] | None = None) -> dict[str, str]:
+    """{binding id: keys} from the user's keymap file ({} if there is none). KeymapError if
+    it cannot be used: then none of it applies, and the defaults stay. known: the ids a file
+    may name (every binding of every screen, the process picker's too, by default)."""
     path = path or default_keymap_path()
     try:
         with open(path, "rb") as f:
@@ -248,7 +249,10 @@ def load_user_keymap(path: str | None = None) -> dict[str, str]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise KeymapError(f"{path}: {exc}") from None
     keys = data.get("keys", {})
-    known = {c.id for c in COMMANDS}
+    if known is None:
+        from goprobe_tui.ui.binding_ids import every_binding_id
+
+        known = every_binding_id()
     if not isinstance(keys, dict):
         raise KeymapError(f'{path}: [keys] must be a table of command = "key"')
     for cid, value in keys.items():

@@ -49,6 +49,14 @@ class EventsDrained(Message):
         self.rows = rows
         self.status = status
 
+    def can_replace(self, message: Message) -> bool:
+        """A UI busy for longer than a drain tick handles the batches waiting as one: this
+        (older) batch's rows go first into the newer one, whose counters are the latest."""
+        if not isinstance(message, EventsDrained):
+            return False
+        message.rows = self.rows + message.rows
+        return True
+
 
 class Notice(Message):
     """Something a worker has to tell the user (a notification; plain text)."""

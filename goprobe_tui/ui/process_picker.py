@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from goprobe_tui.engine.processes import GoProcess, Scan, format_uptime, go_processes
 from goprobe_tui.textsafe import printable
+from goprobe_tui.ui.keymap import KeymapError, load_user_keymap
 
 # NAME (the file's name) comes first: a narrow screen cut BINARY, and `svc` and `svc-stripped`
 # in one folder looked the same
@@ -64,6 +65,10 @@ class ProcessPicker(App[int | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        try:  # the same keymap file as the main screen's (picker.* ids)
+            self.set_keymap(load_user_keymap())
+        except KeymapError as exc:
+            self.notify(f"keymap not used: {exc}", severity="error", timeout=15)
         table = self.query_one(DataTable)
         table.add_columns(*COLUMNS)
         table.focus()  # not the hidden filter box: `/` must reach the binding

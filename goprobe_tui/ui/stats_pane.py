@@ -98,7 +98,7 @@ def detail_text(s: dict[str, Any]) -> str:
 
 
 class StatsPane(Vertical):
-    BINDINGS = [Binding("o", "next_sort", "Sort", show=False)]
+    BINDINGS = [Binding("o", "next_sort", "Sort", show=False, id="stats.sort")]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

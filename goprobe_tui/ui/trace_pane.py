@@ -76,14 +76,14 @@ TRIM = 10_000
 class TracePane(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"trace-pane--entry", "trace-pane--return", "trace-pane--cursor"}
     BINDINGS = [
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("end,G", "tail", "Tail", show=False),
-        Binding("enter", "open", "Event", show=False),
-        Binding("g", "calls", "Calls of its goroutine", show=False),
-        Binding("F", "follow", "Follow its goroutine", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False, id="events.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="events.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="events.page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="events.page-down"),
+        Binding("end,G", "tail", "Tail", show=False, id="events.tail"),
+        Binding("enter", "open", "Event", show=False, id="events.open"),
+        Binding("g", "calls", "Calls of its goroutine", show=False, id="events.calls"),
+        Binding("F", "follow", "Follow its goroutine", show=False, id="events.follow"),
     ]
 
     class EventChosen(Message):
