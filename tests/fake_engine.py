@@ -9,6 +9,7 @@ from goprobe_tui.engine.api import RateReport
 from goprobe_tui.engine.attach import AttachedFunction
 from goprobe_tui.engine.guards import RateGuard
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.tracefs.errors import ProbeError
 
@@ -96,7 +97,7 @@ class FakeController:
         self.conditions: dict[str, str] = {}
         self.following: int | None = None
         self.stacks = False
-        self.snapshot: list[dict] = []
+        self.snapshot: list[StatsRow] = []
 
     def attach(self, fn, returns: bool) -> AttachedFunction:
         if fn.key in self.fail:
@@ -178,7 +179,7 @@ class FakeController:
             stacks=self.stacks,
         )
 
-    def insight(self) -> list[dict]:
+    def insight(self) -> list[StatsRow]:
         return self.snapshot
 
     def flame(self) -> list:

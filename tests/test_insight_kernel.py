@@ -305,14 +305,14 @@ def test_live_statistics_catch_up_when_the_events_stop(root: str) -> None:
             deadline = time.monotonic() + 50
             stats: dict = {}
             while time.monotonic() < deadline:
-                stats = {s["function"]: s for s in controller.insight()}
-                sleepy = stats.get("main.Sleepy", {})
-                if sum(sleepy.get("rate", [])) == 25 and sleepy.get("calls_per_s") == 0:
+                stats = {s.function: s for s in controller.insight()}
+                row = stats.get("main.Sleepy")
+                if row is not None and sum(row.rate) == 25 and row.calls_per_s == 0:
                     break
                 time.sleep(0.1)
             sleepy = stats["main.Sleepy"]
-            assert (sleepy["calls"], sleepy["returns"]) == (25, 25)
-            assert sum(sleepy["rate"]) == 25 and sleepy["calls_per_s"] == 0
+            assert (sleepy.calls, sleepy.returns) == (25, 25)
+            assert sum(sleepy.rate) == 25 and sleepy.calls_per_s == 0
         finally:
             controller.close()
     assert goprobe_leftovers(root) == []
@@ -415,7 +415,7 @@ def test_stats_by_a_field_not_read_yet_reads_it(root: str) -> None:
             deadline = time.monotonic() + 50
             keys: set = set()
             while time.monotonic() < deadline and keys != {"/healthz", "<nil pointer on the way>"}:
-                keys = {str(s.get("key")) for s in controller.insight() if s["calls"] and not s.get("total")}
+                keys = {str(s.key) for s in controller.insight() if s.calls and not s.total}
                 time.sleep(0.2)
             assert keys == {"/healthz", "<nil pointer on the way>"}, controller.insight()
         finally:

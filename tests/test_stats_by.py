@@ -27,13 +27,13 @@ def test_the_busiest_keys_get_rows_and_the_rest_is_merged(monkeypatch) -> None:
             _call(table, path, 100 if path != "/f" else 5000, ts)
     snapshot = table.snapshot(ts)
     total = snapshot[0]  # the function's own row first: the sum over its keys
-    assert total["total"] and total["key_text"] == "(all)" and total["calls"] == sum(counts.values())
-    assert total["max_ns"] == 5000 and total["returns"] == sum(counts.values())
-    rows = {r["key_text"]: r for r in snapshot[1:]}
+    assert total.total and total.key_text == "(all)" and total.calls == sum(counts.values())
+    assert total.max_ns == 5000 and total.returns == sum(counts.values())
+    rows = {r.key_text: r for r in snapshot[1:]}
     assert list(rows) == ['"/b"', '"/d"', '"/e"', "(other)"]
     other = rows["(other)"]
-    assert other["calls"] == 1 + 2 + 1 and other["returns"] == 4 and other["max_ns"] == 5000
-    assert sum(r["calls"] for r in rows.values()) == sum(counts.values())
+    assert other.calls == 1 + 2 + 1 and other.returns == 4 and other.max_ns == 5000
+    assert sum(r.calls for r in rows.values()) == sum(counts.values())
 
 
 def test_stats_by_text_is_aligned_and_each_function_has_its_total() -> None:
@@ -66,9 +66,9 @@ def test_a_count_with_inlined_calls_left_unprobed_is_marked_partial() -> None:
     table = StatsTable()
     table.learn_function("main.partial", untraced=3)
     table.learn_function("main.whole")
-    rows = {r["function"]: r for r in table.snapshot(0)}
-    assert rows["main.partial"]["untraced_inlined_sites"] == 3
-    assert rows["main.whole"]["untraced_inlined_sites"] == 0
+    rows = {r.function: r for r in table.snapshot(0)}
+    assert rows["main.partial"].untraced_inlined_sites == 3
+    assert rows["main.whole"].untraced_inlined_sites == 0
     out = io.StringIO()
     get_format("text").write_stats(list(rows.values()), out)
     text = out.getvalue()

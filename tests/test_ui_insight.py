@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
 from goprobe_tui.ui.call_tree_view import CallTreeView
@@ -32,33 +33,36 @@ def binary(tmp_path_factory):
     b.close()
 
 
-def stat(function: str, calls: int, p99_ms: int, errors: int | None = None) -> dict:
-    return {
-        "function": function,
-        "calls": calls,
-        "calls_per_s": calls // 10,
-        "rate": [1, 3, 0, 5] * 8,
-        "errors": errors,
-        "returns": calls,
-        "unpaired_returns": 0,
-        "p50_ns": p99_ms * MS // 2,
-        "p90_ns": p99_ms * MS,
-        "p99_ns": p99_ms * MS,
-        "max_ns": p99_ms * MS,
-        "min_ns": MS,
-        "mean_ns": p99_ms * MS // 2,
-        "histogram": [[1 << 20, 1 << 21, calls - 1], [1 << 25, 1 << 26, 1]],
-        "slowest": {
-            "latency_ns": p99_ms * MS,
-            "ts": 1.0,
-            "pid": 7,
-            "tid": 7,
-            "goid": 3,
-            "args": {"n": 5},
-            "args_text": "n=5",
-            "returns": {},
+def stat(function: str, calls: int, p99_ms: int, errors: int | None = None, **more) -> StatsRow:
+    return StatsRow(
+        **{
+            "function": function,
+            "calls": calls,
+            "calls_per_s": calls // 10,
+            "rate": [1, 3, 0, 5] * 8,
+            "errors": errors,
+            "returns": calls,
+            "unpaired_returns": 0,
+            "p50_ns": p99_ms * MS // 2,
+            "p90_ns": p99_ms * MS,
+            "p99_ns": p99_ms * MS,
+            "max_ns": p99_ms * MS,
+            "min_ns": MS,
+            "mean_ns": p99_ms * MS // 2,
+            "histogram": [[1 << 20, 1 << 21, calls - 1], [1 << 25, 1 << 26, 1]],
+            "slowest": {
+                "latency_ns": p99_ms * MS,
+                "ts": 1.0,
+                "pid": 7,
+                "tid": 7,
+                "goid": 3,
+                "args": {"n": 5},
+                "args_text": "n=5",
+                "returns": {},
+            },
         },
-    }
+        **more,
+    )
 
 
 def call_events() -> list[TraceEvent]:
@@ -201,8 +205,8 @@ async def test_follow_takes_in_descendants_when_creations_are_recorded(binary) -
 async def test_K_keys_the_statistics_by_a_parameter(binary) -> None:
     engine = FakeController()
     engine.snapshot = [
-        {**stat("main.Check", 10, 5), "key": "/a", "key_text": '"/a"'},
-        {**stat("main.Check", 30, 7), "key": "/b", "key_text": '"/b"'},
+        stat("main.Check", 10, 5, key="/a", key_text='"/a"'),
+        stat("main.Check", 30, 7, key="/b", key_text='"/b"'),
     ]
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE) as pilot:
@@ -241,8 +245,8 @@ async def test_the_stats_detail_at_120x40_shows_callers_and_the_slowest_call(bin
     """A long histogram pushed the callers and the slowest call out of the detail panel."""
     engine = FakeController()
     row = stat("main.A", 1000, 5)
-    row["histogram"] = [[1 << k, 1 << (k + 1), 10 + k] for k in range(10, 34)]
-    row["callers"] = [["main.main", 600], ["main.serve", 400]]
+    row.histogram = [[1 << k, 1 << (k + 1), 10 + k] for k in range(10, 34)]
+    row.callers = [["main.main", 600], ["main.serve", 400]]
     engine.snapshot = [row]
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=(120, 40)) as pilot:

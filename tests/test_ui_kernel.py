@@ -231,7 +231,7 @@ async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> No
             # hits count what was asked for, as Stats does: the 10 matching calls of 1,000
             panel = app.query_one(ProbePanel)
             await _until(pilot, lambda: _cell(panel, "main.Check", "hits") == "10", 10)
-            assert {s["function"]: s["calls"] for s in controller.insight()}["main.Check"] == 10
+            assert {s.function: s.calls for s in controller.insight()}["main.Check"] == 10
             assert "where i >= 990" in _cell(panel, "main.Check", "status")
             app._focus(pane)
             await pilot.press("F")

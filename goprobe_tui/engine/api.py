@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from goprobe_tui.engine.attach import AttachedFunction
 from goprobe_tui.events.model import EventRow
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import Function
 
@@ -50,7 +51,7 @@ class Engine(Protocol):
 
     def drain(self, limit: int = ...) -> list[EventRow]: ...
     def status(self) -> TraceStatus: ...
-    def insight(self) -> list[dict[str, Any]]: ...
+    def insight(self) -> list[StatsRow]: ...
     def stats_by(self, expr: str | None) -> None:
         """Statistics by the values of a parameter or field from now on (None: by function)."""
 

@@ -19,6 +19,7 @@ from goprobe_tui.engine.guards import RateGuard, hot_warning, over_limit_note
 from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.errors import BadInput, GoprobeError
 from goprobe_tui.events.model import EventRow
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.insight.flame import FlameRow
@@ -65,7 +66,7 @@ class TraceController:
             self.attacher.stack_walk = (o.stack_depth or 8) - 1
         elif o.stack_depth or o.stacks:  # the kernel's walk, or perf's callchain as deep as asked
             session.set_user_stacks(True)
-        self._insight: list[dict] = []
+        self._insight: list[StatsRow] = []
         self._flame: list[FlameRow] = []
         self._spawns: ProbeEvent | None = None  # runtime.newproc1's return probes
         self._followed: tuple[int, ...] | None = None  # the goroutines the filters let through
@@ -351,7 +352,7 @@ class TraceController:
             self.backlog.put(count, batch)
             self._received += count
 
-    def _on_insight(self, snapshot: list[dict], flame: list[FlameRow] | None = None) -> None:
+    def _on_insight(self, snapshot: list[StatsRow], flame: list[FlameRow] | None = None) -> None:
         self._insight = snapshot  # one reference swap: readers see the old or the new list
         if flame is not None:  # None: unchanged since the last one
             self._flame = flame
@@ -360,7 +361,7 @@ class TraceController:
         """The latest call paths with their time (insight/flame.py), for the Flame view."""
         return self._flame
 
-    def insight(self) -> list[dict]:
+    def insight(self) -> list[StatsRow]:
         """The latest per-function statistics (insight/stats.py snapshots)."""
         return self._insight
 

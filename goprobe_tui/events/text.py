@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.values.decoded import NIL, IfaceValue, Marker, NamedInt, SliceValue, StructValue, Words
 
 _INVALID = range(0xDC80, 0xDD00)  # invalid UTF-8 bytes, kept as surrogates (decode_text)
@@ -106,21 +107,15 @@ def histogram_lines(histogram: list[list[int]], width: int = HISTOGRAM_BAR) -> l
     return out
 
 
-def by_function(snapshot: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def by_function(snapshot: list[StatsRow]) -> list[StatsRow]:
     """Statistics rows in the order they are read: functions by calls, most first; with keys
     (--by), each function's total first, then its keys by calls."""
     totals: dict[str, int] = {}
     for s in snapshot:
-        if s.get("total") or "key_text" not in s:
-            totals[s["function"]] = s["calls"]
+        if s.total or s.key_text is None:
+            totals[s.function] = s.calls
     return sorted(
-        snapshot,
-        key=lambda s: (
-            -totals.get(s["function"], s["calls"]),
-            s["function"],
-            not s.get("total"),
-            -s["calls"],
-        ),
+        snapshot, key=lambda s: (-totals.get(s.function, s.calls), s.function, not s.total, -s.calls)
     )
 
 

@@ -10,6 +10,7 @@ from collections import deque
 from typing import Any
 
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.text import format_value, json_values
 from goprobe_tui.insight.latency import LatencyHistogram
 from goprobe_tui.values.decoded import NIL
@@ -72,30 +73,31 @@ class FunctionStats:
         by_sec = {s: n for s, n in self._rate}
         return [by_sec.get(s, 0) for s in range(now - seconds, now)]
 
-    def snapshot(self, now_ns: int) -> dict[str, Any]:
+    def snapshot(self, now_ns: int) -> StatsRow:
         lat = self.latency
-        return {
-            "function": self.function,
-            **({} if self.key is None else {"key": self.key[1], "key_text": self.key[0]}),
-            "calls": self.calls,
-            "inlined": self.inlined,
-            "calls_per_s": self.rate(now_ns, 1)[0],
-            "rate": self.rate(now_ns),
-            "errors": self.errors,
-            "returns": lat.count,
-            "unpaired_returns": self.unpaired,
-            "p50_ns": lat.percentile(50),
-            "p90_ns": lat.percentile(90),
-            "p99_ns": lat.percentile(99),
-            "max_ns": lat.max,
-            "min_ns": lat.min,
-            "mean_ns": lat.total // lat.count if lat.count else None,
-            "histogram": [list(o) for o in lat.octaves()],
-            "slowest": self.slowest,
-            "callers": [
+        return StatsRow(
+            function=self.function,
+            key=None if self.key is None else self.key[1],
+            key_text=None if self.key is None else self.key[0],
+            calls=self.calls,
+            inlined=self.inlined,
+            calls_per_s=self.rate(now_ns, 1)[0],
+            rate=self.rate(now_ns),
+            errors=self.errors,
+            returns=lat.count,
+            unpaired_returns=self.unpaired,
+            p50_ns=lat.percentile(50),
+            p90_ns=lat.percentile(90),
+            p99_ns=lat.percentile(99),
+            max_ns=lat.max,
+            min_ns=lat.min,
+            mean_ns=lat.total // lat.count if lat.count else None,
+            histogram=[list(o) for o in lat.octaves()],
+            slowest=self.slowest,
+            callers=[
                 [n, c] for n, c in sorted(self.callers.items(), key=lambda nc: (-nc[1], nc[0]))[:TOP_CALLERS]
             ],
-        }
+        )
 
 
 class StatsTable:
@@ -205,7 +207,7 @@ class StatsTable:
                 )
         return row
 
-    def _top_keys(self, now_ns: int) -> list[dict[str, Any]]:
+    def _top_keys(self, now_ns: int) -> list[StatsRow]:
         """Per function, the TOP_KEYS keys with the most calls; the others merged into one
         "(other)" row (its percentiles from the merged histograms: nothing is dropped)."""
         by_function: dict[str, list[FunctionStats]] = {}
@@ -215,7 +217,7 @@ class StatsTable:
         for rows in by_function.values():
             rows.sort(key=lambda r: (r.key is not None and r.key[0] == OTHER_KEY, -r.calls))
             total = _merged(rows, ALL_KEYS).snapshot(now_ns)
-            total["total"] = True  # the sum of the function's rows below, not a key of its own
+            total.total = True  # the sum of the function's rows below, not a key of its own
             out.append(total)
             out += [r.snapshot(now_ns) for r in rows[:TOP_KEYS]]
             rest = rows[TOP_KEYS:]
@@ -228,7 +230,7 @@ class StatsTable:
         the per-second rates still move while the last calls are within their window."""
         return now_ns - self.last_ts_ns < (RATE_SECONDS + 2) * 1_000_000_000
 
-    def snapshot(self, now_ns: int) -> list[dict[str, Any]]:
+    def snapshot(self, now_ns: int) -> list[StatsRow]:
         if self.by is not None:  # a row per function and key; functions not called yet too
             called = {f for f, _t in self.keyed}
             return [
@@ -238,8 +240,8 @@ class StatsTable:
             ]
         return [self._marked(st.snapshot(now_ns)) for st in self.functions.values()]
 
-    def _marked(self, row: dict[str, Any]) -> dict[str, Any]:
-        row["untraced_inlined_sites"] = self.untraced.get(row["function"], 0)
+    def _marked(self, row: StatsRow) -> StatsRow:
+        row.untraced_inlined_sites = self.untraced.get(row.function, 0)
         return row
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import goprobe_tui
 from goprobe_tui.events.model import EventRow
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
 from goprobe_tui.pipeline.output_writer import OutputWriter
@@ -49,7 +50,7 @@ class EventStream:
         print_to: tuple[int, str, int | None] | None = None,
         stop_timeout: float | None = 5.0,
         rows: bool = True,
-        on_insight: Callable[[list[dict], list | None], None] | None = None,
+        on_insight: Callable[[list[StatsRow], list | None], None] | None = None,
         reader: PageReader | None = None,
         by: str | None = None,
         otlp: tuple[str, str, str] | None = None,

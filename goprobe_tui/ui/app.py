@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Static
 from goprobe_tui.engine.api import Engine
 from goprobe_tui.engine.signatures import signatures_of
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.insight.call_tree import build_tree, goroutine_key
@@ -86,7 +87,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         self._engine_error: str | None = None
         self._notices_seen = 0
         self._status = TraceStatus()
-        self._snapshot: list[dict] | None = None
+        self._snapshot: list[StatsRow] | None = None
         self._calls: dict[str, tuple[int, int]] = {}  # (calls, calls/s) by function: last snapshot
         self._keymap_path = keymap_path
         self.user_keymap: dict[str, str] = {}

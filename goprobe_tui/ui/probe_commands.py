@@ -10,6 +10,7 @@ from textual import work
 
 from goprobe_tui.engine.guards import MAX_FUNCTIONS
 from goprobe_tui.errors import GoprobeError
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.gobinary import Function
 from goprobe_tui.gobinary.lines import line_target
 from goprobe_tui.ui.messages import Notice, ProbeChanged, ProbeFailed, WorkProgress
@@ -331,10 +332,10 @@ class ProbeCommands:
             panel.upsert(message.name, False, 0, f"error: {message.error}"[:80], error=True)
         self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
 
-    def show_calls(self, snapshot: list[dict]) -> None:
+    def show_calls(self, snapshot: list[StatsRow]) -> None:
         """Each function's calls recorded (what its condition and a followed goroutine let
         through, the same count as Stats) and calls/s, in the probe panel and the list."""
-        self._calls = {s["function"]: (s["calls"], s["calls_per_s"]) for s in snapshot}
+        self._calls = {s.function: (s.calls, s.calls_per_s) for s in snapshot}
         calls = {name: n for name, (n, _r) in self._calls.items()}
         for panel in self.query(ProbePanel):  # none while the screen is torn down
             panel.set_hits(calls, {name: r for name, (_n, r) in self._calls.items()})

@@ -3,14 +3,13 @@ latency histogram and slowest call. Fed by snapshots the decoder sends (insight/
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.text import PARTIAL, format_duration, histogram_lines, partial_note
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui.probe_panel import fit_left
@@ -23,24 +22,24 @@ NAME_MIN = 16
 # numbers need: a column of numbers is never cut, the function's name gives way
 COLUMNS = [
     ("function", "Function", lambda s: row_name(s), None),
-    ("calls", "Calls", lambda s: s["calls"], 11),
-    ("inlined", "Inlined", lambda s: s.get("inlined", 0), 9),
-    ("rate", "Calls/s", lambda s: s["calls_per_s"], 9),
-    ("errors", "Errors", lambda s: -1 if s["errors"] is None else s["errors"], 7),
-    ("p50", "p50", lambda s: s["p50_ns"] or 0, 7),
-    ("p90", "p90", lambda s: s["p90_ns"] or 0, 7),
-    ("p99", "p99", lambda s: s["p99_ns"] or 0, 7),
-    ("max", "Max", lambda s: s["max_ns"] or 0, 7),
+    ("calls", "Calls", lambda s: s.calls, 11),
+    ("inlined", "Inlined", lambda s: s.inlined, 9),
+    ("rate", "Calls/s", lambda s: s.calls_per_s, 9),
+    ("errors", "Errors", lambda s: -1 if s.errors is None else s.errors, 7),
+    ("p50", "p50", lambda s: s.p50_ns or 0, 7),
+    ("p90", "p90", lambda s: s.p90_ns or 0, 7),
+    ("p99", "p99", lambda s: s.p99_ns or 0, 7),
+    ("max", "Max", lambda s: s.max_ns or 0, 7),
 ]
 NARROW_HIDDEN = ("p90", "inlined")  # the detail below the table says the inlined share
 SORT_KEYS = {key: fn for key, _title, fn, _w in COLUMNS}
 
 
-def row_name(s: dict[str, Any]) -> str:
+def row_name(s: StatsRow) -> str:
     """A row's name: the function, and its key's value with statistics by key (stats --by, k)."""
-    if s.get("total"):
-        return f"{s['function']} (all keys)"
-    return s["function"] + (f" [{s['key_text']}]" if "key_text" in s else "")
+    if s.total:
+        return f"{s.function} (all keys)"
+    return s.function + (f" [{s.key_text}]" if s.key_text is not None else "")
 
 
 def sparkline(counts: list[int]) -> str:
@@ -50,18 +49,18 @@ def sparkline(counts: list[int]) -> str:
     return "".join(SPARK[min(len(SPARK) - 1, n * len(SPARK) // (top + 1))] if n else " " for n in counts)
 
 
-def cells(s: dict[str, Any], wide: bool = True, name_width: int = 60) -> tuple:
+def cells(s: StatsRow, wide: bool = True, name_width: int = 60) -> tuple:
     """The row of one function, for the columns shown (wide or not)."""
-    errors = "—" if s["errors"] is None else f"{s['errors']:,}"
-    rate = f"{s['calls_per_s']:,}" + (f" {sparkline(s['rate'][-SPARK_SECONDS:])}" if wide else "")
-    inlined = s.get("inlined", 0)
-    partial = PARTIAL if s.get("untraced_inlined_sites") else ""
+    errors = "—" if s.errors is None else f"{s.errors:,}"
+    rate = f"{s.calls_per_s:,}" + (f" {sparkline(s.rate[-SPARK_SECONDS:])}" if wide else "")
+    inlined = s.inlined
+    partial = PARTIAL if s.untraced_inlined_sites else ""
     values = {
-        "calls": f"{s['calls']:,}{partial}",
+        "calls": f"{s.calls:,}{partial}",
         "inlined": f"{inlined:,}" if inlined else "",
         "rate": rate,
         "errors": errors,
-        **{k: format_duration(s[f"{k}_ns"]) for k in ("p50", "p90", "p99", "max")},
+        **{k: format_duration(getattr(s, f"{k}_ns")) for k in ("p50", "p90", "p99", "max")},
     }
     return (
         Text(fit_left(printable(row_name(s)), name_width)),
@@ -73,27 +72,27 @@ def columns(wide: bool) -> list[tuple]:
     return [c for c in COLUMNS if wide or c[0] not in NARROW_HIDDEN]
 
 
-def detail_text(s: dict[str, Any]) -> str:
-    inlined = s.get("inlined", 0)
+def detail_text(s: StatsRow) -> str:
+    inlined = s.inlined
     share = f" ({inlined:,} inlined: no latency)" if inlined else ""
     lines = [
-        f"{s['function']}: {s['calls']:,} calls{share}, {s['returns']:,} returns timed"
-        + (f", {s['unpaired_returns']:,} without their entry" if s["unpaired_returns"] else "")
-        + (" — latency of out-of-line calls only" if inlined and s["returns"] else "")
+        f"{s.function}: {s.calls:,} calls{share}, {s.returns:,} returns timed"
+        + (f", {s.unpaired_returns:,} without their entry" if s.unpaired_returns else "")
+        + (" — latency of out-of-line calls only" if inlined and s.returns else "")
     ]
-    if s.get("untraced_inlined_sites"):
-        lines.append(partial_note(s["untraced_inlined_sites"]))
+    if s.untraced_inlined_sites:
+        lines.append(partial_note(s.untraced_inlined_sites))
     # callers and the slowest call before the histogram: a short panel cuts at the bottom
-    if s.get("callers"):
-        lines.append("callers: " + ", ".join(f"{name} ({n:,})" for name, n in s["callers"]))
-    slow = s["slowest"]
+    if s.callers:
+        lines.append("callers: " + ", ".join(f"{name} ({n:,})" for name, n in s.callers))
+    slow = s.slowest
     if slow is not None:
         args = "(arguments not kept)" if slow["args_text"] is None else f"({slow['args_text']})"
         goid = "" if slow["goid"] is None else f" g{slow['goid']}"
         lines.append(
-            f"slowest: {format_duration(slow['latency_ns'])} {s['function']}{args} pid {slow['pid']}{goid}"
+            f"slowest: {format_duration(slow['latency_ns'])} {s.function}{args} pid {slow['pid']}{goid}"
         )
-    lines += histogram_lines(s["histogram"], width=30) or ["(no return timed yet)"]
+    lines += histogram_lines(s.histogram, width=30) or ["(no return timed yet)"]
     return "\n".join(printable(line) for line in lines)
 
 
@@ -102,7 +101,7 @@ class StatsPane(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.snapshot: list[dict[str, Any]] = []
+        self.snapshot: list[StatsRow] = []
         self.sort_key, self.reverse = "calls", True
         self._rows: list[str] = []  # functions in table order
         self._shown: dict[str, tuple] = {}  # the cells each row shows now
@@ -139,7 +138,7 @@ class StatsPane(Vertical):
         if self._set_columns():
             self.update_snapshot(self.snapshot)
 
-    def update_snapshot(self, snapshot: list[dict[str, Any]]) -> None:
+    def update_snapshot(self, snapshot: list[StatsRow]) -> None:
         self.snapshot = snapshot
         table = self.query_one(DataTable)
         wide, name_width = self._layout

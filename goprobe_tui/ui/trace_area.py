@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static
 
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.ui.events_view import EventsView
 from goprobe_tui.ui.flame_view import FlameView
@@ -60,7 +61,7 @@ class TraceArea(Vertical):
             self.screen.maximize(target, container=False)
         self.screen.set_focus(target)
 
-    def show_statistics(self, snapshot: list[dict]) -> None:
+    def show_statistics(self, snapshot: list[StatsRow]) -> None:
         """A new statistics snapshot (about twice a second), drawn when the Stats view shows."""
         if self.current == "stats-view" and snapshot is not self._stats_shown:
             for pane in self.query(StatsPane):  # none while the app is closing

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, TextIO
+from typing import ClassVar, TextIO
 
 from goprobe_tui.errors import BadInput
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.stats_row import Snapshot
 from goprobe_tui.events.status import TraceStatus
-
-Snapshot = list[dict[str, Any]]  # per-function statistics (insight/stats.py)
 
 
 class EventWriter(ABC):

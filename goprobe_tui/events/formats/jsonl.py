@@ -171,11 +171,11 @@ class JsonLinesFormat(OutputFormat):
 
     def write_stats(self, snapshot: Snapshot, out: TextIO, status: TraceStatus | None = None) -> None:
         for s in by_function(snapshot):
-            keyed = {"key": s["key"]} if "key" in s else {}
-            if s.get("total"):
+            keyed = {"key": s.key} if s.key is not None else {}
+            if s.total:
                 keyed["total"] = True  # --by: the function's sum over its keys
             out.write(
-                json.dumps({"function": s["function"], **keyed, **{k: s.get(k, 0) for k in STATS_KEYS[1:]}})
+                json.dumps({"function": s.function, **keyed, **{k: getattr(s, k) for k in STATS_KEYS[1:]}})
                 + "\n"
             )
         if status is not None:

@@ -6,6 +6,7 @@ from typing import TextIO
 
 from goprobe_tui.events.formats.base import EventWriter, LineWriter, OutputFormat, Snapshot, register
 from goprobe_tui.events.model import TraceEvent
+from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.events.text import (
     NOT_KNOWN,
@@ -34,10 +35,10 @@ class TextFormat(OutputFormat):
             return
         d = format_duration
 
-        def name_of(s: dict) -> str:  # with --by: a key's rows under their function's total
-            if s.get("total"):
-                return f"{s['function']} (all keys)"
-            return f"  {s['key_text']}" if "key_text" in s else s["function"]
+        def name_of(s: StatsRow) -> str:  # with --by: a key's rows under their function's total
+            if s.total:
+                return f"{s.function} (all keys)"
+            return f"  {s.key_text}" if s.key_text is not None else s.function
 
         width = min(max(40, *(len(printable(name_of(s))) for s in rows)), 100)
         out.write(
@@ -45,31 +46,30 @@ class TextFormat(OutputFormat):
             f"{'p90':>8} {'p99':>8} {'max':>8}\n"
         )
         for s in rows:
-            errors = NOT_KNOWN if s["errors"] is None else f"{s['errors']:,}"
-            inlined = s.get("inlined", 0)
+            errors = NOT_KNOWN if s.errors is None else f"{s.errors:,}"
+            inlined = s.inlined
             shown = f"{inlined:,}" if inlined else ""
             name = name_of(s)
-            untraced = s.get("untraced_inlined_sites", 0)
-            calls = f"{s['calls']:,}" + (PARTIAL if untraced else "")
+            untraced = s.untraced_inlined_sites
+            calls = f"{s.calls:,}" + (PARTIAL if untraced else "")
             out.write(
                 f"{printable(name)[:width]:<{width}} {calls:>9} {shown:>9} "
-                f"{errors:>7} {d(s['p50_ns']):>8} {d(s['p90_ns']):>8} {d(s['p99_ns']):>8} "
-                f"{d(s['max_ns']):>8}\n"
+                f"{errors:>7} {d(s.p50_ns):>8} {d(s.p90_ns):>8} {d(s.p99_ns):>8} "
+                f"{d(s.max_ns):>8}\n"
             )
             if untraced:
                 out.write(f"    {partial_note(untraced)}\n")
             if inlined:
-                out.write(f"    {latency_scope(s['calls'], inlined)}\n")
-            for line in histogram_lines(s["histogram"]):
+                out.write(f"    {latency_scope(s.calls, inlined)}\n")
+            for line in histogram_lines(s.histogram):
                 out.write(f"    {line}\n")
-            if s.get("callers"):
+            if s.callers:
                 out.write(
-                    printable("    callers: " + ", ".join(f"{name} ({n:,})" for name, n in s["callers"]))
-                    + "\n"
+                    printable("    callers: " + ", ".join(f"{name} ({n:,})" for name, n in s.callers)) + "\n"
                 )
-            slow = s["slowest"]
+            slow = s.slowest
             if slow is not None:
-                out.write(printable(f"    slowest: {slowest_text(s['function'], slow)}") + "\n")
+                out.write(printable(f"    slowest: {slowest_text(s.function, slow)}") + "\n")
         out.flush()
 
 
