@@ -30,7 +30,7 @@ LAUNCH_SNIPPET = """
 import asyncio, sys
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
-from goprobe_tui.ui.function_list import FunctionList
+from goprobe_tui.ui.browser.function_list import FunctionList
 async def main():
     b = GoBinary.open(sys.argv[1]); _ = b.functions
     app = GoprobeApp(b, None, "benchmark", freeze_startup_heap=True)

@@ -16,7 +16,7 @@ from goprobe_tui.engine.options import EngineOptions
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.tracefs.session import ProbeSession
 from goprobe_tui.ui.app import GoprobeApp
-from goprobe_tui.ui.trace_pane import TracePane
+from goprobe_tui.ui.events.trace_pane import TracePane
 from tests.support import toolchains as tc
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
@@ -90,7 +90,7 @@ async def shoot() -> None:
 
 async def picker(tmp: Path) -> None:
     """The start screen, with a Go process on the host and one in a PID + mount namespace."""
-    from goprobe_tui.ui.process_picker import ProcessPicker
+    from goprobe_tui.ui.picker.process_picker import ProcessPicker
 
     ticker = tmp / "ticker"
     shutil.copy(tc.build("ticker", "1.27.3"), ticker)

@@ -9,7 +9,7 @@ from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.insight.flame import FlameTree
 from goprobe_tui.ui.app import GoprobeApp
-from goprobe_tui.ui.flame_view import FlameView
+from goprobe_tui.ui.flame.flame_view import FlameView
 from tests.conftest import need
 from tests.fake_engine import FakeController
 from tests.support import toolchains as tc

@@ -50,7 +50,7 @@ def _help(command: str) -> str:
 
 def test_a_format_registered_once_is_seen_everywhere(tsv) -> None:
     from goprobe_tui.pipeline.output_writer import OutputWriter
-    from goprobe_tui.ui.events_view import save_prompt
+    from goprobe_tui.ui.events.events_view import save_prompt
 
     for command in ("trace", "stats", "replay"):
         assert "tsv" in _help(command)

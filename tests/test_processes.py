@@ -78,7 +78,7 @@ def test_ps_json_has_the_documented_keys(started) -> None:
 
 
 async def _pick(pid: int) -> int | None:
-    from goprobe_tui.ui.process_picker import ProcessPicker
+    from goprobe_tui.ui.picker.process_picker import ProcessPicker
 
     app = ProcessPicker()
     async with app.run_test(size=(160, 30)) as pilot:
@@ -148,7 +148,7 @@ def test_a_process_that_cannot_be_read_is_named_with_why_once(monkeypatch, capsy
 def test_the_picker_names_each_binary_first() -> None:
     """At 80 columns BINARY was cut: `svc` and `svc-stripped` in one folder looked the same."""
     from goprobe_tui.engine.processes import GoProcess
-    from goprobe_tui.ui.process_picker import COLUMNS, _row
+    from goprobe_tui.ui.picker.process_picker import COLUMNS, _row
 
     fields = {f: "" for f in GoProcess.__dataclass_fields__}
     p = GoProcess(

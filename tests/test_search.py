@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from goprobe_tui.gobinary import GoBinary
-from goprobe_tui.ui.search import FunctionSearch
+from goprobe_tui.ui.browser.search import FunctionSearch
 from tests.conftest import need
 from tests.support import toolchains as tc
 

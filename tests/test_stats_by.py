@@ -61,7 +61,7 @@ def test_a_count_with_inlined_calls_left_unprobed_is_marked_partial() -> None:
 
     from goprobe_tui.events.formats import get_format
     from goprobe_tui.insight.stats import StatsTable
-    from goprobe_tui.ui.stats_pane import cells, detail_text
+    from goprobe_tui.ui.stats.stats_pane import cells, detail_text
 
     table = StatsTable()
     table.learn_function("main.partial", untraced=3)

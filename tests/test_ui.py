@@ -10,12 +10,12 @@ import pytest
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
-from goprobe_tui.ui.events_view import EventsView
-from goprobe_tui.ui.function_list import FunctionList
+from goprobe_tui.ui.browser.function_list import FunctionList
+from goprobe_tui.ui.browser.probe_panel import ProbePanel
+from goprobe_tui.ui.dialogs.screens import PromptScreen
+from goprobe_tui.ui.events.events_view import EventsView
+from goprobe_tui.ui.events.trace_pane import TracePane
 from goprobe_tui.ui.messages import ProbeChanged, ProbeFailed
-from goprobe_tui.ui.probe_panel import ProbePanel
-from goprobe_tui.ui.screens import PromptScreen
-from goprobe_tui.ui.trace_pane import TracePane
 from tests.conftest import need
 from tests.fake_engine import FakeController, sample_events
 from tests.kernel_helpers import json_events
@@ -286,7 +286,7 @@ async def test_a_hot_probe_is_warned_about_and_max_rate_detaches_it(binary) -> N
 
 
 async def test_probe_panel_keeps_the_end_of_names_and_full_hit_counts(binary) -> None:
-    from goprobe_tui.ui.probe_panel import fit_left
+    from goprobe_tui.ui.browser.probe_panel import fit_left
 
     assert len(fit_left("github.com/gohugoio/hugo/hugolib.(*pageState).Render", 30)) == 30
     assert fit_left("github.com/gohugoio/hugo/hugolib.(*pageState).Render", 30).endswith(
@@ -442,13 +442,17 @@ def test_every_binding_has_an_id_a_keymap_file_may_name(tmp_path) -> None:
     assert {"attach", "events.follow", "flame.zoom", "list.details", "picker.refresh", "app.tail"} <= ids
     keys = tmp_path / "keymap.toml"
     keys.write_text('[keys]\n"picker.refresh" = "R"\n"events.follow" = "ctrl+f"\nquit = "ctrl+q"\n')
-    assert load_user_keymap(str(keys)) == {"picker.refresh": "R", "events.follow": "ctrl+f", "quit": "ctrl+q"}
+    assert load_user_keymap(str(keys), ids) == {
+        "picker.refresh": "R",
+        "events.follow": "ctrl+f",
+        "quit": "ctrl+q",
+    }
 
 
 async def test_a_keymap_remaps_a_widget_key_too(binary, tmp_path) -> None:
     """An id of a widget's own binding (the function list's details) is remapped like a
     command's: the new key acts."""
-    from goprobe_tui.ui.function_details import FunctionDetails
+    from goprobe_tui.ui.browser.function_details import FunctionDetails
 
     keys = tmp_path / "keymap.toml"
     keys.write_text('[keys]\n"list.details" = "i"\n')
@@ -478,7 +482,7 @@ async def test_a_bad_keymap_is_one_notification_and_the_defaults_stay(binary, tm
 
 async def test_details_name_where_the_parameters_come_from() -> None:
     """A stripped method's details show the signature its events use (the type metadata)."""
-    from goprobe_tui.ui.function_details import FunctionDetails
+    from goprobe_tui.ui.browser.function_details import FunctionDetails
 
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
     with GoBinary.open(str(tc.build("values", "1.27.3", "sw"))) as stripped:
@@ -541,7 +545,7 @@ def test_details_show_each_lines_source_where_the_file_is_here(tmp_path, monkeyp
     """Like `dlv list`: the text of each line beside FILE:LINE, read only from a regular .go
     file (a -trimpath build names it by module path: its suffixes are tried here)."""
     from goprobe_tui.engine import source_text
-    from goprobe_tui.ui.function_details import _prompt
+    from goprobe_tui.ui.browser.function_details import _prompt
 
     src = tmp_path / "app" / "main.go"
     src.parent.mkdir()
@@ -583,7 +587,7 @@ async def test_tab_moves_between_panes_and_never_into_the_search_box(binary) -> 
 async def test_a_long_attach_shows_a_progress_bar_that_esc_cancels(binary) -> None:
     """Attach all of many functions: after half a second a bar with the count; Esc stops the
     attach (what is attached by then stays, and says so); the UI answers meanwhile."""
-    from goprobe_tui.ui.work_progress import WorkProgressBar
+    from goprobe_tui.ui.dialogs.work_progress import WorkProgressBar
 
     engine = FakeController()
     engine.attach_delay = 0.05

@@ -11,10 +11,10 @@ from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
-from goprobe_tui.ui.call_tree_view import CallTreeView
-from goprobe_tui.ui.screens import DetailScreen
-from goprobe_tui.ui.stats_pane import StatsPane
-from goprobe_tui.ui.trace_pane import TracePane
+from goprobe_tui.ui.calls.call_tree_view import CallTreeView
+from goprobe_tui.ui.dialogs.screens import DetailScreen
+from goprobe_tui.ui.events.trace_pane import TracePane
+from goprobe_tui.ui.stats.stats_pane import StatsPane
 from tests.conftest import need
 from tests.fake_engine import FakeController
 from tests.support import toolchains as tc
@@ -222,7 +222,7 @@ def test_a_go_statement_in_the_calls_view_names_the_child() -> None:
     """A spawn event was taken for a return: `main.handleFanout (entered earlier) =
     (child_goid=143…)`. It is a leaf under the call that ran the `go` statement."""
     from goprobe_tui.insight.call_tree import build_tree
-    from goprobe_tui.ui.call_tree_view import node_label
+    from goprobe_tui.ui.calls.call_tree_view import node_label
 
     def event(kind: str, args: dict, latency: int | None = None) -> TraceEvent:
         return TraceEvent(

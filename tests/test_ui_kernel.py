@@ -19,8 +19,8 @@ import pytest
 from goprobe_tui.engine import EngineOptions, TraceController, open_engine
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
-from goprobe_tui.ui.probe_panel import ProbePanel
-from goprobe_tui.ui.trace_pane import TracePane
+from goprobe_tui.ui.browser.probe_panel import ProbePanel
+from goprobe_tui.ui.events.trace_pane import TracePane
 from tests.conftest import need
 from tests.kernel_helpers import goprobe_leftovers, private_copy, tracefs_state
 from tests.support import toolchains as tc

@@ -8,7 +8,7 @@ import pytest
 
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.ui.app import GoprobeApp
-from goprobe_tui.ui.trace_pane import TracePane
+from goprobe_tui.ui.events.trace_pane import TracePane
 from tests.conftest import need
 from tests.fake_engine import FakeController, sample_events
 from tests.support import toolchains as tc

@@ -12,7 +12,6 @@ from dataclasses import replace
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -27,21 +26,22 @@ from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.insight.call_tree import build_tree, goroutine_key
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui import keymap
-from goprobe_tui.ui.browser import Browser
+from goprobe_tui.ui.binding_ids import every_binding_id
+from goprobe_tui.ui.browser.browser import Browser
+from goprobe_tui.ui.browser.function_list import FunctionList
+from goprobe_tui.ui.browser.probe_panel import ProbePanel
 from goprobe_tui.ui.browser_commands import BrowserCommands
-from goprobe_tui.ui.call_tree_view import CallTreeView
-from goprobe_tui.ui.event_details import event_details
-from goprobe_tui.ui.events_view import EventsView
-from goprobe_tui.ui.function_list import FunctionList
+from goprobe_tui.ui.calls.call_tree_view import CallTreeView
+from goprobe_tui.ui.dialogs.screens import DetailScreen, HelpScreen
+from goprobe_tui.ui.dialogs.work_progress import WorkProgressBar
+from goprobe_tui.ui.events.event_details import event_details
+from goprobe_tui.ui.events.events_view import EventsView
+from goprobe_tui.ui.events.trace_area import TraceArea
+from goprobe_tui.ui.events.trace_pane import TracePane
 from goprobe_tui.ui.header import HeaderBar
 from goprobe_tui.ui.lineage_commands import LineageCommands
 from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged, WorkProgress
 from goprobe_tui.ui.probe_commands import ProbeCommands
-from goprobe_tui.ui.probe_panel import ProbePanel
-from goprobe_tui.ui.screens import DetailScreen, HelpScreen
-from goprobe_tui.ui.trace_area import TraceArea
-from goprobe_tui.ui.trace_pane import TracePane
-from goprobe_tui.ui.work_progress import WorkProgressBar
 
 STATS_EVERY = 0.5
 DRAIN_EVERY = 0.05
@@ -55,9 +55,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
     TITLE = "goprobe-tui"
     BINDINGS = [
         *keymap.bindings(),
-        Binding("escape", "back", "Back", show=False, id="app.back"),
-        Binding("G", "tail", "Tail", show=False, id="app.tail"),
-        Binding("enter", "submit_input", "Apply", show=False, priority=True, id="app.apply"),
+        *keymap.APP_BINDINGS,
     ]
 
     def __init__(
@@ -134,7 +132,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
 
     def _apply_user_keymap(self) -> None:
         try:
-            self.user_keymap = keymap.load_user_keymap(self._keymap_path)
+            self.user_keymap = keymap.load_user_keymap(self._keymap_path, every_binding_id())
         except keymap.KeymapError as exc:  # the defaults stay
             self.notify(f"keymap not used: {exc}", severity="error", timeout=15)
             return

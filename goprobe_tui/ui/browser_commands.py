@@ -10,8 +10,8 @@ from textual import work
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary.inline import catalog, inline_index
 from goprobe_tui.gobinary.lines import LineTable
-from goprobe_tui.ui.function_details import FunctionDetails
-from goprobe_tui.ui.function_list import FunctionList
+from goprobe_tui.ui.browser.function_details import FunctionDetails
+from goprobe_tui.ui.browser.function_list import FunctionList
 from goprobe_tui.ui.messages import InliningRead, Notice
 
 
@@ -40,7 +40,7 @@ class BrowserCommands:
 
     def on_function_list_details_requested(self, message: FunctionList.DetailsRequested) -> None:
         from goprobe_tui.engine.line_sites import line_locals
-        from goprobe_tui.ui.details import describe
+        from goprobe_tui.ui.browser.details import describe
 
         change = self.controller.status().binary_change if self.controller is not None else None
         if change is not None and change.in_place:  # its bytes under our mmap are gone

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from goprobe_tui.engine.target import namespace_pid, process_alive, process_start_time
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.textsafe import printable
-from goprobe_tui.ui.probe_panel import fit_left
+from goprobe_tui.ui.browser.probe_panel import fit_left
 
 SEP = " · "
 

@@ -232,14 +232,30 @@ def bindings() -> list[Binding]:
     ]
 
 
+# The app's bindings beside the commands, and the process picker's: here, so that the ids a
+# keymap file may name are known without importing the screens that use them.
+APP_BINDINGS = [
+    Binding("escape", "back", "Back", show=False, id="app.back"),
+    Binding("G", "tail", "Tail", show=False, id="app.tail"),
+    Binding("enter", "submit_input", "Apply", show=False, priority=True, id="app.apply"),
+]
+PICKER_BINDINGS = [
+    Binding("enter", "choose", "Trace it", id="picker.choose", priority=True),
+    Binding("slash", "filter", "Filter", id="picker.filter"),
+    Binding("r", "refresh", "Refresh", id="picker.refresh"),
+    Binding("escape", "back", "Back", id="picker.back", show=False),
+    Binding("q", "quit_picker", "Quit", id="picker.quit"),
+]
+
+
 class KeymapError(BadInput):
     """The user keymap cannot be used; the message names the file and what is wrong."""
 
 
-def load_user_keymap(path: str | None = None, known: set[str] | None = None) -> dict[str, str]:
+def load_user_keymap(path: str | None, known: set[str]) -> dict[str, str]:
     """{binding id: keys} from the user's keymap file ({} if there is none). KeymapError if
     it cannot be used: then none of it applies, and the defaults stay. known: the ids a file
-    may name (every binding of every screen, the process picker's too, by default)."""
+    may name (binding_ids.every_binding_id: every screen's, the process picker's too)."""
     path = path or default_keymap_path()
     try:
         with open(path, "rb") as f:
@@ -249,10 +265,6 @@ def load_user_keymap(path: str | None = None, known: set[str] | None = None) -> 
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise KeymapError(f"{path}: {exc}") from None
     keys = data.get("keys", {})
-    if known is None:
-        from goprobe_tui.ui.binding_ids import every_binding_id
-
-        known = every_binding_id()
     if not isinstance(keys, dict):
         raise KeymapError(f'{path}: [keys] must be a table of command = "key"')
     for cid, value in keys.items():

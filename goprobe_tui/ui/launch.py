@@ -52,7 +52,7 @@ def _watch_signals(app, engine: TraceController | None) -> None:
 
 def run_ui(args: argparse.Namespace) -> int:
     if args.binary is None and args.pid is None:
-        from goprobe_tui.ui.process_picker import ProcessPicker
+        from goprobe_tui.ui.picker.process_picker import ProcessPicker
 
         chosen = ProcessPicker().run()
         if chosen is None:

@@ -13,9 +13,9 @@ from goprobe_tui.errors import GoprobeError
 from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.gobinary import Function
 from goprobe_tui.gobinary.lines import line_target
+from goprobe_tui.ui.browser.probe_panel import ProbePanel
+from goprobe_tui.ui.dialogs.screens import ConfirmScreen, PromptScreen
 from goprobe_tui.ui.messages import Notice, ProbeChanged, ProbeFailed, WorkProgress
-from goprobe_tui.ui.probe_panel import ProbePanel
-from goprobe_tui.ui.screens import ConfirmScreen, PromptScreen
 
 CONFIRM_ABOVE = 50
 

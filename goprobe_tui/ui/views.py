@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from textual.widget import Widget
 
-from goprobe_tui.ui.call_tree_view import CallTreeView
-from goprobe_tui.ui.events_view import EventsView
-from goprobe_tui.ui.flame_view import FlameView
-from goprobe_tui.ui.stats_pane import StatsPane
+from goprobe_tui.ui.calls.call_tree_view import CallTreeView
+from goprobe_tui.ui.events.events_view import EventsView
+from goprobe_tui.ui.flame.flame_view import FlameView
+from goprobe_tui.ui.stats.stats_pane import StatsPane
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from goprobe_tui.events.formats import FORMATS, OutputFormat, format_for_path
 from goprobe_tui.events.model import EventRow, TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.textsafe import printable
-from goprobe_tui.ui.screens import PromptScreen
+from goprobe_tui.ui.dialogs.screens import PromptScreen
+from goprobe_tui.ui.events.trace_pane import TracePane
 from goprobe_tui.ui.text_box import TextBox
-from goprobe_tui.ui.trace_pane import TracePane
 
 
 class EventsView(Vertical):

@@ -13,9 +13,9 @@ from textual.widgets import Input, Static
 from textual.widgets.input import Selection
 
 from goprobe_tui.gobinary import FunctionTable
-from goprobe_tui.ui.function_list import FunctionList
+from goprobe_tui.ui.browser.function_list import FunctionList
+from goprobe_tui.ui.browser.search import EVERYTHING, OWN, OWN_AND_DEPS, SCOPE_NAMES, FunctionSearch
 from goprobe_tui.ui.messages import SearchDone
-from goprobe_tui.ui.search import EVERYTHING, OWN, OWN_AND_DEPS, SCOPE_NAMES, FunctionSearch
 from goprobe_tui.ui.text_box import TextBox
 
 WARM_AFTER = 0.3  # seconds after start-up: search tables are built in the background

@@ -14,7 +14,7 @@ from textual.strip import Strip
 
 from goprobe_tui.gobinary import FunctionTable, package_of
 from goprobe_tui.textsafe import printable
-from goprobe_tui.ui.probe_panel import fit_left
+from goprobe_tui.ui.browser.probe_panel import fit_left
 
 
 class FunctionList(ScrollView, can_focus=True):

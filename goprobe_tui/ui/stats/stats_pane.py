@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.text import PARTIAL, format_duration, histogram_lines, partial_note
 from goprobe_tui.textsafe import printable
-from goprobe_tui.ui.probe_panel import fit_left
+from goprobe_tui.ui.browser.probe_panel import fit_left
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_SECONDS = 10

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Input, Static
 
 from goprobe_tui.engine.processes import GoProcess, Scan, format_uptime, go_processes
 from goprobe_tui.textsafe import printable
-from goprobe_tui.ui.keymap import KeymapError, load_user_keymap
+from goprobe_tui.ui.binding_ids import every_binding_id
+from goprobe_tui.ui.keymap import PICKER_BINDINGS, KeymapError, load_user_keymap
 
 # NAME (the file's name) comes first: a narrow screen cut BINARY, and `svc` and `svc-stripped`
 # in one folder looked the same
@@ -44,13 +44,7 @@ class ProcessPicker(App[int | None]):
     #filter.shown { display: block; }
     DataTable { height: 1fr; }
     """
-    BINDINGS = [
-        Binding("enter", "choose", "Trace it", id="picker.choose", priority=True),
-        Binding("slash", "filter", "Filter", id="picker.filter"),
-        Binding("r", "refresh", "Refresh", id="picker.refresh"),
-        Binding("escape", "back", "Back", id="picker.back", show=False),
-        Binding("q", "quit_picker", "Quit", id="picker.quit"),
-    ]
+    BINDINGS = PICKER_BINDINGS
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,7 +60,7 @@ class ProcessPicker(App[int | None]):
 
     def on_mount(self) -> None:
         try:  # the same keymap file as the main screen's (picker.* ids)
-            self.set_keymap(load_user_keymap())
+            self.set_keymap(load_user_keymap(None, every_binding_id()))
         except KeymapError as exc:
             self.notify(f"keymap not used: {exc}", severity="error", timeout=15)
         table = self.query_one(DataTable)

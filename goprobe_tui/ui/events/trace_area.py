@@ -10,9 +10,9 @@ from textual.widgets import ContentSwitcher, Static
 
 from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
-from goprobe_tui.ui.events_view import EventsView
-from goprobe_tui.ui.flame_view import FlameView
-from goprobe_tui.ui.stats_pane import StatsPane
+from goprobe_tui.ui.events.events_view import EventsView
+from goprobe_tui.ui.flame.flame_view import FlameView
+from goprobe_tui.ui.stats.stats_pane import StatsPane
 from goprobe_tui.ui.views import VIEWS
 
 

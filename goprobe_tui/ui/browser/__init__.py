@@ -1,0 +1,1 @@
+"""The function browser: the list, its search, a function's details, the probe panel."""

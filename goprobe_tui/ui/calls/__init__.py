@@ -1,0 +1,1 @@
+"""The Calls view: one goroutine's calls nested by depth."""

@@ -1,0 +1,1 @@
+"""Modal screens: confirm, prompt, help, a detail, the progress of long work."""

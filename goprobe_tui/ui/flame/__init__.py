@@ -1,0 +1,1 @@
+"""The Flame view."""

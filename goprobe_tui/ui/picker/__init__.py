@@ -1,0 +1,1 @@
+"""The process picker, shown when no binary or pid is given."""
