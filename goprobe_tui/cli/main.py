@@ -45,6 +45,10 @@ def _run(args: argparse.Namespace) -> int:
         from goprobe_tui.cli.processes import run_ps
 
         return run_ps(args)
+    if args.command == "goroutines":
+        from goprobe_tui.cli.goroutines import run_goroutines
+
+        return run_goroutines(args)
     if args.command == "replay":
         from goprobe_tui.cli.replay import run_replay
 

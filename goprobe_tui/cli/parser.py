@@ -20,7 +20,7 @@ WHERE_HELP = (
     "'path ~ \"/api/*\"', 'err != nil' (needs --ret); names, argN or retN. Repeatable; "
     "'main.F: i > 3' applies to the functions a pattern names only"
 )
-SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui", "ps", "replay")
+SUBCOMMANDS = ("list", "trace", "stats", "cleanup", "ui", "ps", "replay", "goroutines")
 
 
 def format_help(default: str) -> str:
@@ -279,6 +279,12 @@ def parser() -> argparse.ArgumentParser:
         "ps", help="list every Go process on the host (pid, Go version, module, container, ...)"
     )
     ps.add_argument("--json", action="store_true", help="a JSON list of objects on stdout")
+    gs = sub.add_parser(
+        "goroutines",
+        help="every goroutine of a running process, read from outside (no stop, no probe)",
+    )
+    gs.add_argument("--pid", type=positive_int, required=True, help="the Go process")
+    gs.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return p
 
 

@@ -241,6 +241,10 @@ class ElfImage:
     # -- symbols ---------------------------------------------------------------
     def symbol_values(self, names: list[str]) -> dict[str, int]:
         """Look up a few symbols in .symtab without decoding the whole table."""
+        return {name: value for name, (value, _size) in self.symbols(names).items()}
+
+    def symbols(self, names: list[str]) -> dict[str, tuple[int, int]]:
+        """(address, size) of a few symbols in .symtab (a stripped file has none)."""
         symtab = self.sections.get(".symtab")
         strtab = self.sections.get(".strtab")
         if symtab is None or strtab is None or symtab.nobits or strtab.nobits:
@@ -274,10 +278,10 @@ class ElfImage:
         dtype = np.dtype(dt).newbyteorder("<" if self.little_endian else ">")
         count = symtab.size // dtype.itemsize
         syms = np.frombuffer(self.data, dtype=dtype, count=count, offset=symtab.offset)
-        found: dict[str, int] = {}
+        found: dict[str, tuple[int, int]] = {}
         for idx in np.flatnonzero(np.isin(syms["name"], list(wanted))):
             name = wanted[int(syms["name"][idx])]
-            found.setdefault(name, int(syms["value"][idx]))
+            found.setdefault(name, (int(syms["value"][idx]), int(syms["size"][idx])))
         return found
 
     # -- dynamic relocations (PIE binaries may hold pointers only as RELATIVE addends) --

@@ -1,0 +1,254 @@
+"""Every goroutine of a running Go process, read from outside through /proc/PID/mem: no ptrace
+stop, no probe, the process keeps running (py-spy dump does this for Python).
+
+The runtime's list (runtime.allgs) gives each g; a parked goroutine's stack is unwound from
+g.sched with the pclntab's pc-sp table (exact, frame by frame, inlined frames included). The
+process changes while it is read: a goroutine whose status or saved pc/sp moved meanwhile is
+read again, and marked `changed` if it kept moving; it is never shown half-read as whole.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from dataclasses import dataclass, field
+
+from goprobe_tui.errors import BadInput
+from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.gobinary.runtime_g import (
+    DEAD,
+    RUNNING,
+    SCAN_BIT,
+    SYSCALL,
+    WAITING,
+    GLayout,
+    LayoutUnknown,
+    allgs_address,
+    g_layout,
+    status_name,
+    wait_reason_names,
+)
+from goprobe_tui.gobinary.symbolize import Symbolizer
+
+MAX_GOROUTINES = 1_000_000  # a longer allgs is damage, not a program
+MAX_FRAMES = 100  # Go's own traceback prints at most 100
+MAX_FRAME_BYTES = 1 << 20
+READS = 3  # attempts at a goroutine that moves while it is read
+
+
+@dataclass
+class Frame:
+    function: str
+    file: str
+    line: int
+    inlined: bool
+
+
+@dataclass
+class Goroutine:
+    goid: int
+    status: str
+    wait_reason: str
+    wait_ns: int | None  # how long it has waited (None: not waiting, or not known)
+    parent_goid: int | None
+    created_by: Frame | None
+    start: Frame | None
+    frames: list[Frame] = field(default_factory=list)
+    note: str = ""  # why there are no frames (running on a thread, in a syscall)
+    changed: bool = False  # it kept moving while read: what is shown may mix two moments
+
+
+@dataclass
+class GoroutineDump:
+    pid: int
+    goversion: str
+    taken_ns: int  # how long the reading took
+    goroutines: list[Goroutine]
+
+
+class _Memory:
+    """pread of /proc/PID/mem: any mapped address, while the process runs."""
+
+    def __init__(self, pid: int) -> None:
+        try:
+            self.fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+        except OSError as exc:
+            raise BadInput(f"process {pid}: cannot read its memory ({exc.strerror})") from None
+
+    def read(self, addr: int, size: int) -> bytes | None:
+        try:
+            data = os.pread(self.fd, size, addr)
+        except (OSError, OverflowError):
+            return None
+        return data if len(data) == size else None
+
+    def word(self, addr: int) -> int | None:
+        data = self.read(addr, 8)
+        return None if data is None else int.from_bytes(data, "little")
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _load_bias(pid: int, binary: GoBinary) -> int:
+    """Where a PIE was loaded: its first mapping's start (0 for a fixed-address binary)."""
+    if not binary.elf.pie:
+        return 0
+    inode = os.stat(f"/proc/{pid}/exe").st_ino
+    with open(f"/proc/{pid}/maps", "rb") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) >= 5 and int(parts[4]) == inode and int(parts[2], 16) == 0:
+                return int(parts[0].split(b"-")[0], 16)
+    raise BadInput(f"process {pid}: its executable is not mapped")
+
+
+def dump_goroutines(pid: int, binary: GoBinary) -> GoroutineDump:
+    """Every goroutine but the dead ones. BadInput naming the cause where it cannot be done."""
+    if binary.arch != "amd64":
+        raise BadInput(f"goroutines: {binary.arch} is not read yet (amd64 only)")
+    try:
+        layout = g_layout(binary)
+        allgs = allgs_address(binary)
+        reasons = wait_reason_names(binary)
+    except LayoutUnknown as exc:
+        raise BadInput(f"goroutines of {binary.path}: {exc}") from None
+    started = time.monotonic_ns()
+    bias = _load_bias(pid, binary)
+    mem = _Memory(pid)
+    try:
+        head = mem.read(allgs + bias, 16)
+        if head is None:
+            raise BadInput(f"process {pid}: runtime.allgs cannot be read")
+        array, count = struct.unpack("<QQ", head)
+        if count > MAX_GOROUTINES:
+            raise BadInput(f"process {pid}: runtime.allgs says {count:,} goroutines: not a Go heap")
+        table = mem.read(array, 8 * count) if count else b""
+        if table is None:
+            raise BadInput(f"process {pid}: the goroutine list moved while it was read; try again")
+        reader = _Reader(mem, layout, Symbolizer(binary), binary, bias, reasons)
+        out = []
+        for (g,) in struct.iter_unpack("<Q", table):
+            one = reader.goroutine(g)
+            if one is not None:
+                out.append(one)
+    finally:
+        mem.close()
+    out.sort(key=lambda g: g.goid)
+    return GoroutineDump(pid, binary.goversion, time.monotonic_ns() - started, out)
+
+
+class _Reader:
+    def __init__(
+        self, mem: _Memory, layout: GLayout, sym: Symbolizer, binary: GoBinary, bias: int, reasons: list[str]
+    ) -> None:
+        self.mem, self.layout, self.sym, self.binary = mem, layout, sym, binary
+        self.bias, self.reasons = bias, reasons
+        self.now = _nanotime()
+
+    def _fields(self, g: int) -> dict[str, int] | None:
+        raw = self.mem.read(g, self.layout.size)
+        if raw is None:
+            return None
+        lay = self.layout
+
+        def u(off: int | None, size: int = 8) -> int:
+            return 0 if off is None else int.from_bytes(raw[off : off + size], "little")
+
+        return {
+            "goid": u(lay.goid),
+            "status": u(lay.status, 4),
+            "reason": u(lay.wait_reason, 1),
+            "since": u(lay.wait_since) if lay.wait_since is not None else -1,
+            "gopc": u(lay.gopc),
+            "startpc": u(lay.startpc),
+            "parent": u(lay.parent_goid) if lay.parent_goid is not None else -1,
+            "pc": u(lay.sched_pc),
+            "sp": u(lay.sched_sp),
+        }
+
+    def goroutine(self, g: int) -> Goroutine | None:
+        changed = True
+        before: dict[str, int] | None = None
+        status = DEAD
+        frames: list[Frame] = []
+        note = ""
+        for _attempt in range(READS):
+            before = self._fields(g)
+            if before is None:
+                return None
+            status = before["status"] & ~SCAN_BIT
+            if status == DEAD:
+                return None
+            frames, note = self._stack(status, before["pc"], before["sp"])
+            after = self._fields(g)
+            if after is not None and (after["status"], after["pc"], after["sp"]) == (
+                before["status"],
+                before["pc"],
+                before["sp"],
+            ):
+                changed = False
+                break
+        f = before
+        assert f is not None  # read at least once
+        reason = self.reasons[f["reason"]] if status == WAITING and f["reason"] < len(self.reasons) else ""
+        since = f["since"]
+        return Goroutine(
+            goid=f["goid"],
+            status=status_name(status),
+            wait_reason=reason,
+            wait_ns=self.now - since if status == WAITING and since > 0 and since <= self.now else None,
+            parent_goid=f["parent"] if f["parent"] >= 0 else None,
+            created_by=self._creator(f["gopc"]) if f["goid"] != 1 else None,  # main: none, as Go says
+            start=self._at(f["startpc"], return_address=False),
+            frames=frames,
+            note=note,
+            changed=changed,
+        )
+
+    def _link(self, pc: int) -> int:
+        return pc - self.bias  # a runtime address as the binary's link-time one
+
+    def _at(self, pc: int, return_address: bool) -> Frame | None:
+        if not pc:
+            return None
+        frames = self.sym.frames(self._link(pc), return_address)
+        if not frames:
+            return None
+        return Frame(frames[-1].function, frames[0].file, frames[0].line, False)
+
+    def _creator(self, gopc: int) -> Frame | None:
+        """Go's "created by F": the function of the go statement, at its file:line."""
+        return self._at(gopc, return_address=True)
+
+    def _stack(self, status: int, pc: int, sp: int) -> tuple[list[Frame], str]:
+        if status == RUNNING:
+            return [], "running on a thread: its stack cannot be read without stopping it"
+        if status == SYSCALL:
+            return [], "in a system call"
+        out: list[Frame] = []
+        for _ in range(MAX_FRAMES):
+            link = self._link(pc)
+            i = self.sym.function_index(link - 1)
+            if i is None:
+                break
+            for fr in self.sym.frames(link):
+                out.append(Frame(fr.function, fr.file, fr.line, fr.inlined))
+            fn = self.binary.functions[i]
+            if fn.name in ("runtime.goexit", "runtime.mstart", "runtime.rt0_go"):
+                out.pop()  # Go's traceback does not print goexit
+                break
+            pushed = self.binary.pushed_at(fn, link - 1)
+            if pushed is None or pushed > MAX_FRAME_BYTES:
+                break
+            ret = self.mem.word(sp + pushed)
+            if not ret:
+                break
+            pc, sp = ret, sp + pushed + 8
+        return out, ""
+
+
+def _nanotime() -> int:
+    """The runtime's nanotime(): CLOCK_MONOTONIC, like g.waitsince."""
+    return time.monotonic_ns()

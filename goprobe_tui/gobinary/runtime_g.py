@@ -1,0 +1,130 @@
+"""Where a Go binary keeps its goroutines, for reading them from outside the process: the
+address of `runtime.allgs`, the layout of `runtime.g`, and the runtime's own names for
+goroutine states and wait reasons.
+
+Taken from the binary itself (its DWARF and symbol table); a binary that does not say is
+refused with the reason, never guessed.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from goprobe_tui.gobinary.binary import GoBinary
+
+# runtime/runtime2.go: _Gidle .. _Gpreempted; _Gscan (0x1000) is or-ed in while the GC scans
+STATUS_NAMES = (
+    "idle",
+    "runnable",
+    "running",
+    "syscall",
+    "waiting",
+    "moribund_unused",
+    "dead",
+    "enqueue_unused",
+    "copystack",
+    "preempted",
+)
+SCAN_BIT = 0x1000
+WAITING, DEAD, SYSCALL, RUNNING = 4, 6, 3, 2
+MAX_WAIT_REASONS = 256
+
+
+@dataclass(frozen=True)
+class GLayout:
+    """Offsets in runtime.g of what a dump shows."""
+
+    goid: int
+    status: int  # atomicstatus, a uint32
+    wait_reason: int  # a uint8
+    wait_since: int | None  # nanotime() when it parked (Go's "N minutes"), where present
+    gopc: int
+    startpc: int
+    parent_goid: int | None  # Go 1.21+
+    sched_pc: int
+    sched_sp: int
+    size: int  # bytes read per g: up to the last field used
+
+
+class LayoutUnknown(Exception):
+    """Why this binary's goroutines cannot be read (a sentence)."""
+
+
+def g_layout(binary: GoBinary) -> GLayout:
+    d = binary.dwarf
+    if not d.available:
+        raise LayoutUnknown("the binary has no DWARF: runtime.g's layout is not known for it")
+
+    def member(type_name: str, name: str) -> int | None:
+        return d.member_offset("runtime", type_name, name)
+
+    found = {
+        name: member("runtime.g", name)
+        for name in (
+            "goid",
+            "atomicstatus",
+            "waitreason",
+            "waitsince",
+            "gopc",
+            "startpc",
+            "parentGoid",
+            "sched",
+        )
+    }
+    pc, sp = member("runtime.gobuf", "pc"), member("runtime.gobuf", "sp")
+    need = ("goid", "atomicstatus", "waitreason", "gopc", "startpc", "sched")
+    missing = [n for n in need if found[n] is None] + [
+        n for n, v in (("gobuf.pc", pc), ("gobuf.sp", sp)) if v is None
+    ]
+    if missing:
+        raise LayoutUnknown(f"runtime.g of this binary lacks {', '.join(missing)} in its DWARF")
+    sched = found["sched"]
+    assert sched is not None and pc is not None and sp is not None
+    offsets = [v for v in found.values() if v is not None] + [sched + pc, sched + sp]
+    return GLayout(
+        goid=found["goid"] or 0,
+        status=found["atomicstatus"] or 0,
+        wait_reason=found["waitreason"] or 0,
+        wait_since=found["waitsince"],
+        gopc=found["gopc"] or 0,
+        startpc=found["startpc"] or 0,
+        parent_goid=found["parentGoid"],
+        sched_pc=sched + pc,
+        sched_sp=sched + sp,
+        size=max(offsets) + 8,
+    )
+
+
+def allgs_address(binary: GoBinary) -> int:
+    """The link-time address of runtime.allgs, a []*g (pointer, length, capacity)."""
+    found = binary.elf.symbols(["runtime.allgs"])
+    if "runtime.allgs" not in found:
+        raise LayoutUnknown("runtime.allgs is not in the symbol table (a stripped binary)")
+    return found["runtime.allgs"][0]
+
+
+def wait_reason_names(binary: GoBinary) -> list[str]:
+    """runtime.waitReasonStrings, read from the binary's own data: the words Go prints."""
+    found = binary.elf.symbols(["runtime.waitReasonStrings"])
+    if "runtime.waitReasonStrings" not in found:
+        raise LayoutUnknown("runtime.waitReasonStrings is not in the symbol table")
+    addr, size = found["runtime.waitReasonStrings"]
+    ptr = binary.elf.ptrsize
+    count = min(size // (2 * ptr), MAX_WAIT_REASONS)
+    raw = binary.elf.read_linked(addr, count * 2 * ptr)  # a PIE's pointers: relocation addends
+    if raw is None:
+        raise LayoutUnknown("runtime.waitReasonStrings is not in the file (it is written at run time)")
+    fmt = "<" + ("QQ" if ptr == 8 else "II") * count
+    words = struct.unpack(fmt, raw)
+    names = []
+    for i in range(count):
+        data, length = words[2 * i], words[2 * i + 1]
+        text = binary.elf.read_linked(data, length) if 0 < length < 256 else b""
+        names.append((text or b"").decode("utf-8", "replace"))
+    return names
+
+
+def status_name(status: int) -> str:
+    base = status & ~SCAN_BIT
+    return STATUS_NAMES[base] if base < len(STATUS_NAMES) else f"status {base}"

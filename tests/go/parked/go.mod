@@ -1,0 +1,3 @@
+module goprobe.test/parked
+
+go 1.19

@@ -1,0 +1,86 @@
+// Parked puts goroutines in known states and waits, so a dump read from outside can be held
+// to the runtime's own (SIGQUIT with GOTRACEBACK=all): channel receive and send, select,
+// sync.Mutex, sync.WaitGroup, sleep, a network accept, and one goroutine spinning.
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+var sink int
+
+//go:noinline
+func receiver(c chan int) { sink += <-c }
+
+//go:noinline
+func sender(c chan int) { c <- 1 }
+
+//go:noinline
+func selector(a, b chan int) {
+	select {
+	case v := <-a:
+		sink += v
+	case v := <-b:
+		sink += v
+	}
+}
+
+//go:noinline
+func locker(mu *sync.Mutex) {
+	mu.Lock()
+	sink++
+	mu.Unlock()
+}
+
+//go:noinline
+func waiter(wg *sync.WaitGroup) { wg.Wait() }
+
+//go:noinline
+func sleeper() { time.Sleep(time.Hour) }
+
+//go:noinline
+func acceptor(l net.Listener) {
+	c, err := l.Accept()
+	if err == nil {
+		c.Close()
+	}
+}
+
+//go:noinline
+func spinner() {
+	for {
+		sink++
+	}
+}
+
+func main() {
+	recv, send := make(chan int), make(chan int)
+	a, b := make(chan int), make(chan int)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	wg.Add(1)
+	mu.Lock()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(1)
+	}
+	for i := 0; i < 3; i++ {
+		go receiver(recv)
+	}
+	go sender(send)
+	go selector(a, b)
+	go locker(&mu)
+	go waiter(&wg)
+	go sleeper()
+	go acceptor(l)
+	go spinner()
+	fmt.Println("ready")
+	var buf [1]byte
+	os.Stdin.Read(buf[:]) // parked in a read until told to go on
+	mu.Unlock()
+}

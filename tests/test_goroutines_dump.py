@@ -1,0 +1,126 @@
+"""`goroutines --pid`: every goroutine of a running process, read through /proc/PID/mem, held
+to the runtime's own dump (SIGQUIT with GOTRACEBACK=all) taken right after it: the same goids,
+and for every parked goroutine the same wait reason, frames and "created by"."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import need
+from tests.support import toolchains as tc
+
+_HEADER = re.compile(r"goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]+)\]:")
+_CREATED = re.compile(r"created by (\S+)(?: in goroutine (\d+))?")
+
+
+def _go_dump(text: str) -> dict[int, dict]:
+    """Go's own dump: goid -> {reason, frames [(function, file, line)], created_by}."""
+    out: dict[int, dict] = {}
+    for block in text.split("\n\n"):
+        lines = block.strip().splitlines()
+        m = _HEADER.match(lines[0]) if lines else None
+        if not m:
+            continue
+        reason = re.sub(r", \d+ minutes|, locked to thread|, syscall", "", m.group(2))
+        frames, created = [], None
+        i = 1
+        while i + 1 < len(lines):
+            head, where = lines[i], lines[i + 1].strip()
+            file, _, line = where.split(" ")[0].rpartition(":")
+            c = _CREATED.match(head)
+            if c:
+                created = (c.group(1), file, int(line))
+            elif not head.startswith("runtime.goexit"):
+                frames.append((head[: head.rindex("(")] if "(" in head else head, file, int(line)))
+            i += 2
+        out[int(m.group(1))] = {"reason": reason, "frames": frames, "created_by": created}
+    return out
+
+
+def _started(path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GOTRACEBACK": "all"},
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def _goroutines(pid: int, *more: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "goroutines", "--pid", str(pid), *more],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("version", ["1.19", "1.21.13", "1.24.11", "1.27.3"])
+def test_the_dump_agrees_with_the_runtimes_own(version: str, tmp_path) -> None:
+    need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+    proc = _started(tc.build("parked", version))
+    try:
+        done = _goroutines(proc.pid, "--json")
+        assert done.returncode == 0, done.stderr
+        ours = {g["goid"]: g for g in json.loads(done.stdout)["goroutines"]}
+        assert proc.poll() is None  # it kept running
+        proc.send_signal(signal.SIGQUIT)  # stdin stays open: main must not end first
+        err = proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    go = _go_dump(err)
+    assert set(ours) == set(go), (sorted(ours), sorted(go))
+    parked = [g for g in ours.values() if g["status"] == "waiting"]
+    assert len(parked) >= 10  # the program's 9 and the runtime's own
+    reasons = {g["wait_reason"] for g in parked}
+    mutex = "semacquire" if version == "1.19" else "sync.Mutex.Lock"  # named apart from Go 1.20
+    assert {"chan receive", "chan send", "select", mutex, "sleep", "IO wait"} <= reasons
+    for g in parked:
+        theirs = go[g["goid"]]
+        assert g["wait_reason"] == theirs["reason"], (g, theirs)
+        assert [(f["function"], f["file"], f["line"]) for f in g["frames"]] == theirs["frames"], (g, theirs)
+        by = g["created_by"]
+        assert (by and (by["function"], by["file"], by["line"])) == theirs["created_by"] or (
+            by is None and theirs["created_by"] is None
+        ), (g, theirs)
+    spinning = [g for g in ours.values() if g["start"] and g["start"]["function"] == "main.spinner"]
+    assert len(spinning) == 1 and spinning[0]["status"] in ("running", "runnable", "preempted")
+
+
+def test_text_groups_goroutines_waiting_alike() -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    proc = _started(tc.build("parked", "1.27.3"))
+    try:
+        done = _goroutines(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^3 × waiting \[chan receive\]: goroutines \d+, \d+, \d+$", done.stdout, re.M), (
+        done.stdout
+    )
+    assert "created by main.main" in done.stdout and "main.receiver" in done.stdout
+
+
+def test_a_stripped_binary_is_refused_in_one_line() -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    proc = _started(tc.build("parked", "1.27.3", "strip"))
+    try:
+        done = _goroutines(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "stripped" in done.stderr or "DWARF" in done.stderr
