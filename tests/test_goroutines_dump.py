@@ -66,10 +66,16 @@ def _goroutines(pid: int, *more: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("version", ["1.19", "1.21.13", "1.24.11", "1.27.3"])
-def test_the_dump_agrees_with_the_runtimes_own(version: str, tmp_path) -> None:
+VERSIONS = ["1.19", "1.21.13", "1.24.11", "1.27.3"]
+
+
+@pytest.mark.parametrize("variant", ["default", "strip"])
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_dump_agrees_with_the_runtimes_own(version: str, variant: str) -> None:
+    """DWARF builds read runtime.g from their DWARF; stripped ones from the verified table,
+    runtime.allgs found in the code of runtime.allgadd."""
     need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
-    proc = _started(tc.build("parked", version))
+    proc = _started(tc.build("parked", version, variant))
     try:
         done = _goroutines(proc.pid, "--json")
         assert done.returncode == 0, done.stderr
@@ -114,13 +120,48 @@ def test_text_groups_goroutines_waiting_alike() -> None:
     assert "created by main.main" in done.stdout and "main.receiver" in done.stdout
 
 
-def test_a_stripped_binary_is_refused_in_one_line() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_tables_for_stripped_binaries_are_the_dwarfs(version: str) -> None:
+    """What a stripped binary is read with (runtime_tables.py, allgs from the code) equals what
+    the DWARF, the data and the symbol table of a fresh build of that version say, amd64 and
+    arm64, fixed-address and PIE."""
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.gobinary.runtime_g import allgs_from_code, dwarf_g_layout, wait_reason_names
+    from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, WAIT_REASONS
+
+    need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
+    for variant in ("default", "pie", "arm64"):
+        with GoBinary.open(str(tc.build("parked", version, variant))) as b:
+            key = b.buildinfo.version_tuple()
+            lay = dwarf_g_layout(b)
+            row = (
+                lay.goid,
+                lay.status,
+                lay.wait_reason,
+                lay.wait_since,
+                lay.gopc,
+                lay.startpc,
+                lay.parent_goid,
+                lay.sched_pc,
+                lay.sched_sp,
+            )
+            assert G_OFFSETS[key] == row, (variant, row)
+            assert WAIT_REASONS[key] == tuple(wait_reason_names(b)), variant
+            if variant != "arm64":
+                assert allgs_from_code(b) == b.elf.symbols(["runtime.allgs"])["runtime.allgs"][0], variant
+
+
+def test_a_version_not_in_the_table_is_refused_in_one_line(monkeypatch) -> None:
+    """Stripped, and a Go version whose layout was never verified: one line, no guess."""
+    from goprobe_tui.engine.goroutines import dump_goroutines
+    from goprobe_tui.errors import BadInput
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.gobinary.buildinfo import BuildInfo
+
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
-    proc = _started(tc.build("parked", "1.27.3", "strip"))
-    try:
-        done = _goroutines(proc.pid)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
-    assert "stripped" in done.stderr or "DWARF" in done.stderr
+    monkeypatch.setattr(BuildInfo, "version_tuple", lambda self: (1, 20))
+    with (
+        GoBinary.open(str(tc.build("parked", "1.27.3", "strip"))) as b,
+        pytest.raises(BadInput, match="not in the verified table"),
+    ):
+        dump_goroutines(os.getpid(), b)

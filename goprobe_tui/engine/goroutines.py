@@ -34,6 +34,7 @@ from goprobe_tui.gobinary.symbolize import Symbolizer
 MAX_GOROUTINES = 1_000_000  # a longer allgs is damage, not a program
 MAX_FRAMES = 100  # Go's own traceback prints at most 100
 MAX_FRAME_BYTES = 1 << 20
+MAX_STACK_READ = 64 << 10  # a deeper stack is read word by word
 READS = 3  # attempts at a goroutine that moves while it is read
 
 
@@ -146,27 +147,41 @@ class _Reader:
         self.mem, self.layout, self.sym, self.binary = mem, layout, sym, binary
         self.bias, self.reasons = bias, reasons
         self.now = _nanotime()
+        self._steps: dict[int, tuple[tuple[Frame, ...], int | None, bool] | None] = {}
+        self._compile()
 
     def _fields(self, g: int) -> dict[str, int] | None:
         raw = self.mem.read(g, self.layout.size)
         if raw is None:
             return None
+        return dict(zip(self._names, self._struct.unpack_from(raw), strict=True))
+
+    def _compile(self) -> None:
+        """One struct.Struct for the fields read from each g (10,000 of them: no per-field code)."""
         lay = self.layout
-
-        def u(off: int | None, size: int = 8) -> int:
-            return 0 if off is None else int.from_bytes(raw[off : off + size], "little")
-
-        return {
-            "goid": u(lay.goid),
-            "status": u(lay.status, 4),
-            "reason": u(lay.wait_reason, 1),
-            "since": u(lay.wait_since) if lay.wait_since is not None else -1,
-            "gopc": u(lay.gopc),
-            "startpc": u(lay.startpc),
-            "parent": u(lay.parent_goid) if lay.parent_goid is not None else -1,
-            "pc": u(lay.sched_pc),
-            "sp": u(lay.sched_sp),
-        }
+        fields = [
+            ("stack_hi", 8, 8),  # runtime.g begins with stack{lo, hi} in every version
+            ("goid", lay.goid, 8),
+            ("status", lay.status, 4),
+            ("reason", lay.wait_reason, 1),
+            ("gopc", lay.gopc, 8),
+            ("startpc", lay.startpc, 8),
+            ("pc", lay.sched_pc, 8),
+            ("sp", lay.sched_sp, 8),
+        ]
+        if lay.wait_since is not None:
+            fields.append(("since", lay.wait_since, 8))
+        if lay.parent_goid is not None:
+            fields.append(("parent", lay.parent_goid, 8))
+        fields.sort(key=lambda f: f[1])
+        fmt, at = "<", 0
+        for _name, off, size in fields:
+            if off < at:
+                raise BadInput("runtime.g's fields overlap: the layout is not a g's")
+            fmt += (f"{off - at}x" if off > at else "") + {8: "Q", 4: "I", 1: "B"}[size]
+            at = off + size
+        self._struct = struct.Struct(fmt)
+        self._names = [f[0] for f in fields]
 
     def goroutine(self, g: int) -> Goroutine | None:
         changed = True
@@ -181,7 +196,7 @@ class _Reader:
             status = before["status"] & ~SCAN_BIT
             if status == DEAD:
                 return None
-            frames, note = self._stack(status, before["pc"], before["sp"])
+            frames, note = self._stack(status, before["pc"], before["sp"], before["stack_hi"])
             after = self._fields(g)
             if after is not None and (after["status"], after["pc"], after["sp"]) == (
                 before["status"],
@@ -193,13 +208,13 @@ class _Reader:
         f = before
         assert f is not None  # read at least once
         reason = self.reasons[f["reason"]] if status == WAITING and f["reason"] < len(self.reasons) else ""
-        since = f["since"]
+        since = f.get("since", -1)
         return Goroutine(
             goid=f["goid"],
             status=status_name(status),
             wait_reason=reason,
             wait_ns=self.now - since if status == WAITING and since > 0 and since <= self.now else None,
-            parent_goid=f["parent"] if f["parent"] >= 0 else None,
+            parent_goid=f.get("parent"),
             created_by=self._creator(f["gopc"]) if f["goid"] != 1 else None,  # main: none, as Go says
             start=self._at(f["startpc"], return_address=False),
             frames=frames,
@@ -222,27 +237,47 @@ class _Reader:
         """Go's "created by F": the function of the go statement, at its file:line."""
         return self._at(gopc, return_address=True)
 
-    def _stack(self, status: int, pc: int, sp: int) -> tuple[list[Frame], str]:
+    def _step(self, link: int) -> tuple[tuple[Frame, ...], int | None, bool] | None:
+        """What unwinding needs at a return address (cached: 10,000 goroutines parked alike
+        share a few dozen): its frames, the bytes its function has pushed there, and whether
+        the stack ends with it. None: no Go function there."""
+        if link in self._steps:
+            return self._steps[link]
+        i = self.sym.function_index(link - 1)
+        step = None
+        if i is not None:
+            frames = tuple(Frame(fr.function, fr.file, fr.line, fr.inlined) for fr in self.sym.frames(link))
+            fn = self.binary.functions[i]
+            last = fn.name in ("runtime.goexit", "runtime.mstart", "runtime.rt0_go")
+            if last:
+                frames = frames[:-1]  # Go's traceback does not print goexit
+            step = (frames, self.binary.pushed_at(fn, link - 1), last)
+        self._steps[link] = step
+        return step
+
+    def _stack(self, status: int, pc: int, sp: int, hi: int) -> tuple[list[Frame], str]:
         if status == RUNNING:
             return [], "running on a thread: its stack cannot be read without stopping it"
         if status == SYSCALL:
             return [], "in a system call"
+        # the part of the stack in use, [sp, hi), in one read (a parked stack is mostly small)
+        used = hi - sp if 0 < hi - sp <= MAX_STACK_READ else 0
+        stack = self.mem.read(sp, used) if used else None
+        base = sp
         out: list[Frame] = []
         for _ in range(MAX_FRAMES):
-            link = self._link(pc)
-            i = self.sym.function_index(link - 1)
-            if i is None:
+            step = self._step(self._link(pc))
+            if step is None:
                 break
-            for fr in self.sym.frames(link):
-                out.append(Frame(fr.function, fr.file, fr.line, fr.inlined))
-            fn = self.binary.functions[i]
-            if fn.name in ("runtime.goexit", "runtime.mstart", "runtime.rt0_go"):
-                out.pop()  # Go's traceback does not print goexit
+            frames, pushed, last = step
+            out += frames
+            if last or pushed is None or pushed > MAX_FRAME_BYTES:
                 break
-            pushed = self.binary.pushed_at(fn, link - 1)
-            if pushed is None or pushed > MAX_FRAME_BYTES:
-                break
-            ret = self.mem.word(sp + pushed)
+            at = sp + pushed - base
+            if stack is not None and 0 <= at <= len(stack) - 8:
+                ret = int.from_bytes(stack[at : at + 8], "little")
+            else:
+                ret = self.mem.word(sp + pushed) or 0
             if not ret:
                 break
             pc, sp = ret, sp + pushed + 8

@@ -8,10 +8,13 @@ refused with the reason, never guessed.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
 from goprobe_tui.gobinary.binary import GoBinary
+from goprobe_tui.gobinary.disasm import disassemble
+from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, WAIT_REASONS
 
 # runtime/runtime2.go: _Gidle .. _Gpreempted; _Gscan (0x1000) is or-ed in while the GC scans
 STATUS_NAMES = (
@@ -52,6 +55,22 @@ class LayoutUnknown(Exception):
 
 
 def g_layout(binary: GoBinary) -> GLayout:
+    """From the binary's DWARF, else the table for its Go version (runtime_tables.py)."""
+    if binary.dwarf.available:
+        return dwarf_g_layout(binary)
+    version = binary.buildinfo.version_tuple()
+    row = G_OFFSETS.get(version)
+    if row is None:
+        raise LayoutUnknown(
+            f"no DWARF, and runtime.g's layout for {binary.goversion} is not in the verified table "
+            f"(Go {', '.join(f'{a}.{b}' for a, b in G_OFFSETS)})"
+        )
+    goid, status, reason, since, gopc, startpc, parent, pc, sp = row
+    offsets = [v for v in row if v is not None]
+    return GLayout(goid, status, reason, since, gopc, startpc, parent, pc, sp, max(offsets) + 8)
+
+
+def dwarf_g_layout(binary: GoBinary) -> GLayout:
     d = binary.dwarf
     if not d.available:
         raise LayoutUnknown("the binary has no DWARF: runtime.g's layout is not known for it")
@@ -97,18 +116,48 @@ def g_layout(binary: GoBinary) -> GLayout:
 
 
 def allgs_address(binary: GoBinary) -> int:
-    """The link-time address of runtime.allgs, a []*g (pointer, length, capacity)."""
+    """The link-time address of runtime.allgs, a []*g (pointer, length, capacity): from the
+    symbol table, else from the code of runtime.allgadd (stripped binaries)."""
     found = binary.elf.symbols(["runtime.allgs"])
-    if "runtime.allgs" not in found:
-        raise LayoutUnknown("runtime.allgs is not in the symbol table (a stripped binary)")
-    return found["runtime.allgs"][0]
+    if "runtime.allgs" in found:
+        return found["runtime.allgs"][0]
+    return allgs_from_code(binary)
+
+
+_RIP_MEMORY = re.compile(r"qword ptr \[rip ([+-]) (0x[0-9a-f]+)\]")
+
+
+def allgs_from_code(binary: GoBinary) -> int:
+    """runtime.allgadd appends to allgs: it loads and stores the slice's three words, at A,
+    A+8 and A+16, RIP-relative. The lowest A whose three words it all touches is the slice."""
+    fn = binary.find("runtime.allgadd")
+    if fn is None or binary.arch != "amd64":
+        raise LayoutUnknown("runtime.allgadd is not in the binary: runtime.allgs cannot be found")
+    insns = disassemble(binary.arch, binary.code(fn), fn.entry)
+    touched = set()
+    for i in range(len(insns)):
+        m = _RIP_MEMORY.search(insns.operands(i))
+        if m and insns.mnemonic(i) != "lea":
+            delta = int(m.group(2), 16)
+            end = int(insns.address[i]) + int(insns.size[i])
+            touched.add(end + delta if m.group(1) == "+" else end - delta)
+    slices = sorted(a for a in touched if a + 8 in touched and a + 16 in touched)
+    if not slices:
+        raise LayoutUnknown("runtime.allgadd does not read a slice header: runtime.allgs not found")
+    return slices[0]
 
 
 def wait_reason_names(binary: GoBinary) -> list[str]:
     """runtime.waitReasonStrings, read from the binary's own data: the words Go prints."""
     found = binary.elf.symbols(["runtime.waitReasonStrings"])
     if "runtime.waitReasonStrings" not in found:
-        raise LayoutUnknown("runtime.waitReasonStrings is not in the symbol table")
+        known = WAIT_REASONS.get(binary.buildinfo.version_tuple())
+        if known is None:
+            raise LayoutUnknown(
+                f"runtime.waitReasonStrings is not in the symbol table, and {binary.goversion}'s "
+                "wait reasons are not in the verified table"
+            )
+        return list(known)
     addr, size = found["runtime.waitReasonStrings"]
     ptr = binary.elf.ptrsize
     count = min(size // (2 * ptr), MAX_WAIT_REASONS)
@@ -117,7 +166,7 @@ def wait_reason_names(binary: GoBinary) -> list[str]:
         raise LayoutUnknown("runtime.waitReasonStrings is not in the file (it is written at run time)")
     fmt = "<" + ("QQ" if ptr == 8 else "II") * count
     words = struct.unpack(fmt, raw)
-    names = []
+    names: list[str] = []
     for i in range(count):
         data, length = words[2 * i], words[2 * i + 1]
         text = binary.elf.read_linked(data, length) if 0 < length < 256 else b""

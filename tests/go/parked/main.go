@@ -1,12 +1,14 @@
 // Parked puts goroutines in known states and waits, so a dump read from outside can be held
 // to the runtime's own (SIGQUIT with GOTRACEBACK=all): channel receive and send, select,
-// sync.Mutex, sync.WaitGroup, sleep, a network accept, and one goroutine spinning.
+// sync.Mutex, sync.WaitGroup, sleep, a network accept, and one goroutine spinning; with an
+// argument N, N more receivers.
 package main
 
 import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -79,6 +81,12 @@ func main() {
 	go sleeper()
 	go acceptor(l)
 	go spinner()
+	if len(os.Args) > 1 { // N more goroutines parked on one channel (the dump benchmark)
+		n, _ := strconv.Atoi(os.Args[1])
+		for i := 0; i < n; i++ {
+			go receiver(recv)
+		}
+	}
 	fmt.Println("ready")
 	var buf [1]byte
 	os.Stdin.Read(buf[:]) // parked in a read until told to go on
