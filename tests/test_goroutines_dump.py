@@ -165,3 +165,44 @@ def test_a_version_not_in_the_table_is_refused_in_one_line(monkeypatch) -> None:
         pytest.raises(BadInput, match="not in the verified table"),
     ):
         dump_goroutines(os.getpid(), b)
+
+
+def test_watch_dumps_again_says_what_grew_and_ends_with_the_process() -> None:
+    need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
+    proc = _started(tc.build("parked", "1.27.3"))
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "goprobe_tui", "goroutines", "--pid", str(proc.pid), "--watch", "200ms"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        seen: list[str] = []
+        while not seen or not seen[-1].startswith(("  no group grew", "  +")):  # the second dump's
+            line = watch.stdout.readline()
+            assert line, "".join(seen) + watch.stderr.read()
+            seen.append(line)
+        # the spinner may be running, then runnable: a group of one that "grew" from none
+        assert sum("goroutines in process" in ln for ln in seen) == 2, "".join(seen)
+    finally:
+        proc.kill()
+        proc.wait()
+    _out, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0 and f"process {proc.pid} exited" in err, err
+
+
+def test_what_grew_is_said_first() -> None:
+    from goprobe_tui.cli.goroutines import as_text, group_sizes
+    from goprobe_tui.engine.goroutines import Frame, Goroutine, GoroutineDump
+
+    def g(goid: int) -> Goroutine:
+        frames = [
+            Frame("runtime.gopark", "runtime/proc.go", 474, False),
+            Frame("main.leak", "m.go", 9, False),
+        ]
+        return Goroutine(goid, "waiting", "chan receive", None, 1, None, None, frames)
+
+    first = GoroutineDump(1, "go1.27.3", 0, [g(5)])
+    later = GoroutineDump(1, "go1.27.3", 0, [g(5), g(6), g(7)])
+    text = as_text(later, group_sizes(first))
+    assert "  +2 waiting [chan receive] at main.leak" in text.splitlines()

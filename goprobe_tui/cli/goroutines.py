@@ -1,4 +1,4 @@
-"""`goprobe-tui goroutines --pid PID [--json]`: every goroutine of a running process, grouped
+"""`goprobe-tui goroutines --pid PID [--json] [--watch S]`: every goroutine of a running process, grouped
 like Go's own dump (`goroutine?debug=1`, panicparse): same state, wait reason and stack in one
 group, with its count, its goroutine ids and the longest wait."""
 
@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from goprobe_tui.engine.goroutines import Frame, Goroutine, GoroutineDump, dump_goroutines
-from goprobe_tui.engine.target import resolve_target
+from goprobe_tui.engine.target import process_alive, process_start_time, resolve_target
 from goprobe_tui.events.text import format_duration
-from goprobe_tui.exit_codes import OK, fail
+from goprobe_tui.exit_codes import OK, fail, say
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.textsafe import printable
 
@@ -22,14 +23,24 @@ def run_goroutines(args: argparse.Namespace) -> int:
     path = resolve_target(args.pid, None)
     if path is None:
         return fail(f"no process {args.pid}")
+    started = process_start_time(args.pid)
     with GoBinary.open(path) as binary:
-        dump = dump_goroutines(args.pid, binary)
-    if args.json:
-        # one string, one write: json.dump() writes piece by piece (19 s for 10,000 goroutines)
-        sys.stdout.write(json.dumps(as_json(dump)) + "\n")
-    else:
-        sys.stdout.write(as_text(dump))
-    return OK
+        before: dict[tuple, int] | None = None
+        while True:
+            dump = dump_goroutines(args.pid, binary)
+            if args.json:
+                # one string, one write: json.dump() writes piece by piece (19 s for 10,000 goroutines)
+                sys.stdout.write(json.dumps(as_json(dump)) + "\n")
+            else:
+                sys.stdout.write(as_text(dump, before))
+            sys.stdout.flush()
+            if args.watch is None:
+                return OK
+            before = group_sizes(dump)
+            time.sleep(args.watch)
+            if not process_alive(args.pid, started):
+                say(f"process {args.pid} exited")
+                return OK
 
 
 def _frame(f: Frame | None) -> dict | None:
@@ -62,6 +73,13 @@ def as_json(dump: GoroutineDump) -> dict:
     }
 
 
+def _top_frame(g: Goroutine) -> str:
+    """Where the group waits: its first frame outside the runtime (Go's own code first)."""
+    mine = [f for f in g.frames if not f.function.startswith(("runtime.", "internal/", "sync."))]
+    first = mine[0] if mine else g.frames[0] if g.frames else g.start
+    return printable(first.function) if first is not None else "?"
+
+
 def _group_key(g: Goroutine) -> tuple:
     return (
         g.status,
@@ -72,14 +90,33 @@ def _group_key(g: Goroutine) -> tuple:
     )
 
 
-def as_text(dump: GoroutineDump) -> str:
+def _groups(dump: GoroutineDump) -> dict[tuple, list[Goroutine]]:
     groups: dict[tuple, list[Goroutine]] = {}
     for g in dump.goroutines:
         groups.setdefault(_group_key(g), []).append(g)
+    return groups
+
+
+def group_sizes(dump: GoroutineDump) -> dict[tuple, int]:
+    return {key: len(members) for key, members in _groups(dump).items()}
+
+
+def as_text(dump: GoroutineDump, before: dict[tuple, int] | None = None) -> str:
+    """The groups, largest first; with `before` (--watch), what grew since is said first: a leak
+    is a group that only grows."""
+    groups = _groups(dump)
     out = [
         f"{len(dump.goroutines):,} goroutines in process {dump.pid} ({dump.goversion}), read in "
         f"{format_duration(dump.taken_ns)}, {len(groups):,} groups\n"
     ]
+    if before is not None:
+        grew = [(len(m) - before.get(k, 0), k) for k, m in groups.items() if len(m) > before.get(k, 0)]
+        for n, key in sorted(grew, reverse=True):
+            out.append(
+                f"  +{n:,} {key[0]}{f' [{key[1]}]' if key[1] else ''} at {_top_frame(groups[key][0])}\n"
+            )
+        if not grew:
+            out.append("  no group grew\n")
     for members in sorted(groups.values(), key=len, reverse=True):
         first = members[0]
         ids = ", ".join(str(g.goid) for g in members[:SHOWN_IDS]) + (

@@ -284,7 +284,13 @@ def parser() -> argparse.ArgumentParser:
         help="every goroutine of a running process, read from outside (no stop, no probe)",
     )
     gs.add_argument("--pid", type=positive_int, required=True, help="the Go process")
-    gs.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    gs.add_argument("--json", action="store_true", help="one JSON object on stdout (a line per dump)")
+    gs.add_argument(
+        "--watch",
+        type=positive_seconds,
+        metavar="TIME",
+        help="a dump every TIME (seconds or a Go duration), with the groups that grew since",
+    )
     return p
 
 
