@@ -61,7 +61,8 @@ def main() -> int:
         finally:
             proc.kill()
             proc.wait()
-        theirs_ids = {int(g) for g in re.findall(r"^goroutine (\d+) ", err, re.M)}
+        # "goroutine 0" is a thread's system stack (g0) the signal landed on: not a goroutine
+        theirs_ids = {int(g) for g in re.findall(r"^goroutine (\d+) ", err, re.M)} - {0}
         theirs = len(theirs_ids)
         same = theirs_ids == {g["goid"] for g in dump["goroutines"]}
         best = min(times)

@@ -40,7 +40,8 @@ def _go_dump(text: str) -> dict[int, dict]:
             elif not head.startswith("runtime.goexit"):
                 frames.append((head[: head.rindex("(")] if "(" in head else head, file, int(line)))
             i += 2
-        out[int(m.group(1))] = {"reason": reason, "frames": frames, "created_by": created}
+        if int(m.group(1)) != 0:  # "goroutine 0": a thread's system stack (g0), not in allgs
+            out[int(m.group(1))] = {"reason": reason, "frames": frames, "created_by": created}
     return out
 
 
