@@ -18,6 +18,7 @@ from goprobe_tui.errors import BadInput
 from goprobe_tui.gobinary import GoBinary
 from goprobe_tui.gobinary.runtime_g import (
     DEAD,
+    DEAD_EXTRA,
     RUNNING,
     SCAN_BIT,
     SYSCALL,
@@ -194,7 +195,7 @@ class _Reader:
             if before is None:
                 return None
             status = before["status"] & ~SCAN_BIT
-            if status == DEAD:
+            if status in (DEAD, DEAD_EXTRA):  # Go's own dump leaves both out
                 return None
             frames, note = self._stack(status, before["pc"], before["sp"], before["stack_hi"])
             after = self._fields(g)

@@ -16,7 +16,9 @@ from goprobe_tui.gobinary.binary import GoBinary
 from goprobe_tui.gobinary.disasm import disassemble
 from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, WAIT_REASONS
 
-# runtime/runtime2.go: _Gidle .. _Gpreempted; _Gscan (0x1000) is or-ed in while the GC scans
+# runtime/runtime2.go: _Gidle .. _Gdeadextra (Go 1.26 added _Gleaked and _Gdeadextra, a dead
+# g kept for cgo callbacks); the words are traceback.go's gStatusStrings. _Gscan (0x1000) is
+# or-ed in while the GC scans.
 STATUS_NAMES = (
     "idle",
     "runnable",
@@ -28,9 +30,11 @@ STATUS_NAMES = (
     "enqueue_unused",
     "copystack",
     "preempted",
+    "leaked",
+    "waiting for cgo callback",
 )
 SCAN_BIT = 0x1000
-WAITING, DEAD, SYSCALL, RUNNING = 4, 6, 3, 2
+WAITING, DEAD, SYSCALL, RUNNING, DEAD_EXTRA = 4, 6, 3, 2, 11
 MAX_WAIT_REASONS = 256
 
 
