@@ -5,6 +5,7 @@ removes everything on every ending; replay decodes them like a live trace."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from goprobe_tui.errors import BadInput
 from goprobe_tui.tracefs.naming import sanitise
 from tests.kernel_helpers import json_events, tracefs_state
 from tests.support import toolchains as tc
@@ -164,6 +166,12 @@ def test_a_plan_goes_through_json_whole(tmp_path: Path) -> None:
     again = read_plan_file(str(path), Plan)
     assert again == result.plan and any(s.inlined for ev in again.events for s in ev.sites)
     assert any(s.condition or any(s.call_conditions) for ev in again.events for s in ev.sites)
+    # an event kind is one of its words, nothing else
+    doc = json.loads(path.read_text())
+    doc["plan"]["events"][0]["kind"] = "exec"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(BadInput, match=r"kind: not one of entry, return, line, spawn"):
+        read_plan_file(str(path), Plan)
 
 
 def _run_script(folder: Path, binary: Path, out: Path, *args: str) -> subprocess.Popen:

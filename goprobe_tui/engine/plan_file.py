@@ -79,6 +79,10 @@ def _decode(raw: Any, typ: Any, where: str, depth: int) -> Any:
                 except PlanDamage:
                     continue
         raise PlanDamage(f"{where}: not a {typ}")
+    if origin is typing.Literal:  # an event kind: one of its words, nothing else
+        if raw not in typing.get_args(typ) or not isinstance(raw, str):
+            raise PlanDamage(f"{where}: not one of {', '.join(map(str, typing.get_args(typ)))}")
+        return raw
     if typ is tuple:  # untyped tuples in a plan are conditions
         return _condition(raw, where, depth) if raw else ()
     if origin in (tuple, list):
