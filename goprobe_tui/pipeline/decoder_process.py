@@ -17,8 +17,8 @@ output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceSt
         per-function statistics: ("insight", [snapshot], [FlameRow] or None when the flame
         did not change) at most every INSIGHT_EVERY s and
         at the end;
-        ("print", format name, count) -> ("print-text", bytes of whole records) for line
-        formats, ("print-rows", pickled [EventRow]) for the others, which the parent writes
+        ("print", format name, count) -> ("print-text", bytes of whole records, N) for line
+        formats, ("print-rows", pickled [EventRow], N) for the others, which the parent writes
         (output_writer.py), ("status", TraceStatus) frames, ("done",) at count.
 child -> parent on stdout: ("ready",) | ("error", text) | the frames above.
 """
@@ -80,13 +80,14 @@ class _Printer:
         for i in range(0, len(rows), FRAME_EVENTS):
             batch = rows[i : i + FRAME_EVENTS]
             if self.writer is None:
-                write_frame(self.out, ("print-rows", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+                payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+                write_frame(self.out, ("print-rows", payload, len(batch)))
                 continue
             self.writer.write(map(TraceEvent.from_row, batch))
             data = self.text.getvalue().encode("utf-8", "backslashreplace")
             self.text.seek(0)
             self.text.truncate()
-            write_frame(self.out, ("print-text", data))
+            write_frame(self.out, ("print-text", data, len(batch)))
 
 
 def serve(inp: int, out: int) -> None:

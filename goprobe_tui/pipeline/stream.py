@@ -89,6 +89,9 @@ class EventStream:
         self._inflight: deque[tuple[int, list]] = deque()  # written, not yet acknowledged
         self._base = TraceStatus()  # totals of the decoders that died
         self._last = TraceStatus()  # the current decoder's latest figures
+        # events the current decoder had written since its latest figures: should it die now,
+        # they are written, not lost (its figures could not say so)
+        self._printed_since = 0
         self.reader = reader or PageReader(instance, root)  # OSError goes to the caller
         self._proc = self._spawn()
         self._threads = [
@@ -239,6 +242,7 @@ class EventStream:
     def _status(self, last: TraceStatus) -> TraceStatus:
         """The current decoder's figures, acknowledged; totals over every decoder so far."""
         self._last = last
+        self._printed_since = 0
         with self._cond:
             while self._inflight and self._inflight[0][0] <= last.messages:
                 self._inflight.popleft()
@@ -274,6 +278,7 @@ class EventStream:
                 kind = msg[0]
                 if kind in ("print-text", "print-rows") and self._output is not None:
                     self._print(kind, msg[1])
+                    self._printed_since += msg[2] if len(msg) > 2 else 0
                 elif kind == "events":
                     self.on_batch(msg[1], msg[2], self._status(msg[3]))
                 elif kind == "status":
@@ -295,9 +300,13 @@ class EventStream:
         and a new one learns every event and goes on from the next page."""
         with self._cond:
             lost = sum(_records(pages, self.reader) for _, pages in self._inflight) + self._last.held
+            written = min(self._printed_since, lost)  # decoded from those pages and written out
+            lost -= written
+            self._printed_since = 0
             self._inflight.clear()
             self._dropped += lost
             self._base = self._last.after(self._base)
+            self._base = replace(self._base, decoded=self._base.decoded + written)
             self._last = TraceStatus()
             self._gen += 1
             self._seq = 0
@@ -377,13 +386,16 @@ class EventStream:
         with self._cond:
             pages = [p for _, p in self._inflight] + [m[1] for m in self._outbox if m[0] == "pages"]
             uncounted = sum(_records(p, self.reader) for p in pages) + self._last.held + self._unsent
+            written = min(self._printed_since, uncounted)  # written out: not lost
+            uncounted -= written
+            self._printed_since = 0
             self._inflight.clear()
             self._outbox = deque(m for m in self._outbox if m[0] != "pages")
             self._unsent = 0
             lost = max(self._last.lost, self._lost_now) + uncounted
-            if lost == self._last.lost and not self._last.held:
+            if lost == self._last.lost and not self._last.held and not written:
                 return
-            self._last = replace(self._last, lost=lost, held=0)
+            self._last = replace(self._last, lost=lost, held=0, decoded=self._last.decoded + written)
         if uncounted:
             self.restarts.append(
                 f"the event decoder did not finish by the stop: {uncounted:,} "
