@@ -151,7 +151,8 @@ class OtlpSink:
             ok = False
         with self._cond:
             self._in_flight = 0
-            self._progress = time.monotonic()
+            if ok:  # only an accepted batch is progress: a collector answering errors
+                self._progress = time.monotonic()  # fast is as stuck as a silent one
             if self._abandoned:
                 return  # close() counted this batch as dropped already
             if ok:
@@ -160,8 +161,9 @@ class OtlpSink:
                 self.dropped += len(batch)
 
     def close(self, stalled: float = STALLED) -> None:
-        """Sends what waits while the collector answers; once it has answered nothing for
-        `stalled` seconds, the rest (the batch in flight too) is dropped, counted."""
+        """Sends what waits while the collector takes it; once it has accepted nothing for
+        `stalled` seconds (silent, or refusing), the rest (the batch in flight too) is
+        dropped, counted."""
         with self._cond:
             self._closing = True
             self._progress = time.monotonic()
