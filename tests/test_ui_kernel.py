@@ -363,17 +363,17 @@ async def test_tui_lineage_names_each_goroutines_creator_and_goes_to_the_parent(
         async with app.run_test(size=SIZE) as pilot:
             await _select(app, pilot, "main.leaf")
             await pilot.press("r")
-            await _until(pilot, lambda: "main.leaf" in controller.attached, 30)
+            await _until(pilot, lambda: "main.leaf" in controller.attached, 120)
             await pilot.press("n")
-            await _until(pilot, lambda: controller.goroutines, 30)
+            await _until(pilot, lambda: controller.goroutines, 120)
             out, _ = target.communicate("go\n", timeout=60)
-            await _until(pilot, lambda: len(app.lineage) >= 9, 30)
+            await _until(pilot, lambda: len(app.lineage) >= 9, 120)
             seen = {}
             for line in out.splitlines():
                 _role, goid, _c, _b, creator, _in, _g, parent = line.split()
                 seen[int(goid)] = (creator, int(parent))
             pane = app.query_one(TracePane)
-            await _until(pilot, lambda: sum(1 for r in pane.rows if r[5] == "main.leaf") >= 12, 30)
+            await _until(pilot, lambda: sum(1 for r in pane.rows if r[5] == "main.leaf") >= 12, 120)
             leaf = next(
                 pane.event(i)
                 for i in range(len(pane.rows))
