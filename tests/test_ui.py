@@ -620,3 +620,15 @@ def test_event_batches_waiting_together_are_handled_as_one_in_order() -> None:
 
     older, newer = EventsDrained([1, 2], "old"), EventsDrained([3], "new")
     assert older.can_replace(newer) and (newer.rows, newer.status) == ([1, 2, 3], "new")
+
+
+def test_a_keymap_that_is_a_fifo_is_refused_not_waited_on(tmp_path) -> None:
+    import os
+
+    from goprobe_tui.ui.keymap import KeymapError, load_user_keymap
+
+    fifo = tmp_path / "keymap.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(KeymapError, match="not a regular file"):
+        load_user_keymap(str(fifo), {"quit"})
+    assert load_user_keymap(str(tmp_path / "none.toml"), {"quit"}) == {}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from textual.binding import Binding
 
 from goprobe_tui.errors import BadInput
+from goprobe_tui.safe_read import read_small
 
 
 def default_keymap_path() -> str:
@@ -248,6 +249,9 @@ PICKER_BINDINGS = [
 ]
 
 
+KEYMAP_LIMIT = 64 << 10  # bytes; a keymap is a few lines
+
+
 class KeymapError(BadInput):
     """The user keymap cannot be used; the message names the file and what is wrong."""
 
@@ -257,12 +261,13 @@ def load_user_keymap(path: str | None, known: set[str]) -> dict[str, str]:
     it cannot be used: then none of it applies, and the defaults stay. known: the ids a file
     may name (binding_ids.every_binding_id: every screen's, the process picker's too)."""
     path = path or default_keymap_path()
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+    if not os.path.lexists(path):
+        return {}  # no keymap: the defaults
+    try:  # a regular file of a few KB: a FIFO or a symlink at its place is refused, not followed
+        data = tomllib.loads(read_small(path, KEYMAP_LIMIT).decode("utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise KeymapError(f"{path}: {exc}") from None
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
