@@ -193,7 +193,8 @@ def test_watch_dumps_again_says_what_grew_and_ends_with_the_process() -> None:
 
 
 def test_what_grew_is_said_first() -> None:
-    from goprobe_tui.cli.goroutines import as_text, group_sizes
+    from goprobe_tui.cli.goroutines import as_text
+    from goprobe_tui.engine.goroutine_groups import group_goroutines, sizes
     from goprobe_tui.engine.goroutines import Frame, Goroutine, GoroutineDump
 
     def g(goid: int) -> Goroutine:
@@ -205,5 +206,5 @@ def test_what_grew_is_said_first() -> None:
 
     first = GoroutineDump(1, "go1.27.3", 0, [g(5)])
     later = GoroutineDump(1, "go1.27.3", 0, [g(5), g(6), g(7)])
-    text = as_text(later, group_sizes(first))
+    text = as_text(later, sizes(group_goroutines(first)))
     assert "  +2 waiting [chan receive] at main.leak" in text.splitlines()

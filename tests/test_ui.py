@@ -434,11 +434,16 @@ def test_every_binding_has_an_id_a_keymap_file_may_name(tmp_path) -> None:
     from goprobe_tui.ui.keymap import load_user_keymap
 
     ui = pathlib.Path(__file__).resolve().parent.parent / "goprobe_tui" / "ui"
-    for path in ui.glob("*.py"):
+    written = set()
+    for path in ui.rglob("*.py"):  # the widgets' folders too
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Binding":
-                assert any(k.arg == "id" for k in node.keywords), f"{path.name}:{node.lineno}: no id"
+                given = [k.value for k in node.keywords if k.arg == "id"]
+                assert given, f"{path.name}:{node.lineno}: no id"
+                if isinstance(given[0], ast.Constant):
+                    written.add(given[0].value)
     ids = every_binding_id()
+    assert written <= ids, f"ids a keymap file cannot name: {written - ids}"
     assert {"attach", "events.follow", "flame.zoom", "list.details", "picker.refresh", "app.tail"} <= ids
     keys = tmp_path / "keymap.toml"
     keys.write_text('[keys]\n"picker.refresh" = "R"\n"events.follow" = "ctrl+f"\nquit = "ctrl+q"\n')

@@ -9,8 +9,9 @@ import json
 import sys
 import time
 
-from goprobe_tui.engine.goroutines import Frame, Goroutine, GoroutineDump, dump_goroutines
-from goprobe_tui.engine.target import process_alive, process_start_time, resolve_target
+from goprobe_tui.engine.goroutine_groups import GroupKey, group_goroutines, grown, sizes
+from goprobe_tui.engine.goroutines import Frame, GoroutineDump, ProcessGone, ProcessGoroutines
+from goprobe_tui.engine.target import resolve_target
 from goprobe_tui.events.text import format_duration
 from goprobe_tui.exit_codes import OK, fail, say
 from goprobe_tui.gobinary import GoBinary
@@ -23,11 +24,17 @@ def run_goroutines(args: argparse.Namespace) -> int:
     path = resolve_target(args.pid, None)
     if path is None:
         return fail(f"no process {args.pid}")
-    started = process_start_time(args.pid)
     with GoBinary.open(path) as binary:
-        before: dict[tuple, int] | None = None
+        process = ProcessGoroutines(args.pid, binary)
+        before: dict[GroupKey, int] | None = None
         while True:
-            dump = dump_goroutines(args.pid, binary)
+            try:
+                dump = process.dump()
+            except ProcessGone as exc:
+                if before is None:  # it never was read: the pid named no process to read
+                    raise
+                say(str(exc))
+                return OK
             if args.json:
                 # one string, one write: json.dump() writes piece by piece (19 s for 10,000 goroutines)
                 sys.stdout.write(json.dumps(as_json(dump)) + "\n")
@@ -36,11 +43,8 @@ def run_goroutines(args: argparse.Namespace) -> int:
             sys.stdout.flush()
             if args.watch is None:
                 return OK
-            before = group_sizes(dump)
+            before = sizes(group_goroutines(dump))
             time.sleep(args.watch)
-            if not process_alive(args.pid, started):
-                say(f"process {args.pid} exited")
-                return OK
 
 
 def _frame(f: Frame | None) -> dict | None:
@@ -73,61 +77,29 @@ def as_json(dump: GoroutineDump) -> dict:
     }
 
 
-def _top_frame(g: Goroutine) -> str:
-    """Where the group waits: its first frame outside the runtime (Go's own code first)."""
-    mine = [f for f in g.frames if not f.function.startswith(("runtime.", "internal/", "sync."))]
-    first = mine[0] if mine else g.frames[0] if g.frames else g.start
-    return printable(first.function) if first is not None else "?"
-
-
-def _group_key(g: Goroutine) -> tuple:
-    return (
-        g.status,
-        g.wait_reason,
-        g.note,
-        tuple((f.function, f.file, f.line) for f in g.frames),
-        g.created_by.function if g.created_by else "",
-    )
-
-
-def _groups(dump: GoroutineDump) -> dict[tuple, list[Goroutine]]:
-    groups: dict[tuple, list[Goroutine]] = {}
-    for g in dump.goroutines:
-        groups.setdefault(_group_key(g), []).append(g)
-    return groups
-
-
-def group_sizes(dump: GoroutineDump) -> dict[tuple, int]:
-    return {key: len(members) for key, members in _groups(dump).items()}
-
-
-def as_text(dump: GoroutineDump, before: dict[tuple, int] | None = None) -> str:
+def as_text(dump: GoroutineDump, before: dict[GroupKey, int] | None = None) -> str:
     """The groups, largest first; with `before` (--watch), what grew since is said first: a leak
     is a group that only grows."""
-    groups = _groups(dump)
+    groups = group_goroutines(dump)
     out = [
         f"{len(dump.goroutines):,} goroutines in process {dump.pid} ({dump.goversion}), read in "
         f"{format_duration(dump.taken_ns)}, {len(groups):,} groups\n"
     ]
     if before is not None:
-        grew = [(len(m) - before.get(k, 0), k) for k, m in groups.items() if len(m) > before.get(k, 0)]
-        for n, key in sorted(grew, reverse=True):
-            out.append(
-                f"  +{n:,} {key[0]}{f' [{key[1]}]' if key[1] else ''} at {_top_frame(groups[key][0])}\n"
-            )
-        if not grew:
+        more = grown(groups, before)
+        for n, grp in more:
+            out.append(f"  +{n:,} {grp.state} at {printable(grp.where)}\n")
+        if not more:
             out.append("  no group grew\n")
-    for members in sorted(groups.values(), key=len, reverse=True):
-        first = members[0]
+    for grp in groups:
+        members, first = grp.members, grp.first
         ids = ", ".join(str(g.goid) for g in members[:SHOWN_IDS]) + (
             ", …" if len(members) > SHOWN_IDS else ""
         )
-        waits = [g.wait_ns for g in members if g.wait_ns is not None]
-        state = first.status + (f" [{first.wait_reason}]" if first.wait_reason else "")
-        longest = f", waiting up to {format_duration(max(waits))}" if waits else ""
-        changed = sum(g.changed for g in members)
-        moved = f", {changed} moved while read" if changed else ""
-        out.append(f"\n{len(members):,} × {state}{longest}{moved}: goroutines {ids}\n")
+        longest = grp.longest_wait_ns
+        waited = f", waiting up to {format_duration(longest)}" if longest is not None else ""
+        moved = f", {grp.changed} moved while read" if grp.changed else ""
+        out.append(f"\n{len(members):,} × {grp.state}{waited}{moved}: goroutines {ids}\n")
         if first.note:
             out.append(f"    ({first.note}; started at {first.start.function if first.start else '?'})\n")
         for f in first.frames:

@@ -23,7 +23,6 @@ from goprobe_tui.gobinary.runtime_g import (
     SCAN_BIT,
     SYSCALL,
     WAITING,
-    GLayout,
     LayoutUnknown,
     allgs_address,
     g_layout,
@@ -31,6 +30,7 @@ from goprobe_tui.gobinary.runtime_g import (
     wait_reason_names,
 )
 from goprobe_tui.gobinary.symbolize import Symbolizer
+from goprobe_tui.tracefs.naming import process_alive, process_start_time
 
 MAX_GOROUTINES = 1_000_000  # a longer allgs is damage, not a program
 MAX_FRAMES = 100  # Go's own traceback prints at most 100
@@ -106,49 +106,63 @@ def _load_bias(pid: int, binary: GoBinary) -> int:
     raise BadInput(f"process {pid}: its executable is not mapped")
 
 
+class GoroutineSource:
+    """What reading a binary's goroutines needs, worked out once (the g layout, where allgs is,
+    the wait reasons, the symbolizer and the unwinding steps met so far) and used for every dump
+    of every process running that binary: the TUI dumps every 2 s."""
+
+    def __init__(self, binary: GoBinary) -> None:
+        """BadInput naming the cause where this binary's goroutines cannot be read."""
+        if binary.arch != "amd64":
+            raise BadInput(f"goroutines: {binary.arch} is not read yet (amd64 only)")
+        try:
+            self.layout = g_layout(binary)
+            self.allgs = allgs_address(binary)
+            self.reasons = wait_reason_names(binary)
+        except LayoutUnknown as exc:
+            raise BadInput(f"goroutines of {binary.path}: {exc}") from None
+        self.binary = binary
+        self.sym = Symbolizer(binary)
+        self.steps: dict[int, tuple[tuple[Frame, ...], int | None, bool] | None] = {}
+
+    def dump(self, pid: int) -> GoroutineDump:
+        """Every goroutine of process `pid` but the dead ones."""
+        started = time.monotonic_ns()
+        bias = _load_bias(pid, self.binary)
+        mem = _Memory(pid)
+        try:
+            head = mem.read(self.allgs + bias, 16)
+            if head is None:
+                raise BadInput(f"process {pid}: runtime.allgs cannot be read")
+            array, count = struct.unpack("<QQ", head)
+            if count > MAX_GOROUTINES:
+                raise BadInput(f"process {pid}: runtime.allgs says {count:,} goroutines: not a Go heap")
+            table = mem.read(array, 8 * count) if count else b""
+            if table is None:
+                raise BadInput(f"process {pid}: the goroutine list moved while it was read; try again")
+            reader = _Reader(mem, self, bias)
+            out = []
+            for (g,) in struct.iter_unpack("<Q", table):
+                one = reader.goroutine(g)
+                if one is not None:
+                    out.append(one)
+        finally:
+            mem.close()
+        out.sort(key=lambda g: g.goid)
+        return GoroutineDump(pid, self.binary.goversion, time.monotonic_ns() - started, out)
+
+
 def dump_goroutines(pid: int, binary: GoBinary) -> GoroutineDump:
     """Every goroutine but the dead ones. BadInput naming the cause where it cannot be done."""
-    if binary.arch != "amd64":
-        raise BadInput(f"goroutines: {binary.arch} is not read yet (amd64 only)")
-    try:
-        layout = g_layout(binary)
-        allgs = allgs_address(binary)
-        reasons = wait_reason_names(binary)
-    except LayoutUnknown as exc:
-        raise BadInput(f"goroutines of {binary.path}: {exc}") from None
-    started = time.monotonic_ns()
-    bias = _load_bias(pid, binary)
-    mem = _Memory(pid)
-    try:
-        head = mem.read(allgs + bias, 16)
-        if head is None:
-            raise BadInput(f"process {pid}: runtime.allgs cannot be read")
-        array, count = struct.unpack("<QQ", head)
-        if count > MAX_GOROUTINES:
-            raise BadInput(f"process {pid}: runtime.allgs says {count:,} goroutines: not a Go heap")
-        table = mem.read(array, 8 * count) if count else b""
-        if table is None:
-            raise BadInput(f"process {pid}: the goroutine list moved while it was read; try again")
-        reader = _Reader(mem, layout, Symbolizer(binary), binary, bias, reasons)
-        out = []
-        for (g,) in struct.iter_unpack("<Q", table):
-            one = reader.goroutine(g)
-            if one is not None:
-                out.append(one)
-    finally:
-        mem.close()
-    out.sort(key=lambda g: g.goid)
-    return GoroutineDump(pid, binary.goversion, time.monotonic_ns() - started, out)
+    return GoroutineSource(binary).dump(pid)
 
 
 class _Reader:
-    def __init__(
-        self, mem: _Memory, layout: GLayout, sym: Symbolizer, binary: GoBinary, bias: int, reasons: list[str]
-    ) -> None:
-        self.mem, self.layout, self.sym, self.binary = mem, layout, sym, binary
-        self.bias, self.reasons = bias, reasons
+    def __init__(self, mem: _Memory, source: GoroutineSource, bias: int) -> None:
+        self.mem, self.layout, self.sym, self.binary = mem, source.layout, source.sym, source.binary
+        self.bias, self.reasons = bias, source.reasons
         self.now = _nanotime()
-        self._steps: dict[int, tuple[tuple[Frame, ...], int | None, bool] | None] = {}
+        self._steps = source.steps  # link-time addresses: the same in every process of the binary
         self._compile()
 
     def _fields(self, g: int) -> dict[str, int] | None:
@@ -288,3 +302,36 @@ class _Reader:
 def _nanotime() -> int:
     """The runtime's nanotime(): CLOCK_MONOTONIC, like g.waitsince."""
     return time.monotonic_ns()
+
+
+class ProcessGone(BadInput):
+    """The process ended (or its pid now names another process): no more dumps of it."""
+
+
+class ProcessGoroutines:
+    """Dumps of one running process, again and again (the TUI's view, --watch): the binary's
+    source worked out on the first dump, and a pid the kernel gave to another process since
+    is never read as if it were the same one."""
+
+    def __init__(self, pid: int, binary: GoBinary) -> None:
+        self.pid, self.binary = pid, binary
+        self.started = process_start_time(pid)
+        self._source: GoroutineSource | None = None
+
+    def dump(self) -> GoroutineDump:
+        """ProcessGone once the process is gone; BadInput where it cannot be read."""
+        if self.started is None or not process_alive(self.pid, self.started):
+            raise ProcessGone(f"process {self.pid} exited")
+        if self._source is None:
+            self._source = GoroutineSource(self.binary)
+        try:
+            dump = self._source.dump(self.pid)
+        except (BadInput, OSError) as exc:
+            if not process_alive(self.pid, self.started):  # it ended while it was read
+                raise ProcessGone(f"process {self.pid} exited") from None
+            if isinstance(exc, OSError):
+                raise BadInput(f"process {self.pid}: {exc.strerror or exc}") from None
+            raise
+        if not process_alive(self.pid, self.started):  # read, but from the process's last moments
+            raise ProcessGone(f"process {self.pid} exited")
+        return dump

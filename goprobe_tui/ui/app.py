@@ -38,16 +38,19 @@ from goprobe_tui.ui.events.event_details import event_details
 from goprobe_tui.ui.events.events_view import EventsView
 from goprobe_tui.ui.events.trace_area import TraceArea
 from goprobe_tui.ui.events.trace_pane import TracePane
+from goprobe_tui.ui.goroutines.goroutines_view import GoroutinesView
 from goprobe_tui.ui.header import HeaderBar
 from goprobe_tui.ui.lineage_commands import LineageCommands
 from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged, WorkProgress
 from goprobe_tui.ui.probe_commands import ProbeCommands
+from goprobe_tui.ui.views import VIEWS
 
 STATS_EVERY = 0.5
 DRAIN_EVERY = 0.05
 DRAIN_MAX = 5000
 INLINING_AFTER = 0.3  # seconds after the first paint
-PANES = ("functions", "probes", "events", "stats-view", "calls-view", "flame-view")  # what z maximizes
+# what z maximizes: the browser's panes, the events' pane, each other view whole
+PANES = ("functions", "probes", "events", *(v.id for v in VIEWS if v.id != "events-view"))
 
 
 class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
@@ -119,6 +122,7 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         self.trace_area = self.query_one(TraceArea)
         self._focus(self.query_one(FunctionList))
         self.trace_area.update_status(self._status if self.controller else None)
+        self.query_one(GoroutinesView).watch_process(self.target_pid, self.binary)
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(STATS_EVERY, self._refresh_stats)
         if self.controller is not None:
@@ -322,12 +326,26 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         if key is None:
             self.notify("this event has no goroutine id (its binary gives none)", severity="warning")
             return
+        self._show_goroutine_calls(key, f" ({printable(ev.comm)})")
+
+    @on(GoroutinesView.Chosen)
+    def _goroutine_chosen(self, message: GoroutinesView.Chosen) -> None:
+        """`g` on a goroutine of the Goroutines view: its calls, as far as probes saw them."""
+        if self.controller is None or not self.controller.attached_names():
+            self.notify(
+                f"goroutine {message.goid}: no probe is attached, so no call of it was seen "
+                "(attach functions with a, then g again)",
+                severity="warning",
+            )
+            return
+        self._show_goroutine_calls((message.pid, message.goid), "")
+
+    def _show_goroutine_calls(self, key: tuple[int, int], comm: str) -> None:
         events = [e for e in self._events_view.events() if goroutine_key(e) == key]
         self.calls_of = key
         origin = self.created_by(*key)
-        title = (
-            f"{origin or f'goroutine {key[1]}'} · pid {key[0]} ({printable(ev.comm)}): "
-            f"{len(events):,} events" + (" · u: its parent's calls" if origin else "")
+        title = f"{origin or f'goroutine {key[1]}'} · pid {key[0]}{comm}: {len(events):,} events" + (
+            " · u: its parent's calls" if origin else ""
         )
         self.query_one(CallTreeView).show(title, build_tree(events))
         self.trace_area.show("calls-view")

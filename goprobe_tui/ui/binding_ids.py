@@ -11,6 +11,8 @@ from goprobe_tui.ui.browser.function_list import FunctionList
 from goprobe_tui.ui.dialogs.screens import ConfirmScreen, DetailScreen, HelpScreen, PromptScreen
 from goprobe_tui.ui.events.trace_pane import TracePane
 from goprobe_tui.ui.flame.flame_view import FlameView
+from goprobe_tui.ui.goroutines.goroutines_view import GoroutinesView
+from goprobe_tui.ui.goroutines.group_screen import GroupScreen
 from goprobe_tui.ui.keymap import APP_BINDINGS, COMMANDS, PICKER_BINDINGS
 from goprobe_tui.ui.stats.stats_pane import StatsPane
 
@@ -18,6 +20,8 @@ _WIDGETS = (
     FlameView,
     FunctionDetails,
     FunctionList,
+    GoroutinesView,
+    GroupScreen,
     ConfirmScreen,
     DetailScreen,
     HelpScreen,

@@ -78,7 +78,8 @@ COMMANDS = [
         "v",
         "next_view",
         "View",
-        "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine)",
+        "next view: Events, Stats (per function; o or a click sorts), Calls (one goroutine), Flame, "
+        "Goroutines (of the process, read every 2 s)",
     ),
     Command("filter", "f", "f", "filter", "Filter", "filter events by function name or text", priority=True),
     Command("pause", "p", "p", "pause", "Pause", "pause / resume the event view (nothing is lost meanwhile)"),
@@ -184,6 +185,11 @@ NAVIGATION = [
         "↑ ↓ (events)",
         "move a cursor over events; Enter: the event in full; g: its goroutine's "
         "calls; F: follow its goroutine only (F again: all)",
+    ),
+    (
+        "Enter g (goroutines)",
+        "a group's stack, creator and goroutines; g on a goroutine: its calls (a group of one: "
+        "at once). The view reads the process every 2 s while shown; ↑: the group only grew",
     ),
     ("Tab", "next pane"),
     ("ctrl+p", "command palette (every command above, by name)"),

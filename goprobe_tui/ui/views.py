@@ -11,6 +11,7 @@ from textual.widget import Widget
 from goprobe_tui.ui.calls.call_tree_view import CallTreeView
 from goprobe_tui.ui.events.events_view import EventsView
 from goprobe_tui.ui.flame.flame_view import FlameView
+from goprobe_tui.ui.goroutines.goroutines_view import GoroutinesView
 from goprobe_tui.ui.stats.stats_pane import StatsPane
 
 
@@ -27,4 +28,5 @@ VIEWS = [
     View("stats-view", "Stats", StatsPane, "#stats-table"),
     View("calls-view", "Calls", CallTreeView, ""),
     View("flame-view", "Flame", FlameView, ""),
+    View("goroutines-view", "Goroutines", GoroutinesView, "#goroutine-table"),
 ]

@@ -13,8 +13,8 @@ from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.text import PARTIAL, format_duration, histogram_lines, partial_note
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui.browser.probe_panel import fit_left
+from goprobe_tui.ui.sparkline import sparkline
 
-SPARK = "▁▂▃▄▅▆▇█"
 SPARK_SECONDS = 10
 WIDE = 110  # from this many columns on: p90 and the calls/s sparkline too
 NAME_MIN = 16
@@ -40,13 +40,6 @@ def row_name(s: StatsRow) -> str:
     if s.total:
         return f"{s.function} (all keys)"
     return s.function + (f" [{s.key_text}]" if s.key_text is not None else "")
-
-
-def sparkline(counts: list[int]) -> str:
-    top = max(counts, default=0)
-    if not top:
-        return " " * len(counts)
-    return "".join(SPARK[min(len(SPARK) - 1, n * len(SPARK) // (top + 1))] if n else " " for n in counts)
 
 
 def cells(s: StatsRow, wide: bool = True, name_width: int = 60) -> tuple:

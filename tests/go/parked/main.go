@@ -1,14 +1,16 @@
 // Parked puts goroutines in known states and waits, so a dump read from outside can be held
 // to the runtime's own (SIGQUIT with GOTRACEBACK=all): channel receive and send, select,
 // sync.Mutex, sync.WaitGroup, sleep, a network accept, and one goroutine spinning; with an
-// argument N, N more receivers.
+// argument N, N more receivers; each line "+N" on stdin starts N more.
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -88,7 +90,15 @@ func main() {
 		}
 	}
 	fmt.Println("ready")
-	var buf [1]byte
-	os.Stdin.Read(buf[:]) // parked in a read until told to go on
+	// parked in a read until told to go on; a line "+N" starts N more receivers first (a leak,
+	// for the Goroutines view's growing group)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() && strings.HasPrefix(in.Text(), "+") {
+		n, _ := strconv.Atoi(in.Text()[1:])
+		for i := 0; i < n; i++ {
+			go receiver(recv)
+		}
+		fmt.Println("ready")
+	}
 	mu.Unlock()
 }

@@ -1,0 +1,1 @@
+"""The Goroutines view: every goroutine of the traced process, grouped, refreshed from outside."""
