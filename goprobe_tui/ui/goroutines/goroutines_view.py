@@ -1,5 +1,6 @@
 """The Goroutines view: every goroutine of the process, read from outside (/proc/PID/mem: no
-probe, no stop) every REFRESH seconds while the view is shown, grouped like Go's own dump. Each
+probe, no stop) every REFRESH seconds once the view was shown (while hidden, only if a dump is
+cheap: the trends go on), grouped like Go's own dump. Each
 group's count over the dumps is a sparkline: a leak is a group that only grows (↑). Enter shows
 a group's stack and its goroutines; `g`, a goroutine's calls (its Calls view)."""
 
@@ -27,6 +28,7 @@ from goprobe_tui.ui.goroutines.group_screen import GroupScreen
 from goprobe_tui.ui.sparkline import sparkline
 
 REFRESH = 2.0  # seconds between dumps while the view is shown
+BACKGROUND_MAX = 2_000  # once shown, dumps go on while hidden up to this many goroutines (~0.1 s a dump)
 TICK = 0.25  # how often the view looks whether a dump is due (it was shown, or 2 s passed)
 TREND = 16  # dumps in a sparkline (32 s)
 FIXED_WIDTHS = (6, 6, TREND, 28, 8)  # count, Δ, trend, state, waiting
@@ -117,8 +119,11 @@ class GoroutinesView(Vertical, can_focus=False):
 
     # -- dumps ------------------------------------------------------------------------
     def _tick(self) -> None:
-        if self.process is None or self.stopped or self._reading or not self.display:
+        if self.process is None or self.stopped or self._reading:
             return
+        if not self.display and (self.dump is None or len(self.dump.goroutines) > BACKGROUND_MAX):
+            return  # hidden: the trends go on only where a dump costs little (not by its time:
+            # a loaded machine would stop them at random)
         if time.monotonic() - self._last >= REFRESH:
             self._last = time.monotonic()
             self._reading = True
