@@ -32,6 +32,9 @@ def _go_dump(text: str) -> dict[int, dict]:
         frames, created = [], None
         i = 1
         while i + 1 < len(lines):
+            if not lines[i + 1].startswith("\t"):  # a line of its own, such as Go 1.19's
+                i += 1  # "goroutine running on other thread; stack unavailable"
+                continue
             head, where = lines[i], lines[i + 1].strip()
             file, _, line = where.split(" ")[0].rpartition(":")
             c = _CREATED.match(head)

@@ -176,13 +176,19 @@ def test_a_collector_that_hangs_or_answers_garbage_never_holds_up_ctrl_c(
         return took, err
 
     try:
-        took, err = stopped_after("--otlp", collector.url)
+        # a second pair where the first is over the bound: one sample on a machine loaded by
+        # other suites was seen 3.3 s over its reference (quiet: 0.85 s); the fault (10.5-12.4 s)
+        # fails both
+        for _attempt in range(2):
+            took, err = stopped_after("--otlp", collector.url)
+            reference, _ = stopped_after()
+            m = re.search(r"(\d+) spans sent to \S+, ([\d,]+) dropped", err)
+            assert m, err
+            assert int(m[1]) + int(m[2].replace(",", "")) == calls, err
+            if took < reference + 3.0:
+                break
     finally:
         collector.close()
-    reference, _ = stopped_after()
-    m = re.search(r"(\d+) spans sent to \S+, ([\d,]+) dropped", err)
-    assert m, err
-    assert int(m[1]) + int(m[2].replace(",", "")) == calls, err
     # the 0.75 s it gives the collector plus what a loaded machine adds to one sample (1.87 s
     # against 0.32 s was seen under two runs at once); the fault took 10.5-12.4 s
     assert took < reference + 3.0, (took, reference, err)
