@@ -34,7 +34,7 @@ def _commands(page: Path) -> list[tuple[int, str]]:
             continue
         text = line.strip().removeprefix("$ ").removeprefix("sudo ")
         if fenced:
-            if text.startswith("goprobe-tui"):
+            if text.startswith("goprobe-tui") and not text.startswith("goprobe-tui:"):  # not its output
                 found.append((n, text))
         else:
             prose.append((n, line.strip()))

@@ -18,6 +18,7 @@ from goprobe_tui.ui.stats.stats_pane import StatsPane
 from tests.conftest import need
 from tests.fake_engine import FakeController
 from tests.support import toolchains as tc
+from tests.support.until import until
 
 SIZE = (120, 36)
 MS = 1_000_000
@@ -275,3 +276,39 @@ async def test_g_on_a_zoomed_event_pane_zooms_its_calls_view(binary) -> None:
         tree = app.query_one(CallTreeView)
         assert app.screen.maximized in (tree, app.query_one("#calls-view"))
         assert tree.region.height > 0 and "goroutine 7" in str(tree.root.label)
+
+
+async def test_the_event_filter_takes_a_duration_for_the_slow_calls(binary) -> None:
+    """`f` then `>30ms`: only returns slower than 30 ms are shown (as trace --slower-than), and
+    the status line says how many it hides; a duration that is not one is said, not applied."""
+
+    def call(ts: int, ms: int) -> list[TraceEvent]:
+        entry = TraceEvent(ts, 0, 42, 42, "prog", "main.Step", "entry", "e", args={"ms": ms}, goid=1)
+        ret = TraceEvent(
+            ts + ms * MS,
+            0,
+            42,
+            42,
+            "prog",
+            "main.Step",
+            "return",
+            "r",
+            returns={"~r0": ms},
+            latency_ns=ms * MS,
+            goid=1,
+        )
+        return [entry, ret]
+
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        engine.push([e for i, ms in enumerate([10, 50, 10, 31, 30]) for e in call(i * 10**9, ms)])
+        pane = app.query_one(TracePane)
+        await until(pilot, lambda: len(pane.rows) == 10)
+        await pilot.press("f", *">30ms", "enter")
+        await until(pilot, lambda: len(pane.view) == 2)
+        assert [pane.event(i).latency_ns for i in pane.view] == [50 * MS, 31 * MS]
+        assert "8 faster or untimed hidden" in str(app.query_one("#trace-status").render())
+        await pilot.press("f", "ctrl+u", *">5 parsecs", "enter")
+        await until(pilot, lambda: any("not a Go duration" in n.message for n in app._notifications))
+        assert len(pane.view) == 2  # the filter before stays

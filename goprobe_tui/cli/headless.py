@@ -41,6 +41,7 @@ def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
         rows=False,
         by=getattr(args, "by", None),
         otlp=args.otlp,
+        slower_than_ns=getattr(args, "slower_than", None),
         output=None if stats else Output(out_fd, args.format, args.count),
     )
 

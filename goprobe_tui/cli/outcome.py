@@ -7,6 +7,7 @@ from goprobe_tui.events.formats import format_for_path
 from goprobe_tui.events.status import TraceStatus
 
 NOT_MATCHING = "records of calls not matching --where, dropped by the decoder"
+NO_LATENCY = "events without a latency not shown (inlined calls, lines, returns without their entry)"
 
 
 def chosen_format(name: str | None, output: str | None) -> str:
@@ -27,4 +28,10 @@ def summary(shown: int, status: TraceStatus) -> str:
         )
         if v
     )
+    # --slower-than: not shown by request, said so (the issue's own wording: "4,812 faster
+    # calls not shown")
+    if status.faster_calls:
+        extra += f", {status.faster_calls:,} faster calls not shown"
+    if status.no_latency:
+        extra += f", {status.no_latency:,} {NO_LATENCY}"
     return f"{shown} events, {status.lost} lost, {status.malformed} malformed{extra}"

@@ -70,6 +70,19 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not seconds or a Go duration (1m30s, 500ms): {text!r}") from None
 
 
+def _duration_ns(text: str) -> int:
+    """A positive Go duration (50ms, 1m30s), in nanoseconds."""
+    from goprobe_tui.durations import parse_go_duration
+
+    try:
+        ns = parse_go_duration(text)
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if ns <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0: {text!r}")
+    return ns
+
+
 positive_int = _positive(int, "a whole number")
 positive_float = _positive(float, "a number")
 positive_seconds = _positive(_seconds, "seconds or a Go duration (1m30s, 500ms)")
@@ -176,6 +189,14 @@ def parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("trace", parents=[common], help="attach uprobes and print events")
     tr.add_argument("--ret", action="store_true", help="also probe returns (RET sweep)")
     tr.add_argument("--count", type=positive_int, help="stop after N events")
+    tr.add_argument(
+        "--slower-than",
+        type=_duration_ns,
+        metavar="DURATION",
+        help="print only calls slower than a Go duration (50ms, 1.5s), each once at its "
+        "return with its arguments, results and latency; the faster ones are counted "
+        "(implies --ret)",
+    )
     tr.add_argument(
         "--fetch",
         action="append",
@@ -305,6 +326,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
     args = commands.choices[argv[0]].parse_intermixed_args(argv[1:])
     args.command = argv[0]
+    if getattr(args, "slower_than", None) is not None:
+        args.ret = True  # a call's latency is measured at its return
     return args
 
 

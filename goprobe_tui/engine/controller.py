@@ -91,6 +91,8 @@ class TraceController:
         self._walk_shown = bool(o.stacks or o.stack_depth)  # the probes' own walk, if they walk
         if self.attacher.stack_walk and not self._walk_shown:
             self.stream.show_walked_stacks(False)
+        if o.slower_than_ns is not None:
+            self.stream.only_slower_than(o.slower_than_ns)
         self.on_binary_change: Callable[[Change], None] | None = None
         self.binary_change: Change | None = None
         self._identity = Identity(*binary.elf.identity)

@@ -32,5 +32,8 @@ class EngineOptions:
     statistics: bool = False  # aggregate per-function statistics in the decoder
     by: str | None = None  # statistics per value of this parameter or field (stats --by)
     otlp: str | None = None  # send paired calls as spans to this OTLP/HTTP endpoint
+    # only calls slower than this (ns) are passed on, once each at their return, with their
+    # arguments; statistics, spans and the flame still see every call
+    slower_than_ns: int | None = None
     rows: bool = True  # events come back for a front end to drain (else only counters)
     output: Output | None = None  # headless: the decoder writes the events

@@ -75,6 +75,11 @@ class CallStacks:
         if self.pending > self.limit:
             self._evict(key, stack)
 
+    def keep_payloads(self) -> None:
+        """Keep what each entry carries from now on; the calls open already carry none."""
+        if self._payloads is None:
+            self._payloads = {key: [None] * (len(stack) // 2) for key, stack in self._stacks.items()}
+
     def _evict(self, key: tuple[int, int], stack: array) -> None:
         """Drop one entry: the bottom of this stack, or of the oldest other one."""
         if len(stack) <= 2:

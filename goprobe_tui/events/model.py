@@ -21,7 +21,7 @@ from goprobe_tui.values.decoded import IfaceValue, SliceValue, StructValue
 # 50k stored rows add nothing to a full garbage collection; as objects (or tuples holding
 # dicts) they would add ~20-40 ms to every one, and those come several times a second.
 EventRow = tuple
-ROW_FUNCTION, ROW_KIND = 5, 6  # fields a consumer can read without rebuilding the event
+ROW_FUNCTION, ROW_KIND, ROW_LATENCY = 5, 6, 10  # fields a consumer can read without rebuilding the event
 # The trace clock is CLOCK_MONOTONIC: this converts it to the wall clock (both read here, once).
 WALL_OFFSET_NS = time.time_ns() - time.monotonic_ns()
 
@@ -35,6 +35,14 @@ def set_wall_offset(ns: int) -> None:
 _TYPE = "@type"  # first pair of a struct's row form; no Go field name starts with @
 _IFACE = "@iface"  # first pair of an interface value's row form
 _SLICE = "@slice"  # first pair of a slice's row form
+
+
+def _fields_text(values: dict[str, Any]) -> str:
+    """`a=1, r.URL.Path="/x"`, the fields asked for first."""
+    items: Iterable[tuple[str, Any]] = values.items()
+    if any("." in k for k in values):  # per event: sort only where a field was asked for
+        items = sorted(items, key=lambda kv: "." not in kv[0])
+    return ", ".join(f"{k}={format_value(v)}" for k, v in items)
 
 
 def _pairs(values: dict[str, Any]) -> tuple:
@@ -174,11 +182,7 @@ class TraceEvent:
     def values_text(self) -> str:
         """`a=1, r.URL.Path="/x"`: the fields asked for (--field, dotted) first, so a line cut
         at the screen's edge keeps them rather than a struct shown whole."""
-        values = self.returns if self.kind == "return" else self.args
-        items: Iterable[tuple[str, Any]] = values.items()
-        if any("." in k for k in values):  # per event: sort only where a field was asked for
-            items = sorted(items, key=lambda kv: "." not in kv[0])
-        return ", ".join(f"{k}={format_value(v)}" for k, v in items)
+        return _fields_text(self.returns if self.kind == "return" else self.args)
 
     def clock_text(self) -> str:
         """Wall clock, to the microsecond: 14:03:22.123456."""
@@ -221,7 +225,8 @@ class TraceEvent:
                 f"{k}={v:#x}" if isinstance(v, int) else f"{k}=?" for k, v in self.registers.items()
             )
             return f"{self.function} returned (results unknown; registers {regs})"
-        return f"{self.function} = ({self.values_text()})"
+        call = f"({_fields_text(self.args)})" if self.args else ""  # --slower-than: the whole call
+        return f"{self.function}{call} = ({self.values_text()})"
 
     def inlined_text(self) -> str:
         """`inlined in main.Loop at main.go:17` (and the functions that one sits in)."""

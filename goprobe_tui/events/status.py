@@ -29,6 +29,10 @@ class TraceStatus:
     held: int = 0  # records taken in, not yet passed on (held back for ordering)
     otlp_sent: int = 0  # spans an OTLP collector accepted (--otlp)
     otlp_dropped: int = 0  # spans dropped: queue full, or the collector refused or was down
+    # --slower-than: what was not shown, by request (not lost): calls as fast or faster, and
+    # events that have no latency to judge (entries are shown with their return, if slow)
+    faster_calls: int = 0
+    no_latency: int = 0
 
     def after(self, dead: TraceStatus) -> TraceStatus:
         """This decoder's figures on top of those of the decoders that died before it (the
@@ -44,4 +48,6 @@ class TraceStatus:
             held=self.held,
             otlp_sent=dead.otlp_sent + self.otlp_sent,
             otlp_dropped=dead.otlp_dropped + self.otlp_dropped,
+            faster_calls=dead.faster_calls + self.faster_calls,
+            no_latency=dead.no_latency + self.no_latency,
         )

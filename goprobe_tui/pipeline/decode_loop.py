@@ -47,6 +47,32 @@ class DecodeLoop:
         self.flame = FlameTree() if insight else None  # the Flame view's call paths
         # --otlp (url, binary, Go version): paired calls as spans to a collector
         self.sink = OtlpSink(*otlp) if otlp else None
+        self.slower_than_ns: int | None = None  # --slower-than: only slower calls passed on
+        self.faster_calls = 0  # returns at or under it, not passed on
+        self.no_latency = 0  # other events not passed on: no latency to judge them by
+
+    def only_slower_than(self, ns: int | None) -> None:
+        """From now on pass on only calls slower than ns, once each at its return, with its
+        entry's arguments (None: every event again). Statistics still see every event."""
+        self.slower_than_ns = ns
+        if ns is not None:
+            self.decoder.keep_call_args()
+
+    def _slow_calls(self, events: list[TraceEvent], limit: int) -> list[TraceEvent]:
+        out = []
+        for e in events:
+            if e.kind == "return" and e.latency_ns is not None:
+                if e.latency_ns > limit:
+                    if e.call_args is not None:
+                        e.args = e.call_args
+                    out.append(e)
+                else:
+                    self.faster_calls += 1
+            elif e.kind == "entry" and not e.inlined and e.has_return:
+                continue  # its return says whether the call was slow
+            else:  # inlined calls, lines, spawns, returns whose entry was not seen
+                self.no_latency += 1
+        return out
 
     def learn(self, ev: ProbeEvent) -> None:
         self.decoder.learn(ev)
@@ -75,6 +101,8 @@ class DecodeLoop:
             held=m.holding + d.held_count,
             otlp_sent=self.sink.sent if self.sink else 0,
             otlp_dropped=self.sink.dropped if self.sink else 0,
+            faster_calls=self.faster_calls,
+            no_latency=self.no_latency,
         )
 
     def step(
@@ -102,6 +130,8 @@ class DecodeLoop:
             self.flame.add(events)
         if self.sink is not None:
             self.sink.add(events)
+        if self.slower_than_ns is not None:  # after statistics, flame and spans: they see all
+            events = self._slow_calls(events, self.slower_than_ns)
         rows = [e.as_row() for e in events]
         self.decoded += len(rows)
         self.messages += 1

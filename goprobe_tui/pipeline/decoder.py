@@ -407,6 +407,12 @@ class EventDecoder:
             )
         return out
 
+    def keep_call_args(self) -> None:
+        """From now on each return gets its call's arguments (--slower-than prints a slow call
+        once, at its return, with them); calls entered before have none to give."""
+        self.call_args = True
+        self.pairing.keep_payloads()
+
     def _pair(self, out: TraceEvent, key: tuple, site: Site) -> bool:
         """Pair a return with its entry. False: drop it, its call did not match the
         function's condition (the kernel filtered its entry)."""

@@ -10,7 +10,8 @@ Protocol (frames.py), parent -> child on stdin:
   ("event", ProbeEvent) before each event is enabled (and again when its sites change),
   ("by", EXPR or None) to key the statistics by another parameter or field,
   ("stacks", bool) to show the frames the probes walk, or not, from now on,
-  ("goroutines", (goid, ...) or None) to keep only those goroutines' events, and
+  ("goroutines", (goid, ...) or None) to keep only those goroutines' events,
+  ("slower-than", NS or None) to pass on only calls slower than NS, at their returns, and
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
 output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
         to the parent (if rows), ("status", TraceStatus) frames, and with insight
@@ -129,6 +130,9 @@ def serve(inp: int, out: int) -> None:
             continue
         if msg[0] == "goroutines":
             loop.goroutines = None if msg[1] is None else frozenset(msg[1])
+            continue
+        if msg[0] == "slower-than":
+            loop.only_slower_than(msg[1])
             continue
         _, pages, lost, read_ns = msg
         rows = loop.step(pages, lost, read_ns)

@@ -63,6 +63,7 @@ class EventStream:
         self.on_batch = on_batch
         self._by = by  # statistics per value of this (stats --by)
         self._show_walked = True  # the frames the probes walk are shown
+        self._slower_than: int | None = None  # --slower-than, in ns
         self._goroutines: tuple[int, ...] | None = None  # only these goroutines' events (None: all)
         self._otlp = otlp  # (url, binary, Go version): spans to a collector
         self.on_insight = on_insight
@@ -128,6 +129,8 @@ class EventStream:
                 self._outbox.appendleft(("goroutines", self._goroutines))
             if not self._show_walked:
                 self._outbox.appendleft(("stacks", False))
+            if self._slower_than is not None:
+                self._outbox.appendleft(("slower-than", self._slower_than))
             self._outbox.appendleft(
                 (
                     "start",
@@ -159,6 +162,11 @@ class EventStream:
         where a kernel filter cannot be changed (a perf event takes one filter, once)."""
         self._goroutines = goids
         self._put(("goroutines", goids))
+
+    def only_slower_than(self, ns: int | None) -> None:
+        """Only calls slower than ns from now on (None: every event), a restarted decoder too."""
+        self._slower_than = ns
+        self._put(("slower-than", ns))
 
     def show_walked_stacks(self, on: bool) -> None:
         """Events decoded from now on carry the frames their probes walked, or not (a restarted

@@ -151,6 +151,11 @@ def status_line(status: TraceStatus) -> str:
             "unattributed": status.unattributed,
             "unpaired_returns": status.unpaired_returns,
             "filtered": status.filtered,
+            **(
+                {"faster_calls": status.faster_calls, "no_latency": status.no_latency}
+                if status.faster_calls or status.no_latency
+                else {}
+            ),
             "complete": status.lost == 0 and status.malformed == 0 and status.error is None,
             **({"error": status.error} if status.error else {}),
         }

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from goprobe_tui.atomic_file import save_atomically
+from goprobe_tui.errors import BadInput
 from goprobe_tui.events.formats import FORMATS, OutputFormat, format_for_path
 from goprobe_tui.events.model import EventRow, TraceEvent
 from goprobe_tui.events.status import TraceStatus
@@ -33,7 +34,7 @@ class EventsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TextBox(
-            placeholder="filter events (function or text), Enter to apply",
+            placeholder="filter events: function or text, or >50ms for the calls slower than that; Enter",
             select_on_focus=False,
             id="trace-filter",
         )
@@ -62,6 +63,8 @@ class EventsView(Vertical):
             parts.append(f"scrolled out {pane.dropped:,}")
         if pane.filter:
             parts.append(f"filter '{escape(printable(pane.filter))}'")
+        if pane.slower_than_ns is not None:  # what the filter hides is said, not just gone
+            parts.append(f"{len(pane.rows) - len(pane.view):,} faster or untimed hidden")
         if self.paused:
             parts.append("[reverse] PAUSED [/reverse]")
         if visible and pane.below:
@@ -79,7 +82,11 @@ class EventsView(Vertical):
         self.apply_filter(event.value)
 
     def apply_filter(self, text: str) -> None:
-        self.pane.set_filter(text)
+        try:
+            self.pane.set_filter(text)
+        except BadInput as exc:  # `>5 ms`: said, and the filter box stays open to fix it
+            self.app.notify(f"filter: {exc}", severity="error")
+            return
         if not text:
             self.box.remove_class("visible")
         self.screen.set_focus(self.pane)

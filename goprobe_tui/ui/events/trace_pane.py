@@ -17,7 +17,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from goprobe_tui.events.model import ROW_FUNCTION, ROW_KIND, EventRow, TraceEvent
+from goprobe_tui.durations import parse_go_duration
+from goprobe_tui.events.model import ROW_FUNCTION, ROW_KIND, ROW_LATENCY, EventRow, TraceEvent
 from goprobe_tui.events.text import format_duration
 from goprobe_tui.textsafe import printable
 
@@ -100,6 +101,7 @@ class TracePane(ScrollView, can_focus=True):
         self.texts: list[tuple[str, str, str, str] | None] = []
         self.view: list[int] = []  # indexes into events that pass the filter
         self.filter = ""
+        self.slower_than_ns: int | None = None  # a `>DURATION` filter
         # times: relative to the session's start (start_ns), or the wall clock (None)
         self.start_ns: int | None = time.monotonic_ns()
         self.cursor: int | None = None  # a position in `view`; None: no event chosen
@@ -134,6 +136,9 @@ class TracePane(ScrollView, can_focus=True):
         return TraceEvent.from_row(self.rows[i])
 
     def _matches(self, i: int) -> bool:
+        if self.slower_than_ns is not None:  # `>50ms`: the calls slower than that, at their return
+            latency = self.rows[i][ROW_LATENCY]
+            return latency is not None and latency > self.slower_than_ns
         f = self.filter
         return not f or f in self.rows[i][ROW_FUNCTION].lower() or f in self.text(i).lower()
 
@@ -176,7 +181,12 @@ class TracePane(ScrollView, can_focus=True):
         self._cache.clear()
 
     def set_filter(self, text: str) -> None:
-        self.filter = text.strip().lower()
+        """Text or a function name; `>DURATION` (`>50ms`, as trace --slower-than): the calls
+        slower than that. BadInput for a duration that is not one (the filter stays)."""
+        text = text.strip()
+        slower = parse_go_duration(text[1:]) if text.startswith(">") else None
+        self.slower_than_ns = slower
+        self.filter = text.lower()
         self.view = [i for i in range(len(self.rows)) if self._matches(i)]
         self.virtual_size = Size(0, len(self.view))  # no sideways scrolling: lines are fitted
         self._cache.clear()

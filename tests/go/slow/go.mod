@@ -1,0 +1,3 @@
+module goprobe.test/slow
+
+go 1.19
