@@ -65,7 +65,9 @@ def run_trace(args: argparse.Namespace) -> int:
     if not path or not (patterns or args.goroutines):
         return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
     args.format = chosen_format(args.format, args.output)
-    get_format(args.format)  # BadInput before anything else
+    fmt = get_format(args.format)  # BadInput before anything else
+    if fmt.binary and not args.output and sys.stdout.isatty():
+        return fail(f"--format {fmt.name} writes a binary file: give -o FILE{fmt.suffix}, or redirect stdout")
     if args.otlp:
         _check_otlp(args.otlp)
     try:

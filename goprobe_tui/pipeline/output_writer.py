@@ -20,7 +20,8 @@ from goprobe_tui.events.status import TraceStatus
 
 def formats_lines(format_name: str) -> bool:
     """Whether each event is its own line(s) of text: the decoder may format those."""
-    return isinstance(get_format(format_name).writer(io.StringIO()), LineWriter)
+    fmt = get_format(format_name)
+    return not fmt.binary and isinstance(fmt.writer(io.StringIO()), LineWriter)
 
 
 class OutputWriter:
@@ -28,7 +29,7 @@ class OutputWriter:
         self.fd = fd
         self.closed = False  # the reader went away (EPIPE): nothing more is written
         fmt = self._format = get_format(format_name)
-        self._text = io.StringIO()
+        self._text: io.StringIO | io.BytesIO = io.BytesIO() if fmt.binary else io.StringIO()
         self._writer = None if formats_lines(format_name) else fmt.writer(self._text)
 
     def write_text(self, data: bytes) -> None:
@@ -61,4 +62,4 @@ class OutputWriter:
         if text:
             self._text.seek(0)
             self._text.truncate()
-            self.write_text(text.encode("utf-8", "backslashreplace"))
+            self.write_text(text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace"))

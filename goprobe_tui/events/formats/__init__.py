@@ -43,4 +43,4 @@ def format_for_path(path: str, default: str = "json") -> OutputFormat:
 
 
 # Registration: one line per format module.
-from goprobe_tui.events.formats import chrome, folded, jsonl, text  # noqa: E402, F401 (they register)
+from goprobe_tui.events.formats import chrome, folded, jsonl, pprof, text  # noqa: E402, F401 (they register)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import ClassVar, TextIO
+from typing import IO, Any, ClassVar, TextIO
 
 from goprobe_tui.errors import BadInput
 from goprobe_tui.events.model import TraceEvent
@@ -14,9 +14,10 @@ from goprobe_tui.events.status import TraceStatus
 
 
 class EventWriter(ABC):
-    """Events in, text out, as they come: a writer may also hold them until close()."""
+    """Events in, text out (bytes for a binary format), as they come: a writer may also hold
+    them until close()."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: IO[Any]) -> None:
         self.out = out
 
     @abstractmethod
@@ -45,9 +46,11 @@ class OutputFormat(ABC):
     name: ClassVar[str]
     suffix: ClassVar[str]  # for files saved in this format
     summary: ClassVar[str]  # one line for --help and the save prompt
+    binary: ClassVar[bool] = False  # its writer writes bytes (a file, never a terminal)
 
     @abstractmethod
-    def writer(self, out: TextIO) -> EventWriter: ...
+    def writer(self, out: Any) -> EventWriter:
+        """out: a text stream, or a binary one where `binary` says so."""
 
     def write_stats(self, snapshot: Snapshot, out: TextIO, status: TraceStatus | None = None) -> None:
         raise BadInput(f"--format {self.name} applies to events, not to statistics")

@@ -137,9 +137,12 @@ class EventsView(Vertical):
             decoded=len(rows), lost=now.lost, malformed=now.malformed, unattributed=now.unattributed
         )
         try:
-            save_atomically(path, lambda out: _write(fmt, out, rows, status))
+            save_atomically(path, lambda out: _write(fmt, out, rows, status), binary=fmt.binary)
         except OSError as exc:
             self.app.notify(f"cannot save {path}: {exc.strerror}", severity="error")
+            return
+        except BadInput as exc:  # a format that cannot be written here (pprof without protobuf)
+            self.app.notify(f"cannot save {path}: {exc}", severity="error")
             return
         self.app.notify(f"saved {len(rows):,} event{'s' if len(rows) != 1 else ''} to {path} ({fmt.name})")
 
@@ -154,4 +157,5 @@ def _write(fmt: OutputFormat, out: TextIO, rows: list[EventRow], status: TraceSt
     writer = fmt.writer(out)
     writer.write(TraceEvent.from_row(r) for r in rows)
     writer.close(status)
-    out.write(fmt.trailer(status))
+    if not fmt.binary:
+        out.write(fmt.trailer(status))
