@@ -60,6 +60,23 @@ async def test_search_ranks_and_enter_returns_to_list(binary) -> None:
         assert app.focused is fl
 
 
+async def test_keys_behind_enter_act_on_the_answer_to_the_query_typed(binary, monkeypatch) -> None:
+    """`/main.Greet`, Enter, Space typed in one burst while the search still runs in the
+    background (a loaded machine, the search tables not built yet): Space attaches main.Greet,
+    not the first row of the list as it was before the answer came (seen in a tmux test)."""
+    from goprobe_tui.ui.browser.browser import Browser
+
+    monkeypatch.setattr(Browser, "_run_search", lambda self, query, scope: None)  # never answers
+    engine = FakeController()
+    app = GoprobeApp(binary, engine)
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app.browser.searcher, "ready", lambda query: False)
+        first = binary.functions.names[app.query_one(FunctionList).current]
+        await pilot.press("slash", *"main.Greet", "enter", "space")
+        await until(pilot, lambda: engine.attached, what="an attach")
+        assert list(engine.attached) == ["main.Greet"] and first != "main.Greet"
+
+
 async def test_attach_detach_and_return_probes(binary) -> None:
     messages = []
     engine = FakeController()

@@ -7,10 +7,11 @@ from textual.message import Message
 
 
 class SearchDone(Message):
-    def __init__(self, query: str, rows: np.ndarray) -> None:
+    def __init__(self, query: str, rows: np.ndarray, scope: int) -> None:
         super().__init__()
         self.query = query
         self.rows = rows
+        self.scope = scope  # the list scope the rows answer (t cycles it)
 
 
 class ProbeChanged(Message):

@@ -30,6 +30,7 @@ class Browser(Vertical):
         self.searcher = FunctionSearch(functions.names, main_module)
         self.scope = EVERYTHING  # which functions the list holds (t cycles)
         self.query_text = ""
+        self._shown = ("", EVERYTHING)  # the query and scope the list's rows answer
         self._search_started = 0.0
         self.search_latencies: list[float] = []  # keystroke -> results applied, for benchmarks
 
@@ -98,6 +99,12 @@ class Browser(Vertical):
         self.box.selection = Selection(0, len(self.box.value))
 
     def focus_list(self) -> None:
+        """The list, answering the query typed: a search still running in the background is
+        done now, so the keys queued behind Enter (`/Countdown`, Enter, Space) act on its
+        answer, not on the list before it (seen: Space attached the full list's first row)."""
+        if self._shown != (self.query_text, self.scope):
+            rows = self.searcher.search(self.query_text, scope=self.scope)
+            self._search_done(SearchDone(self.query_text, rows, self.scope))
         self.screen.set_focus(self.function_list)
 
     def cycle_scope(self) -> None:
@@ -111,7 +118,8 @@ class Browser(Vertical):
         self._search_started = time.perf_counter()
         if self.searcher.ready(event.value):
             # a few milliseconds: answered now, painted with the keystroke in one frame
-            self._search_done(SearchDone(event.value, self.searcher.search(event.value, scope=self.scope)))
+            rows = self.searcher.search(event.value, scope=self.scope)
+            self._search_done(SearchDone(event.value, rows, self.scope))
         else:
             self._run_search(event.value, self.scope)
 
@@ -125,12 +133,13 @@ class Browser(Vertical):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _run_search(self, query: str, scope: int) -> None:
-        self.post_message(SearchDone(query, self.searcher.search(query, scope=scope)))
+        self.post_message(SearchDone(query, self.searcher.search(query, scope=scope), scope))
 
     @on(SearchDone)
     def _search_done(self, message: SearchDone) -> None:
-        if message.query != self.query_text:
-            return  # a newer keystroke is on its way
+        if (message.query, message.scope) != (self.query_text, self.scope):
+            return  # a newer keystroke (or t) is on its way
+        self._shown = (message.query, message.scope)
         self.function_list.set_rows(message.rows)
         self._update_status()
         self.search_latencies.append(time.perf_counter() - self._search_started)
