@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ from goprobe_tui.cli.output_file import AtomicOutput
 from goprobe_tui.cli.progress import ProgressLine
 from goprobe_tui.engine import EngineOptions, Output, TraceController, cleanup_stale, open_engine
 from goprobe_tui.engine.binary_watch import Change
+from goprobe_tui.engine.launch import LaunchedProgram
 from goprobe_tui.engine.patterns import planned_probes
 from goprobe_tui.engine.request import check_request, fetch_overrides, select
 from goprobe_tui.engine.target import process_alive, process_start_time, resolve_target
@@ -29,6 +31,7 @@ def _options(args: argparse.Namespace, out_fd: int) -> EngineOptions:
     stats = args.command == "stats"
     return EngineOptions(
         pid=args.pid,
+        launched=args.program is not None,
         overrides=fetch_overrides(args.fetch),
         # --by on a field: read it at the entry like --field
         fields=tuple(args.field) + ((args.by,) if "." in (getattr(args, "by", None) or "") else ()),
@@ -61,9 +64,11 @@ def run_trace(args: argparse.Namespace) -> int:
     if args.pid is not None and binary_arg and not os.path.exists(binary_arg):
         patterns.insert(0, binary_arg)  # `trace --pid N 'main.*'`: no binary given
         binary_arg = None
+    if args.launch is not None and args.pid is not None:
+        return fail("`-- ARG...` starts BINARY under trace: give it, or --pid of a running process, not both")
     path = resolve_target(args.pid, binary_arg)
     if not path or not (patterns or args.goroutines):
-        return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN...")
+        return fail(f"usage: goprobe-tui {args.command} [--pid PID] BINARY PATTERN... [-- ARG...]")
     args.format = chosen_format(args.format, args.output)
     fmt = get_format(args.format)  # BadInput before anything else
     if fmt.binary and not args.output and sys.stdout.isatty():
@@ -76,9 +81,17 @@ def run_trace(args: argparse.Namespace) -> int:
     except GoprobeError as exc:
         return fail(f"{path}: {exc}")
     output = None
+    args.program = None
     try:
         output = AtomicOutput(args.output) if args.output else None
-        options = _options(args, output.fd if output else sys.stdout.fileno())
+        out_fd = output.fd if output else sys.stdout.fileno()
+        if args.launch is not None:
+            # held before its first instruction until its probes are in place; its stdout is
+            # its own: events go to -o FILE, else to stderr
+            args.program = LaunchedProgram(path, args.launch)
+            args.pid = args.program.pid
+            out_fd = output.fd if output else sys.stderr.fileno()
+        options = _options(args, out_fd)
         fns = select(binary, patterns) if patterns else []
         check_request(binary, fns, options, args.ret)
         entries, inlined, lines = planned_probes(binary, fns)
@@ -99,10 +112,14 @@ def run_trace(args: argparse.Namespace) -> int:
                 say(f"written to {args.output}")
             else:
                 output.abandon()
+        if args.program is not None and status in (OK, INTERRUPTED):
+            return args.program.wait()  # goprobe-tui exits as the program did
         return status
     except BadInput as exc:
         return fail(str(exc))
     finally:
+        if args.program is not None:
+            args.program.wait()  # never started (an error first): it runs nothing and exits
         if output is not None:
             output.abandon()
         binary.close()
@@ -303,12 +320,17 @@ def _trace(
             f"attached {_plural(probes, 'probe')} ({_plural(events, 'kernel event')}) to "
             f"{what}{also} in {binary.path}; Ctrl-C to stop"
         )
+    program: LaunchedProgram | None = args.program
+    if program is not None:
+        program.start()  # every probe in place: its first instruction may run
+        say(f"started {binary.path} as pid {program.pid}")
     target_start = process_start_time(args.pid) if args.pid is not None else None
     deadline = time.monotonic() + args.duration if args.duration else None
     notices = 0
     next_check = time.monotonic()
+    stop = _LaunchSignals(program, signals) if program is not None else signals
     while (
-        not signals()
+        not stop()
         and not engine.ended
         and not _probes_gone(engine)
         and (engine.attached_names() or engine.goroutines)
@@ -321,13 +343,16 @@ def _trace(
             next_check = time.monotonic() + 1.0
             for warning in engine.check_rates().warnings:
                 say(warning)
-        if args.pid is not None and not process_alive(args.pid, target_start):
+        if program is not None and program.ended():
+            say(f"the program exited with status {program.status}: stopping")
+            break
+        if program is None and args.pid is not None and not process_alive(args.pid, target_start):
             say(f"process {args.pid} exited: stopping")
             break
         timeout = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
         if timeout <= 0:
             break
-        signals.wait(timeout)
+        stop.wait(timeout)
     # Disable everything and let the decoder write what was recorded before the stop: events
     # that happened are written, not dropped. More signals meanwhile change nothing.
     say(f"detaching {_plural(engine.status().probes, 'probe')}…")
@@ -339,6 +364,30 @@ def _trace(
     if args.otlp:
         say(f"{s.otlp_sent:,} spans sent to {args.otlp}, {s.otlp_dropped:,} dropped")
     return FAILED if s.error or _probes_gone(engine) else OK
+
+
+class _LaunchSignals:
+    """Stop signals while a program started under trace runs: the first SIGINT or SIGTERM goes
+    to the program (a Ctrl-C on the terminal reached it already), and tracing goes on until it
+    exits; a second one, or SIGHUP, stops tracing (the program runs on)."""
+
+    def __init__(self, program: LaunchedProgram, signals: SignalPipe) -> None:
+        self.program, self.signals = program, signals
+        self.forwarded = False
+        self.stop = False
+
+    def __call__(self) -> bool:
+        return self.stop
+
+    def wait(self, timeout: float) -> None:
+        for code in self.signals.wait(timeout):
+            if code in (signal.SIGINT, signal.SIGTERM) and not self.forwarded:
+                self.forwarded = True
+                if not (code == signal.SIGINT and self.program.shares_terminal_signals()):
+                    self.program.forward(code)
+                say(f"{signal.Signals(code).name} passed to the program; again to stop tracing")
+            elif code:
+                self.stop = True
 
 
 def _probes_gone(engine: TraceController) -> bool:

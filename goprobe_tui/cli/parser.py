@@ -323,9 +323,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     top = parser()
     if argv[0] not in SUBCOMMANDS:
         return top.parse_args(argv)  # --version, --help, or one line naming the mistake
+    # `trace BIN PATTERN -- ARG...`: what follows `--` is the program's, untouched
+    launch = None
+    if "--" in argv[1:]:
+        cut = argv.index("--", 1)
+        argv, launch = argv[:cut], argv[cut + 1 :]
     commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
     args = commands.choices[argv[0]].parse_intermixed_args(argv[1:])
     args.command = argv[0]
+    args.launch = launch
     if getattr(args, "slower_than", None) is not None:
         args.ret = True  # a call's latency is measured at its return
     return args

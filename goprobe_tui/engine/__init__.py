@@ -58,7 +58,10 @@ def open_engine(
 
     options = options or EngineOptions()
     session = ProbeSession(
-        pid_filter=options.pid, isolate=options.pid is not None, stack_depth=options.stack_depth
+        pid_filter=options.pid,
+        isolate=options.pid is not None,
+        stack_depth=options.stack_depth,
+        children=options.launched,
     )
     try:
         return TraceController(binary, session, path or binary.path, options)

@@ -76,7 +76,7 @@ class TraceController:
         self.stream = EventStream(
             session.instance,
             session.root,
-            o.pid,
+            None if o.launched else o.pid,  # launched: its forks' events are its own too
             self._on_batch,
             None if out is None else (out.fd, out.format, out.count),
             stop_timeout=None if out or not o.rows else 5.0,

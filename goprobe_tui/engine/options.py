@@ -19,6 +19,9 @@ class Output:
 @dataclass(frozen=True)
 class EngineOptions:
     pid: int | None = None  # trace this process only
+    # pid is a program started under trace (trace BIN -- ARGS): the processes it forks are
+    # traced too, and each event keeps its own process id
+    launched: bool = False
     overrides: dict[str, FetchPlan] = field(default_factory=dict)  # --fetch, per function
     fields: tuple[str, ...] = ()  # --field selectors, for every function that has the root
     where: tuple[str, ...] = ()  # --where: for every function, or `PATTERN: COND` for some

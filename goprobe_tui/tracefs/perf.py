@@ -168,8 +168,13 @@ class PerfTargets:
     thread of one process; with no pid, one per CPU for every process (as tracefs would, but
     with perf's callchains as deep as asked: --stack-depth above what a probe can walk)."""
 
-    def __init__(self, pid: int | None, stacks: bool = False, stack_depth: int = STACK_DEPTH) -> None:
+    def __init__(
+        self, pid: int | None, stacks: bool = False, stack_depth: int = STACK_DEPTH, children: bool = False
+    ) -> None:
+        """children: the processes the target forks inherit its events too (a program started
+        under trace: `trace BIN -- ARGS`), not only its threads (--pid)."""
         self.pid = pid
+        self.children = children
         self.stacks = stacks
         # entries of a callchain kept: the probe's address and the frames asked (--stack-depth)
         self.stack_depth = max(STACK_DEPTH, min(stack_depth, MAX_STACK_DEPTH))
@@ -187,7 +192,7 @@ class PerfTargets:
         """Breakpoints of one tracefs event into the target's threads, enabled. ProbeError
         if the target cannot be reached (gone, or not traceable)."""
         sample = SAMPLE_TID | SAMPLE_TIME | SAMPLE_CPU | SAMPLE_RAW
-        flags = FLAG_DISABLED | FLAG_INHERIT | FLAG_INHERIT_THREAD
+        flags = FLAG_DISABLED | FLAG_INHERIT | (0 if self.children else FLAG_INHERIT_THREAD)
         if self.stacks:
             sample |= SAMPLE_CALLCHAIN
             flags |= FLAG_EXCLUDE_CALLCHAIN_KERNEL
@@ -284,7 +289,7 @@ class PerfReader:
         # Every record is the target's (only its threads have the events), and the sample
         # says so: the decoder need not ask /proc, where an exited thread's id may already
         # belong to another process.
-        self.one_process = targets.pid
+        self.one_process = None if targets.children else targets.pid  # its children: their own
         self.foreign = 0  # samples of another process: none can come (inherit_thread)
 
     def read(self) -> tuple[list[tuple[int, bytes]], int, int]:

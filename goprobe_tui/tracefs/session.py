@@ -128,6 +128,7 @@ class ProbeSession:
         isolate: bool = False,
         stack_depth: int | None = None,
         control: Control = LIVE,
+        children: bool = False,
     ) -> None:
         """isolate (with pid_filter): breakpoints in that process only, through perf
         (perf.py); events are then never enabled in the instance. control: where the writes
@@ -176,7 +177,10 @@ class ProbeSession:
             try:
                 # call stacks are always sampled: a perf event cannot start taking them later
                 self.perf = PerfTargets(
-                    pid_filter if isolate else None, stacks=True, stack_depth=(stack_depth or 7) + 1
+                    pid_filter if isolate else None,
+                    stacks=True,
+                    stack_depth=(stack_depth or 7) + 1,
+                    children=children,  # a program started under trace: its forks too
                 )
             except ProbeError as exc:
                 self.close()

@@ -1,0 +1,3 @@
+module goprobe.test/launched
+
+go 1.19

@@ -1,0 +1,120 @@
+"""`trace BIN PATTERN -- ARG...`: the program started under trace, every probe in place before
+its first instruction (its init functions seen), its probes its own (other processes running
+the same file trap nowhere), its stdin/stdout/stderr kept, and goprobe-tui exiting with its
+exit status. tests/go/launched: Step 3 times in init, N times in main, then exit 7."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.conftest import need
+from tests.kernel_helpers import goprobe_leftovers, json_lines, private_copy, started
+from tests.support import toolchains as tc
+
+NEWEST = "1.27.3"
+
+
+def _launch(*args: str, stdin=None) -> subprocess.Popen:
+    return started(
+        subprocess.Popen(
+            [sys.executable, "-m", "goprobe_tui", "trace", *args],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("variant", ["default", "strip"])
+def test_a_launched_program_is_traced_from_its_first_instruction_alone(
+    root: str, tmp_path, variant: str
+) -> None:
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    prog = private_copy(tc.build("launched", NEWEST, variant), tmp_path)
+    out = tmp_path / "events.jsonl"
+    # other copies of the very same file, started again and again meanwhile: never traced
+    stop, siblings = threading.Event(), []
+
+    def run_siblings() -> None:
+        while not stop.is_set():
+            done = subprocess.run([str(prog), "50"], capture_output=True, text=True, timeout=60)
+            siblings.append(done.returncode)
+
+    loop = threading.Thread(target=run_siblings)
+    loop.start()
+    try:
+        trace = _launch("--json", "-o", str(out), str(prog), "main.Step", "--", "5")
+        stdout, stderr = trace.communicate(timeout=120)
+    finally:
+        stop.set()
+        loop.join()
+    assert trace.returncode == 7, stderr  # the program's own exit status
+    assert stdout == "stepped 8\n", stdout  # its output, untouched
+    assert siblings and set(siblings) == {7}
+    events, status = json_lines(out.read_text())
+    assert [e["kind"] for e in events] == ["entry"] * 8, events
+    assert len({e["pid"] for e in events}) == 1
+    values = [next(iter(e["args"].values())) for e in events]  # i (DWARF) or arg0 (stripped)
+    assert values == [100, 101, 102, 0, 1, 2, 3, 4], values  # init's three first
+    assert status is not None and status["complete"], status
+    assert "the program exited with status 7" in stderr, stderr
+    assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.kernel
+def test_without_o_events_go_to_stderr_and_the_programs_stdin_is_its_own(root: str, tmp_path) -> None:
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    prog = private_copy(tc.build("launched", NEWEST), tmp_path)
+    trace = _launch(str(prog), "main.Step", "--", "2", stdin=subprocess.PIPE)
+    stdout, stderr = trace.communicate(input="", timeout=120)
+    assert trace.returncode == 7 and stdout == "stepped 5\n", (stdout, stderr)
+    assert sum("-> main.Step(" in line for line in stderr.splitlines()) == 5, stderr
+    assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.kernel
+def test_sigterm_goes_to_the_program_first(root: str, tmp_path) -> None:
+    """SIGTERM to goprobe-tui ends the program (Go's default: exit by the signal), tracing
+    ends with it, and goprobe-tui exits 128+15 after its summary; nothing is left."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    prog = private_copy(tc.build("parked", NEWEST), tmp_path)
+    trace = _launch(str(prog), "main.receiver", "--", stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    lines = []
+    while time.monotonic() < deadline:
+        line = trace.stderr.readline()
+        lines.append(line)
+        if not line or "-> main.receiver(" in line:
+            break
+    assert any("started" in ln for ln in lines), lines
+    trace.send_signal(signal.SIGTERM)
+    trace.wait(timeout=120)  # its stdin stays open: it ends by the signal, not by EOF
+    err = trace.stderr.read()
+    trace.stdin.close()
+    assert trace.returncode == 128 + signal.SIGTERM, "".join(lines) + err
+    assert "SIGTERM passed to the program" in err and "exited with status 143" in err, err
+    assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "/bin/true", "--", "x"],
+        ["trace", "--pid", "1", "main.F", "--", "x"],
+        ["trace", "/nonexistent/prog", "main.F", "--"],
+    ],
+)
+def test_a_launch_that_cannot_be_is_one_line_exit_2(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
