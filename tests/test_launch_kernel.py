@@ -5,11 +5,13 @@ exit status. tests/go/launched: Step 3 times in init, N times in main, then exit
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +120,55 @@ def test_a_launch_that_cannot_be_is_one_line_exit_2(argv: list[str]) -> None:
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def _started_program(prog, *more: str) -> tuple[subprocess.Popen, int]:
+    """goprobe-tui tracing the parked program it started; (goprobe-tui, the program's pid)."""
+    trace = _launch(str(prog), "main.receiver", *more, "--", stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = trace.stderr.readline()
+        lines.append(line)
+        if not line or "-> main.receiver(" in line:
+            break
+    started_line = next((ln for ln in lines if " as pid " in ln), None)
+    assert started_line, lines
+    return trace, int(started_line.rsplit(" ", 1)[1])
+
+
+@pytest.mark.kernel
+def test_a_program_killed_ends_the_trace_with_its_status(root: str, tmp_path) -> None:
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    prog = private_copy(tc.build("parked", NEWEST), tmp_path)
+    trace, pid = _started_program(prog)
+    os.kill(pid, signal.SIGKILL)
+    trace.wait(timeout=120)
+    err = trace.stderr.read()
+    trace.stdin.close()
+    assert trace.returncode == 128 + signal.SIGKILL and "exited with status 137" in err, err
+    assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.kernel
+def test_goprobe_tui_killed_leaves_the_program_running_unharmed(root: str, tmp_path) -> None:
+    """SIGKILL to goprobe-tui: the kernel closes its perf events (the program's breakpoints go
+    with them), the program runs on and ends as it would have; cleanup removes the event
+    definitions the dead session left (any start of goprobe-tui sweeps them too)."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    prog = private_copy(tc.build("parked", NEWEST), tmp_path)
+    trace, pid = _started_program(prog)
+    trace.kill()
+    trace.wait()
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    assert stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # it runs on
+    trace.stdin.close()  # EOF: the program ends on its own, as it does untraced
+    deadline = time.monotonic() + 60
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}")
+    out = subprocess.run(
+        [sys.executable, "-m", "goprobe_tui", "cleanup"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert goprobe_leftovers(root) == []
