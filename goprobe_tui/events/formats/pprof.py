@@ -49,16 +49,32 @@ def call_frames(entry: TraceEvent, enclosing: OpenCall | None) -> tuple[Frame, .
     return (own,)
 
 
+def creation_frames(ev: TraceEvent) -> tuple[Frame, ...]:
+    """A goroutine creation's stack, innermost first: the function the goroutine started in,
+    the function of the go statement at its file:line, then (--stack) the frames below it."""
+    file, line = ev.source or ("", 0)
+    start = str(ev.args.get("start") or "?")
+    walked = tuple((f[0], f[2] or "", int(f[3] or 0), bool(f[1])) for f in ev.stack or ())
+    if walked and walked[0][0] == ev.function:
+        walked = walked[1:]  # the go statement's function, already given with its line
+    return ((start, "", 0, False), (ev.function, file, int(line), False), *walked)
+
+
 class PprofWriter(EventWriter):
     def __init__(self, out: IO[bytes]) -> None:
         super().__init__(out)
         self.calls = CallMatcher(annotate=call_frames)
         self.samples: dict[tuple[Frame, ...], list[int]] = {}  # stack -> [calls, self ns]
+        self.creations: dict[tuple[Frame, ...], int] = {}  # --goroutines: creation stack -> count
         self.first_ns: int | None = None
         self.last_ns = 0
 
     def write(self, events: Iterable[TraceEvent]) -> None:
         for ev in events:
+            if ev.kind == "spawn":
+                stack = creation_frames(ev)
+                self.creations[stack] = self.creations.get(stack, 0) + 1
+                continue
             call = self.calls.feed(ev)
             if call is None:
                 continue
@@ -71,7 +87,9 @@ class PprofWriter(EventWriter):
             values[1] += call.self_ns
 
     def close(self, status: TraceStatus | None = None) -> None:
-        data = gzip.compress(profile_bytes(self.samples, self.first_ns, self.last_ns, status), mtime=0)
+        data = gzip.compress(
+            profile_bytes(self.samples, self.first_ns, self.last_ns, status, self.creations), mtime=0
+        )
         self.out.write(data)
         self.out.flush()
 
@@ -81,7 +99,10 @@ def profile_bytes(
     first_ns: int | None,
     last_ns: int,
     status: TraceStatus | None = None,
+    creations: dict[tuple[Frame, ...], int] | None = None,
 ) -> bytes:
+    """With creations (--goroutines), a third sample type, goroutine-creations/count, keyed by
+    each creation's stack: the function started, the go statement, then its stack."""
     pb = _profile_module()
     profile = pb.Profile()
     strings: dict[str, int] = {}
@@ -94,7 +115,10 @@ def profile_bytes(
         return index
 
     s("")  # index 0 is the empty string, by the format's rule
-    for kind, unit in (("calls", "count"), ("wall", "nanoseconds")):
+    kinds = [("calls", "count"), ("wall", "nanoseconds")]
+    if creations:
+        kinds.append(("goroutine-creations", "count"))
+    for kind, unit in kinds:
         profile.sample_type.add(type=s(kind), unit=s(unit))
     profile.default_sample_type = s("wall")  # the type's name (a string index), not a position
     profile.period_type.type, profile.period_type.unit = s("wall"), s("nanoseconds")
@@ -125,7 +149,11 @@ def profile_bytes(
                 loc.line.add(function_id=function_id(name, file), line=line)
         return lid
 
-    for stack, (calls, self_ns) in samples.items():
+    rows = [
+        (stack, [calls, self_ns] + ([0] if creations else [])) for stack, (calls, self_ns) in samples.items()
+    ]
+    rows += [(stack, [0, 0, n]) for stack, n in (creations or {}).items()]
+    for stack, values in rows:
         ids = []
         pending: list[tuple[str, str, int]] = []  # inlined frames waiting for their caller
         for name, file, line, inlined in stack:
@@ -135,7 +163,7 @@ def profile_bytes(
                 pending = []
         if pending:
             ids.append(location_id(tuple(pending)))
-        profile.sample.add(location_id=ids, value=[calls, self_ns])
+        profile.sample.add(location_id=ids, value=values)
     return profile.SerializeToString()
 
 
