@@ -64,3 +64,16 @@ def test_a_bad_duration_is_one_line_exit_2(bad: str) -> None:
     )
     assert done.returncode == 2 and "--slower-than" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) <= 2, done.stderr  # usage line + the reason
+
+
+@pytest.mark.kernel
+def test_stats_counts_each_functions_slow_calls_and_the_rest_unchanged(root: str, tmp_path) -> None:
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    slow = private_copy(tc.build("slow", NEWEST), tmp_path)
+    run = TraceRun("--json", "--slower-than", "30ms", str(slow), "main.Step", command="stats")
+    assert run_program(slow).returncode == 0
+    run.proc.send_signal(2)
+    rows, err = run.finish()
+    (step,) = [r for r in rows if r["function"] == "main.Step"]
+    assert (step["calls"], step["returns"], step["slower"]) == (25, 25, 5), (step, err)
+    assert step["p50_ns"] < 30_000_000 < step["max_ns"]  # statistics of every call, as without it

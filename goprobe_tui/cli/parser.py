@@ -121,6 +121,14 @@ def _tracing_options() -> argparse.ArgumentParser:
     )
     common.add_argument("--where", action="append", default=[], metavar="[PATTERN:] COND", help=WHERE_HELP)
     common.add_argument(
+        "--slower-than",
+        type=_duration_ns,
+        metavar="DURATION",
+        help="trace: print only calls slower than a Go duration (50ms, 1.5s), each once at "
+        "its return with its arguments, results and latency, the faster ones counted "
+        "(implies --ret); stats: count each function's calls slower than it",
+    )
+    common.add_argument(
         "-o",
         "--output",
         metavar="FILE",
@@ -189,14 +197,6 @@ def parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("trace", parents=[common], help="attach uprobes and print events")
     tr.add_argument("--ret", action="store_true", help="also probe returns (RET sweep)")
     tr.add_argument("--count", type=positive_int, help="stop after N events")
-    tr.add_argument(
-        "--slower-than",
-        type=_duration_ns,
-        metavar="DURATION",
-        help="print only calls slower than a Go duration (50ms, 1.5s), each once at its "
-        "return with its arguments, results and latency; the faster ones are counted "
-        "(implies --ret)",
-    )
     tr.add_argument(
         "--fetch",
         action="append",

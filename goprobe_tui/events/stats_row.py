@@ -30,6 +30,7 @@ class StatsRow:
     key_text: str | None = None  # that value as shown
     total: bool = False  # --by: the function's sum over its keys, not a key of its own
     untraced_inlined_sites: int = 0  # inlined calls with no probe: the count is partial
+    slower: int | None = None  # --slower-than: its calls slower than that (None: not asked)
 
 
 Snapshot = list[StatsRow]  # what a statistics snapshot is, everywhere

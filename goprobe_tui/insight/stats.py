@@ -37,6 +37,7 @@ class FunctionStats:
         "inlined",
         "key",
         "latency",
+        "slower",
         "slowest",
         "unpaired",
     )
@@ -50,6 +51,7 @@ class FunctionStats:
         self.latency = LatencyHistogram()
         self.slowest: dict[str, Any] | None = None
         self.unpaired = 0  # returns without a latency (their entry was not seen)
+        self.slower: int | None = None  # --slower-than: calls slower than it (None: not asked)
         self.callers: dict[str, int] = {}  # direct caller -> calls
         self._rate: deque[list[int]] = deque(maxlen=RATE_SECONDS)  # [second, calls]
 
@@ -94,6 +96,7 @@ class FunctionStats:
             mean_ns=lat.total // lat.count if lat.count else None,
             histogram=[list(o) for o in lat.octaves()],
             slowest=self.slowest,
+            slower=self.slower,
             callers=[
                 [n, c] for n, c in sorted(self.callers.items(), key=lambda nc: (-nc[1], nc[0]))[:TOP_CALLERS]
             ],
@@ -105,6 +108,7 @@ class StatsTable:
         """by: a parameter or a field (`r.URL.Path`) read at each call's entry: a row per
         function and value of it (`stats --by`)."""
         self.by = by
+        self.slower_than_ns: int | None = None  # --slower-than: count the calls slower than it
         self.functions: dict[str, FunctionStats] = {}
         self.keyed: dict[tuple[str, str], FunctionStats] = {}
         self.untraced: dict[str, int] = {}  # function -> its inlined calls without a probe
@@ -163,6 +167,8 @@ class StatsTable:
             st.unpaired += 1
             return
         st.latency.add(ev.latency_ns)
+        if self.slower_than_ns is not None:
+            st.slower = (st.slower or 0) + (ev.latency_ns > self.slower_than_ns)
         if st.latency.max == ev.latency_ns and (
             st.slowest is None or ev.latency_ns > st.slowest["latency_ns"]
         ):
@@ -255,6 +261,8 @@ def _merged(rows: list[FunctionStats], key: str = OTHER_KEY) -> FunctionStats:
         out.calls += r.calls
         out.inlined += r.inlined
         out.unpaired += r.unpaired
+        if r.slower is not None:
+            out.slower = (out.slower or 0) + r.slower
         if out.errors is not None and r.errors is not None:
             out.errors += r.errors
         for b, n in r.latency.buckets.items():

@@ -55,6 +55,8 @@ class DecodeLoop:
         """From now on pass on only calls slower than ns, once each at its return, with its
         entry's arguments (None: every event again). Statistics still see every event."""
         self.slower_than_ns = ns
+        if self.table is not None:  # stats --slower-than: each function's slow calls counted
+            self.table.slower_than_ns = ns
         if ns is not None:
             self.decoder.keep_call_args()
 

@@ -30,6 +30,7 @@ STATS_KEYS = (
     "histogram",
     "slowest",
     "callers",
+    "slower",
 )
 
 

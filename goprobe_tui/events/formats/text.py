@@ -41,9 +41,10 @@ class TextFormat(OutputFormat):
             return f"  {s.key_text}" if s.key_text is not None else s.function
 
         width = min(max(40, *(len(printable(name_of(s))) for s in rows)), 100)
+        with_slower = any(s.slower is not None for s in rows)  # stats --slower-than: its column
         out.write(
             f"{'function':<{width}} {'calls':>9} {'inlined':>9} {'errors':>7} {'p50':>8} "
-            f"{'p90':>8} {'p99':>8} {'max':>8}\n"
+            f"{'p90':>8} {'p99':>8} {'max':>8}" + (f" {'slower':>9}" if with_slower else "") + "\n"
         )
         for s in rows:
             errors = NOT_KNOWN if s.errors is None else f"{s.errors:,}"
@@ -55,7 +56,7 @@ class TextFormat(OutputFormat):
             out.write(
                 f"{printable(name)[:width]:<{width}} {calls:>9} {shown:>9} "
                 f"{errors:>7} {d(s.p50_ns):>8} {d(s.p90_ns):>8} {d(s.p99_ns):>8} "
-                f"{d(s.max_ns):>8}\n"
+                f"{d(s.max_ns):>8}" + (f" {s.slower or 0:>9,}" if with_slower else "") + "\n"
             )
             if untraced:
                 out.write(f"    {partial_note(untraced)}\n")
