@@ -387,3 +387,23 @@ def test_a_long_attach_shows_progress_on_stderr(monkeypatch) -> None:
     term("attaching", 500, 6822)
     term.close()
     assert term.stream.getvalue() == "\r\x1b[Kgoprobe-tui: attaching 500/6,822 (7%)\r\x1b[K"
+
+
+def test_the_same_note_of_many_functions_is_one_line(capsys) -> None:
+    """hugolib.(*HugoSites).* printed 25 lines `'F': no RET instruction (…): entry probe only`:
+    above 3 functions one line says it, with how many and the first names."""
+    from types import SimpleNamespace
+
+    from goprobe_tui.cli.headless import _say_notes
+
+    note = "no RET instruction (ends in a tail call or never returns): entry probe only"
+    many = [
+        SimpleNamespace(
+            function=SimpleNamespace(key=f"main.F{i}"), inlined_missed=0, inlined_calls=0, note=note
+        )
+        for i in range(25)
+    ]
+    _say_notes(many, "/bin/app")
+    assert capsys.readouterr().err.splitlines() == [
+        f"goprobe-tui: 25 functions ('main.F0', 'main.F1', 'main.F2', …): {note}"
+    ]

@@ -222,10 +222,18 @@ def _say_notes(attached: list, path: str) -> None:
     summary line when many functions have some (38 lines for strings.* on hugo)."""
     partial = [a for a in attached if a.inlined_missed]
     summary = len(partial) > SUMMARY_ABOVE
+    by_note: dict[str, list[str]] = {}
     for att in attached:
         note = _UNTRACED.sub("", att.note).strip("; ") if summary else att.note
         if note:
-            say(f"{att.function.key!r}: {note}")
+            by_note.setdefault(note, []).append(att.function.key)
+    for note, names in by_note.items():
+        if len(names) > SUMMARY_ABOVE:  # one line, not one per function (25 on hugolib)
+            shown = ", ".join(repr(n) for n in names[:3])
+            say(f"{len(names):,} functions ({shown}, …): {note}")
+        else:
+            for name in names:
+                say(f"{name!r}: {note}")
     if summary:
         missed = sum(a.inlined_missed for a in partial)
         total = missed + sum(a.inlined_calls for a in partial)
