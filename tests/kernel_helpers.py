@@ -55,16 +55,28 @@ def _mine(session: str) -> bool:
 
 
 def probes_of(root: str, pid: int) -> list[str]:
-    """The uprobe_events lines of the session owned by process `pid` (nobody else's)."""
+    """The uprobe_events lines of the session owned by process `pid` (nobody else's). The file
+    is handed out a page per read: another session's probes added or removed between two
+    pages shift it, and a line can be skipped (seen: our one probe missing while two suites
+    ran). Read until two readings agree."""
     from goprobe_tui.tracefs.naming import parse_session_name
 
-    lines, _ = tracefs_state(root)
-    out = []
-    for ln in lines:
-        parsed = parse_session_name(ln.split(" ", 1)[0].partition(":")[2].partition("/")[0])
-        if parsed is not None and parsed[0] == pid:
-            out.append(ln)
-    return out
+    def ours() -> list[str]:
+        lines, _ = tracefs_state(root)
+        out = []
+        for ln in lines:
+            parsed = parse_session_name(ln.split(" ", 1)[0].partition(":")[2].partition("/")[0])
+            if parsed is not None and parsed[0] == pid:
+                out.append(ln)
+        return out
+
+    last = ours()
+    for _ in range(50):
+        now = ours()
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def goprobe_leftovers(root: str | None = None) -> list[str]:

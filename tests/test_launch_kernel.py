@@ -172,3 +172,79 @@ def test_goprobe_tui_killed_leaves_the_program_running_unharmed(root: str, tmp_p
     )
     assert out.returncode == 0, out.stderr
     assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.kernel
+async def test_the_tui_runs_the_program_then_runs_it_again_with_the_same_probes(root: str, tmp_path) -> None:
+    """goprobe-tui BINARY -- 2: held while Step is attached, R runs it (init's calls seen), the
+    header says how it ended; R again: a new pid, the same probes, its calls too."""
+    from goprobe_tui.engine.launch import ProgramRuns
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.ui.app import GoprobeApp
+    from goprobe_tui.ui.launch import open_controller
+    from tests.support.until import until
+
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    prog = str(private_copy(tc.build("launched", NEWEST), tmp_path))
+    log = tmp_path / "program.log"
+    runs = ProgramRuns(prog, ["2"], str(log))
+    binary = GoBinary.open(prog)
+    engine, reason = open_controller(binary, prog, runs.program.pid, launched=True)
+    assert engine is not None, reason
+    app = GoprobeApp(
+        binary,
+        engine,
+        pid=runs.program.pid,
+        runs=runs,
+        new_engine=lambda pid: open_controller(binary, prog, pid, launched=True),
+    )
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+
+            def steps() -> list:
+                return [e for e in app._events_view.events() if e.function == "main.Step"]
+
+            await pilot.press("slash", *"main.Step", "enter", "space")
+            await until(
+                pilot,
+                lambda: "main.Step" in app.controller.attached_names(),
+                what="the attach",
+            )
+            first = runs.program.pid
+            await pilot.press("R")
+            await until(pilot, lambda: runs.program.ended() and len(steps()) == 5, what="run 1")
+            await until(pilot, lambda: "exited with status 7" in str(app.query_one("#header").render()))
+            await pilot.press("R")
+            await until(
+                pilot,
+                lambda: runs.program.pid != first and runs.program.ended() and len(steps()) == 10,
+                what="run 2",
+            )
+            pids = [e.pid for e in steps()]
+            assert pids == [first] * 5 + [runs.program.pid] * 5
+            assert [next(iter(e.args.values())) for e in steps()] == [100, 101, 102, 0, 1] * 2
+    finally:
+        if app.controller is not None:
+            app.controller.close()
+        runs.close()
+        binary.close()
+    assert log.read_text().count("stepped 5") == 2
+    assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.kernel
+def test_the_processes_a_launched_program_forks_are_traced_as_themselves(root: str, tmp_path) -> None:
+    """The program runs itself as a child (os/exec): the child's calls are traced too (its
+    events inherited), each event with its own process's id, even once that process is gone."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    prog = private_copy(tc.build("launched", NEWEST), tmp_path)
+    out = tmp_path / "events.jsonl"
+    trace = _launch("--json", "-o", str(out), str(prog), "main.Step", "--", "2", "child")
+    stdout, stderr = trace.communicate(timeout=120)
+    assert trace.returncode == 7 and stdout == "stepped 4\nstepped 5\n", (stdout, stderr)
+    events, _status = json_lines(out.read_text())
+    by_pid: dict[int, list] = {}
+    for e in events:
+        by_pid.setdefault(e["pid"], []).append(next(iter(e["args"].values())))
+    assert sorted(by_pid.values()) == [[100, 101, 102, 0], [100, 101, 102, 0, 1]], by_pid
+    assert goprobe_leftovers(root) == []

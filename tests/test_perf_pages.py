@@ -14,6 +14,7 @@ class _Targets:
     stacks = True
     stack_depth = 8  # callchain entries kept (the probe's address and 7 frames)
     rings: dict = {}
+    children = False  # a launched program's forks: traced too
 
 
 def _sample(pid: int, tid: int, ts: int, raw: bytes, ips: tuple[int, ...] = ()) -> bytes:
@@ -62,6 +63,19 @@ def test_a_sample_of_another_process_is_never_the_targets() -> None:
     reader = perf.PerfReader(_Targets(), stack_type=13)
     assert reader._pages(_sample(11, 12, 5_000, b"\x2a\x00" + b"\0" * 10)) == []
     assert reader.foreign == 1
+
+
+def test_a_launched_programs_children_are_kept_each_with_its_process() -> None:
+    """trace BIN -- ARGS: the processes it forks inherit its events; each sample's process id
+    is passed on (tid -> pid), since /proc may name another process by the time it is read."""
+    targets = _Targets()
+    targets.children = True
+    reader = perf.PerfReader(targets, stack_type=13)
+    raw = b"\x2a\x00" + b"\0" * 10
+    pages = reader._pages(_sample(10, 10, 5_000, raw) + _sample(11, 12, 6_000, raw))
+    assert pages and reader.foreign == 0
+    assert reader.take_tgids() == {10: 10, 12: 11}
+    assert reader.take_tgids() == {}  # each told once
 
 
 def test_a_deep_callchain_keeps_every_frame_asked_for() -> None:

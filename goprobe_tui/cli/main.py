@@ -33,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command not in ("trace", "stats"):
         release_signals()
-        if args.launch is not None:
-            return fail(f"`-- ARG...` starts a program under `trace` or `stats`, not `{args.command}`")
+        if args.launch is not None and args.command != "ui":
+            return fail(
+                f"`-- ARG...` starts a program under `trace`, `stats` or the TUI, not `{args.command}`"
+            )
     if args.command == "list":
         from goprobe_tui.cli.listing import run_list
 

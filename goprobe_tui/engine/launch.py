@@ -1,12 +1,12 @@
 """A program started under trace (`trace BIN PATTERN -- ARGS`): held before its first
 instruction until its probes are in place, then let go.
 
-The child is a shell that waits on a pipe, then execs the program in its own place (same pid):
-the perf events are opened on that pid while it waits, inherited by the threads and processes
-it will create, and the kernel puts the breakpoints into the program's memory as exec maps it,
-so its `init` functions are seen too. A shell, not a preexec_fn: the engine's threads already
-run, and a fork of a threaded Python must not run Python before exec. It keeps goprobe-tui's
-stdin, stdout and stderr."""
+The child is a small Python that waits on a pipe, then execs the program in its own place
+(same pid): the perf events are opened on that pid while it waits, inherited by the threads
+and processes it will create, and the kernel puts the breakpoints into the program's memory
+as exec maps it, so its `init` functions are seen too. A process of its own, not a preexec_fn:
+the engine's threads already run, and a fork of a threaded Python must not run Python before
+exec. It keeps goprobe-tui's stdin, stdout and stderr (the TUI's: a log file)."""
 
 from __future__ import annotations
 
@@ -14,26 +14,45 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 
 from goprobe_tui.errors import BadInput
 
-# FD is the pipe: one line on it, and the shell execs the program with FD closed; EOF
-# (never started): it exits 1, having run nothing
-_HOLD = 'read _ <&{fd} && exec {fd}<&- && exec "$0" "$@"'
+# argv: FD PATH ARG...; a line on FD, then exec PATH (same pid); EOF (never started): exit 1,
+# having run nothing. Python, not sh: dash reads no fd number above 9 ("Bad fd number").
+_HOLD = (
+    "import os, sys\n"
+    "fd = int(sys.argv[1])\n"
+    "if not os.read(fd, 1):\n"
+    "    sys.exit(1)\n"
+    "os.close(fd)\n"
+    "try:\n"
+    "    os.execv(sys.argv[2], sys.argv[2:])\n"
+    "except OSError as e:\n"
+    "    sys.exit(f'{sys.argv[2]}: {e.strerror}')\n"
+)
 
 
 class LaunchedProgram:
-    def __init__(self, path: str, args: list[str]) -> None:
+    def __init__(self, path: str, args: list[str], output: int | None = None) -> None:
+        """output: where its stdout and stderr go, with stdin from /dev/null (the TUI owns
+        the terminal); None: it keeps ours, stdin included."""
         if not os.access(path, os.X_OK):
             raise BadInput(f"{path}: not an executable file")
         read, self._go = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                ["/bin/sh", "-c", _HOLD.format(fd=read), path, *args], pass_fds=(read,), close_fds=True
+                [sys.executable, "-I", "-c", _HOLD, str(read), path, *args],
+                pass_fds=(read,),
+                close_fds=True,
+                stdin=None if output is None else subprocess.DEVNULL,
+                stdout=output,  # None: ours
+                stderr=output,
             )
         finally:
             os.close(read)
         self.status: int | None = None  # its exit status, once it ended (128+N: killed by N)
+        self.started = False
 
     @property
     def pid(self) -> int:
@@ -44,6 +63,7 @@ class LaunchedProgram:
         with contextlib.suppress(OSError):  # it died meanwhile: its status says so
             os.write(self._go, b"go\n")
         self._close_pipe()
+        self.started = True
 
     def ended(self) -> bool:
         if self.status is None and self.proc.poll() is not None:
@@ -82,3 +102,49 @@ def exit_status(returncode: int) -> int:
 
 
 STOP_FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
+class ProgramRuns:
+    """The TUI's program (`goprobe-tui BINARY -- ARG...`): one held run at a time, run again
+    on request; stdin from /dev/null, stdout and stderr appended to one log file (the screen
+    is the TUI's), each run headed by a line of its own."""
+
+    def __init__(self, path: str, args: list[str], log_path: str) -> None:
+        self.path, self.args, self.log_path = path, args, log_path
+        self.runs = 0
+        self.program = self._held()
+
+    def _held(self) -> LaunchedProgram:
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        try:
+            program = LaunchedProgram(self.path, self.args, output=fd)
+        finally:
+            os.close(fd)
+        return program
+
+    def start(self) -> None:
+        self.runs += 1
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            command = " ".join([self.path, *self.args])
+            log.write(f"=== goprobe-tui run {self.runs}: pid {self.program.pid}: {command}\n")
+        self.program.start()
+
+    def next(self) -> LaunchedProgram:
+        """A new held run (the last one has ended): its pid for the new probes."""
+        self.program.wait()
+        self.program = self._held()
+        return self.program
+
+    def close(self) -> None:
+        """A held run never started exits at once; a running one runs on (it is not ours
+        to kill)."""
+        if not self.program.started:
+            self.program.wait()
+
+    def state(self) -> str:
+        p = self.program
+        if not p.started:
+            return f"program pid {p.pid} held: R runs it"
+        if p.ended():
+            return f"program pid {p.pid} exited with status {p.status}: R runs it again"
+        return f"program pid {p.pid} running"

@@ -11,7 +11,8 @@ Protocol (frames.py), parent -> child on stdin:
   ("by", EXPR or None) to key the statistics by another parameter or field,
   ("stacks", bool) to show the frames the probes walk, or not, from now on,
   ("goroutines", (goid, ...) or None) to keep only those goroutines' events,
-  ("slower-than", NS or None) to pass on only calls slower than NS, at their returns, and
+  ("slower-than", NS or None) to pass on only calls slower than NS, at their returns,
+  ("threads", {tid: pid}) the process of each thread perf saw (a launched program's tree), and
   ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
 output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
         to the parent (if rows), ("status", TraceStatus) frames, and with insight
@@ -133,6 +134,9 @@ def serve(inp: int, out: int) -> None:
             continue
         if msg[0] == "slower-than":
             loop.only_slower_than(msg[1])
+            continue
+        if msg[0] == "threads":
+            loop.decoder.procs.learn_threads(msg[1])
             continue
         _, pages, lost, read_ns = msg
         rows = loop.step(pages, lost, read_ns)

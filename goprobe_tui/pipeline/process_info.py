@@ -73,6 +73,7 @@ class ProcessInfo:
         # its process have exited, and perf keeps no saved_tgids) is one of its threads.
         self._target: tuple[int, str] | None = None
         self._only = False  # every thread is the target's (perf told so)
+        self._told: dict[int, int] = {}  # tid -> pid, as perf's samples said (never a guess)
 
     def thread(self, tid: int, ts_ns: int | None = None) -> tuple[int, str, int | None]:
         """(tgid, comm, tgid in its own PID namespace) of a thread; (tid, "?", None) when
@@ -80,6 +81,18 @@ class ProcessInfo:
         was written (the trace clock)."""
         info = self._threads.get(tid)
         now = time.monotonic()
+        told = self._told.get(tid)
+        if told is not None and (info is None or info[0] != told):
+            # perf said whose thread it is: /proc may name another process by now
+            found = _read_status(tid) if self.live else None
+            comm = found[1] if found is not None and found[0] == told else "?"
+            info = self._threads[tid] = (
+                told,
+                comm,
+                found[2] if found and found[0] == told else None,
+                float("inf"),
+                0,
+            )
         if self._only and self._target is not None and info is None:
             # its name from /proc only while the id is still one of the target's threads
             found = _read_status(tid)
@@ -109,6 +122,12 @@ class ProcessInfo:
             self._nspids[found[0]] = found[2]
         if found is not None:
             self._target = (found[0], found[1])
+
+    def learn_threads(self, threads: dict[int, int]) -> None:
+        """tid -> pid pairs perf's samples gave (a launched program's process tree)."""
+        self._told.update(threads)
+        for tid in threads:
+            self._threads.pop(tid, None)  # read again, with what perf said
 
     def only(self, pid: int) -> None:
         """Every record comes from this process's threads (perf delivers nothing else)."""

@@ -64,6 +64,7 @@ class EventStream:
         self._by = by  # statistics per value of this (stats --by)
         self._show_walked = True  # the frames the probes walk are shown
         self._slower_than: int | None = None  # --slower-than, in ns
+        self._threads_known: dict[int, int] = {}  # tid -> pid, from perf (a launched program)
         self._goroutines: tuple[int, ...] | None = None  # only these goroutines' events (None: all)
         self._otlp = otlp  # (url, binary, Go version): spans to a collector
         self.on_insight = on_insight
@@ -131,6 +132,8 @@ class EventStream:
                 self._outbox.appendleft(("stacks", False))
             if self._slower_than is not None:
                 self._outbox.appendleft(("slower-than", self._slower_than))
+            if self._threads_known:  # a restarted decoder: every thread told so far
+                self._outbox.appendleft(("threads", dict(self._threads_known)))
             self._outbox.appendleft(
                 (
                     "start",
@@ -187,6 +190,11 @@ class EventStream:
             while True:
                 final = self._stop.is_set()  # set once the probes are disabled: read it all
                 pages, lost, read_ns = self.reader.read()
+                take = getattr(self.reader, "take_tgids", None)
+                threads = take() if take is not None else None
+                if threads:  # before the pages whose records they name
+                    self._threads_known.update(threads)
+                    self._put(("threads", threads))
                 size = sum(len(p) for _, p in pages)
                 if pages and (self.error or self._outbox_bytes + size > OUTBOX_BYTES):
                     self._dropped += _records(pages, self.reader)

@@ -165,11 +165,24 @@ def append_commands(root: str, commands: list[str]) -> None:
         os.close(fd)
 
 
+def read_settled(path: str, attempts: int = 50) -> str:
+    """A tracefs listing read until two readings agree: it is handed out a page per read, and
+    other sessions' probes added or removed between two pages shift it (a line skipped, or
+    one given twice). The last reading if it never settles."""
+    last = read_text(path)
+    for _ in range(attempts):
+        now = read_text(path)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def defined_offsets(root: str, group: str, name: str) -> set[int]:
     """The file offsets of the probes event group/name has now (read from uprobe_events)."""
     prefix = f"p:{group}/{name} "
     out = set()
-    for line in read_text(os.path.join(root, "uprobe_events")).splitlines():
+    for line in read_settled(os.path.join(root, "uprobe_events")).splitlines():
         if line.startswith(prefix):
             where = line[len(prefix) :].split(" ", 1)[0]
             try:

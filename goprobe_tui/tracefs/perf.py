@@ -38,6 +38,7 @@ SAMPLE_TID, SAMPLE_TIME, SAMPLE_CALLCHAIN, SAMPLE_CPU, SAMPLE_RAW = 2, 4, 32, 12
 FLAG_DISABLED, FLAG_INHERIT, FLAG_WATERMARK = 1 << 0, 1 << 1, 1 << 14
 FLAG_EXCLUDE_CALLCHAIN_KERNEL, FLAG_USE_CLOCKID = 1 << 21, 1 << 25
 FLAG_INHERIT_THREAD = 1 << 35  # threads inherit, forked processes do not (Linux 5.13+)
+MAX_THREADS_KNOWN = 1_000_000  # tid -> pid pairs kept for a launched program's process tree
 PERF_FLAG_FD_CLOEXEC = 8
 IOC_ENABLE, IOC_DISABLE, IOC_SET_OUTPUT = 0x2400, 0x2401, 0x2405
 IOC_SET_FILTER = 0x40082406  # _IOW('$', 6, char *)
@@ -291,6 +292,15 @@ class PerfReader:
         # belong to another process.
         self.one_process = None if targets.children else targets.pid  # its children: their own
         self.foreign = 0  # samples of another process: none can come (inherit_thread)
+        # the processes a launched program forks are traced too: each sample says its thread's
+        # process, which /proc may not know any more (it exited, its id reused): passed on
+        self._tgids: dict[int, int] = {}
+        self._new_tgids: dict[int, int] = {}
+
+    def take_tgids(self) -> dict[int, int]:
+        """Threads seen since the last call, with their process: tid -> pid."""
+        new, self._new_tgids = self._new_tgids, {}
+        return new
 
     def read(self) -> tuple[list[tuple[int, bytes]], int, int]:
         started = time.monotonic_ns()
@@ -323,6 +333,8 @@ class PerfReader:
         if self.one_process is not None and pid != self.one_process:
             self.foreign += 1
             return
+        if self.one_process is None and self._tgids.get(tid) != pid and len(self._tgids) < MAX_THREADS_KNOWN:
+            self._tgids[tid] = self._new_tgids[tid] = pid
         pos += 24
         frames: tuple[int, ...] = ()
         if self.targets.stacks:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from goprobe_tui.engine.api import Engine
+from goprobe_tui.engine.launch import ProgramRuns
 from goprobe_tui.engine.signatures import signatures_of
 from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.stats_row import StatsRow
@@ -43,6 +44,7 @@ from goprobe_tui.ui.header import HeaderBar
 from goprobe_tui.ui.lineage_commands import LineageCommands
 from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged, WorkProgress
 from goprobe_tui.ui.probe_commands import ProbeCommands
+from goprobe_tui.ui.program_commands import EngineFactory, ProgramCommands
 from goprobe_tui.ui.views import VIEWS
 
 STATS_EVERY = 0.5
@@ -53,7 +55,7 @@ INLINING_AFTER = 0.3  # seconds after the first paint
 PANES = ("functions", "probes", "events", *(v.id for v in VIEWS if v.id != "events-view"))
 
 
-class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
+class GoprobeApp(ProgramCommands, ProbeCommands, BrowserCommands, LineageCommands, App):
     CSS_PATH = "app.tcss"
     TITLE = "goprobe-tui"
     BINDINGS = [
@@ -71,8 +73,14 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         pid: int | None = None,
         clock_start_ns: int | None = None,
         keymap_path: str | None = None,
+        runs: ProgramRuns | None = None,
+        new_engine: EngineFactory | None = None,
     ) -> None:
+        """runs, new_engine: the program given after `--`, and how to trace a new run of it."""
         super().__init__()
+        self.runs, self.new_engine = runs, new_engine
+        self._ended_said: int | None = None
+        self._rerunning = False
         self.target_pid = pid
         self._init_lineage()
         self.catalog_ready = False  # the functions that exist only inlined have joined the list
@@ -96,7 +104,13 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield HeaderBar(self.binary, self.target_pid, self.readonly_reason, id="header")
+        yield HeaderBar(
+            self.binary,
+            self.target_pid,
+            self.readonly_reason,
+            program_state=self.runs.state if self.runs is not None else None,
+            id="header",
+        )
         banner = Static(id="banner")
         if self.readonly_reason:
             banner.update(Text(printable(f"Read-only: {self.readonly_reason}")))
@@ -125,6 +139,8 @@ class GoprobeApp(ProbeCommands, BrowserCommands, LineageCommands, App):
         self.query_one(GoroutinesView).watch_process(self.target_pid, self.binary)
         self.set_interval(DRAIN_EVERY, self._drain)
         self.set_interval(STATS_EVERY, self._refresh_stats)
+        if self.runs is not None:
+            self.set_interval(0.5, self._watch_program)
         if self.controller is not None:
             self.set_interval(1.0, self._guard_rates_tick)
             self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)

@@ -5,6 +5,7 @@ least needed parts go first; whether tracing works always stays."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.widgets import Static
@@ -32,10 +33,18 @@ _STARTS: dict[int, int | None] = {}  # pid -> its start time when first shown
 
 
 def header_line(
-    binary: GoBinary, pid: int | None, readonly_reason: str, comm: str | None, width: int = 10_000
+    binary: GoBinary,
+    pid: int | None,
+    readonly_reason: str,
+    comm: str | None,
+    width: int = 10_000,
+    program: str = "",
 ) -> str:
+    """program: the state of a program the TUI starts (goprobe-tui BINARY -- ARG...)."""
     info = binary.buildinfo
-    if pid is None:
+    if program:
+        target = program
+    elif pid is None:
         target = "target: every process running it"
     elif comm is None:
         target = f"target: pid {pid} — exited"
@@ -66,14 +75,22 @@ class HeaderBar(Static):
     """The header line, kept true: refitted to the width, and the target's state re-read every
     second (it may exit)."""
 
-    def __init__(self, binary: GoBinary, pid: int | None, readonly_reason: str, **kwargs) -> None:
+    def __init__(
+        self,
+        binary: GoBinary,
+        pid: int | None,
+        readonly_reason: str,
+        program_state: Callable[[], str] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.binary, self.pid, self.readonly_reason = binary, pid, readonly_reason
+        self.program_state = program_state
         self._shown = ""
 
     def on_mount(self) -> None:
         self.refresh_text()
-        if self.pid is not None:
+        if self.pid is not None or self.program_state is not None:
             self.set_interval(1.0, self.refresh_text)
 
     def on_resize(self) -> None:
@@ -81,8 +98,9 @@ class HeaderBar(Static):
 
     def refresh_text(self) -> None:
         comm = process_state(self.pid) if self.pid is not None else None
+        program = self.program_state() if self.program_state is not None else ""
         text = header_line(
-            self.binary, self.pid, self.readonly_reason, comm, self.content_region.width or 10_000
+            self.binary, self.pid, self.readonly_reason, comm, self.content_region.width or 10_000, program
         )
         if text != self._shown:
             self._shown = text

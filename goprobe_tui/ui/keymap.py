@@ -169,6 +169,15 @@ COMMANDS = [
         "in the Calls view: the calls of the goroutine that created this one",
     ),
     Command("clear", "c", "c", "clear", "Clear", "clear events"),
+    Command(
+        "run",
+        "R",
+        "R",
+        "run_program",
+        "Run",
+        "run the program given after -- (goprobe-tui BINARY -- ARG...): the first time, once "
+        "the probes are chosen; again, with the same probes, once it has ended",
+    ),
     Command("clock", "T", "T", "clock", "Clock", "event times: since the session started / wall clock"),
 ]
 

@@ -6,8 +6,10 @@ import argparse
 import os
 import signal
 import threading
+import time
 
 from goprobe_tui.engine import EngineOptions, TraceController, open_engine
+from goprobe_tui.engine.launch import ProgramRuns
 from goprobe_tui.engine.target import resolve_target
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.exit_codes import FAILED, fail, say
@@ -16,18 +18,19 @@ from goprobe_tui.signals import SignalPipe, hangup_status
 
 
 def open_controller(
-    binary: GoBinary, path: str, pid: int | None, max_rate: float | None = None
+    binary: GoBinary, path: str, pid: int | None, max_rate: float | None = None, launched: bool = False
 ) -> tuple[TraceController | None, str]:
     """A live engine, or None and the reason tracing is unavailable (read-only mode)."""
     try:
-        return open_engine(
-            binary, path, EngineOptions(pid=pid, max_rate=max_rate, statistics=True, stack_toggle=True)
-        ), ""
+        options = EngineOptions(
+            pid=pid, launched=launched, max_rate=max_rate, statistics=True, stack_toggle=True
+        )
+        return open_engine(binary, path, options), ""
     except (GoprobeError, OSError) as exc:
         return None, f"{exc} — browsing only; run as root to attach probes"
 
 
-def _watch_signals(app, engine: TraceController | None) -> None:
+def _watch_signals(app) -> None:
     """TERM ends the app the normal way (probes detached on the way out); HUP means the
     terminal is gone: detach everything and leave without Textual's orderly shutdown, which
     would block for ever writing the terminal-restore sequences to a dead tty."""
@@ -39,8 +42,8 @@ def _watch_signals(app, engine: TraceController | None) -> None:
             for signum in pipe.wait(None):
                 if signum == signal.SIGHUP:
                     try:
-                        if engine is not None:
-                            engine.close()
+                        if app.controller is not None:  # the latest (R swaps it)
+                            app.controller.close()
                     finally:
                         os._exit(hangup_status())
                 elif not quitting:
@@ -68,19 +71,47 @@ def run_ui(args: argparse.Namespace) -> int:
         return fail(f"{path}: {exc}")
     from goprobe_tui.ui.app import GoprobeApp
 
-    engine, reason = open_controller(binary, path, args.pid, args.max_rate)
-    app = GoprobeApp(binary, engine, reason, freeze_startup_heap=True, pid=args.pid)
-    _watch_signals(app, engine)
+    runs = None
+    launch = getattr(args, "launch", None)
+    if launch is not None:
+        if args.pid is not None:
+            binary.close()
+            return fail("`-- ARG...` starts BINARY: give it, or --pid of a running process, not both")
+        # held before its first instruction; R runs it (its output to a log: the screen is ours)
+        log = os.path.abspath(f"goprobe-program-{time.strftime('%Y%m%d-%H%M%S')}.log")
+        try:
+            runs = ProgramRuns(path, launch, log)
+        except (GoprobeError, OSError) as exc:
+            binary.close()
+            return fail(f"cannot start {path}: {exc}")
+        args.pid = runs.program.pid
+    engine, reason = open_controller(binary, path, args.pid, args.max_rate, runs is not None)
+    if runs is not None and engine is None:
+        runs.close()
+        binary.close()
+        return fail(f"cannot trace the program: {reason}")
+    app = GoprobeApp(
+        binary,
+        engine,
+        reason,
+        freeze_startup_heap=True,
+        pid=args.pid,
+        runs=runs,
+        new_engine=(lambda pid: open_controller(binary, path, pid, args.max_rate, launched=True)),
+    )
+    _watch_signals(app)
     status = FAILED  # unless the app ends normally: a crash must not look like success
     try:
         app.run()
         status = app.return_code or 0
     finally:
-        if engine is not None:
+        if app.controller is not None:  # the latest engine (R swaps it)
             try:
-                engine.close()
+                app.controller.close()
             except GoprobeError as exc:
                 say(str(exc))
                 status = status or FAILED  # teardown incomplete
+        if runs is not None:
+            runs.close()
         binary.close()
     return status
