@@ -134,3 +134,19 @@ def test_goroutine_creations_are_a_third_sample_type(tmp_path) -> None:
     assert _top(path, "calls")["main.F"] == (1, 1)
     traces = _pprof("-traces", "-sample_index=goroutine-creations", str(path))
     assert re.search(r"5\s+main\.worker\n\s+main\.serve\n", traces), traces
+
+
+@pytest.mark.kernel
+def test_without_stack_a_sample_names_the_direct_caller(root: str, tmp_path) -> None:
+    """Only time.Sleep traced: each sample is the function and its direct caller (main.Step,
+    from the return address the entry probe reads), not the function alone."""
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    slow = private_copy(tc.build("slow", NEWEST), tmp_path)
+    out = tmp_path / "sleep.pb.gz"
+    run = TraceRun("--ret", "-o", str(out), str(slow), "time.Sleep")
+    assert run_program(slow).returncode == 0
+    run.proc.send_signal(signal.SIGINT)
+    _events, err = run.finish()
+    assert run.proc.returncode == 0, err
+    traces = _pprof("-traces", "-sample_index=calls", str(out))
+    assert re.search(r"25\s+time\.Sleep\n\s+main\.Step\n", traces), traces

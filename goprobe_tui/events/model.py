@@ -122,6 +122,7 @@ class TraceEvent:
             self.probe,
             self.source,
             self.has_return,
+            self.caller,
         )
 
     @classmethod
@@ -147,7 +148,8 @@ class TraceEvent:
             probe,
             source,
             has_return,
-        ) = row
+            caller,
+        ) = row if len(row) > 20 else (*row, None)
         ev = cls(
             ts_ns,
             cpu,
@@ -170,6 +172,7 @@ class TraceEvent:
             source,
         )
         ev.has_return = has_return  # an entry whose function has no return probe never closes
+        ev.caller = caller  # the direct caller, where the decoder worked it out (pprof, stats)
         return ev
 
     def stack_text(self) -> str:

@@ -3,9 +3,9 @@ profile of two sample types, `calls/count` and `wall/nanoseconds`. Wall is each 
 time (its latency minus the time in the traced calls it made), so cumulative figures add up as
 in a CPU profile: a function's cum is its calls' whole time.
 
-A sample's stack is the call's own --stack frames where it has them, else the traced call it
-was made in followed by that call's stack, and so on out (without --stack: the path of traced
-calls on its goroutine); a frame the compiler inlined into its caller shares its caller's
+A sample's stack is the call's own --stack frames where it has them, else its direct caller
+(from the return address) and the traced call it was made in, followed by that call's stack,
+and so on out; a frame the compiler inlined into its caller shares its caller's
 location, as one more `Line` (pprof's own way of showing inlining). Encoded with the official
 protobuf runtime from Go's profile.proto (pprof_proto/profile_pb2.py, generated:
 scripts/gen_profile_pb2.sh). Written at close."""
@@ -39,14 +39,16 @@ def _profile_module() -> Any:
 
 def call_frames(entry: TraceEvent, enclosing: OpenCall | None) -> tuple[Frame, ...]:
     """A call's stack as it opens, innermost first: its function, then the call stack its
-    entry walked (--stack: each frame's file, line and inlining), else the stack of the traced
-    call it opened in, else nothing more."""
+    entry walked (--stack: each frame's file, line and inlining); else its direct caller (the
+    return address, read at the entry) followed by the stack of the traced call it opened in,
+    which usually is that caller (then named once)."""
     own: Frame = (entry.function, "", 0, False)
     if entry.stack:
         return (own, *((f[0], f[2] or "", int(f[3] or 0), bool(f[1])) for f in entry.stack))
-    if enclosing is not None and enclosing.extra is not None:
-        return (own, *enclosing.extra)
-    return (own,)
+    outer: tuple[Frame, ...] = enclosing.extra if enclosing is not None and enclosing.extra else ()
+    if entry.caller is not None and (not outer or outer[0][0] != entry.caller):
+        outer = ((entry.caller, "", 0, False), *outer)
+    return (own, *outer)
 
 
 def creation_frames(ev: TraceEvent) -> tuple[Frame, ...]:
