@@ -150,3 +150,27 @@ def test_without_stack_a_sample_names_the_direct_caller(root: str, tmp_path) -> 
     assert run.proc.returncode == 0, err
     traces = _pprof("-traces", "-sample_index=calls", str(out))
     assert re.search(r"25\s+time\.Sleep\n\s+main\.Step\n", traces), traces
+
+
+async def test_the_tui_saves_a_profile_go_tool_pprof_reads(tmp_path) -> None:
+    """`s` then a path ending .pb.gz: the events shown, as a profile (binary, atomically)."""
+    import shutil
+
+    from goprobe_tui.gobinary import GoBinary
+    from goprobe_tui.ui.app import GoprobeApp
+    from tests.fake_engine import FakeController, sample_events
+    from tests.support.until import until
+
+    need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
+    dst = tmp_path / "large"
+    shutil.copy(tc.build("large", NEWEST), dst)
+    engine = FakeController()
+    with GoBinary.open(str(dst)) as binary:
+        app = GoprobeApp(binary, engine, save_dir=str(tmp_path))
+        async with app.run_test(size=(120, 36)) as pilot:
+            engine.push(sample_events())
+            await until(pilot, lambda: len(list(app._events_view.events())) == 13)
+            await pilot.press("s", "ctrl+u", *str(tmp_path / "shown.pb.gz"), "enter")
+            await until(pilot, lambda: (tmp_path / "shown.pb.gz").exists(), what="the profile saved")
+    calls = _top(tmp_path / "shown.pb.gz", "calls")
+    assert calls["main.Divide"] == (6, 6), calls  # the six calls shown, each paired
