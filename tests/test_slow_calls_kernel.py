@@ -18,6 +18,25 @@ NEWEST = "1.27.3"
 SLOW = [4, 9, 14, 19, 24]  # the calls that sleep 50 ms
 
 
+MS = 1_000_000
+MARGIN = MS  # the program's own clock and the probes' see a call within far less of each other
+
+
+def _took(stdout: str) -> list[int]:
+    """Each Step call's length as the program measured it (ns): under load a 10 ms sleep can
+    take over 30 ms, and then it is a slow call, truly."""
+    took = [int(x) for x in stdout.splitlines()[1].strip("[]").split()]
+    assert len(took) == 25
+    return took
+
+
+def _slower(took: list[int], limit_ns: int) -> tuple[set[int], set[int]]:
+    """(calls surely slower than the limit, calls that may be: within MARGIN of it)."""
+    return {i for i, d in enumerate(took) if d > limit_ns + MARGIN}, {
+        i for i, d in enumerate(took) if d > limit_ns - MARGIN
+    }
+
+
 @pytest.mark.kernel
 @pytest.mark.parametrize("variant", ["default", "strip"])
 def test_only_the_slow_calls_are_printed_with_their_arguments(root: str, tmp_path, variant: str) -> None:
@@ -28,16 +47,22 @@ def test_only_the_slow_calls_are_printed_with_their_arguments(root: str, tmp_pat
     assert done.returncode == 0, done.stderr
     run.proc.send_signal(2)
     events, err = run.finish()
-    assert [e["kind"] for e in events] == ["return"] * 5, events
+    sure, maybe = _slower(_took(done.stdout), 30 * MS)
+    assert set(SLOW) <= sure  # the 50 ms calls, always
+    assert [e["kind"] for e in events] == ["return"] * len(events), events
     assert all(e["pid"] == events[0]["pid"] for e in events)
-    for e, i in zip(events, SLOW, strict=True):
-        assert e["function"] == "main.Step" and e["latency_ns"] >= 50_000_000, e
+    shown = [next(iter(e["args"].values())) for e in events]  # i (DWARF) or arg0 (stripped)
+    assert shown == sorted(shown) and sure <= set(shown) <= maybe, (shown, sure, maybe)
+    for e, i in zip(events, shown, strict=True):
+        ms = 50 if i in SLOW else 10
+        assert e["function"] == "main.Step" and e["latency_ns"] > 30 * MS, e
         if variant == "default":  # DWARF names them; stripped: the ABI's registers, by position
-            assert e["args"] == {"i": i, "ms": 50} and list(e["returns"].values()) == [i * 50], e
+            assert e["args"] == {"i": i, "ms": ms} and list(e["returns"].values()) == [i * ms], e
         else:
-            assert list(e["args"].values()) == [i, 50], e
-    assert run.status["faster_calls"] == 20 and run.status["no_latency"] == 0, run.status
-    assert "20 faster calls not shown" in err, err
+            assert list(e["args"].values()) == [i, ms], e
+    faster = 25 - len(events)
+    assert run.status["faster_calls"] == faster and run.status["no_latency"] == 0, run.status
+    assert f"{faster} faster calls not shown" in err, err
 
 
 @pytest.mark.kernel
@@ -45,13 +70,19 @@ def test_the_text_line_is_the_whole_call(root: str, tmp_path) -> None:
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     slow = private_copy(tc.build("slow", NEWEST), tmp_path)
     run = TraceRun("--slower-than", "49ms", "--count", "1", str(slow), "main.Step")
-    assert run_program(slow).returncode == 0
+    done = run_program(slow)
+    assert done.returncode == 0
     out, err = run.proc.communicate(timeout=60)
     (line,) = out.splitlines()
-    assert "<- main.Step(i=4, ms=50) = (~r0=200) 5" in line, line  # 50.xms
-    # at least the 4 before it (those decoded while --count stopped the trace are counted too)
+    m = re.search(r"<- main\.Step\(i=(\d+), ms=(\d+)\) = \(~r0=(\d+)\) [\d.]+ms$", line)
+    assert m, line
+    i, ms, r = (int(g) for g in m.groups())
+    sure, maybe = _slower(_took(done.stdout), 49 * MS)
+    # the first call slower than 49 ms (i=4 on a quiet machine), with its arguments and result
+    assert i in maybe and not {j for j in sure if j < i} and r == i * ms, (line, sure, maybe)
+    # at least the calls before it (those decoded while --count stopped the trace count too)
     faster = re.search(r"(\d+) faster calls not shown", err)
-    assert faster and int(faster[1]) >= 4, err
+    assert faster and int(faster[1]) >= i, err
 
 
 @pytest.mark.parametrize("bad", ["0", "-5ms", "fast", "30"])
@@ -71,9 +102,12 @@ def test_stats_counts_each_functions_slow_calls_and_the_rest_unchanged(root: str
     need(NEWEST in tc.goroots(), f"Go {NEWEST} toolchain missing: run .ci/run")
     slow = private_copy(tc.build("slow", NEWEST), tmp_path)
     run = TraceRun("--json", "--slower-than", "30ms", str(slow), "main.Step", command="stats")
-    assert run_program(slow).returncode == 0
+    done = run_program(slow)
+    assert done.returncode == 0
     run.proc.send_signal(2)
     rows, err = run.finish()
+    sure, maybe = _slower(_took(done.stdout), 30 * MS)
     (step,) = [r for r in rows if r["function"] == "main.Step"]
-    assert (step["calls"], step["returns"], step["slower"]) == (25, 25, 5), (step, err)
+    assert (step["calls"], step["returns"]) == (25, 25), (step, err)
+    assert len(sure) <= step["slower"] <= len(maybe), (step, sure, maybe)
     assert step["p50_ns"] < 30_000_000 < step["max_ns"]  # statistics of every call, as without it

@@ -1,5 +1,6 @@
 // Slow calls Step 25 times: 20 calls sleep 10 ms and 5 (every fifth) sleep 50 ms, for
-// --slower-than and pprof; it prints its own measure of the time spent in Step (ns).
+// --slower-than and pprof; it prints its own measure of the time spent in Step (ns), then
+// each call's (ns).
 package main
 
 import (
@@ -16,6 +17,7 @@ func Step(i int, ms int) int {
 func main() {
 	total := 0
 	var inStep time.Duration // the program's own measure of its time in Step
+	took := make([]int64, 0, 25)
 	for i := 0; i < 25; i++ {
 		ms := 10
 		if i%5 == 4 {
@@ -23,7 +25,10 @@ func main() {
 		}
 		start := time.Now()
 		total += Step(i, ms)
-		inStep += time.Since(start)
+		d := time.Since(start)
+		inStep += d
+		took = append(took, d.Nanoseconds())
 	}
 	fmt.Println(total, inStep.Nanoseconds())
+	fmt.Println(took) // each call's length: a loaded machine oversleeps a 10 ms sleep at times
 }
