@@ -8,7 +8,6 @@ Run as root: .venv/bin/python -m benchmarks.bench_goroutines
 from __future__ import annotations
 
 import json
-import os
 import re
 import resource
 import signal
@@ -17,28 +16,16 @@ import sys
 import time
 
 from tests.support import toolchains as tc
+from tests.support.programs import start_parked
 
 EXTRA = 10_000
-
-
-def _start(path: str) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [path, str(EXTRA)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "GOTRACEBACK": "all"},
-    )
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
 
 
 def main() -> int:
     ok = True
     for variant in ("default", "strip"):
         path = str(tc.build("parked", tc.NEWEST, variant))
-        proc = _start(path)
+        proc = start_parked(path, str(EXTRA))
         try:
             times = []
             for _ in range(3):

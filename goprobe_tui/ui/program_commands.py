@@ -64,11 +64,15 @@ class ProgramCommands:
             self._rerunning = False
             return
         try:
+            names = old.attached_names()
+            found = {name: self.binary.find(name) for name in names}
             chosen = [
                 (fn, old.returns_of(fn.key), old.fields_of(fn), old.condition_of(fn))
-                for fn in (self.binary.find(name) for name in old.attached_names())
+                for fn in found.values()
                 if fn is not None
             ]
+            lost = [name for name, fn in found.items() if fn is None]
+            refused = 0
             old.close()  # its probes are on the last run's pid, which has ended
             program = runs.next()
             engine, reason = self.new_engine(program.pid)
@@ -78,7 +82,9 @@ class ProgramCommands:
             for returns in (False, True):
                 fns = [fn for fn, r, _f, _c in chosen if bool(r) == returns]
                 if fns:
-                    engine.attach_many(fns, returns=returns)
+                    _attached, errors = engine.attach_many(fns, returns=returns)
+                    lost += [f"{name} ({why})" for name, why in errors.items()]
+                    refused += len(errors)
             for fn, _r, fields, condition in chosen:
                 if fields:
                     engine.set_fields(fn, fields)
@@ -87,8 +93,12 @@ class ProgramCommands:
             self.call_from_thread(self._swap_engine, engine, program.pid)
             runs.start()
             self.call_from_thread(
-                self.notify, f"run {runs.runs}: pid {program.pid}, {len(chosen)} functions attached"
+                self.notify, f"run {runs.runs}: pid {program.pid}, {len(chosen) - refused} attached"
             )
+            if lost:  # never silently fewer probes than the run before
+                self.call_from_thread(
+                    self.notify, "not attached again: " + ", ".join(lost), severity="warning", timeout=20
+                )
         except GoprobeError as exc:
             self.call_from_thread(self.notify, f"cannot run again: {exc}", severity="error")
         finally:

@@ -47,6 +47,7 @@ class OutputFormat(ABC):
     suffix: ClassVar[str]  # for files saved in this format
     summary: ClassVar[str]  # one line for --help and the save prompt
     binary: ClassVar[bool] = False  # its writer writes bytes (a file, never a terminal)
+    callers: ClassVar[bool] = False  # its writer uses each entry's direct caller (`caller`)
 
     @abstractmethod
     def writer(self, out: Any) -> EventWriter:

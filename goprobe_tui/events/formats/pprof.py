@@ -175,6 +175,7 @@ class PprofFormat(OutputFormat):
     suffix = ".pb.gz"
     summary = "pprof profile (gzipped profile.proto): calls and self wall time per call stack"
     binary = True
+    callers = True  # a sample's second frame, without --stack
 
     def writer(self, out: IO[bytes]) -> EventWriter:
         _profile_module()  # refused now, in one line, not after a whole trace

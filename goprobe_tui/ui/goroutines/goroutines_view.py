@@ -137,6 +137,8 @@ class GoroutinesView(Vertical, can_focus=False):
             self.post_message(self.Unreadable(str(exc)))
         except GoprobeError as exc:  # BadInput: an unknown layout, a process not readable
             self.post_message(self.Unreadable(str(exc)))
+        except Exception as exc:  # memory that is not what it should be: said, never a freeze
+            self.post_message(self.Unreadable(f"reading failed ({type(exc).__name__}: {exc})"))
 
     @on(Read)
     def _on_read(self, message: Read) -> None:
