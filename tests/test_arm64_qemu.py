@@ -20,10 +20,12 @@ from tests.conftest import need
 from tests.kernel_helpers import json_events
 from tests.support import arm64_vm
 from tests.support import toolchains as tc
+from tests.support.go_dump import held_to_go_dump
 
 pytestmark = pytest.mark.arm64
 
 VERSIONS = ("1.21.13", "1.27.3")
+DUMP_VERSIONS = ("1.19", "1.21.13", "1.24.11", "1.27.3")  # goroutines: every table's version
 DEPTH = 3000  # the recursion: its stack grows (and is copied) many times over
 
 
@@ -100,6 +102,16 @@ def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
         binary = tc.build(program, version_of(name), variant)
         goprobe = tuple(a.replace("@BIN@", arm64_vm.target_path(name)) for a in goprobe)
         cases.append((arm64_vm.Case(name, binary, None, argv, stdin, goprobe), goprobe))
+    for version in DUMP_VERSIONS:
+        for variant in ("arm64", "arm64-sw"):
+            name = _dump_case(version, variant)
+            live = ("goroutines", "--json", "--pid", "@PID@")
+            cases.append(
+                (
+                    arm64_vm.Case(name, tc.build("parked", version, variant), None, goprobe=live, dump=True),
+                    live,
+                )
+            )
     binary = tc.build("divide", version_of(TUI), "arm64")
     tui = (arm64_vm.target_path(TUI),)
     cases.append((arm64_vm.Case(TUI, binary, None, goprobe=tui, module="arm64_tui"), tui))
@@ -121,6 +133,10 @@ def _cases(work: Path) -> list[tuple[arm64_vm.Case, tuple[str, ...]]]:
     return cases
 
 
+def _dump_case(version: str, variant: str) -> str:
+    return f"dump_{version.replace('.', '_')}_{variant.replace('-', '_')}"
+
+
 def version_of(name: str) -> str:
     return next(v for v in VERSIONS if v.replace(".", "_") in name)
 
@@ -129,7 +145,7 @@ def version_of(name: str) -> str:
 def vm(tmp_path_factory) -> tuple[arm64_vm.Boot, dict[str, arm64_vm.Case]]:
     why = arm64_vm.available()
     need(not why, why)
-    for version in VERSIONS:
+    for version in {*VERSIONS, *DUMP_VERSIONS}:
         need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
     work = tmp_path_factory.mktemp("arm64")
     cases = [c for c, _args in _cases(work)]
@@ -340,3 +356,20 @@ def test_live_goprobe_on_arm64_with_pid_walks_stacks_through_perf(vm) -> None:
     events, _stdout, err = _live(vm, "live_pid_stack_1_27_3")
     callers = sorted(e["stack"][0]["function"] for e in events if e["function"] == "main.report")
     assert callers == ["main.leaf"] * 6 + ["main.worker"] * 3, err
+
+
+@pytest.mark.parametrize("version", DUMP_VERSIONS)
+@pytest.mark.parametrize("variant", ["arm64", "arm64-sw"])
+def test_goroutines_of_an_arm64_process_agree_with_the_runtimes_own_dump(
+    vm, version: str, variant: str
+) -> None:
+    """`goroutines --pid --json` on the arm64 kernel (runtime.allgs from ADRP operands when
+    stripped, stacks unwound the LR way), then SIGQUIT: the same goids, and every parked
+    goroutine's wait reason, frames and "created by" as the runtime prints them."""
+    boot, _cases = vm
+    result = boot.results[_dump_case(version, variant)]
+    assert result.live_status == 0, result.live_err
+    ours = {g["goid"]: g for g in json.loads(result.live_out)["goroutines"]}
+    assert result.status == 2, result.stderr[-2000:]  # SIGQUIT's exit, after the dump
+    held_to_go_dump(ours, result.stderr, version)
+    assert all(g["frames"] for g in ours.values() if g["status"] == "waiting")

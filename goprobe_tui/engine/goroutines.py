@@ -37,6 +37,7 @@ MAX_FRAMES = 100  # Go's own traceback prints at most 100
 MAX_FRAME_BYTES = 1 << 20
 MAX_STACK_READ = 64 << 10  # a deeper stack is read word by word
 READS = 3  # attempts at a goroutine that moves while it is read
+UNWINDS = ("amd64", "arm64")
 
 
 @dataclass
@@ -113,8 +114,8 @@ class GoroutineSource:
 
     def __init__(self, binary: GoBinary) -> None:
         """BadInput naming the cause where this binary's goroutines cannot be read."""
-        if binary.arch != "amd64":
-            raise BadInput(f"goroutines: {binary.arch} is not read yet (amd64 only)")
+        if binary.arch not in UNWINDS:
+            raise BadInput(f"goroutines: {binary.arch} binaries are not read (amd64 and arm64 are)")
         try:
             self.layout = g_layout(binary)
             self.allgs = allgs_address(binary)
@@ -161,6 +162,7 @@ class _Reader:
     def __init__(self, mem: _Memory, source: GoroutineSource, bias: int) -> None:
         self.mem, self.layout, self.sym, self.binary = mem, source.layout, source.sym, source.binary
         self.bias, self.reasons = bias, source.reasons
+        self.uses_lr = source.binary.arch == "arm64"  # a call leaves its return address in LR
         self.now = _nanotime()
         self._steps = source.steps  # link-time addresses: the same in every process of the binary
         self._compile()
@@ -183,6 +185,7 @@ class _Reader:
             ("startpc", lay.startpc, 8),
             ("pc", lay.sched_pc, 8),
             ("sp", lay.sched_sp, 8),
+            ("lr", lay.sched_lr, 8),
         ]
         if lay.wait_since is not None:
             fields.append(("since", lay.wait_since, 8))
@@ -211,7 +214,7 @@ class _Reader:
             status = before["status"] & ~SCAN_BIT
             if status in (DEAD, DEAD_EXTRA):  # Go's own dump leaves both out
                 return None
-            frames, note = self._stack(status, before["pc"], before["sp"], before["stack_hi"])
+            frames, note = self._stack(status, before["pc"], before["sp"], before["lr"], before["stack_hi"])
             after = self._fields(g)
             if after is not None and (after["status"], after["pc"], after["sp"]) == (
                 before["status"],
@@ -253,24 +256,31 @@ class _Reader:
         return self._at(gopc, return_address=True)
 
     def _step(self, link: int) -> tuple[tuple[Frame, ...], int | None, bool] | None:
-        """What unwinding needs at a return address (cached: 10,000 goroutines parked alike
-        share a few dozen): its frames, the bytes its function has pushed there, and whether
-        the stack ends with it. None: no Go function there."""
+        """What unwinding needs at a pc (cached: 10,000 goroutines parked alike share a few
+        dozen): its frames, the bytes its function has pushed there, and whether the stack
+        ends with it. None: no Go function there. A pc is a return address (its call is the
+        byte before), but a function's very entry: a goroutine that has not run yet, whose
+        pc is its start, as Go's traceback tells them apart."""
         if link in self._steps:
             return self._steps[link]
         i = self.sym.function_index(link - 1)
+        at_entry = False
+        j = self.sym.function_index(link)
+        if j is not None and self.binary.functions[j].entry == link:
+            i, at_entry = j, True
         step = None
         if i is not None:
-            frames = tuple(Frame(fr.function, fr.file, fr.line, fr.inlined) for fr in self.sym.frames(link))
             fn = self.binary.functions[i]
+            shown = self.sym.frames(link, return_address=not at_entry)
+            frames = tuple(Frame(fr.function, fr.file, fr.line, fr.inlined) for fr in shown)
             last = fn.name in ("runtime.goexit", "runtime.mstart", "runtime.rt0_go")
             if last:
                 frames = frames[:-1]  # Go's traceback does not print goexit
-            step = (frames, self.binary.pushed_at(fn, link - 1), last)
+            step = (frames, self.binary.pushed_at(fn, link if at_entry else link - 1), last)
         self._steps[link] = step
         return step
 
-    def _stack(self, status: int, pc: int, sp: int, hi: int) -> tuple[list[Frame], str]:
+    def _stack(self, status: int, pc: int, sp: int, lr: int, hi: int) -> tuple[list[Frame], str]:
         if status == RUNNING:
             return [], "running on a thread: its stack cannot be read without stopping it"
         if status == SYSCALL:
@@ -288,15 +298,25 @@ class _Reader:
             out += frames
             if last or pushed is None or pushed > MAX_FRAME_BYTES:
                 break
-            at = sp + pushed - base
-            if stack is not None and 0 <= at <= len(stack) - 8:
-                ret = int.from_bytes(stack[at : at + 8], "little")
-            else:
-                ret = self.mem.word(sp + pushed) or 0
+            if self.uses_lr:
+                # arm64: a frame keeps its caller's return address at its own SP once its
+                # prologue ran; before that (a goroutine not started yet, one stopped in
+                # morestack) it is still in LR, which g.sched.lr saved (Go's own rule)
+                ret = lr if pushed == 0 and lr else self._word(stack, base, sp)
+                lr, caller_sp = 0, sp + pushed
+            else:  # amd64: the return address is above the frame, the caller's SP above it
+                ret, caller_sp = self._word(stack, base, sp + pushed), sp + pushed + 8
             if not ret:
                 break
-            pc, sp = ret, sp + pushed + 8
+            pc, sp = ret, caller_sp
         return out, ""
+
+    def _word(self, stack: bytes | None, base: int, addr: int) -> int:
+        """The stack word at `addr`: from the stack read at once where it lies in it."""
+        at = addr - base
+        if stack is not None and 0 <= at <= len(stack) - 8:
+            return int.from_bytes(stack[at : at + 8], "little")
+        return self.mem.word(addr) or 0
 
 
 def _nanotime() -> int:

@@ -12,7 +12,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from goprobe_tui.gobinary.binary import GoBinary
+from goprobe_tui.gobinary.binary import Function, GoBinary
 from goprobe_tui.gobinary.disasm import disassemble
 from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, WAIT_REASONS
 
@@ -51,6 +51,7 @@ class GLayout:
     parent_goid: int | None  # Go 1.21+
     sched_pc: int
     sched_sp: int
+    sched_lr: int  # the link register where the frame has not saved it yet (arm64)
     size: int  # bytes read per g: up to the last field used
 
 
@@ -69,9 +70,9 @@ def g_layout(binary: GoBinary) -> GLayout:
             f"no DWARF, and runtime.g's layout for {binary.goversion} is not in the verified table "
             f"(Go {', '.join(f'{a}.{b}' for a, b in G_OFFSETS)})"
         )
-    goid, status, reason, since, gopc, startpc, parent, pc, sp = row
+    goid, status, reason, since, gopc, startpc, parent, pc, sp, lr = row
     offsets = [v for v in row if v is not None]
-    return GLayout(goid, status, reason, since, gopc, startpc, parent, pc, sp, max(offsets) + 8)
+    return GLayout(goid, status, reason, since, gopc, startpc, parent, pc, sp, lr, max(offsets) + 8)
 
 
 def dwarf_g_layout(binary: GoBinary) -> GLayout:
@@ -96,15 +97,16 @@ def dwarf_g_layout(binary: GoBinary) -> GLayout:
         )
     }
     pc, sp = member("runtime.gobuf", "pc"), member("runtime.gobuf", "sp")
+    lr = member("runtime.gobuf", "lr")
     need = ("goid", "atomicstatus", "waitreason", "gopc", "startpc", "sched")
     missing = [n for n in need if found[n] is None] + [
-        n for n, v in (("gobuf.pc", pc), ("gobuf.sp", sp)) if v is None
+        n for n, v in (("gobuf.pc", pc), ("gobuf.sp", sp), ("gobuf.lr", lr)) if v is None
     ]
     if missing:
         raise LayoutUnknown(f"runtime.g of this binary lacks {', '.join(missing)} in its DWARF")
     sched = found["sched"]
-    assert sched is not None and pc is not None and sp is not None
-    offsets = [v for v in found.values() if v is not None] + [sched + pc, sched + sp]
+    assert sched is not None and pc is not None and sp is not None and lr is not None
+    offsets = [v for v in found.values() if v is not None] + [sched + pc, sched + sp, sched + lr]
     return GLayout(
         goid=found["goid"] or 0,
         status=found["atomicstatus"] or 0,
@@ -115,6 +117,7 @@ def dwarf_g_layout(binary: GoBinary) -> GLayout:
         parent_goid=found["parentGoid"],
         sched_pc=sched + pc,
         sched_sp=sched + sp,
+        sched_lr=sched + lr,
         size=max(offsets) + 8,
     )
 
@@ -129,14 +132,33 @@ def allgs_address(binary: GoBinary) -> int:
 
 
 _RIP_MEMORY = re.compile(r"qword ptr \[rip ([+-]) (0x[0-9a-f]+)\]")
+_ADRP = re.compile(r"(x\d+), #(0x[0-9a-f]+|\d+)$")
+_ADD_IMM = re.compile(r"(x\d+), (x\d+), #(0x[0-9a-f]+|\d+)$")
+_BASE_IMM = re.compile(r"\[(x\d+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\]")
+_ARM64_MEMORY = ("ldr", "str", "ldur", "stur", "ldp", "stp", "ldar", "stlr")
 
 
 def allgs_from_code(binary: GoBinary) -> int:
     """runtime.allgadd appends to allgs: it loads and stores the slice's three words, at A,
-    A+8 and A+16, RIP-relative. The lowest A whose three words it all touches is the slice."""
+    A+8 and A+16 (amd64: RIP-relative; arm64: ADRP + ADD or an offset). The lowest A whose
+    three words it all touches is the slice."""
     fn = binary.find("runtime.allgadd")
-    if fn is None or binary.arch != "amd64":
+    if fn is None:
         raise LayoutUnknown("runtime.allgadd is not in the binary: runtime.allgs cannot be found")
+    if binary.arch == "amd64":
+        touched = _touched_amd64(binary, fn)
+    elif binary.arch == "arm64":
+        touched = _touched_arm64(binary, fn)
+    else:
+        raise LayoutUnknown(f"runtime.allgs is not looked for on {binary.arch}")
+    slices = sorted(a for a in touched if a + 8 in touched and a + 16 in touched)
+    if not slices:
+        raise LayoutUnknown("runtime.allgadd does not read a slice header: runtime.allgs not found")
+    return slices[0]
+
+
+def _touched_amd64(binary: GoBinary, fn: Function) -> set[int]:
+    """Data addresses loaded or stored RIP-relative (a LEA only takes an address)."""
     insns = disassemble(binary.arch, binary.code(fn), fn.entry)
     touched = set()
     for i in range(len(insns)):
@@ -145,10 +167,31 @@ def allgs_from_code(binary: GoBinary) -> int:
             delta = int(m.group(2), 16)
             end = int(insns.address[i]) + int(insns.size[i])
             touched.add(end + delta if m.group(1) == "+" else end - delta)
-    slices = sorted(a for a in touched if a + 8 in touched and a + 16 in touched)
-    if not slices:
-        raise LayoutUnknown("runtime.allgadd does not read a slice header: runtime.allgs not found")
-    return slices[0]
+    return touched
+
+
+def _touched_arm64(binary: GoBinary, fn: Function) -> set[int]:
+    """Data addresses loaded or stored through a register an ADRP (plus an ADD) has just set:
+    Go reaches a global as `adrp x27, page; add x27, x27, #off; ldr x1, [x27]`, or with the
+    offset in the load. A register written by anything else is forgotten."""
+    insns = disassemble(binary.arch, binary.code(fn), fn.entry)
+    known: dict[str, int] = {}
+    touched = set()
+    for i in range(len(insns)):
+        mnemonic, ops = insns.mnemonic(i), insns.operands(i)
+        if mnemonic == "adrp" and (m := _ADRP.match(ops)):
+            known[m.group(1)] = int(m.group(2), 0)
+            continue
+        if mnemonic == "add" and (m := _ADD_IMM.match(ops)) and m.group(2) in known:
+            known[m.group(1)] = known[m.group(2)] + int(m.group(3), 0)
+            continue
+        if mnemonic in _ARM64_MEMORY and (m := _BASE_IMM.search(ops)) and m.group(1) in known:
+            touched.add(known[m.group(1)] + int(m.group(2) or "0", 0))
+            if "!" in ops or "], #" in ops:  # a written-back base is no longer the address
+                known.pop(m.group(1), None)
+        if not mnemonic.startswith(("st", "cmp", "tst", "cb", "tb", "b")):  # these write no register
+            known.pop(ops.split(",", 1)[0].strip(), None)
+    return touched
 
 
 def wait_reason_names(binary: GoBinary) -> list[str]:

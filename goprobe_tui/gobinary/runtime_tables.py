@@ -7,12 +7,12 @@ Offsets are the same on amd64 and arm64 (checked on both)."""
 from __future__ import annotations
 
 # (major, minor): (goid, atomicstatus, waitreason, waitsince, gopc, startpc, parentGoid or None,
-#                  sched.pc, sched.sp)
-G_OFFSETS: dict[tuple[int, int], tuple[int, int, int, int, int, int, int | None, int, int]] = {
-    (1, 19): (152, 144, 176, 168, 296, 312, None, 64, 56),
-    (1, 21): (152, 144, 176, 168, 280, 296, 272, 64, 56),
-    (1, 24): (160, 152, 184, 176, 288, 304, 280, 64, 56),
-    (1, 27): (152, 144, 176, 168, 288, 304, 280, 64, 56),
+#                  sched.pc, sched.sp, sched.lr)
+G_OFFSETS: dict[tuple[int, int], tuple[int, int, int, int, int, int, int | None, int, int, int]] = {
+    (1, 19): (152, 144, 176, 168, 296, 312, None, 64, 56, 96),
+    (1, 21): (152, 144, 176, 168, 280, 296, 272, 64, 56, 96),
+    (1, 24): (160, 152, 184, 176, 288, 304, 280, 64, 56, 96),
+    (1, 27): (152, 144, 176, 168, 288, 304, 280, 64, 56, 88),  # gobuf.ret gone
 }
 
 WAIT_REASONS: dict[tuple[int, int], tuple[str, ...]] = {

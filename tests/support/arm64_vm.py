@@ -68,8 +68,22 @@ live() {  # goprobe-tui itself, on this machine's Python: attach, run the progra
   kill -INT $gp; wait $gp; echo $? > $o/goprobe_status
   echo $st > $o/status
 }
+dump() {  # goprobe-tui's goroutines on the parked program, then the runtime's own dump (SIGQUIT)
+  n=$1; c=/c/$n; o=/o/$n
+  mkfifo /tmp/in.$n
+  GOTRACEBACK=all $(cat $c/argv) < /tmp/in.$n > $o/stdout 2> $o/stderr &
+  pp=$!
+  exec 4> /tmp/in.$n
+  i=0
+  while ! grep -q ready $o/stdout && [ $i -lt 1500 ]; do sleep 0.2; i=$((i + 1)); done
+  python3.11 -m goprobe_tui $(sed "s/@PID@/$pp/g" $c/goprobe) > $o/live.out 2> $o/live.err
+  echo $? > $o/goprobe_status
+  kill -QUIT $pp; wait $pp; echo $? > $o/status  # stdin still open: main cannot end first
+  exec 4>&-
+}
 for n in $(ls /c); do
   c=/c/$n; mkdir -p /o/$n
+  if [ -e $c/dump ]; then dump $n; continue; fi
   if [ -e $c/goprobe ]; then live $n; continue; fi
   GOPROBE_OUT=/o/$n/records sh $c/probes.sh $(cat $c/argv) < $c/stdin > /o/$n/stdout 2> /o/$n/stderr
   echo $? > /o/$n/status
@@ -280,6 +294,9 @@ class Case:
     # for the program's pid, which then starts first and waits for its stdin)
     goprobe: tuple[str, ...] = ()
     module: str = "goprobe_tui"  # what `python3.11 -m` runs with those arguments (arm64_tui: the TUI)
+    # A dump: the program runs first (GOTRACEBACK=all) until it prints "ready", goprobe-tui
+    # runs to its end, then the program gets SIGQUIT (its stderr: the runtime's own dump)
+    dump: bool = False
 
 
 @dataclass
@@ -321,6 +338,8 @@ def _initramfs(cases: list[Case], busybox: Path, work: Path) -> Path:
             (c / "module").write_text(case.module)
             if any("@PID@" in a for a in case.goprobe):
                 (c / "pid").write_text("")
+            if case.dump:
+                (c / "dump").write_text("")
         else:
             shutil.copy(case.script_dir / "probes.sh", c / "probes.sh")
         (c / "argv").write_text(" ".join([target_path(case.name), *case.args]))
