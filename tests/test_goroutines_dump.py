@@ -42,6 +42,7 @@ def test_the_dump_agrees_with_the_runtimes_own(version: str, variant: str) -> No
         done = _goroutines(proc.pid, "--json")
         assert done.returncode == 0, done.stderr
         ours = {g["goid"]: g for g in json.loads(done.stdout)["goroutines"]}
+        tasks = {int(t) for t in os.listdir(f"/proc/{proc.pid}/task")}
         assert proc.poll() is None  # it kept running
         proc.send_signal(signal.SIGQUIT)  # stdin stays open: main must not end first
         err = proc.stderr.read()
@@ -49,6 +50,8 @@ def test_the_dump_agrees_with_the_runtimes_own(version: str, variant: str) -> No
         proc.kill()
         proc.wait()
     held_to_go_dump(ours, err, version)
+    for g in ours.values():  # where it runs: one of the process's own threads
+        assert g["status"] != "running" or g["thread"] in tasks, (g, tasks)
 
 
 def test_text_groups_goroutines_waiting_alike() -> None:
@@ -73,7 +76,7 @@ def test_the_tables_for_stripped_binaries_are_the_dwarfs(version: str) -> None:
     arm64, fixed-address and PIE."""
     from goprobe_tui.gobinary import GoBinary
     from goprobe_tui.gobinary.runtime_g import allgs_from_code, dwarf_g_layout, wait_reason_names
-    from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, WAIT_REASONS
+    from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, M_OFFSETS, WAIT_REASONS
 
     need(version in tc.goroots(), f"Go {version} toolchain missing: run .ci/run")
     for variant in ("default", "pie", "arm64"):
@@ -93,6 +96,7 @@ def test_the_tables_for_stripped_binaries_are_the_dwarfs(version: str) -> None:
                 lay.sched_lr,
             )
             assert G_OFFSETS[key] == row, (variant, row)
+            assert M_OFFSETS[key] == (lay.m, lay.m_procid, lay.m_id), variant
             assert WAIT_REASONS[key] == tuple(wait_reason_names(b)), variant
             assert allgs_from_code(b) == b.elf.symbols(["runtime.allgs"])["runtime.allgs"][0], variant
 

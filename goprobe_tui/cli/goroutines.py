@@ -9,7 +9,7 @@ import json
 import sys
 import time
 
-from goprobe_tui.engine.goroutine_groups import GroupKey, group_goroutines, grown, sizes
+from goprobe_tui.engine.goroutine_groups import GroupKey, group_goroutines, grown, on_threads, sizes
 from goprobe_tui.engine.goroutines import Frame, GoroutineDump, ProcessGone, ProcessGoroutines
 from goprobe_tui.engine.target import resolve_target
 from goprobe_tui.events.text import format_duration
@@ -71,6 +71,8 @@ def as_json(dump: GoroutineDump) -> dict:
                 "frames": [_frame(f) for f in g.frames],
                 "note": g.note,
                 "changed": g.changed,
+                "thread": g.thread,
+                "m": g.m_id,
             }
             for g in dump.goroutines
         ],
@@ -102,6 +104,9 @@ def as_text(dump: GoroutineDump, before: dict[GroupKey, int] | None = None) -> s
         out.append(f"\n{len(members):,} × {grp.state}{waited}{moved}: goroutines {ids}\n")
         if first.note:
             out.append(f"    ({first.note}; started at {first.start.function if first.start else '?'})\n")
+        on = on_threads(members)
+        if on:
+            out.append(f"    {on}\n")
         for f in first.frames:
             inl = " (inlined)" if f.inlined else ""
             out.append(f"    {printable(f.function)}{inl}\n        {printable(f.file)}:{f.line}\n")

@@ -15,6 +15,16 @@ HISTORY = 60  # dumps remembered per group (2 minutes at the TUI's 2 s)
 RUNTIME_PREFIXES = ("runtime.", "internal/", "sync.")
 
 
+SHOWN_THREADS = 8
+
+
+def on_threads(members: list[Goroutine]) -> str:
+    """`goroutine 7 on thread 4242 (M3), …`: where running goroutines run ("" for none)."""
+    on = [g for g in members if g.thread is not None]
+    text = ", ".join(f"goroutine {g.goid} on thread {g.thread} (M{g.m_id})" for g in on[:SHOWN_THREADS])
+    return text + (f", and {len(on) - SHOWN_THREADS:,} more" if len(on) > SHOWN_THREADS else "")
+
+
 def group_key(g: Goroutine) -> GroupKey:
     return (
         g.status,

@@ -60,6 +60,8 @@ class Goroutine:
     frames: list[Frame] = field(default_factory=list)
     note: str = ""  # why there are no frames (running on a thread, in a syscall)
     changed: bool = False  # it kept moving while read: what is shown may mix two moments
+    thread: int | None = None  # running or in a system call: the thread's id (tid), where read
+    m_id: int | None = None  # and Go's number for that thread's M ("m=3" in its own dump)
 
 
 @dataclass
@@ -141,7 +143,7 @@ class GoroutineSource:
             table = mem.read(array, 8 * count) if count else b""
             if table is None:
                 raise BadInput(f"process {pid}: the goroutine list moved while it was read; try again")
-            reader = _Reader(mem, self, bias)
+            reader = _Reader(mem, self, bias, pid)
             out = []
             for (g,) in struct.iter_unpack("<Q", table):
                 one = reader.goroutine(g)
@@ -159,8 +161,14 @@ def dump_goroutines(pid: int, binary: GoBinary) -> GoroutineDump:
 
 
 class _Reader:
-    def __init__(self, mem: _Memory, source: GoroutineSource, bias: int) -> None:
-        self.mem, self.layout, self.sym, self.binary = mem, source.layout, source.sym, source.binary
+    def __init__(self, mem: _Memory, source: GoroutineSource, bias: int, pid: int) -> None:
+        self.pid, self.mem, self.layout, self.sym, self.binary = (
+            pid,
+            mem,
+            source.layout,
+            source.sym,
+            source.binary,
+        )
         self.bias, self.reasons = bias, source.reasons
         self.uses_lr = source.binary.arch == "arm64"  # a call leaves its return address in LR
         self.now = _nanotime()
@@ -191,6 +199,8 @@ class _Reader:
             fields.append(("since", lay.wait_since, 8))
         if lay.parent_goid is not None:
             fields.append(("parent", lay.parent_goid, 8))
+        if lay.m is not None:
+            fields.append(("m", lay.m, 8))
         fields.sort(key=lambda f: f[1])
         fmt, at = "<", 0
         for _name, off, size in fields:
@@ -227,6 +237,7 @@ class _Reader:
         assert f is not None  # read at least once
         reason = self.reasons[f["reason"]] if status == WAITING and f["reason"] < len(self.reasons) else ""
         since = f.get("since", -1)
+        thread, m_id = self._thread(f.get("m", 0)) if status in (RUNNING, SYSCALL) else (None, None)
         return Goroutine(
             goid=f["goid"],
             status=status_name(status),
@@ -238,7 +249,22 @@ class _Reader:
             frames=frames,
             note=note,
             changed=changed,
+            thread=thread,
+            m_id=m_id,
         )
+
+    def _thread(self, m: int) -> tuple[int | None, int | None]:
+        """(tid, M number) of the M running a goroutine: believed only where the tid is one of
+        this process's threads (a g.m read as the goroutine moved on may point anywhere)."""
+        lay = self.layout
+        if not m or lay.m_procid is None or lay.m_id is None:
+            return None, None
+        tid, m_id = self.mem.word(m + lay.m_procid), self.mem.word(m + lay.m_id)
+        if not tid or tid >= 1 << 22 or m_id is None or m_id >= 1 << 20:
+            return None, None
+        if not os.path.isdir(f"/proc/{self.pid}/task/{tid}"):
+            return None, None
+        return tid, m_id
 
     def _link(self, pc: int) -> int:
         return pc - self.bias  # a runtime address as the binary's link-time one
@@ -282,7 +308,7 @@ class _Reader:
 
     def _stack(self, status: int, pc: int, sp: int, lr: int, hi: int) -> tuple[list[Frame], str]:
         if status == RUNNING:
-            return [], "running on a thread: its stack cannot be read without stopping it"
+            return [], "running: its stack cannot be read without stopping its thread"
         if status == SYSCALL:
             return [], "in a system call"
         # the part of the stack in use, [sp, hi), in one read (a parked stack is mostly small)

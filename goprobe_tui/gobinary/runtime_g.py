@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from goprobe_tui.gobinary.binary import Function, GoBinary
 from goprobe_tui.gobinary.disasm import disassemble
-from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, WAIT_REASONS
+from goprobe_tui.gobinary.runtime_tables import G_OFFSETS, M_OFFSETS, WAIT_REASONS
 
 # runtime/runtime2.go: _Gidle .. _Gdeadextra (Go 1.26 added _Gleaked and _Gdeadextra, a dead
 # g kept for cgo callbacks); the words are traceback.go's gStatusStrings. _Gscan (0x1000) is
@@ -52,6 +52,9 @@ class GLayout:
     sched_pc: int
     sched_sp: int
     sched_lr: int  # the link register where the frame has not saved it yet (arm64)
+    m: int | None  # g.m, the M (thread) running it; None: not known for this binary
+    m_procid: int | None  # m.procid, the thread's id (a tid on Linux)
+    m_id: int | None  # m.id, Go's own number for the M ("m=3" in its dump)
     size: int  # bytes read per g: up to the last field used
 
 
@@ -71,8 +74,11 @@ def g_layout(binary: GoBinary) -> GLayout:
             f"(Go {', '.join(f'{a}.{b}' for a, b in G_OFFSETS)})"
         )
     goid, status, reason, since, gopc, startpc, parent, pc, sp, lr = row
-    offsets = [v for v in row if v is not None]
-    return GLayout(goid, status, reason, since, gopc, startpc, parent, pc, sp, lr, max(offsets) + 8)
+    m, procid, m_id = M_OFFSETS.get(version, (None, None, None))
+    offsets = [v for v in (*row, m) if v is not None]
+    return GLayout(
+        goid, status, reason, since, gopc, startpc, parent, pc, sp, lr, m, procid, m_id, max(offsets) + 8
+    )
 
 
 def dwarf_g_layout(binary: GoBinary) -> GLayout:
@@ -94,6 +100,7 @@ def dwarf_g_layout(binary: GoBinary) -> GLayout:
             "startpc",
             "parentGoid",
             "sched",
+            "m",
         )
     }
     pc, sp = member("runtime.gobuf", "pc"), member("runtime.gobuf", "sp")
@@ -118,6 +125,9 @@ def dwarf_g_layout(binary: GoBinary) -> GLayout:
         sched_pc=sched + pc,
         sched_sp=sched + sp,
         sched_lr=sched + lr,
+        m=found["m"],
+        m_procid=member("runtime.m", "procid"),
+        m_id=member("runtime.m", "id"),
         size=max(offsets) + 8,
     )
 

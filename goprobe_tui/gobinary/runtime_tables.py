@@ -15,6 +15,14 @@ G_OFFSETS: dict[tuple[int, int], tuple[int, int, int, int, int, int, int | None,
     (1, 27): (152, 144, 176, 168, 288, 304, 280, 64, 56, 88),  # gobuf.ret gone
 }
 
+# (major, minor): (g.m, m.procid, m.id): the thread a running goroutine is on
+M_OFFSETS: dict[tuple[int, int], tuple[int, int, int]] = {
+    (1, 19): (48, 72, 232),
+    (1, 21): (48, 72, 232),
+    (1, 24): (48, 72, 232),
+    (1, 27): (48, 64, 232),
+}
+
 WAIT_REASONS: dict[tuple[int, int], tuple[str, ...]] = {
     (1, 19): (
         "",

@@ -10,7 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from goprobe_tui.engine.goroutine_groups import GoroutineGroup
+from goprobe_tui.engine.goroutine_groups import GoroutineGroup, on_threads
 from goprobe_tui.events.text import format_duration
 from goprobe_tui.textsafe import printable
 
@@ -28,6 +28,8 @@ def group_text(group: GoroutineGroup) -> str:
         lines.append(f"{group.changed:,} moved while read: what is shown may mix two moments")
     if g.note:
         lines.append(f"({g.note}; started at {g.start.function if g.start else '?'})")
+    if on := on_threads(group.members):
+        lines.append(on)
     for f in g.frames:
         lines.append(f"  {f.function}{' (inlined)' if f.inlined else ''}")
         lines.append(f"      {f.file}:{f.line}")
