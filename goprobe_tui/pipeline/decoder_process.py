@@ -5,24 +5,13 @@ buffer never overflows); merging, decoding and formatting are Python work that w
 with the traced program for CPU. Here they run at nice 19: when the machine is saturated, the
 traced program comes first and events arrive later, never lost (they wait in memory, bounded).
 
-Protocol (frames.py), parent -> child on stdin:
-  ("start", page header, tracefs root, pid_filter, output, one_process, otlp), then in order
-  ("event", ProbeEvent) before each event is enabled (and again when its sites change),
-  ("by", EXPR or None) to key the statistics by another parameter or field,
-  ("stacks", bool) to show the frames the probes walk, or not, from now on,
-  ("goroutines", (goid, ...) or None) to keep only those goroutines' events,
-  ("slower-than", NS or None) to pass on only calls slower than NS, at their returns,
-  ("threads", {tid: pid}) the process of each thread perf saw (a launched program's tree), and
-  ("pages", [(cpu, page)], lost, read_ns); EOF: the probes are disabled, finish and exit.
-output: ("rows", rows, insight) -> ("events", count, pickled [EventRow], TraceStatus) frames
-        to the parent (if rows), ("status", TraceStatus) frames, and with insight
-        per-function statistics: ("insight", [snapshot], [FlameRow] or None when the flame
-        did not change) at most every INSIGHT_EVERY s and
-        at the end;
-        ("print", format name, count) -> ("print-text", bytes of whole records, N) for line
-        formats, ("print-rows", pickled [EventRow], N) for the others, which the parent writes
-        (output_writer.py), ("status", TraceStatus) frames, ("done",) at count.
-child -> parent on stdout: ("ready",) | ("error", text) | the frames above.
+Protocol: the classes of decoder_messages.py, in frames (frames.py). Parent -> child on stdin:
+Start first, then in order Announce before each event is enabled, StatsBy, WalkedStacks,
+OnlyGoroutines, SlowerThan, Threads as they change, and Pages; EOF: the probes are disabled,
+finish and exit. Child -> parent on stdout: Ready or Failed, then with RowsOutput: Events
+(if rows), Status, and with insight Insight at most every INSIGHT_EVERY s and at the end;
+with PrintOutput: PrintText (line formats) or PrintRows (the others), which the parent
+writes (output_writer.py), Status, and Done at the count.
 """
 
 from __future__ import annotations
@@ -39,6 +28,26 @@ from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.exit_codes import FAILED, OK
 from goprobe_tui.pipeline.decode_loop import DecodeLoop
+from goprobe_tui.pipeline.decoder_messages import (
+    Announce,
+    Done,
+    Events,
+    Failed,
+    Insight,
+    OnlyGoroutines,
+    Pages,
+    PrintOutput,
+    PrintRows,
+    PrintText,
+    Ready,
+    RowsOutput,
+    SlowerThan,
+    Start,
+    StatsBy,
+    Status,
+    Threads,
+    WalkedStacks,
+)
 from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
 from goprobe_tui.pipeline.output_writer import formats_lines
 from goprobe_tui.signals import leave_stopping_to_the_parent
@@ -83,35 +92,37 @@ class _Printer:
             batch = rows[i : i + FRAME_EVENTS]
             if self.writer is None:
                 payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-                write_frame(self.out, ("print-rows", payload, len(batch)))
+                write_frame(self.out, PrintRows(payload, len(batch)))
                 continue
             self.writer.write(map(TraceEvent.from_row, batch))
             data = self.text.getvalue().encode("utf-8", "backslashreplace")
             self.text.seek(0)
             self.text.truncate()
-            write_frame(self.out, ("print-text", data, len(batch)))
+            write_frame(self.out, PrintText(data, len(batch)))
 
 
 def serve(inp: int, out: int) -> None:
     stream = messages(inp)
-    kind, header, root, pid_filter, output, one_process, otlp = next(stream)
-    if kind != "start":
-        raise RuntimeError(f"unexpected first message {kind!r}")  # the parent's bug, not input
-    printing = output[0] == "print"
-    send_rows = printing or output[1]  # printed here, or sent to the parent
+    start = next(stream)
+    if not isinstance(start, Start):
+        raise RuntimeError(f"unexpected first message {start!r}")  # the parent's bug, not input
+    output = start.output
+    printing = isinstance(output, PrintOutput)
+    rows_back = output if isinstance(output, RowsOutput) else None
+    send_rows = printing or (rows_back is not None and rows_back.rows)  # printed here, or sent back
     loop = DecodeLoop(
-        header,
-        root,
-        pid_filter,
-        insight=not printing and output[2],
-        one_process=one_process,
-        by=None if printing else output[3],
-        otlp=otlp,
+        start.header,
+        start.root,
+        start.pid_filter,
+        insight=rows_back is not None and rows_back.insight,
+        one_process=start.one_process,
+        by=rows_back.by if rows_back is not None else None,
+        otlp=start.otlp,
     )
-    printer = _Printer(out, output[1], output[2]) if printing else None
-    if printing and get_format(output[1]).callers:
+    printer = _Printer(out, output.format, output.count) if isinstance(output, PrintOutput) else None
+    if isinstance(output, PrintOutput) and get_format(output.format).callers:
         loop.decoder.keep_call_args()  # each entry's direct caller, for the format to use
-    write_frame(out, ("ready",))
+    write_frame(out, Ready())
     last: TraceStatus | None = None
     lost, read_ns = 0, 0
     done = False
@@ -121,30 +132,34 @@ def serve(inp: int, out: int) -> None:
     for msg in stream:
         if done:
             continue  # read on to EOF, so the parent's writes never fail
-        if msg[0] == "event":
-            loop.learn(msg[1])
-            continue
-        if msg[0] == "by":  # statistics by another key from now on
-            if loop.table is not None:
-                loop.table.set_by(msg[1])
-            continue
-        if msg[0] == "stacks":
-            loop.decoder.show_walked = msg[1]
-            continue
-        if msg[0] == "goroutines":
-            loop.goroutines = None if msg[1] is None else frozenset(msg[1])
-            continue
-        if msg[0] == "slower-than":
-            loop.only_slower_than(msg[1])
-            continue
-        if msg[0] == "threads":
-            loop.decoder.procs.learn_threads(msg[1])
-            continue
-        _, pages, lost, read_ns = msg
+        match msg:
+            case Announce(event):
+                loop.learn(event)
+                continue
+            case StatsBy(by):  # statistics by another key from now on
+                if loop.table is not None:
+                    loop.table.set_by(by)
+                continue
+            case WalkedStacks(on):
+                loop.decoder.show_walked = on
+                continue
+            case OnlyGoroutines(goids):
+                loop.goroutines = None if goids is None else frozenset(goids)
+                continue
+            case SlowerThan(ns):
+                loop.only_slower_than(ns)
+                continue
+            case Threads(pids):
+                loop.decoder.procs.learn_threads(pids)
+                continue
+            case Pages():
+                pages, lost, read_ns = msg.pages, msg.lost, msg.read_ns
+            case _:
+                raise RuntimeError(f"unexpected message {msg!r}")  # the parent's bug, not input
         rows = loop.step(pages, lost, read_ns)
         last = _report(out, rows if send_rows else [], loop, printer, last)
         if printer is not None and printer.done:
-            write_frame(out, ("done",))
+            write_frame(out, Done())
             done = True
         table = loop.table
         if table is not None and time.monotonic() >= next_insight:
@@ -157,14 +172,14 @@ def serve(inp: int, out: int) -> None:
                 flame = loop.flame
                 flame_rows = flame.snapshot() if flame is not None and flame.changes != sent_flame else None
                 sent_flame = flame.changes if flame is not None else -1
-                write_frame(out, ("insight", table.snapshot(now), flame_rows))
+                write_frame(out, Insight(table.snapshot(now), flame_rows))
     if not done:
         rows = loop.step([], lost, read_ns, final=True)  # EOF: nothing more can arrive
         if loop.sink is not None:
             loop.sink.close()  # what waits is sent now; the final counts go out below
         if loop.table is not None:
             final_flame = loop.flame.snapshot() if loop.flame is not None else None
-            write_frame(out, ("insight", loop.table.snapshot(time.monotonic_ns()), final_flame))
+            write_frame(out, Insight(loop.table.snapshot(time.monotonic_ns()), final_flame))
         _report(out, rows if send_rows else [], loop, printer, last, force=True)
 
 
@@ -183,11 +198,11 @@ def _report(
         for i in range(0, len(rows), FRAME_EVENTS):
             batch = rows[i : i + FRAME_EVENTS]
             payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-            write_frame(out, ("events", len(batch), payload, counts))
+            write_frame(out, Events(len(batch), payload, counts))
         if rows:
             return counts
     if counts != last or force:
-        write_frame(out, ("status", counts))
+        write_frame(out, Status(counts))
     return counts
 
 
@@ -205,7 +220,7 @@ def main() -> int:
         pass  # the parent went away: nothing to report to
     except Exception:
         with contextlib.suppress(OSError):
-            write_frame(out, ("error", "event decoder failed: " + traceback.format_exc(limit=4)))
+            write_frame(out, Failed("event decoder failed: " + traceback.format_exc(limit=4)))
         return FAILED
     return OK
 

@@ -27,6 +27,28 @@ import goprobe_tui
 from goprobe_tui.events.model import EventRow
 from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
+from goprobe_tui.pipeline.decoder_messages import (
+    Announce,
+    Done,
+    Eof,
+    Events,
+    Failed,
+    Insight,
+    OnlyGoroutines,
+    Pages,
+    PrintOutput,
+    PrintRows,
+    PrintText,
+    Ready,
+    RowsOutput,
+    SlowerThan,
+    Start,
+    StatsBy,
+    Status,
+    Threads,
+    ToDecoder,
+    WalkedStacks,
+)
 from goprobe_tui.pipeline.frames import FrameBuffer, write_frame
 from goprobe_tui.pipeline.output_writer import OutputWriter
 from goprobe_tui.tracefs.page_reader import PACE, PageReader
@@ -77,7 +99,7 @@ class EventStream:
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._cond = threading.Condition()
-        self._outbox: deque[tuple] = deque()
+        self._outbox: deque[ToDecoder] = deque()
         self._outbox_bytes = 0
         self._dropped = 0  # records lost on our side: full outbox, a decoder that died
         self._lost_now = 0  # the kernel's and our losses as last sent to the child
@@ -111,10 +133,10 @@ class EventStream:
         env["PYTHONPATH"] = os.pathsep.join([pkg_root, *filter(None, [env.get("PYTHONPATH")])])
         print_to = self._print_to
         if print_to is None:
-            output: tuple = ("rows", self._rows, self.on_insight is not None, self._by)
+            output: RowsOutput | PrintOutput = RowsOutput(self._rows, self.on_insight is not None, self._by)
         else:
             left = None if print_to[2] is None else max(0, print_to[2] - self._base.decoded)
-            output = ("print", print_to[1], left)
+            output = PrintOutput(print_to[1], left)
         proc = subprocess.Popen(
             [sys.executable, "-m", "goprobe_tui.pipeline.decoder_process"],
             stdin=subprocess.PIPE,
@@ -125,18 +147,17 @@ class EventStream:
         )
         with self._cond:
             for ev in reversed(list(self._events.values())):
-                self._outbox.appendleft(("event", ev))
+                self._outbox.appendleft(Announce(ev))
             if self._goroutines is not None:
-                self._outbox.appendleft(("goroutines", self._goroutines))
+                self._outbox.appendleft(OnlyGoroutines(self._goroutines))
             if not self._show_walked:
-                self._outbox.appendleft(("stacks", False))
+                self._outbox.appendleft(WalkedStacks(False))
             if self._slower_than is not None:
-                self._outbox.appendleft(("slower-than", self._slower_than))
+                self._outbox.appendleft(SlowerThan(self._slower_than))
             if self._threads_known:  # a restarted decoder: every thread told so far
-                self._outbox.appendleft(("threads", dict(self._threads_known)))
+                self._outbox.appendleft(Threads(dict(self._threads_known)))
             self._outbox.appendleft(
-                (
-                    "start",
+                Start(
                     self.reader.header,
                     self._root,
                     self._pid_filter,
@@ -149,7 +170,7 @@ class EventStream:
         return proc
 
     # -- parent -> child ------------------------------------------------------------
-    def _put(self, msg: tuple, size: int = 0) -> None:
+    def _put(self, msg: ToDecoder, size: int = 0) -> None:
         with self._cond:
             self._outbox.append(msg)
             self._outbox_bytes += size
@@ -158,29 +179,29 @@ class EventStream:
     def set_by(self, by: str | None) -> None:
         """Statistics by this parameter or field from now on (a restarted decoder too)."""
         self._by = by
-        self._put(("by", by))
+        self._put(StatsBy(by))
 
     def only_goroutines(self, goids: tuple[int, ...] | None) -> None:
         """Events of these goroutines only from now on (None: all), a restarted decoder too:
         where a kernel filter cannot be changed (a perf event takes one filter, once)."""
         self._goroutines = goids
-        self._put(("goroutines", goids))
+        self._put(OnlyGoroutines(goids))
 
     def only_slower_than(self, ns: int | None) -> None:
         """Only calls slower than ns from now on (None: every event), a restarted decoder too."""
         self._slower_than = ns
-        self._put(("slower-than", ns))
+        self._put(SlowerThan(ns))
 
     def show_walked_stacks(self, on: bool) -> None:
         """Events decoded from now on carry the frames their probes walked, or not (a restarted
         decoder too)."""
         self._show_walked = on
-        self._put(("stacks", on))
+        self._put(WalkedStacks(on))
 
     def announce(self, event: ProbeEvent) -> None:
         with self._cond:
             self._events[event.name] = event
-        self._put(("event", event))
+        self._put(Announce(event))
 
     def _read(self) -> None:
         sent_pages = False
@@ -194,7 +215,7 @@ class EventStream:
                 threads = take() if take is not None else None
                 if threads:  # before the pages whose records they name
                     self._threads_known.update(threads)
-                    self._put(("threads", threads))
+                    self._put(Threads(threads))
                 size = sum(len(p) for _, p in pages)
                 if pages and (self.error or self._outbox_bytes + size > OUTBOX_BYTES):
                     self._dropped += _records(pages, self.reader)
@@ -205,7 +226,7 @@ class EventStream:
                 heartbeat = self.on_insight is not None and time.monotonic() - last_put >= HEARTBEAT
                 if pages or final or sent_pages or heartbeat or lost + self._dropped != last_lost:
                     last_put = time.monotonic()
-                    self._put(("pages", pages, lost + self._dropped, read_ns), size)
+                    self._put(Pages(pages, lost + self._dropped, read_ns), size)
                 sent_pages, last_lost = bool(pages), lost + self._dropped
                 self._lost_now = last_lost  # the newest figure, should the child never see it
                 if final:
@@ -216,7 +237,7 @@ class EventStream:
             self.error = f"reading the trace buffers: {exc.strerror}"
         finally:
             self.reader.close()
-            self._put(("eof",))
+            self._put(Eof())
 
     def _write(self) -> None:
         while True:
@@ -224,10 +245,10 @@ class EventStream:
                 while not self._outbox:
                     self._cond.wait()
                 msg = self._outbox.popleft()
-                if msg[0] == "pages":
-                    self._outbox_bytes -= sum(len(p) for _, p in msg[1])
+                if isinstance(msg, Pages):
+                    self._outbox_bytes -= sum(len(p) for _, p in msg.pages)
                 gen, stdin = self._gen, self._proc.stdin
-            if msg[0] == "eof":
+            if isinstance(msg, Eof):
                 break
             assert stdin is not None  # Popen(stdin=PIPE)
             try:
@@ -239,16 +260,16 @@ class EventStream:
                 break
             else:
                 written = True
-            if msg[0] != "pages":
+            if not isinstance(msg, Pages):
                 continue
             with self._cond:
                 if written and gen == self._gen:
                     self._seq += 1
-                    self._inflight.append((self._seq, msg[1]))
+                    self._inflight.append((self._seq, msg.pages))
                 elif self._stop.is_set():  # the reader has sent its last figure: count here
-                    self._unsent += _records(msg[1], self.reader)
+                    self._unsent += _records(msg.pages, self.reader)
                 else:
-                    self._dropped += _records(msg[1], self.reader)
+                    self._dropped += _records(msg.pages, self.reader)
         stdin = self._proc.stdin
         if stdin is not None:
             with contextlib.suppress(OSError):
@@ -291,22 +312,22 @@ class EventStream:
             if not data:
                 break
             for msg in frames.feed(data):
-                kind = msg[0]
-                if kind in ("print-text", "print-rows") and self._output is not None:
-                    self._print(kind, msg[1])
-                    self._printed_since += msg[2] if len(msg) > 2 else 0
-                elif kind == "events":
-                    self.on_batch(msg[1], msg[2], self._status(msg[3]))
-                elif kind == "status":
-                    self.on_batch(0, [], self._status(msg[1]))
-                elif kind == "insight" and self.on_insight is not None:
-                    self.on_insight(msg[1], msg[2] if len(msg) > 2 else None)
-                elif kind == "ready":
-                    self._ready.set()
-                elif kind == "done":
-                    self.done.set()
-                elif kind == "error":
-                    self.error = msg[1]
+                match msg:
+                    case PrintText() | PrintRows() if self._output is not None:
+                        self._print(msg)
+                        self._printed_since += msg.count
+                    case Events(count, rows, status):
+                        self.on_batch(count, rows, self._status(status))
+                    case Status(status):
+                        self.on_batch(0, [], self._status(status))
+                    case Insight(stats, flame) if self.on_insight is not None:
+                        self.on_insight(stats, flame)
+                    case Ready():
+                        self._ready.set()
+                    case Done():
+                        self.done.set()
+                    case Failed(why):
+                        self.error = why
         with contextlib.suppress(OSError, ValueError):
             proc.stdout.close()
         return proc.wait()
@@ -346,15 +367,15 @@ class EventStream:
             return self.error or "event decoder did not start"
         return self.error
 
-    def _print(self, kind: str, data: bytes) -> None:
+    def _print(self, msg: PrintText | PrintRows) -> None:
         output = self._output
         if output is None:  # the child prints only when told where
             return
         try:
-            if kind == "print-text":
-                output.write_text(data)
+            if isinstance(msg, PrintText):
+                output.write_text(msg.data)
             else:
-                output.write_rows(data)
+                output.write_rows(msg.rows)
         except OSError as exc:
             self.error = f"writing the events: {exc.strerror}"
         if output.closed:  # the reader went away (`| head`): as if the count was reached
@@ -400,13 +421,13 @@ class EventStream:
         if self.done.is_set():
             return  # it wrote its --count: the rest was not asked for, nothing is lost
         with self._cond:
-            pages = [p for _, p in self._inflight] + [m[1] for m in self._outbox if m[0] == "pages"]
+            pages = [p for _, p in self._inflight] + [m.pages for m in self._outbox if isinstance(m, Pages)]
             uncounted = sum(_records(p, self.reader) for p in pages) + self._last.held + self._unsent
             written = min(self._printed_since, uncounted)  # written out: not lost
             uncounted -= written
             self._printed_since = 0
             self._inflight.clear()
-            self._outbox = deque(m for m in self._outbox if m[0] != "pages")
+            self._outbox = deque(m for m in self._outbox if not isinstance(m, Pages))
             self._unsent = 0
             lost = max(self._last.lost, self._lost_now) + uncounted
             if lost == self._last.lost and not self._last.held and not written:
