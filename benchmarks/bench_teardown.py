@@ -93,11 +93,11 @@ async def tui(binary_path: str) -> bool:
             async with app.run_test(size=(140, 40)) as pilot:
                 chosen = [
                     i
-                    for i, n in enumerate(app.functions.names)
+                    for i, n in enumerate(app.main.functions.names)
                     if any(fnmatch.fnmatchcase(n, p) for p in PATTERNS)
                 ]
                 start = time.perf_counter()
-                app._attach_functions(chosen, returns=True)
+                app.main._attach_functions(chosen, returns=True)
                 await app.workers.wait_for_complete()
                 attached = time.perf_counter() - start
                 probes = controller.session.probe_count()

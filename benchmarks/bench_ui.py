@@ -57,8 +57,8 @@ async def keystrokes(binary: GoBinary) -> list[float]:
     app = GoprobeApp(binary, None, "benchmark", freeze_startup_heap=True)  # as launch.py runs it
     times = []
     async with app.run_test(size=(160, 48)) as pilot:
-        browser = app.browser
-        while not app.catalog_ready:  # the functions that exist only inlined are in (read
+        browser = app.main.browser
+        while not app.main.catalog_ready:  # the functions that exist only inlined are in (read
             await pilot.pause(0.05)  # once the list is on screen)
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -88,7 +88,7 @@ async def loop_lag(binary: GoBinary, hot: str | None, view: str = "events-view")
     async with app.run_test(size=(160, 48)) as pilot:
         if controller:
             controller.attach(binary.find("main.Work"), returns=True)
-        app.trace_area.show(view)
+        app.main.trace_area.show(view)
         last = time.perf_counter()
 
         def tick() -> None:

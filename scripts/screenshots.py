@@ -68,19 +68,19 @@ async def shoot() -> None:
             await pilot.press("v")
             await settle(app, pilot, 1.0)
             app.save_screenshot("stats-view.svg", str(OUT))
-            app.trace_area.show("events-view")
-            app._focus(app.query_one(TracePane))
+            app.main.trace_area.show("events-view")
+            app.main._focus(app.query_one(TracePane))
             for _ in range(3):
                 await pilot.press("up")
             await pilot.press("g")
             await settle(app, pilot)
             app.save_screenshot("calls-view.svg", str(OUT))
-            app.trace_area.show("events-view")
+            app.main.trace_area.show("events-view")
             await pilot.press("enter")
             await settle(app, pilot)
             app.save_screenshot("event-details.svg", str(OUT))
             await pilot.press("escape")
-            app.trace_area.show("flame-view")
+            app.main.trace_area.show("flame-view")
             await settle(app, pilot, 1.0)
             app.save_screenshot("flame-view.svg", str(OUT))
             await asyncio.to_thread(controller.close)
@@ -104,7 +104,7 @@ async def goroutines_of_hugo(tmp: Path) -> None:
     with hugo_server(hugo, tmp, 18378) as server, GoBinary.open(hugo) as binary:
         app = GoprobeApp(binary, None, "the Goroutines view alone, no probe", pid=server.pid)
         async with app.run_test(size=SIZE) as pilot:
-            while app.trace_area.current != "goroutines-view":
+            while app.main.trace_area.current != "goroutines-view":
                 await pilot.press("v")
             view = app.query_one(GoroutinesView)
             for _ in range(3):

@@ -64,7 +64,7 @@ async def test_the_view_draws_selects_zooms_and_switches_metric(binary) -> None:
         await pilot.press("v", "v", "v")
         await pilot.pause(0.8)
         view = app.query_one(FlameView)
-        assert app.trace_area.current == "flame-view" and view.rows
+        assert app.main.trace_area.current == "flame-view" and view.rows
         text = view.render().plain
         assert "main.other" in text and "main.main" in text and "main.le" in text  # cut to fit
         assert view.selected == ("main.other",)  # the widest first

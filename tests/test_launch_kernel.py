@@ -202,7 +202,7 @@ async def test_the_tui_runs_the_program_then_runs_it_again_with_the_same_probes(
         async with app.run_test(size=(140, 40)) as pilot:
 
             def steps() -> list:
-                return [e for e in app._events_view.events() if e.function == "main.Step"]
+                return [e for e in app.main._events_view.events() if e.function == "main.Step"]
 
             await pilot.press("slash", *"main.Step", "enter", "space")
             await until(

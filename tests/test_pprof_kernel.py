@@ -169,7 +169,7 @@ async def test_the_tui_saves_a_profile_go_tool_pprof_reads(tmp_path) -> None:
         app = GoprobeApp(binary, engine, save_dir=str(tmp_path))
         async with app.run_test(size=(120, 36)) as pilot:
             engine.push(sample_events())
-            await until(pilot, lambda: len(list(app._events_view.events())) == 13)
+            await until(pilot, lambda: len(list(app.main._events_view.events())) == 13)
             await pilot.press("s", "ctrl+u", *str(tmp_path / "shown.pb.gz"), "enter")
             await until(pilot, lambda: (tmp_path / "shown.pb.gz").exists(), what="the profile saved")
     calls = _top(tmp_path / "shown.pb.gz", "calls")

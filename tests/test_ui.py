@@ -41,7 +41,7 @@ def binary(binary_path):
 
 
 async def _settle(app, pilot) -> None:
-    while not app.catalog_ready:  # read once the list is on screen
+    while not app.main.catalog_ready:  # read once the list is on screen
         await pilot.pause(0.05)
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -55,7 +55,7 @@ async def test_search_ranks_and_enter_returns_to_list(binary) -> None:
         await _settle(app, pilot)
         fl = app.query_one(FunctionList)
         assert binary.functions.names[fl.current] == "main.(*Server).handleConn"
-        assert app.browser.query_text == "srvhandleconn"
+        assert app.main.browser.query_text == "srvhandleconn"
         await pilot.press("enter")
         assert app.focused is fl
 
@@ -70,7 +70,7 @@ async def test_keys_behind_enter_act_on_the_answer_to_the_query_typed(binary, mo
     engine = FakeController()
     app = GoprobeApp(binary, engine)
     async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(app.browser.searcher, "ready", lambda query: False)
+        monkeypatch.setattr(app.main.browser.searcher, "ready", lambda query: False)
         first = binary.functions.names[app.query_one(FunctionList).current]
         await pilot.press("slash", *"main.Greet", "enter", "space")
         await until(pilot, lambda: engine.attached, what="an attach")
@@ -165,7 +165,7 @@ async def test_scope_cycles_own_module_dependencies_everything(binary) -> None:
         fl = app.query_one(FunctionList)
         everything = len(fl.rows)
         assert everything > len(binary.functions)
-        tiers = app.browser.searcher.tier
+        tiers = app.main.browser.searcher.tier
         await pilot.press("t")
         await _settle(app, pilot)
         assert 0 < len(fl.rows) < everything and all(tiers[int(i)] == 0 for i in fl.rows)
@@ -272,7 +272,7 @@ async def test_attach_all_is_capped_with_an_explicit_override(binary) -> None:
         await pilot.pause()
         await pilot.press("y")
         await _settle(app, pilot)
-        assert len(engine.attached) == len(app.functions)
+        assert len(engine.attached) == len(app.main.functions)
 
 
 def test_rate_guard_warns_once_and_names_what_exceeds_the_limit() -> None:
@@ -291,10 +291,10 @@ async def test_a_hot_probe_is_warned_about_and_max_rate_detaches_it(binary) -> N
         for name in ("main.Greet", "main.main"):
             engine.attach(binary.find(name), returns=False)
         engine.hit_counts = {"main.Greet": 0, "main.main": 0}
-        app._guard_rates()
+        app.main._guard_rates()
         await _settle(app, pilot)
         engine.now, engine.hit_counts = 1.0, {"main.Greet": 60_000, "main.main": 10_000_000}
-        app._guard_rates()
+        app.main._guard_rates()
         await _settle(app, pilot)
         messages = [n.message for n in app._notifications]
         assert any(m.startswith("main.Greet fires") for m in messages)
@@ -362,7 +362,7 @@ async def test_the_pane_follows_the_tail_and_the_badge_counts_what_is_below(bina
         height = pane.scrollable_content_region.height
         assert len(pane.view) == 205 and pane.below == 0
         assert int(pane.scroll_offset.y) == len(pane.view) - height  # the last line is shown
-        app._focus(pane)
+        app.main._focus(pane)
         await pilot.press("up", "up")  # the user looks back: the view stays
         engine.push(sample_events(5))
         await until(pilot, lambda: len(pane.view) == 216, what="11 more events")
@@ -370,7 +370,7 @@ async def test_the_pane_follows_the_tail_and_the_badge_counts_what_is_below(bina
         below = len(pane.view) - int(pane.scroll_offset.y) - height
         assert pane.below == below > 0
         assert f"▼ {below:,} below" in str(app.query_one("#trace-status").render())
-        app._focus(app.query_one(FunctionList))
+        app.main._focus(app.query_one(FunctionList))
         await pilot.press("G")  # from anywhere
         await until(pilot, lambda: pane.below == 0 and app.focused is pane, what="back at the tail")
         engine.push(sample_events(3))
@@ -601,7 +601,7 @@ async def test_tab_moves_between_panes_and_never_into_the_search_box(binary) -> 
             seen.add(app.focused.id if app.focused is not None else None)
         assert {"functions", "probes", "events"} <= seen
         await pilot.press("tab", "g")
-        assert app.browser.query_text == ""
+        assert app.main.browser.query_text == ""
         await pilot.press("slash")  # `/` still opens it
         assert isinstance(app.focused, Input) and app.focused.id == "search"
 

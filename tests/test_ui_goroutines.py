@@ -37,7 +37,7 @@ def parked():
 
 
 async def _goroutines_shown(app, pilot) -> GoroutinesView:
-    while app.trace_area.current != "goroutines-view":
+    while app.main.trace_area.current != "goroutines-view":
         await pilot.press("v")
     view = app.query_one(GoroutinesView)
     await until(pilot, lambda: view.dump is not None)
@@ -119,13 +119,13 @@ async def test_g_on_a_goroutine_opens_its_calls(parked) -> None:
                 TraceEvent(2_000, 0, proc.pid, proc.pid, "parked", "main.other", "entry", "e", goid=goid + 1),
             ]
         )
-        await until(pilot, lambda: len(list(app._events_view.events())) == 2)
+        await until(pilot, lambda: len(list(app.main._events_view.events())) == 2)
         await pilot.press("v", "v", "v", "v", "v")  # round to the Goroutines view again
-        assert app.trace_area.current == "goroutines-view"
+        assert app.main.trace_area.current == "goroutines-view"
         view.query_one("#goroutine-table").move_cursor(row=view.groups.index(sleeper))
         await pilot.press("g")  # a group of one: its calls at once
-        await until(pilot, lambda: app.trace_area.current == "calls-view")
-        assert app.calls_of == (proc.pid, goid)
+        await until(pilot, lambda: app.main.trace_area.current == "calls-view")
+        assert app.main.calls_of == (proc.pid, goid)
         tree = app.query_one(CallTreeView)
         assert f"goroutine {goid}" in str(tree.root.label) and "1 events" in str(tree.root.label)
 
@@ -134,7 +134,7 @@ async def test_without_a_process_the_view_says_how_to_get_one(parked) -> None:
     _proc, binary = parked
     app = GoprobeApp(binary, FakeController())
     async with app.run_test(size=SIZE) as pilot:
-        while app.trace_area.current != "goroutines-view":
+        while app.main.trace_area.current != "goroutines-view":
             await pilot.press("v")
         status = str(app.query_one("#goroutines-status").render())
         assert "--pid" in status and app.query_one(GoroutinesView).dump is None
@@ -160,6 +160,6 @@ async def test_the_trends_go_on_while_another_view_is_shown(parked) -> None:
     async with app.run_test(size=SIZE) as pilot:
         view = await _goroutines_shown(app, pilot)
         await pilot.press("v")
-        assert app.trace_area.current != "goroutines-view" and not view.display
+        assert app.main.trace_area.current != "goroutines-view" and not view.display
         dumps = view.history.dumps
         await until(pilot, lambda: view.history.dumps >= dumps + 2)

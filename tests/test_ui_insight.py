@@ -84,7 +84,7 @@ def call_events() -> list[TraceEvent]:
 
 
 async def _settle(app, pilot) -> None:
-    while not app.catalog_ready:  # read once the list is on screen
+    while not app.main.catalog_ready:  # read once the list is on screen
         await pilot.pause(0.05)
     await app.workers.wait_for_complete()
     await pilot.pause(0.1)
@@ -112,7 +112,7 @@ async def _events_focused(app, engine, pilot) -> None:
     """call_events() in the trace pane, which has the focus."""
     engine.push(call_events())
     await pilot.pause(0.2)
-    app._focus(app.query_one(TracePane))
+    app.main._focus(app.query_one(TracePane))
 
 
 async def test_call_tree_of_the_goroutine_under_the_cursor(binary) -> None:
@@ -200,7 +200,9 @@ async def test_follow_takes_in_descendants_when_creations_are_recorded(binary) -
         await pilot.pause(0.3)
         await _settle(app, pilot)
         assert engine.followed_descendants == (20, 21, 22)
-        assert app.created_by(42, 22) == "goroutine 22, created by main.serve at main.go:88 in goroutine 21"
+        assert (
+            app.main.created_by(42, 22) == "goroutine 22, created by main.serve at main.go:88 in goroutine 21"
+        )
 
 
 async def test_K_keys_the_statistics_by_a_parameter(binary) -> None:
@@ -213,7 +215,7 @@ async def test_K_keys_the_statistics_by_a_parameter(binary) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("K", *"path", "enter")
         await _settle(app, pilot)
-        assert engine.by == "path" and app.trace_area.current == "stats-view"
+        assert engine.by == "path" and app.main.trace_area.current == "stats-view"
         await pilot.pause(0.8)
         table = app.query_one("#stats-table")
         assert [str(r.value) for r in table.rows] == ['main.Check ["/b"]', 'main.Check ["/a"]']
@@ -272,7 +274,7 @@ async def test_g_on_a_zoomed_event_pane_zooms_its_calls_view(binary) -> None:
             await pilot.press("up")
         await pilot.press("g")
         await pilot.pause(0.1)
-        assert app.trace_area.current == "calls-view"
+        assert app.main.trace_area.current == "calls-view"
         tree = app.query_one(CallTreeView)
         assert app.screen.maximized in (tree, app.query_one("#calls-view"))
         assert tree.region.height > 0 and "goroutine 7" in str(tree.root.label)

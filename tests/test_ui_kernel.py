@@ -40,8 +40,8 @@ async def _select(app: GoprobeApp, pilot, name: str) -> None:
     for _ in range(200):
         await app.workers.wait_for_complete()
         await pilot.pause()
-        idx = app.browser.current
-        if idx is not None and app.functions.names[idx] == name:
+        idx = app.main.browser.current
+        if idx is not None and app.main.functions.names[idx] == name:
             return
     raise AssertionError(f"{name} never highlighted")
 
@@ -100,10 +100,10 @@ async def test_tui_quit_with_a_thousand_probes_leaves_nothing(root: str) -> None
         async with app.run_test(size=SIZE) as pilot:
             fns = [
                 i
-                for i, n in enumerate(app.functions.names)
+                for i, n in enumerate(app.main.functions.names)
                 if n.startswith(("fmt.", "encoding/json.", "regexp.", "text/template.", "net/http."))
             ]
-            app._attach_functions(fns, returns=True)
+            app.main._attach_functions(fns, returns=True)
             await app.workers.wait_for_complete()
             assert controller.session.probe_count() >= 1000
             # a mass attach reads registers only: few distinct fetch-arg sets, so few events
@@ -148,13 +148,13 @@ async def test_tui_quit_during_a_flood_stops_the_target_paying_at_once(root: str
                 watcher.start()
                 # the clock starts when quit runs: the key itself may wait for the loop
                 quit_at: list[float] = []
-                quit_app = app.action_quit_app
+                quit_app = app.quit_detaching
 
                 def timed_quit() -> None:
                     quit_at.append(time.monotonic())
                     quit_app()
 
-                app.action_quit_app = timed_quit
+                app.quit_detaching = timed_quit  # what q on the main screen calls
                 # a loop saturated for good: anything teardown waited for would hold it back
                 app.set_interval(0.01, lambda: time.sleep(1.5))
                 await pilot.press("q")
@@ -178,14 +178,16 @@ async def test_tui_fields_per_probe(root: str) -> None:
             await pilot.press("e", *"r.URL.Path", "enter")  # typed right after the key
             await app.workers.wait_for_complete()
             await _until(
-                pilot, lambda: controller.fields_of(app.functions[app.browser.current]) == ("r.URL.Path",), 10
+                pilot,
+                lambda: controller.fields_of(app.main.functions[app.main.browser.current]) == ("r.URL.Path",),
+                10,
             )
             assert "main.Handle" in controller.attached
             await pilot.press("e", "ctrl+u", *"r.Nope", "enter")
             await app.workers.wait_for_complete()
             await pilot.pause(0.2)
             assert any("r.Nope" in n.message and "has no field Nope" in n.message for n in app._notifications)
-            assert controller.fields_of(app.functions[app.browser.current]) == ("r.URL.Path",)
+            assert controller.fields_of(app.main.functions[app.main.browser.current]) == ("r.URL.Path",)
             await asyncio.to_thread(subprocess.run, [str(path)], stdout=subprocess.DEVNULL, timeout=60)
             pane = app.query_one(TracePane)
             await _until(pilot, lambda: len(pane.rows) >= 2, 10)
@@ -221,7 +223,7 @@ async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> No
             await pilot.press("w", "ctrl+u", *("(" * 40 + "i > 1" + ")" * 40), "enter")
             await app.workers.wait_for_complete()
             await _until(pilot, lambda: any("nested deeper" in n.message for n in app._notifications), 10)
-            assert controller.condition_of(app.functions[app.browser.current]) == "i >= 990"
+            assert controller.condition_of(app.main.functions[app.main.browser.current]) == "i >= 990"
             assert _instance_filters(controller) == ["c0 >= 990"]
             await asyncio.to_thread(
                 subprocess.run, [str(path), "check"], stdout=subprocess.DEVNULL, timeout=60
@@ -236,7 +238,7 @@ async def test_tui_condition_and_follow_goroutine_on_the_kernel(root: str) -> No
             await _until(pilot, lambda: _cell(panel, "main.Check", "hits") == "10", 10)
             assert {s.function: s.calls for s in controller.insight()}["main.Check"] == 10
             assert "where i >= 990" in _cell(panel, "main.Check", "status")
-            app._focus(pane)
+            app.main._focus(pane)
             await pilot.press("F")
             await app.workers.wait_for_complete()
             await _until(pilot, lambda: controller.status().following == 1, 10)
@@ -293,9 +295,9 @@ async def test_tui_inlined_calls_count_and_a_line_probe_from_the_details(root: s
                 ),
                 20,
             )
-            events = [e for e in app._events_view.events() if e.kind == "line"]
+            events = [e for e in app.main._events_view.events() if e.kind == "line"]
             assert [e.args["i"] for e in events] == list(range(50))
-            app._focus(panel)
+            app.main._focus(panel)
             panel.move_cursor(row=list(panel.model).index(key))
             await pilot.press("space")
             await _until(pilot, lambda: key not in controller.attached, 10)
@@ -367,7 +369,7 @@ async def test_tui_lineage_names_each_goroutines_creator_and_goes_to_the_parent(
             await pilot.press("n")
             await _until(pilot, lambda: controller.goroutines, 120)
             out, _ = target.communicate("go\n", timeout=60)
-            await _until(pilot, lambda: len(app.lineage) >= 9, 120)
+            await _until(pilot, lambda: len(app.main.lineage) >= 9, 120)
             seen = {}
             for line in out.splitlines():
                 _role, goid, _c, _b, creator, _in, _g, parent = line.split()
@@ -380,12 +382,12 @@ async def test_tui_lineage_names_each_goroutines_creator_and_goes_to_the_parent(
                 if pane.rows[i][5] == "main.leaf" and pane.rows[i][6] == "entry"
             )
             creator, parent = seen[leaf.goid]
-            assert app.created_by(leaf.pid, leaf.goid).startswith(
+            assert app.main.created_by(leaf.pid, leaf.goid).startswith(
                 f"goroutine {leaf.goid}, created by {creator} at main.go:"
             )
-            assert app.created_by(leaf.pid, leaf.goid).endswith(f"in goroutine {parent}")
-            app._show_calls(leaf)
+            assert app.main.created_by(leaf.pid, leaf.goid).endswith(f"in goroutine {parent}")
+            app.main._show_calls(leaf)
             await pilot.pause()
             await pilot.press("u")
             await pilot.pause()
-            assert app.calls_of == (leaf.pid, parent)
+            assert app.main.calls_of == (leaf.pid, parent)

@@ -36,7 +36,7 @@ def _app(binary, engine) -> GoprobeApp:
 
 
 async def _settle(pilot) -> None:
-    while not pilot.app.catalog_ready:  # read once the list is on screen
+    while not pilot.app.main.catalog_ready:  # read once the list is on screen
         await pilot.pause(0.05)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.2)
@@ -114,7 +114,7 @@ def test_calls_view(binary, snap_compare) -> None:
         await _settle(pilot)  # the functions that exist only inlined have joined the list
         engine.push(call_events())
         await _settle(pilot)
-        pilot.app._focus(pilot.app.query_one(TracePane))
+        pilot.app.main._focus(pilot.app.query_one(TracePane))
         await pilot.press("up", "up", "up", "g")
         await _settle(pilot)
 
@@ -135,11 +135,11 @@ async def _every_view_with_data(pilot, engine, view: str) -> None:
         await pilot.press("v")
         await pilot.pause(0.8)
     elif view == "calls":
-        app._focus(app.query_one(TracePane))
+        app.main._focus(app.query_one(TracePane))
         await pilot.press("up", "up", "up", "g")
         await _settle(pilot)
     elif view == "zoomed":
-        app._focus(app.query_one("#probes"))
+        app.main._focus(app.query_one("#probes"))
         await pilot.press("z")
         await _settle(pilot)
 

@@ -1,6 +1,6 @@
 """What the function browser asks of the app: the inline trees read once the list is up
 (then the list gains the functions that exist only inlined), and a function's details, whose
-lines can be picked for a line probe. Mixed into the App."""
+lines can be picked for a line probe. Mixed into the main screen."""
 
 from __future__ import annotations
 

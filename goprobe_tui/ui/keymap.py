@@ -254,6 +254,9 @@ APP_BINDINGS = [
     Binding("escape", "back", "Back", show=False, id="app.back"),
     Binding("G", "tail", "Tail", show=False, id="app.tail"),
     Binding("enter", "submit_input", "Apply", show=False, priority=True, id="app.apply"),
+    # the main screen's own Tab: from pane to pane, never into the search box
+    Binding("tab", "focus_next", "Next pane", show=False, id="app.next_pane"),
+    Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.previous_pane"),
 ]
 PICKER_BINDINGS = [
     Binding("enter", "choose", "Trace it", id="picker.choose", priority=True),

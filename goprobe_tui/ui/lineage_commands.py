@@ -1,6 +1,6 @@
 """Goroutine lineage in the TUI: `n` records every goroutine created from now on (or stops);
 what comes back (spawn events) tells who created each goroutine, shown in an event's details
-and the Calls view, where `u` goes to the parent goroutine's calls. Mixed into the App."""
+and the Calls view, where `u` goes to the parent goroutine's calls. Mixed into the main screen."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the keys do to probes: attach, detach, returns, fields, conditions, attach all; and
 what comes back (ProbeChanged, ProbeFailed, hit counts). Kernel work runs in workers; the
-handlers here own the probe panel's and the list's state. Mixed into the App."""
+handlers here own the probe panel's and the list's state. Mixed into the main screen."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ EngineFactory = Callable[[int], tuple[Engine | None, str]]
 
 
 class ProgramCommands:
-    """Mixed into the App: its engine (`controller`), its header and notifications."""
+    """Mixed into the main screen: its engine (`controller`), its header and notifications."""
 
     runs: ProgramRuns | None
     new_engine: EngineFactory | None

@@ -40,7 +40,8 @@ async def _drive(app: GoprobeApp, controller, path: str) -> tuple[list[str], lis
         await _until(
             pilot,
             lambda: (
-                app.browser.current is not None and app.functions.names[app.browser.current] == "main.Divide"
+                app.main.browser.current is not None
+                and app.main.functions.names[app.main.browser.current] == "main.Divide"
             ),
             "the search",
         )
@@ -48,12 +49,12 @@ async def _drive(app: GoprobeApp, controller, path: str) -> tuple[list[str], lis
         await _until(pilot, lambda: "main.Divide" in controller.attached, "the attach")
 
         def events() -> list:
-            return list(app._events_view.events())
+            return list(app.main._events_view.events())
 
         for _turn in ("on", "off"):
             await pilot.press("b")
             await pilot.pause()
-            said.append(f"stacks {'on' if app._status.stacks else 'off'}")
+            said.append(f"stacks {'on' if app.main._status.stacks else 'off'}")
             before = len(events())
             out = subprocess.run([path], capture_output=True, text=True, timeout=PATIENCE).stdout
             said.append(out.strip())
