@@ -25,7 +25,7 @@ from goprobe_tui.gobinary.retsweep import ProbeSites, probe_sites
 from goprobe_tui.gobinary.textbase import moduledata_types
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
 from goprobe_tui.tracefs.errors import ProbeError
-from goprobe_tui.tracefs.session import ProbeEvent, ProbeSession, Site
+from goprobe_tui.tracefs.session import EventRequest, ProbeEvent, ProbeSession, Site
 from goprobe_tui.values.conditions import FIELD_NAME, Condition, compile_condition
 from goprobe_tui.values.fetch_args import caller_fetch, depth_fetch, goroutine_fetch, stack_walk_fetch
 from goprobe_tui.values.kinds import FetchPlan, build_plan
@@ -403,32 +403,36 @@ class Attacher:
             for site, *_rest in p.sites:
                 site.untraced = p.inlined_missed
         refused_entry: set[str] = set()
-        stopped = False
         total = sum(len(sites) for sites in groups.values())
-        placed = 0
         # entries first: a return probe enabled before its entry could only be unpaired
-        for (kind, fetch, pair_by_g, kfilter, *_rest), sites in sorted(
-            groups.items(), key=lambda kv: kv[0][0] != "entry"
-        ):
+        ordered = sorted(groups.items(), key=lambda kv: kv[0][0] != "entry")
+        requests = [
+            EventRequest(kind, fetch, sites, pair_by_g, kfilter)
+            for (kind, fetch, pair_by_g, kfilter, *_rest), sites in ordered
+        ]
+        placed = [0]
+
+        def finished(i: int) -> None:
+            placed[0] += len(requests[i].sites)
             if progress is not None:
-                progress("attaching", placed, total)
-            placed += len(sites)
-            if stop():
-                stopped = True
-                break
-            try:
-                ev, refused = self._live().define(
-                    kind,
-                    self.path,
-                    fetch,
-                    sites,
-                    pair_by_g=pair_by_g,
-                    pie=self._pie,
-                    kernel_filter=kfilter,
-                    identity=self.binary.elf.identity[:2],
-                )
-            except ProbeError as exc:
-                ev, refused = None, {i: str(exc) for i in range(len(sites))}
+                progress("attaching", placed[0], total)
+
+        if progress is not None:
+            progress("attaching", 0, total)
+        try:
+            results = self._live().define_many(
+                self.path,
+                requests,
+                pie=self._pie,
+                identity=self.binary.elf.identity[:2],
+                stop=stop,
+                done=finished,
+            )
+        except ProbeError as exc:
+            results = [(None, {i: str(exc) for i in range(len(r.sites))}) for r in requests]
+        stopped = placed[0] < total and stop()
+        for request, (ev, refused) in zip(requests, results, strict=True):
+            sites = request.sites
             for i, why in refused.items():
                 name = sites[i].function
                 if sites[i].inlined:  # one inlined copy less: the rest still count

@@ -117,6 +117,17 @@ MAX_PROBE_WALK = 12  # frames a probe walks in its fetch args (values/fetch_args
 PERF_INSTANCE_KB = 4  # with perf nothing is recorded in the instance: it only names the session
 
 
+@dataclass(frozen=True)
+class EventRequest:
+    """One event to define: a probe per site, the same fetch args for each."""
+
+    kind: EventKind
+    fetch: tuple[str, ...]
+    sites: list[Site]
+    pair_by_g: bool
+    kernel_filter: str = ""
+
+
 class ProbeSession:
     def __init__(
         self,
@@ -233,6 +244,26 @@ class ProbeSession:
         identity: (st_dev, st_ino) of the file the offsets were read from: the path must name
         it. Returns (event or None when no site was accepted, {site index: the kernel's
         reason} for the refused ones)."""
+        request = EventRequest(kind, fetch, sites, pair_by_g, kernel_filter)
+        return self.define_many(path, [request], pie=pie, identity=identity)[0]
+
+    def define_many(
+        self,
+        path: str,
+        requests: list[EventRequest],
+        *,
+        pie: bool,
+        identity: tuple[int, int] | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        done: Callable[[int], None] | None = None,
+    ) -> list[tuple[ProbeEvent | None, dict[int, str]]]:
+        """Events one per request, in order, each enabled once whole (see define). Every
+        event's first probe is written before any event's others: the kernel finds the event
+        a probe joins by walking every uprobe from the oldest, so an event whose first probe
+        is among the oldest is found at once (measured here, 20,000 probes in events of 1,000:
+        7.3 s event after event, 4.1 s this way). stop() is polled between events: the events
+        not finished then are deleted (never enabled) and answered (None, {}). done(i): event
+        i is finished."""
         if self.closed:
             raise ProbeError("session is closed")
         try:
@@ -240,56 +271,91 @@ class ProbeSession:
             path = check_probe_path(path, identity) if self.kernel.live else check_target_path(path)
         except GoprobeError as exc:
             raise ProbeError(str(exc)) from None
-        bad = [a for a in fetch if not valid_fetch_arg(a)]
-        if bad:
-            raise ProbeError("refusing unsafe probe arguments", ", ".join(bad))
-        if COMM_FETCH not in fetch:
-            fetch = (*fetch, COMM_FETCH)  # every record names its thread (decoder.py)
-        refused: dict[int, str] = {}
+        for r in requests:
+            bad = [a for a in r.fetch if not valid_fetch_arg(a)]
+            if bad:
+                raise ProbeError("refusing unsafe probe arguments", ", ".join(bad))
+        out: list[tuple[ProbeEvent | None, dict[int, str]]] = [(None, {}) for _ in requests]
         with self._lock:
-            name = event_name(
-                os.getpid(),
-                self._counter,
-                sites[0].function,
-                {"return": "ret", "line": "line", "spawn": "go"}.get(kind)
-                or ("inl" if sites[0].inlined else ""),
-            )
-            self._counter += 1
-            ev = ProbeEvent(name, kind, path, fetch, pair_by_g, pie)
-            # Recorded before anything is written: teardown covers whatever happens next.
-            self.events[name] = ev
-            todo = []
-            for i, site in enumerate(sites):
-                if not 0 <= site.offset < 1 << 48:
-                    refused[i] = f"offset {site.offset:#x} out of range"
-                    continue
-                cmd = f"p:{self.group}/{name} {path}:{site.offset:#x}"
-                if fetch:
-                    cmd += " " + " ".join(fetch)
-                todo.append((i, site, cmd))
+            opened = [self._open(r, path, pie) for r in requests]  # each one's first probe
+        for i, (r, (ev, todo, refused)) in enumerate(zip(requests, opened, strict=True)):
+            if stop():
+                with self._lock:
+                    for later, _todo, _refused in opened[i:]:
+                        if later.sites:
+                            self._delete(later)  # not enabled: its buffer is not touched
+                        self.events.pop(later.name, None)
+                break
+            with self._lock:
+                try:
+                    out[i] = self._finish(ev, todo, refused, r.kernel_filter)
+                except ProbeError as exc:  # this event only: the others go on
+                    out[i] = (None, {k: str(exc) for k in range(len(r.sites))})
+            if done is not None:
+                done(i)
+        return out
+
+    def _open(
+        self, r: EventRequest, path: str, pie: bool
+    ) -> tuple[ProbeEvent, list[tuple[int, Site, str]], dict[int, str]]:
+        """The event, recorded, with its first probe the kernel takes written: (event, the
+        commands still to write, {site index: why refused})."""
+        fetch = r.fetch if COMM_FETCH in r.fetch else (*r.fetch, COMM_FETCH)  # every record names its thread
+        sites = r.sites
+        refused: dict[int, str] = {}
+        name = event_name(
+            os.getpid(),
+            self._counter,
+            sites[0].function,
+            {"return": "ret", "line": "line", "spawn": "go"}.get(r.kind)
+            or ("inl" if sites[0].inlined else ""),
+        )
+        self._counter += 1
+        ev = ProbeEvent(name, r.kind, path, fetch, r.pair_by_g, pie)
+        # Recorded before anything is written: teardown covers whatever happens next.
+        self.events[name] = ev
+        todo = []
+        for i, site in enumerate(sites):
+            if not 0 <= site.offset < 1 << 48:
+                refused[i] = f"offset {site.offset:#x} out of range"
+                continue
+            cmd = f"p:{self.group}/{name} {path}:{site.offset:#x}"
+            if fetch:
+                cmd += " " + " ".join(fetch)
+            todo.append((i, site, cmd))
+        while todo and not ev.sites:  # the first the kernel takes (a refused one: the next)
+            self._append_each(ev, todo[:1], refused, set())
+            todo = todo[1:]
+        return ev, todo, refused
+
+    def _finish(
+        self, ev: ProbeEvent, todo: list[tuple[int, Site, str]], refused: dict[int, str], kernel_filter: str
+    ) -> tuple[ProbeEvent | None, dict[int, str]]:
+        """The rest of an opened event's probes, its layout, filter, and enable."""
+        name = ev.name
+        if self.kernel.live:
+            self._append_batched(ev, todo, refused)
+        else:  # a script: one line per probe, each checked where it runs
+            self._append_each(ev, todo, refused, set())
+        if not ev.sites:
+            del self.events[name]
+            return None, refused
+        try:  # a script's layouts come back with its records (replay.py)
             if self.kernel.live:
-                self._append_batched(ev, todo, refused)
-            else:  # a script: one line per probe, each checked where it runs
-                self._append_each(ev, todo, refused, set())
-            if not ev.sites:
-                del self.events[name]
-                return None, refused
-            try:  # a script's layouts come back with its records (replay.py)
-                if self.kernel.live:
-                    ev.layout = parse_format(fs.read_text(os.path.join(self._event_dir(name), "format")))
-            except (OSError, ValueError, GoprobeError) as exc:
-                self._delete(ev)
-                raise ProbeError(f"event {name}: cannot read its record layout", str(exc)) from None
-            self._announce(ev)
-            try:
-                if kernel_filter:
-                    self.set_filter(ev, kernel_filter)
-                    ev.base_filter = kernel_filter
-                self.enable(ev)
-            except ProbeError:
-                self._delete(ev)
-                raise
-            return ev, refused
+                ev.layout = parse_format(fs.read_text(os.path.join(self._event_dir(name), "format")))
+        except (OSError, ValueError, GoprobeError) as exc:
+            self._delete(ev)
+            raise ProbeError(f"event {name}: cannot read its record layout", str(exc)) from None
+        self._announce(ev)
+        try:
+            if kernel_filter:
+                self.set_filter(ev, kernel_filter)
+                ev.base_filter = kernel_filter
+            self.enable(ev)
+        except ProbeError:
+            self._delete(ev)
+            raise
+        return ev, refused
 
     def _append_batched(
         self, ev: ProbeEvent, todo: list[tuple[int, Site, str]], refused: dict[int, str]
