@@ -86,24 +86,30 @@ class InlineSites(SitePlanner):
         holders = list(dict.fromkeys(here[0].function for _a, here in ordered))
         fns = self.binary.functions
         chunk_of = {h: i // PRELOAD for i, h in enumerate(holders)}
-        loaded = -1
+        loaded = [-1]
         for address, here in ordered:
-            chunk = chunk_of[here[0].function]
-            if chunk != loaded:  # the next functions' pc tables, side by side
-                loaded = chunk
-                self.binary.pclntab.preload(
-                    [
-                        (int(fns.func_off[h]), int(fns.entry[h]))
-                        for h in holders[chunk * PRELOAD : (chunk + 1) * PRELOAD]
-                    ]
-                )
             off = self.binary.elf.file_offset(address, executable=True)
             if off is None:
                 out.missed["not in an executable segment"] += len(here)
                 continue
             holder = self.binary.functions[here[0].function]
-            sp = self.binary.pushed_at(holder, address)
-            ra = return_address_fetch(self.binary, holder, address, sp, self._frames)
+
+            def load(holder: Function = holder, address: int = address) -> int | None:
+                chunk = chunk_of[holder.index]
+                if chunk != loaded[0]:  # the next functions' pc tables, side by side
+                    loaded[0] = chunk
+                    self.binary.pclntab.preload(
+                        [
+                            (int(fns.func_off[h]), int(fns.entry[h]))
+                            for h in holders[chunk * PRELOAD : (chunk + 1) * PRELOAD]
+                        ]
+                    )
+                return self.binary.pushed_at(holder, address)
+
+            sp = self._probes.pushed(here[0].row, load)  # kept on disk: a second attach decodes nothing
+            ra = return_address_fetch(
+                self.binary, holder, address, sp, self._probes.frames, self._probes.frame_ready
+            )
             fetch: dict[str, str] = {}
             kept: list[tuple[InlinedCall, tuple[ValueSpec, ...], str, tuple | None]] = []
             for call in here:
@@ -130,7 +136,7 @@ class InlineSites(SitePlanner):
                 off,
                 (),
                 types_base=self._types_base(),
-                inlined=tuple(index.frames(c.row) for c, *_ in kept),
+                inlined=tuple(index.frames(c.row, self._probes.call_site) for c, *_ in kept),
                 call_values=tuple(v for _c, v, _w, _t in kept),
                 call_notes=tuple(w for _c, _v, w, _t in kept),
                 call_conditions=tuple(t for *_x, t in kept) if condition else (),

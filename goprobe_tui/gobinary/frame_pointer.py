@@ -11,6 +11,7 @@ the return address is at 8(BP) wherever it is: one name for all of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from goprobe_tui.gobinary.binary import Function, GoBinary
 from goprobe_tui.gobinary.disasm import disassemble
@@ -43,16 +44,24 @@ def frame_set_at(binary: GoBinary, fn: Function) -> int | None:
 
 
 def return_address_fetch(
-    binary: GoBinary, holder: Function, pc: int, sp: int | None, frames: dict[int, int | None]
+    binary: GoBinary,
+    holder: Function,
+    pc: int,
+    sp: int | None,
+    frames: dict[int, int | None],
+    work_out: Callable[[int], int | None] | None = None,
 ) -> tuple[str, ...]:
     """The fetch arg that reads the return address of `holder` at `pc`, where it has pushed
     `sp` bytes (pcsp); () where unknown. frames: frame_set_at per function, kept by the
-    caller across calls."""
+    caller across calls; work_out(function index): how a missing one is found (and kept)."""
     if sp is None or binary.arch != "amd64":
         return ()
     if sp > 8:
         if holder.index not in frames:
-            frames[holder.index] = frame_set_at(binary, holder)
+            if work_out is not None:
+                work_out(holder.index)
+            else:
+                frames[holder.index] = frame_set_at(binary, holder)
         ready = frames[holder.index]
         if ready is not None and pc >= ready:
             return (BP_FETCH,)

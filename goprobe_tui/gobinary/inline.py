@@ -12,6 +12,7 @@ Tables before Go 1.16 are not read (their _func records differ per release): no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -349,12 +350,16 @@ class InlineIndex:
         except (BinaryError, IndexError):
             return "", 0
 
-    def frames(self, row: int) -> tuple[tuple[str, str, int], ...]:
+    def frames(
+        self, row: int, call_site: Callable[[int], tuple[str, int]] | None = None
+    ) -> tuple[tuple[str, str, int], ...]:
         """Where a call sits: (the function it was inlined into, file, line of the call), then
-        that call's own caller and position, out to the out-of-line function."""
+        that call's own caller and position, out to the out-of-line function. call_site: where
+        each call is known already (a cache), else it is read from the pc tables."""
+        site = call_site or self.call_site
         out = []
         for _ in range(MAX_DEPTH):
-            file, line = self.call_site(row)
+            file, line = site(row)
             parent = int(self.parent[row])
             caller = (
                 self.names[int(self.name_id[parent])]

@@ -8,27 +8,36 @@ program's own counts on Go 1.19-1.27, is `once_per_call`'s.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from goprobe_tui import cache
 from goprobe_tui.gobinary.binary import GoBinary
 from goprobe_tui.gobinary.flow import FlowGraph, flow_graph
+from goprobe_tui.gobinary.frame_pointer import frame_set_at
 from goprobe_tui.gobinary.inline import InlineIndex, inline_index
 
 MAX_GRAPHS = 4096  # control-flow graphs kept (one per function holding inlined calls)
-PLACES_KIND, PLACES_FORMAT = "inline-places", 1  # the disk cache of worked-out places
+PLACES_KIND, PLACES_FORMAT = "inline-places", 2  # the disk cache of worked-out places
+UNKNOWN_SP, NO_SP = -2, -1  # a place's stack depth not worked out yet / not known (pcsp)
+MAX_SP = 1 << 20
 
 
 class InlineProbes:
-    """Probe addresses of a binary's inlined calls, with the flow graphs they need. What is
-    worked out is kept on disk (cache.py, keyed like the inline index): a second attach of the
-    same functions plans without disassembling anything."""
+    """Probe addresses of a binary's inlined calls, with the flow graphs they need, each
+    place's stack depth (pcsp) and where each holding function has set its frame pointer.
+    What is worked out is kept on disk (cache.py, keyed like the inline index): a second
+    attach of the same functions plans without disassembling or decoding anything."""
 
     def __init__(self, binary: GoBinary, index: InlineIndex | None = None, use_cache: bool = True) -> None:
         self._b = binary
         self.index = index or inline_index(binary)
         self._graphs: dict[int, FlowGraph] = {}
         self._identity = (PLACES_FORMAT, *binary.cache_key) if use_cache else None
+        self._sp: dict[int, int] = {}  # row -> bytes pushed at its place (NO_SP: unknown)
+        self.frames: dict[int, int | None] = {}  # function index -> frame_set_at
+        self._sites: dict[int, tuple[str, int]] = {}  # row -> file:line of the call
         self._known: dict[int, tuple[int | None, str]] = self._load() if use_cache else {}
         self._fresh = 0  # answers worked out since the last save
 
@@ -39,6 +48,30 @@ class InlineProbes:
             known = self._known[row] = self._work_out(row)
             self._fresh += 1
         return known
+
+    def pushed(self, row: int, load: Callable[[], int | None]) -> int | None:
+        """The bytes the holding function has pushed at this row's place: kept, else load()."""
+        sp = self._sp.get(row, UNKNOWN_SP)
+        if sp == UNKNOWN_SP:
+            found = load()
+            sp = self._sp[row] = NO_SP if found is None or not 0 <= found < MAX_SP else found
+            self._fresh += 1
+        return None if sp == NO_SP else sp
+
+    def call_site(self, row: int) -> tuple[str, int]:
+        """file:line of an inlined call (InlineIndex.call_site), kept."""
+        found = self._sites.get(row)
+        if found is None:
+            found = self._sites[row] = self.index.call_site(row)
+            self._fresh += 1
+        return found
+
+    def frame_ready(self, holder: int) -> int | None:
+        """Where the holding function has set its frame pointer (frame_pointer.frame_set_at)."""
+        if holder not in self.frames:
+            self.frames[holder] = frame_set_at(self._b, self._b.functions[holder])
+            self._fresh += 1
+        return self.frames[holder]
 
     def save(self) -> None:
         """Keep what was worked out (nothing to do when nothing new was)."""
@@ -51,11 +84,35 @@ class InlineProbes:
         code = {why: i for i, why in enumerate(reasons)}
         addresses = np.array([-1 if a is None else a for a, _w in answers], dtype=np.int64)
         why_ids = np.array([code[w] for _a, w in answers], dtype=np.int32)
+        sps = np.array([self._sp.get(r, UNKNOWN_SP) for r in rows.tolist()], dtype=np.int64)
+        holders = np.fromiter(self.frames, dtype=np.int64, count=len(self.frames))
+        ready = np.array(
+            [-1 if self.frames[h] is None else self.frames[h] for h in holders.tolist()], dtype=np.int64
+        )
         text = np.frombuffer("\0".join(reasons).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        site_rows = np.fromiter(self._sites, dtype=np.int64, count=len(self._sites))
+        files = sorted({f for f, _l in self._sites.values()})
+        file_id = {f: i for i, f in enumerate(files)}
+        site_files = np.array([file_id[self._sites[r][0]] for r in site_rows.tolist()], dtype=np.int64)
+        site_lines = np.array([self._sites[r][1] for r in site_rows.tolist()], dtype=np.int64)
+        file_text = np.frombuffer("\0".join(files).encode("utf-8", "surrogatepass"), dtype=np.uint8)
         cache.store(
             PLACES_KIND,
             self._identity,
-            lambda f: np.savez(f, rows=rows, addresses=addresses, why=why_ids, reasons=text),
+            lambda f: np.savez(
+                f,
+                rows=rows,
+                addresses=addresses,
+                why=why_ids,
+                reasons=text,
+                sp=sps,
+                holders=holders,
+                ready=ready,
+                site_rows=site_rows,
+                site_files=site_files,
+                site_lines=site_lines,
+                files=file_text,
+            ),
         )
 
     def _load(self) -> dict[int, tuple[int | None, str]]:
@@ -69,12 +126,21 @@ class InlineProbes:
                 addresses = np.asarray(z["addresses"], dtype=np.int64)
                 why = np.asarray(z["why"], dtype=np.int64)
                 reasons = z["reasons"].tobytes().decode("utf-8", "surrogatepass").split("\0")
+                sps = np.asarray(z["sp"], dtype=np.int64)
+                holders = np.asarray(z["holders"], dtype=np.int64)
+                ready = np.asarray(z["ready"], dtype=np.int64)
+                site_rows = np.asarray(z["site_rows"], dtype=np.int64)
+                site_files = np.asarray(z["site_files"], dtype=np.int64)
+                site_lines = np.asarray(z["site_lines"], dtype=np.int64)
+                files = z["files"].tobytes().decode("utf-8", "surrogatepass").split("\0")
         except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError):
             return {}
         n = len(self.index.fn)
-        if not (len(rows) == len(addresses) == len(why)) or len(rows) > n:
+        if not (len(rows) == len(addresses) == len(why) == len(sps)) or len(rows) > n:
             return {}
         if len(rows) and (rows.min() < 0 or rows.max() >= n or why.min() < 0 or why.max() >= len(reasons)):
+            return {}
+        if len(sps) and (sps.min() < UNKNOWN_SP or sps.max() >= MAX_SP):
             return {}
         fns = self._b.functions
         holder = self.index.fn[rows].astype(np.int64)
@@ -83,6 +149,33 @@ class InlineProbes:
         )
         if not ((addresses == -1) | inside).all():
             return {}  # an address outside its function: not this binary's answers
+        if len(holders) != len(ready) or (len(holders) and (holders.min() < 0 or holders.max() >= len(fns))):
+            return {}
+        ready_inside = (ready >= fns.entry[holders].astype(np.int64)) & (
+            ready < fns.end[holders].astype(np.int64)
+        )
+        if not ((ready == -1) | ready_inside).all():
+            return {}  # a frame set outside its function: not this binary's answers
+        if not len(site_rows) == len(site_files) == len(site_lines) or (
+            len(site_rows)
+            and (
+                site_rows.min() < 0
+                or site_rows.max() >= n
+                or site_files.min() < 0
+                or site_files.max() >= len(files)
+                or site_lines.min() < 0
+                or site_lines.max() >= 1 << 31
+            )
+        ):
+            return {}
+        self._sites = {
+            r: (files[f], ln)
+            for r, f, ln in zip(site_rows.tolist(), site_files.tolist(), site_lines.tolist(), strict=True)
+        }
+        self._sp = {r: sp for r, sp in zip(rows.tolist(), sps.tolist(), strict=True) if sp != UNKNOWN_SP}
+        self.frames = {
+            h: None if r == -1 else r for h, r in zip(holders.tolist(), ready.tolist(), strict=True)
+        }
         return {
             r: (None if a == -1 else a, reasons[w])
             for r, a, w in zip(rows.tolist(), addresses.tolist(), why.tolist(), strict=True)
