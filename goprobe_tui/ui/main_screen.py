@@ -22,13 +22,14 @@ from goprobe_tui.events.model import TraceEvent
 from goprobe_tui.events.stats_row import StatsRow
 from goprobe_tui.events.status import TraceStatus
 from goprobe_tui.gobinary import GoBinary
+from goprobe_tui.gobinary.lines import LineTable
 from goprobe_tui.insight.call_tree import build_tree, goroutine_key
 from goprobe_tui.textsafe import printable
 from goprobe_tui.ui import keymap
 from goprobe_tui.ui.browser.browser import Browser
+from goprobe_tui.ui.browser.function_details import FunctionDetails
 from goprobe_tui.ui.browser.function_list import FunctionList
 from goprobe_tui.ui.browser.probe_panel import ProbePanel
-from goprobe_tui.ui.browser_commands import BrowserCommands
 from goprobe_tui.ui.calls.call_tree_view import CallTreeView
 from goprobe_tui.ui.dialogs.screens import DetailScreen, HelpScreen
 from goprobe_tui.ui.dialogs.work_progress import WorkProgressBar
@@ -39,7 +40,7 @@ from goprobe_tui.ui.events.trace_pane import TracePane
 from goprobe_tui.ui.goroutines.goroutines_view import GoroutinesView
 from goprobe_tui.ui.header import HeaderBar
 from goprobe_tui.ui.lineage_commands import LineageCommands
-from goprobe_tui.ui.messages import EventsDrained, Notice, ProbeChanged, WorkProgress
+from goprobe_tui.ui.messages import EventsDrained, InliningRead, Notice, ProbeChanged, WorkProgress
 from goprobe_tui.ui.probe_commands import ProbeCommands
 from goprobe_tui.ui.program_commands import EngineFactory, ProgramCommands
 from goprobe_tui.ui.views import VIEWS
@@ -52,7 +53,7 @@ INLINING_AFTER = 0.3  # seconds after the first paint
 PANES = ("functions", "probes", "events", *(v.id for v in VIEWS if v.id != "events-view"))
 
 
-class MainScreen(ProgramCommands, ProbeCommands, BrowserCommands, LineageCommands, Screen):
+class MainScreen(ProgramCommands, ProbeCommands, LineageCommands, Screen):
     """The session's screen: it builds the layout, runs the timers that bring events and
     statistics in, and answers the session's keys. The App keeps what is global."""
 
@@ -150,7 +151,9 @@ class MainScreen(ProgramCommands, ProbeCommands, BrowserCommands, LineageCommand
             self.controller.on_binary_change = lambda ch: self.call_from_thread(self._binary_changed, ch)
         # once the list is on screen: the read holds the interpreter ~0.5 s on hugo, and run
         # meanwhile it doubled the time until the list was shown (0.47 -> 0.95 s)
-        self.call_after_refresh(lambda: self.set_timer(INLINING_AFTER, self._read_inlining))
+        self.call_after_refresh(
+            lambda: self.set_timer(INLINING_AFTER, lambda: self.browser.read_inlining(self.binary))
+        )
 
     # -- focus and keys ---------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -261,6 +264,39 @@ class MainScreen(ProgramCommands, ProbeCommands, BrowserCommands, LineageCommand
         if snapshot is not self._snapshot:  # a new one comes about twice a second
             self._snapshot = snapshot
             self.show_calls(snapshot)
+
+    # -- the browser's answers -------------------------------------------------
+    @on(InliningRead)
+    def _inlining_read(self, message: InliningRead) -> None:
+        """After the browser took the catalog: probes and counts are named by its functions."""
+        if message.catalog is not None:
+            self.functions = message.catalog
+            self.index_by_name = {n: i for i, n in enumerate(self.functions.keys)}
+            self.show_calls(self._snapshot or [])
+        self.catalog_ready = True
+
+    @on(FunctionList.DetailsRequested)
+    def _details_requested(self, message: FunctionList.DetailsRequested) -> None:
+        from goprobe_tui.engine.line_sites import line_locals
+        from goprobe_tui.ui.browser.details import describe
+
+        change = self.controller.status().binary_change if self.controller is not None else None
+        if change is not None and change.in_place:  # its bytes under our mmap are gone
+            self.notify(change.message, title="binary changed", severity="error")
+            return
+        fn = self.functions[message.index]
+        sig = None if fn.inlined_only else self.signatures.of(fn)
+        table = LineTable(self.binary)
+        lines = table.lines_of_inlined(fn.name) if fn.inlined_only else table.lines_of(fn.index)
+
+        def chosen(spec: str | None) -> None:
+            if spec is not None and self._require_tracing():
+                self._attach_line(spec)
+
+        binary = self.binary
+        self.push_screen(
+            FunctionDetails(describe(binary, fn, sig), lines, lambda spec: line_locals(binary, spec)), chosen
+        )
 
     # -- events ---------------------------------------------------------------
     def _drain(self) -> None:

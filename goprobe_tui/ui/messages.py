@@ -71,9 +71,10 @@ class Notice(Message):
 
 class InliningRead(Message):
     """The binary's inlined calls are known: every traceable function (the table's, then those
-    that exist only inlined) and each one's number of inlined calls."""
+    that exist only inlined) and each one's number of inlined calls; None, None: they could
+    not be read (the table's functions stay the list)."""
 
-    def __init__(self, catalog, inlined: np.ndarray) -> None:
+    def __init__(self, catalog, inlined: np.ndarray | None) -> None:
         super().__init__()
         self.catalog = catalog
         self.inlined = inlined
