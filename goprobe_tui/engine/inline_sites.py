@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from goprobe_tui.engine.site_planner import SitePlanner
+from goprobe_tui.engine.site_planner import UNREADABLE, SitePlanner
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary import Function
 from goprobe_tui.gobinary.abi import Assignment, Placement
@@ -22,7 +22,6 @@ from goprobe_tui.gobinary.frame_pointer import return_address_fetch
 from goprobe_tui.gobinary.inline import InlinedCall, inline_index
 from goprobe_tui.gobinary.inline_probes import InlineProbes
 from goprobe_tui.tracefs.session import Site
-from goprobe_tui.values.conditions import compile_condition
 from goprobe_tui.values.kinds import FetchPlan, ValueSpec, build_plan
 
 # Above this many inlined calls, a function's arguments are not read at them: each call's
@@ -117,13 +116,10 @@ class InlineSites(SitePlanner):
                 if plan is not None and any(fetch.get(a.split("=", 1)[0], a) != a for a in plan.args):
                     plan, why = None, "arguments unknown: their reads clash with another call's"
                 values = plan.values if plan is not None else ()
-                tree = None
-                if condition:
-                    try:
-                        tree = compile_condition(condition, values, (), fn.key).tree
-                    except GoprobeError:
-                        out.missed[f"where --where {condition!r} cannot be read"] += 1
-                        continue
+                tree = self.condition_tree(condition, values, fn.key)
+                if tree is UNREADABLE:
+                    out.missed[f"where --where {condition!r} cannot be read"] += 1
+                    continue
                 if plan is not None:
                     fetch.update((a.split("=", 1)[0], a) for a in plan.args)
                 kept.append((call, values, why, tree))

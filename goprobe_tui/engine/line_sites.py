@@ -12,7 +12,7 @@ import weakref
 from functools import cached_property
 
 from goprobe_tui.engine.inline_sites import InlinedPlan
-from goprobe_tui.engine.site_planner import SitePlanner
+from goprobe_tui.engine.site_planner import UNREADABLE, SitePlanner
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary import Function
 from goprobe_tui.gobinary.abi import Assignment, Placement
@@ -23,7 +23,6 @@ from goprobe_tui.gobinary.inline import inline_index
 from goprobe_tui.gobinary.inline_probes import once_per_call
 from goprobe_tui.gobinary.lines import LineSite, LineTable, line_target
 from goprobe_tui.tracefs.session import Site
-from goprobe_tui.values.conditions import compile_condition
 from goprobe_tui.values.kinds import FetchPlan, ValueSpec, build_plan
 
 NO_DWARF = "locals unknown: no DWARF"
@@ -118,13 +117,10 @@ class LineSites(SitePlanner):
             sp = self.binary.pushed_at(holder, place.address)
             plan, note = self._locals(holder, place.address, sp, deep, fn.line)
             values = plan.values if plan is not None else ()
-            tree = None
-            if condition:
-                try:
-                    tree = compile_condition(condition, values, (), fn.key).tree
-                except GoprobeError:
-                    out.missed[f"where --where {condition!r} cannot be read"] += 1
-                    continue
+            tree = self.condition_tree(condition, values, fn.key)
+            if tree is UNREADABLE:
+                out.missed[f"where --where {condition!r} cannot be read"] += 1
+                continue
             ra = return_address_fetch(self.binary, holder, place.address, sp, self._frames)
             site = Site(
                 fn.key,

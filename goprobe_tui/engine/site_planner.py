@@ -7,9 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 
+from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.dwarf_vars import DwarfScopes
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
+from goprobe_tui.values.conditions import compile_condition
+from goprobe_tui.values.kinds import ValueSpec
+
+UNREADABLE = object()  # condition_tree's answer where the condition's names cannot be read here
 
 
 class SitePlanner:
@@ -30,3 +35,15 @@ class SitePlanner:
     @cached_property
     def _scopes(self) -> DwarfScopes:
         return DwarfScopes(self.binary.dwarf, self.binary.arch, self.binary.elf.ptrsize)
+
+    @staticmethod
+    def condition_tree(condition: str, values: tuple[ValueSpec, ...], function: str):
+        """The compiled --where for one place whose readable values are `values`: None with
+        no condition, UNREADABLE where its names cannot be read there (that place is left
+        out and counted, never filtered wrongly)."""
+        if not condition:
+            return None
+        try:
+            return compile_condition(condition, values, (), function).tree
+        except GoprobeError:
+            return UNREADABLE

@@ -166,14 +166,20 @@ class FuncData:
         return off + self._hdr.pctab_off if off else None
 
     # -- every function at once (a listing of a 90,000-function binary) ------------------
-    def all_pcdata_offsets(self, which: int) -> np.ndarray:
-        """pcdata_offset of every function, -1 where it has none."""
+    def _every_function(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(an answer of -1 per function, every function record's offset; None: no records)."""
         fns = self._binary.functions
         out = np.full(len(fns), -1, dtype=np.int64)
         if not self._supported or not len(fns):
+            return out, None
+        return out, np.asarray(fns.func_off, dtype=np.int64)
+
+    def all_pcdata_offsets(self, which: int) -> np.ndarray:
+        """pcdata_offset of every function, -1 where it has none."""
+        out, fo = self._every_function()
+        if fo is None:
             return out
         buf, order = self._binary.pclntab.buf, self._hdr.order
-        fo = np.asarray(fns.func_off, dtype=np.int64)
         has = np.flatnonzero(gather_u32(buf, fo + self._npcdata, order) > which)
         off = gather_u32(buf, fo[has] + self._pcdata + 4 * which, order)
         out[has] = np.where(off != 0, off + self._hdr.pctab_off, -1)
@@ -181,12 +187,10 @@ class FuncData:
 
     def all_addresses(self, which: int) -> np.ndarray:
         """address() of every function, -1 where it has none."""
-        fns = self._binary.functions
-        out = np.full(len(fns), -1, dtype=np.int64)
-        if not self._supported or not len(fns):
+        out, fo = self._every_function()
+        if fo is None:
             return out
         buf, order = self._binary.pclntab.buf, self._hdr.order
-        fo = np.asarray(fns.func_off, dtype=np.int64)
         if fo.max() + self._nfuncdata >= len(buf):
             raise BinaryError("function record out of bounds")
         has = np.flatnonzero(buf[fo + self._nfuncdata] > which)

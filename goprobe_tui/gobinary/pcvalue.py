@@ -36,22 +36,7 @@ def _read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
 
 def iter_steps(data: bytes, off: int, entry: int, quantum: int):
     """Yield (start_pc, end_pc, value) for each run of a pc-value table, like debug/gosym."""
-    val = -1
-    pc = entry
-    first = True
-    pos = off
-    for _ in range(1 << 20):  # bounded: corrupt tables must not spin forever
-        uvdelta, pos = _read_uvarint(data, pos)
-        if uvdelta == 0 and not first:
-            return
-        vdelta = ~(uvdelta >> 1) if uvdelta & 1 else uvdelta >> 1
-        pcdelta, pos = _read_uvarint(data, pos)
-        start = pc
-        pc += pcdelta * quantum
-        val = _to_int32(val + vdelta)
-        first = pc == entry
-        yield start, pc, val
-    raise BinaryError("pc-value table does not terminate")
+    return _resume(data, off, entry, -1, entry, quantum)
 
 
 def value_at(data: bytes, off: int, entry: int, target: int, quantum: int) -> int:
