@@ -106,9 +106,7 @@ class InlineSites(SitePlanner):
                 return self.binary.pushed_at(holder, address)
 
             sp = self._probes.pushed(here[0].row, load)  # kept on disk: a second attach decodes nothing
-            ra = return_address_fetch(
-                self.binary, holder, address, sp, self._probes.frames, self._probes.frame_ready
-            )
+            ra = return_address_fetch(self.binary, holder, address, sp, self._probes.frame_ready)
             fetch: dict[str, str] = {}
             kept: list[tuple[InlinedCall, tuple[ValueSpec, ...], str, tuple | None]] = []
             for call in here:

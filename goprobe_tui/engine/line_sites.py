@@ -121,7 +121,7 @@ class LineSites(SitePlanner):
             if tree is UNREADABLE:
                 out.missed[f"where --where {condition!r} cannot be read"] += 1
                 continue
-            ra = return_address_fetch(self.binary, holder, place.address, sp, self._frames)
+            ra = return_address_fetch(self.binary, holder, place.address, sp, self._frame_ready)
             site = Site(
                 fn.key,
                 "line",

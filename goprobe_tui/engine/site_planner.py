@@ -10,6 +10,7 @@ from functools import cached_property
 from goprobe_tui.errors import GoprobeError
 from goprobe_tui.gobinary import Function, GoBinary
 from goprobe_tui.gobinary.dwarf_vars import DwarfScopes
+from goprobe_tui.gobinary.frame_pointer import frame_set_at
 from goprobe_tui.gobinary.type_shapes import POINTER_DEPTH
 from goprobe_tui.values.conditions import compile_condition
 from goprobe_tui.values.kinds import ValueSpec
@@ -35,6 +36,12 @@ class SitePlanner:
     @cached_property
     def _scopes(self) -> DwarfScopes:
         return DwarfScopes(self.binary.dwarf, self.binary.arch, self.binary.elf.ptrsize)
+
+    def _frame_ready(self, index: int) -> int | None:
+        """frame_pointer.frame_set_at of a function, worked out once."""
+        if index not in self._frames:
+            self._frames[index] = frame_set_at(self.binary, self.binary.functions[index])
+        return self._frames[index]
 
     @staticmethod
     def condition_tree(condition: str, values: tuple[ValueSpec, ...], function: str):

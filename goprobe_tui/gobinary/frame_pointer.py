@@ -44,25 +44,15 @@ def frame_set_at(binary: GoBinary, fn: Function) -> int | None:
 
 
 def return_address_fetch(
-    binary: GoBinary,
-    holder: Function,
-    pc: int,
-    sp: int | None,
-    frames: dict[int, int | None],
-    work_out: Callable[[int], int | None] | None = None,
+    binary: GoBinary, holder: Function, pc: int, sp: int | None, ready_at: Callable[[int], int | None]
 ) -> tuple[str, ...]:
     """The fetch arg that reads the return address of `holder` at `pc`, where it has pushed
-    `sp` bytes (pcsp); () where unknown. frames: frame_set_at per function, kept by the
-    caller across calls; work_out(function index): how a missing one is found (and kept)."""
+    `sp` bytes (pcsp); () where unknown. ready_at(function index): frame_set_at of that
+    function, as the caller keeps it across calls."""
     if sp is None or binary.arch != "amd64":
         return ()
     if sp > 8:
-        if holder.index not in frames:
-            if work_out is not None:
-                work_out(holder.index)
-            else:
-                frames[holder.index] = frame_set_at(binary, holder)
-        ready = frames[holder.index]
+        ready = ready_at(holder.index)
         if ready is not None and pc >= ready:
             return (BP_FETCH,)
     return (f"ra{sp}=+{sp}(%sp):u64",)

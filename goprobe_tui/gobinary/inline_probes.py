@@ -36,7 +36,7 @@ class InlineProbes:
         self._graphs: dict[int, FlowGraph] = {}
         self._identity = (PLACES_FORMAT, *binary.cache_key) if use_cache else None
         self._sp: dict[int, int] = {}  # row -> bytes pushed at its place (NO_SP: unknown)
-        self.frames: dict[int, int | None] = {}  # function index -> frame_set_at
+        self._frames: dict[int, int | None] = {}  # function index -> frame_set_at
         self._sites: dict[int, tuple[str, int]] = {}  # row -> file:line of the call
         self._known: dict[int, tuple[int | None, str]] = self._load() if use_cache else {}
         self._fresh = 0  # answers worked out since the last save
@@ -68,10 +68,10 @@ class InlineProbes:
 
     def frame_ready(self, holder: int) -> int | None:
         """Where the holding function has set its frame pointer (frame_pointer.frame_set_at)."""
-        if holder not in self.frames:
-            self.frames[holder] = frame_set_at(self._b, self._b.functions[holder])
+        if holder not in self._frames:
+            self._frames[holder] = frame_set_at(self._b, self._b.functions[holder])
             self._fresh += 1
-        return self.frames[holder]
+        return self._frames[holder]
 
     def save(self) -> None:
         """Keep what was worked out (nothing to do when nothing new was)."""
@@ -85,9 +85,9 @@ class InlineProbes:
         addresses = np.array([-1 if a is None else a for a, _w in answers], dtype=np.int64)
         why_ids = np.array([code[w] for _a, w in answers], dtype=np.int32)
         sps = np.array([self._sp.get(r, UNKNOWN_SP) for r in rows.tolist()], dtype=np.int64)
-        holders = np.fromiter(self.frames, dtype=np.int64, count=len(self.frames))
+        holders = np.fromiter(self._frames, dtype=np.int64, count=len(self._frames))
         ready = np.array(
-            [-1 if self.frames[h] is None else self.frames[h] for h in holders.tolist()], dtype=np.int64
+            [-1 if self._frames[h] is None else self._frames[h] for h in holders.tolist()], dtype=np.int64
         )
         text = np.frombuffer("\0".join(reasons).encode("utf-8", "surrogatepass"), dtype=np.uint8)
         site_rows = np.fromiter(self._sites, dtype=np.int64, count=len(self._sites))
@@ -173,7 +173,7 @@ class InlineProbes:
             for r, f, ln in zip(site_rows.tolist(), site_files.tolist(), site_lines.tolist(), strict=True)
         }
         self._sp = {r: sp for r, sp in zip(rows.tolist(), sps.tolist(), strict=True) if sp != UNKNOWN_SP}
-        self.frames = {
+        self._frames = {
             h: None if r == -1 else r for h, r in zip(holders.tolist(), ready.tolist(), strict=True)
         }
         return {

@@ -146,6 +146,10 @@ _ADRP = re.compile(r"(x\d+), #(0x[0-9a-f]+|\d+)$")
 _ADD_IMM = re.compile(r"(x\d+), (x\d+), #(0x[0-9a-f]+|\d+)$")
 _BASE_IMM = re.compile(r"\[(x\d+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\]")
 _ARM64_MEMORY = ("ldr", "str", "ldur", "stur", "ldp", "stp", "ldar", "stlr")
+# instructions whose first operand is not a register they write (stores and b.cond aside)
+_ARM64_NO_WRITE = frozenset(
+    {"b", "bl", "br", "blr", "ret", "cbz", "cbnz", "tbz", "tbnz", "cmp", "cmn", "tst", "nop", "hint"}
+)
 
 
 def allgs_from_code(binary: GoBinary) -> int:
@@ -199,8 +203,8 @@ def _touched_arm64(binary: GoBinary, fn: Function) -> set[int]:
             touched.add(known[m.group(1)] + int(m.group(2) or "0", 0))
             if "!" in ops or "], #" in ops:  # a written-back base is no longer the address
                 known.pop(m.group(1), None)
-        if not mnemonic.startswith(("st", "cmp", "tst", "cb", "tb", "b")):  # these write no register
-            known.pop(ops.split(",", 1)[0].strip(), None)
+        if not (mnemonic in _ARM64_NO_WRITE or mnemonic.startswith(("st", "b."))):
+            known.pop(ops.split(",", 1)[0].strip(), None)  # its first operand was written
     return touched
 
 

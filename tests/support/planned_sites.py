@@ -11,8 +11,11 @@ from goprobe_tui.engine.patterns import select
 from goprobe_tui.gobinary import GoBinary
 
 
-def planned_sites(binary: GoBinary, patterns: list[str], returns: bool = True) -> dict[str, list[str]]:
-    """{function: its sites' lines, sorted}; a function that cannot be planned: [why]."""
+def planned_sites(
+    binary: GoBinary, patterns: list[str], returns: bool = True, reads: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """{function: its sites' lines, sorted}; a function that cannot be planned: [why].
+    reads: filled with each site's line and what its probe reads (its fetch args)."""
     attacher = Attacher(binary, session=None)  # planning writes nothing to the kernel
     out: dict[str, list[str]] = {}
     for fn in select(binary, patterns):
@@ -22,6 +25,8 @@ def planned_sites(binary: GoBinary, patterns: list[str], returns: bool = True) -
             out[fn.key] = [f"error {exc}"]
             continue
         out[fn.key] = sorted(f"{s.kind} {s.vaddr:#x} {s.offset:#x} {s.inlined!r}" for s, _f, _k in plan.sites)
+        if reads is not None:
+            reads[fn.key] = sorted(f"{s.kind} {s.vaddr:#x} {' '.join(f)}" for s, f, _k in plan.sites)
     attacher.inline.save()  # as attach_many does: the next plan reads the places from disk
     return out
 
